@@ -1,0 +1,314 @@
+// Package kontaktpunkt holds the domain types of the contact-point gateway:
+// cases, messages, outbound mail and follow-ups. It imports nothing of ours
+// and no third-party package, so every other package can speak in these
+// types without knowing about IMAP, MIME, SMTP or bbolt.
+package kontaktpunkt
+
+import (
+	"strconv"
+	"strings"
+	"time"
+)
+
+// CaseID numbers cases from 1 in order of creation. Zero means "no case".
+type CaseID uint64
+
+// Tag renders the case tag with the configured prefix, e.g. "[INT#42]".
+func (id CaseID) Tag(prefix string) string {
+	return "[" + prefix + "#" + strconv.FormatUint(uint64(id), 10) + "]"
+}
+
+// Status is where a case stands.
+type Status string
+
+const (
+	StatusOpen     Status = "open"     // someone on the staff side owes an answer
+	StatusWaiting  Status = "waiting"  // the staff side answered; the requester owes one
+	StatusResolved Status = "resolved" // closed; a reply within reopen_within reopens it
+)
+
+// Valid reports whether s is one of the known statuses.
+func (s Status) Valid() bool {
+	return s == StatusOpen || s == StatusWaiting || s == StatusResolved
+}
+
+// Class is what kind of sender wrote a message (DESIGN section 4).
+type Class string
+
+const (
+	ClassHuman     Class = "human"
+	ClassAutoReply Class = "auto-reply"
+	ClassBounce    Class = "bounce"
+	ClassBulk      Class = "bulk"
+	ClassLoop      Class = "loop"
+)
+
+// Machine reports whether mail of this class was written by a machine; such
+// mail never reopens a case and never triggers mail.
+func (c Class) Machine() bool { return c != ClassHuman && c != "" }
+
+// MatchedBy names the threading rule that decided a message's case
+// (DESIGN section 5).
+type MatchedBy string
+
+const (
+	MatchDuplicate  MatchedBy = "duplicate"
+	MatchReplyToken MatchedBy = "reply-token"
+	MatchInReplyTo  MatchedBy = "in-reply-to"
+	MatchReferences MatchedBy = "references"
+	MatchSubjectTag MatchedBy = "subject-tag"
+	MatchBounce     MatchedBy = "bounce"
+	MatchNew        MatchedBy = "new"
+	MatchNone       MatchedBy = "none" // unfiled or quarantined
+)
+
+// Priority of a case.
+type Priority string
+
+const (
+	PriorityLow    Priority = "low"
+	PriorityNormal Priority = "normal"
+	PriorityHigh   Priority = "high"
+	PriorityUrgent Priority = "urgent"
+)
+
+// Valid reports whether p is one of the known priorities.
+func (p Priority) Valid() bool {
+	switch p {
+	case PriorityLow, PriorityNormal, PriorityHigh, PriorityUrgent:
+		return true
+	}
+	return false
+}
+
+// Direction of a stored message.
+type Direction string
+
+const (
+	In  Direction = "in"
+	Out Direction = "out"
+)
+
+// Address is one mailbox. Addr is kept as written; compare with SameAddr.
+type Address struct {
+	Name string `json:"name,omitempty"`
+	Addr string `json:"addr"`
+}
+
+// String renders the address the way a person reads it.
+func (a Address) String() string {
+	if a.Name == "" {
+		return a.Addr
+	}
+	return a.Name + " <" + a.Addr + ">"
+}
+
+// IsZero reports whether the address is empty.
+func (a Address) IsZero() bool { return a.Addr == "" }
+
+// NormAddr lower-cases and trims an address for comparison and indexing.
+func NormAddr(addr string) string { return strings.ToLower(strings.TrimSpace(addr)) }
+
+// SameAddr compares two addresses case-insensitively.
+func SameAddr(a, b string) bool { return NormAddr(a) == NormAddr(b) && a != "" }
+
+// Attachment describes one attachment; the bytes stay in the raw message.
+type Attachment struct {
+	Name        string `json:"name"`
+	ContentType string `json:"content_type"`
+	Size        int64  `json:"size"`
+}
+
+// Parsed is everything parsing extracts from a raw message. It is derived
+// from the raw bytes and can always be derived again.
+type Parsed struct {
+	// MessageID is canonical: no angle brackets, domain part lower-cased.
+	MessageID string
+	// SyntheticID is set when the message had no usable Message-ID and
+	// MessageID was made from the SHA-256 of the raw bytes.
+	SyntheticID bool
+	Subject     string
+	From        Address
+	Sender      Address
+	ReplyTo     []Address
+	To          []Address
+	Cc          []Address
+	Date        time.Time
+	InReplyTo   []string // canonical ids
+	References  []string // canonical ids, oldest first as in the header
+	// Text is the readable body: text/plain preferred, HTML converted.
+	Text        string
+	Attachments []Attachment
+	// Header holds every top-level header field, decoded to UTF-8 text,
+	// keyed by canonical MIME header key ("Auto-Submitted").
+	Header map[string][]string
+	// ContentType is the top-level media type, lower-case ("multipart/report").
+	ContentType string
+	// ReportType is the report-type parameter of a multipart/report.
+	ReportType string
+	// EmbeddedIDs are Message-IDs (and In-Reply-To/References) found in
+	// returned messages or headers inside a report or bounce, canonical.
+	EmbeddedIDs []string
+	// BounceRecipients are the failed recipients named by a bounce.
+	BounceRecipients []string
+	// BouncePermanent is set when a bounce reports a permanent (5.x.x) failure.
+	BouncePermanent bool
+	// Defects lists what was wrong with the message, for the operator.
+	Defects []string
+	// Size is the length of the raw message in bytes.
+	Size int64
+}
+
+// Get returns the first value of a header field, or "".
+func (p *Parsed) Get(key string) string {
+	if v := p.Header[key]; len(v) > 0 {
+		return v[0]
+	}
+	return ""
+}
+
+// Message is one stored message, inbound or outbound.
+type Message struct {
+	// ID is the canonical Message-ID (or synthetic id); unique in the store.
+	ID        string    `json:"message_id"`
+	Case      CaseID    `json:"case,omitempty"`
+	Direction Direction `json:"direction"`
+	Class     Class     `json:"class"`
+	MatchedBy MatchedBy `json:"matched_by"`
+	// Kind says what the message was for the case: "request", "reply",
+	// "note", "command" for inbound; the outbound event kind otherwise.
+	Kind    string    `json:"kind"`
+	From    Address   `json:"from"`
+	To      []Address `json:"to,omitempty"`
+	Cc      []Address `json:"cc,omitempty"`
+	Subject string    `json:"subject"`
+	Date    time.Time `json:"date"`
+	// Received is when the gateway stored it.
+	Received    time.Time    `json:"received"`
+	Text        string       `json:"text"`
+	Attachments []Attachment `json:"attachments,omitempty"`
+	// Outsider marks mail from someone who is not a participant of the case.
+	Outsider bool `json:"outsider"`
+	// Authenticated marks inbound mail whose sender passed the
+	// Authentication-Results check (DESIGN section 6).
+	Authenticated bool `json:"authenticated,omitempty"`
+	// Quarantine is the reason the message was quarantined, if it was.
+	Quarantine string `json:"quarantine,omitempty"`
+	// Defects are parsing problems found in the message.
+	Defects []string `json:"defects,omitempty"`
+	// Source names where it came from: "imap:INBOX/uidvalidity/uid", a file path.
+	Source string `json:"source,omitempty"`
+	// Size is the raw size in bytes.
+	Size int64 `json:"size"`
+	// Seq is the store's internal sequence number (the raw message key).
+	Seq uint64 `json:"-"`
+}
+
+// Case is one request and everything that followed it.
+type Case struct {
+	ID        CaseID   `json:"id"`
+	Subject   string   `json:"subject"`
+	Status    Status   `json:"status"`
+	Requester Address  `json:"requester"`
+	// Participants are Cc participants added by the requester's mail or [cc:].
+	Participants []string `json:"participants,omitempty"`
+	Assignee     string   `json:"assignee"` // an address, or ""
+	Team         string   `json:"team"`     // a team name, or ""
+	Priority     Priority `json:"priority"`
+	// Escalation is 0, 1 or 2.
+	Escalation int       `json:"escalation"`
+	Created    time.Time `json:"created"`
+	Updated    time.Time `json:"updated"`
+	ResolvedAt time.Time `json:"resolved_at,omitzero"`
+	// Messages counts the messages stored on the case.
+	Messages int `json:"messages"`
+	// PreviousCase is the resolved case this one follows up, if any.
+	PreviousCase CaseID `json:"previous_case,omitempty"`
+	// LastInbound is the time of the last human mail from the requester side.
+	LastInbound time.Time `json:"last_inbound,omitzero"`
+	// LastStaffReply is the time of the last staff-side reply (not a note).
+	LastStaffReply time.Time `json:"last_staff_reply,omitzero"`
+	// AssignedAt is when the current assignee or team was set.
+	AssignedAt time.Time `json:"assigned_at,omitzero"`
+	// WaitingSince is when the case last went to waiting.
+	WaitingSince time.Time `json:"waiting_since,omitzero"`
+	// ThreadID is the Message-ID that opened the case; outbound mail refers to it.
+	ThreadID string `json:"thread_id,omitempty"`
+	// LastMessageID is the newest Message-ID on the case, for In-Reply-To.
+	LastMessageID string `json:"last_message_id,omitempty"`
+	// Next is the case's next scheduled follow-up, if any.
+	Next *FollowUp `json:"next_followup,omitempty"`
+}
+
+// HasParticipant reports whether addr is the requester or a Cc participant.
+func (c *Case) HasParticipant(addr string) bool {
+	if SameAddr(c.Requester.Addr, addr) {
+		return true
+	}
+	for _, p := range c.Participants {
+		if SameAddr(p, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// FollowUpKind names a follow-up rule (DESIGN section 8).
+type FollowUpKind string
+
+const (
+	FollowTriage      FollowUpKind = "triage"       // unassigned: remind staff
+	FollowRespond     FollowUpKind = "respond"      // assigned, no reply: remind assignee
+	FollowEscalate1   FollowUpKind = "escalate-1"   // team escalation contact and staff lead
+	FollowEscalate2   FollowUpKind = "escalate-2"   // the contact point's manager
+	FollowWaiting     FollowUpKind = "waiting"      // remind the requester once
+	FollowAutoResolve FollowUpKind = "auto-resolve" // resolve with a notice
+	FollowSnooze      FollowUpKind = "remind"       // [remind:…] set by staff
+)
+
+// FollowUp is one scheduled follow-up of a case.
+type FollowUp struct {
+	Kind FollowUpKind `json:"kind"`
+	Due  time.Time    `json:"due"`
+	// Count is how many of this kind were already sent in a row.
+	Count int `json:"count,omitempty"`
+}
+
+// Cursor is how far intake has read one IMAP mailbox.
+type Cursor struct {
+	Mailbox     string `json:"mailbox"`
+	UIDValidity uint32 `json:"uidvalidity"`
+	LastUID     uint32 `json:"last_uid"`
+}
+
+// OutState is where an outbound message stands.
+type OutState string
+
+const (
+	OutQueued OutState = "queued" // waiting for its next attempt
+	OutSent   OutState = "sent"
+	OutFailed OutState = "failed" // permanent failure; staff were told
+)
+
+// Outbound is one message in the durable outbox. Raw holds the complete
+// message as it goes on the wire, so its Message-ID is fixed at queue time.
+type Outbound struct {
+	ID        uint64    `json:"id"`
+	Case      CaseID    `json:"case,omitempty"`
+	Kind      string    `json:"kind"`
+	MessageID string    `json:"message_id"`
+	From      string    `json:"from"` // envelope sender
+	To        []string  `json:"to"`   // envelope recipients
+	Subject   string    `json:"subject"`
+	Raw       []byte    `json:"-"`
+	State     OutState  `json:"state"`
+	Attempts  int       `json:"attempts"`
+	NextTry   time.Time `json:"next_try"`
+	LastError string    `json:"last_error,omitempty"`
+	Queued    time.Time `json:"queued"`
+	Sent      time.Time `json:"sent,omitzero"`
+}
+
+// LoopHeader is carried by every message the gateway sends; inbound mail
+// that has it is classified ClassLoop.
+const LoopHeader = "X-Kontaktpunkt-Loop"
