@@ -206,10 +206,10 @@ type Message struct {
 
 // Case is one request and everything that followed it.
 type Case struct {
-	ID        CaseID   `json:"id"`
-	Subject   string   `json:"subject"`
-	Status    Status   `json:"status"`
-	Requester Address  `json:"requester"`
+	ID        CaseID  `json:"id"`
+	Subject   string  `json:"subject"`
+	Status    Status  `json:"status"`
+	Requester Address `json:"requester"`
 	// Participants are Cc participants added by the requester's mail or [cc:].
 	Participants []string `json:"participants,omitempty"`
 	Assignee     string   `json:"assignee"` // an address, or ""
