@@ -1,0 +1,263 @@
+package mailbox
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net/http"
+	"net/url"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-sasl"
+)
+
+// SASL mechanism names for OAuth2Config.Mechanism.
+const (
+	MechXOAuth2     = "XOAUTH2"
+	MechOAuthBearer = "OAUTHBEARER"
+)
+
+// OAuth2Config says how to get access tokens for XOAUTH2/OAUTHBEARER.
+//
+// With RefreshToken set the refresh-token grant is used (Google, Microsoft 365
+// delegated access); without it the client-credentials grant (Microsoft 365
+// application access, scope "https://outlook.office365.com/.default").
+type OAuth2Config struct {
+	// TokenURL is the token endpoint, e.g.
+	// https://login.microsoftonline.com/TENANT/oauth2/v2.0/token or
+	// https://oauth2.googleapis.com/token.
+	TokenURL string
+	// ClientID and ClientSecret identify the application; they are sent in
+	// the form body (client_secret_post), which both providers accept.
+	ClientID, ClientSecret string
+	// RefreshToken selects the refresh-token grant. A rotated refresh token
+	// returned by the endpoint replaces it in memory.
+	RefreshToken string
+	// Scopes are sent space-separated, when any.
+	Scopes []string
+	// Mechanism is "xoauth2" (default) or "oauthbearer".
+	Mechanism string
+	// HTTPClient, when set, is used for the token endpoint (tests, proxies).
+	HTTPClient *http.Client
+}
+
+// TokenError is a failed token request: the endpoint's OAuth2 error code and
+// description, or the HTTP status when the body is not an OAuth2 error.
+type TokenError struct {
+	Status      int
+	Code        string
+	Description string
+}
+
+func (e *TokenError) Error() string {
+	if e.Code != "" {
+		return fmt.Sprintf("oauth2 token endpoint: %s: %s (HTTP %d)", e.Code, e.Description, e.Status)
+	}
+	return fmt.Sprintf("oauth2 token endpoint: HTTP %d", e.Status)
+}
+
+// TokenSource hands out OAuth2 access tokens and renews them ahead of expiry.
+// Safe for concurrent use.
+type TokenSource struct {
+	cfg  OAuth2Config
+	http *http.Client
+	now  func() time.Time
+
+	mu      sync.Mutex
+	access  string
+	expiry  time.Time // zero: no known expiry
+	issued  time.Time
+	refresh string
+}
+
+// refreshMargin is how long before expiry a token is renewed (capped at half
+// its lifetime for short-lived tokens).
+const refreshMargin = 5 * time.Minute
+
+// NewTokenSource returns a token source for cfg. hc may be nil (then
+// cfg.HTTPClient, else a client with a 30 s timeout).
+func NewTokenSource(cfg OAuth2Config, hc *http.Client) *TokenSource {
+	if hc == nil {
+		hc = cfg.HTTPClient
+	}
+	return &TokenSource{cfg: cfg, http: httpClientOrDefault(hc), now: time.Now, refresh: cfg.RefreshToken}
+}
+
+// SetClock replaces the clock (tests).
+func (ts *TokenSource) SetClock(now func() time.Time) {
+	ts.mu.Lock()
+	ts.now = now
+	ts.mu.Unlock()
+}
+
+// Token returns a valid access token, asking the endpoint for a new one
+// when there is none or the current one is within the refresh margin of
+// its expiry.
+func (ts *TokenSource) Token(ctx context.Context) (string, error) {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.access != "" && !ts.dueLocked() {
+		return ts.access, nil
+	}
+	if err := ts.fetchLocked(ctx); err != nil {
+		return "", err
+	}
+	return ts.access, nil
+}
+
+// refreshIn is how long until the current token is due for renewal; a long
+// time when there is no token or no known expiry.
+func (ts *TokenSource) refreshIn() time.Duration {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	if ts.access == "" || ts.expiry.IsZero() {
+		return 24 * time.Hour
+	}
+	return max(ts.refreshAtLocked().Sub(ts.now()), 0)
+}
+
+func (ts *TokenSource) refreshAtLocked() time.Time {
+	margin := min(refreshMargin, ts.expiry.Sub(ts.issued)/2)
+	return ts.expiry.Add(-margin)
+}
+
+func (ts *TokenSource) dueLocked() bool {
+	if ts.expiry.IsZero() {
+		return false
+	}
+	return !ts.now().Before(ts.refreshAtLocked())
+}
+
+type tokenResponse struct {
+	AccessToken      string          `json:"access_token"`
+	TokenType        string          `json:"token_type"`
+	ExpiresIn        json.RawMessage `json:"expires_in"` // a number; some endpoints send a string
+	RefreshToken     string          `json:"refresh_token"`
+	Error            string          `json:"error"`
+	ErrorDescription string          `json:"error_description"`
+}
+
+func (ts *TokenSource) fetchLocked(ctx context.Context) error {
+	form := url.Values{}
+	if ts.refresh != "" {
+		form.Set("grant_type", "refresh_token")
+		form.Set("refresh_token", ts.refresh)
+	} else {
+		form.Set("grant_type", "client_credentials")
+	}
+	form.Set("client_id", ts.cfg.ClientID)
+	if ts.cfg.ClientSecret != "" {
+		form.Set("client_secret", ts.cfg.ClientSecret)
+	}
+	if len(ts.cfg.Scopes) > 0 {
+		form.Set("scope", strings.Join(ts.cfg.Scopes, " "))
+	}
+	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.cfg.TokenURL, strings.NewReader(form.Encode()))
+	if err != nil {
+		return fmt.Errorf("oauth2 token request: %w", err)
+	}
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Accept", "application/json")
+	issued := ts.now()
+	resp, err := ts.http.Do(req)
+	if err != nil {
+		return fmt.Errorf("oauth2 token request: %w", err)
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
+	if err != nil {
+		return fmt.Errorf("oauth2 token response: %w", err)
+	}
+	var tr tokenResponse
+	jerr := json.Unmarshal(body, &tr)
+	if resp.StatusCode != http.StatusOK || tr.Error != "" {
+		return &TokenError{Status: resp.StatusCode, Code: tr.Error, Description: tr.ErrorDescription}
+	}
+	if jerr != nil {
+		return fmt.Errorf("oauth2 token response: %w", jerr)
+	}
+	if tr.AccessToken == "" {
+		return errors.New("oauth2 token response: no access_token")
+	}
+	ts.access = tr.AccessToken
+	ts.issued = issued
+	ts.expiry = time.Time{}
+	if secs := parseExpiresIn(tr.ExpiresIn); secs > 0 {
+		ts.expiry = issued.Add(time.Duration(secs) * time.Second)
+	}
+	if tr.RefreshToken != "" && ts.refresh != "" {
+		ts.refresh = tr.RefreshToken
+	}
+	return nil
+}
+
+func parseExpiresIn(raw json.RawMessage) int64 {
+	s := strings.Trim(strings.TrimSpace(string(raw)), `"`)
+	n, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
+}
+
+// xoauth2Client is the SASL XOAUTH2 mechanism (Google, Microsoft):
+// "user=" user ^A "auth=Bearer " token ^A ^A. On failure the server sends a
+// base64 JSON challenge, which is answered with an empty response so that
+// the server ends the exchange with a tagged NO.
+type xoauth2Client struct {
+	user, token string
+	failure     string
+}
+
+// NewXOAuth2Client returns a SASL client for XOAUTH2.
+func NewXOAuth2Client(user, token string) sasl.Client {
+	return &xoauth2Client{user: user, token: token}
+}
+
+func (c *xoauth2Client) Start() (string, []byte, error) {
+	return MechXOAuth2, []byte("user=" + c.user + "\x01auth=Bearer " + c.token + "\x01\x01"), nil
+}
+
+func (c *xoauth2Client) Next(challenge []byte) ([]byte, error) {
+	c.failure = string(challenge)
+	return []byte{}, nil
+}
+
+// oauthBearerClient is RFC 7628 OAUTHBEARER. Unlike go-sasl's client it
+// answers the server's error challenge with the GS2 ^A so that the server
+// ends the command with a tagged NO instead of leaving it hanging.
+type oauthBearerClient struct {
+	user, token, host string
+	port              int
+}
+
+// NewOAuthBearerClient returns a SASL client for OAUTHBEARER.
+func NewOAuthBearerClient(user, token, host string, port int) sasl.Client {
+	return &oauthBearerClient{user: user, token: token, host: host, port: port}
+}
+
+func (c *oauthBearerClient) Start() (string, []byte, error) {
+	var b strings.Builder
+	b.WriteString("n,")
+	if c.user != "" {
+		b.WriteString("a=" + strings.NewReplacer(",", "=2C", "=", "=3D").Replace(c.user))
+	}
+	b.WriteString(",")
+	if c.host != "" {
+		b.WriteString("\x01host=" + c.host)
+	}
+	if c.port != 0 {
+		b.WriteString("\x01port=" + strconv.Itoa(c.port))
+	}
+	b.WriteString("\x01auth=Bearer " + c.token + "\x01\x01")
+	return MechOAuthBearer, []byte(b.String()), nil
+}
+
+func (c *oauthBearerClient) Next(challenge []byte) ([]byte, error) {
+	return []byte{0x01}, nil
+}
