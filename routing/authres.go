@@ -1,0 +1,321 @@
+package routing
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+
+	"golang.org/x/net/publicsuffix"
+)
+
+// AuthResult is one result of an Authentication-Results header (RFC 8601),
+// e.g. "dkim=pass header.d=uio.no header.s=sel".
+type AuthResult struct {
+	// Method is the lower-case method ("dkim", "dmarc", "spf", "compauth");
+	// a method version ("dkim/1") is dropped.
+	Method string
+	// Result is the lower-case result ("pass", "fail", "none", …).
+	Result string
+	// Props holds the properties keyed by lower-case "ptype.property"
+	// ("header.d", "header.from", "header.i", "smtp.mailfrom"), plus
+	// "reason" and non-standard bare keys such as Microsoft's "action".
+	// Values are as written, quotes removed. Never nil.
+	Props map[string]string
+}
+
+// ErrAuthResults is returned (wrapped) for an Authentication-Results value
+// that does not follow RFC 8601.
+var ErrAuthResults = errors.New("routing: malformed Authentication-Results")
+
+// ParseAuthResults parses the value of one Authentication-Results header.
+// Comments ("(…)", nested, with quoted-pairs) are ignored, quoted strings
+// are unquoted, a version after the authserv-id is skipped, and "none"
+// yields no results.
+//
+// Microsoft 365 writes the header without an authserv-id
+// ("spf=pass (…) smtp.mailfrom=x; dkim=pass …"); such a value parses with
+// authservID "", which Authenticated trusts only when "" is listed.
+func ParseAuthResults(v string) (authservID string, results []AuthResult, err error) {
+	toks, err := authresTokens(v)
+	if err != nil {
+		return "", nil, err
+	}
+	segs := [][]artok{nil}
+	for _, t := range toks {
+		if t.kind == ';' {
+			segs = append(segs, nil)
+			continue
+		}
+		segs[len(segs)-1] = append(segs[len(segs)-1], t)
+	}
+	first := segs[0]
+	switch {
+	case len(first) == 0:
+		return "", nil, fmt.Errorf("%w: missing authserv-id", ErrAuthResults)
+	case hasEquals(first):
+		// No authserv-id: the first segment is already a result.
+	case len(first) == 1 && first[0].kind != '=':
+		authservID = first[0].text
+		segs = segs[1:]
+	case len(first) == 2 && first[0].kind != '=' && first[1].kind == 'w' && isDigits(first[1].text):
+		authservID = first[0].text
+		segs = segs[1:]
+	default:
+		return "", nil, fmt.Errorf("%w: unexpected %q after authserv-id", ErrAuthResults, first[len(first)-1].text)
+	}
+	for _, seg := range segs {
+		if len(seg) == 0 {
+			continue // trailing or doubled ';'
+		}
+		if len(seg) == 1 && seg[0].kind == 'w' && strings.EqualFold(seg[0].text, "none") {
+			continue
+		}
+		r, err := parseResinfo(seg)
+		if err != nil {
+			return authservID, nil, err
+		}
+		results = append(results, r)
+	}
+	return authservID, results, nil
+}
+
+// parseResinfo reads `method[/version] = result *(key = value)`.
+func parseResinfo(seg []artok) (AuthResult, error) {
+	if len(seg) < 3 || seg[0].kind != 'w' || seg[1].kind != '=' || seg[2].kind == '=' {
+		return AuthResult{}, fmt.Errorf("%w: want method=result, got %q", ErrAuthResults, seg[0].text)
+	}
+	method, _, _ := strings.Cut(seg[0].text, "/")
+	r := AuthResult{
+		Method: strings.ToLower(method),
+		Result: strings.ToLower(seg[2].text),
+		Props:  map[string]string{},
+	}
+	if r.Method == "" || r.Result == "" {
+		return AuthResult{}, fmt.Errorf("%w: empty method or result", ErrAuthResults)
+	}
+	rest := seg[3:]
+	for len(rest) > 0 {
+		if rest[0].kind != 'w' || len(rest) < 2 || rest[1].kind != '=' {
+			return AuthResult{}, fmt.Errorf("%w: stray %q in %s result", ErrAuthResults, rest[0].text, r.Method)
+		}
+		key := strings.ToLower(rest[0].text)
+		val := ""
+		n := 2
+		if len(rest) > 2 && rest[2].kind != '=' {
+			// "k=v k2=v2": v is a value unless it is the next key.
+			if !(len(rest) > 3 && rest[3].kind == '=') {
+				val, n = rest[2].text, 3
+			}
+		}
+		if _, dup := r.Props[key]; !dup {
+			r.Props[key] = val
+		}
+		rest = rest[n:]
+	}
+	return r, nil
+}
+
+func hasEquals(ts []artok) bool {
+	for _, t := range ts {
+		if t.kind == '=' {
+			return true
+		}
+	}
+	return false
+}
+
+func isDigits(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
+}
+
+// artok is a token of an Authentication-Results value: 'w' a word or quoted
+// string (text unquoted), '=' or ';'.
+type artok struct {
+	kind byte
+	text string
+}
+
+// authresTokens splits v into words, quoted strings, '=' and ';', dropping
+// white space and comments.
+func authresTokens(v string) ([]artok, error) {
+	var toks []artok
+	for i := 0; i < len(v); {
+		c := v[i]
+		switch {
+		case c == ' ' || c == '\t' || c == '\r' || c == '\n':
+			i++
+		case c == '(':
+			depth := 0
+			for ; i < len(v); i++ {
+				if v[i] == '\\' {
+					i++
+					continue
+				}
+				if v[i] == '(' {
+					depth++
+				} else if v[i] == ')' {
+					depth--
+					if depth == 0 {
+						break
+					}
+				}
+			}
+			if depth != 0 {
+				return nil, fmt.Errorf("%w: unterminated comment", ErrAuthResults)
+			}
+			i++
+		case c == ')':
+			return nil, fmt.Errorf("%w: unbalanced ')'", ErrAuthResults)
+		case c == '=' || c == ';':
+			toks = append(toks, artok{kind: c, text: string(c)})
+			i++
+		case c == '"':
+			var b strings.Builder
+			j := i + 1
+			closed := false
+			for ; j < len(v); j++ {
+				if v[j] == '\\' && j+1 < len(v) {
+					j++
+					b.WriteByte(v[j])
+					continue
+				}
+				if v[j] == '"' {
+					closed = true
+					break
+				}
+				b.WriteByte(v[j])
+			}
+			if !closed {
+				return nil, fmt.Errorf("%w: unterminated quoted string", ErrAuthResults)
+			}
+			toks = append(toks, artok{kind: 'w', text: b.String()})
+			i = j + 1
+		default:
+			j := i
+			for j < len(v) && !strings.ContainsRune(" \t\r\n()=;\"", rune(v[j])) {
+				j++
+			}
+			toks = append(toks, artok{kind: 'w', text: v[i:j]})
+			i = j
+		}
+	}
+	return toks, nil
+}
+
+// Authenticated reports whether a message's Authentication-Results headers
+// (headerValues, in header order) vouch for its From address: some header
+// whose authserv-id is in trusted (case-insensitive; list "" to trust
+// Microsoft 365's headers, which carry none) says
+//
+//   - dmarc=pass, with header.from, when given, equal to the From domain; or
+//   - dkim=pass with header.d (or the domain of header.i) aligned with the
+//     From domain.
+//
+// Alignment is DMARC's relaxed alignment: the two domains are equal or have
+// the same organisational domain. The organisational domain is taken from the
+// Public Suffix List (golang.org/x/net/publicsuffix, compiled in, no I/O), as
+// DMARC itself specifies, rather than approximated from label counts: so
+// "mail.uio.no" aligns with "uio.no", "a.co.uk" does not align with "b.co.uk",
+// and "a.github.io" does not align with "b.github.io" (a "last two labels"
+// rule would wrongly align those). Unknown top-level domains fall under the
+// list's default rule (the last label is the suffix). A domain that is itself
+// a public suffix aligns only with itself.
+//
+// Headers that do not parse are ignored. The trusted MTA must remove headers
+// claiming its authserv-id that arrive from outside (RFC 8601 section 5);
+// otherwise a sender could forge one.
+func Authenticated(headerValues []string, trusted []string, fromAddr string) bool {
+	fromDomain := addrDomain(fromAddr)
+	if fromDomain == "" {
+		return false
+	}
+	for _, hv := range headerValues {
+		id, results, err := ParseAuthResults(hv)
+		if err != nil || !trustedID(id, trusted) {
+			continue
+		}
+		for _, r := range results {
+			if r.Result != "pass" {
+				continue
+			}
+			switch r.Method {
+			case "dmarc":
+				hf, ok := r.Props["header.from"]
+				if !ok || normDomain(addrDomain(hf)) == fromDomain {
+					return true
+				}
+			case "dkim":
+				d := normDomain(r.Props["header.d"])
+				if d == "" {
+					d = addrDomain(r.Props["header.i"])
+				}
+				if d != "" && Aligned(d, fromDomain) {
+					return true
+				}
+			}
+		}
+	}
+	return false
+}
+
+func trustedID(id string, trusted []string) bool {
+	id = strings.TrimSpace(id)
+	for _, t := range trusted {
+		if strings.EqualFold(strings.TrimSpace(t), id) {
+			return true
+		}
+	}
+	return false
+}
+
+// addrDomain returns the normalised domain of an address ("x@Uio.NO" ->
+// "uio.no"); a bare domain is returned normalised; "" if there is none.
+func addrDomain(addr string) string {
+	addr = strings.TrimSpace(addr)
+	addr = strings.TrimSuffix(strings.TrimPrefix(addr, "<"), ">")
+	if at := strings.LastIndexByte(addr, '@'); at >= 0 {
+		addr = addr[at+1:]
+	}
+	return normDomain(addr)
+}
+
+func normDomain(d string) string {
+	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
+}
+
+// Aligned reports whether two domains are aligned in DMARC's relaxed mode:
+// equal, or with the same organisational domain (see Authenticated).
+func Aligned(a, b string) bool {
+	a, b = normDomain(a), normDomain(b)
+	if a == "" || b == "" {
+		return false
+	}
+	if a == b {
+		return true
+	}
+	oa, ob := OrgDomain(a), OrgDomain(b)
+	return oa != "" && oa == ob
+}
+
+// OrgDomain returns the organisational domain of d (registrable domain: the
+// public suffix plus one label), or "" when d is itself a public suffix or
+// not a domain name.
+func OrgDomain(d string) string {
+	d = normDomain(d)
+	if d == "" || strings.Contains(d, "..") || strings.HasPrefix(d, ".") {
+		return ""
+	}
+	org, err := publicsuffix.EffectiveTLDPlusOne(d)
+	if err != nil {
+		return ""
+	}
+	return org
+}
