@@ -233,6 +233,9 @@ func authresTokens(v string) ([]artok, error) {
 // claiming its authserv-id that arrive from outside (RFC 8601 section 5);
 // otherwise a sender could forge one.
 func Authenticated(headerValues []string, trusted []string, fromAddr string) bool {
+	if !strings.Contains(fromAddr, "@") {
+		return false
+	}
 	fromDomain := addrDomain(fromAddr)
 	if fromDomain == "" {
 		return false
