@@ -95,6 +95,12 @@ type walker struct {
 	embedded map[string]bool
 	rcpts    map[string]bool
 	dsnSeen  bool // a delivery-status part was found
+	// spare is the first text/plain attachment, read as the text when the
+	// message has no other (sisimai lhost-mcafee-05).
+	spare struct {
+		body    []byte
+		cte, cs string
+	}
 }
 
 func (w *walker) defect(d string) {
@@ -182,7 +188,14 @@ func (w *walker) parse(raw []byte) {
 		}
 	}
 
-	text, _ := w.entity(partHeader(fields), body, 0, "text/plain", true, true)
+	text, _ := w.entity(partHeader(fields), body, 0, "text/plain", true, roleTop)
+	if strings.TrimSpace(text) == "" && w.spare.body != nil {
+		s, _ := decodeCharset(w.spare.cs, w.decodeBody(w.spare.body, w.spare.cte, maxDecodeText))
+		if strings.TrimSpace(s) != "" {
+			text = s
+			w.defect("text taken from an attachment")
+		}
+	}
 	p.Text = finishText(text)
 	if len(text) > maxText {
 		w.defect("text truncated")
@@ -770,6 +783,9 @@ func lenientMediaType(v string) (string, map[string]string) {
 		parts = append([]string{strings.Join(f[1:], " ")}, parts...)
 	}
 	mt := strings.ToLower(first)
+	if k := strings.IndexFunc(mt, func(r rune) bool { return !isTokenChar(r) && r != '/' }); k > 0 && !strings.Contains(mt, "=") {
+		mt = mt[:k] // "text/plain>" (enmime ctype-invalid-characters)
+	}
 	if strings.ContainsAny(mt, "\"=") {
 		if strings.Contains(mt, "=") {
 			parts = append([]string{first}, parts...)
@@ -841,6 +857,11 @@ func rfc2231(pieces []string) string {
 	return s
 }
 
+// isTokenChar reports whether r may appear in an RFC 2045 token.
+func isTokenChar(r rune) bool {
+	return r > ' ' && r < 0x7f && !strings.ContainsRune(`()<>@,;:\"/[]?=`, r)
+}
+
 // splitParams splits at ";" outside quoted strings.
 func splitParams(v string) []string {
 	var out []string
@@ -895,10 +916,20 @@ func (w *walker) dispositionParams(v string) (string, map[string]string) {
 	return strings.ToLower(dt), dp
 }
 
+// role says where an entity sits, which decides whether a text part is
+// body text or an attachment.
+type role int
+
+const (
+	roleTop  role = iota // the message itself: a text body is the text, whatever its disposition
+	roleBody             // no text found yet: a named text part without disposition is body text
+	rolePart             // text already found: only unnamed inline text parts are body text
+)
+
 // entity walks one MIME entity. It returns the entity's readable text
 // (when want is set) and whether that text came from text/plain.
 // Attachments, embedded ids and bounce data are recorded on the way.
-func (w *walker) entity(h partHeader, body []byte, depth int, def string, want, top bool) (text string, plain bool) {
+func (w *walker) entity(h partHeader, body []byte, depth int, def string, want bool, r role) (text string, plain bool) {
 	w.parts++
 	if w.parts > maxParts {
 		w.defect("too many MIME parts")
@@ -944,47 +975,48 @@ func (w *walker) entity(h partHeader, body []byte, depth int, def string, want, 
 		media == "message/global-disposition-notification":
 		return "", false
 
-	case media == "text/html" && !attach && (name == "" || top):
+	}
+
+	isHTML := media == "text/html"
+	isText := media == "text/plain" || media == "text/enriched" || media == "text/richtext"
+	if (isHTML || isText) && (r == roleTop || !attach && (name == "" || r == roleBody && disp == "")) {
+		if attach {
+			w.attach(name, media, decodedSize(body, cte))
+		}
 		if !want {
 			return "", false
 		}
 		dec := w.decodeBody(body, cte, maxDecodeText)
 		cs := params["charset"]
-		if cs == "" {
+		if cs == "" && isHTML {
 			cs = sniffHTMLCharset(dec)
 		}
 		s, ok := decodeCharset(cs, dec)
 		if !ok {
 			w.defect("unknown charset " + cs)
 		}
-		return htmlToText(s), false
-
-	case (media == "text/plain" || media == "text/enriched" || media == "text/richtext") && !attach && (name == "" || top):
-		if !want {
-			return "", false
-		}
-		dec := w.decodeBody(body, cte, maxDecodeText)
-		cs := params["charset"]
-		s, ok := decodeCharset(cs, dec)
-		if !ok {
-			w.defect("unknown charset " + cs)
+		if isHTML {
+			return htmlToText(s), false
 		}
 		if strings.EqualFold(params["format"], "flowed") {
 			s = unflow(s, strings.EqualFold(params["delsp"], "yes"))
 		}
-		if w.bounce && !top {
+		if w.bounce && r != roleTop {
 			w.scanBounceIDs(s)
 		}
 		return s, media == "text/plain"
 	}
 
 	// Everything else is an attachment.
+	if media == "text/plain" && w.spare.body == nil {
+		w.spare.body, w.spare.cte, w.spare.cs = body, cte, params["charset"]
+	}
 	if w.bounce && strings.HasPrefix(media, "text/") {
 		dec := w.decodeBody(body, cte, maxScanText)
 		s, _ := decodeCharset(params["charset"], dec)
 		w.scanBounceIDs(s)
 	}
-	if name == "" && top && len(bytes.TrimSpace(body)) == 0 {
+	if name == "" && r == roleTop && len(bytes.TrimSpace(body)) == 0 {
 		return "", false
 	}
 	w.attach(name, media, decodedSize(body, cte))
@@ -1042,7 +1074,7 @@ func (w *walker) multipart(media string, params map[string]string, body []byte, 
 					continue
 				}
 				done[i] = true
-				t, p := w.entity(hdrs[i], bodies[i], depth+1, def, true, false)
+				t, p := w.entity(hdrs[i], bodies[i], depth+1, def, true, roleBody)
 				if strings.TrimSpace(t) != "" {
 					best, bestPlain, found = t, p, true
 				}
@@ -1052,7 +1084,7 @@ func (w *walker) multipart(media string, params map[string]string, body []byte, 
 					continue
 				}
 				done[i] = true
-				t, p := w.entity(hdrs[i], bodies[i], depth+1, def, true, false)
+				t, p := w.entity(hdrs[i], bodies[i], depth+1, def, true, roleBody)
 				if strings.TrimSpace(t) != "" {
 					best, bestPlain, found = t, p, true
 				}
@@ -1060,40 +1092,55 @@ func (w *walker) multipart(media string, params map[string]string, body []byte, 
 		}
 		for i := 0; i < n; i++ {
 			if !done[i] {
-				w.entity(hdrs[i], bodies[i], depth+1, def, false, false)
+				w.entity(hdrs[i], bodies[i], depth+1, def, false, rolePart)
 			}
 		}
 		return best, bestPlain
 	case "related":
-		// The root (first part) is the body; the rest are its resources.
+		// The root is the body and the rest are its resources. The root is
+		// the first part (RFC 2387), but when it holds no text the first
+		// part that does is taken (mimekit multipart-related-mhtml).
 		var text string
 		var plain bool
-		for i, pb := range parts.bodies {
+		for _, pb := range parts.bodies {
 			h, bd := w.readHeader(pb, false)
-			t, p := w.entity(h, bd, depth+1, def, want && i == 0, false)
-			if i == 0 {
+			found := strings.TrimSpace(text) != ""
+			rl := roleBody
+			if found {
+				rl = rolePart
+			}
+			t, p := w.entity(h, bd, depth+1, def, want && !found, rl)
+			if !found {
 				text, plain = t, p
 			}
 		}
-		return text, plain
+		return w.orPreamble(text, plain, parts.preamble, want)
 	case "report":
 		// The first part is the human-readable explanation.
 		var text string
 		var plain bool
 		for i, pb := range parts.bodies {
 			h, bd := w.readHeader(pb, false)
-			t, p := w.entity(h, bd, depth+1, def, want && i == 0, false)
+			rl := rolePart
+			if i == 0 {
+				rl = roleBody
+			}
+			t, p := w.entity(h, bd, depth+1, def, want && i == 0, rl)
 			if i == 0 {
 				text, plain = t, p
 			}
 		}
-		return text, plain
+		return w.orPreamble(text, plain, parts.preamble, want)
 	}
 	// mixed, signed, digest, parallel and unknown subtypes: every inline
 	// text part is body text, the rest are attachments.
 	for _, pb := range parts.bodies {
 		h, bd := w.readHeader(pb, false)
-		t, p := w.entity(h, bd, depth+1, def, want && b.Len() < maxText, false)
+		rl := rolePart
+		if b.Len() == 0 {
+			rl = roleBody
+		}
+		t, p := w.entity(h, bd, depth+1, def, want && b.Len() < maxText, rl)
 		if strings.TrimSpace(t) == "" {
 			continue
 		}
@@ -1103,11 +1150,40 @@ func (w *walker) multipart(media string, params map[string]string, body []byte, 
 		b.WriteString(t)
 		plainAll = plainAll && p
 	}
-	return b.String(), plainAll && b.Len() > 0
+	return w.orPreamble(b.String(), plainAll && b.Len() > 0, parts.preamble, want)
+}
+
+// orPreamble returns text, or when that is empty the multipart preamble if
+// it says more than the usual "This is a multi-part message in MIME
+// format." (some bounces put their whole explanation there).
+func (w *walker) orPreamble(text string, plain bool, preamble []byte, want bool) (string, bool) {
+	if !want || strings.TrimSpace(text) != "" || len(bytes.TrimSpace(preamble)) == 0 {
+		return text, plain
+	}
+	if len(preamble) > maxDecodeText {
+		preamble = preamble[:maxDecodeText]
+	}
+	s, _ := decodeCharset("", preamble)
+	var b strings.Builder
+	for _, l := range strings.Split(s, "\n") {
+		ll := strings.ToLower(l)
+		if strings.Contains(ll, "mime") && (strings.Contains(ll, "format") || strings.Contains(ll, "multi")) ||
+			strings.Contains(ll, "multi-part message") || strings.Contains(ll, "multipart message") {
+			continue
+		}
+		b.WriteString(l)
+		b.WriteByte('\n')
+	}
+	if strings.TrimSpace(b.String()) == "" {
+		return text, plain
+	}
+	w.defect("text in multipart preamble")
+	return b.String(), true
 }
 
 // mparts is a split multipart body.
 type mparts struct {
+	preamble []byte
 	bodies   [][]byte
 	unclosed bool
 }
@@ -1144,7 +1220,9 @@ func splitMultipart(body []byte, boundary string) (mparts, bool) {
 			i = after
 			continue
 		}
-		if start >= 0 {
+		if start < 0 {
+			res.preamble = body[:at]
+		} else {
 			res.bodies = append(res.bodies, trimEOL(body[start:at]))
 			if len(res.bodies) >= maxParts {
 				return res, true
