@@ -614,3 +614,30 @@ func TestHelpers(t *testing.T) {
 		t.Errorf("ParseWeekday(Fri) = %v %v", d, ok)
 	}
 }
+
+func TestDuplicateKeyReported(t *testing.T) {
+	_, err := Parse([]byte("contact: {address: a@uio.no}\nlog: {level: info}\nlog: {level: debug}\n"))
+	if err == nil || !strings.Contains(err.Error(), `line 3: mapping key "log" already defined at line 2`) {
+		t.Errorf("duplicate key: %v", err)
+	}
+}
+
+// FuzzParse checks that no input makes Parse panic and that an accepted
+// config validates again unchanged.
+func FuzzParse(f *testing.F) {
+	if data, err := os.ReadFile(filepath.Join("..", "config.example.yaml")); err == nil {
+		f.Add(data)
+	}
+	f.Add([]byte("contact: {address: integrasjon@uio.no}\n"))
+	f.Add([]byte("imap: {host: x, password: inline}\nfollowup: {teams: {fs: {}}}\nrouting: [{assignee: a}]\n"))
+	f.Add([]byte("contact: {reopen_within: 1w2d3h}\nlimits: {suppress_for: -1s}\n"))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		c, err := Parse(data)
+		if err != nil {
+			return
+		}
+		if err := c.Validate(); err != nil {
+			t.Fatalf("accepted config no longer validates: %v", err)
+		}
+	})
+}
