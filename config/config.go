@@ -269,12 +269,47 @@ type FollowUp struct {
 // FollowUpOverride overrides FollowUp durations for one team; an empty
 // field inherits the global value.
 type FollowUpOverride struct {
-	TriageWithin     string `yaml:"triage_within"`
-	RespondWithin    string `yaml:"respond_within"`
-	EscalateAfter    string `yaml:"escalate_after"`
-	Escalate2After   string `yaml:"escalate2_after"`
-	WaitingReminder  string `yaml:"waiting_reminder"`
+	// TriageWithin overrides FollowUp.TriageWithin.
+	TriageWithin string `yaml:"triage_within"`
+	// RespondWithin overrides FollowUp.RespondWithin.
+	RespondWithin string `yaml:"respond_within"`
+	// EscalateAfter overrides FollowUp.EscalateAfter.
+	EscalateAfter string `yaml:"escalate_after"`
+	// Escalate2After overrides FollowUp.Escalate2After.
+	Escalate2After string `yaml:"escalate2_after"`
+	// WaitingReminder overrides FollowUp.WaitingReminder.
+	WaitingReminder string `yaml:"waiting_reminder"`
+	// AutoResolveAfter overrides FollowUp.AutoResolveAfter.
 	AutoResolveAfter string `yaml:"auto_resolve_after"`
+}
+
+// ForTeam returns the follow-up durations for a team: the team's
+// overrides where set, the global values elsewhere. An unknown team (or
+// "") gets the global values.
+func (f FollowUp) ForTeam(team string) FollowUpOverride {
+	r := FollowUpOverride{
+		TriageWithin: f.TriageWithin, RespondWithin: f.RespondWithin,
+		EscalateAfter: f.EscalateAfter, Escalate2After: f.Escalate2After,
+		WaitingReminder: f.WaitingReminder, AutoResolveAfter: f.AutoResolveAfter,
+	}
+	for name, o := range f.Teams {
+		if !strings.EqualFold(name, team) || team == "" {
+			continue
+		}
+		for _, p := range []struct {
+			dst *string
+			v   string
+		}{
+			{&r.TriageWithin, o.TriageWithin}, {&r.RespondWithin, o.RespondWithin},
+			{&r.EscalateAfter, o.EscalateAfter}, {&r.Escalate2After, o.Escalate2After},
+			{&r.WaitingReminder, o.WaitingReminder}, {&r.AutoResolveAfter, o.AutoResolveAfter},
+		} {
+			if p.v != "" {
+				*p.dst = p.v
+			}
+		}
+	}
+	return r
 }
 
 // Digest is the daily overview mail.

@@ -641,3 +641,35 @@ func FuzzParse(f *testing.F) {
 		}
 	})
 }
+
+func TestFollowUpForTeam(t *testing.T) {
+	c, err := Parse([]byte("contact: {address: a@uio.no}\nteams: [{name: fs, members: [fs@uio.no]}]\nfollowup: {respond_within: 3d, teams: {FS: {escalate_after: 2d}}}\n"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	fs := c.FollowUp.ForTeam("fs")
+	if fs.EscalateAfter != "2d" || fs.RespondWithin != "3d" || fs.Escalate2After != "10d" {
+		t.Errorf("ForTeam(fs) = %+v", fs)
+	}
+	if g := c.FollowUp.ForTeam(""); g.EscalateAfter != "5d" {
+		t.Errorf("ForTeam(\"\") = %+v", g)
+	}
+}
+
+func TestEmptySecretIsUnsetAndShortTokenKeyCaught(t *testing.T) {
+	c, err := Parse([]byte("contact: {address: a@uio.no}\nsmtp: {password: '', host: localhost}\n"))
+	if err != nil || c.SMTP.Password.IsSet() {
+		t.Fatalf("empty secret: %v, %v", err, c)
+	}
+	dir := t.TempDir()
+	key := filepath.Join(dir, "token.key")
+	if err := os.WriteFile(key, []byte("short\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	c = Default()
+	c.Store.Path = filepath.Join(dir, "kp.db")
+	c.Contact.ReplyToken = ReplyToken{Enabled: true, Secret: Secret{File: key}}
+	if err := c.CheckFiles(); err == nil || !strings.Contains(err.Error(), "contact.reply_token.secret: too short") {
+		t.Errorf("short reply token key: %v", err)
+	}
+}

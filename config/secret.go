@@ -83,7 +83,8 @@ func (s Secret) LogValue() slog.Value { return slog.StringValue(s.String()) }
 // decoding goes on and every problem is reported.
 func (s *Secret) UnmarshalYAML(n *yaml.Node) error {
 	if n.Kind != yaml.MappingNode {
-		if n.Kind == yaml.ScalarNode && n.Tag == "!!null" {
+		// "password:" or "password: ''" leaves the secret unset.
+		if n.Kind == yaml.ScalarNode && (n.Tag == "!!null" || n.Value == "") {
 			return nil
 		}
 		return &yaml.TypeError{Errors: []string{fmt.Sprintf(

@@ -526,8 +526,11 @@ func (c *Config) CheckFiles() error {
 		if !s.secret.IsSet() {
 			continue
 		}
-		if _, err := s.secret.Value(); err != nil {
+		v, err := s.secret.Value()
+		if err != nil {
 			ps.add(s.path, "%v", err)
+		} else if s.secret == &c.Contact.ReplyToken.Secret && len(v) < 16 {
+			ps.add(s.path, "too short to sign reply tokens: use at least 16 random characters (e.g. head -c 48 /dev/urandom | base64)")
 		}
 	}
 	for _, f := range []struct{ path, file string }{{"imap.ca_file", c.IMAP.CAFile}, {"smtp.ca_file", c.SMTP.CAFile}} {
