@@ -261,3 +261,21 @@ func FuzzReadSourcesStdin(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkReadSourcesMbox measures splitting an mbox of 1000 messages of
+// about 11 KB each.
+func BenchmarkReadSourcesMbox(b *testing.B) {
+	var buf bytes.Buffer
+	body := strings.Repeat("line of text in a long message body\n>From quoted\n", 200)
+	for i := range 1000 {
+		fmt.Fprintf(&buf, "From a%d Mon Jan  1 10:00:00 2024\nSubject: %d\n\n%s\n", i, i, body)
+	}
+	data := buf.Bytes()
+	b.SetBytes(int64(len(data)))
+	for b.Loop() {
+		n := 0
+		if err := ReadSources([]string{"-"}, bytes.NewReader(data), func(Source) error { n++; return nil }); err != nil || n != 1000 {
+			b.Fatalf("%d messages, %v", n, err)
+		}
+	}
+}
