@@ -1,0 +1,227 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	kp "kontaktpunkt"
+)
+
+// maxCheckErrors caps the problems one Check reports.
+const maxCheckErrors = 20
+
+// checker collects problems found by checkIndexes.
+type checker struct {
+	errs []error
+}
+
+func (c *checker) add(format string, args ...any) {
+	if len(c.errs) < maxCheckErrors {
+		c.errs = append(c.errs, fmt.Errorf(format, args...))
+	}
+}
+
+// checkIndexes verifies that records and indexes agree. For each index it
+// checks that every record has its entry and that the index has exactly as
+// many entries as records that need one, so there are no stale entries.
+// Memory use is constant; time is linear in the store size.
+func (tx *Tx) checkIndexes() []error {
+	var c checker
+	has := func(bucket, key []byte) bool { return tx.b(bucket).Get(key) != nil }
+	count := func(bucket []byte) int { return tx.b(bucket).Stats().KeyN }
+
+	// Messages.
+	nMsg, nRaw := 0, 0
+	var maxSeq uint64
+	_ = tx.b(bucketMsg).ForEach(func(k, v []byte) error {
+		nMsg++
+		if len(k) != 8 {
+			c.add("msg: key %x", k)
+			return nil
+		}
+		seq := binary.BigEndian.Uint64(k)
+		maxSeq = max(maxSeq, seq)
+		p, err := tx.codec.unpack(v)
+		if err != nil {
+			c.add("msg %d: %w", seq, err)
+			return nil
+		}
+		m, err := decodeMessage(p, seq)
+		if err != nil {
+			c.add("%w", err)
+			return nil
+		}
+		e, ok, err := tx.lookupID(m.ID)
+		switch {
+		case err != nil:
+			c.add("msg %d: %w", seq, err)
+		case !ok || e.seq != seq || e.cas != m.Case:
+			c.add("msg %d (%q, case %d): id index says %+v (found %v)", seq, m.ID, m.Case, e, ok)
+		}
+		if !has(bucketCaseMsg, caseMsgKey(m.Case, seq)) {
+			c.add("msg %d (%q): missing from case %d's list", seq, m.ID, m.Case)
+		}
+		if has(bucketRaw, k) {
+			nRaw++
+		}
+		return nil
+	})
+	if seq := tx.b(bucketMsg).Sequence(); seq < maxSeq {
+		c.add("msg: sequence %d below highest seq %d", seq, maxSeq)
+	}
+	if n := count(bucketCaseMsg); n != nMsg {
+		c.add("case_msg: %d entries for %d messages", n, nMsg)
+	}
+	if n := count(bucketRaw); n != nRaw {
+		c.add("raw: %d entries, %d with a message record", n, nRaw)
+	}
+
+	// Message-ID index: entries with a seq were matched one to one above
+	// when their number equals the number of messages.
+	nIDMsg, nIDOut := 0, 0
+	_ = tx.b(bucketMsgID).ForEach(func(k, v []byte) error {
+		e, err := decodeIDEntry(v)
+		if err != nil {
+			c.add("msgid %q: %w", k, err)
+			return nil
+		}
+		if e.seq == 0 && e.outID == 0 {
+			c.add("msgid %q: entry points nowhere", k)
+		}
+		if e.seq != 0 {
+			nIDMsg++
+		}
+		if e.outID != 0 {
+			nIDOut++
+			o, err := tx.outbound(e.outID, false)
+			switch {
+			case err != nil:
+				c.add("msgid %q: %w", k, err)
+			case string(msgIDKey(o.MessageID)) != string(k):
+				c.add("msgid %q: outbound %d has message id %q", k, e.outID, o.MessageID)
+			case e.seq == 0 && e.cas != o.Case:
+				c.add("msgid %q: case %d, outbound %d has case %d", k, e.cas, e.outID, o.Case)
+			}
+		}
+		return nil
+	})
+	if nIDMsg != nMsg {
+		c.add("msgid: %d entries with a message for %d messages", nIDMsg, nMsg)
+	}
+
+	// Cases.
+	nCase, nAssigned, nDue := 0, 0, 0
+	perStatus := map[kp.Status]int64{}
+	var maxCase uint64
+	_ = tx.b(bucketCase).ForEach(func(k, v []byte) error {
+		nCase++
+		if len(k) != 8 {
+			c.add("case: key %x", k)
+			return nil
+		}
+		id := kp.CaseID(binary.BigEndian.Uint64(k))
+		maxCase = max(maxCase, uint64(id))
+		p, err := tx.codec.unpack(v)
+		if err != nil {
+			c.add("case %d: %w", id, err)
+			return nil
+		}
+		cs, err := decodeCase(p, id)
+		if err != nil {
+			c.add("%w", err)
+			return nil
+		}
+		perStatus[cs.Status]++
+		if !has(bucketCaseStatus, caseStatusKey(cs.Status, id)) {
+			c.add("case %d: missing from status index %q", id, cs.Status)
+		}
+		if cs.Assignee != "" && kp.NormAddr(cs.Assignee) != "" {
+			nAssigned++
+			if !has(bucketCaseAssignee, caseAssigneeKey(cs.Assignee, id)) {
+				c.add("case %d: missing from assignee index %q", id, cs.Assignee)
+			}
+		}
+		if cs.Next != nil {
+			nDue++
+			if !has(bucketCaseDue, dueKey(cs.Next.Due, uint64(id))) {
+				c.add("case %d: follow-up due %v missing from due index", id, cs.Next.Due)
+			}
+		}
+		return nil
+	})
+	if seq := tx.b(bucketCase).Sequence(); seq < maxCase {
+		c.add("case: sequence %d below highest id %d", seq, maxCase)
+	}
+	if n := count(bucketCaseStatus); n != nCase {
+		c.add("case_status: %d entries for %d cases", n, nCase)
+	}
+	if n := count(bucketCaseAssignee); n != nAssigned {
+		c.add("case_assignee: %d entries for %d assigned cases", n, nAssigned)
+	}
+	if n := count(bucketCaseDue); n != nDue {
+		c.add("case_due: %d entries for %d scheduled cases", n, nDue)
+	}
+	for _, s := range []kp.Status{kp.StatusOpen, kp.StatusWaiting, kp.StatusResolved} {
+		if n, err := tx.stat(statKey(s)); err != nil || n != perStatus[s] {
+			c.add("stats: %d cases %s, counter says %d (%v)", perStatus[s], s, n, err)
+		}
+	}
+
+	// Outbox.
+	nOut, nOutID, nQueued, nOutRaw := 0, 0, 0, 0
+	perState := map[kp.OutState]int64{}
+	_ = tx.b(bucketOut).ForEach(func(k, v []byte) error {
+		nOut++
+		if len(k) != 8 {
+			c.add("out: key %x", k)
+			return nil
+		}
+		id := binary.BigEndian.Uint64(k)
+		o, err := tx.outbound(id, false)
+		if err != nil {
+			c.add("%w", err)
+			return nil
+		}
+		perState[o.State]++
+		if !has(bucketOutState, outStateKey(o.State, id)) {
+			c.add("outbound %d: missing from state index %q", id, o.State)
+		}
+		if o.State == kp.OutQueued {
+			nQueued++
+			if !has(bucketOutDue, dueKey(o.NextTry, id)) {
+				c.add("outbound %d: next try %v missing from due index", id, o.NextTry)
+			}
+		}
+		if has(bucketOutRaw, k) {
+			nOutRaw++
+			if o.State == kp.OutSent {
+				c.add("outbound %d: sent but raw bytes kept", id)
+			}
+		}
+		if o.MessageID != "" {
+			nOutID++
+			if e, ok, err := tx.lookupID(o.MessageID); err != nil || !ok || e.outID != id {
+				c.add("outbound %d (%q): id index says %+v (found %v, %v)", id, o.MessageID, e, ok, err)
+			}
+		}
+		return nil
+	})
+	if nIDOut != nOutID {
+		c.add("msgid: %d entries with an outbound id for %d outbound messages with an id", nIDOut, nOutID)
+	}
+	if n := count(bucketOutState); n != nOut {
+		c.add("out_state: %d entries for %d messages", n, nOut)
+	}
+	if n := count(bucketOutDue); n != nQueued {
+		c.add("out_due: %d entries for %d queued messages", n, nQueued)
+	}
+	if n := count(bucketOutRaw); n != nOutRaw {
+		c.add("out_raw: %d entries, %d with a record", n, nOutRaw)
+	}
+	for _, s := range []kp.OutState{kp.OutQueued, kp.OutSent, kp.OutFailed} {
+		if n, err := tx.stat(outStatKey(s)); err != nil || n != perState[s] {
+			c.add("stats: %d outbound %s, counter says %d (%v)", perState[s], s, n, err)
+		}
+	}
+	return c.errs
+}

@@ -1,0 +1,551 @@
+package store
+
+import (
+	"crypto/sha256"
+	"encoding/binary"
+	"encoding/hex"
+	"fmt"
+	"math"
+	"time"
+
+	"github.com/klauspost/compress/zstd"
+
+	kp "kontaktpunkt"
+)
+
+// Codec bytes that start every packed value (see schema.go).
+const (
+	codecPlain byte = 0
+	codecZstd  byte = 1
+)
+
+// recordFormat is the first byte of every record encoding. Fields are
+// positional. A field added later is appended at the end and read only
+// when d.more() says the record has it, so records written before it
+// still decode (its value stays zero) without a migration.
+const recordFormat byte = 1
+
+// maxIDKey is the longest Message-ID used verbatim as a key; bolt allows
+// 32 KiB keys, but a hostile header should not bloat the index.
+const maxIDKey = 512
+
+// maxDecoded caps what one value may decompress to, so a corrupt value
+// cannot make the process allocate without bound.
+const maxDecoded = 1 << 30
+
+// minCompress is the smallest value worth compressing.
+const minCompress = 128
+
+// codec compresses values with zstd at its fastest level: on ~3 KB mails
+// it matches flate's best-speed ratio at more than twice the speed.
+type codec struct {
+	enc *zstd.Encoder
+	dec *zstd.Decoder
+}
+
+func newCodec() (*codec, error) {
+	enc, err := zstd.NewWriter(nil,
+		zstd.WithEncoderLevel(zstd.SpeedFastest),
+		zstd.WithEncoderConcurrency(2),
+		zstd.WithEncoderCRC(true),
+		zstd.WithLowerEncoderMem(true),
+	)
+	if err != nil {
+		return nil, fmt.Errorf("zstd encoder: %w", err)
+	}
+	dec, err := zstd.NewReader(nil,
+		zstd.WithDecoderConcurrency(2),
+		zstd.WithDecoderLowmem(true),
+		zstd.WithDecoderMaxMemory(maxDecoded),
+	)
+	if err != nil {
+		enc.Close()
+		return nil, fmt.Errorf("zstd decoder: %w", err)
+	}
+	return &codec{enc: enc, dec: dec}, nil
+}
+
+func (c *codec) close() {
+	c.enc.Close()
+	c.dec.Close()
+}
+
+// pack returns the packed form of p: compressed when that saves at least
+// 1/16, plain otherwise. p is not retained.
+func (c *codec) pack(p []byte, compress bool) []byte {
+	if compress && len(p) >= minCompress {
+		// EncodeAll grows dst only when the bound is exceeded; sizing dst
+		// to the input keeps a 25 MB message to one allocation.
+		out := make([]byte, 1, 1+len(p)+len(p)/256+64)
+		out[0] = codecZstd
+		out = c.enc.EncodeAll(p, out)
+		if len(out)-1 <= len(p)-len(p)/16 {
+			return out
+		}
+	}
+	out := make([]byte, 1+len(p))
+	out[0] = codecPlain
+	copy(out[1:], p)
+	return out
+}
+
+// unpack returns the payload of a packed value as a new slice that stays
+// valid after the transaction (v may point into the bolt mmap).
+func (c *codec) unpack(v []byte) ([]byte, error) {
+	if len(v) == 0 {
+		return nil, fmt.Errorf("empty value: %w", ErrCorrupt)
+	}
+	switch v[0] {
+	case codecPlain:
+		return append([]byte(nil), v[1:]...), nil
+	case codecZstd:
+		out, err := c.dec.DecodeAll(v[1:], nil)
+		if err != nil {
+			return nil, fmt.Errorf("decompressing: %w (%w)", err, ErrCorrupt)
+		}
+		return out, nil
+	default:
+		return nil, fmt.Errorf("unknown codec %d: %w", v[0], ErrCorrupt)
+	}
+}
+
+// --- keys
+
+func u64(v uint64) []byte {
+	return binary.BigEndian.AppendUint64(make([]byte, 0, 8), v)
+}
+
+func appendU64(b []byte, v uint64) []byte { return binary.BigEndian.AppendUint64(b, v) }
+
+// appendT12 appends the sortable 12-byte form of t.
+func appendT12(b []byte, t time.Time) []byte {
+	b = binary.BigEndian.AppendUint64(b, uint64(t.Unix())^(1<<63))
+	return binary.BigEndian.AppendUint32(b, uint32(t.Nanosecond()))
+}
+
+// readT12 decodes the 12-byte time at the start of b.
+func readT12(b []byte) (time.Time, bool) {
+	if len(b) < 12 {
+		return time.Time{}, false
+	}
+	sec := int64(binary.BigEndian.Uint64(b) ^ (1 << 63))
+	nsec := int64(binary.BigEndian.Uint32(b[8:]))
+	if nsec >= 1e9 {
+		return time.Time{}, false
+	}
+	return time.Unix(sec, nsec).UTC(), true
+}
+
+// appendLstr appends a length-prefixed string key part.
+func appendLstr(b []byte, s string) []byte {
+	b = binary.AppendUvarint(b, uint64(len(s)))
+	return append(b, s...)
+}
+
+// msgIDKey is the bucketMsgID key of a Message-ID.
+func msgIDKey(id string) []byte {
+	if len(id) <= maxIDKey && (len(id) == 0 || id[0] != '#') {
+		return []byte(id)
+	}
+	sum := sha256.Sum256([]byte(id))
+	return []byte("#" + hex.EncodeToString(sum[:]))
+}
+
+// idEntry is the value of a bucketMsgID entry.
+type idEntry struct {
+	seq   uint64
+	cas   kp.CaseID
+	outID uint64
+}
+
+func (e idEntry) encode() []byte {
+	b := make([]byte, 0, 3*binary.MaxVarintLen64)
+	b = binary.AppendUvarint(b, e.seq)
+	b = binary.AppendUvarint(b, uint64(e.cas))
+	return binary.AppendUvarint(b, e.outID)
+}
+
+func decodeIDEntry(v []byte) (idEntry, error) {
+	d := dec{b: v}
+	e := idEntry{seq: d.uvarint(), cas: kp.CaseID(d.uvarint()), outID: d.uvarint()}
+	if d.err != nil || len(d.b) != 0 {
+		return idEntry{}, fmt.Errorf("message id entry %x: %w", v, ErrCorrupt)
+	}
+	return e, nil
+}
+
+// --- record encoding
+
+// enc appends the binary encoding of record fields.
+type enc struct{ b []byte }
+
+func (e *enc) uvarint(v uint64) { e.b = binary.AppendUvarint(e.b, v) }
+func (e *enc) varint(v int64)   { e.b = binary.AppendVarint(e.b, v) }
+func (e *enc) str(s string)     { e.uvarint(uint64(len(s))); e.b = append(e.b, s...) }
+func (e *enc) boolean(v bool) {
+	if v {
+		e.b = append(e.b, 1)
+	} else {
+		e.b = append(e.b, 0)
+	}
+}
+
+// Times keep their instant and their zone offset (a zone's name is not
+// kept); the zero time stays zero.
+const (
+	timeZero   = 0
+	timeUTC    = 1
+	timeOffset = 2
+)
+
+func (e *enc) time(t time.Time) {
+	if t.IsZero() {
+		e.b = append(e.b, timeZero)
+		return
+	}
+	_, off := t.Zone()
+	if t.Location() == time.UTC {
+		e.b = append(e.b, timeUTC)
+	} else {
+		e.b = append(e.b, timeOffset)
+	}
+	e.varint(t.Unix())
+	e.uvarint(uint64(t.Nanosecond()))
+	if t.Location() != time.UTC {
+		e.varint(int64(off))
+	}
+}
+
+func (e *enc) addr(a kp.Address) { e.str(a.Name); e.str(a.Addr) }
+
+func (e *enc) addrs(as []kp.Address) {
+	e.uvarint(uint64(len(as)))
+	for _, a := range as {
+		e.addr(a)
+	}
+}
+
+func (e *enc) strs(ss []string) {
+	e.uvarint(uint64(len(ss)))
+	for _, s := range ss {
+		e.str(s)
+	}
+}
+
+// dec reads fields written by enc. The first error sticks; reads after it
+// return zero values, so decoders check d.err once at the end.
+type dec struct {
+	b   []byte
+	err error
+}
+
+func (d *dec) fail(what string) {
+	if d.err == nil {
+		d.err = fmt.Errorf("truncated or invalid %s: %w", what, ErrCorrupt)
+	}
+	d.b = nil
+}
+
+// more reports whether fields remain; records written by older code end
+// early and their missing fields stay zero.
+func (d *dec) more() bool { return d.err == nil && len(d.b) > 0 }
+
+func (d *dec) uvarint() uint64 {
+	v, n := binary.Uvarint(d.b)
+	if n <= 0 {
+		d.fail("uvarint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) varint() int64 {
+	v, n := binary.Varint(d.b)
+	if n <= 0 {
+		d.fail("varint")
+		return 0
+	}
+	d.b = d.b[n:]
+	return v
+}
+
+func (d *dec) int() int {
+	v := d.varint()
+	if v > math.MaxInt32 || v < math.MinInt32 {
+		d.fail("int")
+		return 0
+	}
+	return int(v)
+}
+
+func (d *dec) str() string {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.fail("string")
+		return ""
+	}
+	s := string(d.b[:n])
+	d.b = d.b[n:]
+	return s
+}
+
+func (d *dec) boolean() bool {
+	if len(d.b) < 1 || d.b[0] > 1 {
+		d.fail("bool")
+		return false
+	}
+	v := d.b[0] == 1
+	d.b = d.b[1:]
+	return v
+}
+
+func (d *dec) time() time.Time {
+	if len(d.b) < 1 {
+		d.fail("time")
+		return time.Time{}
+	}
+	kind := d.b[0]
+	d.b = d.b[1:]
+	switch kind {
+	case timeZero:
+		return time.Time{}
+	case timeUTC, timeOffset:
+		sec := d.varint()
+		nsec := d.uvarint()
+		if nsec >= 1e9 {
+			d.fail("time")
+			return time.Time{}
+		}
+		t := time.Unix(sec, int64(nsec))
+		if kind == timeUTC {
+			return t.UTC()
+		}
+		off := d.varint()
+		if off < -24*3600 || off > 24*3600 {
+			d.fail("time zone offset")
+			return time.Time{}
+		}
+		return t.In(time.FixedZone("", int(off)))
+	}
+	d.fail("time")
+	return time.Time{}
+}
+
+func (d *dec) addr() kp.Address { return kp.Address{Name: d.str(), Addr: d.str()} }
+
+// count reads a list length, bounded by the bytes left so a corrupt length
+// cannot force a huge allocation (every element takes at least one byte).
+func (d *dec) count() int {
+	n := d.uvarint()
+	if n > uint64(len(d.b)) {
+		d.fail("list length")
+		return 0
+	}
+	return int(n)
+}
+
+func (d *dec) addrs() []kp.Address {
+	n := d.count()
+	if n == 0 {
+		return nil
+	}
+	as := make([]kp.Address, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		as = append(as, d.addr())
+	}
+	return as
+}
+
+func (d *dec) strs() []string {
+	n := d.count()
+	if n == 0 {
+		return nil
+	}
+	ss := make([]string, 0, n)
+	for i := 0; i < n && d.err == nil; i++ {
+		ss = append(ss, d.str())
+	}
+	return ss
+}
+
+func (d *dec) header(what string) {
+	if len(d.b) < 1 || d.b[0] != recordFormat {
+		d.fail(what + " record format")
+		return
+	}
+	d.b = d.b[1:]
+}
+
+// encodeMessage returns the record of m (without Seq, which is the key).
+func encodeMessage(m *kp.Message) []byte {
+	e := enc{b: make([]byte, 0, 256+len(m.Text))}
+	e.b = append(e.b, recordFormat)
+	e.str(m.ID)
+	e.uvarint(uint64(m.Case))
+	e.str(string(m.Direction))
+	e.str(string(m.Class))
+	e.str(string(m.MatchedBy))
+	e.str(m.Kind)
+	e.addr(m.From)
+	e.addrs(m.To)
+	e.addrs(m.Cc)
+	e.str(m.Subject)
+	e.time(m.Date)
+	e.time(m.Received)
+	e.str(m.Text)
+	e.uvarint(uint64(len(m.Attachments)))
+	for _, a := range m.Attachments {
+		e.str(a.Name)
+		e.str(a.ContentType)
+		e.varint(a.Size)
+	}
+	e.boolean(m.Outsider)
+	e.boolean(m.Authenticated)
+	e.str(m.Quarantine)
+	e.strs(m.Defects)
+	e.str(m.Source)
+	e.varint(m.Size)
+	return e.b
+}
+
+func decodeMessage(b []byte, seq uint64) (*kp.Message, error) {
+	d := dec{b: b}
+	d.header("message")
+	m := &kp.Message{Seq: seq}
+	m.ID = d.str()
+	m.Case = kp.CaseID(d.uvarint())
+	m.Direction = kp.Direction(d.str())
+	m.Class = kp.Class(d.str())
+	m.MatchedBy = kp.MatchedBy(d.str())
+	m.Kind = d.str()
+	m.From = d.addr()
+	m.To = d.addrs()
+	m.Cc = d.addrs()
+	m.Subject = d.str()
+	m.Date = d.time()
+	m.Received = d.time()
+	m.Text = d.str()
+	if n := d.count(); n > 0 {
+		m.Attachments = make([]kp.Attachment, 0, n)
+		for i := 0; i < n && d.err == nil; i++ {
+			m.Attachments = append(m.Attachments, kp.Attachment{Name: d.str(), ContentType: d.str(), Size: d.varint()})
+		}
+	}
+	m.Outsider = d.boolean()
+	m.Authenticated = d.boolean()
+	m.Quarantine = d.str()
+	m.Defects = d.strs()
+	m.Source = d.str()
+	m.Size = d.varint()
+	if d.err != nil {
+		return nil, fmt.Errorf("message %d: %w", seq, d.err)
+	}
+	return m, nil
+}
+
+// encodeCase returns the record of c (without ID, which is the key).
+func encodeCase(c *kp.Case) []byte {
+	e := enc{b: make([]byte, 0, 256)}
+	e.b = append(e.b, recordFormat)
+	e.str(c.Subject)
+	e.str(string(c.Status))
+	e.addr(c.Requester)
+	e.strs(c.Participants)
+	e.str(c.Assignee)
+	e.str(c.Team)
+	e.str(string(c.Priority))
+	e.varint(int64(c.Escalation))
+	e.time(c.Created)
+	e.time(c.Updated)
+	e.time(c.ResolvedAt)
+	e.varint(int64(c.Messages))
+	e.uvarint(uint64(c.PreviousCase))
+	e.time(c.LastInbound)
+	e.time(c.LastStaffReply)
+	e.time(c.AssignedAt)
+	e.time(c.WaitingSince)
+	e.str(c.ThreadID)
+	e.str(c.LastMessageID)
+	e.boolean(c.Next != nil)
+	if c.Next != nil {
+		e.str(string(c.Next.Kind))
+		e.time(c.Next.Due)
+		e.varint(int64(c.Next.Count))
+	}
+	return e.b
+}
+
+func decodeCase(b []byte, id kp.CaseID) (*kp.Case, error) {
+	d := dec{b: b}
+	d.header("case")
+	c := &kp.Case{ID: id}
+	c.Subject = d.str()
+	c.Status = kp.Status(d.str())
+	c.Requester = d.addr()
+	c.Participants = d.strs()
+	c.Assignee = d.str()
+	c.Team = d.str()
+	c.Priority = kp.Priority(d.str())
+	c.Escalation = d.int()
+	c.Created = d.time()
+	c.Updated = d.time()
+	c.ResolvedAt = d.time()
+	c.Messages = d.int()
+	c.PreviousCase = kp.CaseID(d.uvarint())
+	c.LastInbound = d.time()
+	c.LastStaffReply = d.time()
+	c.AssignedAt = d.time()
+	c.WaitingSince = d.time()
+	c.ThreadID = d.str()
+	c.LastMessageID = d.str()
+	if d.boolean() {
+		c.Next = &kp.FollowUp{Kind: kp.FollowUpKind(d.str()), Due: d.time(), Count: d.int()}
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("case %d: %w", id, d.err)
+	}
+	return c, nil
+}
+
+// encodeOutbound returns the record of o without ID (the key) and Raw
+// (bucketOutRaw).
+func encodeOutbound(o *kp.Outbound) []byte {
+	e := enc{b: make([]byte, 0, 256)}
+	e.b = append(e.b, recordFormat)
+	e.uvarint(uint64(o.Case))
+	e.str(o.Kind)
+	e.str(o.MessageID)
+	e.str(o.From)
+	e.strs(o.To)
+	e.str(o.Subject)
+	e.str(string(o.State))
+	e.varint(int64(o.Attempts))
+	e.time(o.NextTry)
+	e.str(o.LastError)
+	e.time(o.Queued)
+	e.time(o.Sent)
+	return e.b
+}
+
+func decodeOutbound(b []byte, id uint64) (*kp.Outbound, error) {
+	d := dec{b: b}
+	d.header("outbound")
+	o := &kp.Outbound{ID: id}
+	o.Case = kp.CaseID(d.uvarint())
+	o.Kind = d.str()
+	o.MessageID = d.str()
+	o.From = d.str()
+	o.To = d.strs()
+	o.Subject = d.str()
+	o.State = kp.OutState(d.str())
+	o.Attempts = d.int()
+	o.NextTry = d.time()
+	o.LastError = d.str()
+	o.Queued = d.time()
+	o.Sent = d.time()
+	if d.err != nil {
+		return nil, fmt.Errorf("outbound %d: %w", id, d.err)
+	}
+	return o, nil
+}

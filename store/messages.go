@@ -1,0 +1,208 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+
+	kp "kontaktpunkt"
+)
+
+// lookupID returns the Message-ID entry of id, if any.
+func (tx *Tx) lookupID(id string) (idEntry, bool, error) {
+	v := tx.b(bucketMsgID).Get(msgIDKey(id))
+	if v == nil {
+		return idEntry{}, false, nil
+	}
+	e, err := decodeIDEntry(v)
+	if err != nil {
+		return idEntry{}, false, fmt.Errorf("message id %q: %w", id, err)
+	}
+	return e, true, nil
+}
+
+// LookupID reports whether id is stored, as an inbound or outbound
+// message or as the Message-ID of queued outbound mail, and the case it
+// belongs to (0 for unfiled and quarantined messages).
+func (tx *Tx) LookupID(id string) (kp.CaseID, bool, error) {
+	if id == "" {
+		return 0, false, nil
+	}
+	e, ok, err := tx.lookupID(id)
+	return e.cas, ok, err
+}
+
+// PutMessage stores a new message and sets m.Seq. raw is kept byte for
+// byte; it is nil for copies of our own outbound mail (the outbox holds
+// those bytes). It fails with ErrDuplicate when a message with m.ID is
+// already stored; an id known only from the outbox is not a duplicate, so
+// the copy of a queued message can be stored.
+func (tx *Tx) PutMessage(m *kp.Message, raw []byte) error {
+	if m.ID == "" {
+		return fmt.Errorf("storing message: empty message id: %w", ErrInvalid)
+	}
+	e, ok, err := tx.lookupID(m.ID)
+	if err != nil {
+		return err
+	}
+	if ok && e.seq != 0 {
+		return fmt.Errorf("storing message %q: %w", m.ID, ErrDuplicate)
+	}
+	msgs := tx.b(bucketMsg)
+	seq, err := msgs.NextSequence()
+	if err != nil {
+		return fmt.Errorf("storing message %q: %w", m.ID, err)
+	}
+	key := u64(seq)
+	if err := msgs.Put(key, tx.codec.pack(encodeMessage(m), true)); err != nil {
+		return fmt.Errorf("storing message %q: %w", m.ID, err)
+	}
+	if raw != nil {
+		if err := tx.b(bucketRaw).Put(key, tx.codec.pack(raw, true)); err != nil {
+			return fmt.Errorf("storing raw message %q (%d bytes): %w", m.ID, len(raw), err)
+		}
+	}
+	// The message's own case wins over the case of an outbox entry with
+	// the same id: the entry then describes the stored message.
+	e.seq, e.cas = seq, m.Case
+	if err := tx.b(bucketMsgID).Put(msgIDKey(m.ID), e.encode()); err != nil {
+		return fmt.Errorf("indexing message %q: %w", m.ID, err)
+	}
+	if err := tx.b(bucketCaseMsg).Put(caseMsgKey(m.Case, seq), nil); err != nil {
+		return fmt.Errorf("indexing message %q: %w", m.ID, err)
+	}
+	m.Seq = seq
+	return nil
+}
+
+func caseMsgKey(c kp.CaseID, seq uint64) []byte {
+	return appendU64(appendU64(make([]byte, 0, 16), uint64(c)), seq)
+}
+
+// UpdateMessage rewrites the record of a stored message (found by m.ID;
+// m.Seq, if set, must match). When m.Case changed, the message moves to
+// the new case's list and LookupID reports the new case. The raw bytes
+// are not touched.
+func (tx *Tx) UpdateMessage(m *kp.Message) error {
+	e, ok, err := tx.lookupID(m.ID)
+	if err != nil {
+		return err
+	}
+	if !ok || e.seq == 0 {
+		return fmt.Errorf("updating message %q: %w", m.ID, ErrNotFound)
+	}
+	if m.Seq != 0 && m.Seq != e.seq {
+		return fmt.Errorf("updating message %q: seq %d, stored as %d: %w", m.ID, m.Seq, e.seq, ErrInvalid)
+	}
+	m.Seq = e.seq
+	if err := tx.b(bucketMsg).Put(u64(e.seq), tx.codec.pack(encodeMessage(m), true)); err != nil {
+		return fmt.Errorf("updating message %q: %w", m.ID, err)
+	}
+	if e.cas == m.Case {
+		return nil
+	}
+	cm := tx.b(bucketCaseMsg)
+	if err := cm.Delete(caseMsgKey(e.cas, e.seq)); err != nil {
+		return fmt.Errorf("updating message %q: %w", m.ID, err)
+	}
+	if err := cm.Put(caseMsgKey(m.Case, e.seq), nil); err != nil {
+		return fmt.Errorf("updating message %q: %w", m.ID, err)
+	}
+	e.cas = m.Case
+	if err := tx.b(bucketMsgID).Put(msgIDKey(m.ID), e.encode()); err != nil {
+		return fmt.Errorf("updating message %q: %w", m.ID, err)
+	}
+	return nil
+}
+
+// messageBySeq decodes the record stored under seq.
+func (tx *Tx) messageBySeq(seq uint64) (*kp.Message, error) {
+	v := tx.b(bucketMsg).Get(u64(seq))
+	if v == nil {
+		return nil, fmt.Errorf("message %d: %w", seq, ErrNotFound)
+	}
+	p, err := tx.codec.unpack(v)
+	if err != nil {
+		return nil, fmt.Errorf("message %d: %w", seq, err)
+	}
+	return decodeMessage(p, seq)
+}
+
+// Message returns the stored message with Message-ID id, or ErrNotFound.
+func (tx *Tx) Message(id string) (*kp.Message, error) {
+	e, ok, err := tx.lookupID(id)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || e.seq == 0 {
+		return nil, fmt.Errorf("message %q: %w", id, ErrNotFound)
+	}
+	return tx.messageBySeq(e.seq)
+}
+
+// Raw returns the exact bytes of the message with Message-ID id, or
+// ErrNotFound when the message is unknown or was stored without them.
+func (tx *Tx) Raw(id string) ([]byte, error) {
+	e, ok, err := tx.lookupID(id)
+	if err != nil {
+		return nil, err
+	}
+	if !ok || e.seq == 0 {
+		return nil, fmt.Errorf("raw message %q: %w", id, ErrNotFound)
+	}
+	v := tx.b(bucketRaw).Get(u64(e.seq))
+	if v == nil {
+		return nil, fmt.Errorf("raw message %q: %w", id, ErrNotFound)
+	}
+	raw, err := tx.codec.unpack(v)
+	if err != nil {
+		return nil, fmt.Errorf("raw message %q: %w", id, err)
+	}
+	return raw, nil
+}
+
+// CaseMessages returns the messages of case c in storage order.
+func (tx *Tx) CaseMessages(c kp.CaseID) ([]kp.Message, error) {
+	prefix := u64(uint64(c))
+	var out []kp.Message
+	cur := tx.b(bucketCaseMsg).Cursor()
+	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+		if len(k) != 16 {
+			return nil, fmt.Errorf("case %d: message index key %x: %w", c, k, ErrCorrupt)
+		}
+		m, err := tx.messageBySeq(binary.BigEndian.Uint64(k[8:]))
+		if err != nil {
+			return nil, fmt.Errorf("case %d: %w", c, err)
+		}
+		out = append(out, *m)
+	}
+	return out, nil
+}
+
+// Unfiled returns up to limit messages that belong to no case (unmatched
+// machine mail, quarantined mail), newest first. limit <= 0 means all.
+func (tx *Tx) Unfiled(limit int) ([]kp.Message, error) {
+	var out []kp.Message
+	cur := tx.b(bucketCaseMsg).Cursor()
+	// Case 0 keys sort first: start at the first key of case 1 and walk back.
+	k, _ := cur.Seek(u64(1))
+	if k == nil {
+		k, _ = cur.Last()
+	} else {
+		k, _ = cur.Prev()
+	}
+	for ; k != nil && (limit <= 0 || len(out) < limit); k, _ = cur.Prev() {
+		if len(k) != 16 {
+			return nil, fmt.Errorf("unfiled: message index key %x: %w", k, ErrCorrupt)
+		}
+		if binary.BigEndian.Uint64(k) != 0 {
+			break
+		}
+		m, err := tx.messageBySeq(binary.BigEndian.Uint64(k[8:]))
+		if err != nil {
+			return nil, fmt.Errorf("unfiled: %w", err)
+		}
+		out = append(out, *m)
+	}
+	return out, nil
+}

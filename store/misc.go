@@ -1,0 +1,167 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"strings"
+	"time"
+
+	kp "kontaktpunkt"
+)
+
+// Cursor returns how far intake has read mailbox, and false when it has
+// not read it yet.
+func (tx *Tx) Cursor(mailbox string) (kp.Cursor, bool, error) {
+	v := tx.b(bucketCursor).Get([]byte(mailbox))
+	if v == nil {
+		return kp.Cursor{}, false, nil
+	}
+	if len(v) != 8 {
+		return kp.Cursor{}, false, fmt.Errorf("cursor %q: %w", mailbox, ErrCorrupt)
+	}
+	return kp.Cursor{
+		Mailbox:     mailbox,
+		UIDValidity: binary.BigEndian.Uint32(v),
+		LastUID:     binary.BigEndian.Uint32(v[4:]),
+	}, true, nil
+}
+
+// PutCursor records how far intake has read c.Mailbox; write it in the
+// same Update as the messages it covers.
+func (tx *Tx) PutCursor(c kp.Cursor) error {
+	if c.Mailbox == "" {
+		return fmt.Errorf("storing cursor: empty mailbox name: %w", ErrInvalid)
+	}
+	v := binary.BigEndian.AppendUint32(make([]byte, 0, 8), c.UIDValidity)
+	v = binary.BigEndian.AppendUint32(v, c.LastUID)
+	if err := tx.b(bucketCursor).Put([]byte(c.Mailbox), v); err != nil {
+		return fmt.Errorf("storing cursor %q: %w", c.Mailbox, err)
+	}
+	return nil
+}
+
+// Suppress stops automatic mail to addr until the given time (a later
+// call replaces the time, also with an earlier one).
+func (tx *Tx) Suppress(addr string, until time.Time) error {
+	a := kp.NormAddr(addr)
+	if a == "" {
+		return fmt.Errorf("suppressing: empty address: %w", ErrInvalid)
+	}
+	if err := tx.b(bucketSuppress).Put([]byte(a), appendT12(nil, until)); err != nil {
+		return fmt.Errorf("suppressing %q: %w", a, err)
+	}
+	return nil
+}
+
+// Suppressed reports whether automatic mail to addr is suppressed at now.
+func (tx *Tx) Suppressed(addr string, now time.Time) (bool, error) {
+	a := kp.NormAddr(addr)
+	v := tx.b(bucketSuppress).Get([]byte(a))
+	if v == nil {
+		return false, nil
+	}
+	until, ok := readT12(v)
+	if !ok || len(v) != 12 {
+		return false, fmt.Errorf("suppression of %q: %w", a, ErrCorrupt)
+	}
+	return until.After(now), nil
+}
+
+// RecordSent logs one automatic mail sent to addr at the given time, for
+// the per-recipient rate limits.
+func (tx *Tx) RecordSent(addr string, at time.Time) error {
+	a := kp.NormAddr(addr)
+	if a == "" {
+		return fmt.Errorf("logging sent mail: empty address: %w", ErrInvalid)
+	}
+	b := tx.b(bucketSentLog)
+	seq, err := b.NextSequence()
+	if err != nil {
+		return fmt.Errorf("logging sent mail to %q: %w", a, err)
+	}
+	key := appendU64(appendT12(appendLstr(nil, a), at), seq)
+	if err := b.Put(key, nil); err != nil {
+		return fmt.Errorf("logging sent mail to %q: %w", a, err)
+	}
+	return nil
+}
+
+// CountSent returns how many mails RecordSent logged for addr at or after
+// since.
+func (tx *Tx) CountSent(addr string, since time.Time) (int, error) {
+	prefix := appendLstr(nil, kp.NormAddr(addr))
+	n := 0
+	cur := tx.b(bucketSentLog).Cursor()
+	for k, _ := cur.Seek(appendT12(bytes.Clone(prefix), since)); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+		n++
+	}
+	return n, nil
+}
+
+// PruneSent deletes send-log entries older than before and returns how
+// many it deleted; rate limits look back a day, so older entries only
+// take space.
+func (tx *Tx) PruneSent(before time.Time) (int, error) {
+	limit := appendT12(nil, before)
+	b := tx.b(bucketSentLog)
+	cur := b.Cursor()
+	n := 0
+	for k, _ := cur.First(); k != nil; {
+		l, w := binary.Uvarint(k)
+		if w <= 0 || uint64(len(k)) != uint64(w)+l+20 {
+			return n, fmt.Errorf("pruning send log: key %x: %w", k, ErrCorrupt)
+		}
+		if bytes.Compare(k[uint64(w)+l:uint64(w)+l+12], limit) < 0 {
+			deleted := bytes.Clone(k)
+			if err := cur.Delete(); err != nil {
+				return n, fmt.Errorf("pruning send log: %w", err)
+			}
+			n++
+			// Next after Delete may skip a key; Seek lands on the one
+			// that followed the deleted key.
+			k, _ = cur.Seek(deleted)
+			continue
+		}
+		// Skip the rest of this address: its entries are newer.
+		next := prefixEnd(k[:uint64(w)+l])
+		if next == nil {
+			break
+		}
+		k, _ = cur.Seek(next)
+	}
+	return n, nil
+}
+
+// AddCounter adds delta to the named counter (for metrics: messages by
+// class and matched_by, follow-ups sent …) and creates it at zero first.
+func (tx *Tx) AddCounter(name string, delta int64) error {
+	if name == "" {
+		return fmt.Errorf("counter: empty name: %w", ErrInvalid)
+	}
+	b := tx.b(bucketCounters)
+	var n int64
+	if v := b.Get([]byte(name)); v != nil {
+		if len(v) != 8 {
+			return fmt.Errorf("counter %q: %w", name, ErrCorrupt)
+		}
+		n = int64(binary.BigEndian.Uint64(v))
+	}
+	if err := b.Put([]byte(name), binary.BigEndian.AppendUint64(nil, uint64(n+delta))); err != nil {
+		return fmt.Errorf("counter %q: %w", name, err)
+	}
+	return nil
+}
+
+// Counters returns every counter whose name starts with prefix.
+func (tx *Tx) Counters(prefix string) (map[string]int64, error) {
+	out := make(map[string]int64)
+	cur := tx.b(bucketCounters).Cursor()
+	for k, v := cur.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix); k, v = cur.Next() {
+		if len(v) != 8 {
+			return nil, fmt.Errorf("counter %q: %w", k, ErrCorrupt)
+		}
+		out[string(k)] = int64(binary.BigEndian.Uint64(v))
+	}
+	return out, nil
+}

@@ -1,0 +1,278 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"fmt"
+	"time"
+
+	kp "kontaktpunkt"
+)
+
+func validOutState(s kp.OutState) bool {
+	return s == kp.OutQueued || s == kp.OutSent || s == kp.OutFailed
+}
+
+func outStateKey(s kp.OutState, id uint64) []byte {
+	return appendU64(appendLstr(make([]byte, 0, 16), string(s)), id)
+}
+
+func outStatKey(s kp.OutState) []byte { return []byte("out/" + string(s)) }
+
+// Enqueue stores a new outbound message with its Raw bytes and assigns
+// o.ID. An empty State becomes OutQueued. o.MessageID is entered in the
+// Message-ID index with o.Case, so replies to it thread; it fails with
+// ErrDuplicate when another outbound message has the same Message-ID.
+func (tx *Tx) Enqueue(o *kp.Outbound) error {
+	if o.State == "" {
+		o.State = kp.OutQueued
+	}
+	if !validOutState(o.State) {
+		return fmt.Errorf("queueing mail: state %q: %w", o.State, ErrInvalid)
+	}
+	var e idEntry
+	if o.MessageID != "" {
+		var ok bool
+		var err error
+		if e, ok, err = tx.lookupID(o.MessageID); err != nil {
+			return fmt.Errorf("queueing mail: %w", err)
+		}
+		if ok && e.outID != 0 {
+			return fmt.Errorf("queueing mail %q: %w", o.MessageID, ErrDuplicate)
+		}
+		if !ok || e.seq == 0 {
+			e.cas = o.Case
+		}
+	}
+	out := tx.b(bucketOut)
+	id, err := out.NextSequence()
+	if err != nil {
+		return fmt.Errorf("queueing mail: %w", err)
+	}
+	key := u64(id)
+	if err := out.Put(key, tx.codec.pack(encodeOutbound(o), false)); err != nil {
+		return fmt.Errorf("queueing mail %d: %w", id, err)
+	}
+	if o.Raw != nil {
+		if err := tx.b(bucketOutRaw).Put(key, tx.codec.pack(o.Raw, true)); err != nil {
+			return fmt.Errorf("queueing mail %d: %w", id, err)
+		}
+	}
+	if o.MessageID != "" {
+		e.outID = id
+		if err := tx.b(bucketMsgID).Put(msgIDKey(o.MessageID), e.encode()); err != nil {
+			return fmt.Errorf("queueing mail %d: %w", id, err)
+		}
+	}
+	if err := tx.indexOutbound(nil, o, id); err != nil {
+		return fmt.Errorf("queueing mail %d: %w", id, err)
+	}
+	o.ID = id
+	return nil
+}
+
+// indexOutbound moves the state and due index entries and the counters of
+// outbound message id from its old version (nil when new) to o.
+func (tx *Tx) indexOutbound(old, o *kp.Outbound, id uint64) error {
+	if old == nil || old.State != o.State {
+		sb := tx.b(bucketOutState)
+		if old != nil {
+			if err := sb.Delete(outStateKey(old.State, id)); err != nil {
+				return err
+			}
+			if err := tx.addStat(outStatKey(old.State), -1); err != nil {
+				return err
+			}
+		}
+		if err := sb.Put(outStateKey(o.State, id), nil); err != nil {
+			return err
+		}
+		if err := tx.addStat(outStatKey(o.State), 1); err != nil {
+			return err
+		}
+	}
+	var oldDue, newDue []byte
+	if old != nil && old.State == kp.OutQueued {
+		oldDue = dueKey(old.NextTry, id)
+	}
+	if o.State == kp.OutQueued {
+		newDue = dueKey(o.NextTry, id)
+	}
+	if !bytes.Equal(oldDue, newDue) {
+		db := tx.b(bucketOutDue)
+		if oldDue != nil {
+			if err := db.Delete(oldDue); err != nil {
+				return err
+			}
+		}
+		if newDue != nil {
+			if err := db.Put(newDue, nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// outbound decodes outbound message id; with raw it also reads Raw.
+func (tx *Tx) outbound(id uint64, raw bool) (*kp.Outbound, error) {
+	key := u64(id)
+	v := tx.b(bucketOut).Get(key)
+	if v == nil {
+		return nil, fmt.Errorf("outbound %d: %w", id, ErrNotFound)
+	}
+	p, err := tx.codec.unpack(v)
+	if err != nil {
+		return nil, fmt.Errorf("outbound %d: %w", id, err)
+	}
+	o, err := decodeOutbound(p, id)
+	if err != nil {
+		return nil, err
+	}
+	if raw {
+		if v := tx.b(bucketOutRaw).Get(key); v != nil {
+			if o.Raw, err = tx.codec.unpack(v); err != nil {
+				return nil, fmt.Errorf("outbound %d: raw: %w", id, err)
+			}
+		}
+	}
+	return o, nil
+}
+
+// Outbound returns outbound message id with its Raw bytes (nil once it
+// was sent), or ErrNotFound.
+func (tx *Tx) Outbound(id uint64) (*kp.Outbound, error) {
+	return tx.outbound(id, true)
+}
+
+// PutOutbound records a change of state, attempts, NextTry, LastError or
+// Sent of an enqueued message. Leaving OutQueued removes it from the due
+// index; reaching OutSent deletes its Raw bytes (the message copy on the
+// case keeps the record). Raw is never rewritten; o.Raw is ignored.
+func (tx *Tx) PutOutbound(o *kp.Outbound) error {
+	if !validOutState(o.State) {
+		return fmt.Errorf("updating outbound %d: state %q: %w", o.ID, o.State, ErrInvalid)
+	}
+	old, err := tx.outbound(o.ID, false)
+	if err != nil {
+		return fmt.Errorf("updating outbound: %w", err)
+	}
+	if old.MessageID != o.MessageID {
+		return fmt.Errorf("updating outbound %d: message id changed from %q to %q: %w", o.ID, old.MessageID, o.MessageID, ErrInvalid)
+	}
+	key := u64(o.ID)
+	if err := tx.b(bucketOut).Put(key, tx.codec.pack(encodeOutbound(o), false)); err != nil {
+		return fmt.Errorf("updating outbound %d: %w", o.ID, err)
+	}
+	if o.State == kp.OutSent {
+		if err := tx.b(bucketOutRaw).Delete(key); err != nil {
+			return fmt.Errorf("updating outbound %d: %w", o.ID, err)
+		}
+	}
+	if err := tx.indexOutbound(old, o, o.ID); err != nil {
+		return fmt.Errorf("updating outbound %d: %w", o.ID, err)
+	}
+	return nil
+}
+
+// DueOutbound returns up to limit queued messages whose NextTry is at or
+// before now, earliest first, with Raw. limit <= 0 means all.
+func (tx *Tx) DueOutbound(now time.Time, limit int) ([]kp.Outbound, error) {
+	var out []kp.Outbound
+	end := appendT12(nil, now)
+	cur := tx.b(bucketOutDue).Cursor()
+	for k, _ := cur.First(); k != nil && (limit <= 0 || len(out) < limit); k, _ = cur.Next() {
+		if len(k) != 20 {
+			return nil, fmt.Errorf("due outbound: key %x: %w", k, ErrCorrupt)
+		}
+		if bytes.Compare(k[:12], end) > 0 {
+			break
+		}
+		o, err := tx.outbound(binary.BigEndian.Uint64(k[12:]), true)
+		if err != nil {
+			return nil, fmt.Errorf("due outbound: %w", err)
+		}
+		out = append(out, *o)
+	}
+	return out, nil
+}
+
+// ListOutbound returns up to limit outbound messages in state (all states
+// when state is ""), newest first, without Raw. limit <= 0 means all.
+func (tx *Tx) ListOutbound(state kp.OutState, limit int) ([]kp.Outbound, error) {
+	var out []kp.Outbound
+	if state == "" {
+		cur := tx.b(bucketOut).Cursor()
+		for k, _ := cur.Last(); k != nil && (limit <= 0 || len(out) < limit); k, _ = cur.Prev() {
+			if len(k) != 8 {
+				return nil, fmt.Errorf("listing outbound: key %x: %w", k, ErrCorrupt)
+			}
+			o, err := tx.outbound(binary.BigEndian.Uint64(k), false)
+			if err != nil {
+				return nil, fmt.Errorf("listing outbound: %w", err)
+			}
+			out = append(out, *o)
+		}
+		return out, nil
+	}
+	prefix := appendLstr(nil, string(state))
+	cur := tx.b(bucketOutState).Cursor()
+	for k := lastWithPrefix(cur, prefix); k != nil && bytes.HasPrefix(k, prefix) && (limit <= 0 || len(out) < limit); k, _ = cur.Prev() {
+		if len(k) != len(prefix)+8 {
+			return nil, fmt.Errorf("listing outbound: index key %x: %w", k, ErrCorrupt)
+		}
+		o, err := tx.outbound(binary.BigEndian.Uint64(k[len(prefix):]), false)
+		if err != nil {
+			return nil, fmt.Errorf("listing outbound: %w", err)
+		}
+		out = append(out, *o)
+	}
+	return out, nil
+}
+
+// OutboxStats summarises the outbox.
+type OutboxStats struct {
+	// Queued, Failed and Sent count outbound messages per state.
+	Queued, Failed, Sent int
+	// Oldest is when the oldest message still queued was queued (its
+	// Queued time); zero when nothing is queued. now - Oldest is the
+	// outbox age /healthz reports: it keeps growing while a message is
+	// stuck, however often its NextTry moves.
+	Oldest time.Time
+}
+
+// OutboxStats returns the counts per state (kept by Enqueue and
+// PutOutbound) and the oldest queued message's time, in O(1).
+func (tx *Tx) OutboxStats() (OutboxStats, error) {
+	var st OutboxStats
+	for _, x := range []struct {
+		s kp.OutState
+		n *int
+	}{{kp.OutQueued, &st.Queued}, {kp.OutFailed, &st.Failed}, {kp.OutSent, &st.Sent}} {
+		n, err := tx.stat(outStatKey(x.s))
+		if err != nil {
+			return st, fmt.Errorf("outbox stats: %w", err)
+		}
+		*x.n = int(n)
+	}
+	// Ids grow with time, so the first queued id is the oldest one.
+	prefix := appendLstr(nil, string(kp.OutQueued))
+	cur := tx.b(bucketOutState).Cursor()
+	if k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) {
+		if len(k) != len(prefix)+8 {
+			return st, fmt.Errorf("outbox stats: index key %x: %w", k, ErrCorrupt)
+		}
+		o, err := tx.outbound(binary.BigEndian.Uint64(k[len(prefix):]), false)
+		if err != nil {
+			return st, fmt.Errorf("outbox stats: %w", err)
+		}
+		st.Oldest = o.Queued
+	}
+	return st, nil
+}
+
+// NextOutboundDue returns the earliest NextTry of any queued message, and
+// false when nothing is queued.
+func (tx *Tx) NextOutboundDue() (time.Time, bool, error) {
+	return firstDue(tx.b(bucketOutDue).Cursor(), "outbound")
+}

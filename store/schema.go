@@ -1,0 +1,224 @@
+package store
+
+import (
+	"encoding/binary"
+	"fmt"
+
+	bolt "go.etcd.io/bbolt"
+)
+
+// This file is the one place that lists every bucket, its key and value
+// layout, and the schema version with its ordered migrations. Change the
+// layout only here, and add a migration when stored data must change.
+//
+// Conventions used below:
+//
+//	u64      8-byte big-endian unsigned integer (ids, sequence numbers), so
+//	         keys sort numerically
+//	t12      a time as 8-byte big-endian Unix seconds with the sign bit
+//	         flipped, then 4-byte big-endian nanoseconds: sorts by instant
+//	lstr     uvarint length, then the bytes: a variable-length key part
+//	         that can hold any byte without breaking prefix scans
+//	packed   one codec byte (codecPlain or codecZstd), then the payload;
+//	         the payload of a record is its binary encoding (codec.go)
+//	(empty)  index entries carry everything in the key; the value is empty
+
+// schemaVersion is the version this code writes. Open refuses a file with
+// a newer version and runs the missing migrations on an older one.
+const schemaVersion = 1
+
+// Bucket names. Each is a top-level bucket.
+var (
+	// bucketMeta: "version" -> uvarint schema version.
+	bucketMeta = []byte("meta")
+
+	// bucketMsg: u64 seq -> packed message record (zstd). Append-only
+	// by seq; UpdateMessage rewrites a record in place.
+	bucketMsg = []byte("msg")
+	// bucketRaw: u64 seq -> packed raw message (zstd when it pays), byte
+	// for byte as received. Absent for outbound copies. Append-only,
+	// never rewritten.
+	bucketRaw = []byte("raw")
+	// bucketMsgID: message id -> uvarint seq, uvarint case, uvarint
+	// outbound id. One entry per Message-ID we know, inbound or our own
+	// outbound; seq 0 means only an outbox entry has the id, outbound id
+	// 0 means no outbox entry has it. Ids longer than maxIDKey are keyed
+	// by "#" + hex SHA-256 of the id (msgIDKey).
+	bucketMsgID = []byte("msgid")
+	// bucketCaseMsg: u64 case | u64 seq -> (empty). Messages of a case in
+	// storage order; case 0 holds unfiled and quarantined messages.
+	bucketCaseMsg = []byte("case_msg")
+
+	// bucketCase: u64 case id -> packed case record (plain: small, and
+	// rewritten on every message of the case). The bucket sequence
+	// numbers cases.
+	bucketCase = []byte("case")
+	// bucketCaseStatus: lstr status | u64 case id -> (empty).
+	bucketCaseStatus = []byte("case_status")
+	// bucketCaseAssignee: lstr normalised assignee | u64 case id -> (empty).
+	// Cases without an assignee have no entry.
+	bucketCaseAssignee = []byte("case_assignee")
+	// bucketCaseDue: t12 due | u64 case id -> (empty). One entry per case
+	// with a scheduled follow-up (Case.Next).
+	bucketCaseDue = []byte("case_due")
+
+	// bucketCursor: mailbox name -> 4-byte UIDVALIDITY | 4-byte last UID.
+	bucketCursor = []byte("cursor")
+
+	// bucketOut: u64 outbound id -> packed outbound record without Raw.
+	// The bucket sequence numbers outbound messages.
+	bucketOut = []byte("out")
+	// bucketOutRaw: u64 outbound id -> packed raw message. Written once at
+	// Enqueue, deleted when the message is sent.
+	bucketOutRaw = []byte("out_raw")
+	// bucketOutDue: t12 next try | u64 outbound id -> (empty). Queued
+	// messages only.
+	bucketOutDue = []byte("out_due")
+	// bucketOutState: lstr state | u64 outbound id -> (empty).
+	bucketOutState = []byte("out_state")
+
+	// bucketSuppress: normalised address -> t12 until.
+	bucketSuppress = []byte("suppress")
+	// bucketSentLog: lstr normalised address | t12 sent | u64 seq ->
+	// (empty). The seq (bucket sequence) keeps two sends in the same
+	// nanosecond apart.
+	bucketSentLog = []byte("sent_log")
+
+	// bucketCounters: counter name -> 8-byte big-endian int64. Counters
+	// kept for metrics by other packages (AddCounter).
+	bucketCounters = []byte("counters")
+	// bucketStats: internal counter name -> 8-byte big-endian int64.
+	// "case/<status>" counts cases per status, "out/<state>" outbound
+	// messages per state, so counts are O(1) at any store size.
+	bucketStats = []byte("stats")
+)
+
+// keyVersion is the key of the schema version in bucketMeta.
+var keyVersion = []byte("version")
+
+// bucketDef describes how a bucket is written.
+type bucketDef struct {
+	name []byte
+	// fill is the bolt FillPercent used when the bucket is written. Buckets
+	// whose keys only grow are packed full; buckets with keys inserted
+	// anywhere keep bolt's default so pages do not split on every insert.
+	fill float64
+}
+
+// buckets lists every bucket of the current schema.
+var buckets = []bucketDef{
+	{bucketMeta, bolt.DefaultFillPercent},
+	{bucketMsg, 0.95}, // append-only; a little room for UpdateMessage
+	{bucketRaw, 1.0},  // append-only, never rewritten
+	{bucketMsgID, bolt.DefaultFillPercent},
+	{bucketCaseMsg, 0.9}, // mostly appends: new messages go to recent cases
+	{bucketCase, 0.9},    // appended by id; rewritten in place, records are small
+	{bucketCaseStatus, bolt.DefaultFillPercent},
+	{bucketCaseAssignee, bolt.DefaultFillPercent},
+	{bucketCaseDue, bolt.DefaultFillPercent},
+	{bucketCursor, bolt.DefaultFillPercent},
+	{bucketOut, 0.9},
+	{bucketOutRaw, 1.0},
+	{bucketOutDue, bolt.DefaultFillPercent},
+	{bucketOutState, bolt.DefaultFillPercent},
+	{bucketSuppress, bolt.DefaultFillPercent},
+	{bucketSentLog, bolt.DefaultFillPercent},
+	{bucketCounters, bolt.DefaultFillPercent},
+	{bucketStats, bolt.DefaultFillPercent},
+}
+
+// fillPercent returns the FillPercent of a bucket by name.
+func fillPercent(name []byte) float64 {
+	for _, b := range buckets {
+		if string(b.name) == string(name) {
+			return b.fill
+		}
+	}
+	return bolt.DefaultFillPercent
+}
+
+// migration brings a store from version to-1 to version to.
+type migration struct {
+	to   int
+	name string
+	// apply runs inside the single read-write transaction of Open.
+	apply func(tx *bolt.Tx) error
+}
+
+// migrations are applied in order by Open, each at most once. Never edit a
+// released entry; append a new one and raise schemaVersion.
+var migrations = []migration{
+	{to: 1, name: "initial layout", apply: createBuckets},
+}
+
+// createBuckets creates every bucket of the current schema that is missing.
+func createBuckets(tx *bolt.Tx) error {
+	for _, b := range buckets {
+		if _, err := tx.CreateBucketIfNotExists(b.name); err != nil {
+			return fmt.Errorf("creating bucket %s: %w", b.name, err)
+		}
+	}
+	return nil
+}
+
+// readVersion returns the stored schema version, 0 for a new file.
+func readVersion(tx *bolt.Tx) (int, error) {
+	b := tx.Bucket(bucketMeta)
+	if b == nil {
+		return 0, nil
+	}
+	v := b.Get(keyVersion)
+	if v == nil {
+		return 0, nil
+	}
+	n, k := binary.Uvarint(v)
+	if k <= 0 || k != len(v) {
+		return 0, fmt.Errorf("schema version %x: %w", v, ErrCorrupt)
+	}
+	return int(n), nil
+}
+
+// migrate runs every migration newer than the stored version, creates
+// missing buckets and records the current version.
+func migrate(tx *bolt.Tx) error {
+	v, err := readVersion(tx)
+	if err != nil {
+		return err
+	}
+	if v > schemaVersion {
+		return fmt.Errorf("file has schema version %d, this program knows up to %d: %w", v, schemaVersion, ErrSchema)
+	}
+	for _, m := range migrations {
+		if m.to <= v {
+			continue
+		}
+		if err := m.apply(tx); err != nil {
+			return fmt.Errorf("migration %d (%s): %w", m.to, m.name, err)
+		}
+	}
+	if err := createBuckets(tx); err != nil {
+		return err
+	}
+	return tx.Bucket(bucketMeta).Put(keyVersion, binary.AppendUvarint(nil, schemaVersion))
+}
+
+// upToDate reports whether the file needs no migration: the current
+// version is stored and every bucket exists.
+func upToDate(tx *bolt.Tx) (bool, error) {
+	v, err := readVersion(tx)
+	if err != nil {
+		return false, err
+	}
+	if v > schemaVersion {
+		return false, fmt.Errorf("file has schema version %d, this program knows up to %d: %w", v, schemaVersion, ErrSchema)
+	}
+	if v != schemaVersion {
+		return false, nil
+	}
+	for _, b := range buckets {
+		if tx.Bucket(b.name) == nil {
+			return false, nil
+		}
+	}
+	return true, nil
+}

@@ -1,0 +1,272 @@
+// Package store keeps cases, messages, the outbox and the intake cursors in
+// one bbolt file. bbolt types never leave this package: callers see the
+// domain types of package kontaktpunkt and the Store and Tx below.
+//
+// Invariants:
+//
+//   - Every bucket and key layout is listed in schema.go, with the schema
+//     version and the ordered migrations Open applies.
+//   - One Update is one bbolt read-write transaction, fsync'd on commit; an
+//     inbound message, its case change, its index entries, its queued mail
+//     and the mailbox cursor are written in one Update or not at all.
+//     Network I/O never happens inside a transaction.
+//   - Indexes (Message-ID, case messages, case status/assignee/due, outbox
+//     state/due) and the per-status counters are changed in the same
+//     transaction as the record they index; Check verifies them.
+//   - Every value handed out is a copy: nothing returned points into the
+//     bbolt memory map, so it stays valid after the transaction.
+//   - Raw messages are kept byte for byte (zstd-compressed when that pays)
+//     and never rewritten.
+//   - Only one process opens the file at a time; a second Open fails at
+//     once with ErrInUse.
+package store
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+	berrors "go.etcd.io/bbolt/errors"
+)
+
+// Errors of the store. Test with errors.Is.
+var (
+	// ErrInUse means another process (or another Store in this one) has
+	// the file open.
+	ErrInUse = errors.New("store is in use by another process")
+	// ErrNotFound means the record asked for does not exist.
+	ErrNotFound = errors.New("store: not found")
+	// ErrDuplicate means a message with the same Message-ID is stored.
+	ErrDuplicate = errors.New("store: duplicate message id")
+	// ErrSchema means the file was written by a newer version.
+	ErrSchema = errors.New("store: unsupported schema version")
+	// ErrCorrupt means a stored value could not be decoded.
+	ErrCorrupt = errors.New("store: corrupt value")
+	// ErrInvalid means a record given to the store is not storable
+	// (empty Message-ID, unknown status, zero case id …).
+	ErrInvalid = errors.New("store: invalid record")
+)
+
+// DefaultTimeout is how long Open waits for the file lock when
+// Options.Timeout is zero: long enough to ride out a process that is just
+// closing, short enough to report "in use" at once.
+const DefaultTimeout = 100 * time.Millisecond
+
+// allocSize is how much bbolt grows the file by at a time. bbolt's default
+// (16 MiB, and the whole mmap size below that) would make a small store
+// mostly empty space; 4 MiB keeps the slack small and still grows (one
+// truncate and fsync) only every few transactions of bulk ingest.
+const allocSize = 4 << 20
+
+// Options tune Open.
+type Options struct {
+	// Timeout is how long to wait for another process to release the
+	// file; zero means DefaultTimeout.
+	Timeout time.Duration
+	// NoSync skips fsync on commit. Only for benchmarks and bulk loads
+	// that can be redone: a crash may lose or corrupt the store.
+	NoSync bool
+}
+
+// Store is an open store file. Its methods are safe for concurrent use;
+// bbolt allows one writer and many readers at a time.
+type Store struct {
+	db    *bolt.DB
+	path  string
+	codec *codec
+}
+
+// Open opens or creates the store at path, creates missing buckets and
+// brings the schema up to date. It fails with ErrInUse when another
+// process holds the file, and with ErrSchema when the file is newer than
+// this program. Nothing is scanned, so Open takes the same time at any
+// store size.
+func Open(path string, opts Options) (*Store, error) {
+	timeout := opts.Timeout
+	if timeout <= 0 {
+		timeout = DefaultTimeout
+	}
+	db, err := bolt.Open(path, 0o600, &bolt.Options{
+		Timeout: timeout,
+		NoSync:  opts.NoSync,
+		// The map freelist stays fast when a large store has many free
+		// pages; the array freelist searches linearly.
+		FreelistType: bolt.FreelistMapType,
+	})
+	if errors.Is(err, berrors.ErrTimeout) {
+		return nil, fmt.Errorf("opening %s: %w", path, ErrInUse)
+	}
+	if err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	db.AllocSize = allocSize
+	c, err := newCodec()
+	if err != nil {
+		db.Close()
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	s := &Store{db: db, path: path, codec: c}
+	if err := s.init(); err != nil {
+		s.Close()
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	return s, nil
+}
+
+// init migrates the schema if needed. The common case (up to date) is a
+// read-only transaction, so Open does not write or fsync.
+func (s *Store) init() error {
+	var ok bool
+	if err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		ok, err = upToDate(tx)
+		return err
+	}); err != nil {
+		return err
+	}
+	if ok {
+		return nil
+	}
+	return s.db.Update(migrate)
+}
+
+// Close closes the file and releases the lock. It waits for open
+// transactions to end.
+func (s *Store) Close() error {
+	err := s.db.Close()
+	s.codec.close()
+	if err != nil {
+		return fmt.Errorf("closing %s: %w", s.path, err)
+	}
+	return nil
+}
+
+// Path returns the file name given to Open.
+func (s *Store) Path() string { return s.path }
+
+// Update runs fn in one read-write transaction. If fn returns an error
+// (or panics) nothing is written; otherwise the transaction is committed
+// and fsync'd before Update returns. Only one Update runs at a time.
+func (s *Store) Update(fn func(tx *Tx) error) error {
+	return s.db.Update(func(btx *bolt.Tx) error {
+		return fn(s.newTx(btx))
+	})
+}
+
+// View runs fn in a read-only transaction that sees one consistent
+// snapshot. Keep it short: pages freed while a View runs cannot be reused.
+func (s *Store) View(fn func(tx *Tx) error) error {
+	return s.db.View(func(btx *bolt.Tx) error {
+		return fn(s.newTx(btx))
+	})
+}
+
+// Backup writes a consistent copy of the whole store to w while others
+// keep writing, and returns the number of bytes written.
+func (s *Store) Backup(w io.Writer) (int64, error) {
+	var n int64
+	err := s.db.View(func(tx *bolt.Tx) error {
+		var err error
+		n, err = tx.WriteTo(w)
+		return err
+	})
+	if err != nil {
+		return n, fmt.Errorf("backing up %s: %w", s.path, err)
+	}
+	return n, nil
+}
+
+// BackupFile writes a consistent copy of the store to path: first to
+// path+".tmp", fsync'd, then renamed, so path is either the old file or a
+// complete new copy. The copy opens with Open like the original.
+func (s *Store) BackupFile(path string) (err error) {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_CREATE|os.O_TRUNC|os.O_WRONLY, 0o600)
+	if err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	defer func() {
+		if err != nil {
+			f.Close()
+			os.Remove(tmp)
+		}
+	}()
+	if _, err := s.Backup(f); err != nil {
+		return err
+	}
+	if err := f.Sync(); err != nil {
+		return fmt.Errorf("backup: syncing %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("backup: closing %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("backup: %w", err)
+	}
+	// The rename is durable only once the directory is synced.
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		d.Sync()
+		d.Close()
+	}
+	return nil
+}
+
+// Check verifies the bbolt file (page structure, freelist) and then the
+// store's own invariants: every index entry points to a record that
+// agrees with it, every record has its index entries, and the counters
+// match. It reads the whole store; use it in tests and for diagnosis.
+func (s *Store) Check() error {
+	var errs []error
+	err := s.db.View(func(btx *bolt.Tx) error {
+		for err := range btx.Check() {
+			errs = append(errs, err)
+		}
+		if len(errs) > 0 {
+			return nil // the indexes of a broken file say nothing more
+		}
+		errs = append(errs, s.newTx(btx).checkIndexes()...)
+		return nil
+	})
+	if err != nil {
+		errs = append(errs, err)
+	}
+	if len(errs) > 0 {
+		return fmt.Errorf("checking %s: %w", s.path, errors.Join(errs...))
+	}
+	return nil
+}
+
+// Tx is one transaction; it is valid only inside the function given to
+// Update or View, and must not be used from other goroutines.
+type Tx struct {
+	tx    *bolt.Tx
+	codec *codec
+	bkts  map[string]*bolt.Bucket
+}
+
+func (s *Store) newTx(btx *bolt.Tx) *Tx {
+	return &Tx{tx: btx, codec: s.codec}
+}
+
+// b returns a bucket with its schema FillPercent set (bolt does not
+// persist FillPercent, so it is set on every transaction's handle).
+func (tx *Tx) b(name []byte) *bolt.Bucket {
+	if b, ok := tx.bkts[string(name)]; ok {
+		return b
+	}
+	b := tx.tx.Bucket(name)
+	if b == nil {
+		// Open creates every bucket; a missing one is a damaged file.
+		panic(fmt.Sprintf("store: bucket %s missing", name))
+	}
+	b.FillPercent = fillPercent(name)
+	if tx.bkts == nil {
+		tx.bkts = make(map[string]*bolt.Bucket, 8)
+	}
+	tx.bkts[string(name)] = b
+	return b
+}
