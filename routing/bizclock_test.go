@@ -212,7 +212,7 @@ func TestAddDSTInstants(t *testing.T) {
 		t.Errorf("spring: got %v, want %v", got.UTC(), want)
 	}
 	got = clk.Add(time.Date(2026, 10, 23, 8, 0, 0, 0, time.UTC), BizDuration{Days: 1}) // Fri 10:00 CEST
-	if want := time.Date(2026, 10, 26, 9, 0, 0, 0, time.UTC); !got.Equal(want) {    // Mon 10:00 CET
+	if want := time.Date(2026, 10, 26, 9, 0, 0, 0, time.UTC); !got.Equal(want) {       // Mon 10:00 CET
 		t.Errorf("autumn: got %v, want %v", got.UTC(), want)
 	}
 

@@ -457,10 +457,11 @@ func assigneeRole(c *kp.Case) Role {
 
 // resume is the follow-up after a snooze fired at now. The snooze counts
 // as the chain's reminder of this round: repeating reminders count from
-// now; escalation levels and the waiting reminder that fell due during
-// the snooze follow at once, as catch-ups; the waiting reminder is not
-// sent again if it went out before the snooze was set (the snooze's Count,
-// see Snooze).
+// now; escalation levels, the waiting reminder and auto-resolve keep their
+// times, and those that fell due during the snooze follow at once, as
+// catch-ups (a snooze defers the next follow-up, it cancels nothing). The
+// waiting reminder is not sent again if it went out before the snooze was
+// set (the snooze's Count, see Snooze).
 func resume(c *kp.Case, ch chain, pol Policy, clk *Clock, f kp.FollowUp, now time.Time) *kp.FollowUp {
 	switch ch {
 	case chainTriage:
@@ -485,7 +486,10 @@ func resume(c *kp.Case, ch chain, pol Policy, clk *Clock, f kp.FollowUp, now tim
 		// A reminder due only at or after the snooze fired cannot have been
 		// sent before the snooze was set.
 		if f.Count > 0 && reminder.Before(f.Due) {
-			return autoResolveAfterReminder(c, pol, clk, now)
+			if pol.AutoResolveAfter.IsZero() {
+				return nil
+			}
+			return &kp.FollowUp{Kind: kp.FollowAutoResolve, Due: later(clk.Add(w, pol.AutoResolveAfter), reminder)}
 		}
 		return &kp.FollowUp{Kind: kp.FollowWaiting, Due: reminder}
 	}
