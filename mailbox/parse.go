@@ -1467,6 +1467,7 @@ func (w *walker) scanBounceText(text string) {
 	}
 	lines := strings.Split(text, "\n")
 	perm := false
+	listMode, listed := false, 0
 	var cand []string
 	for i, line := range lines {
 		l := strings.TrimSpace(line)
@@ -1478,8 +1479,21 @@ func (w *walker) scanBounceText(text string) {
 		if code {
 			perm = true
 		}
+		if containsAny(ll, listIntros) {
+			listMode, listed = true, 0
+		}
 		addrs := addrsIn(l)
 		if len(addrs) == 0 {
+			if listMode && listed > 0 && l != "" {
+				listMode = false
+			}
+			continue
+		}
+		if listMode && len(strings.Fields(l)) <= 2 {
+			// A line that is just an address, in the list that follows
+			// "Delivery has failed to these recipients" and the like.
+			listed++
+			cand = append(cand, addrs...)
 			continue
 		}
 		nameLine := strings.HasSuffix(l, ":") && strings.HasPrefix(l, "<") || // qmail, Postfix
@@ -1498,6 +1512,21 @@ func (w *walker) scanBounceText(text string) {
 	if perm && len(w.p.BounceRecipients) > 0 {
 		w.p.BouncePermanent = true
 	}
+}
+
+// listIntros are phrases that introduce a list of failed recipients.
+var listIntros = []string{
+	"following address", "following recipient", "these recipients", "following destination",
+	"failure reason", "could not be delivered to", "permanent fatal errors",
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
 }
 
 func isQuotedOriginalMarker(ll string) bool {
