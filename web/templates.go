@@ -1,0 +1,21 @@
+package web
+
+import (
+	"embed"
+	"fmt"
+	"html/template"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+// parseTemplates parses the page templates. html/template escapes every
+// value for its context, which is what keeps hostile mail (subjects,
+// names, bodies) inert on the page.
+func parseTemplates() (*template.Template, error) {
+	t, err := template.New("").ParseFS(templateFS, "templates/*.html")
+	if err != nil {
+		return nil, fmt.Errorf("web: parsing templates: %w", err)
+	}
+	return t, nil
+}

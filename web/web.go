@@ -1,0 +1,186 @@
+// Package web serves the HTTP side of the gateway: /healthz for probes,
+// /metrics for Prometheus, and a read-only staff dashboard (the case list
+// and one case's timeline).
+//
+// Invariants:
+//
+//   - Nothing here writes to the store: every request runs in one read-only
+//     View, and only GET and HEAD are answered.
+//   - No request scans the whole store. The case list walks the status or
+//     assignee index (or the case bucket newest first) and stops after one
+//     page; the overdue list walks the follow-up due index; /metrics reads
+//     O(1) counters kept by the store. The one bounded exception is the
+//     escalated list, which has no index: it looks at the newest
+//     escalatedScan open and waiting cases and says so on the page.
+//   - Mail is untrusted: every value reaches the page through html/template
+//     and its contextual escaping; pages carry a Content-Security-Policy
+//     that allows no script at all.
+//   - When authentication is configured (always when listening beyond
+//     loopback) every route but /healthz needs it; /healthz then reports
+//     states only, without error text.
+package web
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync"
+	"time"
+
+	"kontaktpunkt/config"
+	"kontaktpunkt/store"
+)
+
+// Health is what the rest of the program knows about its own state, for
+// /healthz.
+type Health struct {
+	// IMAPConnected reports whether the intake poller holds a session.
+	IMAPConnected bool
+	// IMAPError is the poller's last error, if any.
+	IMAPError string
+	// IMAPConfigured is false when intake does not use IMAP (ingest only).
+	IMAPConfigured bool
+	// OutboxOldest is when the oldest still-queued outbound message was
+	// queued; zero when nothing is queued.
+	OutboxOldest time.Time
+	// StoreOK reports whether the store could be read.
+	StoreOK bool
+	// IMAPAuthFailed reports that the server refused the credentials: no
+	// amount of retrying fixes that, so /healthz fails at once.
+	IMAPAuthFailed bool
+	// IMAPDownSince is when the IMAP session was lost. Zero means
+	// unknown; the handler then counts from when it first saw the poller
+	// disconnected.
+	IMAPDownSince time.Time
+}
+
+// Options configure New.
+type Options struct {
+	// Store is read, never written.
+	Store *store.Store
+	// TagPrefix renders case tags ("INT" gives "[INT#42]").
+	TagPrefix string
+	// ContactName titles the dashboard.
+	ContactName string
+	// Health reports the program's state; nil means IMAP is not
+	// configured and /healthz reads the store itself.
+	Health func() Health
+	// IMAPReconnects returns the number of IMAP reconnects so far, for
+	// kontaktpunkt_imap_reconnects_total; nil reports 0.
+	IMAPReconnects func() int
+	// AuthFile is a file of "user:bcrypt-hash" lines (config.ReadAuthFile);
+	// when set, requests may authenticate with HTTP basic auth.
+	AuthFile string
+	// TrustedHeader names a header (e.g. X-Forwarded-User) set by a
+	// reverse proxy that authenticated the user. Anyone who can reach the
+	// listener directly can set it too: use it only when the proxy is the
+	// only way in.
+	TrustedHeader string
+	// RequireAuth refuses to start without AuthFile or TrustedHeader; set
+	// it when listening beyond loopback. When either is configured, it is
+	// enforced whatever RequireAuth says.
+	RequireAuth bool
+	// IMAPGrace is how long IMAP may stay disconnected before /healthz
+	// fails; zero means DefaultIMAPGrace.
+	IMAPGrace time.Duration
+	// Location is the time zone times are shown in; nil means time.Local.
+	Location *time.Location
+	// Now is the clock; nil means time.Now.
+	Now func() time.Time
+	// Log receives request errors; nil discards them.
+	Log *slog.Logger
+}
+
+// DefaultIMAPGrace is how long a lost IMAP session is tolerated before
+// /healthz reports the service unhealthy: long enough for the poller's
+// capped backoff to ride out a server restart.
+const DefaultIMAPGrace = 10 * time.Minute
+
+// ErrNoAuth means authentication is required but neither an auth file
+// nor a trusted header is configured.
+var ErrNoAuth = errors.New("web: listening beyond loopback needs http.auth_file or http.trusted_header")
+
+// server holds what the handlers share.
+type server struct {
+	o    Options
+	auth *authenticator
+	now  func() time.Time
+	loc  *time.Location
+	log  *slog.Logger
+
+	// downMu guards downSeen: when this handler first saw IMAP
+	// disconnected, for a Health that does not say.
+	downMu   sync.Mutex
+	downSeen time.Time
+}
+
+// New returns the handler of every route. It fails when the options are
+// unusable: no store, an unreadable auth file, or RequireAuth without a
+// way to authenticate.
+func New(o Options) (http.Handler, error) {
+	if o.Store == nil {
+		return nil, errors.New("web: no store")
+	}
+	s := &server{o: o, now: o.Now, loc: o.Location, log: o.Log}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.loc == nil {
+		s.loc = time.Local
+	}
+	if s.log == nil {
+		s.log = slog.New(slog.DiscardHandler)
+	}
+	if s.o.TagPrefix == "" {
+		s.o.TagPrefix = "INT"
+	}
+	if s.o.IMAPGrace <= 0 {
+		s.o.IMAPGrace = DefaultIMAPGrace
+	}
+	var users config.AuthFile
+	if o.AuthFile != "" {
+		var err error
+		if users, err = config.ReadAuthFile(o.AuthFile); err != nil {
+			return nil, fmt.Errorf("web: %w", err)
+		}
+	}
+	if o.RequireAuth && users == nil && o.TrustedHeader == "" {
+		return nil, ErrNoAuth
+	}
+	if users != nil || o.TrustedHeader != "" {
+		s.auth = newAuthenticator(users, o.TrustedHeader, s.now)
+	}
+	pages, err := parseTemplates()
+	if err != nil {
+		return nil, err
+	}
+	reg, err := s.registry()
+	if err != nil {
+		return nil, err
+	}
+
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", s.healthz)
+	mux.Handle("GET /metrics", s.protect(s.metricsHandler(reg)))
+	d := &dashboard{s: s, t: pages}
+	mux.Handle("GET /{$}", s.protect(http.HandlerFunc(d.list)))
+	mux.Handle("GET /case", s.protect(http.HandlerFunc(d.jump)))
+	mux.Handle("GET /case/{id}", s.protect(http.HandlerFunc(d.caseView)))
+	return secure(mux), nil
+}
+
+// secure sets the headers every response carries: no scripts, no
+// framing, no sniffing, no referrer leaking case numbers, no caching of
+// case content by shared caches.
+func secure(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", "default-src 'none'; style-src 'unsafe-inline'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("Referrer-Policy", "no-referrer")
+		hd.Set("Cache-Control", "no-store")
+		h.ServeHTTP(w, r)
+	})
+}
