@@ -115,6 +115,11 @@ type Action struct {
 	// Skip means nothing is to be sent now (the follow-up is moot, not due,
 	// or due outside working hours); the returned next follow-up applies.
 	Skip bool
+	// ResolveAt is, for a waiting reminder, when the case will be resolved
+	// if the requester stays silent (zero if auto-resolve is off). The
+	// reminder's text should quote it rather than recompute it: after
+	// downtime it is later than WaitingSince + AutoResolveAfter.
+	ResolveAt time.Time
 }
 
 // chain is the follow-up chain a case is in.
@@ -355,7 +360,7 @@ func NextFollowUp(c *kp.Case, pol Policy, clk *Clock, prev *kp.FollowUp) *kp.Fol
 		if !prev.Due.Before(first) { // same episode; the level was reached by hand
 			var r *kp.FollowUp
 			if !pol.RespondWithin.IsZero() {
-				r = &kp.FollowUp{Kind: kp.FollowRespond, Due: later(clk.Add(since, pol.RespondWithin), prev.Due)}
+				r = &kp.FollowUp{Kind: kp.FollowRespond, Due: later(clk.Add(since, pol.RespondWithin), clk.NextOpen(prev.Due))}
 			}
 			return earliest(r, nextEscalation(c, pol, clk, since))
 		}
@@ -367,7 +372,8 @@ func NextFollowUp(c *kp.Case, pol Policy, clk *Clock, prev *kp.FollowUp) *kp.Fol
 // action and the follow-up to store next (nil: none), and the gateway
 // applies both in one transaction.
 //
-//   - f not yet due: Skip, and f itself is returned.
+//   - f not yet due: Skip, and NextFollowUp(c, pol, clk, &f) is returned
+//     (f itself while it fits the case).
 //   - f no longer fits the case (state changed and nobody recomputed):
 //     Skip, and the follow-up the state calls for is returned.
 //   - now outside working hours: Skip, and f is deferred to the next
@@ -390,7 +396,7 @@ func Fire(c *kp.Case, f kp.FollowUp, pol Policy, clk *Clock, now time.Time) (Act
 		return skip, nil
 	}
 	if f.Due.After(now) {
-		return skip, &f
+		return skip, NextFollowUp(c, pol, clk, &f)
 	}
 	ch := chainOf(c)
 	if f.Kind != kp.FollowSnooze {
@@ -429,6 +435,9 @@ func Fire(c *kp.Case, f kp.FollowUp, pol Policy, clk *Clock, now time.Time) (Act
 	case kp.FollowWaiting:
 		a.Notify = []Role{RoleRequester}
 		next = autoResolveAfterReminder(c, pol, clk, now)
+		if next != nil {
+			a.ResolveAt = next.Due
+		}
 	case kp.FollowAutoResolve:
 		a.Notify = []Role{RoleRequester}
 		a.Resolve = true

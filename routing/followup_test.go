@@ -2,6 +2,8 @@ package routing
 
 import (
 	"fmt"
+	"maps"
+	"math/rand/v2"
 	"slices"
 	"strings"
 	"testing"
@@ -272,6 +274,9 @@ func TestDowntimeAcrossSeveralDueTimes(t *testing.T) {
 		t.Fatalf("waiting catch-up: %+v", a)
 	}
 	wantFU(t, clk, "auto-resolve after a late reminder", next, "auto-resolve 2027-01-07 10:00 Thu #0")
+	if !a.ResolveAt.Equal(next.Due) {
+		t.Errorf("the reminder quotes %s, auto-resolve is %s", fmtOslo(clk, a.ResolveAt), fu(clk, next))
+	}
 }
 
 // A restart between a follow-up's due time and its sending: the stored
@@ -499,5 +504,255 @@ func TestNoPanicOnOddInput(t *testing.T) {
 	}
 	if _, n := Fire(openCase(now), kp.FollowUp{}, pol, nil, now); n != nil {
 		t.Error("nil clock gave a follow-up")
+	}
+}
+
+// sim plays scripted cases through fake time the way the gateway does:
+// every scripted event changes a case and recomputes its follow-up; every
+// 15 minutes (except during downtime) due follow-ups fire, and their mail
+// is recorded. It checks on every step that a recomputation (a restart)
+// changes nothing, that mail goes out on working days within hours only,
+// and that no follow-up fires twice.
+type sim struct {
+	t      *testing.T
+	clk    *Clock
+	pol    Policy
+	cases  map[kp.CaseID]*kp.Case
+	events map[time.Time][]func()
+	mails  []string
+	fired  map[string]bool
+}
+
+func newSim(t *testing.T) *sim {
+	return &sim{t: t, clk: osloClock(t), pol: DefaultPolicy(), cases: map[kp.CaseID]*kp.Case{},
+		events: map[time.Time][]func(){}, fired: map[string]bool{}}
+}
+
+// on schedules a change of case id at the Oslo wall time when.
+func (s *sim) on(when string, id kp.CaseID, change func(c *kp.Case, now time.Time)) {
+	now := at(s.t, s.clk, when)
+	s.events[now] = append(s.events[now], func() {
+		c := s.cases[id]
+		if c == nil {
+			c = &kp.Case{ID: id, Status: kp.StatusOpen, Created: now, LastInbound: now}
+			s.cases[id] = c
+		}
+		prev := c.Next
+		change(c, now)
+		c.Updated = now
+		if c.Next == prev { // a [remind:…] sets Next itself
+			c.Next = NextFollowUp(c, s.pol, s.clk, prev)
+		}
+	})
+}
+
+func (s *sim) run(from, to string, down ...string) {
+	start, end := at(s.t, s.clk, from), at(s.t, s.clk, to)
+	var downFrom, downTo time.Time
+	if len(down) == 2 {
+		downFrom, downTo = at(s.t, s.clk, down[0]), at(s.t, s.clk, down[1])
+	}
+	for now := start; now.Before(end); now = now.Add(15 * time.Minute) {
+		for _, ev := range s.events[now] {
+			ev()
+		}
+		if !now.Before(downFrom) && now.Before(downTo) {
+			continue
+		}
+		for _, id := range slices.Sorted(maps.Keys(s.cases)) {
+			c := s.cases[id]
+			// A restart at this instant recomputes from the stored state.
+			if got := NextFollowUp(c, s.pol, s.clk, c.Next); c.Next != nil && c.Status != kp.StatusResolved && fu(s.clk, got) != fu(s.clk, c.Next) {
+				s.t.Fatalf("%s case %d: recompute changed %s to %s", fmtOslo(s.clk, now), id, fu(s.clk, c.Next), fu(s.clk, got))
+			}
+			for n := 0; c.Next != nil && !c.Next.Due.After(now); n++ {
+				if n > 5 {
+					s.t.Fatalf("%s case %d: follow-ups do not settle", fmtOslo(s.clk, now), id)
+				}
+				f := *c.Next
+				a, next := Fire(c, f, s.pol, s.clk, now)
+				if !a.Skip {
+					key := fmt.Sprintf("%d %s %s", id, f.Kind, f.Due.UTC().Format(time.RFC3339))
+					if s.fired[key] {
+						s.t.Errorf("fired twice: %s", key)
+					}
+					s.fired[key] = true
+					if !s.clk.IsOpen(now) {
+						s.t.Errorf("mail outside working hours: %s", fmtOslo(s.clk, now))
+					}
+					s.mails = append(s.mails, fmt.Sprintf("%s #%d %s %s", fmtOslo(s.clk, now), id, a.Kind, roles(a.Notify)))
+					if a.Escalation > c.Escalation {
+						c.Escalation = a.Escalation
+					}
+					if a.Resolve {
+						c.Status, c.ResolvedAt = kp.StatusResolved, now
+					}
+				}
+				c.Next = next
+			}
+		}
+	}
+}
+
+func assign(who, team string) func(c *kp.Case, now time.Time) {
+	return func(c *kp.Case, now time.Time) { c.Assignee, c.Team, c.AssignedAt = who, team, now }
+}
+
+func staffReplies(c *kp.Case, now time.Time) {
+	c.LastStaffReply, c.Status, c.WaitingSince = now, kp.StatusWaiting, now
+}
+
+func requesterWrites(c *kp.Case, now time.Time) {
+	c.LastInbound = now
+	if c.Status == kp.StatusWaiting {
+		c.Status = kp.StatusOpen
+	}
+}
+
+// script is four weeks around Easter 2026 (Maundy Thursday 2 April to
+// Easter Monday 6 April closed; clocks go forward on Sunday 29 March).
+func script(s *sim) {
+	// #1 arrives unassigned, waits two days for triage, then stalls with
+	// its assignee until a reply on 15 April.
+	s.on("2026-03-23 14:00", 1, func(*kp.Case, time.Time) {})
+	s.on("2026-03-25 11:00", 1, assign("kari@uio.no", "fs"))
+	s.on("2026-04-15 10:00", 1, staffReplies)
+	// #2 is routed to a team at intake; on 30 March staff snooze it
+	// with [remind:2026-04-08].
+	s.on("2026-03-24 11:00", 2, assign("", "fs"))
+	s.on("2026-03-30 13:00", 2, func(c *kp.Case, now time.Time) {
+		c.Next = Snooze(c, s.clk.Date(2026, 4, 8))
+	})
+	// #3 is answered at once and the requester never writes back.
+	s.on("2026-03-23 09:00", 3, assign("ola@uio.no", "fs"))
+	s.on("2026-03-23 09:30", 3, staffReplies)
+	// #4 comes in the week after Easter; the requester adds to it, the
+	// assignee answers, the requester answers back, and then silence.
+	s.on("2026-04-09 15:00", 4, func(*kp.Case, time.Time) {})
+	s.on("2026-04-09 15:30", 4, assign("ola@uio.no", ""))
+	s.on("2026-04-10 10:00", 4, requesterWrites)
+	s.on("2026-04-14 09:00", 4, staffReplies)
+	s.on("2026-04-15 12:00", 4, requesterWrites)
+}
+
+func TestWeeksOfFakeTime(t *testing.T) {
+	s := newSim(t)
+	script(s)
+	s.run("2026-03-23 00:00", "2026-04-20 00:00")
+	want := []string{
+		"2026-03-24 10:00 Tue #1 triage staff",
+		"2026-03-25 10:00 Wed #1 triage staff",
+		"2026-03-26 11:00 Thu #2 respond team",
+		"2026-03-27 11:00 Fri #1 respond assignee",
+		"2026-03-30 09:30 Mon #3 waiting requester",
+		"2026-03-30 11:00 Mon #2 respond team",
+		"2026-03-31 11:00 Tue #1 respond assignee",
+		"2026-04-01 11:00 Wed #1 escalate-1 escalation,lead",
+		"2026-04-08 08:00 Wed #2 remind team",
+		"2026-04-08 08:00 Wed #2 escalate-1 escalation,lead",
+		"2026-04-08 11:00 Wed #1 respond assignee",
+		"2026-04-10 08:00 Fri #2 respond team",
+		"2026-04-10 11:00 Fri #1 respond assignee",
+		"2026-04-10 11:00 Fri #2 escalate-2 manager",
+		"2026-04-13 11:00 Mon #1 escalate-2 manager",
+		"2026-04-14 11:00 Tue #2 respond team",
+		"2026-04-16 09:30 Thu #3 auto-resolve requester",
+		"2026-04-16 11:00 Thu #2 respond team",
+		"2026-04-17 12:00 Fri #4 respond assignee",
+	}
+	if !slices.Equal(s.mails, want) {
+		t.Errorf("mails:\n%s\nwant:\n%s", strings.Join(s.mails, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+func TestWeeksOfFakeTimeWithDowntime(t *testing.T) {
+	s := newSim(t)
+	script(s)
+	// The service is down from Tuesday 31 March 08:00 to Thursday 9 April
+	// 13:00: each case gets one catch-up mail per kind, then its rhythm.
+	s.run("2026-03-23 00:00", "2026-04-20 00:00", "2026-03-31 08:00", "2026-04-09 13:00")
+	want := []string{
+		"2026-03-24 10:00 Tue #1 triage staff",
+		"2026-03-25 10:00 Wed #1 triage staff",
+		"2026-03-26 11:00 Thu #2 respond team",
+		"2026-03-27 11:00 Fri #1 respond assignee",
+		"2026-03-30 09:30 Mon #3 waiting requester",
+		"2026-03-30 11:00 Mon #2 respond team",
+		"2026-04-09 13:00 Thu #1 respond assignee",
+		"2026-04-09 13:00 Thu #1 escalate-1 escalation,lead",
+		"2026-04-09 13:00 Thu #2 remind team",
+		"2026-04-09 13:00 Thu #2 escalate-1 escalation,lead",
+		"2026-04-10 11:00 Fri #2 escalate-2 manager",
+		"2026-04-13 11:00 Mon #1 escalate-2 manager",
+		"2026-04-14 11:00 Tue #2 respond team",
+		"2026-04-16 09:30 Thu #3 auto-resolve requester",
+		"2026-04-16 11:00 Thu #2 respond team",
+		"2026-04-17 12:00 Fri #4 respond assignee",
+	}
+	if !slices.Equal(s.mails, want) {
+		t.Errorf("mails:\n%s\nwant:\n%s", strings.Join(s.mails, "\n"), strings.Join(want, "\n"))
+	}
+}
+
+// TestFollowUpInvariants checks the package invariants on random case
+// states, stored follow-ups and firing times (fixed seed).
+func TestFollowUpInvariants(t *testing.T) {
+	clk, pol := osloClock(t), DefaultPolicy()
+	rnd := rand.New(rand.NewPCG(1, 2))
+	base := at(t, clk, "2026-03-16 00:00")
+	tm := func() time.Time { return base.Add(time.Duration(rnd.IntN(60*24*4)) * 15 * time.Minute) }
+	maybe := func() time.Time {
+		if rnd.IntN(4) == 0 {
+			return time.Time{}
+		}
+		return tm()
+	}
+	kinds := []kp.FollowUpKind{kp.FollowTriage, kp.FollowRespond, kp.FollowEscalate1, kp.FollowEscalate2,
+		kp.FollowWaiting, kp.FollowAutoResolve, kp.FollowSnooze}
+	statuses := []kp.Status{kp.StatusOpen, kp.StatusOpen, kp.StatusWaiting, kp.StatusResolved}
+	for i := range 20000 {
+		c := &kp.Case{ID: 1, Status: statuses[rnd.IntN(len(statuses))], Created: tm(), Escalation: rnd.IntN(3),
+			AssignedAt: maybe(), LastInbound: maybe(), LastStaffReply: maybe(), WaitingSince: maybe()}
+		switch rnd.IntN(3) {
+		case 0:
+			c.Assignee = "kari@uio.no"
+		case 1:
+			c.Team = "fs"
+		}
+		var prev *kp.FollowUp
+		if rnd.IntN(3) > 0 {
+			prev = &kp.FollowUp{Kind: kinds[rnd.IntN(len(kinds))], Due: tm(), Count: rnd.IntN(3)}
+		}
+		n1 := NextFollowUp(c, pol, clk, prev)
+		if n2 := NextFollowUp(c, pol, clk, n1); fu(clk, n2) != fu(clk, n1) {
+			t.Fatalf("%d: not idempotent: %s then %s (case %+v, prev %s)", i, fu(clk, n1), fu(clk, n2), c, fu(clk, prev))
+		}
+		if prev == nil {
+			continue
+		}
+		now := tm()
+		a, next := Fire(c, *prev, pol, clk, now)
+		if !a.Skip && !clk.IsOpen(now) {
+			t.Fatalf("%d: acted outside working hours at %s", i, fmtOslo(clk, now))
+		}
+		if next == nil {
+			continue
+		}
+		after := *c
+		if a.Escalation > after.Escalation {
+			after.Escalation = a.Escalation
+		}
+		if got := NextFollowUp(&after, pol, clk, next); !a.Resolve && fu(clk, got) != fu(clk, next) {
+			t.Fatalf("%d: Fire(%s) at %s stored %s, a recompute makes it %s (case %+v)", i, fu(clk, prev), fmtOslo(clk, now), fu(clk, next), fu(clk, got), c)
+		}
+		if !a.Skip && next.Kind == prev.Kind && !next.Due.After(now) {
+			t.Fatalf("%d: fired %s and returned %s, not after now %s", i, fu(clk, prev), fu(clk, next), fmtOslo(clk, now))
+		}
+		if !prev.Due.After(now) && next.Kind == prev.Kind && next.Due.Equal(prev.Due) {
+			t.Fatalf("%d: Fire returned the same %s at %s", i, fu(clk, next), fmtOslo(clk, now))
+		}
+		if next.Due.After(now) && !clk.IsOpen(next.Due) && *next != *prev {
+			t.Fatalf("%d: next %s is not an open instant", i, fu(clk, next))
+		}
 	}
 }
