@@ -231,23 +231,31 @@ func FindCaseTag(subject, prefix string) (kp.CaseID, bool) {
 	return spans[0].id, true
 }
 
+// maxTagRounds bounds RemoveCaseTag's passes over a crafted subject.
+const maxTagRounds = 32
+
 // RemoveCaseTag removes every case tag (as FindCaseTag recognises them) from
 // subject and tidies the whitespace. A subject without a tag is returned
 // unchanged.
 func RemoveCaseTag(subject, prefix string) string {
-	spans := findCaseTags(subject, prefix, true)
-	if len(spans) == 0 {
-		return subject
+	// Removal can join text into a new tag ("INT[INT#1]#2" leaves "INT #2"),
+	// so repeat until none is left, but only so often: each round is linear,
+	// and only a crafted subject nests tags this deep.
+	for round := 0; ; round++ {
+		spans := findCaseTags(subject, prefix, true)
+		if len(spans) == 0 || round == maxTagRounds {
+			return subject
+		}
+		var b strings.Builder
+		last := 0
+		for _, sp := range spans {
+			b.WriteString(subject[last:sp.start])
+			b.WriteByte(' ')
+			last = sp.end
+		}
+		b.WriteString(subject[last:])
+		subject = tidySpaces(b.String())
 	}
-	var b strings.Builder
-	last := 0
-	for _, sp := range spans {
-		b.WriteString(subject[last:sp.start])
-		b.WriteByte(' ')
-		last = sp.end
-	}
-	b.WriteString(subject[last:])
-	return tidySpaces(b.String())
 }
 
 // CaseSubject is the subject of a new case made from subject: case tags

@@ -122,6 +122,7 @@ func TestRemoveCaseTag(t *testing.T) {
 		{"XINT#4 stays", "XINT#4 stays"},
 		{"[EXTERNAL] [INT#4] x", "[EXTERNAL] x"},
 		{"[INT#4]", ""},
+		{"INT[INT#1]#2 x", "x"}, // removal must not leave a tag behind
 	}
 	for _, tt := range tests {
 		if got := RemoveCaseTag(tt.in, "INT"); got != tt.want {
