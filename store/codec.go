@@ -49,6 +49,10 @@ func newCodec() (*codec, error) {
 		zstd.WithEncoderConcurrency(2),
 		zstd.WithEncoderCRC(true),
 		zstd.WithLowerEncoderMem(true),
+		zstd.WithWindowSize(1<<20),
+		// Entropy-code literals even at the fastest level: base64
+		// attachments are mostly literals and shrink by a quarter.
+		zstd.WithAllLitEntropyCompression(true),
 	)
 	if err != nil {
 		return nil, fmt.Errorf("zstd encoder: %w", err)
@@ -73,17 +77,18 @@ func (c *codec) close() {
 // pack returns the packed form of p: compressed when that saves at least
 // 1/16, plain otherwise. p is not retained.
 func (c *codec) pack(p []byte, compress bool) []byte {
+	// One allocation, big enough for the plain form too: EncodeAll then
+	// never grows it, and the fallback to plain reuses it, so a 25 MB
+	// message costs one 25 MB buffer here.
+	out := make([]byte, 1, 1+len(p)+len(p)/256+64)
 	if compress && len(p) >= minCompress {
-		// EncodeAll grows dst only when the bound is exceeded; sizing dst
-		// to the input keeps a 25 MB message to one allocation.
-		out := make([]byte, 1, 1+len(p)+len(p)/256+64)
 		out[0] = codecZstd
 		out = c.enc.EncodeAll(p, out)
 		if len(out)-1 <= len(p)-len(p)/16 {
 			return out
 		}
 	}
-	out := make([]byte, 1+len(p))
+	out = out[:1+len(p)]
 	out[0] = codecPlain
 	copy(out[1:], p)
 	return out
