@@ -168,7 +168,9 @@ var weekdayNames = map[string]time.Weekday{
 // workHours is "HH:MM-HH:MM" ("" means 08:00-16:00; "24:00" may end it),
 // workdays are "mon".."sun" or full English names (nil means Monday to
 // Friday), closed are extra closed dates "YYYY-MM-DD". Every problem is
-// reported, joined in one error.
+// reported, joined in one error. The zone comes from time.LoadLocation:
+// the system's zone database, or Go's embedded copy when the program
+// imports time/tzdata (advisable for minimal container images).
 func NewClock(tz, workHours string, workdays []string, closed []string) (*Clock, error) {
 	var errs []error
 	c := &Clock{Closed: map[string]bool{}}

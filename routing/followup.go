@@ -18,7 +18,9 @@ package routing
 //     escalation (team escalation contact and staff lead) comes
 //     EscalateAfter after since, level 2 (the manager) Escalate2After after
 //     since. Levels already reached (Case.Escalation) are never sent again;
-//     reminders to the assignee go on after an escalation.
+//     reminders to the assignee go on after an escalation. Whether a staff
+//     reply or a new assignment resets Case.Escalation is the apply step's
+//     choice; if it does, a later stall escalates from level 1 again.
 //   - waiting: status waiting. The requester is reminded once
 //     WaitingReminder after WaitingSince; the case is resolved with a
 //     notice AutoResolveAfter after WaitingSince, but never sooner after

@@ -122,6 +122,35 @@ func TestRespondRemindersAndEscalationLevels(t *testing.T) {
 	}
 }
 
+// Follow-ups skip weekends and holidays: 17 May on a Wednesday, Easter,
+// Christmas.
+func TestFollowUpsSkipHolidays(t *testing.T) {
+	clk, pol := osloClock(t), DefaultPolicy()
+	c := openCase(at(t, clk, "2028-05-16 14:00"))
+	wantFU(t, clk, "triage over 17 May 2028", NextFollowUp(c, pol, clk, nil), "triage 2028-05-18 10:00 Thu #0")
+	d := openCase(at(t, clk, "2028-05-15 14:00"))
+	next := NextFollowUp(d, pol, clk, nil)
+	_, next = fire(t, clk, d, next, next.Due, "staff")
+	wantFU(t, clk, "daily over 17 May 2028", next, "triage 2028-05-18 10:00 Thu #1")
+
+	e := openCase(at(t, clk, "2026-03-31 13:00"))
+	e.Assignee, e.AssignedAt = "kari@uio.no", e.Created
+	next = NextFollowUp(e, pol, clk, nil)
+	wantFU(t, clk, "respond over Easter 2026", next, "respond 2026-04-07 13:00 Tue #0")
+	_, next = fire(t, clk, e, next, next.Due, "assignee")
+	wantFU(t, clk, "repeat after Easter", next, "respond 2026-04-09 13:00 Thu #1")
+	_, next = fire(t, clk, e, next, next.Due, "assignee")
+	wantFU(t, clk, "level 1 after Easter", next, "escalate-1 2026-04-10 13:00 Fri #0")
+
+	w := openCase(at(t, clk, "2026-12-21 09:00"))
+	w.Assignee, w.AssignedAt = "kari@uio.no", w.Created
+	w.Status, w.WaitingSince, w.LastStaffReply = kp.StatusWaiting, at(t, clk, "2026-12-21 09:15"), at(t, clk, "2026-12-21 09:15")
+	next = NextFollowUp(w, pol, clk, nil)
+	wantFU(t, clk, "waiting over Christmas and New Year", next, "waiting 2026-12-29 09:15 Tue #0")
+	_, next = fire(t, clk, w, next, next.Due, "requester")
+	wantFU(t, clk, "auto-resolve", next, "auto-resolve 2027-01-13 09:15 Wed #0")
+}
+
 func TestStaffReplyEndsNoReplyCondition(t *testing.T) {
 	clk, pol := osloClock(t), DefaultPolicy()
 	c := openCase(at(t, clk, "2026-11-23 08:30"))
