@@ -4,8 +4,6 @@ import (
 	"errors"
 	"fmt"
 	"strings"
-
-	"golang.org/x/net/publicsuffix"
 )
 
 // AuthResult is one result of an Authentication-Results header (RFC 8601),
@@ -212,26 +210,22 @@ func authresTokens(v string) ([]artok, error) {
 
 // Authenticated reports whether a message's Authentication-Results headers
 // (headerValues, in header order) vouch for its From address: some header
-// whose authserv-id is in trusted (case-insensitive; list "" to trust
-// Microsoft 365's headers, which carry none) says
+// whose authserv-id is in trusted (case-insensitive) says
 //
 //   - dmarc=pass, with header.from, when given, equal to the From domain; or
 //   - dkim=pass with header.d (or the domain of header.i) aligned with the
 //     From domain.
 //
 // Alignment is DMARC's relaxed alignment: the two domains are equal or have
-// the same organisational domain. The organisational domain is taken from the
-// Public Suffix List (golang.org/x/net/publicsuffix, compiled in, no I/O), as
-// DMARC itself specifies, rather than approximated from label counts: so
-// "mail.uio.no" aligns with "uio.no", "a.co.uk" does not align with "b.co.uk",
-// and "a.github.io" does not align with "b.github.io" (a "last two labels"
-// rule would wrongly align those). Unknown top-level domains fall under the
-// list's default rule (the last label is the suffix). A domain that is itself
-// a public suffix aligns only with itself.
+// the same organisational domain, approximated by label counts (see
+// orgDomain): "mail.uio.no" aligns with "uio.no", "a.co.uk" does not align
+// with "b.co.uk".
 //
 // Headers that do not parse are ignored. The trusted MTA must remove headers
 // claiming its authserv-id that arrive from outside (RFC 8601 section 5);
-// otherwise a sender could forge one.
+// otherwise a sender could forge one. Microsoft 365 writes its header without
+// an authserv-id; listing "" in trusted accepts such headers, which is only
+// safe when the mail system also drops id-less headers arriving from outside.
 func Authenticated(headerValues []string, trusted []string, fromAddr string) bool {
 	if !strings.Contains(fromAddr, "@") {
 		return false
@@ -260,7 +254,7 @@ func Authenticated(headerValues []string, trusted []string, fromAddr string) boo
 				if d == "" {
 					d = addrDomain(r.Props["header.i"])
 				}
-				if d != "" && Aligned(d, fromDomain) {
+				if d != "" && aligned(d, fromDomain) {
 					return true
 				}
 			}
@@ -294,9 +288,9 @@ func normDomain(d string) string {
 	return strings.TrimSuffix(strings.ToLower(strings.TrimSpace(d)), ".")
 }
 
-// Aligned reports whether two domains are aligned in DMARC's relaxed mode:
-// equal, or with the same organisational domain (see Authenticated).
-func Aligned(a, b string) bool {
+// aligned reports whether two domains are aligned in DMARC's relaxed mode:
+// equal, or with the same organisational domain (see orgDomain).
+func aligned(a, b string) bool {
 	a, b = normDomain(a), normDomain(b)
 	if a == "" || b == "" {
 		return false
@@ -304,21 +298,51 @@ func Aligned(a, b string) bool {
 	if a == b {
 		return true
 	}
-	oa, ob := OrgDomain(a), OrgDomain(b)
+	oa, ob := orgDomain(a), orgDomain(b)
 	return oa != "" && oa == ob
 }
 
-// OrgDomain returns the organisational domain of d (registrable domain: the
-// public suffix plus one label), or "" when d is itself a public suffix or
-// not a domain name.
-func OrgDomain(d string) string {
+// genericSLDs are second-level labels that country domains delegate to the
+// public ("gov.uk", "com.au", "priv.no"); under a two-letter top-level domain
+// they count as part of the public suffix.
+var genericSLDs = map[string]bool{
+	"ac": true, "biz": true, "co": true, "com": true, "edu": true, "gob": true, "go": true,
+	"gouv": true, "gov": true, "govt": true, "gv": true, "info": true, "int": true, "ltd": true,
+	"mil": true, "ne": true, "net": true, "nhs": true, "nom": true, "or": true, "org": true,
+	"plc": true, "priv": true, "res": true, "sch": true,
+}
+
+// orgDomain approximates the organisational domain of d (the registrable
+// domain DMARC derives from the Public Suffix List) without the list: the last
+// two labels, or the last three when the top-level domain has two letters and
+// the second-level label has two letters or is a generic one ("co.uk",
+// "ac.jp", "gov.uk", "com.au", "priv.no"). It returns "" when d is itself
+// such a suffix or not a domain name.
+//
+// The approximation errs in two known ways. It is stricter than the list for
+// organisations with a two-letter name under a country domain ("nr.no" is
+// treated as a suffix, so "mail.nr.no" aligns with nothing but itself; DMARC
+// pass still works for them). It is looser for suffixes the list knows and it
+// does not, chiefly shared-hosting ones ("a.github.io" aligns with
+// "b.github.io"); that matters only if staff send from such a domain. The
+// list itself (golang.org/x/net/publicsuffix) would drag net/http into this
+// package, which stays free of I/O packages.
+func orgDomain(d string) string {
 	d = normDomain(d)
 	if d == "" || strings.Contains(d, "..") || strings.HasPrefix(d, ".") {
 		return ""
 	}
-	org, err := publicsuffix.EffectiveTLDPlusOne(d)
-	if err != nil {
+	labels := strings.Split(d, ".")
+	if len(labels) < 2 {
 		return ""
 	}
-	return org
+	tld, sld := labels[len(labels)-1], labels[len(labels)-2]
+	n := 2
+	if len(tld) == 2 && (len(sld) == 2 || genericSLDs[sld]) {
+		n = 3
+	}
+	if len(labels) < n {
+		return ""
+	}
+	return strings.Join(labels[len(labels)-n:], ".")
 }

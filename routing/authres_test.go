@@ -144,7 +144,9 @@ func TestAuthenticated(t *testing.T) {
 		{name: "dkim under the From as suffix of attacker", headers: []string{"mail-mx11.uio.no; dkim=pass header.d=uio.no.evil.example"}, from: "a@uio.no", want: false},
 		{name: "dkim co.uk siblings do not align", headers: []string{"mail-mx11.uio.no; dkim=pass header.d=evil.co.uk"}, from: "a@victim.co.uk", want: false},
 		{name: "dkim co.uk subdomain aligns", headers: []string{"mail-mx11.uio.no; dkim=pass header.d=mail.victim.co.uk"}, from: "a@victim.co.uk", want: true},
-		{name: "dkim private suffix siblings do not align", headers: []string{"mail-mx11.uio.no; dkim=pass header.d=evil.github.io"}, from: "a@victim.github.io", want: false},
+		{name: "dkim gov.uk siblings do not align", headers: []string{"mail-mx11.uio.no; dkim=pass header.d=evil.gov.uk"}, from: "a@victim.gov.uk", want: false},
+		{name: "dkim com.au siblings do not align", headers: []string{"mail-mx11.uio.no; dkim=pass header.d=evil.com.au"}, from: "a@victim.com.au", want: false},
+		{name: "dkim two-letter org name: exact only", headers: []string{"mail-mx11.uio.no; dkim=pass header.d=nr.no"}, from: "a@nr.no", want: true},
 		{name: "dkim signed by public suffix", headers: []string{"mail-mx11.uio.no; dkim=pass header.d=no"}, from: "a@uio.no", want: false},
 		{name: "dkim fail", headers: []string{"mail-mx11.uio.no; dkim=fail header.d=uio.no"}, from: "a@uio.no", want: false},
 		{name: "dkim pass without domain", headers: []string{"mail-mx11.uio.no; dkim=pass"}, from: "a@uio.no", want: false},
@@ -174,17 +176,44 @@ func TestOrgDomain(t *testing.T) {
 		{"mail.ifi.UIO.no.", "uio.no"},
 		{"victim.co.uk", "victim.co.uk"},
 		{"a.b.victim.co.uk", "victim.co.uk"},
-		{"x.github.io", "x.github.io"},
+		{"x.y.gov.uk", "y.gov.uk"},
+		{"mail.victim.com.au", "victim.com.au"},
+		{"ola.priv.no", "ola.priv.no"},
+		{"mail.example.com", "example.com"},
 		{"example.unknowntld", "example.unknowntld"},
 		{"no", ""},
 		{"co.uk", ""},
+		{"gov.uk", ""},
+		{"nr.no", ""}, // the approximation's known strictness
 		{"", ""},
 		{".uio.no", ""},
 		{"a..uio.no", ""},
 	}
 	for _, tt := range tests {
-		if got := OrgDomain(tt.in); got != tt.want {
-			t.Errorf("OrgDomain(%q) = %q, want %q", tt.in, got, tt.want)
+		if got := orgDomain(tt.in); got != tt.want {
+			t.Errorf("orgDomain(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+func TestAligned(t *testing.T) {
+	tests := []struct {
+		a, b string
+		want bool
+	}{
+		{"uio.no", "UIO.NO", true},
+		{"ifi.uio.no", "uio.no", true},
+		{"ifi.uio.no", "usit.uio.no", true},
+		{"nr.no", "nr.no", true},
+		{"mail.nr.no", "nr.no", false},
+		{"notuio.no", "uio.no", false},
+		{"co.uk", "co.uk", true},
+		{"a.co.uk", "co.uk", false},
+		{"", "", false},
+	}
+	for _, tt := range tests {
+		if got := aligned(tt.a, tt.b); got != tt.want {
+			t.Errorf("aligned(%q, %q) = %v, want %v", tt.a, tt.b, got, tt.want)
 		}
 	}
 }
