@@ -1,6 +1,9 @@
 package routing
 
 import (
+	"os"
+	"os/exec"
+	"strings"
 	"testing"
 	"time"
 
@@ -201,5 +204,36 @@ func TestThreadMessageNilParsed(t *testing.T) {
 	got := ThreadMessage(ThreadInput{Class: kp.ClassHuman, Now: threadNow}, threadIndex())
 	if want := (Thread{MatchedBy: kp.MatchNew, NewCase: true}); got != want {
 		t.Errorf("ThreadMessage(nil Parsed) = %+v, want %+v", got, want)
+	}
+}
+
+// TestRoutingStaysPure asserts the import graph: decisions never reach
+// mailbox, store, the network or the third-party mail and storage packages,
+// not even indirectly.
+func TestRoutingStaysPure(t *testing.T) {
+	gobin, err := exec.LookPath("go")
+	if err != nil {
+		if os.Getenv("CI") == "true" {
+			t.Fatalf("go tool not found: %v", err)
+		}
+		t.Skipf("go tool not found: %v", err)
+	}
+	out, err := exec.Command(gobin, "list", "-deps", "-f", "{{.ImportPath}}", ".").Output()
+	if err != nil {
+		t.Fatalf("go list -deps: %v", err)
+	}
+	forbidden := []string{
+		"kontaktpunkt/", "github.com/emersion/", "github.com/wneessen/", "go.etcd.io/",
+		"net/http", "net/smtp", "os/exec", "database/",
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == "kontaktpunkt/routing" {
+			continue
+		}
+		for _, f := range forbidden {
+			if dep == f || strings.HasSuffix(f, "/") && strings.HasPrefix(dep, f) {
+				t.Errorf("routing depends on %s", dep)
+			}
+		}
 	}
 }
