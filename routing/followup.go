@@ -13,6 +13,8 @@ package routing
 //     wrote after the last one. The clock starts at since =
 //     max(AssignedAt, LastInbound): a new message from the requester
 //     restarts it, because that message was just relayed to the assignee.
+//     (A requester who keeps writing therefore also delays escalation; the
+//     Case records no "first unanswered message" time to count from.)
 //     The assignee (else the team) is reminded RespondWithin after since,
 //     then every RespondRepeat counted from the last reminder; level 1
 //     escalation (team escalation contact and staff lead) comes
