@@ -217,3 +217,11 @@ func TestAligned(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkAuthenticated(b *testing.B) {
+	headers := []string{arM365, arGmail, arUiO}
+	trusted := []string{"mail-mx11.uio.no"}
+	for b.Loop() {
+		Authenticated(headers, trusted, "ola.nordmann@uio.no")
+	}
+}

@@ -145,3 +145,10 @@ func TestEditDistance(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkParseCommands(b *testing.B) {
+	const s = "SV: [INT#42] [assign:ole] [prio:hihg] [EXTERNAL] [remind:1d4h] Tilgang til FS for nye studenter"
+	for b.Loop() {
+		ParseCommands(s)
+	}
+}

@@ -237,3 +237,17 @@ func TestRoutingStaysPure(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkThreadMessage(b *testing.B) {
+	idx := threadIndex()
+	in := ThreadInput{
+		Parsed: &kp.Parsed{
+			MessageID: "n@x", Subject: "SV: Re: [INT#2] Tilgang til FS",
+			InReplyTo: []string{"unknown@x"}, References: []string{"a1@x", "o1@uio.no", "unknown@x"},
+		},
+		Class: kp.ClassHuman, TagPrefix: "INT", Now: threadNow,
+	}
+	for b.Loop() {
+		ThreadMessage(in, idx)
+	}
+}

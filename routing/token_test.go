@@ -152,3 +152,10 @@ func TestFindReplyToken(t *testing.T) {
 		t.Error("FindReplyToken with a contact without domain matched")
 	}
 }
+
+func BenchmarkCheckReplyToken(b *testing.B) {
+	tok := ReplyToken(testSecret, 4242)
+	for b.Loop() {
+		CheckReplyToken(testSecret, tok)
+	}
+}
