@@ -785,3 +785,20 @@ func TestFollowUpInvariants(t *testing.T) {
 		}
 	}
 }
+
+// When a reminder and an escalation fall due at the same instant, the
+// reminder goes first and the escalation follows at once.
+func TestSameInstantReminderThenEscalation(t *testing.T) {
+	clk := osloClock(t)
+	pol := DefaultPolicy()
+	pol.EscalateAfter = pol.RespondWithin
+	c := openCase(at(t, clk, "2026-11-23 09:00"))
+	c.Assignee, c.AssignedAt = "kari@uio.no", c.Created
+	next := NextFollowUp(c, pol, clk, nil)
+	wantFU(t, clk, "tie", next, "respond 2026-11-25 09:00 Wed #0")
+	a, next := Fire(c, *next, pol, clk, next.Due)
+	if a.Skip || a.Kind != kp.FollowRespond {
+		t.Fatalf("first: %+v", a)
+	}
+	wantFU(t, clk, "then", next, "escalate-1 2026-11-25 09:00 Wed #0")
+}
