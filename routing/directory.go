@@ -3,6 +3,7 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"slices"
 	"sort"
 	"strings"
 
@@ -146,7 +147,8 @@ func (d *Directory) people() []string {
 //     assignee is that address (lower-cased);
 //  2. a team name (see Team): team is the team's configured name and
 //     assignee is "";
-//  3. the local part of exactly one known address: that address.
+//  3. the local part of exactly one known address: that address;
+//  4. the full display name of exactly one staff member: their address.
 //
 // For a person, team is the one team they are a member of, or "" when they
 // are a member of none or of several (the caller then keeps the case's team).
@@ -177,6 +179,14 @@ func (d *Directory) Resolve(who string) (assignee string, team string, err error
 	for _, p := range people {
 		if at := strings.LastIndexByte(p, '@'); at > 0 && strings.EqualFold(p[:at], w) {
 			hits = append(hits, p)
+		}
+	}
+	if len(hits) == 0 {
+		// A staff member's full display name, "[assign:Kari Nordmann]".
+		for _, p := range d.Staff {
+			if p.Name != "" && strings.EqualFold(tidySpaces(p.Name), tidySpaces(w)) && !slices.Contains(hits, kp.NormAddr(p.Addr)) {
+				hits = append(hits, kp.NormAddr(p.Addr))
+			}
 		}
 	}
 	switch len(hits) {

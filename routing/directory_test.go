@@ -103,6 +103,9 @@ func TestDirectoryResolve(t *testing.T) {
 		{who: "anne@usit.uio.no", assignee: "anne@usit.uio.no"}, // member of two teams
 		{who: "fs-leder", assignee: "fs-leder@usit.uio.no"},
 		{who: "leder", assignee: "leder@uio.no"},
+		{who: "Kari  Nordmann", assignee: "kari@uio.no"},
+		{who: "per hansen", assignee: "per.hansen@uio.no"},
+		{who: "Kari Hansen", err: ErrUnknownAssignee},
 		{who: "fs", team: "fs"},
 		{who: "team-fs", team: "fs"},
 		{who: "lms", team: "team-lms"},
