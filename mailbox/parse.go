@@ -31,6 +31,8 @@ import (
 	"mime"
 	"net/mail"
 	"net/textproto"
+	"sort"
+	"strconv"
 	"strings"
 	"time"
 	"unicode/utf8"
@@ -748,7 +750,9 @@ func (w *walker) mediaType(v, def string) (string, map[string]string) {
 		return def, map[string]string{}
 	}
 	mt, params, err := mime.ParseMediaType(v)
-	if err != nil || params == nil {
+	if err != nil || params == nil || strings.Contains(v, "*=") {
+		// The lenient parser also decodes RFC 2231 values in charsets
+		// other than UTF-8, which mime.ParseMediaType drops.
 		mt, params = lenientMediaType(v)
 		if mt == "" {
 			w.defect("bad content-type")
@@ -821,9 +825,23 @@ func lenientMediaType(v string) (string, map[string]string) {
 		if _, ok := params[base]; ok {
 			continue
 		}
+		sort.SliceStable(vals, func(i, j int) bool { return pieceIndex(vals[i]) < pieceIndex(vals[j]) })
 		params[base] = rfc2231(vals)
 	}
 	return mt, params
+}
+
+// pieceIndex returns the section number of an RFC 2231 piece
+// ("name*2*=…" gives 2, "name*=…" gives 0).
+func pieceIndex(piece string) int {
+	k, _, _ := strings.Cut(piece, "=")
+	_, rest, _ := strings.Cut(k, "*")
+	rest = strings.TrimSuffix(rest, "*")
+	n, err := strconv.Atoi(rest)
+	if err != nil || n < 0 {
+		return 0
+	}
+	return n
 }
 
 // rfc2231 joins and decodes RFC 2231 parameter pieces ("name*0*=…").
@@ -905,7 +923,7 @@ func (w *walker) filename(h partHeader, params map[string]string) (disposition, 
 
 func (w *walker) dispositionParams(v string) (string, map[string]string) {
 	dt, dp, err := mime.ParseMediaType(v)
-	if err != nil || dp == nil {
+	if err != nil || dp == nil || strings.Contains(v, "*=") {
 		dt, dp = lenientMediaType(v)
 		if dt == "" {
 			if x, _, _ := strings.Cut(v, ";"); strings.TrimSpace(x) != "" {
