@@ -145,7 +145,7 @@ func TestBrowserCaseListAndCase(t *testing.T) {
 	defer srv.Close()
 
 	list := see(t, chromium(t, bin, srv.URL+"/", "--dump-dom"))
-	if list.Title != "Cases · Integrasjon UiO" {
+	if list.Title != "Open cases · Integrasjon UiO" {
 		t.Errorf("list title %q", list.Title)
 	}
 	list.mustShow(t,

@@ -184,7 +184,13 @@ func (d *dashboard) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	p := listPage{page: d.page(r, "Cases", now), Filter: lq.filter, Assignee: lq.assignee, PageNo: lq.page, Note: note}
+	title := "Cases"
+	for _, f := range filters {
+		if f.name == lq.filter {
+			title = f.label + " cases"
+		}
+	}
+	p := listPage{page: d.page(r, title, now), Filter: lq.filter, Assignee: lq.assignee, PageNo: lq.page, Note: note}
 	counts := map[string]string{
 		"open":     strconv.Itoa(byStatus[kp.StatusOpen]),
 		"waiting":  strconv.Itoa(byStatus[kp.StatusWaiting]),

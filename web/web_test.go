@@ -70,7 +70,7 @@ func TestCaseListFilters(t *testing.T) {
 		{"/?f=escalated", []string{"[INT#4]", "escalated 2", "urgent"}, []string{"[INT#1]", "[INT#3]"}, ""},
 		{"/?f=resolved", []string{"[INT#5]", "Sertifikat utløpt"}, []string{"[INT#1]"}, ""},
 		{"/?f=all", []string{"[INT#1]", "[INT#2]", "[INT#3]", "[INT#4]", "[INT#5]"}, nil, ""},
-		{"/?f=all&assignee=PER@uio.no", []string{"[INT#1]", "[INT#4]", "Cases assigned to per@uio.no"}, []string{"[INT#2]", "[INT#3]", "[INT#5]"}, ""},
+		{"/?f=all&assignee=PER@uio.no", []string{"[INT#1]", "[INT#4]", "All cases assigned to per@uio.no"}, []string{"[INT#2]", "[INT#3]", "[INT#5]"}, ""},
 		{"/?f=bogus", []string{"[INT#1]"}, []string{"[INT#5]"}, ""},
 	} {
 		t.Run(tc.target, func(t *testing.T) {
