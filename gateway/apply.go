@@ -1,0 +1,406 @@
+package gateway
+
+import (
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	kp "kontaktpunkt"
+	"kontaktpunkt/routing"
+	"kontaktpunkt/store"
+)
+
+// txIndex lets routing's pure threading read the store inside a transaction.
+type txIndex struct {
+	tx  *store.Tx
+	err error
+}
+
+func (x *txIndex) LookupID(id string) (kp.CaseID, bool) {
+	c, ok, err := x.tx.LookupID(id)
+	if err != nil {
+		x.err = err
+		return 0, false
+	}
+	return c, ok
+}
+
+func (x *txIndex) Case(id kp.CaseID) (*kp.Case, bool) {
+	c, err := x.tx.Case(id)
+	if err != nil {
+		if !errors.Is(err, store.ErrNotFound) {
+			x.err = err
+		}
+		return nil, false
+	}
+	return c, true
+}
+
+// role is how the sender of an inbound message stands to its case.
+type role int
+
+const (
+	roleRequester role = iota // the requester or a Cc participant
+	roleStaffSide             // authenticated staff or responsible party
+	roleOutsider              // anyone else writing into a case's thread
+)
+
+// apply stores one parsed message and everything it causes. It reports
+// whether outbound mail was queued.
+func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
+	p := pi.parsed
+	now := g.now()
+	res := Result{Source: pi.Source, MessageID: p.MessageID, Class: pi.class}
+
+	// Rule 1: duplicate. Nothing changes; the disposition is that of the original.
+	if id, ok, err := tx.LookupID(p.MessageID); err != nil {
+		return res, false, err
+	} else if ok {
+		res.MatchedBy, res.Status = kp.MatchDuplicate, ResultDuplicate
+		if id != 0 {
+			res.Case = &id
+		} else if orig, err := tx.Message(p.MessageID); err == nil && orig.Quarantine != "" {
+			res.Error = orig.Quarantine
+		}
+		_ = tx.AddCounter("messages_matched_by:duplicate", 1)
+		return res, false, nil
+	}
+
+	msg := &kp.Message{
+		ID: p.MessageID, Direction: kp.In, Class: pi.class, From: p.From, To: p.To, Cc: p.Cc,
+		Subject: p.Subject, Date: p.Date, Received: now, Text: p.Text, Attachments: p.Attachments,
+		Defects: p.Defects, Source: pi.Source, Size: int64(len(pi.Raw)),
+	}
+	count := func(r *Result) error {
+		if err := tx.AddCounter("messages_class:"+string(r.Class), 1); err != nil {
+			return err
+		}
+		return tx.AddCounter("messages_matched_by:"+string(r.MatchedBy), 1)
+	}
+
+	if pi.parseErr == nil && pi.class == kp.ClassHuman && senderOf(p).IsZero() {
+		pi.parseErr = errors.New("no sender address: nobody to answer")
+	}
+	if pi.parseErr != nil {
+		msg.MatchedBy, msg.Kind, msg.Quarantine = kp.MatchNone, "quarantined", pi.parseErr.Error()
+		if err := tx.PutMessage(msg, pi.Raw); err != nil {
+			return res, false, fmt.Errorf("storing quarantined message: %w", err)
+		}
+		res.MatchedBy, res.Status, res.Error = kp.MatchNone, ResultQuarantined, msg.Quarantine
+		return res, false, count(&res)
+	}
+
+	var tokenCase kp.CaseID
+	if g.TokenSecret != nil {
+		tokenCase, _ = routing.FindReplyToken(g.TokenSecret, g.Config.Contact.Address, recipients(p))
+	}
+	idx := &txIndex{tx: tx}
+	th := routing.ThreadMessage(routing.ThreadInput{
+		Parsed: p, Class: pi.class, TagPrefix: g.Config.Contact.TagPrefix, TokenCase: tokenCase,
+		ReopenWithin: time.Duration(g.Config.Contact.ReopenWithin), Now: now,
+	}, idx)
+	if idx.err != nil {
+		return res, false, idx.err
+	}
+	msg.MatchedBy = th.MatchedBy
+	res.MatchedBy = th.MatchedBy
+
+	if th.Duplicate {
+		res.Status = ResultDuplicate
+		return res, false, nil
+	}
+	if th.Unfiled || (!th.NewCase && th.Case == 0) {
+		msg.MatchedBy, msg.Kind = kp.MatchNone, "unfiled"
+		if err := tx.PutMessage(msg, pi.Raw); err != nil {
+			return res, false, fmt.Errorf("storing unfiled message: %w", err)
+		}
+		res.MatchedBy, res.Status = kp.MatchNone, ResultUnfiled
+		return res, false, count(&res)
+	}
+
+	if p.From.IsZero() {
+		p.From = senderOf(p)
+		msg.From = p.From
+	}
+	sender := p.From.Addr
+	staffish := g.Dir.IsStaff(sender) || g.Dir.IsResponsible(sender)
+	msg.Authenticated = routing.Authenticated(p.Header["Authentication-Results"], g.Config.Staff.TrustedAuthservIDs, sender)
+	staffSide := staffish && (msg.Authenticated || !g.Config.RequireAuth())
+
+	var (
+		cmds    []routing.Command
+		refused []routing.Refused
+		subject = p.Subject
+	)
+	if staffSide && pi.class == kp.ClassHuman {
+		cmds, refused, subject = routing.ParseCommands(p.Subject)
+	}
+	msg.Subject = strings.TrimSpace(subject)
+
+	out := &outbox{g: g, tx: tx, now: now, quiet: g.Quiet}
+	var c *kp.Case
+	if th.NewCase {
+		id, err := tx.NextCaseID()
+		if err != nil {
+			return res, false, err
+		}
+		c = g.newCase(id, p, msg.Subject, now)
+		c.PreviousCase = th.Previous
+		msg.Kind = "request"
+	} else {
+		var err error
+		if c, err = tx.Case(th.Case); err != nil {
+			return res, false, fmt.Errorf("loading case %d: %w", th.Case, err)
+		}
+	}
+	msg.Case = c.ID
+	id := c.ID
+	res.Case = &id
+	res.Status = ResultStored
+	c.Messages++
+	c.Updated = now
+	c.LastMessageID = p.MessageID
+	prevNext := c.Next
+
+	if err := tx.PutMessage(msg, pi.Raw); err != nil {
+		return res, false, fmt.Errorf("storing message: %w", err)
+	}
+
+	switch {
+	case pi.class.Machine():
+		// Machine mail attaches without reopening and triggers no mail,
+		// except that a bounce of our own mail is a delivery failure staff
+		// must hear about (DESIGN section 7).
+		msg.Kind = string(pi.class)
+		if pi.class == kp.ClassBounce {
+			if err := out.bounce(c, p); err != nil {
+				return res, false, err
+			}
+		}
+	case th.NewCase:
+		if err := g.openCase(out, c, msg, p, staffSide, cmds, refused); err != nil {
+			return res, false, err
+		}
+	default:
+		if th.Reopen {
+			c.Status, c.ResolvedAt = kp.StatusOpen, time.Time{}
+		}
+		r := roleOutsider
+		switch {
+		case staffSide:
+			r = roleStaffSide
+		case c.HasParticipant(sender):
+			r = roleRequester
+		}
+		if err := g.reply(out, c, msg, r, cmds, refused); err != nil {
+			return res, false, err
+		}
+	}
+
+	if c.Status != kp.StatusResolved || c.Next != nil {
+		if out.remind.IsZero() {
+			c.Next = routing.NextFollowUp(c, g.policyFor(c), g.Clock, prevNext)
+		} else {
+			c.Next = routing.Snooze(c, out.remind)
+		}
+	}
+	if c.Status == kp.StatusResolved && out.remind.IsZero() {
+		c.Next = nil
+	}
+	if err := tx.UpdateMessage(msg); err != nil {
+		return res, false, err
+	}
+	if err := tx.PutCase(c); err != nil {
+		return res, false, fmt.Errorf("storing case %d: %w", c.ID, err)
+	}
+	if out.err != nil {
+		return res, false, out.err
+	}
+	return res, out.queued > 0 || c.Next != prevNext, count(&res)
+}
+
+// newCase makes the case a new request opens.
+func (g *Gateway) newCase(id kp.CaseID, p *kp.Parsed, subject string, now time.Time) *kp.Case {
+	s := routing.CaseSubject(subject, g.Config.Contact.TagPrefix)
+	if s == "" {
+		s = g.noSubject()
+	}
+	c := &kp.Case{
+		ID: id, Subject: s, Status: kp.StatusOpen, Requester: p.From, Priority: kp.PriorityNormal,
+		Created: now, Updated: now, LastInbound: now, ThreadID: p.MessageID,
+	}
+	if c.Requester.Name == "" {
+		c.Requester.Name = g.Dir.Name(p.From.Addr)
+	}
+	for _, a := range append(append([]kp.Address{}, p.To...), p.Cc...) {
+		if g.isUs(a.Addr) || kp.SameAddr(a.Addr, p.From.Addr) || g.Dir.IsStaff(a.Addr) || g.Dir.IsResponsible(a.Addr) {
+			continue
+		}
+		c.Participants = appendAddr(c.Participants, a.Addr)
+	}
+	return c
+}
+
+func (g *Gateway) noSubject() string {
+	if g.Templates != nil && g.Templates.Lang() == "en" {
+		return "(no subject)"
+	}
+	return "(uten emne)"
+}
+
+// openCase handles the first message of a case: routing rules, staff
+// commands, the acknowledgement, the staff notification and the assignment.
+func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parsed, staffSide bool, cmds []routing.Command, refused []routing.Refused) error {
+	if team, assignee, ok := routing.Route(g.Rules, p); ok {
+		c.Team, c.Assignee, c.AssignedAt = team, kp.NormAddr(assignee), out.now
+	}
+	before := *c
+	var fx commandEffects
+	if staffSide {
+		fx = g.applyCommands(c, cmds, refused, msg.From.Addr, out.now)
+		out.remind = fx.remind
+		if !kp.SameAddr(c.Requester.Addr, before.Requester.Addr) {
+			// Staff wrote in on someone's behalf: the sender is not a participant.
+			c.Participants = removeAddr(c.Participants, c.Requester.Addr)
+		}
+	}
+	if fx.note {
+		msg.Kind = "note"
+	}
+	data := g.caseData(c, msg)
+	if !fx.note {
+		out.send(c, "ack", []kp.Address{c.Requester}, nil, "auto-replied", data)
+	}
+	out.send(c, "notify", g.staffAddrs(msg.From.Addr), nil, "auto-generated", data)
+	if c.Assignee != "" || c.Team != "" {
+		out.send(c, "assign", g.assigneeAddrs(c, msg.From.Addr), nil, "auto-generated", data)
+	}
+	if fx.escalated {
+		out.escalate(c, c.Escalation)
+	}
+	if staffSide && (len(fx.applied) > 0 || len(fx.refused) > 0) {
+		out.receipt(c, msg.From, fx)
+	}
+	return nil
+}
+
+// reply handles a message on an existing case.
+func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds []routing.Command, refused []routing.Refused) error {
+	data := g.caseData(c, msg)
+	switch r {
+	case roleStaffSide:
+		before := *c
+		fx := g.applyCommands(c, cmds, refused, msg.From.Addr, out.now)
+		out.remind = fx.remind
+		hasText := strings.TrimSpace(msg.Text) != ""
+		switch {
+		case fx.note:
+			msg.Kind = "note"
+			to := g.staffAddrs(msg.From.Addr)
+			to = append(to, g.assigneeAddrs(c, msg.From.Addr)...)
+			out.send(c, "note", to, nil, "", data)
+		case hasText || len(cmds) == 0:
+			msg.Kind = "reply"
+			to, cc := g.requesterAddrs(c, msg.From.Addr)
+			out.send(c, "relay", to, cc, "", data)
+			c.LastStaffReply = out.now
+			if !fx.statusSet && c.Status != kp.StatusResolved {
+				c.Status, c.WaitingSince = kp.StatusWaiting, out.now
+			}
+		default:
+			msg.Kind = "command"
+		}
+		if (c.Assignee != before.Assignee && c.Assignee != "") || (c.Team != before.Team && c.Team != "") {
+			out.send(c, "assign", g.assigneeAddrs(c, msg.From.Addr), nil, "auto-generated", g.caseData(c, msg))
+		}
+		if fx.escalated {
+			out.escalate(c, c.Escalation)
+		}
+		if len(fx.applied) > 0 || len(fx.refused) > 0 {
+			out.receipt(c, msg.From, fx)
+		}
+	case roleRequester:
+		msg.Kind = "reply"
+		c.LastInbound = out.now
+		if c.Status == kp.StatusWaiting {
+			c.Status, c.WaitingSince = kp.StatusOpen, time.Time{}
+		}
+		to := g.assigneeAddrs(c, msg.From.Addr)
+		if len(to) == 0 {
+			to = g.staffAddrs(msg.From.Addr)
+		}
+		out.send(c, "relay", to, nil, "", data)
+	default:
+		msg.Kind, msg.Outsider = "reply", true
+		to := g.assigneeAddrs(c, msg.From.Addr)
+		if len(to) == 0 {
+			to = g.staffAddrs(msg.From.Addr)
+		}
+		out.send(c, "outsider", to, nil, "auto-generated", data)
+	}
+	return nil
+}
+
+// isUs reports whether addr is the contact address or one of its
+// plus-addresses (reply tokens).
+func (g *Gateway) isUs(addr string) bool {
+	contact := kp.NormAddr(g.Config.Contact.Address)
+	a := kp.NormAddr(addr)
+	if a == contact {
+		return true
+	}
+	cl, cd, ok1 := strings.Cut(contact, "@")
+	al, ad, ok2 := strings.Cut(a, "@")
+	return ok1 && ok2 && cd == ad && strings.HasPrefix(al, cl+"+")
+}
+
+func recipients(p *kp.Parsed) []string {
+	var out []string
+	for _, a := range p.To {
+		out = append(out, a.Addr)
+	}
+	for _, a := range p.Cc {
+		out = append(out, a.Addr)
+	}
+	for _, v := range p.Header["Delivered-To"] {
+		out = append(out, strings.TrimSpace(v))
+	}
+	return out
+}
+
+func appendAddr(list []string, addr string) []string {
+	addr = kp.NormAddr(addr)
+	if addr == "" {
+		return list
+	}
+	for _, a := range list {
+		if kp.SameAddr(a, addr) {
+			return list
+		}
+	}
+	return append(list, addr)
+}
+
+func removeAddr(list []string, addr string) []string {
+	out := list[:0]
+	for _, a := range list {
+		if !kp.SameAddr(a, addr) {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+// senderOf is who wrote p: From, else Sender, else the first Reply-To.
+func senderOf(p *kp.Parsed) kp.Address {
+	switch {
+	case p.From.Addr != "":
+		return p.From
+	case p.Sender.Addr != "":
+		return p.Sender
+	case len(p.ReplyTo) > 0:
+		return p.ReplyTo[0]
+	}
+	return kp.Address{}
+}

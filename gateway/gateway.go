@@ -1,0 +1,288 @@
+// Package gateway applies mail to cases. It joins the pure decisions of
+// package routing to the store: every inbound message is parsed and
+// classified outside any transaction, then threaded, applied to its case,
+// and the outbound mail and follow-up it causes are queued, all in one store
+// transaction (DESIGN section 2). It never does network I/O inside a
+// transaction; the outbox worker and the IMAP poller do that afterwards.
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"runtime"
+	"strings"
+	"sync"
+	"time"
+
+	kp "kontaktpunkt"
+	"kontaktpunkt/config"
+	"kontaktpunkt/mailbox"
+	"kontaktpunkt/routing"
+	"kontaktpunkt/store"
+)
+
+// Gateway holds what applying mail needs. It is safe for concurrent use;
+// the store serialises writers.
+type Gateway struct {
+	Store     *store.Store
+	Config    *config.Config
+	Dir       *routing.Directory
+	Rules     []routing.Rule
+	Templates *Templates
+	Clock     *routing.Clock
+	Policy    routing.Policy
+	// TeamPolicy holds per-team follow-up overrides.
+	TeamPolicy map[string]routing.Policy
+	// TokenSecret enables reply tokens when not nil.
+	TokenSecret []byte
+	// Quiet queues no outbound mail (archive import).
+	Quiet bool
+	Now   func() time.Time
+	Log   *slog.Logger
+
+	// Wake, if set, is called after a commit that queued outbound mail or
+	// changed follow-ups, so the workers look at once.
+	Wake func()
+
+	mu sync.Mutex // guards nothing but lazy state below
+}
+
+// New builds a Gateway from a validated configuration.
+func New(cfg *config.Config, st *store.Store, log *slog.Logger) (*Gateway, error) {
+	if log == nil {
+		log = slog.New(slog.DiscardHandler)
+	}
+	g := &Gateway{Store: st, Config: cfg, Now: time.Now, Log: log}
+	var errs []error
+
+	g.Dir = &routing.Directory{Lead: cfg.Staff.Lead, Manager: cfg.Staff.Manager}
+	for _, m := range cfg.Staff.Members {
+		g.Dir.Staff = append(g.Dir.Staff, routing.Person{Name: m.Name, Addr: m.Address})
+	}
+	for _, t := range cfg.Teams {
+		g.Dir.Teams = append(g.Dir.Teams, routing.Team{Name: t.Name, Members: t.Members, Escalation: t.Escalation})
+	}
+	for i, r := range cfg.Routing {
+		rule, err := routing.CompileRule(r.From, r.FromDomain, r.To, r.Subject, r.Body, r.Team, r.Assignee)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("routing[%d]: %w", i, err))
+			continue
+		}
+		g.Rules = append(g.Rules, rule)
+	}
+	tmpl, err := LoadTemplates(cfg.Templates.Language, cfg.Templates.Dir)
+	if err != nil {
+		errs = append(errs, err)
+	}
+	g.Templates = tmpl
+
+	fu := cfg.FollowUp
+	clk, err := routing.NewClock(fu.Timezone, fu.WorkHours, fu.Workdays, fu.ClosedDays)
+	if err != nil {
+		errs = append(errs, fmt.Errorf("followup: %w", err))
+	}
+	g.Clock = clk
+	pol, err := policyFrom(routing.DefaultPolicy(), config.FollowUpOverride{
+		TriageWithin: fu.TriageWithin, RespondWithin: fu.RespondWithin, EscalateAfter: fu.EscalateAfter,
+		Escalate2After: fu.Escalate2After, WaitingReminder: fu.WaitingReminder, AutoResolveAfter: fu.AutoResolveAfter,
+	})
+	if err != nil {
+		errs = append(errs, fmt.Errorf("followup: %w", err))
+	}
+	g.Policy = pol
+	g.TeamPolicy = map[string]routing.Policy{}
+	for team, o := range fu.Teams {
+		tp, err := policyFrom(pol, o)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("followup.teams.%s: %w", team, err))
+		}
+		g.TeamPolicy[strings.ToLower(team)] = tp
+	}
+	if cfg.Contact.ReplyToken.Enabled {
+		secret, err := cfg.Contact.ReplyToken.Secret.Value()
+		if err != nil {
+			errs = append(errs, fmt.Errorf("contact.reply_token.secret: %w", err))
+		} else if len(secret) < 16 {
+			errs = append(errs, errors.New("contact.reply_token.secret: must be at least 16 characters"))
+		} else {
+			g.TokenSecret = []byte(secret)
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return g, nil
+}
+
+func policyFrom(base routing.Policy, o config.FollowUpOverride) (routing.Policy, error) {
+	p := base
+	var errs []error
+	set := func(dst *routing.BizDuration, s, name string) {
+		if s == "" {
+			return
+		}
+		d, err := routing.ParseBizDuration(s)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", name, err))
+			return
+		}
+		*dst = d
+	}
+	set(&p.TriageWithin, o.TriageWithin, "triage_within")
+	set(&p.RespondWithin, o.RespondWithin, "respond_within")
+	set(&p.EscalateAfter, o.EscalateAfter, "escalate_after")
+	set(&p.Escalate2After, o.Escalate2After, "escalate2_after")
+	set(&p.WaitingReminder, o.WaitingReminder, "waiting_reminder")
+	set(&p.AutoResolveAfter, o.AutoResolveAfter, "auto_resolve_after")
+	return p, errors.Join(errs...)
+}
+
+// policyFor returns the follow-up policy of the case's team.
+func (g *Gateway) policyFor(c *kp.Case) routing.Policy {
+	if p, ok := g.TeamPolicy[strings.ToLower(c.Team)]; ok {
+		return p
+	}
+	return g.Policy
+}
+
+func (g *Gateway) now() time.Time {
+	if g.Now != nil {
+		return g.Now()
+	}
+	return time.Now()
+}
+
+func (g *Gateway) wake() {
+	if g.Wake != nil {
+		g.Wake()
+	}
+}
+
+// Item is one raw message to ingest, with a name saying where it came from.
+type Item struct {
+	Source string
+	Raw    []byte
+}
+
+// Result status values, as `ingest -json` prints them.
+const (
+	ResultStored      = "stored"
+	ResultDuplicate   = "duplicate"
+	ResultUnfiled     = "unfiled"
+	ResultQuarantined = "quarantined"
+)
+
+// Result says what became of one ingested message.
+type Result struct {
+	Source    string       `json:"source"`
+	MessageID string       `json:"message_id"`
+	Case      *kp.CaseID   `json:"case"`
+	MatchedBy kp.MatchedBy `json:"matched_by"`
+	Class     kp.Class     `json:"class"`
+	Status    string       `json:"status"`
+	Error     string       `json:"error"`
+}
+
+// parsedItem is an Item after the CPU-bound work done outside the transaction.
+type parsedItem struct {
+	Item
+	parsed   *kp.Parsed
+	parseErr error
+	class    kp.Class
+}
+
+// parseAll parses items on all cores; order is kept.
+func parseAll(items []Item) []parsedItem {
+	out := make([]parsedItem, len(items))
+	workers := min(runtime.GOMAXPROCS(0), len(items))
+	if workers <= 1 {
+		for i := range items {
+			out[i] = parseOne(items[i])
+		}
+		return out
+	}
+	var wg sync.WaitGroup
+	next := make(chan int)
+	for range workers {
+		wg.Go(func() {
+			for i := range next {
+				out[i] = parseOne(items[i])
+			}
+		})
+	}
+	for i := range items {
+		next <- i
+	}
+	close(next)
+	wg.Wait()
+	return out
+}
+
+func parseOne(it Item) (pi parsedItem) {
+	pi.Item = it
+	defer func() {
+		if r := recover(); r != nil {
+			pi.parsed = &kp.Parsed{MessageID: mailbox.SyntheticID(it.Raw), SyntheticID: true, Size: int64(len(it.Raw))}
+			pi.parseErr = fmt.Errorf("parser failure: %v", r)
+			pi.class = kp.ClassHuman
+		}
+	}()
+	pi.parsed, pi.parseErr = mailbox.Parse(it.Raw)
+	if pi.parsed == nil {
+		pi.parsed = &kp.Parsed{MessageID: mailbox.SyntheticID(it.Raw), SyntheticID: true, Size: int64(len(it.Raw))}
+	}
+	pi.class = routing.Classify(pi.parsed)
+	return pi
+}
+
+// Ingest parses and applies items in one store transaction and returns one
+// result per item, in order. The transaction is durable when Ingest returns
+// without error; on error nothing of the batch was stored.
+func (g *Gateway) Ingest(ctx context.Context, items []Item) ([]Result, error) {
+	return g.ingest(ctx, items, nil)
+}
+
+func (g *Gateway) ingest(ctx context.Context, items []Item, cursor *kp.Cursor) ([]Result, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	parsed := parseAll(items)
+	results := make([]Result, len(items))
+	var queued bool
+	err := g.Store.Update(func(tx *store.Tx) error {
+		queued = false
+		for i := range parsed {
+			r, q, err := g.apply(tx, &parsed[i])
+			if err != nil {
+				return fmt.Errorf("applying %s: %w", parsed[i].Source, err)
+			}
+			results[i] = r
+			queued = queued || q
+		}
+		if cursor != nil {
+			if err := tx.PutCursor(*cursor); err != nil {
+				return fmt.Errorf("storing cursor: %w", err)
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, err
+	}
+	if queued {
+		g.wake()
+	}
+	for _, r := range results {
+		attrs := []any{"source", r.Source, "message_id", r.MessageID, "class", r.Class, "matched_by", r.MatchedBy, "status", r.Status}
+		if r.Case != nil {
+			attrs = append(attrs, "case", uint64(*r.Case))
+		}
+		if r.Error != "" {
+			attrs = append(attrs, "reason", r.Error)
+		}
+		g.Log.Debug("message applied", attrs...)
+	}
+	return results, nil
+}

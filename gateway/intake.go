@@ -1,0 +1,127 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"strings"
+
+	kp "kontaktpunkt"
+	"kontaktpunkt/mailbox"
+	"kontaktpunkt/routing"
+	"kontaktpunkt/store"
+)
+
+// Sink returns the gateway as the IMAP poller's sink: fetched messages
+// and the mailbox cursor are committed in one transaction.
+func (g *Gateway) Sink() mailbox.Sink { return sink{g} }
+
+type sink struct{ g *Gateway }
+
+func (s sink) Cursor(ctx context.Context, mbox string) (kp.Cursor, bool, error) {
+	var (
+		c  kp.Cursor
+		ok bool
+	)
+	err := s.g.Store.View(func(tx *store.Tx) error {
+		var err error
+		c, ok, err = tx.Cursor(mbox)
+		return err
+	})
+	return c, ok, err
+}
+
+func (s sink) Deliver(ctx context.Context, cur kp.Cursor, msgs []mailbox.Fetched) ([]mailbox.Disposition, error) {
+	items := make([]Item, len(msgs))
+	for i, m := range msgs {
+		items[i] = Item{Source: fmt.Sprintf("imap:%s/%d/%d", cur.Mailbox, cur.UIDValidity, m.UID), Raw: m.Raw}
+	}
+	results, err := s.g.ingest(ctx, items, &cur)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]mailbox.Disposition, len(results))
+	for i, r := range results {
+		if r.Status == ResultQuarantined || (r.Status == ResultDuplicate && r.Error != "") {
+			out[i] = mailbox.Quarantined
+		} else {
+			out[i] = mailbox.Processed
+		}
+	}
+	return out, nil
+}
+
+// Operate applies staff commands given by an operator on the command line
+// (`case assign`, `case status`, `case note`) as if the actor had written
+// them in a subject, with text as the message body. It records the action
+// on the case and queues the mail it causes.
+func (g *Gateway) Operate(id kp.CaseID, actor kp.Address, commands, text string) ([]string, error) {
+	var result []string
+	err := g.Store.Update(func(tx *store.Tx) error {
+		c, err := tx.Case(id)
+		if err != nil {
+			return fmt.Errorf("case %d: %w", id, err)
+		}
+		now := g.now()
+		cmds, refused, _ := routing.ParseCommands(commands)
+		if len(cmds) == 0 && len(refused) == 0 {
+			return fmt.Errorf("no command in %q", commands)
+		}
+		prevNext := c.Next
+		msg := &kp.Message{
+			ID: mailbox.NewMessageID("operator.invalid"), Case: c.ID, Direction: kp.In, Class: kp.ClassHuman,
+			MatchedBy: kp.MatchNone, Kind: "command", From: actor, Subject: strings.TrimSpace(commands),
+			Date: now, Received: now, Text: text, Authenticated: true, Source: "operator",
+		}
+		if err := tx.PutMessage(msg, nil); err != nil {
+			return err
+		}
+		c.Messages++
+		c.Updated = now
+		out := &outbox{g: g, tx: tx, now: now, quiet: g.Quiet}
+		before := *c
+		fx := g.applyCommands(c, cmds, refused, actor.Addr, now)
+		out.remind = fx.remind
+		if fx.note {
+			msg.Kind = "note"
+			to := append(g.staffAddrs(actor.Addr), g.assigneeAddrs(c, actor.Addr)...)
+			out.send(c, "note", to, nil, "", g.caseData(c, msg))
+		}
+		if (c.Assignee != before.Assignee && c.Assignee != "") || (c.Team != before.Team && c.Team != "") {
+			out.send(c, "assign", g.assigneeAddrs(c, actor.Addr), nil, "auto-generated", g.caseData(c, msg))
+		}
+		if fx.escalated {
+			out.escalate(c, c.Escalation)
+		}
+		if out.remind.IsZero() {
+			c.Next = routing.NextFollowUp(c, g.policyFor(c), g.Clock, prevNext)
+		} else {
+			c.Next = routing.Snooze(c, out.remind)
+		}
+		if c.Status == kp.StatusResolved && out.remind.IsZero() {
+			c.Next = nil
+		}
+		if out.err != nil {
+			return out.err
+		}
+		if err := tx.UpdateMessage(msg); err != nil {
+			return err
+		}
+		result = append(append(result, fx.applied...), prefixAll("refused: ", fx.refused)...)
+		if len(fx.applied) == 0 {
+			return fmt.Errorf("nothing applied: %s", strings.Join(fx.refused, "; "))
+		}
+		return tx.PutCase(c)
+	})
+	if err == nil {
+		g.wake()
+	}
+	return result, err
+}
+
+func prefixAll(p string, list []string) []string {
+	out := make([]string, len(list))
+	for i, s := range list {
+		out[i] = p + s
+	}
+	return out
+}

@@ -1,0 +1,360 @@
+package gateway
+
+import (
+	"fmt"
+	"regexp"
+	"strconv"
+	"strings"
+	"time"
+
+	kp "kontaktpunkt"
+	"kontaktpunkt/mailbox"
+	"kontaktpunkt/routing"
+	"kontaktpunkt/store"
+)
+
+// outbox queues the mail one transaction causes. It remembers the first
+// error so callers can queue several mails and check once.
+type outbox struct {
+	g      *Gateway
+	tx     *store.Tx
+	now    time.Time
+	quiet  bool
+	queued int
+	err    error
+	remind time.Time // set by [remind:…] in the message being applied
+}
+
+// noReply matches local parts that never read mail.
+var noReply = regexp.MustCompile(`^(no-?reply|do-?not-?reply|donotreply|noreply[-+.].*|mailer-daemon|postmaster|bounces?([-+.].*)?|notifications?)$`)
+
+// IsNoReply reports whether automatic mail to addr would go unread.
+func IsNoReply(addr string) bool {
+	local, _, _ := strings.Cut(kp.NormAddr(addr), "@")
+	return noReply.MatchString(local)
+}
+
+// caseData is the data every template sees.
+type caseData struct {
+	Tag, Subject, ContactName string
+	Case                      *kp.Case
+	Requester                 kp.Address
+	Team, Assignee            string
+	Author                    string
+	Text, Quote               string
+	Created, Since            string
+	Level                     int
+	ResolveOn                 string
+	ReopenDays                int
+	Applied, Refused          []string
+	Failed, Reason            string
+	Suppressed                bool
+	SuppressDays              int
+	Cases                     []digestLine
+}
+
+type digestLine struct {
+	Tag, Subject string
+	Status       kp.Status
+	Overdue      bool
+}
+
+func (g *Gateway) caseData(c *kp.Case, msg *kp.Message) *caseData {
+	d := &caseData{
+		Tag: c.ID.Tag(g.Config.Contact.TagPrefix), Subject: c.Subject, ContactName: g.contactName(),
+		Case: c, Requester: c.Requester, Team: c.Team, Assignee: c.Assignee,
+		Created:    g.fmtTime(c.Created),
+		ReopenDays: int(time.Duration(g.Config.Contact.ReopenWithin) / (24 * time.Hour)),
+	}
+	if msg != nil {
+		d.Author = msg.From.String()
+		d.Text = msg.Text
+		d.Quote = quote(msg.Text)
+	}
+	return d
+}
+
+func (g *Gateway) contactName() string {
+	if g.Config.Contact.Name != "" {
+		return g.Config.Contact.Name
+	}
+	return g.Config.Contact.Address
+}
+
+func (g *Gateway) fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return ""
+	}
+	loc := time.Local
+	if g.Clock != nil && g.Clock.Loc != nil {
+		loc = g.Clock.Loc
+	}
+	return t.In(loc).Format("2006-01-02 15:04")
+}
+
+// quote indents text for inclusion in a mail, shortened to a readable length.
+func quote(text string) string {
+	const maxLines = 60
+	lines := strings.Split(strings.TrimRight(text, "\n"), "\n")
+	if len(lines) > maxLines {
+		lines = append(lines[:maxLines], "[…]")
+	}
+	for i, l := range lines {
+		lines[i] = "> " + l
+	}
+	return strings.Join(lines, "\n")
+}
+
+// automatic reports whether mail of this kind counts against the
+// per-recipient limits and is withheld from suppressed addresses. Relays and
+// notes carry a person's words and are not automatic.
+func automatic(kind string) bool {
+	return kind != "relay" && kind != "note"
+}
+
+// send renders and queues one mail on case c. Recipients that must not get
+// it (ourselves, no-reply addresses, suppressed or over their limit) are
+// dropped; with none left nothing is queued.
+func (o *outbox) send(c *kp.Case, kind string, to, cc []kp.Address, autoSubmitted string, data *caseData) {
+	if o.err != nil || o.quiet {
+		return
+	}
+	to, cc = o.filter(kind, to), o.filter(kind, cc)
+	if len(to) == 0 && len(cc) > 0 {
+		to, cc = cc, nil
+	}
+	if len(to) == 0 {
+		_ = o.tx.AddCounter("outbound_withheld:"+kind, 1)
+		return
+	}
+	body, err := o.g.Templates.Render(kind, data)
+	if err != nil {
+		o.err = err
+		return
+	}
+	o.err = o.g.queueMail(o.tx, c, kind, to, cc, autoSubmitted, body, o.now)
+	if o.err == nil {
+		o.queued++
+	}
+}
+
+// filter removes duplicates and addresses automatic mail must not reach.
+func (o *outbox) filter(kind string, list []kp.Address) []kp.Address {
+	var out []kp.Address
+	seen := map[string]bool{}
+	limits := o.g.Config.Limits
+	for _, a := range list {
+		n := kp.NormAddr(a.Addr)
+		if n == "" || seen[n] || o.g.isUs(n) || IsNoReply(n) {
+			continue
+		}
+		seen[n] = true
+		if automatic(kind) {
+			if s, err := o.tx.Suppressed(n, o.now); err != nil {
+				o.err = err
+				return nil
+			} else if s {
+				continue
+			}
+			if limits.PerHour > 0 || limits.PerDay > 0 {
+				hour, err := o.tx.CountSent(n, o.now.Add(-time.Hour))
+				if err != nil {
+					o.err = err
+					return nil
+				}
+				day, err := o.tx.CountSent(n, o.now.Add(-24*time.Hour))
+				if err != nil {
+					o.err = err
+					return nil
+				}
+				if (limits.PerHour > 0 && hour >= limits.PerHour) || (limits.PerDay > 0 && day >= limits.PerDay) {
+					_ = o.tx.AddCounter("outbound_rate_limited", 1)
+					continue
+				}
+			}
+			if err := o.tx.RecordSent(n, o.now); err != nil {
+				o.err = err
+				return nil
+			}
+		}
+		out = append(out, kp.Address{Name: a.Name, Addr: n})
+	}
+	return out
+}
+
+// queueMail composes a mail and puts it in the outbox and on the case's
+// timeline, in the caller's transaction.
+func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.Address, autoSubmitted, body string, now time.Time) error {
+	contact := kp.Address{Name: g.Config.Contact.Name, Addr: g.Config.Contact.Address}
+	replyTo := contact
+	if g.TokenSecret != nil {
+		replyTo.Addr = routing.TokenAddress(contact.Addr, routing.ReplyToken(g.TokenSecret, c.ID))
+	}
+	_, domain, _ := strings.Cut(contact.Addr, "@")
+	id := mailbox.NewMessageID(domain)
+	subject := c.ID.Tag(g.Config.Contact.TagPrefix) + " " + c.Subject
+	var refs []string
+	if c.ThreadID != "" {
+		refs = append(refs, c.ThreadID)
+	}
+	if c.LastMessageID != "" && c.LastMessageID != c.ThreadID {
+		refs = append(refs, c.LastMessageID)
+	}
+	headers := map[string]string{
+		kp.LoopHeader:         kp.NormAddr(contact.Addr),
+		"X-Kontaktpunkt-Case": strconv.FormatUint(uint64(c.ID), 10),
+	}
+	if autoSubmitted != "" {
+		headers["X-Auto-Response-Suppress"] = "All"
+	}
+	raw, err := mailbox.Compose(mailbox.OutMail{
+		From: contact, To: to, Cc: cc, ReplyTo: replyTo, Subject: subject, Text: body,
+		MessageID: id, InReplyTo: c.LastMessageID, References: refs,
+		AutoSubmitted: autoSubmitted, Headers: headers, Date: now,
+	})
+	if err != nil {
+		return fmt.Errorf("composing %s mail for case %d: %w", kind, c.ID, err)
+	}
+	var rcpts []string
+	for _, a := range append(append([]kp.Address{}, to...), cc...) {
+		rcpts = append(rcpts, a.Addr)
+	}
+	ob := &kp.Outbound{
+		Case: c.ID, Kind: kind, MessageID: id, From: kp.NormAddr(contact.Addr), To: rcpts,
+		Subject: subject, Raw: raw, State: kp.OutQueued, NextTry: now, Queued: now,
+	}
+	if err := tx.Enqueue(ob); err != nil {
+		return fmt.Errorf("queueing %s mail for case %d: %w", kind, c.ID, err)
+	}
+	m := &kp.Message{
+		ID: id, Case: c.ID, Direction: kp.Out, Class: kp.ClassHuman, Kind: kind, From: contact,
+		To: to, Cc: cc, Subject: subject, Date: now, Received: now, Text: body, Size: int64(len(raw)),
+	}
+	if err := tx.PutMessage(m, nil); err != nil {
+		return fmt.Errorf("recording %s mail for case %d: %w", kind, c.ID, err)
+	}
+	c.Messages++
+	return tx.AddCounter("outbound_queued:"+kind, 1)
+}
+
+// receipt tells a staff sender what their subject commands did.
+func (o *outbox) receipt(c *kp.Case, to kp.Address, fx commandEffects) {
+	d := o.g.caseData(c, nil)
+	d.Applied, d.Refused = fx.applied, fx.refused
+	o.send(c, "receipt", []kp.Address{to}, nil, "auto-replied", d)
+}
+
+// escalate mails the escalation of c at level to those who handle it: level
+// 1 the team's escalation contact and the staff lead, level 2 the manager.
+func (o *outbox) escalate(c *kp.Case, level int) {
+	d := o.g.caseData(c, nil)
+	d.Level = level
+	since := c.AssignedAt
+	if c.LastInbound.After(since) {
+		since = c.LastInbound
+	}
+	d.Since = o.g.fmtTime(since)
+	o.send(c, "escalate", o.g.escalationAddrs(c, level), nil, "auto-generated", d)
+}
+
+// bounce records a delivery failure reported by a bounce on case c:
+// permanently failed recipients are suppressed and staff are told.
+func (o *outbox) bounce(c *kp.Case, p *kp.Parsed) error {
+	if !p.BouncePermanent || len(p.BounceRecipients) == 0 {
+		return nil
+	}
+	var failed []string
+	for _, r := range p.BounceRecipients {
+		if o.g.Dir.IsStaff(r) || o.g.isUs(r) {
+			// A bounce of mail to staff would make the notice bounce
+			// again; record it and leave it to the operator.
+			continue
+		}
+		until := o.now.Add(time.Duration(o.g.Config.Limits.SuppressFor))
+		if err := o.tx.Suppress(r, until); err != nil {
+			return err
+		}
+		failed = append(failed, kp.NormAddr(r))
+	}
+	if len(failed) == 0 {
+		return nil
+	}
+	d := o.g.caseData(c, nil)
+	d.Failed = strings.Join(failed, ", ")
+	d.Reason = "bounce"
+	if s := p.Subject; s != "" {
+		d.Reason = s
+	}
+	d.Suppressed = true
+	d.SuppressDays = int(time.Duration(o.g.Config.Limits.SuppressFor) / (24 * time.Hour))
+	o.send(c, "delivery-failure", o.g.staffAddrs(""), nil, "auto-generated", d)
+	return o.err
+}
+
+// staffAddrs lists the contact point's staff, except the one who wrote.
+func (g *Gateway) staffAddrs(except string) []kp.Address {
+	var out []kp.Address
+	for _, p := range g.Dir.Staff {
+		if !kp.SameAddr(p.Addr, except) {
+			out = append(out, kp.Address{Name: p.Name, Addr: p.Addr})
+		}
+	}
+	return out
+}
+
+// assigneeAddrs lists who handles c: the assignee, else the team's members.
+func (g *Gateway) assigneeAddrs(c *kp.Case, except string) []kp.Address {
+	var out []kp.Address
+	if c.Assignee != "" {
+		if !kp.SameAddr(c.Assignee, except) {
+			out = append(out, kp.Address{Name: g.Dir.Name(c.Assignee), Addr: c.Assignee})
+		}
+		return out
+	}
+	if t, ok := g.Dir.Team(c.Team); ok {
+		for _, m := range t.Members {
+			if !kp.SameAddr(m, except) {
+				out = append(out, kp.Address{Name: g.Dir.Name(m), Addr: m})
+			}
+		}
+	}
+	return out
+}
+
+// requesterAddrs lists the requester (To) and the Cc participants.
+func (g *Gateway) requesterAddrs(c *kp.Case, except string) (to, cc []kp.Address) {
+	if !kp.SameAddr(c.Requester.Addr, except) {
+		to = append(to, c.Requester)
+	}
+	for _, p := range c.Participants {
+		if !kp.SameAddr(p, except) {
+			cc = append(cc, kp.Address{Addr: p})
+		}
+	}
+	return to, cc
+}
+
+// escalationAddrs lists who hears of an escalation at level.
+func (g *Gateway) escalationAddrs(c *kp.Case, level int) []kp.Address {
+	var out []kp.Address
+	add := func(addr string) {
+		if addr != "" {
+			out = append(out, kp.Address{Name: g.Dir.Name(addr), Addr: addr})
+		}
+	}
+	if level >= 2 {
+		add(g.Dir.Manager)
+		if g.Dir.Manager == "" {
+			add(g.Dir.Lead)
+		}
+		return out
+	}
+	if t, ok := g.Dir.Team(c.Team); ok {
+		add(t.Escalation)
+	}
+	add(g.Dir.Lead)
+	if len(out) == 0 {
+		out = g.staffAddrs("")
+	}
+	return out
+}

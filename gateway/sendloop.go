@@ -1,0 +1,218 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"math/rand/v2"
+	"time"
+
+	kp "kontaktpunkt"
+	"kontaktpunkt/mailbox"
+	"kontaktpunkt/store"
+)
+
+// Sender delivers one raw message. mailbox.Sender implements it; the
+// error's temporariness (mailbox.IsTemporary) decides whether to retry.
+type Sender interface {
+	Send(ctx context.Context, from string, to []string, raw []byte) error
+}
+
+// Retry policy of the outbox: capped exponential backoff with jitter; a
+// message still failing temporarily after maxRetryAge fails permanently.
+const (
+	retryBase   = 30 * time.Second
+	retryCap    = 30 * time.Minute
+	maxRetryAge = 5 * 24 * time.Hour
+	sendBatch   = 200
+)
+
+// backoff is the wait before attempt n+1 (n >= 1), with ±20 % jitter.
+func backoff(n int) time.Duration {
+	d := retryBase
+	for i := 1; i < n && d < retryCap; i++ {
+		d *= 2
+	}
+	d = min(d, retryCap)
+	return d - d/5 + time.Duration(rand.Int64N(int64(d/5)*2+1))
+}
+
+// sendResult is the outcome of one attempt, applied in one transaction
+// after the network work is done.
+type sendResult struct {
+	id  uint64
+	err error
+}
+
+// SendDue sends every outbound message due now and records the outcomes.
+// It returns how many were sent successfully.
+func (g *Gateway) SendDue(ctx context.Context, s Sender) (int, error) {
+	sent := 0
+	for {
+		var due []kp.Outbound
+		now := g.now()
+		if err := g.Store.View(func(tx *store.Tx) error {
+			var err error
+			due, err = tx.DueOutbound(now, sendBatch)
+			return err
+		}); err != nil {
+			return sent, fmt.Errorf("reading outbox: %w", err)
+		}
+		if len(due) == 0 {
+			return sent, nil
+		}
+		results := make([]sendResult, 0, len(due))
+		for _, o := range due {
+			if ctx.Err() != nil {
+				break
+			}
+			err := s.Send(ctx, o.From, o.To, o.Raw)
+			results = append(results, sendResult{id: o.ID, err: err})
+			if err == nil {
+				sent++
+			}
+		}
+		if err := g.recordSends(results); err != nil {
+			return sent, err
+		}
+		if ctx.Err() != nil || len(due) < sendBatch {
+			return sent, nil
+		}
+	}
+}
+
+// recordSends applies the outcomes of a batch of attempts.
+func (g *Gateway) recordSends(results []sendResult) error {
+	if len(results) == 0 {
+		return nil
+	}
+	now := g.now()
+	var queued bool
+	err := g.Store.Update(func(tx *store.Tx) error {
+		queued = false
+		for _, r := range results {
+			o, err := tx.Outbound(r.id)
+			if err != nil {
+				return fmt.Errorf("outbound %d: %w", r.id, err)
+			}
+			o.Attempts++
+			switch {
+			case r.err == nil:
+				o.State, o.Sent, o.LastError = kp.OutSent, now, ""
+				if err := tx.AddCounter("outbound_sent", 1); err != nil {
+					return err
+				}
+			case mailbox.IsTemporary(r.err) && now.Sub(o.Queued) < maxRetryAge:
+				o.LastError = r.err.Error()
+				o.NextTry = now.Add(backoff(o.Attempts))
+				g.Log.Warn("sending failed, will retry", "outbound", o.ID, "case", uint64(o.Case), "attempt", o.Attempts, "err", r.err)
+			default:
+				o.State, o.LastError = kp.OutFailed, r.err.Error()
+				g.Log.Error("sending failed permanently", "outbound", o.ID, "case", uint64(o.Case), "err", r.err)
+				if err := tx.AddCounter("outbound_failed", 1); err != nil {
+					return err
+				}
+				q, err := g.deliveryFailed(tx, o, r.err, now)
+				if err != nil {
+					return err
+				}
+				queued = queued || q
+			}
+			if err := tx.PutOutbound(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return fmt.Errorf("recording send results: %w", err)
+	}
+	if queued {
+		g.wake()
+	}
+	return nil
+}
+
+// deliveryFailed records a permanent failure on the case and tells staff,
+// unless the failed mail was itself a notice to staff (which would loop).
+func (g *Gateway) deliveryFailed(tx *store.Tx, o *kp.Outbound, sendErr error, now time.Time) (bool, error) {
+	failed := o.To
+	var se *mailbox.SendError
+	if errors.As(sendErr, &se) && se.Rcpt != "" {
+		failed = []string{se.Rcpt}
+	}
+	for _, r := range failed {
+		if g.Dir.IsStaff(r) {
+			continue
+		}
+		if err := tx.Suppress(r, now.Add(time.Duration(g.Config.Limits.SuppressFor))); err != nil {
+			return false, err
+		}
+	}
+	if o.Case == 0 || o.Kind == "delivery-failure" || g.Quiet {
+		return false, nil
+	}
+	c, err := tx.Case(o.Case)
+	if err != nil {
+		return false, fmt.Errorf("case %d: %w", o.Case, err)
+	}
+	out := &outbox{g: g, tx: tx, now: now}
+	d := g.caseData(c, nil)
+	d.Failed = fmt.Sprint(failed)
+	d.Reason = sendErr.Error()
+	d.Suppressed = true
+	d.SuppressDays = int(time.Duration(g.Config.Limits.SuppressFor) / (24 * time.Hour))
+	out.send(c, "delivery-failure", g.staffAddrs(""), nil, "auto-generated", d)
+	if out.err != nil {
+		return false, out.err
+	}
+	c.Updated = now
+	if err := tx.PutCase(c); err != nil {
+		return false, err
+	}
+	return out.queued > 0, nil
+}
+
+// RunOutbox sends due mail until ctx ends: at once when woken, else when the
+// next retry is due, and at least every minute.
+func (g *Gateway) RunOutbox(ctx context.Context, s Sender, wake <-chan struct{}) error {
+	for {
+		if _, err := g.SendDue(ctx, s); err != nil {
+			g.Log.Error("outbox", "err", err)
+		}
+		wait := time.Minute
+		_ = g.Store.View(func(tx *store.Tx) error {
+			if t, ok, err := tx.NextOutboundDue(); err == nil && ok {
+				wait = min(wait, max(t.Sub(g.now()), 10*time.Millisecond))
+			}
+			return nil
+		})
+		timer := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			return nil
+		case <-wake:
+		case <-timer.C:
+		}
+		timer.Stop()
+	}
+}
+
+// RetryOutbound puts a failed or queued message back for an attempt now.
+func (g *Gateway) RetryOutbound(id uint64) error {
+	return g.Store.Update(func(tx *store.Tx) error {
+		o, err := tx.Outbound(id)
+		if err != nil {
+			return fmt.Errorf("outbound %d: %w", id, err)
+		}
+		if o.State == kp.OutSent {
+			return fmt.Errorf("outbound %d was already sent %s", id, o.Sent.Format(time.RFC3339))
+		}
+		o.State, o.NextTry = kp.OutQueued, g.now()
+		if o.Queued.Before(g.now().Add(-maxRetryAge / 2)) {
+			o.Queued = g.now() // a manual retry gets a fresh retry window
+		}
+		return tx.PutOutbound(o)
+	})
+}

@@ -1,0 +1,90 @@
+package gateway
+
+import (
+	"bytes"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strings"
+	"text/template"
+)
+
+//go:embed templates
+var builtinTemplates embed.FS
+
+// Templates renders the bodies of outbound mail. Each kind of mail has one
+// template per language ("nb", "en"); an override folder may replace any of
+// them with a file of the same name (DIR/nb/ack.tmpl).
+type Templates struct {
+	lang string
+	set  map[string]*template.Template // "nb/ack" -> template
+}
+
+// templateKinds lists every template the gateway renders.
+var templateKinds = []string{
+	"ack", "notify", "assign", "relay", "note", "outsider", "receipt",
+	"delivery-failure", "triage", "respond", "escalate", "waiting",
+	"auto-resolve", "snooze", "digest",
+}
+
+// LoadTemplates loads the built-in templates and, if dir is not empty, the
+// overrides in it. Every template is parsed at once, so a broken override is
+// reported at start, not when the first mail of its kind goes out.
+func LoadTemplates(lang, dir string) (*Templates, error) {
+	if lang == "" {
+		lang = "nb"
+	}
+	if lang != "nb" && lang != "en" {
+		return nil, fmt.Errorf("templates: unknown language %q (nb or en)", lang)
+	}
+	t := &Templates{lang: lang, set: map[string]*template.Template{}}
+	var errs []error
+	for _, l := range []string{"nb", "en"} {
+		for _, kind := range templateKinds {
+			name := l + "/" + kind
+			src, err := fs.ReadFile(builtinTemplates, "templates/"+name+".tmpl")
+			if err != nil {
+				errs = append(errs, fmt.Errorf("built-in template %s: %w", name, err))
+				continue
+			}
+			if dir != "" {
+				override, err := os.ReadFile(filepath.Join(dir, l, kind+".tmpl"))
+				switch {
+				case err == nil:
+					src = override
+				case !errors.Is(err, fs.ErrNotExist):
+					errs = append(errs, fmt.Errorf("template override %s: %w", name, err))
+				}
+			}
+			tmpl, err := template.New(name).Option("missingkey=zero").Parse(string(src))
+			if err != nil {
+				errs = append(errs, fmt.Errorf("template %s: %w", name, err))
+				continue
+			}
+			t.set[name] = tmpl
+		}
+	}
+	if len(errs) > 0 {
+		return nil, errors.Join(errs...)
+	}
+	return t, nil
+}
+
+// Render executes the template of kind in the configured language.
+func (t *Templates) Render(kind string, data any) (string, error) {
+	tmpl := t.set[t.lang+"/"+kind]
+	if tmpl == nil {
+		return "", fmt.Errorf("no template %q", kind)
+	}
+	var b bytes.Buffer
+	if err := tmpl.Execute(&b, data); err != nil {
+		return "", fmt.Errorf("rendering %s: %w", kind, err)
+	}
+	return strings.TrimRight(b.String(), "\n") + "\n", nil
+}
+
+// Lang is the configured template language.
+func (t *Templates) Lang() string { return t.lang }
