@@ -22,7 +22,7 @@ func (c *fakeClock) Advance(d time.Duration) { c.t = c.t.Add(d) }
 
 const (
 	contact   = "integrasjon@uio.no"
-	kari      = "kari@uio.no"      // staff, lead
+	kari      = "kari@uio.no"       // staff, lead
 	per       = "per.hansen@uio.no" // team fs
 	ola       = "ola.nordmann@example.org"
 	trustedAR = "Authentication-Results: mx.uio.no; dkim=pass header.d=uio.no; dmarc=pass header.from=uio.no"
