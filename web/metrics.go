@@ -37,6 +37,7 @@ type collector struct {
 	plain     []plain
 	cases     *prometheus.Desc
 	depth     *prometheus.Desc
+	byState   *prometheus.Desc
 	oldest    *prometheus.Desc
 	reconnect *prometheus.Desc
 	storeUp   *prometheus.Desc
@@ -67,6 +68,7 @@ func newCollector(s *server) *collector {
 		},
 		cases:     d("cases", "Cases, by status.", "status"),
 		depth:     d("outbox_depth", "Outbound messages queued and not yet sent."),
+		byState:   d("outbox_messages", "Outbound messages in the outbox, by state (failed ones wait for an operator's retry).", "state"),
 		oldest:    d("outbox_oldest_age_seconds", "Age of the oldest queued outbound message; 0 when the outbox is empty."),
 		reconnect: d("imap_reconnects_total", "IMAP reconnects since the start."),
 		storeUp:   d("store_up", "1 when the last scrape could read the store, else 0."),
@@ -83,6 +85,7 @@ func (c *collector) Describe(ch chan<- *prometheus.Desc) {
 	}
 	ch <- c.cases
 	ch <- c.depth
+	ch <- c.byState
 	ch <- c.oldest
 	ch <- c.reconnect
 	ch <- c.storeUp
@@ -139,6 +142,9 @@ func (c *collector) Collect(ch chan<- prometheus.Metric) {
 		c.emit(ch, c.cases, prometheus.GaugeValue, float64(byStatus[st]), string(st))
 	}
 	c.emit(ch, c.depth, prometheus.GaugeValue, float64(out.Queued))
+	c.emit(ch, c.byState, prometheus.GaugeValue, float64(out.Queued), string(kp.OutQueued))
+	c.emit(ch, c.byState, prometheus.GaugeValue, float64(out.Failed), string(kp.OutFailed))
+	c.emit(ch, c.byState, prometheus.GaugeValue, float64(out.Sent), string(kp.OutSent))
 	age := 0.0
 	if !out.Oldest.IsZero() {
 		age = seconds(c.s.now().Sub(out.Oldest))

@@ -109,6 +109,8 @@ func TestMetricsExportStoreCounters(t *testing.T) {
 		{"kontaktpunkt_cases", []string{"status", "waiting"}, 1},
 		{"kontaktpunkt_cases", []string{"status", "resolved"}, 1},
 		{"kontaktpunkt_outbox_depth", nil, 2},
+		{"kontaktpunkt_outbox_messages", []string{"state", "queued"}, 2},
+		{"kontaktpunkt_outbox_messages", []string{"state", "failed"}, 0},
 		{"kontaktpunkt_outbox_failed_total", nil, 2},
 		{"kontaktpunkt_outbox_sent_total", nil, 11},
 		{"kontaktpunkt_outbox_oldest_age_seconds", nil, 120},
