@@ -125,7 +125,9 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	}
 	sender := p.From.Addr
 	staffish := g.Dir.IsStaff(sender) || g.Dir.IsResponsible(sender)
-	msg.Authenticated = routing.Authenticated(p.Header["Authentication-Results"], g.Config.Staff.TrustedAuthservIDs, sender)
+	if staffish {
+		msg.Authenticated = routing.Authenticated(p.Header["Authentication-Results"], g.Config.Staff.TrustedAuthservIDs, sender)
+	}
 	staffSide := staffish && (msg.Authenticated || !g.Config.RequireAuth())
 
 	var (

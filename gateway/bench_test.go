@@ -1,0 +1,81 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"kontaktpunkt/store"
+)
+
+// benchMail makes the i-th message of a realistic ~3 KB stream: every
+// fourth message opens a case, the others reply to an earlier one.
+func benchMail(i int) []byte {
+	body := strings.Repeat("Vi trenger tilgang til data fra FS for et nytt integrasjonsprosjekt. Kan dere hjelpe? ", 30)
+	h := []string{
+		fmt.Sprintf("From: Person %d <person%d@example.org>", i%97, i%97),
+		"To: " + contact,
+		fmt.Sprintf("Message-ID: <bench-%d@example.org>", i),
+		"Received: from mx.example.org (mx.example.org [192.0.2.1]) by mx.uio.no with ESMTPS id abc; Mon, 23 Nov 2026 09:00:00 +0100",
+		"DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=sel; h=from:to:subject; bh=aGVsbG8=; b=dGhpcyBpcyBub3QgYSByZWFsIHNpZ25hdHVyZQ==",
+	}
+	if i%4 == 0 {
+		h = append(h, fmt.Sprintf("Subject: Forespørsel nummer %d", i))
+	} else {
+		parent := i - i%4
+		h = append(h, fmt.Sprintf("Subject: SV: Forespørsel nummer %d", parent),
+			fmt.Sprintf("In-Reply-To: <bench-%d@example.org>", parent),
+			fmt.Sprintf("References: <bench-%d@example.org>", parent))
+	}
+	return msg(h, body[:2400]+"\n")
+}
+
+// BenchmarkIngest measures ingest of 10,000 ~3 KB messages into an empty
+// store, in the batches the ingest command uses, each commit fsync'd.
+// Reports msgs/s.
+func BenchmarkIngest(b *testing.B) {
+	const n = 10000
+	const batch = 512
+	mails := make([][]byte, n)
+	var raw int
+	for i := range mails {
+		mails[i] = benchMail(i)
+		raw += len(mails[i])
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		dir := b.TempDir()
+		st, err := store.Open(filepath.Join(dir, "kp.db"), store.Options{})
+		if err != nil {
+			b.Fatal(err)
+		}
+		g, err := New(testConfig(), st, nil)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.StartTimer()
+		start := time.Now()
+		for i := 0; i < n; i += batch {
+			items := make([]Item, 0, batch)
+			for j := i; j < min(i+batch, n); j++ {
+				items = append(items, Item{Source: "bench", Raw: mails[j]})
+			}
+			if _, err := g.Ingest(context.Background(), items); err != nil {
+				b.Fatal(err)
+			}
+		}
+		elapsed := time.Since(start)
+		b.StopTimer()
+		st.Close()
+		fi, _ := os.Stat(filepath.Join(dir, "kp.db"))
+		b.ReportMetric(float64(n)/elapsed.Seconds(), "msgs/s")
+		b.ReportMetric(float64(fi.Size())/float64(raw), "store/raw")
+		b.StartTimer()
+	}
+}
