@@ -34,11 +34,16 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 	"unicode/utf8"
+	"unsafe"
 
 	"github.com/emersion/go-message/charset"
+	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/charmap"
+	"golang.org/x/text/encoding/htmlindex"
+	"golang.org/x/text/encoding/ianaindex"
 
 	kp "kontaktpunkt"
 )
@@ -147,10 +152,18 @@ func (w *walker) parse(raw []byte) {
 		}
 	}
 
+	// Field names are canonical already (internName). One backing array
+	// holds the values; a key's first value is a capped slice of it, so a
+	// repeated key appends to its own copy.
 	p.Header = make(map[string][]string, len(fields))
-	for _, f := range fields {
-		k := textproto.CanonicalMIMEHeaderKey(f.name)
-		p.Header[k] = append(p.Header[k], w.headerText(f.value))
+	vals := make([]string, len(fields))
+	for i, f := range fields {
+		vals[i] = w.headerText(f.value)
+		if prev, ok := p.Header[f.name]; ok {
+			p.Header[f.name] = append(prev, vals[i])
+		} else {
+			p.Header[f.name] = vals[i : i+1 : i+1]
+		}
 	}
 	p.ContentType = media
 	if media == "multipart/report" {
@@ -313,13 +326,26 @@ func fieldName(line []byte) int {
 // folded continuation, and leading white space on the first field is ignored.
 func (w *walker) readHeader(data []byte, top bool) ([]field, []byte) {
 	fs := make([]field, 0, 16)
-	var cur []byte // raw bytes of the current field, lines joined
+	var first []byte // value on the field's first line
+	var cur []byte   // the value with continuation lines, once there are any
+	folded := false
 	var curName string
 	flush := func() {
 		if curName != "" {
-			fs = append(fs, field{name: curName, value: string(bytes.TrimSpace(cur))})
+			v := first
+			if folded {
+				v = cur
+			}
+			fs = append(fs, field{name: curName, value: string(bytes.TrimSpace(v))})
 		}
-		curName, cur = "", nil
+		curName, first, folded = "", nil, false
+	}
+	fold := func(line []byte) {
+		if !folded {
+			cur = append(cur[:0], first...)
+			folded = true
+		}
+		cur = appendFolded(cur, line)
 	}
 	i := 0
 	for i < len(data) {
@@ -331,7 +357,7 @@ func (w *walker) readHeader(data []byte, top bool) ([]field, []byte) {
 		}
 		if line[0] == ' ' || line[0] == '\t' {
 			if curName != "" {
-				cur = appendFolded(cur, line)
+				fold(line)
 				i = next
 				continue
 			}
@@ -340,9 +366,8 @@ func (w *walker) readHeader(data []byte, top bool) ([]field, []byte) {
 		}
 		if n := fieldName(line); n > 0 {
 			flush()
-			curName = string(line[:n])
-			colon := bytes.IndexByte(line, ':')
-			cur = append(cur[:0:0], line[colon+1:]...)
+			curName = internName(line[:n])
+			first = line[bytes.IndexByte(line, ':')+1:]
 			i = next
 			continue
 		}
@@ -350,7 +375,7 @@ func (w *walker) readHeader(data []byte, top bool) ([]field, []byte) {
 			nl, _ := nextLine(data, next)
 			if fieldName(nl) > 0 {
 				w.defect("badly folded header")
-				cur = appendFolded(cur, line)
+				fold(line)
 				i = next
 				continue
 			}
@@ -366,6 +391,40 @@ func (w *walker) readHeader(data []byte, top bool) ([]field, []byte) {
 	}
 	flush()
 	return fs, nil
+}
+
+// commonNames maps field names as commonly written to their canonical
+// form, so the common case costs no allocation.
+var commonNames = func() map[string]string {
+	m := map[string]string{}
+	for _, n := range []string{
+		"Received", "Return-Path", "Delivered-To", "From", "To", "Cc", "CC", "Bcc", "Subject", "Date",
+		"Message-ID", "Message-Id", "In-Reply-To", "References", "Reply-To", "Sender",
+		"MIME-Version", "Mime-Version", "Content-Type", "Content-type", "Content-Transfer-Encoding",
+		"Content-Disposition", "Content-Description", "Content-ID", "Content-Id", "Content-Language",
+		"Accept-Language", "DKIM-Signature", "Authentication-Results", "ARC-Seal", "ARC-Message-Signature",
+		"ARC-Authentication-Results", "Received-SPF", "X-Received", "X-Google-DKIM-Signature",
+		"X-Gm-Message-State", "X-Google-Smtp-Source", "X-Mailer", "User-Agent", "Thread-Topic", "Thread-Index",
+		"X-MS-Has-Attach", "X-MS-TNEF-Correlator", "X-Originating-IP", "Auto-Submitted", "Precedence",
+		"List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "X-Auto-Response-Suppress", "Importance",
+		"X-Priority", "X-Spam-Status", "X-Spam-Score", "X-Spam-Flag", "Organization", "X-Failed-Recipients",
+		"Feedback-ID", "X-MS-Exchange-Organization-AuthAs", "X-MS-Exchange-Organization-AuthSource",
+		"X-MS-Exchange-Organization-SCL", "X-Forefront-Antispam-Report", "X-Microsoft-Antispam",
+		"X-MS-Exchange-CrossTenant-OriginalArrivalTime", "X-MS-Exchange-CrossTenant-Id",
+		"Final-Recipient", "Original-Recipient", "Action", "Status", "Diagnostic-Code", "Reporting-MTA",
+		"Remote-MTA", "Arrival-Date", "X-Kontaktpunkt-Loop",
+	} {
+		m[n] = textproto.CanonicalMIMEHeaderKey(n)
+	}
+	return m
+}()
+
+// internName returns the canonical key for a field name.
+func internName(b []byte) string {
+	if s, ok := commonNames[string(b)]; ok {
+		return s
+	}
+	return textproto.CanonicalMIMEHeaderKey(string(b))
 }
 
 func appendFolded(cur, line []byte) []byte {
@@ -424,32 +483,104 @@ func decodeCharset(cs string, b []byte) (s string, ok bool) {
 			return string(b), true
 		}
 		// Mislabelled: most such text is windows-1252 in practice.
-		out, err := charmap.Windows1252.NewDecoder().Bytes(b)
-		if err != nil {
-			return strings.ToValidUTF8(string(b), "\uFFFD"), true
-		}
-		return string(out), true
-	case "windows-1252", "cp1252", "iso-8859-1", "iso8859-1", "latin1", "iso-8859-15", "latin-9":
-		if isASCII(string(b)) {
+		return windows1252(b), true
+	case "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "l1", "iso-ir-100", "cp819", "ibm819":
+		return latin1(b), true
+	case "windows-1252", "cp1252", "x-cp1252":
+		return windows1252(b), true
+	}
+	if enc := lookupCharset(cs); enc != nil {
+		if isASCII(unsafeString(b)) && asciiCompatible(cs) {
 			return string(b), true
 		}
+		out, err := enc.NewDecoder().Bytes(b)
+		if err == nil {
+			return strings.ToValidUTF8(unsafeString(out), "\uFFFD"), true
+		}
 	}
-	r, err := charset.Reader(cs, bytes.NewReader(b))
+	// Whatever go-message's charset package knows beyond the indexes
+	// (its quirks table and registered encodings).
+	if r, err := charset.Reader(cs, bytes.NewReader(b)); err == nil {
+		out, err := io.ReadAll(r)
+		if err == nil || len(out) > 0 {
+			return strings.ToValidUTF8(string(out), "\uFFFD"), true
+		}
+	}
+	if utf8.Valid(b) {
+		return string(b), false
+	}
+	return windows1252(b), false
+}
+
+// asciiCompatible reports charsets in which ASCII bytes mean ASCII, so
+// ASCII-only input needs no decoding (not UTF-16, UTF-7, ISO-2022 or EBCDIC).
+func asciiCompatible(cs string) bool {
+	return !strings.Contains(cs, "16") && !strings.Contains(cs, "32") && !strings.Contains(cs, "utf-7") &&
+		!strings.Contains(cs, "2022") && !strings.Contains(cs, "ebcdic") && !strings.HasPrefix(cs, "ibm0") &&
+		!strings.HasPrefix(cs, "cp0") && !strings.Contains(cs, "hz")
+}
+
+func unsafeString(b []byte) string {
+	if len(b) == 0 {
+		return ""
+	}
+	return unsafe.String(&b[0], len(b))
+}
+
+// latin1 decodes ISO-8859-1, whose bytes are the first 256 code points.
+func latin1(b []byte) string {
+	if isASCII(unsafeString(b)) {
+		return string(b)
+	}
+	out := make([]byte, 0, len(b)+len(b)/4)
+	for _, c := range b {
+		out = utf8.AppendRune(out, rune(c))
+	}
+	return unsafeString(out)
+}
+
+func windows1252(b []byte) string {
+	if isASCII(unsafeString(b)) {
+		return string(b)
+	}
+	out, err := charmap.Windows1252.NewDecoder().Bytes(b)
 	if err != nil {
-		if utf8.Valid(b) {
-			return string(b), false
-		}
-		out, err := charmap.Windows1252.NewDecoder().Bytes(b)
-		if err != nil {
-			return strings.ToValidUTF8(string(b), "\uFFFD"), false
-		}
-		return string(out), false
+		return strings.ToValidUTF8(string(b), "\uFFFD")
 	}
-	out, err := io.ReadAll(r)
-	if err != nil && len(out) == 0 {
-		return strings.ToValidUTF8(string(b), "\uFFFD"), true
+	return unsafeString(out)
+}
+
+// charsets caches charset lookups by lower-case name (nil: unknown). Names
+// come from untrusted mail, so the cache stops growing at maxCharsets.
+var (
+	charsetMu    sync.RWMutex
+	charsetCache = map[string]encoding.Encoding{}
+)
+
+const maxCharsets = 512
+
+// lookupCharset finds an encoding the way go-message's charset package
+// does (IANA MIME names, "cs" aliases, WHATWG labels), cached.
+func lookupCharset(cs string) encoding.Encoding {
+	charsetMu.RLock()
+	enc, ok := charsetCache[cs]
+	charsetMu.RUnlock()
+	if ok {
+		return enc
 	}
-	return strings.ToValidUTF8(string(out), "\uFFFD"), true
+	enc, _ = ianaindex.MIME.Encoding(cs)
+	if enc == nil {
+		enc, _ = ianaindex.MIME.Encoding("cs" + cs)
+	}
+	if enc == nil {
+		enc, _ = htmlindex.Get(cs)
+	}
+	charsetMu.Lock()
+	if len(charsetCache) < maxCharsets {
+		charsetCache[cs] = enc
+	}
+	charsetMu.Unlock()
+	return enc
 }
 
 // decodeWords decodes RFC 2047 encoded words anywhere in s (also inside
@@ -703,6 +834,23 @@ func (w *walker) decodeBody(body []byte, cte string, limit int) []byte {
 		return out
 	}
 	return body
+}
+
+// crlfToLF turns CRLF into LF in place.
+func crlfToLF(b []byte) []byte {
+	i := bytes.Index(b, []byte("\r\n"))
+	if i < 0 {
+		return b
+	}
+	j := i
+	for ; i < len(b); i++ {
+		if b[i] == '\r' && i+1 < len(b) && b[i+1] == '\n' {
+			continue
+		}
+		b[j] = b[i]
+		j++
+	}
+	return b[:j]
 }
 
 // decodedSize measures a body's decoded size without keeping it.
@@ -1005,6 +1153,9 @@ func (w *walker) entity(h partHeader, body []byte, depth int, def string, want b
 			return "", false
 		}
 		dec := w.decodeBody(body, cte, maxDecodeText)
+		if cte == "base64" || cte == "quoted-printable" {
+			dec = crlfToLF(dec) // the buffer is ours
+		}
 		cs := params["charset"]
 		if cs == "" && isHTML {
 			cs = sniffHTMLCharset(dec)
@@ -1807,6 +1958,11 @@ var dateLayouts = []string{
 // parseDate parses a Date header, best effort.
 func parseDate(s string) (time.Time, bool) {
 	s = strings.TrimSpace(s)
+	// The common form first: net/mail tries several layouts and pays for
+	// an error value on each miss.
+	if t, err := time.Parse("Mon, 2 Jan 2006 15:04:05 -0700", s); err == nil {
+		return t, true
+	}
 	if t, err := mail.ParseDate(s); err == nil {
 		return t, true
 	}
