@@ -58,7 +58,7 @@ func chromium(t *testing.T, bin, url string, flags ...string) []byte {
 	return out
 }
 
-// page is what a person sees of a dumped DOM: the title, the visible
+// seenPage is what a person sees of a dumped DOM: the title, the visible
 // text with whitespace collapsed, and the links by their text.
 type seenPage struct {
 	Title string
