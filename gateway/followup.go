@@ -161,9 +161,23 @@ func (g *Gateway) followUpMail(out *outbox, c *kp.Case, a routing.Action, f kp.F
 // RunFollowUps fires follow-ups until ctx ends: whenever the earliest one
 // is due, when woken (a case changed), and at least every minute.
 func (g *Gateway) RunFollowUps(ctx context.Context, wake <-chan struct{}) error {
+	var lastPrune time.Time
 	for {
 		if _, err := g.FireDueFollowUps(ctx); err != nil {
 			g.Log.Error("follow-up", "err", err)
+		}
+		if _, err := g.SendDigests(ctx); err != nil {
+			g.Log.Error("digest", "err", err)
+		}
+		if now := g.now(); now.Sub(lastPrune) > time.Hour {
+			// The per-recipient send log only needs the last day.
+			if err := g.Store.Update(func(tx *store.Tx) error {
+				_, err := tx.PruneSent(now.Add(-25 * time.Hour))
+				return err
+			}); err != nil {
+				g.Log.Error("pruning send log", "err", err)
+			}
+			lastPrune = now
 		}
 		wait := time.Minute
 		_ = g.Store.View(func(tx *store.Tx) error {

@@ -240,3 +240,34 @@ func BenchmarkFollowUpTick(b *testing.B) {
 		}
 	})
 }
+
+func TestDailyDigest(t *testing.T) {
+	cfg := testConfig()
+	cfg.FollowUp.Digest.Enabled = true
+	h := newHarness(t, cfg)
+	h.one(request("req1@example.org"))
+	h.one(msg([]string{"From: " + kari, "To: " + contact, trustedAR, "Subject: [assign:per.hansen] [INT#1]", "Message-ID: <k1@uio.no>"}, ""))
+	// Tuesday 07:00: not yet; 08:30: one digest; again 09:00: none; Wednesday 08:00: the next.
+	digests := func() int { return len(h.mailsTo(per, "digest")) }
+	for _, step := range []struct {
+		at   time.Time
+		want int
+	}{
+		{time.Date(2026, 11, 24, 7, 0, 0, 0, h.g.Clock.Loc), 0},
+		{time.Date(2026, 11, 24, 8, 30, 0, 0, h.g.Clock.Loc), 1},
+		{time.Date(2026, 11, 24, 9, 0, 0, 0, h.g.Clock.Loc), 1},
+		{time.Date(2026, 11, 25, 8, 0, 0, 0, h.g.Clock.Loc), 2},
+	} {
+		h.clock.t = step.at
+		if _, err := h.g.SendDigests(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		if got := digests(); got != step.want {
+			t.Fatalf("at %s: %d digests, want %d", step.at, got, step.want)
+		}
+	}
+	d := h.mailsTo(per, "digest")[0]
+	if !strings.Contains(string(d.Raw), "INT#1") {
+		t.Errorf("digest lacks the case: %s", d.Raw)
+	}
+}

@@ -358,3 +358,29 @@ func (g *Gateway) escalationAddrs(c *kp.Case, level int) []kp.Address {
 	}
 	return out
 }
+
+// queueLoose queues an automatic mail that belongs to no case (the daily
+// digest). It is in the outbox and the Message-ID index, not on a timeline.
+func (g *Gateway) queueLoose(tx *store.Tx, kind string, to []kp.Address, subject, body string, now time.Time) error {
+	contact := kp.Address{Name: g.Config.Contact.Name, Addr: g.Config.Contact.Address}
+	_, domain, _ := strings.Cut(contact.Addr, "@")
+	id := mailbox.NewMessageID(domain)
+	raw, err := mailbox.Compose(mailbox.OutMail{
+		From: contact, To: to, ReplyTo: contact, Subject: subject, Text: body, MessageID: id,
+		AutoSubmitted: "auto-generated", Date: now,
+		Headers: map[string]string{kp.LoopHeader: kp.NormAddr(contact.Addr), "X-Auto-Response-Suppress": "All"},
+	})
+	if err != nil {
+		return fmt.Errorf("composing %s mail: %w", kind, err)
+	}
+	var rcpts []string
+	for _, a := range to {
+		rcpts = append(rcpts, a.Addr)
+	}
+	ob := &kp.Outbound{Kind: kind, MessageID: id, From: kp.NormAddr(contact.Addr), To: rcpts, Subject: subject,
+		Raw: raw, State: kp.OutQueued, NextTry: now, Queued: now}
+	if err := tx.Enqueue(ob); err != nil {
+		return fmt.Errorf("queueing %s mail: %w", kind, err)
+	}
+	return tx.AddCounter("outbound_queued:"+kind, 1)
+}
