@@ -31,7 +31,7 @@ func (tx *Tx) checkIndexes() []error {
 	count := func(bucket []byte) int { return tx.b(bucket).Stats().KeyN }
 
 	// Messages.
-	nMsg, nRaw := 0, 0
+	nMsg := 0
 	var maxSeq uint64
 	_ = tx.b(bucketMsg).ForEach(func(k, v []byte) error {
 		nMsg++
@@ -61,9 +61,6 @@ func (tx *Tx) checkIndexes() []error {
 		if !has(bucketCaseMsg, caseMsgKey(m.Case, seq)) {
 			c.add("msg %d (%q): missing from case %d's list", seq, m.ID, m.Case)
 		}
-		if has(bucketRaw, k) {
-			nRaw++
-		}
 		return nil
 	})
 	if seq := tx.b(bucketMsg).Sequence(); seq < maxSeq {
@@ -72,13 +69,25 @@ func (tx *Tx) checkIndexes() []error {
 	if n := count(bucketCaseMsg); n != nMsg {
 		c.add("case_msg: %d entries for %d messages", n, nMsg)
 	}
-	if n := count(bucketRaw); n != nRaw {
-		c.add("raw: %d entries, %d with a message record", n, nRaw)
-	}
+
+	// The raw log: blocks 0, 1, 2 … all full but the last.
+	var logEnd uint64
+	bs := uint64(tx.rawBlock)
+	_ = tx.b(bucketRaw).ForEach(func(k, v []byte) error {
+		if len(k) != 8 || binary.BigEndian.Uint64(k)*bs != logEnd || uint64(len(v)) > bs {
+			c.add("raw log: block %x (%d bytes) at offset %d", k, len(v), logEnd)
+		}
+		if logEnd%bs != 0 {
+			c.add("raw log: block %x follows a partial block", k)
+		}
+		logEnd += uint64(len(v))
+		return nil
+	})
 
 	// Message-ID index: entries with a seq were matched one to one above
 	// when their number equals the number of messages.
-	nIDMsg, nIDOut := 0, 0
+	nIDMsg, nIDOut, nBig := 0, 0, 0
+	var logUsed uint64
 	_ = tx.b(bucketMsgID).ForEach(func(k, v []byte) error {
 		e, err := decodeIDEntry(v)
 		if err != nil {
@@ -90,6 +99,21 @@ func (tx *Tx) checkIndexes() []error {
 		}
 		if e.seq != 0 {
 			nIDMsg++
+		}
+		switch {
+		case e.rawLen == 0:
+		case e.seq == 0:
+			c.add("msgid %q: raw bytes without a message", k)
+		case e.rawLen >= bigRaw:
+			nBig++
+			if v := tx.b(bucketRawBig).Get(u64(e.seq)); uint64(len(v)) != e.rawLen {
+				c.add("msgid %q: big raw message %d has %d bytes, want %d", k, e.seq, len(v), e.rawLen)
+			}
+		default:
+			logUsed += e.rawLen
+			if e.rawOff+e.rawLen > logEnd {
+				c.add("msgid %q: raw bytes %d+%d beyond the log end %d", k, e.rawOff, e.rawLen, logEnd)
+			}
 		}
 		if e.outID != 0 {
 			nIDOut++
@@ -105,6 +129,12 @@ func (tx *Tx) checkIndexes() []error {
 		}
 		return nil
 	})
+	if n := count(bucketRawBig); n != nBig {
+		c.add("raw_big: %d entries for %d big messages", n, nBig)
+	}
+	if logUsed != logEnd {
+		c.add("raw log: %d bytes, messages use %d", logEnd, logUsed)
+	}
 	if nIDMsg != nMsg {
 		c.add("msgid: %d entries with a message for %d messages", nIDMsg, nMsg)
 	}

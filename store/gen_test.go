@@ -91,7 +91,7 @@ func (g *mailGen) next(at time.Time) ([]byte, *kp.Message) {
 	id = strings.ToLower(id[:strings.IndexByte(id, '@')]) + id[strings.IndexByte(id, '@'):]
 	id = id[:strings.IndexByte(id, '@')] + strings.ToLower(id[strings.IndexByte(id, '@'):])
 	subject := "Re: " + g.words(6)
-	text := g.words(150 + g.rnd.IntN(60))
+	text := g.words(25 + g.rnd.IntN(30))
 	date := at.Format(time.RFC1123Z)
 	var b strings.Builder
 	fmt.Fprintf(&b, "Received: from AM9PR05MB%d.eurprd05.prod.outlook.com (2603:10a6:20b:3c1::%x) by\r\n DB9PR05MB%d.eurprd05.prod.outlook.com with HTTPS; %s\r\n", g.rnd.IntN(9999), g.rnd.IntN(65535), g.rnd.IntN(9999), date)

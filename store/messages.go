@@ -58,7 +58,7 @@ func (tx *Tx) PutMessage(m *kp.Message, raw []byte) error {
 		return fmt.Errorf("storing message %q: %w", m.ID, err)
 	}
 	if raw != nil {
-		if err := tx.b(bucketRaw).Put(key, tx.codec.pack(raw, true)); err != nil {
+		if e.rawLen, e.rawOff, err = tx.putRaw(seq, tx.codec.pack(raw, true)); err != nil {
 			return fmt.Errorf("storing raw message %q (%d bytes): %w", m.ID, len(raw), err)
 		}
 	}
@@ -150,11 +150,10 @@ func (tx *Tx) Raw(id string) ([]byte, error) {
 	if !ok || e.seq == 0 {
 		return nil, fmt.Errorf("raw message %q: %w", id, ErrNotFound)
 	}
-	v := tx.b(bucketRaw).Get(u64(e.seq))
-	if v == nil {
+	if e.rawLen == 0 {
 		return nil, fmt.Errorf("raw message %q: %w", id, ErrNotFound)
 	}
-	raw, err := tx.codec.unpack(v)
+	raw, err := tx.raw(e)
 	if err != nil {
 		return nil, fmt.Errorf("raw message %q: %w", id, err)
 	}

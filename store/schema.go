@@ -32,18 +32,28 @@ var (
 	// bucketMeta: "version" -> uvarint schema version.
 	bucketMeta = []byte("meta")
 
-	// bucketMsg: u64 seq -> packed message record (zstd). Append-only
+	// bucketMsg: u64 seq -> packed message record. Append-only
 	// by seq; UpdateMessage rewrites a record in place.
 	bucketMsg = []byte("msg")
-	// bucketRaw: u64 seq -> packed raw message (zstd when it pays), byte
-	// for byte as received. Absent for outbound copies. Append-only,
-	// never rewritten.
+	// bucketRaw is the raw log: u64 block number -> the next rawBlock
+	// bytes of one long byte stream, the packed raw messages (zstd when
+	// it pays, byte for byte as received) one after the other. Every
+	// block but the last is exactly rawBlock bytes, sized so four blocks
+	// fill a page: a ~2 KB value of its own would take a page and an
+	// overflow page, half of it empty. A message's packed bytes are found
+	// by the offset and length in its bucketMsgID entry. Append-only; only
+	// the last block is rewritten, to fill it.
 	bucketRaw = []byte("raw")
+	// bucketRawBig: u64 seq -> packed raw message, for packed sizes of
+	// bigRaw and more, where one overflow value wastes under 1/16.
+	bucketRawBig = []byte("raw_big")
 	// bucketMsgID: message id -> uvarint seq, uvarint case, uvarint
-	// outbound id. One entry per Message-ID we know, inbound or our own
-	// outbound; seq 0 means only an outbox entry has the id, outbound id
-	// 0 means no outbox entry has it. Ids longer than maxIDKey are keyed
-	// by "#" + hex SHA-256 of the id (msgIDKey).
+	// outbound id, uvarint raw length, uvarint raw offset (idEntry). One
+	// entry per Message-ID we know, inbound or our own outbound; seq 0
+	// means only an outbox entry has the id, outbound id 0 means no
+	// outbox entry has it, raw length 0 means no raw bytes are stored.
+	// Ids longer than maxIDKey are keyed by "#" + hex SHA-256 of the id
+	// (msgIDKey).
 	bucketMsgID = []byte("msgid")
 	// bucketCaseMsg: u64 case | u64 seq -> (empty). Messages of a case in
 	// storage order; case 0 holds unfiled and quarantined messages.
@@ -93,8 +103,23 @@ var (
 	bucketStats = []byte("stats")
 )
 
-// keyVersion is the key of the schema version in bucketMeta.
-var keyVersion = []byte("version")
+// Keys in bucketMeta.
+var (
+	// keyVersion: uvarint schema version.
+	keyVersion = []byte("version")
+	// keyRawBlock: uvarint block size of the raw log, fixed when the file
+	// is created (it follows from the page size).
+	keyRawBlock = []byte("raw_block")
+)
+
+// bigRaw is the packed size from which a raw message is stored as one
+// value in bucketRawBig instead of in the raw log.
+const bigRaw = 64 << 10
+
+// rawBlockSize returns the raw log block size for a page size: four
+// blocks with their 8-byte keys and 16-byte element headers fill a page
+// after its 16-byte header.
+func rawBlockSize(pageSize int) int { return (pageSize-16)/4 - 16 - 8 }
 
 // bucketDef describes how a bucket is written.
 type bucketDef struct {
@@ -109,7 +134,8 @@ type bucketDef struct {
 var buckets = []bucketDef{
 	{bucketMeta, bolt.DefaultFillPercent},
 	{bucketMsg, 0.95}, // append-only; a little room for UpdateMessage
-	{bucketRaw, 1.0},  // append-only, never rewritten
+	{bucketRaw, 1.0},  // append-only log
+	{bucketRawBig, 1.0},
 	{bucketMsgID, bolt.DefaultFillPercent},
 	{bucketCaseMsg, 0.9}, // mostly appends: new messages go to recent cases
 	{bucketCase, 0.9},    // appended by id; rewritten in place, records are small
@@ -148,7 +174,7 @@ type migration struct {
 // migrations are applied in order by Open, each at most once. Never edit a
 // released entry; append a new one and raise schemaVersion.
 var migrations = []migration{
-	{to: 1, name: "initial layout", apply: createBuckets},
+	{to: 1, name: "initial layout", apply: initialLayout},
 }
 
 // createBuckets creates every bucket of the current schema that is missing.
@@ -159,6 +185,32 @@ func createBuckets(tx *bolt.Tx) error {
 		}
 	}
 	return nil
+}
+
+// initialLayout creates the buckets and fixes the raw log block size.
+func initialLayout(tx *bolt.Tx) error {
+	if err := createBuckets(tx); err != nil {
+		return err
+	}
+	meta := tx.Bucket(bucketMeta)
+	if meta.Get(keyRawBlock) != nil {
+		return nil
+	}
+	return meta.Put(keyRawBlock, binary.AppendUvarint(nil, uint64(rawBlockSize(tx.DB().Info().PageSize))))
+}
+
+// readRawBlock returns the raw log block size stored at creation.
+func readRawBlock(tx *bolt.Tx) (int, error) {
+	b := tx.Bucket(bucketMeta)
+	if b == nil {
+		return 0, fmt.Errorf("no meta bucket: %w", ErrCorrupt)
+	}
+	v := b.Get(keyRawBlock)
+	n, k := binary.Uvarint(v)
+	if k <= 0 || k != len(v) || n < 64 || n > 1<<20 {
+		return 0, fmt.Errorf("raw block size %x: %w", v, ErrCorrupt)
+	}
+	return int(n), nil
 }
 
 // readVersion returns the stored schema version, 0 for a new file.
@@ -220,5 +272,5 @@ func upToDate(tx *bolt.Tx) (bool, error) {
 			return false, nil
 		}
 	}
-	return true, nil
+	return tx.Bucket(bucketMeta).Get(keyRawBlock) != nil, nil
 }

@@ -15,7 +15,8 @@
 //     transaction as the record they index; Check verifies them.
 //   - Every value handed out is a copy: nothing returned points into the
 //     bbolt memory map, so it stays valid after the transaction.
-//   - Raw messages are kept byte for byte (zstd-compressed when that pays)
+//   - Raw messages are kept byte for byte (compressed when that pays:
+//     S2 with a mail dictionary below 64 KiB, zstd above; codec.go)
 //     and never rewritten.
 //   - Only one process opens the file at a time; a second Open fails at
 //     once with ErrInUse.
@@ -79,9 +80,10 @@ type Options struct {
 // Store is an open store file. Its methods are safe for concurrent use;
 // bbolt allows one writer and many readers at a time.
 type Store struct {
-	db    *bolt.DB
-	path  string
-	codec *codec
+	db       *bolt.DB
+	path     string
+	codec    *codec
+	rawBlock int // block size of the raw log (schema.go)
 }
 
 // Open opens or creates the store at path, creates missing buckets and
@@ -132,15 +134,20 @@ func (s *Store) init() error {
 	var ok bool
 	if err := s.db.View(func(tx *bolt.Tx) error {
 		var err error
-		ok, err = upToDate(tx)
+		if ok, err = upToDate(tx); ok && err == nil {
+			s.rawBlock, err = readRawBlock(tx)
+		}
 		return err
-	}); err != nil {
+	}); err != nil || ok {
 		return err
 	}
-	if ok {
-		return nil
-	}
-	return s.db.Update(migrate)
+	return s.db.Update(func(tx *bolt.Tx) error {
+		err := migrate(tx)
+		if err == nil {
+			s.rawBlock, err = readRawBlock(tx)
+		}
+		return err
+	})
 }
 
 // Close closes the file and releases the lock. It waits for open
@@ -252,13 +259,14 @@ func (s *Store) Check() error {
 // Tx is one transaction; it is valid only inside the function given to
 // Update or View, and must not be used from other goroutines.
 type Tx struct {
-	tx    *bolt.Tx
-	codec *codec
-	bkts  map[string]*bolt.Bucket
+	tx       *bolt.Tx
+	codec    *codec
+	rawBlock int
+	bkts     map[string]*bolt.Bucket
 }
 
 func (s *Store) newTx(btx *bolt.Tx) *Tx {
-	return &Tx{tx: btx, codec: s.codec}
+	return &Tx{tx: btx, codec: s.codec, rawBlock: s.rawBlock}
 }
 
 // b returns a bucket with its schema FillPercent set (bolt does not

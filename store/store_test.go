@@ -11,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/klauspost/compress/s2"
 	bolt "go.etcd.io/bbolt"
 
 	kp "kontaktpunkt"
@@ -1014,4 +1015,109 @@ func TestBackup(t *testing.T) {
 	if err != nil || n != int64(buf.Len()) || n == 0 {
 		t.Errorf("Backup = %d, %v (wrote %d)", n, err, buf.Len())
 	}
+}
+
+// TestSizeRatio stores 10,000 generated ~3 KB mails as intake would and
+// requires the file, after Close, to be no larger than their raw bytes.
+func TestSizeRatio(t *testing.T) {
+	if testing.Short() {
+		t.Skip("short mode")
+	}
+	path := filepath.Join(t.TempDir(), "kp.db")
+	s, err := Open(path, Options{NoSync: true}) // fsync does not change the layout
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := newIngester(2)
+	ms := in.mails(10_000)
+	var raw int64
+	for _, m := range ms {
+		raw += int64(len(m.raw))
+	}
+	ingestBatches(t, s, in, ms)
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+	st := s.db.Stats()
+	s.db.View(func(tx *bolt.Tx) error {
+		for _, b := range buckets {
+			bs := tx.Bucket(b.name).Stats()
+			if bs.KeyN > 0 {
+				t.Logf("  %-14s %6d keys %6d pages %9d bytes in use", b.name, bs.KeyN,
+					bs.BranchPageN+bs.LeafPageN+bs.BranchOverflowN+bs.LeafOverflowN, bs.BranchInuse+bs.LeafInuse)
+			}
+		}
+		return nil
+	})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	fi, err := os.Stat(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("10,000 mails: raw %d bytes (%.0f avg), file %d bytes: ratio %.3f (free pages %d)",
+		raw, float64(raw)/10_000, fi.Size(), float64(fi.Size())/float64(raw), st.FreePageN)
+	if fi.Size() > raw {
+		t.Errorf("file %d bytes is larger than the raw mail (%d bytes)", fi.Size(), raw)
+	}
+}
+
+// TestCorpusRoundTrip stores every file of the shared corpus as a raw
+// message (broken MIME, NUL bytes, CR-only line ends, 8-bit headers) and
+// reads each back byte for byte.
+func TestCorpusRoundTrip(t *testing.T) {
+	dir := corpusDir(t)
+	var files []string
+	filepath.WalkDir(dir, func(p string, d os.DirEntry, err error) error {
+		if err == nil && !d.IsDir() {
+			files = append(files, p)
+		}
+		return nil
+	})
+	if len(files) < 100 {
+		t.Fatalf("corpus has only %d files", len(files))
+	}
+	s := openTest(t)
+	var raw int64
+	update(t, s, func(tx *Tx) error {
+		for _, f := range files {
+			b, err := os.ReadFile(f)
+			if err != nil {
+				return err
+			}
+			raw += int64(len(b))
+			if err := tx.PutMessage(&kp.Message{ID: f, Source: f, Size: int64(len(b))}, b); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	view(t, s, func(tx *Tx) error {
+		for _, f := range files {
+			want, _ := os.ReadFile(f)
+			got, err := tx.Raw(f)
+			if err != nil {
+				return err
+			}
+			if !bytes.Equal(got, want) {
+				t.Errorf("%s: raw bytes differ", f)
+			}
+		}
+		return nil
+	})
+	// How much the dictionary helps on mail it was not written from: the
+	// corpus's small messages packed with and without it.
+	var small, withDict, without int
+	for _, f := range files {
+		b, _ := os.ReadFile(f)
+		if len(b) < minCompress || len(b) >= zstdFrom {
+			continue
+		}
+		small += len(b)
+		withDict += len(s.codec.pack(b, true))
+		without += len(s2.Encode(nil, b)) + 1
+	}
+	t.Logf("%d corpus files, %d bytes; small ones (%d bytes) packed %.3f with the mail dictionary, %.3f without",
+		len(files), raw, small, float64(withDict)/float64(small), float64(without)/float64(small))
 }
