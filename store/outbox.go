@@ -148,7 +148,8 @@ func (tx *Tx) Outbound(id uint64) (*kp.Outbound, error) {
 // PutOutbound records a change of state, attempts, NextTry, LastError or
 // Sent of an enqueued message. Leaving OutQueued removes it from the due
 // index; reaching OutSent deletes its Raw bytes (the message copy on the
-// case keeps the record). Raw is never rewritten; o.Raw is ignored.
+// case keeps the record), and a sent message cannot go back to another
+// state. Raw is never rewritten; o.Raw is ignored.
 func (tx *Tx) PutOutbound(o *kp.Outbound) error {
 	if !validOutState(o.State) {
 		return fmt.Errorf("updating outbound %d: state %q: %w", o.ID, o.State, ErrInvalid)
@@ -156,6 +157,9 @@ func (tx *Tx) PutOutbound(o *kp.Outbound) error {
 	old, err := tx.outbound(o.ID, false)
 	if err != nil {
 		return fmt.Errorf("updating outbound: %w", err)
+	}
+	if old.State == kp.OutSent && o.State != kp.OutSent {
+		return fmt.Errorf("updating outbound %d: it was sent and its raw bytes dropped; queue a new message: %w", o.ID, ErrInvalid)
 	}
 	if old.MessageID != o.MessageID {
 		return fmt.Errorf("updating outbound %d: message id changed from %q to %q: %w", o.ID, old.MessageID, o.MessageID, ErrInvalid)

@@ -758,6 +758,14 @@ func TestOutbox(t *testing.T) {
 		})
 	})
 
+	t.Run("sent is final", func(t *testing.T) {
+		o := *o1
+		o.State = kp.OutQueued
+		if err := s.Update(func(tx *Tx) error { return tx.PutOutbound(&o) }); !errors.Is(err, ErrInvalid) {
+			t.Errorf("requeueing a sent message: %v, want ErrInvalid", err)
+		}
+	})
+
 	t.Run("empty outbox", func(t *testing.T) {
 		s := openTest(t)
 		view(t, s, func(tx *Tx) error {
