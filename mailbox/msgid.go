@@ -59,8 +59,11 @@ func canonicalBare(s string) string {
 	return s
 }
 
+// isIDJunk reports characters that cannot be part of a canonical id:
+// white space, controls, brackets and comment parentheses (so that
+// CanonicalID is idempotent).
 func isIDJunk(r rune) bool {
-	return r <= ' ' || r == 0x7f || r == '<' || r == '>' || r == 0xfffd
+	return r <= ' ' || r == 0x7f || r == '<' || r == '>' || r == '(' || r == ')' || r == 0xfffd
 }
 
 func isAlnum(r rune) bool {
