@@ -175,6 +175,8 @@ func TestCorpusNoPanicNoHangAndExtraction(t *testing.T) {
 		t.Fatalf("corpus looks incomplete: %d files", len(files))
 	}
 	byFolder := map[string]*tally{}
+	var slowest time.Duration
+	var slowestFile string
 	group := func(rel string) []string {
 		parts := strings.Split(rel, string(filepath.Separator))
 		g := []string{parts[0]}
@@ -189,7 +191,11 @@ func TestCorpusNoPanicNoHangAndExtraction(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
+		start := time.Now()
 		p, perr, finished := parseGuarded(raw)
+		if d := time.Since(start); d > slowest {
+			slowest, slowestFile = d, rel
+		}
 		if !finished {
 			t.Fatalf("%s: Parse did not finish within %v", rel, parseDeadline)
 		}
@@ -254,6 +260,7 @@ func TestCorpusNoPanicNoHangAndExtraction(t *testing.T) {
 			g, c.files, c.pct(c.ok, c.files), c.pct(c.subjOK, c.subj), c.subj, c.pct(c.fromOK, c.from), c.from,
 			c.pct(c.textOK, c.text), c.text, c.unusable)
 	}
+	t.Logf("slowest file: %s, %v", slowestFile, slowest)
 	for _, g := range []string{"mimekit/compliance", "enmime"} {
 		c := byFolder[g]
 		if c == nil {
