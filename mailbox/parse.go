@@ -147,7 +147,7 @@ func (w *walker) parse(raw []byte) {
 	if cs := strings.ToLower(params["charset"]); cs != "" && cs != "utf-8" && cs != "us-ascii" && cs != "utf8" {
 		// Raw 8-bit header bytes are most often in the body's charset
 		// (mimekit raw-koi8r-header), else in windows-1252.
-		if _, ok := decodeCharset(cs, []byte("a")); ok {
+		if _, ok := decodeCharset(cs, []byte("a")); ok && asciiCompatible(cs) {
 			w.fallback = cs
 		}
 	}
@@ -791,7 +791,7 @@ func decodeQP(src []byte, dst []byte, count bool) ([]byte, int64) {
 			emit(c)
 			continue
 		}
-		if i+2 < len(src)+0 && i+2 <= len(src)-1 && isHex(src[i+1]) && isHex(src[i+2]) {
+		if i+2 < len(src) && isHex(src[i+1]) && isHex(src[i+2]) {
 			emit(unhex(src[i+1])<<4 | unhex(src[i+2]))
 			i += 2
 			continue
@@ -1130,17 +1130,16 @@ func (w *walker) entity(h partHeader, body []byte, depth int, def string, want b
 		return "", false
 
 	case media == "text/rfc822-headers" || media == "message/rfc822-headers":
-		w.embeddedMessage(w.decodeBody(body, cte, len(body)))
+		w.embeddedMessage(w.decodeBody(body, cte, maxScanText))
 		return "", false
 
 	case media == "message/delivery-status" || media == "message/global-delivery-status":
-		w.deliveryStatus(w.decodeBody(body, cte, len(body)))
+		w.deliveryStatus(w.decodeBody(body, cte, maxScanText))
 		return "", false
 
 	case media == "message/disposition-notification" || media == "message/feedback-report" ||
 		media == "message/global-disposition-notification":
 		return "", false
-
 	}
 
 	isHTML := media == "text/html"
