@@ -58,7 +58,7 @@ func htmlToText(src string) string {
 			}
 			switch a {
 			case atom.Br:
-				t.newline(1)
+				t.br()
 			case atom.P, atom.H1, atom.H2, atom.H3, atom.H4, atom.H5, atom.H6,
 				atom.Blockquote, atom.Table, atom.Ul, atom.Ol, atom.Dl, atom.Hr, atom.Address:
 				t.newline(2)
@@ -187,6 +187,17 @@ func (t *textOut) raw(s string) {
 	t.b.WriteString(s)
 	t.anything = true
 	t.nl = 0
+}
+
+// br adds a line break; unlike newline it always does, so that an empty
+// line written as <div><br></div> (Gmail, Outlook) survives.
+func (t *textOut) br() {
+	t.pendSp = false
+	if !t.anything {
+		return
+	}
+	t.b.WriteByte('\n')
+	t.nl++
 }
 
 // newline makes sure the text ends in at least n line breaks (n is 1 or 2).
