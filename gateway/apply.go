@@ -149,7 +149,6 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		}
 		c = g.newCase(id, p, msg.Subject, now)
 		c.PreviousCase = th.Previous
-		msg.Kind = "request"
 	} else {
 		var err error
 		if c, err = tx.Case(th.Case); err != nil {
@@ -165,6 +164,14 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	c.LastMessageID = p.MessageID
 	prevNext := c.Next
 
+	r := roleOutsider
+	switch {
+	case staffSide:
+		r = roleStaffSide
+	case th.NewCase || c.HasParticipant(sender):
+		r = roleRequester
+	}
+	msg.Kind, msg.Outsider = inboundKind(pi.class, th.NewCase, r, cmds, msg.Text)
 	if err := tx.PutMessage(msg, pi.Raw); err != nil {
 		return res, false, fmt.Errorf("storing message: %w", err)
 	}
@@ -174,7 +181,6 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		// Machine mail attaches without reopening and triggers no mail,
 		// except that a bounce of our own mail is a delivery failure staff
 		// must hear about (DESIGN section 7).
-		msg.Kind = string(pi.class)
 		if pi.class == kp.ClassBounce {
 			if err := out.bounce(c, p); err != nil {
 				return res, false, err
@@ -187,13 +193,6 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	default:
 		if th.Reopen {
 			c.Status, c.ResolvedAt = kp.StatusOpen, time.Time{}
-		}
-		r := roleOutsider
-		switch {
-		case staffSide:
-			r = roleStaffSide
-		case c.HasParticipant(sender):
-			r = roleRequester
 		}
 		if err := g.reply(out, c, msg, r, cmds, refused); err != nil {
 			return res, false, err
@@ -209,9 +208,6 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	}
 	if c.Status == kp.StatusResolved && out.remind.IsZero() {
 		c.Next = nil
-	}
-	if err := tx.UpdateMessage(msg); err != nil {
-		return res, false, err
 	}
 	if err := tx.PutCase(c); err != nil {
 		return res, false, fmt.Errorf("storing case %d: %w", c.ID, err)
@@ -267,9 +263,6 @@ func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parse
 			c.Participants = removeAddr(c.Participants, c.Requester.Addr)
 		}
 	}
-	if fx.note {
-		msg.Kind = "note"
-	}
 	data := g.caseData(c, msg)
 	if !fx.note {
 		out.send(c, "ack", []kp.Address{c.Requester}, nil, "auto-replied", data)
@@ -298,20 +291,16 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 		hasText := strings.TrimSpace(msg.Text) != ""
 		switch {
 		case fx.note:
-			msg.Kind = "note"
 			to := g.staffAddrs(msg.From.Addr)
 			to = append(to, g.assigneeAddrs(c, msg.From.Addr)...)
 			out.send(c, "note", to, nil, "", data)
 		case hasText || len(cmds) == 0:
-			msg.Kind = "reply"
 			to, cc := g.requesterAddrs(c, msg.From.Addr)
 			out.send(c, "relay", to, cc, "", data)
 			c.LastStaffReply = out.now
 			if !fx.statusSet && c.Status != kp.StatusResolved {
 				c.Status, c.WaitingSince = kp.StatusWaiting, out.now
 			}
-		default:
-			msg.Kind = "command"
 		}
 		if (c.Assignee != before.Assignee && c.Assignee != "") || (c.Team != before.Team && c.Team != "") {
 			out.send(c, "assign", g.assigneeAddrs(c, msg.From.Addr), nil, "auto-generated", g.caseData(c, msg))
@@ -323,7 +312,6 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 			out.receipt(c, msg.From, fx)
 		}
 	case roleRequester:
-		msg.Kind = "reply"
 		c.LastInbound = out.now
 		if c.Status == kp.StatusWaiting {
 			c.Status, c.WaitingSince = kp.StatusOpen, time.Time{}
@@ -334,7 +322,6 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 		}
 		out.send(c, "relay", to, nil, "", data)
 	default:
-		msg.Kind, msg.Outsider = "reply", true
 		to := g.assigneeAddrs(c, msg.From.Addr)
 		if len(to) == 0 {
 			to = g.staffAddrs(msg.From.Addr)
@@ -405,4 +392,28 @@ func senderOf(p *kp.Parsed) kp.Address {
 		return p.ReplyTo[0]
 	}
 	return kp.Address{}
+}
+
+// inboundKind says what an inbound message is on its case, and whether it
+// comes from an outsider. It is decided before the message is stored.
+func inboundKind(class kp.Class, newCase bool, r role, cmds []routing.Command, text string) (kind string, outsider bool) {
+	if class.Machine() {
+		return string(class), false
+	}
+	if r == roleStaffSide {
+		for _, c := range cmds {
+			if c.Verb == "note" {
+				return "note", false
+			}
+		}
+	}
+	switch {
+	case newCase:
+		return "request", false
+	case r == roleOutsider:
+		return "reply", true
+	case r == roleStaffSide && strings.TrimSpace(text) == "" && len(cmds) > 0:
+		return "command", false
+	}
+	return "reply", false
 }
