@@ -15,10 +15,10 @@ import (
 //  1. loop: the message carries our own loop header.
 //  2. bounce: a delivery report (multipart/report with delivery-status, or
 //     a feedback report), X-Failed-Recipients, a mailer-daemon sender, a
-//     postmaster sender with a null or mailer-daemon Return-Path, a known
-//     non-standard bounce subject, or a known bounce body or failed
-//     recipients from a machine sender (postmaster, no-reply, null or
-//     mailer-daemon Return-Path, Auto-Submitted).
+//     postmaster sender with a null or mailer-daemon Return-Path, a bounce
+//     subject only mail systems write, or from a machine sender (postmaster,
+//     no-reply, null or mailer-daemon Return-Path, Auto-Submitted) a subject
+//     a person might also write, a known bounce body or failed recipients.
 //  3. auto-reply: Auto-Submitted other than "no", X-Autoreply,
 //     X-Autorespond, Precedence auto_reply, read receipts, Exchange and
 //     other out-of-office subjects.
@@ -128,60 +128,66 @@ func daemonReturnPath(p *kp.Parsed) bool {
 }
 
 // Bounce subjects, matched case-insensitively at the start of the subject.
+// These are written by mail systems only.
 var bounceSubjects = []string{
-	"undelivered mail returned to sender",
-	"delivery status notification (failure)",
-	"delivery status notification (delay)",
-	"delivery status notification",
-	"mail delivery failed",
-	"mail delivery failure",
-	"mail delivery system",
-	"undeliverable:",
+	"undelivered mail returned to sender", // Postfix
+	"delivery status notification",        // Gmail, Exchange, Sendmail
+	"mail delivery failed",                // Exim
+	"undeliverable:",                      // Exchange, Office 365
 	"undeliverable mail",
 	"undeliverable message",
-	"undeliverable",
-	"undelivered:",
 	"undelivered mail",
 	"undelivered message",
+	"returned mail:", // Sendmail
+	"failure notice", // qmail
+	"delivery notification: delivery has failed",
+	"mail system error - returned mail",
+	"warning: could not send message for past",
+	"email bounce notification",
+	"complaint about message from", // Hotmail's JMRP feedback report
+	"kan ikke leveres:",            // Norwegian and Danish Exchange
+	"ej levererbart:",              // Swedish Exchange
+	"kunde inte levereras:",
+	"unzustellbar:",          // German Exchange
+	"non remis :",            // French Exchange
+	"non remis:",             //
+	"onbestelbaar:",          // Dutch Exchange
+	"no se puede entregar:",  // Spanish Exchange
+	"impossibile recapitare", // Italian Exchange
+	"ei voida toimittaa:",    // Finnish Exchange
+	"メールエラー通知",               // Japanese carriers ("mail error notice")
+}
+
+// Bounce subjects a person might also write about an integration ("Delivery
+// failed from FS to Canvas"); they count only from a machine sender.
+var weakBounceSubjects = []string{
+	"undeliverable",
+	"undelivered",
 	"returned mail",
-	"return mail",
-	"failure notice",
-	"failure delivery",
 	"delivery failure",
 	"delivery failed",
 	"delivery has failed",
-	"delivery notification: delivery has failed",
-	"message delivery failure",
-	"message delivery has failed",
+	"delivery problem",
+	"delivery status",
+	"failure delivery",
+	"mail delivery",
+	"message delivery",
 	"message not delivered",
 	"message could not be delivered",
 	"mail could not be delivered",
 	"could not send message",
-	"warning: could not send message",
-	"delivery problem",
+	"warning: could not send",
 	"nondeliverable",
 	"non-deliverable",
 	"non delivery",
 	"non-delivery",
 	"nondelivery",
-	"mail system error",
 	"permanent delivery failure",
-	"email bounce notification",
-	"complaint about message from", // Hotmail's JMRP feedback report
-	"メールエラー通知",                     // Japanese carriers ("mail error notice")
-	"不達",                           // Japanese ("undelivered")
-	"bounce:",
-	"kan ikke leveres",   // Norwegian and Danish Exchange
-	"kunne ikke leveres", // Norwegian
-	"ikke levert",        // Norwegian
-	"ej levererbart",     // Swedish Exchange
-	"kunde inte levereras",
-	"unzustellbar",           // German Exchange
-	"non remis",              // French Exchange
-	"onbestelbaar",           // Dutch Exchange
-	"no se puede entregar",   // Spanish Exchange
-	"impossibile recapitare", // Italian Exchange
-	"ei voida toimittaa",     // Finnish Exchange
+	"mail system error",
+	"mail failure",
+	"ikke levert",
+	"kunne ikke leveres",
+	"不達", // Japanese ("undelivered")
 }
 
 // Phrases that open the text of well-known non-standard bounces (Postfix,
@@ -334,6 +340,9 @@ func isBounce(p *kp.Parsed) bool {
 		noReplyLocal(from) || autoSubmitted(p)
 	if !machineSender {
 		return false
+	}
+	if hasPrefixFold(subject, weakBounceSubjects) {
+		return true
 	}
 	// From a machine: a known bounce text at the start of the body, or
 	// failed recipients found by the parser (a delivery-status part).

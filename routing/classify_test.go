@@ -65,6 +65,8 @@ func TestClassify(t *testing.T) {
 		{"failure notice subject", msg("failure notice", "root@qmail.example"), kp.ClassBounce},
 		{"norwegian exchange bounce", msg("Kan ikke leveres: [INT#5] Svar", "postmaster@uio.no"), kp.ClassBounce},
 		{"dsn failure subject", msg("Delivery Status Notification (Failure)", "noreply@gmail.example"), kp.ClassBounce},
+		{"delivery failed subject from a machine", msg("Delivery failed", "no-reply@relay.example"), kp.ClassBounce},
+		{"delivery failed subject from a person", msg("Delivery failed from FS to Canvas", "kari@vegvesen.no"), kp.ClassHuman},
 		{"bounce body from machine sender", with(msg("Notice", "no-reply@relay.example", "Return-Path", "<>"), func(p *kp.Parsed) {
 			p.Text = "This is the mail system at host relay.example.\n\nI'm sorry to have to inform you that your message could not be delivered."
 		}), kp.ClassBounce},
