@@ -1,6 +1,6 @@
-// Package mailbox turns raw mail into kontaktpunkt's own types.
+// Parsing: raw mail into kp.Parsed (DESIGN section 4). The package comment
+// lives in imap.go; these are the parser's invariants.
 //
-// Parsing invariants (DESIGN section 4):
 //
 //   - Parse never panics and never hangs on untrusted input: MIME nesting is
 //     limited to maxDepth levels and maxParts parts, every loop consumes input,
@@ -21,6 +21,7 @@
 // missing or wrong boundaries, missing header/body separator). Charsets come
 // from go-message's charset package, addresses and dates from net/mail,
 // HTML from golang.org/x/net/html.
+
 package mailbox
 
 import (
