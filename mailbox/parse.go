@@ -1,7 +1,6 @@
 // Parsing: raw mail into kp.Parsed (DESIGN section 4). The package comment
 // lives in imap.go; these are the parser's invariants.
 //
-//
 //   - Parse never panics and never hangs on untrusted input: MIME nesting is
 //     limited to maxDepth levels and maxParts parts, every loop consumes input,
 //     and a recover at the top turns a bug into a defect and an error.
