@@ -62,6 +62,7 @@ const (
 	maxEmbedded   = 100       // embedded ids kept
 	maxRecipients = 100       // bounce recipients kept
 	maxScanText   = 256 << 10 // bytes of bounce text scanned for ids and recipients
+	maxFields     = 5000      // header fields kept per header
 )
 
 // Parse extracts everything kontaktpunkt needs from one raw message. See
@@ -331,7 +332,11 @@ func (w *walker) readHeader(data []byte, top bool) ([]field, []byte) {
 	folded := false
 	var curName string
 	flush := func() {
-		if curName != "" {
+		if curName != "" && len(fs) >= maxFields && (len(fs) >= 2*maxFields || !essential(curName)) {
+			// Past the cap only the fields parsing and classification need
+			// are kept, so a flood of junk fields costs no memory.
+			w.defect("too many header fields")
+		} else if curName != "" {
 			v := first
 			if folded {
 				v = cur
@@ -391,6 +396,19 @@ func (w *walker) readHeader(data []byte, top bool) ([]field, []byte) {
 	}
 	flush()
 	return fs, nil
+}
+
+// essential reports the canonical field names kept even in a header that
+// has too many fields.
+func essential(name string) bool {
+	switch name {
+	case "From", "Sender", "Reply-To", "To", "Cc", "Subject", "Date", "Message-Id", "In-Reply-To",
+		"References", "Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "Return-Path",
+		"Auto-Submitted", "Precedence", "List-Id", "List-Unsubscribe", "X-Failed-Recipients",
+		"Authentication-Results", "X-Kontaktpunkt-Loop", "X-Autoreply", "X-Autorespond":
+		return true
+	}
+	return false
 }
 
 // commonNames maps field names as commonly written to their canonical
@@ -604,17 +622,32 @@ func decodeWords(s string) (out, bad string) {
 		b.WriteString(t)
 		pend = pend[:0]
 	}
+	// nextEnd caches the first "?=" at or after the last place looked,
+	// so that text full of "=?" but short of "?=" costs linear time.
+	nextEnd := -2 // unknown; -1: there is none
+	findEnd := func(from int) int {
+		if nextEnd == -1 || nextEnd >= from {
+			return nextEnd
+		}
+		k := strings.Index(s[from:], "?=")
+		if k < 0 {
+			nextEnd = -1
+		} else {
+			nextEnd = from + k
+		}
+		return nextEnd
+	}
 	lastWasWord := false
 	i := 0
 	for i < len(s) {
 		j := strings.Index(s[i:], "=?")
-		if j < 0 {
+		if j < 0 || findEnd(i+j+2) < 0 {
 			flushPend()
 			b.WriteString(s[i:])
 			break
 		}
 		gap := s[i : i+j]
-		cs, dec, n, ok := encodedWord(s[i+j:])
+		cs, dec, n, ok := encodedWord(s, i+j, findEnd)
 		if !ok {
 			flushPend()
 			b.WriteString(s[i : i+j+2])
@@ -638,31 +671,37 @@ func decodeWords(s string) (out, bad string) {
 	return b.String(), bad
 }
 
-// encodedWord parses one "=?charset?enc?text?=" at the start of s.
-func encodedWord(s string) (cs string, dec []byte, n int, ok bool) {
-	if len(s) < 8 || s[0] != '=' || s[1] != '?' {
+// maxWord bounds one encoded word (RFC 2047 says 75 characters; broken
+// mailers write longer ones, but not this long).
+const maxWord = 4096
+
+// encodedWord parses one "=?charset?enc?text?=" at s[at:]; findEnd returns
+// the first "?=" at or after an index, or -1. n is the length consumed.
+func encodedWord(s string, at int, findEnd func(int) int) (cs string, dec []byte, n int, ok bool) {
+	w := s[at:]
+	if len(w) < 8 || w[0] != '=' || w[1] != '?' {
 		return "", nil, 0, false
 	}
-	q1 := strings.IndexByte(s[2:], '?')
-	if q1 <= 0 || q1 > 75 {
+	q1 := strings.IndexByte(w[2:min(len(w), 2+76)], '?')
+	if q1 <= 0 {
 		return "", nil, 0, false
 	}
-	cs = s[2 : 2+q1]
+	cs = w[2 : 2+q1]
 	if k := strings.IndexByte(cs, '*'); k >= 0 { // RFC 2231 language suffix
 		cs = cs[:k]
 	}
-	rest := s[2+q1+1:]
+	rest := w[2+q1+1:]
 	if len(rest) < 3 || rest[1] != '?' {
 		return "", nil, 0, false
 	}
 	enc := rest[0] | 0x20
-	text := rest[2:]
-	end := strings.Index(text, "?=")
-	if end < 0 {
+	textAt := at + 2 + q1 + 1 + 2
+	end := findEnd(textAt)
+	if end < 0 || end-textAt > maxWord {
 		return "", nil, 0, false
 	}
-	text = text[:end]
-	n = 2 + q1 + 1 + 2 + end + 2
+	text := s[textAt:end]
+	n = end + 2 - at
 	switch enc {
 	case 'b':
 		dec = decodeBase64([]byte(text), nil)

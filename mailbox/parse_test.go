@@ -684,3 +684,23 @@ func TestUnflow(t *testing.T) {
 		}
 	}
 }
+
+func TestParseHostileHeadersStayLinear(t *testing.T) {
+	// Many "=?" without a closing "?=", and a closing one far away, in a
+	// 4 MB subject; and a million header fields. Both must stay cheap: a
+	// quadratic scan would not finish in the test's lifetime.
+	words := strings.Repeat("=?a?q?x ", 500_000)
+	p := mustParse(t, "From: a@b.example\nSubject: "+words+"end\n\nx\n")
+	if !strings.HasSuffix(p.Subject, "x end") {
+		t.Errorf("subject tail %q", p.Subject[max(0, len(p.Subject)-20):])
+	}
+	p = mustParse(t, "From: a@b.example\nSubject: "+words+"?=\n\nx\n")
+	if p.Subject == "" {
+		t.Error("subject lost")
+	}
+	fields := strings.Repeat("X-A: b\n", 1_000_000)
+	p = mustParse(t, "From: a@b.example\n"+fields+"Subject: s\n\nx\n")
+	if len(p.Header["X-A"]) > maxFields || !hasDefect(p, "too many header fields") || p.Text != "x" || p.Subject != "s" {
+		t.Errorf("%d X-A fields kept, defects %q, text %q", len(p.Header["X-A"]), p.Defects, p.Text)
+	}
+}
