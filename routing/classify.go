@@ -92,8 +92,8 @@ func nullReturnPath(p *kp.Parsed) bool {
 	if !has(p, "Return-Path") {
 		return false
 	}
-	v := strings.Join(strings.Fields(get(p, "Return-Path")), "")
-	return v == "<>" || v == "" || v == "<@>"
+	v := strings.TrimSpace(strings.Trim(strings.TrimSpace(get(p, "Return-Path")), "<>"))
+	return v == "" || v == "@"
 }
 
 func daemonLocal(l string) bool {
@@ -114,7 +114,12 @@ func postmasterLocal(l string) bool {
 
 // noReplyLocal reports local parts of addresses nobody reads.
 func noReplyLocal(l string) bool {
-	switch strings.NewReplacer("-", "", "_", "", ".", "").Replace(l) {
+	switch strings.Map(func(r rune) rune {
+		if r == '-' || r == '_' || r == '.' {
+			return -1
+		}
+		return r
+	}, l) {
 	case "noreply", "donotreply", "dontreply", "bounce", "bounces", "mailerdaemon":
 		return true
 	}
@@ -286,9 +291,15 @@ var oofSubjects = []string{
 	"frånvaro",
 }
 
+// hasPrefixFold reports whether s starts with one of the lower-case
+// prefixes, ignoring case.
 func hasPrefixFold(s string, prefixes []string) bool {
+	if len(s) > 96 {
+		s = s[:96]
+	}
+	s = strings.ToLower(s)
 	for _, p := range prefixes {
-		if len(s) >= len(p) && strings.EqualFold(s[:len(p)], p) {
+		if strings.HasPrefix(s, p) {
 			return true
 		}
 	}

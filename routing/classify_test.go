@@ -2,7 +2,9 @@ package routing
 
 import (
 	"os"
+	"os/exec"
 	"path/filepath"
+	"strings"
 	"testing"
 
 	kp "kontaktpunkt"
@@ -155,6 +157,38 @@ func TestClassifyParseFixtures(t *testing.T) {
 		}
 		if got := Classify(p); got != class {
 			t.Errorf("%s: Classify = %s, want %s", name, got, class)
+		}
+	}
+}
+
+// TestRoutingDoesNotImportMailbox keeps decisions free of MIME: routing
+// sees kp.Parsed, never mailbox or go-message (its tests may use both).
+func TestRoutingDoesNotImportMailbox(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", ".").Output()
+	if err != nil {
+		t.Fatalf("go list: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if dep == "kontaktpunkt/mailbox" || strings.HasPrefix(dep, "github.com/emersion/") {
+			t.Errorf("routing depends on %s", dep)
+		}
+	}
+}
+
+// BenchmarkClassify classifies a parsed Outlook reply.
+func BenchmarkClassify(b *testing.B) {
+	raw, err := os.ReadFile(filepath.Join("..", "mailbox", "testdata", "parse", "outlook-reply-in-reply-to.eml"))
+	if err != nil {
+		b.Fatal(err)
+	}
+	p, err := mailbox.Parse(raw)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportAllocs()
+	for b.Loop() {
+		if Classify(p) != kp.ClassHuman {
+			b.Fatal("not human")
 		}
 	}
 }
