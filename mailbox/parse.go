@@ -41,7 +41,6 @@ import (
 
 	"github.com/emersion/go-message/charset"
 	"golang.org/x/text/encoding"
-	"golang.org/x/text/encoding/charmap"
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/encoding/ianaindex"
 
@@ -502,9 +501,11 @@ func decodeCharset(cs string, b []byte) (s string, ok bool) {
 		}
 		// Mislabelled: most such text is windows-1252 in practice.
 		return windows1252(b), true
-	case "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "l1", "iso-ir-100", "cp819", "ibm819":
-		return latin1(b), true
-	case "windows-1252", "cp1252", "x-cp1252":
+	case "iso-8859-1", "iso8859-1", "iso_8859-1", "latin1", "l1", "iso-ir-100", "cp819", "ibm819",
+		"windows-1252", "cp1252", "x-cp1252":
+		// Like browsers (WHATWG), read ISO-8859-1 as windows-1252: Outlook
+		// labels text ISO-8859-1 and writes windows-1252 quotes and euro
+		// signs, and the C1 controls of real ISO-8859-1 are never meant.
 		return windows1252(b), true
 	}
 	if enc := lookupCharset(cs); enc != nil {
@@ -545,25 +546,29 @@ func unsafeString(b []byte) string {
 	return unsafe.String(&b[0], len(b))
 }
 
-// latin1 decodes ISO-8859-1, whose bytes are the first 256 code points.
-func latin1(b []byte) string {
+// cp1252High maps windows-1252 bytes 0x80-0x9F; the rest of the code page
+// is ISO-8859-1, the first 256 code points. The five undefined bytes map to
+// their C1 code points, as WHATWG does.
+var cp1252High = [32]rune{
+	'€', 0x81, '‚', 'ƒ', '„', '…', '†', '‡', 'ˆ', '‰', 'Š', '‹', 'Œ', 0x8d, 'Ž', 0x8f,
+	0x90, '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', 0x9d, 'ž', 'Ÿ',
+}
+
+// windows1252 decodes windows-1252 (and so ISO-8859-1) to UTF-8.
+func windows1252(b []byte) string {
 	if isASCII(unsafeString(b)) {
 		return string(b)
 	}
 	out := make([]byte, 0, len(b)+len(b)/4)
 	for _, c := range b {
-		out = utf8.AppendRune(out, rune(c))
-	}
-	return unsafeString(out)
-}
-
-func windows1252(b []byte) string {
-	if isASCII(unsafeString(b)) {
-		return string(b)
-	}
-	out, err := charmap.Windows1252.NewDecoder().Bytes(b)
-	if err != nil {
-		return strings.ToValidUTF8(string(b), "\uFFFD")
+		switch {
+		case c < 0x80:
+			out = append(out, c)
+		case c < 0xa0:
+			out = utf8.AppendRune(out, cp1252High[c-0x80])
+		default:
+			out = utf8.AppendRune(out, rune(c))
+		}
 	}
 	return unsafeString(out)
 }

@@ -704,3 +704,12 @@ func TestParseHostileHeadersStayLinear(t *testing.T) {
 		t.Errorf("%d X-A fields kept, defects %q, text %q", len(p.Header["X-A"]), p.Defects, p.Text)
 	}
 }
+
+func TestParseISO88591IsReadAsWindows1252(t *testing.T) {
+	// Outlook labels text ISO-8859-1 and writes windows-1252 quotes and
+	// euro signs.
+	p := mustParse(t, "From: a@b.example\nSubject: =?iso-8859-1?Q?=93pris=94_=80?=\nContent-Type: text/plain; charset=iso-8859-1\n\nDet koster 5 \x80 \x96 \x93bl\xe5tt\x94.\n")
+	if p.Subject != "“pris” €" || p.Text != "Det koster 5 € – “blått”." {
+		t.Errorf("subject %q text %q", p.Subject, p.Text)
+	}
+}
