@@ -144,3 +144,33 @@ func FuzzParseIDList(f *testing.F) {
 		}
 	})
 }
+
+// FuzzSimpleAddrList checks the address fast path against net/mail: what
+// the fast path accepts, net/mail must parse to the same addresses.
+func FuzzSimpleAddrList(f *testing.F) {
+	for _, s := range []string{
+		"a@b.example", "Kari Nordmann <kari@vegvesen.no>", `"x@y" <x@y.example>`,
+		"a@b.example, Ola <ola@uio.no>", "J. R. Hacker <jr@x.example>", "O'Brien <ob@x.example>",
+		"\v0@0", // white space net/mail does not skip
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		fast, ok := simpleAddrList(s)
+		if !ok {
+			return
+		}
+		l, err := addrParser.ParseList(s)
+		if err != nil {
+			t.Fatalf("%q: fast path accepted what net/mail refuses: %v", s, err)
+		}
+		if len(l) != len(fast) {
+			t.Fatalf("%q: fast %v, net/mail %v", s, fast, l)
+		}
+		for i, a := range l {
+			if a.Name != fast[i].Name || a.Address != fast[i].Addr {
+				t.Fatalf("%q: fast %+v, net/mail %+v", s, fast[i], a)
+			}
+		}
+	})
+}

@@ -823,41 +823,47 @@ func base64Len(src []byte) (n int64, junk bool) {
 // counted (so attachment sizes need no memory).
 func decodeQP(src []byte, dst []byte, count bool) ([]byte, int64) {
 	var n int64
-	emit := func(c byte) {
-		n++
+	for len(src) > 0 {
+		k := bytes.IndexByte(src, '=')
+		if k < 0 {
+			k = len(src)
+		}
+		n += int64(k)
 		if !count {
-			dst = append(dst, c)
+			dst = append(dst, src[:k]...)
 		}
-	}
-	for i := 0; i < len(src); i++ {
-		c := src[i]
-		if c != '=' {
-			emit(c)
+		if k == len(src) {
+			break
+		}
+		src = src[k:] // at "="
+		if len(src) >= 3 && isHex(src[1]) && isHex(src[2]) {
+			n++
+			if !count {
+				dst = append(dst, unhex(src[1])<<4|unhex(src[2]))
+			}
+			src = src[3:]
 			continue
 		}
-		if i+2 < len(src) && isHex(src[i+1]) && isHex(src[i+2]) {
-			emit(unhex(src[i+1])<<4 | unhex(src[i+2]))
-			i += 2
-			continue
-		}
-		// Soft line break: "=" then optional white space then EOL.
-		j := i + 1
+		// Soft line break: "=", optional white space, end of line.
+		j := 1
 		for j < len(src) && (src[j] == ' ' || src[j] == '\t') {
 			j++
 		}
-		if j == len(src) {
-			i = j
-			continue
+		switch {
+		case j == len(src):
+			src = nil
+		case src[j] == '\n':
+			src = src[j+1:]
+		case src[j] == '\r' && j+1 < len(src) && src[j+1] == '\n':
+			src = src[j+2:]
+		default:
+			// Not an escape: keep the "=" as written.
+			n++
+			if !count {
+				dst = append(dst, '=')
+			}
+			src = src[1:]
 		}
-		if src[j] == '\r' && j+1 < len(src) && src[j+1] == '\n' {
-			i = j + 1
-			continue
-		}
-		if src[j] == '\n' {
-			i = j
-			continue
-		}
-		emit(c)
 	}
 	return dst, n
 }
@@ -887,12 +893,22 @@ func crlfToLF(b []byte) []byte {
 		return b
 	}
 	j := i
-	for ; i < len(b); i++ {
-		if b[i] == '\r' && i+1 < len(b) && b[i+1] == '\n' {
+	for i < len(b) {
+		// Copy up to the next CR, then drop it if an LF follows.
+		k := bytes.IndexByte(b[i:], '\r')
+		if k < 0 {
+			j += copy(b[j:], b[i:])
+			break
+		}
+		j += copy(b[j:], b[i:i+k])
+		i += k
+		if i+1 < len(b) && b[i+1] == '\n' {
+			i++
 			continue
 		}
-		b[j] = b[i]
+		b[j] = '\r'
 		j++
+		i++
 	}
 	return b[:j]
 }
@@ -1886,6 +1902,9 @@ func (w *walker) addressList(v string) []kp.Address {
 		w.defect("address header too long")
 	}
 	v = w.utf8Header(v)
+	if l, ok := simpleAddrList(v); ok {
+		return l
+	}
 	if l, err := addrParser.ParseList(v); err == nil {
 		out := make([]kp.Address, 0, len(l))
 		for _, a := range l {
@@ -1916,6 +1935,95 @@ func (w *walker) addressList(v string) []kp.Address {
 		w.defect("malformed address")
 	}
 	return out
+}
+
+// simpleAddrList parses the common shapes of an address list without
+// net/mail: comma-separated "a@b", "<a@b>", "Name <a@b>" and
+// "\"Any name\" <a@b>" with plain ASCII names. Anything else (comments,
+// groups, encoded words, quoted commas, non-ASCII) reports !ok and goes to
+// net/mail, which gives the same result for these shapes.
+func simpleAddrList(v string) ([]kp.Address, bool) {
+	out := make([]kp.Address, 0, 1+strings.Count(v, ","))
+	for len(v) > 0 {
+		piece := v
+		if i := strings.IndexByte(v, ','); i >= 0 {
+			piece, v = v[:i], v[i+1:]
+		} else {
+			v = ""
+		}
+		a, ok := simpleAddr(strings.Trim(piece, " \t"))
+		if !ok {
+			return nil, false
+		}
+		out = append(out, a)
+	}
+	return out, len(out) > 0
+}
+
+func simpleAddr(s string) (kp.Address, bool) {
+	if !strings.HasSuffix(s, ">") {
+		return kp.Address{Addr: s}, simpleAddrSpec(s)
+	}
+	i := strings.LastIndexByte(s, '<')
+	if i < 0 {
+		return kp.Address{}, false
+	}
+	addr := s[i+1 : len(s)-1]
+	if !simpleAddrSpec(addr) {
+		return kp.Address{}, false
+	}
+	name := strings.Trim(s[:i], " \t")
+	if len(name) >= 2 && name[0] == '"' && name[len(name)-1] == '"' {
+		inner := name[1 : len(name)-1]
+		for k := 0; k < len(inner); k++ {
+			if c := inner[k]; c == '"' || c == '\\' || c < ' ' || c > '~' {
+				return kp.Address{}, false
+			}
+		}
+		if strings.Contains(inner, "=?") {
+			return kp.Address{}, false
+		}
+		return kp.Address{Name: inner, Addr: addr}, true
+	}
+	for k := 0; k < len(name); k++ {
+		if c := name[k]; !(isAtext(c) || c == ' ' || c == '.') {
+			return kp.Address{}, false
+		}
+	}
+	if strings.Contains(name, "=?") || strings.HasPrefix(name, ".") {
+		return kp.Address{}, false
+	}
+	return kp.Address{Name: strings.Join(strings.Fields(name), " "), Addr: addr}, true
+}
+
+// simpleAddrSpec accepts dot-atom@domain with an ASCII domain name.
+func simpleAddrSpec(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 || strings.IndexByte(s[at+1:], '@') >= 0 {
+		return false
+	}
+	local, domain := s[:at], s[at+1:]
+	if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") ||
+		domain[0] == '.' || domain[len(domain)-1] == '.' || strings.Contains(domain, "..") {
+		return false
+	}
+	for k := 0; k < len(local); k++ {
+		if c := local[k]; !isAtext(c) && c != '.' {
+			return false
+		}
+	}
+	for k := 0; k < len(domain); k++ {
+		if c := domain[k]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// isAtext reports RFC 5322 atext characters (ASCII only).
+func isAtext(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
 }
 
 // rawAddress is the last resort for one unparsable address: the first

@@ -713,3 +713,80 @@ func TestParseISO88591IsReadAsWindows1252(t *testing.T) {
 		t.Errorf("subject %q text %q", p.Subject, p.Text)
 	}
 }
+
+func TestDecodeQPAndCRLF(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"a=3Db", "a=b"},
+		{"soft=\nbreak", "softbreak"},
+		{"soft=  \r\nbreak", "softbreak"},
+		{"bad=ZZ and =4", "bad=ZZ and =4"},
+		{"end=", "end"},
+		{"end=  ", "end"},
+		{"=C3=B8=c3=a5", "øå"},
+		{"", ""},
+	} {
+		got, _ := decodeQP([]byte(tt.in), nil, false)
+		_, n := decodeQP([]byte(tt.in), nil, true)
+		if string(got) != tt.want || n != int64(len(tt.want)) {
+			t.Errorf("decodeQP(%q) = %q (counted %d), want %q", tt.in, got, n, tt.want)
+		}
+	}
+	for _, tt := range []struct{ in, want string }{
+		{"a\r\nb\rc\r\n", "a\nb\rc\n"},
+		{"\r", "\r"},
+		{"\r\n\r\n", "\n\n"},
+		{"none", "none"},
+	} {
+		if got := crlfToLF([]byte(tt.in)); string(got) != tt.want {
+			t.Errorf("crlfToLF(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
+// TestSimpleAddrListAgreesWithNetMail checks the fast path for common
+// address lists against net/mail wherever the fast path answers.
+func TestSimpleAddrListAgreesWithNetMail(t *testing.T) {
+	inputs := []string{
+		"a@b.example",
+		"<a@b.example>",
+		"Kari Nordmann <kari@vegvesen.no>",
+		"Kari   Nordmann <kari@vegvesen.no>",
+		`"integrasjon@uio.no" <integrasjon@uio.no>`,
+		`"Nordmann  Kari (NAV)" <kari@nav.no>`,
+		"a@b.example, Ola <ola@uio.no>, <c@d.example>",
+		"O'Brien <ob@x.example>",
+		"first.last+tag@sub.example.org",
+		"J. R. Hacker <jr@x.example>",
+		// Shapes the fast path must leave to net/mail:
+		`"Nordmann, Kari" <kari@nav.no>`,
+		"=?utf-8?Q?=C3=98ystein?= <oy@example.org>",
+		"kari@vegvesen.no (Kari)",
+		"undisclosed-recipients:;",
+		"Bjørn <b@x.example>",
+		`"a\"b" <a@b.example>`,
+		"a@b.example,",
+		"<a@[192.0.2.1]>",
+		".a@b.example",
+		"a@b..example",
+		"Name <a@b.example> junk",
+		"",
+	}
+	for _, in := range inputs {
+		fast, ok := simpleAddrList(in)
+		if !ok {
+			continue
+		}
+		l, err := addrParser.ParseList(in)
+		if err != nil {
+			t.Errorf("%q: fast path accepted what net/mail refuses (%v)", in, err)
+			continue
+		}
+		var slow []kp.Address
+		for _, a := range l {
+			slow = append(slow, kp.Address{Name: a.Name, Addr: a.Address})
+		}
+		if fmt.Sprint(fast) != fmt.Sprint(slow) {
+			t.Errorf("%q: fast %+v, net/mail %+v", in, fast, slow)
+		}
+	}
+}
