@@ -554,21 +554,25 @@ var cp1252High = [32]rune{
 	0x90, '‘', '’', '“', '”', '•', '–', '—', '˜', '™', 'š', '›', 'œ', 0x9d, 'ž', 'Ÿ',
 }
 
-// windows1252 decodes windows-1252 (and so ISO-8859-1) to UTF-8.
+// windows1252 decodes windows-1252 (and so ISO-8859-1) to UTF-8, copying
+// runs of ASCII at once.
 func windows1252(b []byte) string {
-	if isASCII(unsafeString(b)) {
-		return string(b)
-	}
-	out := make([]byte, 0, len(b)+len(b)/4)
-	for _, c := range b {
-		switch {
-		case c < 0x80:
-			out = append(out, c)
-		case c < 0xa0:
-			out = utf8.AppendRune(out, cp1252High[c-0x80])
-		default:
-			out = utf8.AppendRune(out, rune(c))
+	out := make([]byte, 0, len(b)+len(b)/8+4)
+	for len(b) > 0 {
+		i := 0
+		for i < len(b) && b[i] < 0x80 {
+			i++
 		}
+		out = append(out, b[:i]...)
+		if i == len(b) {
+			break
+		}
+		if c := b[i]; c < 0xa0 {
+			out = utf8.AppendRune(out, cp1252High[c-0x80])
+		} else {
+			out = append(out, 0xc0|c>>6, 0x80|c&0x3f)
+		}
+		b = b[i+1:]
 	}
 	return unsafeString(out)
 }
