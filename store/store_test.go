@@ -94,6 +94,9 @@ func TestOpenRefusesNewerSchema(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
 	if err := s.db.Update(func(tx *bolt.Tx) error {
 		return tx.Bucket(bucketMeta).Put(keyVersion, []byte{schemaVersion + 1})
 	}); err != nil {
