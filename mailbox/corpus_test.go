@@ -175,6 +175,7 @@ func TestCorpusNoPanicNoHangAndExtraction(t *testing.T) {
 		t.Fatalf("corpus looks incomplete: %d files", len(files))
 	}
 	byFolder := map[string]*tally{}
+	var bounces, withRcpt, withIDs int // sisimai maildir-bsd bounces (lhost-*)
 	var slowest time.Duration
 	var slowestFile string
 	group := func(rel string) []string {
@@ -208,6 +209,15 @@ func TestCorpusNoPanicNoHangAndExtraction(t *testing.T) {
 		}
 		if p.MessageID == "" || p.Size != int64(len(raw)) {
 			t.Errorf("%s: MessageID %q, Size %d of %d", rel, p.MessageID, p.Size, len(raw))
+		}
+		if strings.HasPrefix(rel, filepath.Join("sisimai", "maildir-bsd", "lhost-")) {
+			bounces++
+			if len(p.BounceRecipients) > 0 {
+				withRcpt++
+			}
+			if len(p.EmbeddedIDs) > 0 {
+				withIDs++
+			}
 		}
 		h := rawHolds(raw)
 		gotSubj, gotFrom, gotText := p.Subject != "", p.From.Addr != "", strings.TrimSpace(p.Text) != ""
@@ -261,6 +271,10 @@ func TestCorpusNoPanicNoHangAndExtraction(t *testing.T) {
 			c.pct(c.textOK, c.text), c.text, c.unusable)
 	}
 	t.Logf("slowest file: %s, %v", slowestFile, slowest)
+	if bounces > 0 {
+		t.Logf("sisimai bounces (maildir-bsd/lhost-*): %d, with failed recipients %d (%.1f%%), with the original's ids %d (%.1f%%)",
+			bounces, withRcpt, 100*float64(withRcpt)/float64(bounces), withIDs, 100*float64(withIDs)/float64(bounces))
+	}
 	for _, g := range []string{"mimekit/compliance", "enmime"} {
 		c := byFolder[g]
 		if c == nil {

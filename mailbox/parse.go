@@ -1699,7 +1699,7 @@ func (w *walker) scanBounceText(text string) {
 	}
 	lines := strings.Split(text, "\n")
 	perm := false
-	listMode, listed := false, 0
+	listMode, listed, listStart := false, 0, 0
 	var cand []string
 	for i, line := range lines {
 		l := strings.TrimSpace(line)
@@ -1712,7 +1712,13 @@ func (w *walker) scanBounceText(text string) {
 			perm = true
 		}
 		if containsAny(ll, listIntros) {
-			listMode, listed = true, 0
+			listMode, listed, listStart = true, 0, i
+		}
+		if listMode && i-listStart > 8 && listed == 0 {
+			listMode = false
+		}
+		if strings.Contains(ll, "message-id") {
+			continue
 		}
 		addrs := addrsIn(l)
 		if len(addrs) == 0 {
@@ -1721,7 +1727,7 @@ func (w *walker) scanBounceText(text string) {
 			}
 			continue
 		}
-		if listMode && len(strings.Fields(l)) <= 2 {
+		if listMode && len(strings.Fields(l)) <= 2 && (l[0] == '<' || strings.HasPrefix(l, addrs[0])) {
 			// A line that is just an address, in the list that follows
 			// "Delivery has failed to these recipients" and the like.
 			listed++
