@@ -14,12 +14,15 @@
 //     at maxText) are decoded.
 //
 // The MIME structure is walked by this package over the byte slice rather
-// than with go-message's streaming MultipartReader: the whole message is in
-// memory already, sub-slicing costs nothing, and the walker can be lenient
-// where go-message must be strict (mixed line endings, junk between parts,
-// missing or wrong boundaries, missing header/body separator). Charsets come
-// from go-message's charset package, addresses and dates from net/mail,
-// HTML from golang.org/x/net/html.
+// than with go-message's streaming reader. The whole message is in memory
+// already (it is stored byte for byte), so sub-slicing costs nothing and an
+// attachment's size is counted from its encoded bytes without decoding it;
+// and the walker can be lenient where go-message is strict: its
+// textproto.ReadHeader gives up on a malformed line or a missing blank line,
+// and its MultipartReader stops at junk between parts, a mixed CRLF/LF
+// message or a boundary that is declared but not used. Charsets come from
+// go-message's charset package (the same names it knows), addresses and
+// dates from net/mail, HTML from golang.org/x/net/html.
 
 package mailbox
 
