@@ -65,6 +65,7 @@ const (
 	maxRecipients = 100       // bounce recipients kept
 	maxScanText   = 256 << 10 // bytes of bounce text scanned for ids and recipients
 	maxFields     = 5000      // header fields kept per header
+	maxFieldLen   = 1 << 20   // bytes of one header field kept
 )
 
 // Parse extracts everything kontaktpunkt needs from one raw message. See
@@ -343,7 +344,12 @@ func (w *walker) readHeader(data []byte, top bool) ([]field, []byte) {
 			if folded {
 				v = cur
 			}
-			fs = append(fs, field{name: curName, value: string(bytes.TrimSpace(v))})
+			v = bytes.TrimSpace(v)
+			if len(v) > maxFieldLen {
+				v = v[:maxFieldLen]
+				w.defect("header field truncated")
+			}
+			fs = append(fs, field{name: curName, value: string(v)})
 		}
 		curName, first, folded = "", nil, false
 	}
