@@ -636,6 +636,7 @@ func (s *session) pass(ctx context.Context, full bool) error {
 	if n := len(uids); n > 0 {
 		s.maxSeen = max(s.maxSeen, uids[n-1])
 	}
+	s.p.log.Debug("imap pass", "full", full, "uids", len(uids))
 	if err := s.deliverAll(ctx, uids); err != nil {
 		return err
 	}
@@ -732,6 +733,7 @@ func (s *session) deliverAll(ctx context.Context, uids []imap.UID) error {
 			s.p.log.Warn("batch fetch refused; fetching one by one", "err", res.err)
 			res.msgs = s.fetchSingly(batch)
 		}
+		s.p.log.Debug("imap batch fetched", "uids", len(batch), "fetched", len(res.msgs))
 		moves, err := s.commit(ctx, res.msgs)
 		if err != nil {
 			return err
