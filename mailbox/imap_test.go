@@ -175,11 +175,15 @@ func TestPollerDeliversMovesAndAdvancesCursor(t *testing.T) {
 	bad := []byte("X-Junk: \xff\xfe\r\n\r\nthis is not a message at all\x00")
 	srv.Append(t, "INBOX", bad)
 	sink := newMemSink()
-	sink.quarantine = func(raw []byte) bool { return bytes.Contains(raw, []byte("not a message")) || bytes.Contains(raw, []byte("<m3@")) }
+	sink.quarantine = func(raw []byte) bool {
+		return bytes.Contains(raw, []byte("not a message")) || bytes.Contains(raw, []byte("<m3@"))
+	}
 	p := NewPoller(memIMAPConfig(srv), sink, imapTestLogger(t))
 	stop := runPoller(t, p)
 
-	defer func() { t.Logf("INBOX %d Processed %d Quarantine %d", srv.Count("INBOX"), srv.Count("Processed"), srv.Count("Quarantine")) }()
+	defer func() {
+		t.Logf("INBOX %d Processed %d Quarantine %d", srv.Count("INBOX"), srv.Count("Processed"), srv.Count("Quarantine"))
+	}()
 	waitForSink(t, sink, "all moved", func() bool {
 		return srv.Count("INBOX") == 0 && srv.Count("Processed") == n-1 && srv.Count("Quarantine") == 2
 	})
