@@ -232,7 +232,7 @@ func (p *Poller) Run(ctx context.Context) error {
 		return err
 	}
 	if p.tokens != nil {
-		p.tokens.now = p.Now
+		p.tokens.SetClock(p.Now)
 	}
 	backoff := p.cfg.MinBackoff
 	for {
