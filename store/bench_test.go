@@ -3,6 +3,7 @@ package store
 import (
 	"os"
 	"path/filepath"
+	"strconv"
 	"sync"
 	"syscall"
 	"testing"
@@ -83,7 +84,7 @@ const largeN = 1_000_000
 // already stored, and how long Open takes on that file. It is slow
 // (minutes, ~2.5 GB of disk) and runs only with KP_BENCH_LARGE=1. With
 // KP_BENCH_LARGE_PATH set, the pre-filled file is kept there and reused by
-// later runs.
+// later runs; KP_BENCH_LARGE_N changes the number of messages.
 func BenchmarkIngestLarge(b *testing.B) {
 	if os.Getenv("KP_BENCH_LARGE") != "1" {
 		b.Skip("set KP_BENCH_LARGE=1 to pre-fill a store with 1,000,000 messages")
@@ -129,7 +130,11 @@ func prefill(b *testing.B, path string, in *ingester) error {
 	}
 	start := time.Now()
 	const fill = 20_000
-	for n := 0; n < largeN; n += fill {
+	n := largeN
+	if v, err := strconv.Atoi(os.Getenv("KP_BENCH_LARGE_N")); err == nil && v > 0 {
+		n = v
+	}
+	for done := 0; done < n; done += fill {
 		ms := in.mails(fill)
 		if err := s.Update(func(tx *Tx) error {
 			for _, m := range ms {
@@ -150,7 +155,7 @@ func prefill(b *testing.B, path string, in *ingester) error {
 	if err != nil {
 		return err
 	}
-	b.Logf("pre-filled %d messages in %v, file %d MiB", largeN, time.Since(start), fi.Size()>>20)
+	b.Logf("pre-filled %d messages in %v, file %d MiB", n, time.Since(start), fi.Size()>>20)
 	return nil
 }
 
