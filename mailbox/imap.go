@@ -25,6 +25,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"math/rand/v2"
 	"net"
@@ -661,29 +662,54 @@ func (s *session) startFetch(uids []imap.UID) <-chan fetchResult {
 		BodySection: []*imap.FetchItemBodySection{bodySection},
 	})
 	go func() {
-		var res fetchResult
-		for {
-			m := cmd.Next()
-			if m == nil {
-				break
-			}
-			buf, err := m.Collect()
-			if err != nil {
-				res.err = err
-				break
-			}
-			raw := buf.FindBodySection(bodySection)
-			if buf.UID == 0 || raw == nil {
-				continue
-			}
-			res.msgs = append(res.msgs, Fetched{UID: uint32(buf.UID), Raw: raw})
-		}
-		if err := cmd.Close(); err != nil && res.err == nil {
-			res.err = err
-		}
+		res := s.collect(cmd)
 		ch <- res
 	}()
 	return ch
+}
+
+// collect reads a FETCH answer item by item rather than with go-imap's
+// Collect: after a literal fails to read (the connection broke mid-body),
+// Collect's cleanup reads the literal again while the decoder goroutine reads
+// the same connection. Here a failed literal ends everything: the client is
+// closed, and neither the message nor the command is touched again.
+func (s *session) collect(cmd *imapclient.FetchCommand) fetchResult {
+	var res fetchResult
+	for {
+		m := cmd.Next()
+		if m == nil {
+			break
+		}
+		var uid imap.UID
+		var raw []byte
+		for {
+			item := m.Next()
+			if item == nil {
+				break
+			}
+			switch item := item.(type) {
+			case imapclient.FetchItemDataUID:
+				uid = item.UID
+			case imapclient.FetchItemDataBodySection:
+				if item.Literal == nil {
+					continue
+				}
+				b, err := io.ReadAll(item.Literal)
+				if err != nil {
+					s.c.Close()
+					res.err = fmt.Errorf("reading message body: %w", err)
+					return res
+				}
+				raw = b
+			}
+		}
+		if uid == 0 || raw == nil {
+			continue
+		}
+		res.msgs = append(res.msgs, Fetched{UID: uint32(uid), Raw: raw})
+	}
+	res.err = cmd.Close()
+	return res
 }
 
 // pendingMove is a MOVE (or its fallback) whose answer is awaited after the

@@ -216,6 +216,18 @@ func (sess *session) Close() error {
 	return sess.UserSession.Close()
 }
 
+// Idle first flushes updates queued since the last command. imapmemserver's
+// tracker only wakes an IDLE for updates queued after the IDLE began, so mail
+// appended between a client's last command and its IDLE would otherwise go
+// unannounced (real servers report it when IDLE starts). A window of a few
+// instructions remains between this flush and the tracker's registration.
+func (sess *session) Idle(w *imapserver.UpdateWriter, stop <-chan struct{}) error {
+	if err := sess.UserSession.Poll(w, true); err != nil {
+		return err
+	}
+	return sess.UserSession.Idle(w, stop)
+}
+
 func (sess *session) Login(username, password string) error {
 	if username != sess.srv.Username || password != sess.srv.Password {
 		return imapserver.ErrAuthFailed
