@@ -671,8 +671,9 @@ func (s *session) startFetch(uids []imap.UID) <-chan fetchResult {
 // collect reads a FETCH answer item by item rather than with go-imap's
 // Collect: after a literal fails to read (the connection broke mid-body),
 // Collect's cleanup reads the literal again while the decoder goroutine reads
-// the same connection. Here a failed literal ends everything: the client is
-// closed, and neither the message nor the command is touched again.
+// the same connection, and a body cut short reads as a clean EOF. Here a
+// short or failed literal ends everything: the client is closed, and neither
+// the message nor the command is touched again.
 func (s *session) collect(cmd *imapclient.FetchCommand) fetchResult {
 	var res fetchResult
 	for {
@@ -695,6 +696,11 @@ func (s *session) collect(cmd *imapclient.FetchCommand) fetchResult {
 					continue
 				}
 				b, err := io.ReadAll(item.Literal)
+				if err == nil && int64(len(b)) != item.Literal.Size() {
+					// The connection ended inside the literal: the reader
+					// reports that as a clean EOF.
+					err = fmt.Errorf("uid %d: got %d of %d bytes: %w", uid, len(b), item.Literal.Size(), io.ErrUnexpectedEOF)
+				}
 				if err != nil {
 					s.c.Close()
 					res.err = fmt.Errorf("reading message body: %w", err)
