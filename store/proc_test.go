@@ -60,6 +60,9 @@ func TestLargeMessageMemory(t *testing.T) {
 	if testing.Short() {
 		t.Skip("short mode")
 	}
+	if raceEnabled {
+		t.Skip("the race detector multiplies memory use")
+	}
 	path := filepath.Join(t.TempDir(), "kp.db")
 	out, err := helperCommand(t, "TestLargeMessageMemory", "large", path).Output()
 	if err != nil {
