@@ -198,3 +198,28 @@ func BenchmarkIdleLatency(b *testing.B) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "ms/median")
 	b.ReportMetric(float64(lat[len(lat)-1].Microseconds())/1000, "ms/max")
 }
+
+// TestDovecotDropMidIdle cuts the connection while Dovecot is in IDLE and
+// delivers mail during the outage.
+func TestDovecotDropMidIdle(t *testing.T) {
+	srv := dovecottest.Start(t)
+	cl := dialDovecot(t, srv)
+	proxy := imaptest.NewProxy(t, srv.Addr)
+	cut := proxy.CutOn(true, "+ idling")
+	sink := newMemSink()
+	p := NewPoller(IMAPConfig{
+		Addr: proxy.Addr, Security: SecurityPlain, Username: srv.Username, Password: srv.Password,
+		MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+	}, sink, imapTestLogger(t))
+	runPoller(t, p)
+	<-cut
+	for i := range 5 {
+		cl.appendMsg("INBOX", imaptest.Message(fmt.Sprintf("di%d@example.org", i), 3000))
+	}
+	waitForSink(t, sink, "mail from the outage", func() bool {
+		return sink.count() == 5 && cl.count("Processed") == 5 && cl.count("INBOX") == 0
+	})
+	if proxy.Accepts() < 2 {
+		t.Errorf("accepted %d connections, want a reconnect", proxy.Accepts())
+	}
+}

@@ -249,7 +249,7 @@ func (p *Poller) Run(ctx context.Context) error {
 		if err == nil {
 			err = errors.New("session ended")
 		}
-		delay := time.Duration(float64(backoff) * (0.5 + 0.5*p.Jitter()))
+		delay := jittered(backoff, p.Jitter())
 		p.setStatus(func(s *PollerStatus) { s.LastError = err.Error(); s.Reconnects++ })
 		p.log.Warn("imap session ended; reconnecting", "err", err, "delay", delay)
 		t := time.NewTimer(delay)
@@ -260,8 +260,19 @@ func (p *Poller) Run(ctx context.Context) error {
 			return nil
 		case <-t.C:
 		}
-		backoff = min(backoff*2, p.cfg.MaxBackoff)
+		backoff = nextBackoff(backoff, p.cfg.MaxBackoff)
 	}
+}
+
+// jittered spreads a backoff over [b/2, b] by j in [0,1], so that many
+// gateways cut off by one server outage do not reconnect in step.
+func jittered(b time.Duration, j float64) time.Duration {
+	return time.Duration(float64(b) * (0.5 + 0.5*min(max(j, 0), 1)))
+}
+
+// nextBackoff doubles b up to limit.
+func nextBackoff(b, limit time.Duration) time.Duration {
+	return min(b*2, limit)
 }
 
 func (p *Poller) checkConfig() error {

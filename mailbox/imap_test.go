@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net/mail"
 	"os"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -419,5 +420,105 @@ func TestPollerCrashBetweenCommitAndMove(t *testing.T) {
 	waitForSink(t, sink, "moved", func() bool { return srv.Count("Processed") == 4 })
 	if sink.count() != 4 {
 		t.Errorf("stored %d, want 4", sink.count())
+	}
+}
+
+// blockingSink holds Deliver until released, to cancel Run mid-batch.
+type blockingSink struct {
+	*memSink
+	entered chan struct{}
+	release chan struct{}
+	once    sync.Once
+}
+
+func (s *blockingSink) Deliver(ctx context.Context, cur kp.Cursor, msgs []Fetched) ([]Disposition, error) {
+	s.once.Do(func() {
+		close(s.entered)
+		<-s.release
+	})
+	return s.memSink.Deliver(ctx, cur, msgs)
+}
+
+// TestPollerFinishesBatchInHandOnCancel cancels Run while the Sink commits a
+// batch: the batch is still moved, later batches are not fetched, and Run
+// returns nil.
+func TestPollerFinishesBatchInHandOnCancel(t *testing.T) {
+	srv := imaptest.Start(t, imaptest.Options{})
+	for i := range 20 {
+		srv.Append(t, "INBOX", imaptest.Message(fmt.Sprintf("b%d@example.org", i), 100))
+	}
+	sink := &blockingSink{memSink: newMemSink(), entered: make(chan struct{}), release: make(chan struct{})}
+	cfg := memIMAPConfig(srv)
+	cfg.BatchSize = 5
+	p := NewPoller(cfg, sink, imapTestLogger(t))
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	done := make(chan error, 1)
+	go func() { done <- p.Run(ctx) }()
+	<-sink.entered
+	cancel()
+	close(sink.release)
+	if err := <-done; err != nil {
+		t.Fatalf("Run = %v, want nil", err)
+	}
+	if got := srv.Count("Processed"); got < 5 {
+		t.Errorf("Processed = %d, want at least the batch in hand (5) moved", got)
+	}
+	if got := sink.count(); got != srv.Count("Processed") {
+		t.Errorf("stored %d but moved %d: committed mail left behind", got, srv.Count("Processed"))
+	}
+}
+
+// TestPollerRetriesLeftMailOnFullPass: a message the Sink leaves in place
+// is offered again at the next full pass (each IDLE restart).
+func TestPollerRetriesLeftMailOnFullPass(t *testing.T) {
+	srv := imaptest.Start(t, imaptest.Options{})
+	srv.Append(t, "INBOX", imaptest.Message("later@example.org", 100))
+	sink := newMemSink()
+	var mu sync.Mutex
+	leave := true
+	sink.leave = func([]byte) bool { mu.Lock(); defer mu.Unlock(); return leave }
+	cfg := memIMAPConfig(srv)
+	cfg.IdleRestart = 20 * time.Millisecond
+	p := NewPoller(cfg, sink, imapTestLogger(t))
+	runPoller(t, p)
+	waitForSink(t, sink, "first offer", func() bool { return sink.has("later@example.org") })
+	if srv.Count("INBOX") != 1 {
+		t.Fatalf("left message was moved")
+	}
+	mu.Lock()
+	leave = false
+	mu.Unlock()
+	waitForSink(t, sink, "moved on a later pass", func() bool { return srv.Count("Processed") == 1 && srv.Count("INBOX") == 0 })
+}
+
+func TestPollerReconnectsAndCountsFailures(t *testing.T) {
+	// The proxy accepts and then fails to reach its target (a closed port),
+	// so every session dies before the greeting.
+	dead := imaptest.NewProxy(t, "127.0.0.1:1")
+	cfg := IMAPConfig{Addr: dead.Addr, Security: SecurityPlain, Username: "u", Password: "p",
+		MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond}
+	p := NewPoller(cfg, newMemSink(), imapTestLogger(t))
+	runPoller(t, p)
+	waitForSink(t, newMemSink(), "reconnects", func() bool { return p.Status().Reconnects >= 6 })
+	if st := p.Status(); st.Connected || st.LastError == "" {
+		t.Errorf("status = %+v, want disconnected with an error", st)
+	}
+}
+
+func TestBackoffDelayIsJitteredAndCapped(t *testing.T) {
+	min, max := time.Second, 8*time.Second
+	b := min
+	var got []time.Duration
+	for range 6 {
+		got = append(got, jittered(b, 1))
+		b = nextBackoff(b, max)
+	}
+	want := []time.Duration{time.Second, 2 * time.Second, 4 * time.Second, 8 * time.Second, 8 * time.Second, 8 * time.Second}
+	if !slices.Equal(got, want) {
+		t.Errorf("delays with full jitter factor = %v, want %v", got, want)
+	}
+	if d := jittered(4*time.Second, 0); d != 2*time.Second {
+		t.Errorf("lowest jitter = %v, want half the backoff", d)
 	}
 }
