@@ -461,8 +461,8 @@ func TestPollerFinishesBatchInHandOnCancel(t *testing.T) {
 	if err := <-done; err != nil {
 		t.Fatalf("Run = %v, want nil", err)
 	}
-	if got := srv.Count("Processed"); got < 5 {
-		t.Errorf("Processed = %d, want at least the batch in hand (5) moved", got)
+	if got := srv.Count("Processed"); got != 5 {
+		t.Errorf("Processed = %d, want exactly the batch in hand (5) moved", got)
 	}
 	if got := sink.count(); got != srv.Count("Processed") {
 		t.Errorf("stored %d but moved %d: committed mail left behind", got, srv.Count("Processed"))
