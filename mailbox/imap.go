@@ -312,8 +312,9 @@ type session struct {
 	newMsg chan struct{}
 
 	uidValidity uint32
-	lastUID     uint32   // the cursor's LastUID for the current UIDVALIDITY
-	maxSeen     imap.UID // highest UID seen by a search in this session
+	lastUID     uint32    // the cursor's LastUID for the current UIDVALIDITY
+	maxSeen     imap.UID  // highest UID seen by a search in this session
+	lastFull    time.Time // when the last full pass completed
 	warnedNoExp bool
 }
 
@@ -575,7 +576,12 @@ func (s *session) ensureFolder(name string) error {
 // idle runs IDLE until new mail is announced, IdleRestart passes (full is
 // then true), the token needs renewing, or ctx ends.
 func (s *session) idle(ctx context.Context) (full bool, err error) {
-	restart := s.p.cfg.IdleRestart
+	// The IDLE ends by IdleRestart at the latest, and a full pass is due
+	// IdleRestart after the last one even when new mail keeps waking us.
+	restart := s.p.cfg.IdleRestart - s.p.Now().Sub(s.lastFull)
+	if restart <= 0 {
+		return true, nil
+	}
 	if s.p.tokens != nil {
 		if d := s.p.tokens.refreshIn(); d < restart {
 			restart = max(d, time.Second)
@@ -603,7 +609,7 @@ func (s *session) idle(ctx context.Context) (full bool, err error) {
 	if full {
 		s.refreshToken(ctx)
 	}
-	return full, nil
+	return full || s.p.Now().Sub(s.lastFull) >= s.p.cfg.IdleRestart, nil
 }
 
 // wait polls: NOOP every PollInterval until the server reports new messages
@@ -652,7 +658,11 @@ func (s *session) pass(ctx context.Context, full bool) error {
 	if err := s.deliverAll(ctx, uids); err != nil {
 		return err
 	}
-	s.p.setStatus(func(st *PollerStatus) { st.LastSync = s.p.Now() })
+	now := s.p.Now()
+	if full {
+		s.lastFull = now
+	}
+	s.p.setStatus(func(st *PollerStatus) { st.LastSync = now })
 	return nil
 }
 
