@@ -9,31 +9,55 @@
 //     Size is len(raw). It returns an error (wrapping ErrUnusable) only when
 //     neither a sender nor a subject nor any text came out; the error text is
 //     the quarantine reason a person reads.
-//   - Parse works on the raw bytes in place: parts are sub-slices, attachment
-//     bodies are measured, never decoded into memory; only text bodies (capped
-//     at maxText) are decoded.
+//   - Attachment bodies are streamed and counted (io.Copy to io.Discard),
+//     never held; only text bodies (capped at maxDecodeText) are read into
+//     memory.
 //
-// The MIME structure is walked by this package over the byte slice rather
-// than with go-message's streaming reader. The whole message is in memory
-// already (it is stored byte for byte), so sub-slicing costs nothing and an
-// attachment's size is counted from its encoded bytes without decoding it;
-// and the walker can be lenient where go-message is strict: its
-// textproto.ReadHeader gives up on a malformed line or a missing blank line,
-// and its MultipartReader stops at junk between parts, a mixed CRLF/LF
-// message or a boundary that is declared but not used. Charsets come from
-// go-message's charset package (the same names it knows), addresses and
-// dates from net/mail, HTML from golang.org/x/net/html.
+// go-message parses the MIME: textproto.ReadHeader reads every header block
+// (the message's, each part's, those inside message/rfc822,
+// text/rfc822-headers and message/delivery-status parts),
+// textproto.MultipartReader splits multiparts, and message.New undoes the
+// transfer encoding. Charsets are converted with the encodings go-message's
+// charset package knows (IANA and WHATWG names), ISO-8859-1 read as
+// windows-1252 as browsers do, and an unknown charset kept as UTF-8 if valid,
+// else windows-1252.
+//
+// go-message is strict where mail in the wild is not, so leniency comes from
+// repairing bytes and parsing again, never from walking MIME ourselves:
+//
+//   - a UTF-8 byte order mark and a leading mbox "From " line are cut off
+//     (neither is a header field);
+//   - CR-only line endings (old Mac mail) and a mix of CRLF and LF become LF,
+//     because the multipart reader fixes its line ending on the first
+//     boundary line;
+//   - when ReadHeader fails on a malformed line, the header is repaired line
+//     by line and read again: leading white space on the first line is cut, a
+//     stray line followed by a field becomes a continuation line, a line with
+//     an invalid field name is dropped, and before the first line that is not
+//     a field a blank line is put, so the rest is the body;
+//   - a header of more than maxFields lines loses its non-essential lines
+//     past the cap before it is read;
+//   - when a multipart's NextPart fails (missing final boundary, declared
+//     boundary never used), the parts read are kept; with none, a boundary
+//     that is used is looked for and the body parsed again with it, else the
+//     body is taken as one text part;
+//   - base64 that go-message's decoder refuses is reduced to its alphabet,
+//     padded, and decoded again.
+//
+// Every repair is recorded as a defect.
 
 package mailbox
 
 import (
+	"bufio"
 	"bytes"
+	"encoding/base64"
 	"errors"
 	"fmt"
 	"io"
 	"mime"
 	"net/mail"
-	"net/textproto"
+	nettextproto "net/textproto"
 	"sort"
 	"strconv"
 	"strings"
@@ -42,7 +66,9 @@ import (
 	"unicode/utf8"
 	"unsafe"
 
+	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/charset"
+	"github.com/emersion/go-message/textproto"
 	"golang.org/x/text/encoding"
 	"golang.org/x/text/encoding/htmlindex"
 	"golang.org/x/text/encoding/ianaindex"
@@ -58,7 +84,7 @@ const (
 	maxDepth      = 20        // MIME nesting levels followed
 	maxParts      = 2000      // MIME parts looked at per message
 	maxText       = 1 << 20   // bytes of Text kept
-	maxDecodeText = 4 << 20   // encoded bytes of one text part decoded
+	maxDecodeText = 4 << 20   // bytes of one text part read
 	maxDefects    = 32        // defects recorded
 	maxHeaderAddr = 256 << 10 // bytes of an address header parsed
 	maxEmbedded   = 100       // embedded ids kept
@@ -106,12 +132,14 @@ type walker struct {
 	embedded map[string]bool
 	rcpts    map[string]bool
 	dsnSeen  bool // a delivery-status part was found
-	// spare is the first text/plain attachment, read as the text when the
-	// message has no other (sisimai lhost-mcafee-05).
+	// spare is the decoded first text/plain attachment, read as the text
+	// when the message has no other (sisimai lhost-mcafee-05).
 	spare struct {
-		body    []byte
-		cte, cs string
+		body []byte
+		cs   string
+		set  bool
 	}
+	words *mime.WordDecoder
 }
 
 func (w *walker) defect(d string) {
@@ -156,9 +184,8 @@ func (w *walker) parse(raw []byte) {
 		}
 	}
 
-	// Field names are canonical already (internName). One backing array
-	// holds the values; a key's first value is a capped slice of it, so a
-	// repeated key appends to its own copy.
+	// One backing array holds the values; a key's first value is a capped
+	// slice of it, so a repeated key appends to its own copy.
 	p.Header = make(map[string][]string, len(fields))
 	vals := make([]string, len(fields))
 	for i, f := range fields {
@@ -207,9 +234,9 @@ func (w *walker) parse(raw []byte) {
 		}
 	}
 
-	text, _ := w.entity(partHeader(fields), body, 0, "text/plain", true, roleTop)
-	if strings.TrimSpace(text) == "" && w.spare.body != nil {
-		s, _ := decodeCharset(w.spare.cs, w.decodeBody(w.spare.body, w.spare.cte, maxDecodeText))
+	text, _ := w.entity(partHeader(fields), bytes.NewReader(body), body, 0, "text/plain", true, roleTop)
+	if strings.TrimSpace(text) == "" && w.spare.set {
+		s, _ := decodeCharset(w.spare.cs, w.spare.body)
 		if strings.TrimSpace(s) != "" {
 			text = s
 			w.defect("text taken from an attachment")
@@ -226,38 +253,44 @@ func (w *walker) parse(raw []byte) {
 }
 
 // fixLineEndings turns CR-only line endings (old Mac mail, sisimai
-// maildir-mac-cr) into LF. Mixed CRLF and LF are handled where lines are read.
+// maildir-mac-cr) and a mix of CRLF and LF into LF: go-message's multipart
+// reader takes its line ending from the first boundary line and finds no
+// boundary written with the other. A message in one style is left as is.
 func (w *walker) fixLineEndings(data []byte) []byte {
-	head := data
-	if len(head) > 64<<10 {
-		head = head[:64<<10]
-	}
-	if bytes.IndexByte(head, '\r') < 0 {
+	cr := bytes.Count(data, []byte{'\r'})
+	if cr == 0 {
 		return data
 	}
-	lf := bytes.Count(head, []byte{'\n'})
-	cr := bytes.Count(head, []byte{'\r'})
-	crlf := bytes.Count(head, []byte("\r\n"))
-	if cr-crlf <= lf || cr-crlf < 2 {
-		return data
+	crlf := bytes.Count(data, []byte("\r\n"))
+	lf := bytes.Count(data, []byte{'\n'})
+	switch {
+	case cr == crlf && lf == crlf:
+		return data // all CRLF
+	case cr-crlf > lf && cr-crlf >= 2:
+		w.defect("CR line endings")
+	case lf > crlf && crlf > 0:
+		w.defect("mixed line endings")
+	default:
+		return data // stray CRs inside lines
 	}
-	w.defect("CR line endings")
 	out := make([]byte, 0, len(data))
-	for i := 0; i < len(data); i++ {
-		c := data[i]
-		if c == '\r' {
-			out = append(out, '\n')
-			if i+1 < len(data) && data[i+1] == '\n' {
-				i++
-			}
-			continue
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\r')
+		if i < 0 {
+			out = append(out, data...)
+			break
 		}
-		out = append(out, c)
+		out = append(out, data[:i]...)
+		out = append(out, '\n')
+		data = data[i+1:]
+		if len(data) > 0 && data[0] == '\n' {
+			data = data[1:]
+		}
 	}
 	return out
 }
 
-// field is one header field as read: name as written, value unfolded but
+// field is one header field as read: canonical name, value unfolded but
 // otherwise raw (8-bit bytes, encoded words and all).
 type field struct {
 	name  string
@@ -304,106 +337,186 @@ func nextLine(data []byte, i int) (line []byte, next int) {
 	return line, next
 }
 
-// fieldName returns the length of the field name if line looks like a
-// header field ("Name: value"), or -1. Names may hold spaces (seen in the
-// wild), but not start with one, and a space before the colon is allowed.
-func fieldName(line []byte) int {
+// isField reports whether line is a header field go-message's ReadHeader
+// accepts: a name of printable ASCII other than ":" (white space around it
+// allowed), a colon.
+func isField(line []byte) bool {
 	colon := bytes.IndexByte(line, ':')
-	if colon <= 0 || colon > 76 {
-		return -1
+	if colon < 0 {
+		return false
 	}
-	name := bytes.TrimRight(line[:colon], " \t")
+	name := bytes.Trim(line[:colon], " \t")
 	if len(name) == 0 {
-		return -1
+		return false
 	}
 	for _, c := range name {
-		if c < '!' && c != ' ' || c > '~' {
-			return -1
+		if c < '!' || c > '~' {
+			return false
 		}
 	}
-	return len(name)
+	return true
 }
 
-// readHeader splits data into header fields and body. It is lenient: a
-// missing blank line ends the header at the first line that is not a field,
-// a stray line inside the header followed by a field is taken as a badly
-// folded continuation, and leading white space on the first field is ignored.
+// looksLikeField is isField, also allowing spaces inside the name, as some
+// mailers write them ("Content Type: …"); such a line is dropped, not taken
+// as the start of the body.
+func looksLikeField(line []byte) bool {
+	colon := bytes.IndexByte(line, ':')
+	if colon <= 0 || colon > 76 || line[0] == ' ' || line[0] == '\t' {
+		return false
+	}
+	for _, c := range bytes.TrimRight(line[:colon], " \t") {
+		if c < '!' && c != ' ' || c > '~' {
+			return false
+		}
+	}
+	return true
+}
+
+// readHeader reads the header block at the start of data with go-message's
+// textproto.ReadHeader and returns its fields and the body after it. When
+// ReadHeader fails on a malformed line, the header is repaired
+// (repairHeader) and read again.
 func (w *walker) readHeader(data []byte, top bool) ([]field, []byte) {
-	fs := make([]field, 0, 16)
-	var first []byte // value on the field's first line
-	var cur []byte   // the value with continuation lines, once there are any
-	folded := false
-	var curName string
-	flush := func() {
-		if curName != "" && len(fs) >= maxFields && (len(fs) >= 2*maxFields || !essential(curName)) {
-			// Past the cap only the fields parsing and classification need
-			// are kept, so a flood of junk fields costs no memory.
+	data = w.capHeaderLines(data)
+	h, n, err := readTextprotoHeader(data)
+	if err == nil {
+		return w.fieldsOf(h), data[n:]
+	}
+	fixed, bodyAt := w.repairHeader(data, top)
+	h, _, err = readTextprotoHeader(fixed)
+	if err != nil {
+		// Not expected after the repair; keep the fields read so far.
+		w.defect("malformed header")
+	}
+	return w.fieldsOf(h), data[bodyAt:]
+}
+
+// readTextprotoHeader reads one header block from data and returns the
+// number of bytes it took (up to and including the blank line).
+func readTextprotoHeader(data []byte) (textproto.Header, int, error) {
+	r := bytes.NewReader(data)
+	br := bufio.NewReaderSize(r, min(4096, max(16, len(data))))
+	h, err := textproto.ReadHeader(br)
+	n := len(data) - r.Len() - br.Buffered()
+	return h, n, err
+}
+
+// fieldsOf lists a header's fields in order, keeping at most maxFields
+// (past that only the essential ones) and maxFieldLen bytes of each value.
+func (w *walker) fieldsOf(h textproto.Header) []field {
+	fs := make([]field, 0, h.Len())
+	for it := h.Fields(); it.Next(); {
+		name := it.Key()
+		if len(fs) >= maxFields && (len(fs) >= 2*maxFields || !essential(name)) {
 			w.defect("too many header fields")
-		} else if curName != "" {
-			v := first
-			if folded {
-				v = cur
-			}
-			v = bytes.TrimSpace(v)
-			if len(v) > maxFieldLen {
-				v = v[:maxFieldLen]
-				w.defect("header field truncated")
-			}
-			fs = append(fs, field{name: curName, value: string(v)})
+			continue
 		}
-		curName, first, folded = "", nil, false
-	}
-	fold := func(line []byte) {
-		if !folded {
-			cur = append(cur[:0], first...)
-			folded = true
+		v := it.Value()
+		if len(v) > maxFieldLen {
+			v = v[:maxFieldLen]
+			w.defect("header field truncated")
 		}
-		cur = appendFolded(cur, line)
+		fs = append(fs, field{name: name, value: v})
 	}
+	return fs
+}
+
+// repairHeader rewrites the header lines at the start of data so that
+// ReadHeader accepts them, and returns them with the index in data where
+// the body starts. See the file comment for the repairs.
+func (w *walker) repairHeader(data []byte, top bool) (fixed []byte, bodyAt int) {
+	out := make([]byte, 0, 1024)
+	inField := false
 	i := 0
 	for i < len(data) {
 		line, next := nextLine(data, i)
 		if len(bytes.TrimRight(line, " \t")) == 0 {
 			// The separator; a line of white space only ends the header too.
-			flush()
-			return fs, data[next:]
+			return append(out, '\n'), next
 		}
 		if line[0] == ' ' || line[0] == '\t' {
-			if curName != "" {
-				fold(line)
+			if inField {
+				out = append(append(out, line...), '\n')
 				i = next
 				continue
 			}
 			line = bytes.TrimLeft(line, " \t")
 			w.defect("header starts with white space")
 		}
-		if n := fieldName(line); n > 0 {
-			flush()
-			curName = internName(line[:n])
-			first = line[bytes.IndexByte(line, ':')+1:]
+		if isField(line) {
+			out = append(append(out, line...), '\n')
+			inField = true
 			i = next
 			continue
 		}
-		if curName != "" && next < len(data) {
-			nl, _ := nextLine(data, next)
-			if fieldName(nl) > 0 {
+		if looksLikeField(line) {
+			w.defect("malformed header field")
+			i = next
+			continue
+		}
+		if inField && next < len(data) {
+			if nl, _ := nextLine(data, next); isField(nl) {
 				w.defect("badly folded header")
-				fold(line)
+				out = append(append(append(out, ' '), line...), '\n')
 				i = next
 				continue
 			}
 		}
 		// Not a header line: the header/body separator is missing.
-		if len(fs) > 0 || curName != "" {
+		if inField {
 			w.defect("missing header/body separator")
 		} else if top {
 			w.defect("no header")
 		}
-		flush()
-		return fs, data[i:]
+		return append(out, '\n'), i
 	}
-	flush()
-	return fs, nil
+	return append(out, '\n'), len(data)
+}
+
+// capHeaderLines drops the non-essential lines past maxFields of a header
+// that has too many, before ReadHeader would hold them all (a million
+// junk fields are cheap to send).
+func (w *walker) capHeaderLines(data []byte) []byte {
+	if len(data) < maxFields*8 {
+		return data
+	}
+	end := len(data)
+	if k := bytes.Index(data, []byte("\n\n")); k >= 0 {
+		end = k + 1
+	}
+	if k := bytes.Index(data[:end], []byte("\n\r\n")); k >= 0 {
+		end = k + 1
+	}
+	if bytes.Count(data[:end], []byte{'\n'}) <= maxFields {
+		return data
+	}
+	w.defect("too many header fields")
+	out := make([]byte, 0, 64<<10)
+	n, keep := 0, true
+	for i := 0; i < end; {
+		line, next := nextLine(data, i)
+		if len(line) > 0 && line[0] != ' ' && line[0] != '\t' {
+			n++
+			keep = n <= maxFields
+			if !keep {
+				if c := bytes.IndexByte(line, ':'); c > 0 {
+					keep = essential(textprotoKey(line[:c]))
+				}
+			}
+		}
+		if keep {
+			out = append(out, data[i:next]...)
+		}
+		i = next
+	}
+	return append(out, data[end:]...)
+}
+
+// textprotoKey is the canonical form of a raw field name, as ReadHeader
+// makes it.
+func textprotoKey(b []byte) string {
+	return nettextproto.CanonicalMIMEHeaderKey(string(bytes.TrimSpace(b)))
 }
 
 // essential reports the canonical field names kept even in a header that
@@ -419,61 +532,84 @@ func essential(name string) bool {
 	return false
 }
 
-// commonNames maps field names as commonly written to their canonical
-// form, so the common case costs no allocation.
-var commonNames = func() map[string]string {
-	m := map[string]string{}
-	for _, n := range []string{
-		"Received", "Return-Path", "Delivered-To", "From", "To", "Cc", "CC", "Bcc", "Subject", "Date",
-		"Message-ID", "Message-Id", "In-Reply-To", "References", "Reply-To", "Sender",
-		"MIME-Version", "Mime-Version", "Content-Type", "Content-type", "Content-Transfer-Encoding",
-		"Content-Disposition", "Content-Description", "Content-ID", "Content-Id", "Content-Language",
-		"Accept-Language", "DKIM-Signature", "Authentication-Results", "ARC-Seal", "ARC-Message-Signature",
-		"ARC-Authentication-Results", "Received-SPF", "X-Received", "X-Google-DKIM-Signature",
-		"X-Gm-Message-State", "X-Google-Smtp-Source", "X-Mailer", "User-Agent", "Thread-Topic", "Thread-Index",
-		"X-MS-Has-Attach", "X-MS-TNEF-Correlator", "X-Originating-IP", "Auto-Submitted", "Precedence",
-		"List-Id", "List-Unsubscribe", "List-Unsubscribe-Post", "X-Auto-Response-Suppress", "Importance",
-		"X-Priority", "X-Spam-Status", "X-Spam-Score", "X-Spam-Flag", "Organization", "X-Failed-Recipients",
-		"Feedback-ID", "X-MS-Exchange-Organization-AuthAs", "X-MS-Exchange-Organization-AuthSource",
-		"X-MS-Exchange-Organization-SCL", "X-Forefront-Antispam-Report", "X-Microsoft-Antispam",
-		"X-MS-Exchange-CrossTenant-OriginalArrivalTime", "X-MS-Exchange-CrossTenant-Id",
-		"Final-Recipient", "Original-Recipient", "Action", "Status", "Diagnostic-Code", "Reporting-MTA",
-		"Remote-MTA", "Arrival-Date", "X-Kontaktpunkt-Loop",
-	} {
-		m[n] = textproto.CanonicalMIMEHeaderKey(n)
-	}
-	return m
-}()
-
-// internName returns the canonical key for a field name.
-func internName(b []byte) string {
-	if s, ok := commonNames[string(b)]; ok {
-		return s
-	}
-	return textproto.CanonicalMIMEHeaderKey(string(b))
-}
-
-func appendFolded(cur, line []byte) []byte {
-	cur = append(cur, ' ')
-	return append(cur, bytes.TrimLeft(line, " \t")...)
-}
-
 // headerText decodes a raw header value to readable UTF-8: raw 8-bit bytes
 // (UTF-8 if valid, else the fallback charset) and RFC 2047 encoded words.
 func (w *walker) headerText(v string) string {
 	v = w.utf8Header(v)
 	if strings.Contains(v, "=?") {
-		var bad string
-		v, bad = decodeWords(v)
-		if bad != "" {
-			w.defect("unknown charset " + bad)
-		}
+		v = w.decodeHeader(v)
 	}
 	if strings.IndexByte(v, 0) >= 0 {
 		v = strings.ReplaceAll(v, "\x00", "")
 		w.defect("NUL in header")
 	}
 	return v
+}
+
+// maxWordHeader is the longest header value given to mime.WordDecoder,
+// whose scan for the end of an encoded word starts over at every "=?"
+// (quadratic in a hostile header); longer values go to decodeWords.
+const maxWordHeader = 16 << 10
+
+// decodeHeader decodes RFC 2047 encoded words with mime.WordDecoder and
+// the charsets decodeCharset knows. Where it gives up (a malformed word, a
+// value too long for it), decodeWords decodes what it can.
+func (w *walker) decodeHeader(v string) string {
+	if len(v) <= maxWordHeader {
+		if w.words == nil {
+			w.words = &mime.WordDecoder{CharsetReader: func(cs string, r io.Reader) (io.Reader, error) {
+				b, err := io.ReadAll(io.LimitReader(r, maxFieldLen))
+				if err != nil {
+					return nil, err
+				}
+				if k := strings.IndexByte(cs, '*'); k >= 0 { // RFC 2231 language suffix
+					cs = cs[:k]
+				}
+				s, ok := decodeCharset(cs, b)
+				if !ok {
+					w.defect("unknown charset " + cs)
+				}
+				return strings.NewReader(s), nil
+			}}
+		}
+		if s, err := w.words.DecodeHeader(latin1AsWindows1252(v)); err == nil {
+			return s
+		}
+	}
+	s, bad := decodeWords(v)
+	if bad != "" {
+		w.defect("unknown charset " + bad)
+	}
+	return s
+}
+
+// latin1AsWindows1252 relabels encoded words in ISO-8859-1 as
+// windows-1252, which mime.WordDecoder would otherwise decode itself, to
+// C1 controls where Outlook meant quotes and euro signs.
+func latin1AsWindows1252(v string) string {
+	const label = "=?iso-8859-1?"
+	var b strings.Builder
+	last := 0
+	for i := 0; i+len(label) <= len(v); {
+		k := strings.Index(v[i:], "=?")
+		if k < 0 {
+			break
+		}
+		i += k
+		if i+len(label) <= len(v) && strings.EqualFold(v[i:i+len(label)], label) {
+			b.WriteString(v[last:i])
+			b.WriteString("=?windows-1252?")
+			i += len(label)
+			last = i
+			continue
+		}
+		i += 2
+	}
+	if last == 0 {
+		return v
+	}
+	b.WriteString(v[last:])
+	return b.String()
 }
 
 // utf8Header turns raw 8-bit header bytes into UTF-8.
@@ -722,7 +858,7 @@ func encodedWord(s string, at int, findEnd func(int) int) (cs string, dec []byte
 	n = end + 2 - at
 	switch enc {
 	case 'b':
-		dec = decodeBase64([]byte(text), nil)
+		dec, _ = base64.StdEncoding.DecodeString(unsafeString(repairBase64([]byte(text))))
 	case 'q':
 		dec = make([]byte, 0, len(text))
 		for k := 0; k < len(text); k++ {
@@ -757,186 +893,6 @@ func unhex(c byte) byte {
 		return c - 'A' + 10
 	}
 	return 0
-}
-
-var b64 = func() (t [256]byte) {
-	for i := range t {
-		t[i] = 0xff
-	}
-	const alpha = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-	for i := 0; i < len(alpha); i++ {
-		t[alpha[i]] = byte(i)
-	}
-	t['-'] = 62 // URL-safe alphabet, seen in broken mailers
-	t['_'] = 63
-	return t
-}()
-
-// decodeBase64 decodes what decodes: characters outside the alphabet are
-// skipped, decoding stops at padding, a dangling group is decoded as far
-// as it goes. It appends to dst.
-func decodeBase64(src, dst []byte) []byte {
-	if dst == nil {
-		dst = make([]byte, 0, len(src)*3/4+3)
-	}
-	var acc uint32
-	n := 0
-	for _, c := range src {
-		v := b64[c]
-		if v == 0xff {
-			if c == '=' && n >= 2 {
-				break
-			}
-			continue
-		}
-		acc = acc<<6 | uint32(v)
-		n++
-		if n == 4 {
-			dst = append(dst, byte(acc>>16), byte(acc>>8), byte(acc))
-			acc, n = 0, 0
-		}
-	}
-	switch n {
-	case 2:
-		dst = append(dst, byte(acc>>4))
-	case 3:
-		dst = append(dst, byte(acc>>10), byte(acc>>2))
-	}
-	return dst
-}
-
-// base64Len is the decoded length of src, computed without decoding, and
-// whether src held characters other than the alphabet, padding and white
-// space.
-func base64Len(src []byte) (n int64, junk bool) {
-	var k int64
-	for _, c := range src {
-		if b64[c] != 0xff {
-			k++
-			continue
-		}
-		switch c {
-		case '=', '\r', '\n', ' ', '\t':
-		default:
-			junk = true
-		}
-	}
-	n = k / 4 * 3
-	switch k % 4 {
-	case 2:
-		n++
-	case 3:
-		n += 2
-	}
-	return n, junk
-}
-
-// decodeQP decodes quoted-printable leniently: soft line breaks are removed,
-// invalid escapes are kept as written. If dst is nil only the length is
-// counted (so attachment sizes need no memory).
-func decodeQP(src []byte, dst []byte, count bool) ([]byte, int64) {
-	var n int64
-	for len(src) > 0 {
-		k := bytes.IndexByte(src, '=')
-		if k < 0 {
-			k = len(src)
-		}
-		n += int64(k)
-		if !count {
-			dst = append(dst, src[:k]...)
-		}
-		if k == len(src) {
-			break
-		}
-		src = src[k:] // at "="
-		if len(src) >= 3 && isHex(src[1]) && isHex(src[2]) {
-			n++
-			if !count {
-				dst = append(dst, unhex(src[1])<<4|unhex(src[2]))
-			}
-			src = src[3:]
-			continue
-		}
-		// Soft line break: "=", optional white space, end of line.
-		j := 1
-		for j < len(src) && (src[j] == ' ' || src[j] == '\t') {
-			j++
-		}
-		switch {
-		case j == len(src):
-			src = nil
-		case src[j] == '\n':
-			src = src[j+1:]
-		case src[j] == '\r' && j+1 < len(src) && src[j+1] == '\n':
-			src = src[j+2:]
-		default:
-			// Not an escape: keep the "=" as written.
-			n++
-			if !count {
-				dst = append(dst, '=')
-			}
-			src = src[1:]
-		}
-	}
-	return dst, n
-}
-
-// decodeBody decodes a transfer encoding, at most limit encoded bytes.
-func (w *walker) decodeBody(body []byte, cte string, limit int) []byte {
-	if len(body) > limit {
-		body = body[:limit]
-	}
-	switch cte {
-	case "base64":
-		if _, junk := base64Len(body); junk {
-			w.defect("bad base64")
-		}
-		return decodeBase64(body, nil)
-	case "quoted-printable":
-		out, _ := decodeQP(body, make([]byte, 0, len(body)), false)
-		return out
-	}
-	return body
-}
-
-// crlfToLF turns CRLF into LF in place.
-func crlfToLF(b []byte) []byte {
-	i := bytes.Index(b, []byte("\r\n"))
-	if i < 0 {
-		return b
-	}
-	j := i
-	for i < len(b) {
-		// Copy up to the next CR, then drop it if an LF follows.
-		k := bytes.IndexByte(b[i:], '\r')
-		if k < 0 {
-			j += copy(b[j:], b[i:])
-			break
-		}
-		j += copy(b[j:], b[i:i+k])
-		i += k
-		if i+1 < len(b) && b[i+1] == '\n' {
-			i++
-			continue
-		}
-		b[j] = '\r'
-		j++
-		i++
-	}
-	return b[:j]
-}
-
-// decodedSize measures a body's decoded size without keeping it.
-func decodedSize(body []byte, cte string) int64 {
-	switch cte {
-	case "base64":
-		n, _ := base64Len(body)
-		return n
-	case "quoted-printable":
-		_, n := decodeQP(body, nil, true)
-		return n
-	}
-	return int64(len(body))
 }
 
 // transferEncoding returns the normalised Content-Transfer-Encoding.
@@ -1167,8 +1123,127 @@ const (
 
 // entity walks one MIME entity. It returns the entity's readable text
 // (when want is set) and whether that text came from text/plain.
-// Attachments, embedded ids and bounce data are recorded on the way.
-func (w *walker) entity(h partHeader, body []byte, depth int, def string, want bool, r role) (text string, plain bool) {
+
+// decoded returns body with its transfer encoding undone by go-message.
+// cte is already normalised (transferEncoding), so go-message knows it,
+// except for uuencode, which is read as it is.
+func decoded(cte string, body io.Reader) io.Reader {
+	switch cte {
+	case "", "7bit", "8bit", "binary":
+		return body
+	}
+	var th textproto.Header
+	if cte != "" {
+		th.Set("Content-Transfer-Encoding", cte)
+	}
+	// Only the transfer encoding is in the header: charsets are converted
+	// by decodeCharset, which is lenient where go-message is not.
+	e, err := message.New(message.Header{Header: th}, body)
+	if err != nil || e == nil {
+		return body
+	}
+	return e.Body
+}
+
+// readText reads at most limit bytes of a part's body, transfer decoded.
+// Base64 that go-message's decoder refuses is repaired (repairBase64) and
+// decoded again from the raw bytes; a body cut short by a missing final
+// boundary is kept as far as it goes.
+func (w *walker) readText(cte string, body io.Reader, limit int) []byte {
+	if cte != "base64" {
+		dec, err := io.ReadAll(io.LimitReader(decoded(cte, body), int64(limit)))
+		w.bodyError(err)
+		return dec
+	}
+	raw, err := io.ReadAll(io.LimitReader(body, int64(limit)/3*4+4096))
+	w.bodyError(err)
+	dec, err := io.ReadAll(decoded(cte, bytes.NewReader(raw)))
+	if err != nil {
+		w.defect("bad base64")
+		dec, _ = io.ReadAll(decoded(cte, bytes.NewReader(repairBase64(raw))))
+	}
+	if len(dec) > limit {
+		dec = dec[:limit]
+	}
+	return dec
+}
+
+// bodyError records what reading a part's body ran into.
+func (w *walker) bodyError(err error) {
+	switch {
+	case err == nil:
+	case errors.Is(err, io.ErrUnexpectedEOF):
+		w.defect("missing final boundary")
+	case errors.As(err, new(base64.CorruptInputError)):
+		w.defect("bad base64")
+	default:
+		w.defect("unreadable part: " + err.Error())
+	}
+}
+
+// measure counts a part's decoded size, streaming. blank tells whether it
+// held nothing but white space.
+func (w *walker) measure(cte string, body io.Reader) (size int64, blank bool) {
+	c := &counter{blank: true}
+	_, err := io.Copy(c, decoded(cte, body))
+	w.bodyError(err)
+	return c.n, c.blank
+}
+
+// counter is an io.Writer that counts bytes and notices any that are not
+// white space.
+type counter struct {
+	n     int64
+	blank bool
+}
+
+func (c *counter) Write(b []byte) (int, error) {
+	c.n += int64(len(b))
+	if c.blank && len(bytes.TrimSpace(b)) > 0 {
+		c.blank = false
+	}
+	return len(b), nil
+}
+
+// repairBase64 keeps the base64 alphabet of src (reading the URL-safe
+// alphabet as the standard one), stops at padding and pads what is left to
+// whole groups, so that go-message's decoder decodes what decodes.
+func repairBase64(src []byte) []byte {
+	out := make([]byte, 0, len(src))
+	for _, c := range src {
+		switch {
+		case c >= 'A' && c <= 'Z', c >= 'a' && c <= 'z', c >= '0' && c <= '9', c == '+', c == '/':
+			out = append(out, c)
+		case c == '-':
+			out = append(out, '+')
+		case c == '_':
+			out = append(out, '/')
+		case c == '=' && len(out)%4 >= 2:
+			// Padding ends the data.
+			return padBase64(out)
+		}
+	}
+	return padBase64(out)
+}
+
+func padBase64(b []byte) []byte {
+	switch len(b) % 4 {
+	case 1:
+		b = b[:len(b)-1]
+	case 2:
+		b = append(b, '=', '=')
+	case 3:
+		b = append(b, '=')
+	}
+	return b
+}
+
+// entity walks one MIME entity: h is its header, body its transfer-encoded
+// body; whole is the same body when it is in memory already (the top
+// level), else nil. It returns the entity's readable text (when want is
+// set) and whether that text came from text/plain. Attachments, embedded
+// ids and bounce data are recorded on the way.
+func (w *walker) entity(h partHeader, body io.Reader, whole []byte, depth int, def string, want bool, r role) (text string, plain bool) {
 	w.parts++
 	if w.parts > maxParts {
 		w.defect("too many MIME parts")
@@ -1189,25 +1264,28 @@ func (w *walker) entity(h partHeader, body []byte, depth int, def string, want b
 		if cte == "base64" || cte == "quoted-printable" {
 			w.defect("encoded multipart")
 		}
-		return w.multipart(media, params, body, depth, want)
+		return w.multipart(media, params, body, whole, depth, want)
 
 	case media == "message/rfc822" || media == "message/global":
 		// Only the header is needed; a base64 message/rfc822 (not allowed,
-		// but seen) is decoded no further than that.
-		inner := w.decodeBody(body, cte, maxScanText)
+		// but seen) is decoded like any other part.
+		dec := decoded(cte, body)
+		inner, err := io.ReadAll(io.LimitReader(dec, maxScanText))
+		w.bodyError(err)
 		w.embeddedMessage(inner)
 		if name == "" {
 			name = w.innerSubject(inner)
 		}
-		w.attach(name, media, decodedSize(body, cte))
+		rest, _ := w.measure("", dec)
+		w.attach(name, media, int64(len(inner))+rest)
 		return "", false
 
 	case media == "text/rfc822-headers" || media == "message/rfc822-headers":
-		w.embeddedMessage(w.decodeBody(body, cte, maxScanText))
+		w.embeddedMessage(w.readText(cte, body, maxScanText))
 		return "", false
 
 	case media == "message/delivery-status" || media == "message/global-delivery-status":
-		w.deliveryStatus(w.decodeBody(body, cte, maxScanText))
+		w.deliveryStatus(w.readText(cte, body, maxScanText))
 		return "", false
 
 	case media == "message/disposition-notification" || media == "message/feedback-report" ||
@@ -1218,16 +1296,14 @@ func (w *walker) entity(h partHeader, body []byte, depth int, def string, want b
 	isHTML := media == "text/html"
 	isText := media == "text/plain" || media == "text/enriched" || media == "text/richtext"
 	if (isHTML || isText) && (r == roleTop || !attach && (name == "" || r == roleBody && disp == "")) {
-		if attach {
-			w.attach(name, media, decodedSize(body, cte))
-		}
-		if !want {
+		if attach || !want {
+			size, _ := w.measure(cte, body)
+			if attach {
+				w.attach(name, media, size)
+			}
 			return "", false
 		}
-		dec := w.decodeBody(body, cte, maxDecodeText)
-		if cte == "base64" || cte == "quoted-printable" {
-			dec = crlfToLF(dec) // the buffer is ours
-		}
+		dec := w.readText(cte, body, maxDecodeText)
 		cs := params["charset"]
 		if cs == "" && isHTML {
 			cs = sniffHTMLCharset(dec)
@@ -1248,19 +1324,30 @@ func (w *walker) entity(h partHeader, body []byte, depth int, def string, want b
 		return s, media == "text/plain"
 	}
 
-	// Everything else is an attachment.
-	if media == "text/plain" && w.spare.body == nil {
-		w.spare.body, w.spare.cte, w.spare.cs = body, cte, params["charset"]
+	// Everything else is an attachment. A text attachment is read (capped)
+	// when it may serve as the text or holds bounce data.
+	var size int64
+	blank := true
+	if media == "text/plain" && !w.spare.set || w.bounce && strings.HasPrefix(media, "text/") {
+		d := decoded(cte, body)
+		dec, err := io.ReadAll(io.LimitReader(d, maxDecodeText))
+		w.bodyError(err)
+		rest, restBlank := w.measure("", d)
+		size, blank = int64(len(dec))+rest, restBlank && len(bytes.TrimSpace(dec)) == 0
+		if media == "text/plain" && !w.spare.set {
+			w.spare.body, w.spare.cs, w.spare.set = dec, params["charset"], true
+		}
+		if w.bounce {
+			s, _ := decodeCharset(params["charset"], dec[:min(len(dec), maxScanText)])
+			w.scanBounceIDs(s)
+		}
+	} else {
+		size, blank = w.measure(cte, body)
 	}
-	if w.bounce && strings.HasPrefix(media, "text/") {
-		dec := w.decodeBody(body, cte, maxScanText)
-		s, _ := decodeCharset(params["charset"], dec)
-		w.scanBounceIDs(s)
-	}
-	if name == "" && r == roleTop && len(bytes.TrimSpace(body)) == 0 {
+	if name == "" && r == roleTop && blank {
 		return "", false
 	}
-	w.attach(name, media, decodedSize(body, cte))
+	w.attach(name, media, size)
 	return "", false
 }
 
@@ -1268,130 +1355,193 @@ func (w *walker) attach(name, media string, size int64) {
 	w.p.Attachments = append(w.p.Attachments, kp.Attachment{Name: name, ContentType: media, Size: size})
 }
 
+// capture is an io.Reader that keeps a copy of what it reads, up to limit
+// bytes, until stopped: the bytes a failed multipart reader consumed, to
+// parse again with a guessed boundary or read as text.
+type capture struct {
+	r       io.Reader
+	buf     []byte
+	limit   int
+	full    bool // more than limit bytes went by
+	stopped bool
+}
+
+func (c *capture) Read(p []byte) (int, error) {
+	n, err := c.r.Read(p)
+	if !c.stopped && n > 0 {
+		if len(c.buf)+n > c.limit {
+			c.full = true
+			c.stopped = true
+		} else {
+			c.buf = append(c.buf, p[:n]...)
+		}
+	}
+	return n, err
+}
+
+// partFunc is called with each part of a multipart, in order; i counts
+// from 0.
+type partFunc func(i int, h partHeader, body io.Reader)
+
+// eachPart reads the parts of a multipart body with go-message's
+// textproto.MultipartReader and calls fn for each. It returns the number
+// of parts and the preamble. When NextPart fails, the parts read are kept
+// and a defect recorded.
+func (w *walker) eachPart(body io.Reader, boundary string, fn partFunc) (n int, preamble []byte, consumed []byte, complete bool) {
+	c := &capture{r: body, limit: maxDecodeText}
+	mr := textproto.NewMultipartReader(c, boundary)
+	for n < maxParts {
+		part, err := mr.NextPart()
+		if err != nil {
+			if n > 0 && !errors.Is(err, io.EOF) {
+				if strings.Contains(err.Error(), "EOF") {
+					w.defect("missing final boundary")
+				} else {
+					w.defect("malformed multipart")
+				}
+			}
+			break
+		}
+		if n == 0 {
+			preamble = preambleOf(c.buf, boundary)
+			c.stopped = true
+		}
+		fn(n, w.fieldsOf(part.Header), part)
+		n++
+	}
+	if n == 0 {
+		// Nothing was found: what went by is all there is.
+		io.Copy(io.Discard, c)
+		return 0, nil, c.buf, !c.full
+	}
+	return n, preamble, nil, true
+}
+
+// preambleOf returns the bytes before the first "--boundary" line.
+func preambleOf(b []byte, boundary string) []byte {
+	delim := []byte("--" + boundary)
+	for i := 0; i < len(b); {
+		if bytes.HasPrefix(b[i:], delim) {
+			return b[:i]
+		}
+		k := bytes.IndexByte(b[i:], '\n')
+		if k < 0 {
+			break
+		}
+		i += k + 1
+	}
+	return nil
+}
+
 // multipart walks the children of a multipart entity.
-func (w *walker) multipart(media string, params map[string]string, body []byte, depth int, want bool) (string, bool) {
-	parts, ok := splitMultipart(body, params["boundary"])
-	if !ok {
-		if b := guessBoundary(body); b != "" {
-			w.defect("wrong multipart boundary")
-			parts, ok = splitMultipart(body, b)
-		}
-	}
-	if !ok {
-		// No parts at all: read the body as plain text, best effort.
-		w.defect("multipart without parts")
-		if !want {
-			return "", false
-		}
-		s, _ := decodeCharset("", body)
-		return s, true
-	}
-	if parts.unclosed {
-		w.defect("missing final boundary")
-	}
+func (w *walker) multipart(media string, params map[string]string, body io.Reader, whole []byte, depth int, want bool) (string, bool) {
 	def := "text/plain"
 	if media == "multipart/digest" {
 		def = "message/rfc822"
 	}
 	sub := strings.TrimPrefix(media, "multipart/")
-	var b strings.Builder
-	plainAll := true
-	switch sub {
-	case "alternative":
-		// Prefer text/plain; else the first alternative that has text.
-		n := len(parts.bodies)
-		hdrs := make([]partHeader, n)
-		bodies := make([][]byte, n)
-		for i, pb := range parts.bodies {
-			hdrs[i], bodies[i] = w.readHeader(pb, false)
-		}
-		done := make([]bool, n)
-		var best string
-		var bestPlain bool
-		if want {
-			found := false
-			for i := 0; i < n && !found; i++ {
-				if mt, _ := w.mediaType(lookup(hdrs[i], "Content-Type"), def); mt != "text/plain" {
-					continue
-				}
-				done[i] = true
-				t, p := w.entity(hdrs[i], bodies[i], depth+1, def, true, roleBody)
-				if strings.TrimSpace(t) != "" {
-					best, bestPlain, found = t, p, true
-				}
+	var (
+		text     string
+		plain    bool
+		found    bool // text was found (related, alternative)
+		altPlain bool // the alternative found is text/plain
+		b        strings.Builder
+		plainAll = true
+	)
+	visit := func(i int, h partHeader, pb io.Reader) {
+		switch sub {
+		case "alternative":
+			// Prefer text/plain; else the first alternative that has text.
+			// Alternatives are read in order, so a later text/plain
+			// replaces an HTML one found first.
+			mt, _ := w.mediaType(lookup(h, "Content-Type"), def)
+			read := want && (!found || !altPlain && mt == "text/plain")
+			rl := rolePart
+			if read {
+				rl = roleBody
 			}
-			for i := 0; i < n && !found; i++ {
-				if done[i] {
-					continue
-				}
-				done[i] = true
-				t, p := w.entity(hdrs[i], bodies[i], depth+1, def, true, roleBody)
-				if strings.TrimSpace(t) != "" {
-					best, bestPlain, found = t, p, true
-				}
+			t, p := w.entity(h, pb, nil, depth+1, def, read, rl)
+			if read && strings.TrimSpace(t) != "" {
+				text, plain, found, altPlain = t, p, true, mt == "text/plain"
 			}
-		}
-		for i := 0; i < n; i++ {
-			if !done[i] {
-				w.entity(hdrs[i], bodies[i], depth+1, def, false, rolePart)
-			}
-		}
-		return best, bestPlain
-	case "related":
-		// The root is the body and the rest are its resources. The root is
-		// the first part (RFC 2387), but when it holds no text the first
-		// part that does is taken (mimekit multipart-related-mhtml).
-		var text string
-		var plain bool
-		for _, pb := range parts.bodies {
-			h, bd := w.readHeader(pb, false)
-			found := strings.TrimSpace(text) != ""
+		case "related":
+			// The root is the body and the rest are its resources. The
+			// root is the first part (RFC 2387), but when it holds no text
+			// the first part that does is taken (mimekit
+			// multipart-related-mhtml).
 			rl := roleBody
 			if found {
 				rl = rolePart
 			}
-			t, p := w.entity(h, bd, depth+1, def, want && !found, rl)
-			if !found {
-				text, plain = t, p
+			t, p := w.entity(h, pb, nil, depth+1, def, want && !found, rl)
+			if !found && strings.TrimSpace(t) != "" {
+				text, plain, found = t, p, true
 			}
-		}
-		return w.orPreamble(text, plain, parts.preamble, want)
-	case "report":
-		// The first part is the human-readable explanation.
-		var text string
-		var plain bool
-		for i, pb := range parts.bodies {
-			h, bd := w.readHeader(pb, false)
+		case "report":
+			// The first part is the human-readable explanation.
 			rl := rolePart
 			if i == 0 {
 				rl = roleBody
 			}
-			t, p := w.entity(h, bd, depth+1, def, want && i == 0, rl)
+			t, p := w.entity(h, pb, nil, depth+1, def, want && i == 0, rl)
 			if i == 0 {
 				text, plain = t, p
 			}
+		default:
+			// mixed, signed, digest, parallel and unknown subtypes: every
+			// inline text part is body text, the rest are attachments.
+			rl := rolePart
+			if b.Len() == 0 {
+				rl = roleBody
+			}
+			t, p := w.entity(h, pb, nil, depth+1, def, want && b.Len() < maxText, rl)
+			if strings.TrimSpace(t) == "" {
+				return
+			}
+			if b.Len() > 0 {
+				b.WriteString("\n\n")
+			}
+			b.WriteString(t)
+			plainAll = plainAll && p
 		}
-		return w.orPreamble(text, plain, parts.preamble, want)
 	}
-	// mixed, signed, digest, parallel and unknown subtypes: every inline
-	// text part is body text, the rest are attachments.
-	for _, pb := range parts.bodies {
-		h, bd := w.readHeader(pb, false)
-		rl := rolePart
-		if b.Len() == 0 {
-			rl = roleBody
-		}
-		t, p := w.entity(h, bd, depth+1, def, want && b.Len() < maxText, rl)
-		if strings.TrimSpace(t) == "" {
-			continue
-		}
-		if b.Len() > 0 {
-			b.WriteString("\n\n")
-		}
-		b.WriteString(t)
-		plainAll = plainAll && p
+
+	boundary := params["boundary"]
+	var n int
+	var preamble, consumed []byte
+	complete := true
+	if boundary != "" && len(boundary) <= 200 {
+		n, preamble, consumed, complete = w.eachPart(body, boundary, visit)
+	} else {
+		consumed, _ = io.ReadAll(io.LimitReader(body, maxDecodeText))
 	}
-	return w.orPreamble(b.String(), plainAll && b.Len() > 0, parts.preamble, want)
+	if n == 0 {
+		if whole != nil {
+			consumed, complete = whole, true
+		}
+		// The declared boundary is never used (or missing): parse again
+		// with the boundary the body does use.
+		if b := guessBoundary(consumed); b != "" && b != boundary && complete {
+			w.defect("wrong multipart boundary")
+			n, preamble, _, _ = w.eachPart(bytes.NewReader(consumed), b, visit)
+		}
+	}
+	if n == 0 {
+		// No parts at all: read the body as plain text, best effort.
+		w.defect("multipart without parts")
+		if !want {
+			return "", false
+		}
+		s, _ := decodeCharset("", consumed)
+		return s, true
+	}
+	switch sub {
+	case "alternative":
+		return text, plain
+	case "related", "report":
+		return w.orPreamble(text, plain, preamble, want)
+	}
+	return w.orPreamble(b.String(), plainAll && b.Len() > 0, preamble, want)
 }
 
 // orPreamble returns text, or when that is empty the multipart preamble if
@@ -1422,83 +1572,6 @@ func (w *walker) orPreamble(text string, plain bool, preamble []byte, want bool)
 	return b.String(), true
 }
 
-// mparts is a split multipart body.
-type mparts struct {
-	preamble []byte
-	bodies   [][]byte
-	unclosed bool
-}
-
-// splitMultipart finds the parts between "--boundary" delimiter lines. ok
-// is false when no delimiter line was found.
-func splitMultipart(body []byte, boundary string) (mparts, bool) {
-	var res mparts
-	if boundary == "" || len(boundary) > 200 {
-		return res, false
-	}
-	delim := []byte("--" + boundary)
-	start := -1 // start of the current part's content
-	i := 0
-	for i <= len(body) {
-		k := bytes.Index(body[i:], delim)
-		if k < 0 {
-			break
-		}
-		at := i + k
-		if at > 0 && body[at-1] != '\n' {
-			i = at + len(delim)
-			continue
-		}
-		after := at + len(delim)
-		closing := bytes.HasPrefix(body[after:], []byte("--"))
-		rest := after
-		if closing {
-			rest += 2
-		}
-		// The delimiter must be followed by white space or the end of line.
-		line, next := nextLine(body, rest)
-		if len(bytes.TrimLeft(line, " \t")) != 0 && !closing {
-			i = after
-			continue
-		}
-		if start < 0 {
-			res.preamble = body[:at]
-		} else {
-			res.bodies = append(res.bodies, trimEOL(body[start:at]))
-			if len(res.bodies) >= maxParts {
-				return res, true
-			}
-		}
-		if closing {
-			return res, true
-		}
-		start = next
-		i = next
-		if next >= len(body) {
-			break
-		}
-	}
-	if start < 0 {
-		return res, false
-	}
-	if start <= len(body) {
-		res.bodies = append(res.bodies, body[start:])
-	}
-	res.unclosed = true
-	return res, true
-}
-
-// trimEOL removes the line break that belongs to the next delimiter.
-func trimEOL(b []byte) []byte {
-	if n := len(b); n > 0 && b[n-1] == '\n' {
-		b = b[:n-1]
-		if n := len(b); n > 0 && b[n-1] == '\r' {
-			b = b[:n-1]
-		}
-	}
-	return b
-}
-
 // guessBoundary finds a plausible boundary when the declared one is missing
 // or never used: the first line that starts with "--" and is followed later
 // by a header-looking line.
@@ -1513,7 +1586,7 @@ func guessBoundary(body []byte) string {
 				continue
 			}
 			nl, _ := nextLine(body, next)
-			if len(nl) == 0 || fieldName(nl) > 0 {
+			if len(nl) == 0 || looksLikeField(nl) {
 				return b
 			}
 		}

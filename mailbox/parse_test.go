@@ -718,31 +718,36 @@ func TestParseISO88591IsReadAsWindows1252(t *testing.T) {
 	}
 }
 
-func TestDecodeQPAndCRLF(t *testing.T) {
+func TestRepairBase64(t *testing.T) {
 	for _, tt := range []struct{ in, want string }{
-		{"a=3Db", "a=b"},
-		{"soft=\nbreak", "softbreak"},
-		{"soft=  \r\nbreak", "softbreak"},
-		{"bad=ZZ and =4", "bad=ZZ and =4"},
-		{"end=", "end"},
-		{"end=  ", "end"},
-		{"=C3=B8=c3=a5", "øå"},
+		{"aGVp", "aGVp"},
+		{"aG!V#p", "aGVp"},
+		{"aGVpIQ", "aGVpIQ=="},
+		{"aGVpIQ==junk", "aGVpIQ=="},
+		{"aGVpI", "aGVp"},
+		{"a-_b", "a+/b"},
 		{"", ""},
 	} {
-		got, _ := decodeQP([]byte(tt.in), nil, false)
-		_, n := decodeQP([]byte(tt.in), nil, true)
-		if string(got) != tt.want || n != int64(len(tt.want)) {
-			t.Errorf("decodeQP(%q) = %q (counted %d), want %q", tt.in, got, n, tt.want)
+		if got := string(repairBase64([]byte(tt.in))); got != tt.want {
+			t.Errorf("repairBase64(%q) = %q, want %q", tt.in, got, tt.want)
 		}
 	}
-	for _, tt := range []struct{ in, want string }{
-		{"a\r\nb\rc\r\n", "a\nb\rc\n"},
-		{"\r", "\r"},
-		{"\r\n\r\n", "\n\n"},
-		{"none", "none"},
+}
+
+func TestFixLineEndings(t *testing.T) {
+	for _, tt := range []struct{ in, want, defect string }{
+		{"a\r\nb\r\n", "a\r\nb\r\n", ""},
+		{"a\nb\n", "a\nb\n", ""},
+		{"a\rb\rc\r", "a\nb\nc\n", "CR line endings"},
+		{"a\r\nb\nc\r\n", "a\nb\nc\n", "mixed line endings"},
+		{"a\r\nb\rc\r\n", "a\r\nb\rc\r\n", ""},
 	} {
-		if got := crlfToLF([]byte(tt.in)); string(got) != tt.want {
-			t.Errorf("crlfToLF(%q) = %q, want %q", tt.in, got, tt.want)
+		w := &walker{p: &kp.Parsed{}}
+		if got := string(w.fixLineEndings([]byte(tt.in))); got != tt.want {
+			t.Errorf("fixLineEndings(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+		if tt.defect != "" && !hasDefect(w.p, tt.defect) {
+			t.Errorf("fixLineEndings(%q): defects %q", tt.in, w.p.Defects)
 		}
 	}
 }
