@@ -1296,7 +1296,7 @@ func (w *walker) entity(h partHeader, body io.Reader, whole []byte, depth int, d
 	isHTML := media == "text/html"
 	isText := media == "text/plain" || media == "text/enriched" || media == "text/richtext"
 	if (isHTML || isText) && (r == roleTop || !attach && (name == "" || r == roleBody && disp == "")) {
-		if attach || !want {
+		if !want {
 			size, _ := w.measure(cte, body)
 			if attach {
 				w.attach(name, media, size)
@@ -1304,6 +1304,11 @@ func (w *walker) entity(h partHeader, body io.Reader, whole []byte, depth int, d
 			return "", false
 		}
 		dec := w.readText(cte, body, maxDecodeText)
+		if attach {
+			// Text of the message itself, and an attachment too; its size
+			// is known up to the cap on text read.
+			w.attach(name, media, int64(len(dec)))
+		}
 		cs := params["charset"]
 		if cs == "" && isHTML {
 			cs = sniffHTMLCharset(dec)
