@@ -1,0 +1,211 @@
+package gateway
+
+import (
+	"context"
+	"fmt"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	kp "kontaktpunkt"
+	"kontaktpunkt/internal/smtptest"
+	"kontaktpunkt/mailbox"
+	"kontaktpunkt/store"
+)
+
+func newSender(t testing.TB, srv *smtptest.Server) *mailbox.Sender {
+	s := mailbox.NewSender(mailbox.SMTPConfig{Addr: srv.Addr, Security: "plain", Timeout: 10 * time.Second}, nil)
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+func (h *harness) states() map[kp.OutState]int {
+	h.t.Helper()
+	out := map[kp.OutState]int{}
+	h.st.View(func(tx *store.Tx) error {
+		list, err := tx.ListOutbound("", 100000)
+		for _, o := range list {
+			out[o.State]++
+		}
+		return err
+	})
+	return out
+}
+
+func TestOutboxSendsEachMessageOnce(t *testing.T) {
+	h := newHarness(t, nil)
+	srv := smtptest.Start(t)
+	h.one(request("req1@example.org"))
+	h.one(request("req2@example.org"))
+	queued := len(h.outbox())
+	n, err := h.g.SendDue(context.Background(), newSender(t, srv))
+	if err != nil || n != queued {
+		t.Fatalf("SendDue = %d, %v; want %d", n, err, queued)
+	}
+	// Nothing is left to send: a second pass sends nothing.
+	if n, _ := h.g.SendDue(context.Background(), newSender(t, srv)); n != 0 {
+		t.Fatalf("second pass sent %d", n)
+	}
+	got := srv.Messages()
+	if len(got) != queued {
+		t.Fatalf("server received %d, want %d", len(got), queued)
+	}
+	seen := map[string]bool{}
+	for _, m := range got {
+		p, err := mailbox.Parse(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if seen[p.MessageID] {
+			t.Fatalf("%s received twice", p.MessageID)
+		}
+		seen[p.MessageID] = true
+	}
+	if s := h.states(); s[kp.OutSent] != queued {
+		t.Fatalf("states = %v", s)
+	}
+}
+
+func TestOutboxRetriesTemporaryFailures(t *testing.T) {
+	h := newHarness(t, nil)
+	srv := smtptest.Start(t)
+	h.one(request("req1@example.org"))
+	queued := len(h.outbox())
+	srv.FailTemp(100)
+	if n, err := h.g.SendDue(context.Background(), newSender(t, srv)); err != nil || n != 0 {
+		t.Fatalf("SendDue while failing = %d, %v", n, err)
+	}
+	if s := h.states(); s[kp.OutQueued] != queued {
+		t.Fatalf("after temporary failure: %v", s)
+	}
+	// Not due again until the backoff has passed.
+	if n, _ := h.g.SendDue(context.Background(), newSender(t, srv)); n != 0 {
+		t.Fatalf("retried before its time: %d", n)
+	}
+	srv.ClearFailures()
+	h.clock.Advance(time.Hour)
+	if n, err := h.g.SendDue(context.Background(), newSender(t, srv)); err != nil || n != queued {
+		t.Fatalf("SendDue after recovery = %d, %v", n, err)
+	}
+	if len(srv.Messages()) != queued {
+		t.Fatalf("received %d", len(srv.Messages()))
+	}
+}
+
+func TestOutboxPermanentFailureTellsStaff(t *testing.T) {
+	h := newHarness(t, nil)
+	srv := smtptest.Start(t)
+	srv.FailPermFor(ola)
+	id := caseNo(t, h.one(request("req1@example.org")))
+	if _, err := h.g.SendDue(context.Background(), newSender(t, srv)); err != nil {
+		t.Fatal(err)
+	}
+	if s := h.states(); s[kp.OutFailed] != 1 {
+		t.Fatalf("states = %v, want one failed", s)
+	}
+	notices := h.mailsTo(kari, "delivery-failure")
+	if len(notices) != 1 || !strings.Contains(string(notices[0].Raw), ola) {
+		t.Fatalf("delivery-failure notices = %d", len(notices))
+	}
+	if c := h.caseOf(id); c.Messages < 4 {
+		t.Errorf("failure not recorded on the case timeline (%d messages)", c.Messages)
+	}
+	var sup bool
+	h.st.View(func(tx *store.Tx) error { sup, _ = tx.Suppressed(ola, h.clock.Now()); return nil })
+	if !sup {
+		t.Error("address not suppressed after a permanent failure")
+	}
+	// The notice itself goes out.
+	if _, err := h.g.SendDue(context.Background(), newSender(t, srv)); err != nil {
+		t.Fatal(err)
+	}
+	if s := h.states(); s[kp.OutSent] != 2 {
+		t.Fatalf("states after notice = %v", s)
+	}
+}
+
+// TestOutboxSurvivesRestart: mail queued while SMTP is down is sent
+// exactly once after the process restarts and the server comes back.
+func TestOutboxSurvivesRestart(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "kp.db")
+	srv := smtptest.Start(t)
+	srv.Down()
+	open := func() (*store.Store, *Gateway) {
+		st, err := store.Open(path, store.Options{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		g, err := New(testConfig(), st, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st, g
+	}
+	st, g := open()
+	for i := range 3 {
+		if _, err := g.Ingest(context.Background(), []Item{{Source: "x", Raw: request(fmt.Sprintf("r%d@example.org", i))}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if n, err := g.SendDue(context.Background(), newSender(t, srv)); err != nil || n != 0 {
+		t.Fatalf("sent while down: %d %v", n, err)
+	}
+	st.Close()
+
+	srv.Up()
+	st, g = open()
+	defer st.Close()
+	g.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
+	n, err := g.SendDue(context.Background(), newSender(t, srv))
+	if err != nil || n != 6 {
+		t.Fatalf("after restart sent %d, %v; want 6 (3 acks, 3 notifications)", n, err)
+	}
+	if len(srv.Messages()) != 6 {
+		t.Fatalf("server received %d", len(srv.Messages()))
+	}
+}
+
+// BenchmarkOutbox measures sending from the durable outbox to a local
+// go-smtp server over one reused connection, bookkeeping included.
+func BenchmarkOutbox(b *testing.B) {
+	st, err := store.Open(filepath.Join(b.TempDir(), "kp.db"), store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	g, err := New(testConfig(), st, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	srv := smtptest.Start(b)
+	sender := newSender(b, srv)
+	const n = 5000
+	raw := []byte("From: integrasjon@uio.no\r\nTo: x@example.org\r\nSubject: test\r\nMessage-ID: <x@uio.no>\r\n\r\n" + strings.Repeat("tekst ", 300) + "\r\n")
+	b.ResetTimer()
+	for range b.N {
+		b.StopTimer()
+		now := time.Now()
+		if err := st.Update(func(tx *store.Tx) error {
+			for i := range n {
+				o := &kp.Outbound{Kind: "relay", MessageID: fmt.Sprintf("bench-%d-%d@uio.no", now.UnixNano(), i), From: contact,
+					To: []string{fmt.Sprintf("r%d@example.org", i%50)}, Raw: raw, State: kp.OutQueued, NextTry: now, Queued: now}
+				if err := tx.Enqueue(o); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		g.Now = func() time.Time { return now.Add(time.Second) }
+		b.StartTimer()
+		start := time.Now()
+		sent, err := g.SendDue(context.Background(), sender)
+		if err != nil || sent != n {
+			b.Fatal(sent, err)
+		}
+		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "msgs/s")
+	}
+}
