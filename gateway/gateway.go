@@ -45,8 +45,6 @@ type Gateway struct {
 	// Wake, if set, is called after a commit that queued outbound mail or
 	// changed follow-ups, so the workers look at once.
 	Wake func()
-
-	mu sync.Mutex // guards nothing but lazy state below
 }
 
 // New builds a Gateway from a validated configuration.

@@ -1,0 +1,257 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// run runs the program with args and returns stdout, stderr and the exit status.
+func run(t *testing.T, stdin string, args ...string) (string, string, int) {
+	t.Helper()
+	var out, errb bytes.Buffer
+	code := Run(context.Background(), args, strings.NewReader(stdin), &out, &errb)
+	return out.String(), errb.String(), code
+}
+
+func writeFile(t *testing.T, dir, name, content string) string {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	if err := os.MkdirAll(filepath.Dir(p), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(p, []byte(strings.ReplaceAll(content, "\n", "\r\n")), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+const request1 = `From: Ola Nordmann <ola@example.org>
+To: integrasjon@example.org
+Subject: =?ISO-8859-1?Q?Sp=F8rsm=E5l_om_integrasjon?=
+Message-ID: <r1@example.org>
+Date: Mon, 23 Nov 2026 09:00:00 +0100
+MIME-Version: 1.0
+Content-Type: text/plain; charset=iso-8859-1
+Content-Transfer-Encoding: quoted-printable
+
+Hei, jeg lurer p=E5 noe.
+`
+
+const reply1 = `From: Ola Nordmann <ola@example.org>
+To: integrasjon@example.org
+Subject: SV: noe helt annet
+Message-ID: <r2@example.org>
+In-Reply-To: <r1@example.org>
+Date: Mon, 23 Nov 2026 10:00:00 +0100
+
+Et tillegg.
+`
+
+const other = `From: Eva <eva@example.net>
+To: integrasjon@example.org
+Subject: Et annet sporsmal
+Message-ID: <e1@example.net>
+Date: Mon, 23 Nov 2026 11:00:00 +0100
+
+Hei.
+`
+
+func TestIngestJSONCasesAndShow(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "kp.db")
+	mail := filepath.Join(dir, "mail")
+	writeFile(t, mail, "1.eml", request1)
+	writeFile(t, mail, "2.eml", reply1)
+	writeFile(t, mail, "3.eml", other)
+
+	// Flags after the positional argument work too.
+	out, errOut, code := run(t, "", "ingest", mail, "-db", db, "-json", "-quiet")
+	if code != 0 {
+		t.Fatalf("ingest exit %d: %s", code, errOut)
+	}
+	lines := strings.Split(strings.TrimSpace(out), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("ingest -json printed %d lines:\n%s", len(lines), out)
+	}
+	type res struct {
+		Source    string `json:"source"`
+		MessageID string `json:"message_id"`
+		Case      *int   `json:"case"`
+		MatchedBy string `json:"matched_by"`
+		Class     string `json:"class"`
+		Status    string `json:"status"`
+		Error     string `json:"error"`
+	}
+	var rs []res
+	for _, l := range lines {
+		var r res
+		if err := json.Unmarshal([]byte(l), &r); err != nil {
+			t.Fatalf("%q: %v", l, err)
+		}
+		rs = append(rs, r)
+	}
+	want := []struct {
+		id, by string
+		c      int
+	}{{"r1@example.org", "new", 1}, {"r2@example.org", "in-reply-to", 1}, {"e1@example.net", "new", 2}}
+	for i, w := range want {
+		r := rs[i]
+		if r.MessageID != w.id || r.MatchedBy != w.by || r.Case == nil || *r.Case != w.c || r.Status != "stored" || r.Class != "human" {
+			t.Errorf("line %d = %+v, want %+v", i, r, w)
+		}
+	}
+
+	out, errOut, code = run(t, "", "cases", "-db", db, "-json")
+	if code != 0 {
+		t.Fatalf("cases exit %d: %s", code, errOut)
+	}
+	var cases []map[string]any
+	if err := json.Unmarshal([]byte(out), &cases); err != nil {
+		t.Fatalf("cases -json: %v\n%s", err, out)
+	}
+	if len(cases) != 2 {
+		t.Fatalf("cases = %d", len(cases))
+	}
+	for _, k := range []string{"id", "tag", "subject", "status", "requester", "assignee", "team", "priority", "escalation", "created", "updated", "messages"} {
+		if _, ok := cases[0][k]; !ok {
+			t.Errorf("cases -json lacks %q", k)
+		}
+	}
+
+	out, errOut, code = run(t, "", "case", "show", "1", "-json", "-db", db)
+	if code != 0 {
+		t.Fatalf("case show exit %d: %s", code, errOut)
+	}
+	var c struct {
+		ID       int    `json:"id"`
+		Subject  string `json:"subject"`
+		Tag      string `json:"tag"`
+		Messages []struct {
+			MessageID string `json:"message_id"`
+			Direction string `json:"direction"`
+			MatchedBy string `json:"matched_by"`
+			Text      string `json:"text"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatalf("case show -json: %v\n%s", err, out)
+	}
+	if c.Subject != "Spørsmål om integrasjon" || c.Tag != "[INT#1]" || len(c.Messages) != 2 {
+		t.Fatalf("case 1 = %+v", c)
+	}
+	if !strings.Contains(c.Messages[0].Text, "lurer på") || c.Messages[1].MatchedBy != "in-reply-to" {
+		t.Fatalf("messages = %+v", c.Messages)
+	}
+
+	// Human output names the case.
+	out, _, code = run(t, "", "case", "show", "2", "-db", db)
+	if code != 0 || !strings.Contains(out, "[INT#2] Et annet sporsmal") {
+		t.Fatalf("case show 2 (%d):\n%s", code, out)
+	}
+}
+
+func TestIngestStdinAndDuplicates(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "kp.db")
+	in := strings.ReplaceAll(request1, "\n", "\r\n")
+	if _, e, code := run(t, in, "ingest", "-db", db, "-"); code != 0 {
+		t.Fatalf("exit %d: %s", code, e)
+	}
+	out, _, code := run(t, in, "ingest", "-db", db, "-json", "-")
+	if code != 0 || !strings.Contains(out, `"status":"duplicate"`) || !strings.Contains(out, `"matched_by":"duplicate"`) {
+		t.Fatalf("second ingest (%d): %s", code, out)
+	}
+}
+
+func TestUserErrorsExitOne(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "kp.db")
+	for _, args := range [][]string{
+		{"nonsense"},
+		{"ingest", "-db", db},
+		{"cases"},
+		{"case", "show", "x", "-db", db},
+		{"cases", "-db", db, "-status", "bogus"},
+		{"check-config", "-config", filepath.Join(t.TempDir(), "missing.yaml")},
+		{"ingest", "-db", db, filepath.Join(t.TempDir(), "missing.eml")},
+	} {
+		_, errOut, code := run(t, "", args...)
+		if code != 1 {
+			t.Errorf("%v: exit %d, want 1 (%s)", args, code, errOut)
+		}
+		if strings.Count(strings.TrimSpace(errOut), "\n") != 0 || errOut == "" {
+			t.Errorf("%v: want a one-line message, got %q", args, errOut)
+		}
+	}
+	if _, _, code := run(t, "", "case", "show", "9", "-db", db); code != 1 {
+		t.Errorf("missing case: exit %d", code)
+	}
+}
+
+func TestCheckConfig(t *testing.T) {
+	// The example as shipped names secret files under /etc that a test
+	// machine lacks: check-config must say which.
+	_, errOut, code := run(t, "", "check-config", "-config", "../../config.example.yaml")
+	if _, err := os.Stat("/etc/kontaktpunkt"); err != nil && (code != 1 || !strings.Contains(errOut, "/etc/kontaktpunkt/")) {
+		t.Fatalf("check-config example on a machine without its secrets: exit %d: %s", code, errOut)
+	}
+	dir := t.TempDir()
+	writeFile(t, dir, "imap-password", "s3cret")
+	good := writeFile(t, dir, "kp.yaml", `contact:
+  address: integrasjon@uio.no
+  name: Integrasjon
+store:
+  path: kp.db
+imap:
+  host: imap.uio.no
+  username: integrasjon
+  password: {file: imap-password}
+staff:
+  members:
+    - {name: Kari, address: kari@uio.no}
+  trusted_authserv_ids: [mx.uio.no]
+teams:
+  - name: fs
+    members: [per@uio.no]
+    escalation: fs-leder@uio.no
+`)
+	out, errOut, code := run(t, "", "check-config", "-config", good)
+	if code != 0 || !strings.Contains(out, "ok") {
+		t.Fatalf("check-config good: exit %d: %s%s", code, out, errOut)
+	}
+	bad := writeFile(t, t.TempDir(), "bad.yaml", "contact:\n  address: not-an-address\n  bogus: 1\nimap:\n  port: 99999\n")
+	_, errOut, code = run(t, "", "check-config", "-config", bad)
+	if code != 1 {
+		t.Fatalf("bad config: exit %d", code)
+	}
+	for _, want := range []string{"bogus", "contact.address", "port"} {
+		if !strings.Contains(errOut, want) {
+			t.Errorf("bad config output lacks %q:\n%s", want, errOut)
+		}
+	}
+}
+
+func TestSecondProcessGetsStoreInUse(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "kp.db")
+	writeFile(t, dir, "1.eml", request1)
+	if _, e, code := run(t, "", "ingest", "-db", db, "-quiet", filepath.Join(dir, "1.eml")); code != 0 {
+		t.Fatal(e)
+	}
+	cfg, err := (&commonFlags{db: db}).load()
+	if err != nil {
+		t.Fatal(err)
+	}
+	st, err := openStore(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	_, errOut, code := run(t, "", "cases", "-db", db)
+	if code != exitTemporary || !strings.Contains(errOut, "in use") {
+		t.Fatalf("second open: exit %d: %s", code, errOut)
+	}
+}

@@ -1,0 +1,124 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"flag"
+	"fmt"
+	"io"
+	"sort"
+	"strings"
+
+	"kontaktpunkt/gateway"
+	"kontaktpunkt/mailbox"
+)
+
+// Batching of ingest: messages are committed in transactions of up to
+// ingestBatch messages or ingestBatchBytes raw bytes, each durable before
+// its results are printed.
+const (
+	ingestBatch      = 512
+	ingestBatchBytes = 32 << 20
+)
+
+func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("ingest", flag.ContinueOnError)
+	var cf commonFlags
+	cf.register(fs)
+	quiet := fs.Bool("quiet", false, "queue no outbound mail (archive import)")
+	asJSON := fs.Bool("json", false, "print one JSON object per message")
+	paths, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(paths) == 0 {
+		return usageErr("ingest needs PATH... or - for standard input")
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	run := func(ingest func([]gateway.Item) ([]gateway.Result, error)) error {
+		return ingestSources(ctx, paths, stdin, stdout, *asJSON, ingest)
+	}
+	st, err := openStore(cfg)
+	if err != nil {
+		if client := adminClientFor(cfg); client != nil {
+			return run(func(items []gateway.Item) ([]gateway.Result, error) {
+				return client.ingest(ctx, items, *quiet)
+			})
+		}
+		return err
+	}
+	defer st.Close()
+	g, err := gateway.New(cfg, st, newLogger(cfg, stderr))
+	if err != nil {
+		return configError{err}
+	}
+	g.Quiet = *quiet
+	return run(func(items []gateway.Item) ([]gateway.Result, error) { return g.Ingest(ctx, items) })
+}
+
+// ingestSources reads every source, ingests in batches and prints results.
+func ingestSources(ctx context.Context, paths []string, stdin io.Reader, stdout io.Writer, asJSON bool, ingest func([]gateway.Item) ([]gateway.Result, error)) error {
+	var (
+		batch []gateway.Item
+		size  int
+		tally = map[string]int{}
+		total int
+		enc   = json.NewEncoder(stdout)
+	)
+	enc.SetEscapeHTML(false)
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		results, err := ingest(batch)
+		if err != nil {
+			return fmt.Errorf("ingesting %s…: %w", batch[0].Source, err)
+		}
+		for _, r := range results {
+			total++
+			tally[r.Status]++
+			if asJSON {
+				if err := enc.Encode(r); err != nil {
+					return err
+				}
+			} else if r.Status == gateway.ResultQuarantined {
+				fmt.Fprintf(stdout, "%s: quarantined: %s\n", r.Source, r.Error)
+			}
+		}
+		batch, size = batch[:0], 0
+		return nil
+	}
+	err := mailbox.ReadSources(paths, stdin, func(s mailbox.Source) error {
+		if err := ctx.Err(); err != nil {
+			return err
+		}
+		batch = append(batch, gateway.Item{Source: s.Name, Raw: s.Raw})
+		size += len(s.Raw)
+		if len(batch) >= ingestBatch || size >= ingestBatchBytes {
+			return flush()
+		}
+		return nil
+	})
+	if err == nil {
+		err = flush()
+	}
+	if err != nil {
+		if ue := (userError{}); isNotExist(err) {
+			ue.msg = err.Error()
+			return ue
+		}
+		return err
+	}
+	if !asJSON {
+		var parts []string
+		for k, v := range tally {
+			parts = append(parts, fmt.Sprintf("%d %s", v, k))
+		}
+		sort.Strings(parts)
+		fmt.Fprintf(stdout, "%d messages: %s\n", total, strings.Join(parts, ", "))
+	}
+	return nil
+}

@@ -1,0 +1,250 @@
+// Command kontaktpunkt is the e-mail gateway of a contact point: it turns
+// mail to the contact address into cases, relays the conversation between
+// requester and responsible parties, and follows up until cases are
+// resolved. This package only wires the others together.
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+
+	"kontaktpunkt/config"
+	"kontaktpunkt/gateway"
+	"kontaktpunkt/store"
+)
+
+// Exit statuses (DESIGN section 9).
+const (
+	exitOK        = 0
+	exitUser      = 1
+	exitTemporary = 75 // EX_TEMPFAIL: an MTA piping to ingest retries later
+)
+
+// userError is a mistake the user can fix; its message names what to fix.
+type userError struct{ msg string }
+
+func (e userError) Error() string { return e.msg }
+
+func usageErr(format string, args ...any) error { return userError{fmt.Sprintf(format, args...)} }
+
+func main() {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := Run(ctx, os.Args[1:], os.Stdin, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+const usage = `usage: kontaktpunkt COMMAND [flags] [args]
+
+  serve        [-config FILE]                 intake, outbox, follow-up and HTTP until SIGINT/SIGTERM
+  demo         [-keep]                        a scripted conversation on in-process IMAP and SMTP servers
+  ingest       [-config FILE] [-db FILE] [-quiet] [-json] PATH... | -
+  cases        [-config FILE] [-db FILE] [-status S] [-assignee A] [-json]
+  case show N  [-json]  |  case assign N WHO  |  case status N S  |  case note N TEXT
+  outbox       [-json]  |  outbox retry ID
+  check-config -config FILE
+  backup       [-config FILE] [-db FILE] OUT
+`
+
+// Run runs one command and returns its exit status. Tests call it directly.
+func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
+	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+		fmt.Fprint(stderr, usage)
+		if len(args) == 0 {
+			return exitUser
+		}
+		return exitOK
+	}
+	cmd, rest := args[0], args[1:]
+	var err error
+	switch cmd {
+	case "serve":
+		err = cmdServe(ctx, rest, stdout, stderr)
+	case "demo":
+		err = cmdDemo(ctx, rest, stdout, stderr)
+	case "ingest":
+		err = cmdIngest(ctx, rest, stdin, stdout, stderr)
+	case "cases", "case", "outbox", "backup":
+		err = cmdOffline(ctx, cmd, rest, stdout, stderr)
+	case "check-config":
+		err = cmdCheckConfig(rest, stdout)
+	default:
+		err = usageErr("unknown command %q; run kontaktpunkt -help", cmd)
+	}
+	return exitCode(err, stderr)
+}
+
+func exitCode(err error, stderr io.Writer) int {
+	if err == nil {
+		return exitOK
+	}
+	if errors.Is(err, flag.ErrHelp) {
+		return exitOK
+	}
+	var re remoteExit
+	if errors.As(err, &re) {
+		fmt.Fprint(stderr, re.stderr)
+		return re.code
+	}
+	var ue userError
+	if errors.As(err, &ue) {
+		fmt.Fprintln(stderr, "kontaktpunkt:", oneLine(ue.msg))
+		return exitUser
+	}
+	var ce configError
+	if errors.As(err, &ce) {
+		fmt.Fprintln(stderr, "kontaktpunkt: configuration problems:")
+		fmt.Fprintln(stderr, indent(ce.err.Error()))
+		return exitUser
+	}
+	if errors.Is(err, store.ErrInUse) {
+		fmt.Fprintln(stderr, "kontaktpunkt:", oneLine(err.Error()))
+		return exitTemporary
+	}
+	fmt.Fprintln(stderr, "kontaktpunkt:", oneLine(err.Error()))
+	return exitTemporary
+}
+
+func oneLine(s string) string { return strings.ReplaceAll(strings.TrimSpace(s), "\n", "; ") }
+
+func indent(s string) string {
+	lines := strings.Split(strings.TrimSpace(s), "\n")
+	for i := range lines {
+		lines[i] = "  " + lines[i]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// configError carries all configuration problems at once.
+type configError struct{ err error }
+
+func (e configError) Error() string { return e.err.Error() }
+func (e configError) Unwrap() error { return e.err }
+
+// parseFlags parses flags that may stand before or after positional
+// arguments ("case show 42 -json") and returns the positional ones.
+func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
+	fs.SetOutput(io.Discard)
+	var pos []string
+	for {
+		if err := fs.Parse(args); err != nil {
+			if errors.Is(err, flag.ErrHelp) {
+				return nil, err
+			}
+			return nil, usageErr("%s: %v", fs.Name(), err)
+		}
+		args = fs.Args()
+		if len(args) == 0 {
+			return pos, nil
+		}
+		if args[0] == "-" { // stdin as a positional argument
+			pos = append(pos, "-")
+			args = args[1:]
+			continue
+		}
+		pos = append(pos, args[0])
+		args = args[1:]
+	}
+}
+
+// commonFlags are the flags every offline command takes.
+type commonFlags struct {
+	config string
+	db     string
+}
+
+func (c *commonFlags) register(fs *flag.FlagSet) {
+	fs.StringVar(&c.config, "config", "", "configuration `FILE`")
+	fs.StringVar(&c.db, "db", "", "store `FILE` (lets the command run without a configuration file)")
+}
+
+// load reads the configuration: the file if given, else defaults (which is
+// enough for offline commands given -db). -db overrides store.path.
+func (c *commonFlags) load() (*config.Config, error) {
+	var cfg *config.Config
+	if c.config != "" {
+		var err error
+		cfg, err = config.Load(c.config)
+		if err != nil {
+			if errors.Is(err, os.ErrNotExist) {
+				return nil, usageErr("configuration file %s does not exist", c.config)
+			}
+			return nil, configError{err}
+		}
+	} else {
+		if c.db == "" {
+			return nil, usageErr("give -config FILE or -db FILE")
+		}
+		cfg = config.Default()
+	}
+	if c.db != "" {
+		cfg.Store.Path = c.db
+	}
+	return cfg, nil
+}
+
+// openStore opens the store, failing at once if another process holds it.
+func openStore(cfg *config.Config) (*store.Store, error) {
+	st, err := store.Open(cfg.Store.Path, store.Options{})
+	if err != nil {
+		return nil, fmt.Errorf("opening store %s: %w", cfg.Store.Path, err)
+	}
+	return st, nil
+}
+
+// newLogger builds the slog logger the configuration asks for.
+func newLogger(cfg *config.Config, w io.Writer) *slog.Logger {
+	level := slog.LevelInfo
+	switch cfg.Log.Level {
+	case "debug":
+		level = slog.LevelDebug
+	case "warn":
+		level = slog.LevelWarn
+	case "error":
+		level = slog.LevelError
+	}
+	opts := &slog.HandlerOptions{Level: level}
+	if cfg.Log.Format == "json" {
+		return slog.New(slog.NewJSONHandler(w, opts))
+	}
+	return slog.New(slog.NewTextHandler(w, opts))
+}
+
+func cmdCheckConfig(args []string, stdout io.Writer) error {
+	fs := flag.NewFlagSet("check-config", flag.ContinueOnError)
+	path := fs.String("config", "", "configuration `FILE`")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if *path == "" && len(pos) == 1 {
+		*path = pos[0]
+	}
+	if *path == "" {
+		return usageErr("check-config needs -config FILE")
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return usageErr("configuration file %s does not exist", *path)
+		}
+		return configError{err}
+	}
+	if err := cfg.CheckFiles(); err != nil {
+		return configError{err}
+	}
+	if _, err := gateway.New(cfg, nil, nil); err != nil {
+		return configError{err}
+	}
+	fmt.Fprintf(stdout, "%s: ok (contact %s, %d staff, %d teams, %d routing rules)\n",
+		*path, cfg.Contact.Address, len(cfg.Staff.Members), len(cfg.Teams), len(cfg.Routing))
+	return nil
+}

@@ -1,0 +1,430 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	kp "kontaktpunkt"
+	"kontaktpunkt/config"
+	"kontaktpunkt/gateway"
+	"kontaktpunkt/store"
+)
+
+// env is what an offline command works on: the store and a gateway over
+// it. Standalone it is opened by the command; while serve runs, serve
+// lends its own through the admin endpoint.
+type env struct {
+	cfg *config.Config
+	st  *store.Store
+	g   *gateway.Gateway
+}
+
+// cmdOffline runs cases, case, outbox or backup, on the store directly or,
+// when serve holds it, through serve's admin endpoint.
+func cmdOffline(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
+	if cmd == "backup" {
+		// serve may run in another directory: name the output absolutely.
+		args = absPositional(args)
+	}
+	return runOffline(ctx, cmd, args, stdout, func(cfg *config.Config) (*env, func(), error) {
+		st, err := openStore(cfg)
+		if err != nil {
+			if client := adminClientFor(cfg); client != nil && errors.Is(err, store.ErrInUse) {
+				return nil, nil, forwarded{client}
+			}
+			return nil, nil, err
+		}
+		g, err := gateway.New(cfg, st, newLogger(cfg, stderr))
+		if err != nil {
+			st.Close()
+			return nil, nil, configError{err}
+		}
+		return &env{cfg: cfg, st: st, g: g}, func() { st.Close() }, nil
+	}, stderr)
+}
+
+// forwarded tells runOffline to hand the command to a running serve.
+type forwarded struct{ client *adminClient }
+
+func (forwarded) Error() string { return "forwarded to the running serve" }
+
+// runOffline parses the command's flags, gets an env from open and runs
+// the command. serve's admin endpoint calls it with its own open.
+func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer, open func(*config.Config) (*env, func(), error), stderr io.Writer) error {
+	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
+	var cf commonFlags
+	cf.register(fs)
+	asJSON := fs.Bool("json", false, "print JSON")
+	status := fs.String("status", "", "only cases with this status (open, waiting, resolved)")
+	assignee := fs.String("assignee", "", "only cases assigned to this address")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	// Check the arguments before opening anything.
+	var run func(*env) error
+	switch cmd {
+	case "cases":
+		if *status != "" && !kp.Status(*status).Valid() {
+			return usageErr("-status must be open, waiting or resolved, not %q", *status)
+		}
+		if len(pos) > 0 {
+			return usageErr("cases takes no arguments (got %q)", pos[0])
+		}
+		run = func(e *env) error { return listCases(e, kp.Status(*status), *assignee, *asJSON, stdout) }
+	case "case":
+		if len(pos) < 2 {
+			return usageErr("usage: case show N | case assign N WHO | case status N S | case note N TEXT")
+		}
+		id, err := strconv.ParseUint(strings.TrimPrefix(pos[1], "#"), 10, 64)
+		if err != nil || id == 0 {
+			return usageErr("case number must be a positive number, not %q", pos[1])
+		}
+		run, err = caseCommand(pos[0], kp.CaseID(id), pos[2:], *asJSON, stdout)
+		if err != nil {
+			return err
+		}
+	case "outbox":
+		switch {
+		case len(pos) == 0:
+			run = func(e *env) error { return listOutbox(e, *asJSON, stdout) }
+		case pos[0] == "retry" && len(pos) == 2:
+			id, err := strconv.ParseUint(pos[1], 10, 64)
+			if err != nil {
+				return usageErr("outbox retry needs a message number, not %q", pos[1])
+			}
+			run = func(e *env) error {
+				if err := e.g.RetryOutbound(id); err != nil {
+					if errors.Is(err, store.ErrNotFound) {
+						return usageErr("no outbound message %d", id)
+					}
+					return err
+				}
+				fmt.Fprintf(stdout, "outbound %d queued for a new attempt\n", id)
+				return nil
+			}
+		default:
+			return usageErr("usage: outbox [-json] | outbox retry ID")
+		}
+	case "backup":
+		if len(pos) != 1 {
+			return usageErr("usage: backup [-config FILE] [-db FILE] OUT")
+		}
+		out := pos[0]
+		run = func(e *env) error {
+			if err := e.st.BackupFile(out); err != nil {
+				return fmt.Errorf("backup to %s: %w", out, err)
+			}
+			fi, err := os.Stat(out)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "backup written to %s (%d bytes)\n", out, fi.Size())
+			return nil
+		}
+	}
+	cfg, err := cf.load()
+	if err != nil {
+		return err
+	}
+	e, closeEnv, err := open(cfg)
+	var fw forwarded
+	if errors.As(err, &fw) {
+		return fw.client.run(ctx, append([]string{cmd}, args...), stdout, stderr)
+	}
+	if err != nil {
+		return err
+	}
+	defer closeEnv()
+	return run(e)
+}
+
+// caseCommand builds the runner of one `case` subcommand.
+func caseCommand(sub string, id kp.CaseID, rest []string, asJSON bool, stdout io.Writer) (func(*env) error, error) {
+	operator := kp.Address{Name: "operator", Addr: operatorAddr()}
+	operate := func(e *env, commands, text string) error {
+		applied, err := e.g.Operate(id, operator, commands, text)
+		if errors.Is(err, store.ErrNotFound) {
+			return usageErr("no case %d", id)
+		}
+		if err != nil {
+			return usageErr("%v", err)
+		}
+		for _, a := range applied {
+			fmt.Fprintf(stdout, "case %d: %s\n", id, a)
+		}
+		return nil
+	}
+	switch sub {
+	case "show":
+		if len(rest) != 0 {
+			return nil, usageErr("usage: case show N [-json]")
+		}
+		return func(e *env) error { return showCase(e, id, asJSON, stdout) }, nil
+	case "assign":
+		if len(rest) != 1 {
+			return nil, usageErr("usage: case assign N WHO")
+		}
+		return func(e *env) error { return operate(e, "[assign:"+rest[0]+"]", "") }, nil
+	case "status":
+		if len(rest) != 1 || !kp.Status(rest[0]).Valid() {
+			return nil, usageErr("usage: case status N open|waiting|resolved")
+		}
+		return func(e *env) error { return operate(e, "[status:"+rest[0]+"]", "") }, nil
+	case "note":
+		if len(rest) == 0 {
+			return nil, usageErr("usage: case note N TEXT")
+		}
+		return func(e *env) error { return operate(e, "[note]", strings.Join(rest, " ")) }, nil
+	}
+	return nil, usageErr("unknown case command %q (show, assign, status, note)", sub)
+}
+
+func operatorAddr() string {
+	u := os.Getenv("USER")
+	if u == "" {
+		u = "operator"
+	}
+	host, _ := os.Hostname()
+	if host == "" {
+		host = "localhost"
+	}
+	return u + "@" + host
+}
+
+// caseJSON is the shape of a case in `cases -json` and `case show -json`.
+type caseJSON struct {
+	ID         kp.CaseID    `json:"id"`
+	Tag        string       `json:"tag"`
+	Subject    string       `json:"subject"`
+	Status     kp.Status    `json:"status"`
+	Requester  string       `json:"requester"`
+	Assignee   string       `json:"assignee"`
+	Team       string       `json:"team"`
+	Priority   kp.Priority  `json:"priority"`
+	Escalation int          `json:"escalation"`
+	Created    time.Time    `json:"created"`
+	Updated    time.Time    `json:"updated"`
+	Messages   any          `json:"messages"`
+	Next       *kp.FollowUp `json:"next_followup"`
+	Previous   kp.CaseID    `json:"previous_case,omitempty"`
+	Cc         []string     `json:"participants,omitempty"`
+}
+
+type messageJSON struct {
+	MessageID   string          `json:"message_id"`
+	From        string          `json:"from"`
+	Date        time.Time       `json:"date"`
+	Direction   kp.Direction    `json:"direction"`
+	Class       kp.Class        `json:"class"`
+	MatchedBy   kp.MatchedBy    `json:"matched_by"`
+	Kind        string          `json:"kind"`
+	Subject     string          `json:"subject"`
+	Text        string          `json:"text"`
+	Outsider    bool            `json:"outsider"`
+	To          []string        `json:"to,omitempty"`
+	Attachments []kp.Attachment `json:"attachments,omitempty"`
+}
+
+func toCaseJSON(c *kp.Case, prefix string) caseJSON {
+	return caseJSON{
+		ID: c.ID, Tag: c.ID.Tag(prefix), Subject: c.Subject, Status: c.Status, Requester: c.Requester.Addr,
+		Assignee: c.Assignee, Team: c.Team, Priority: c.Priority, Escalation: c.Escalation,
+		Created: c.Created, Updated: c.Updated, Messages: c.Messages, Next: c.Next,
+		Previous: c.PreviousCase, Cc: c.Participants,
+	}
+}
+
+func listCases(e *env, status kp.Status, assignee string, asJSON bool, stdout io.Writer) error {
+	var cases []kp.Case
+	if err := e.st.View(func(tx *store.Tx) error {
+		var err error
+		cases, err = tx.Cases(store.CaseFilter{Status: status, Assignee: kp.NormAddr(assignee)})
+		return err
+	}); err != nil {
+		return err
+	}
+	prefix := e.cfg.Contact.TagPrefix
+	if asJSON {
+		out := make([]caseJSON, 0, len(cases))
+		for i := range cases {
+			out = append(out, toCaseJSON(&cases[i], prefix))
+		}
+		return writeJSON(stdout, out)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "TAG\tSTATUS\tPRIO\tASSIGNEE\tREQUESTER\tUPDATED\tSUBJECT")
+	for _, c := range cases {
+		who := c.Assignee
+		if who == "" && c.Team != "" {
+			who = "team " + c.Team
+		}
+		if who == "" {
+			who = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID.Tag(prefix), c.Status, c.Priority, who,
+			c.Requester.Addr, c.Updated.Local().Format("2006-01-02 15:04"), c.Subject)
+	}
+	return tw.Flush()
+}
+
+func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
+	var (
+		c    *kp.Case
+		msgs []kp.Message
+	)
+	err := e.st.View(func(tx *store.Tx) error {
+		var err error
+		if c, err = tx.Case(id); err != nil {
+			return err
+		}
+		msgs, err = tx.CaseMessages(id)
+		return err
+	})
+	if errors.Is(err, store.ErrNotFound) {
+		return usageErr("no case %d", id)
+	}
+	if err != nil {
+		return err
+	}
+	prefix := e.cfg.Contact.TagPrefix
+	if asJSON {
+		cj := toCaseJSON(c, prefix)
+		ms := make([]messageJSON, 0, len(msgs))
+		for _, m := range msgs {
+			mj := messageJSON{
+				MessageID: m.ID, From: m.From.Addr, Date: m.Date, Direction: m.Direction, Class: m.Class,
+				MatchedBy: m.MatchedBy, Kind: m.Kind, Subject: m.Subject, Text: m.Text, Outsider: m.Outsider,
+				Attachments: m.Attachments,
+			}
+			for _, a := range append(append([]kp.Address{}, m.To...), m.Cc...) {
+				mj.To = append(mj.To, a.Addr)
+			}
+			if mj.Date.IsZero() {
+				mj.Date = m.Received
+			}
+			ms = append(ms, mj)
+		}
+		cj.Messages = ms
+		return writeJSON(stdout, cj)
+	}
+	fmt.Fprintf(stdout, "%s %s\n", c.ID.Tag(prefix), c.Subject)
+	fmt.Fprintf(stdout, "  status:     %s   priority: %s   escalation: %d\n", c.Status, c.Priority, c.Escalation)
+	fmt.Fprintf(stdout, "  requester:  %s\n", c.Requester)
+	if len(c.Participants) > 0 {
+		fmt.Fprintf(stdout, "  cc:         %s\n", strings.Join(c.Participants, ", "))
+	}
+	fmt.Fprintf(stdout, "  assignee:   %s   team: %s\n", orDash(c.Assignee), orDash(c.Team))
+	fmt.Fprintf(stdout, "  created:    %s   updated: %s\n", c.Created.Local().Format("2006-01-02 15:04"), c.Updated.Local().Format("2006-01-02 15:04"))
+	if c.Next != nil {
+		fmt.Fprintf(stdout, "  next:       %s at %s\n", c.Next.Kind, c.Next.Due.Local().Format("2006-01-02 15:04"))
+	}
+	if c.PreviousCase != 0 {
+		fmt.Fprintf(stdout, "  follows:    %s\n", c.PreviousCase.Tag(prefix))
+	}
+	for _, m := range msgs {
+		arrow := "<-"
+		if m.Direction == kp.Out {
+			arrow = "->"
+		}
+		when := m.Received
+		flags := []string{m.Kind}
+		if m.Class != kp.ClassHuman {
+			flags = append(flags, string(m.Class))
+		}
+		if m.Outsider {
+			flags = append(flags, "OUTSIDER")
+		}
+		if m.MatchedBy != "" && m.Direction == kp.In {
+			flags = append(flags, "by "+string(m.MatchedBy))
+		}
+		who := m.From.String()
+		if m.Direction == kp.Out {
+			var to []string
+			for _, a := range append(append([]kp.Address{}, m.To...), m.Cc...) {
+				to = append(to, a.Addr)
+			}
+			who = "to " + strings.Join(to, ", ")
+		}
+		fmt.Fprintf(stdout, "\n%s %s %s [%s]\n  %s\n", when.Local().Format("2006-01-02 15:04"), arrow, who, strings.Join(flags, ", "), m.Subject)
+		text := strings.TrimSpace(m.Text)
+		if len(text) > 2000 {
+			text = text[:2000] + " […]"
+		}
+		for _, l := range strings.Split(text, "\n") {
+			fmt.Fprintf(stdout, "  | %s\n", l)
+		}
+	}
+	return nil
+}
+
+func listOutbox(e *env, asJSON bool, stdout io.Writer) error {
+	var list []kp.Outbound
+	if err := e.st.View(func(tx *store.Tx) error {
+		var err error
+		list, err = tx.ListOutbound("", 200)
+		return err
+	}); err != nil {
+		return err
+	}
+	if asJSON {
+		if list == nil {
+			list = []kp.Outbound{}
+		}
+		return writeJSON(stdout, list)
+	}
+	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	fmt.Fprintln(tw, "ID\tSTATE\tKIND\tCASE\tTO\tATTEMPTS\tQUEUED\tLAST ERROR")
+	for _, o := range list {
+		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", o.ID, o.State, o.Kind, o.Case, strings.Join(o.To, ","),
+			o.Attempts, o.Queued.Local().Format("2006-01-02 15:04:05"), o.LastError)
+	}
+	return tw.Flush()
+}
+
+func writeJSON(w io.Writer, v any) error {
+	enc := json.NewEncoder(w)
+	enc.SetEscapeHTML(false)
+	enc.SetIndent("", "  ")
+	return enc.Encode(v)
+}
+
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
+}
+
+func isNotExist(err error) bool { return errors.Is(err, fs.ErrNotExist) }
+
+// absPositional makes the positional arguments (not flags or their values)
+// absolute paths.
+func absPositional(args []string) []string {
+	out := make([]string, len(args))
+	copy(out, args)
+	for i := 0; i < len(out); i++ {
+		a := out[i]
+		if strings.HasPrefix(a, "-") {
+			if !strings.Contains(a, "=") && a != "-json" && a != "--json" {
+				i++ // the flag's value
+			}
+			continue
+		}
+		if abs, err := filepath.Abs(a); err == nil {
+			out[i] = abs
+		}
+	}
+	return out
+}

@@ -1,0 +1,355 @@
+package main
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"strconv"
+	"sync"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+
+	"kontaktpunkt/config"
+	"kontaktpunkt/gateway"
+	"kontaktpunkt/mailbox"
+	"kontaktpunkt/store"
+	"kontaktpunkt/web"
+)
+
+func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	path := fs.String("config", "", "configuration `FILE`")
+	pos, err := parseFlags(fs, args)
+	if err != nil {
+		return err
+	}
+	if len(pos) > 0 {
+		return usageErr("serve takes no arguments (got %q)", pos[0])
+	}
+	if *path == "" {
+		return usageErr("serve needs -config FILE (see config.example.yaml)")
+	}
+	cfg, err := config.Load(*path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return usageErr("configuration file %s does not exist", *path)
+		}
+		return configError{err}
+	}
+	if err := cfg.CheckFiles(); err != nil {
+		return configError{err}
+	}
+	s, err := NewServer(cfg, newLogger(cfg, stderr))
+	if err != nil {
+		return err
+	}
+	if err := s.Open(); err != nil {
+		return err
+	}
+	defer s.Close()
+	return s.Run(ctx)
+}
+
+// Server is the whole running program: intake, outbox, follow-up, HTTP
+// and the admin socket under one lifecycle. Tests start it on :0 ports.
+type Server struct {
+	Config  *config.Config
+	Log     *slog.Logger
+	Store   *store.Store
+	Gateway *gateway.Gateway
+	Poller  *mailbox.Poller
+	Sender  *mailbox.Sender
+	// Now, if set before Open, is the gateway's clock (the demo speeds it up).
+	Now func() time.Time
+
+	httpLn  net.Listener
+	adminLn net.Listener
+	wakeOut chan struct{}
+	wakeFU  chan struct{}
+	ready   chan struct{}
+	once    sync.Once
+}
+
+// NewServer prepares a server; Open acquires its resources.
+func NewServer(cfg *config.Config, log *slog.Logger) (*Server, error) {
+	return &Server{Config: cfg, Log: log, wakeOut: make(chan struct{}, 1), wakeFU: make(chan struct{}, 1), ready: make(chan struct{})}, nil
+}
+
+// HTTPAddr is the address the HTTP server listens on, once Open returned.
+func (s *Server) HTTPAddr() string {
+	if s.httpLn == nil {
+		return ""
+	}
+	return s.httpLn.Addr().String()
+}
+
+// Open opens the store, the listeners and the clients. Nothing runs yet.
+func (s *Server) Open() error {
+	cfg := s.Config
+	st, err := openStore(cfg)
+	if err != nil {
+		return err
+	}
+	s.Store = st
+	g, err := gateway.New(cfg, st, s.Log)
+	if err != nil {
+		st.Close()
+		return configError{err}
+	}
+	if s.Now != nil {
+		g.Now = s.Now
+	}
+	g.Wake = func() {
+		select {
+		case s.wakeOut <- struct{}{}:
+		default:
+		}
+		select {
+		case s.wakeFU <- struct{}{}:
+		default:
+		}
+	}
+	s.Gateway = g
+
+	if cfg.IMAP.Host != "" {
+		icfg, err := imapConfig(cfg)
+		if err != nil {
+			s.Close()
+			return configError{err}
+		}
+		s.Poller = mailbox.NewPoller(icfg, g.Sink(), s.Log.With("component", "imap"))
+	}
+	if cfg.SMTP.Host != "" {
+		scfg, err := smtpConfig(cfg)
+		if err != nil {
+			s.Close()
+			return configError{err}
+		}
+		s.Sender = mailbox.NewSender(scfg, s.Log.With("component", "smtp"))
+	}
+	if cfg.HTTPEnabled() {
+		s.httpLn, err = net.Listen("tcp", cfg.HTTP.Listen)
+		if err != nil {
+			s.Close()
+			return fmt.Errorf("http listen %s: %w", cfg.HTTP.Listen, err)
+		}
+	}
+	s.adminLn, err = listenAdmin(cfg)
+	if err != nil {
+		s.Close()
+		return err
+	}
+	return nil
+}
+
+// Ready is closed once Run has started every worker.
+func (s *Server) Ready() <-chan struct{} { return s.ready }
+
+// Run runs every part until ctx ends, then stops taking new work, lets the
+// parts finish what they have in hand and returns. Close the store after.
+func (s *Server) Run(ctx context.Context) error {
+	grp, gctx := errgroup.WithContext(ctx)
+	log := s.Log
+	if s.Poller != nil {
+		grp.Go(func() error { return recovered(log, "imap", func() error { return s.Poller.Run(gctx) }) })
+	}
+	if s.Sender != nil {
+		grp.Go(func() error {
+			return recovered(log, "outbox", func() error { return s.Gateway.RunOutbox(gctx, s.Sender, s.wakeOut) })
+		})
+	}
+	if s.Config.FollowUpEnabled() {
+		grp.Go(func() error {
+			return recovered(log, "followup", func() error { return s.Gateway.RunFollowUps(gctx, s.wakeFU) })
+		})
+	}
+	var servers []*http.Server
+	if s.httpLn != nil {
+		h, err := web.New(web.Options{
+			Store: s.Store, TagPrefix: s.Config.Contact.TagPrefix, ContactName: s.Config.Contact.Name,
+			Health: s.health, IMAPReconnects: s.imapReconnects,
+			AuthFile: s.Config.HTTP.AuthFile, TrustedHeader: s.Config.HTTP.TrustedHeader,
+			RequireAuth: !isLoopbackListen(s.httpLn.Addr()), Now: s.Gateway.Now, Location: s.Gateway.Clock.Loc, Log: log.With("component", "http"),
+		})
+		if err != nil {
+			return configError{err}
+		}
+		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, srv)
+		grp.Go(func() error { return serveHTTP(srv, s.httpLn) })
+		log.Info("http listening", "addr", s.httpLn.Addr().String())
+	}
+	if s.adminLn != nil {
+		e := &env{cfg: s.Config, st: s.Store, g: s.Gateway}
+		srv := &http.Server{Handler: adminHandler(e, log.With("component", "admin")), ReadHeaderTimeout: 10 * time.Second}
+		servers = append(servers, srv)
+		grp.Go(func() error { return serveHTTP(srv, s.adminLn) })
+	}
+	grp.Go(func() error {
+		<-gctx.Done()
+		shutdownCtx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		for _, srv := range servers {
+			_ = srv.Shutdown(shutdownCtx)
+		}
+		return nil
+	})
+	log.Info("serving", "contact", s.Config.Contact.Address, "store", s.Config.Store.Path,
+		"imap", s.Poller != nil, "smtp", s.Sender != nil)
+	close(s.ready)
+	err := grp.Wait()
+	if errors.Is(err, context.Canceled) {
+		err = nil
+	}
+	log.Info("stopped")
+	return err
+}
+
+// Close releases what Open acquired. It is safe to call more than once.
+func (s *Server) Close() error {
+	var err error
+	s.once.Do(func() {
+		if s.Sender != nil {
+			s.Sender.Close()
+		}
+		if s.httpLn != nil {
+			s.httpLn.Close()
+		}
+		if s.adminLn != nil {
+			s.adminLn.Close()
+			os.Remove(adminSocket(s.Config))
+		}
+		if s.Store != nil {
+			err = s.Store.Close()
+		}
+	})
+	return err
+}
+
+func serveHTTP(srv *http.Server, ln net.Listener) error {
+	if err := srv.Serve(ln); err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
+		return err
+	}
+	return nil
+}
+
+// recovered runs a worker and turns a panic into an error, so one broken
+// part stops the program cleanly instead of killing it mid-transaction.
+func recovered(log *slog.Logger, name string, fn func() error) (err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			log.Error("worker panicked", "worker", name, "panic", r)
+			err = fmt.Errorf("%s: panic: %v", name, r)
+		}
+	}()
+	return fn()
+}
+
+func (s *Server) health() web.Health {
+	h := web.Health{StoreOK: true, IMAPConfigured: s.Poller != nil}
+	if s.Poller != nil {
+		st := s.Poller.Status()
+		h.IMAPConnected = st.Connected
+		h.IMAPError = st.LastError
+		if st.AuthError != "" {
+			h.IMAPError, h.IMAPAuthFailed = st.AuthError, true
+		}
+	}
+	err := s.Store.View(func(tx *store.Tx) error {
+		os, err := tx.OutboxStats()
+		h.OutboxOldest = os.Oldest
+		return err
+	})
+	if err != nil {
+		h.StoreOK = false
+	}
+	return h
+}
+
+func (s *Server) imapReconnects() int {
+	if s.Poller == nil {
+		return 0
+	}
+	return s.Poller.Status().Reconnects
+}
+
+func isLoopbackListen(a net.Addr) bool {
+	ta, ok := a.(*net.TCPAddr)
+	return ok && ta.IP.IsLoopback()
+}
+
+func tlsConfig(host, caFile string, insecure bool) (*tls.Config, error) {
+	tc := &tls.Config{ServerName: host, InsecureSkipVerify: insecure, MinVersion: tls.VersionTLS12}
+	if caFile != "" {
+		pem, err := os.ReadFile(caFile)
+		if err != nil {
+			return nil, fmt.Errorf("ca_file: %w", err)
+		}
+		pool := x509.NewCertPool()
+		if !pool.AppendCertsFromPEM(pem) {
+			return nil, fmt.Errorf("ca_file %s: no certificates", caFile)
+		}
+		tc.RootCAs = pool
+	}
+	return tc, nil
+}
+
+func imapConfig(cfg *config.Config) (mailbox.IMAPConfig, error) {
+	c := cfg.IMAP
+	tc, err := tlsConfig(c.Host, c.CAFile, c.InsecureSkipVerify)
+	if err != nil {
+		return mailbox.IMAPConfig{}, fmt.Errorf("imap.%w", err)
+	}
+	ic := mailbox.IMAPConfig{
+		Addr: net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), Security: c.Security, Username: c.Username,
+		Mailbox: c.Mailbox, Processed: c.Processed, Quarantine: c.Quarantine,
+		PollInterval: time.Duration(c.PollInterval), IdleRestart: time.Duration(c.IdleRestart),
+		BatchSize: c.BatchSize, TLSConfig: tc,
+	}
+	if c.OAuth2 != nil {
+		o := c.OAuth2
+		oc := &mailbox.OAuth2Config{TokenURL: o.TokenURL, ClientID: o.ClientID, Scopes: o.Scopes, Mechanism: o.Mechanism}
+		if oc.ClientSecret, err = secretValue(o.ClientSecret); err != nil {
+			return ic, fmt.Errorf("imap.oauth2.client_secret: %w", err)
+		}
+		if oc.RefreshToken, err = secretValue(o.RefreshToken); err != nil {
+			return ic, fmt.Errorf("imap.oauth2.refresh_token: %w", err)
+		}
+		ic.OAuth2 = oc
+	} else if ic.Password, err = secretValue(c.Password); err != nil {
+		return ic, fmt.Errorf("imap.password: %w", err)
+	}
+	return ic, nil
+}
+
+func smtpConfig(cfg *config.Config) (mailbox.SMTPConfig, error) {
+	c := cfg.SMTP
+	tc, err := tlsConfig(c.Host, c.CAFile, c.InsecureSkipVerify)
+	if err != nil {
+		return mailbox.SMTPConfig{}, fmt.Errorf("smtp.%w", err)
+	}
+	sc := mailbox.SMTPConfig{
+		Addr: net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), Security: c.Security, Username: c.Username,
+		HeloName: c.HeloName, TLSConfig: tc, Timeout: time.Duration(c.Timeout),
+	}
+	if sc.Password, err = secretValue(c.Password); err != nil {
+		return sc, fmt.Errorf("smtp.password: %w", err)
+	}
+	return sc, nil
+}
+
+func secretValue(s config.Secret) (string, error) {
+	if !s.IsSet() {
+		return "", nil
+	}
+	return s.Value()
+}
