@@ -79,3 +79,66 @@ func BenchmarkIngest(b *testing.B) {
 		b.StartTimer()
 	}
 }
+
+// BenchmarkIngestLarge measures the same ingest into a store already
+// holding KP_BENCH_LARGE_N (default 1,000,000) messages, filled through the
+// gateway without fsync. Opt-in: KP_BENCH_LARGE=1 (it takes minutes).
+// It also reports how long opening the large store takes.
+func BenchmarkIngestLarge(b *testing.B) {
+	if os.Getenv("KP_BENCH_LARGE") == "" {
+		b.Skip("set KP_BENCH_LARGE=1 to run (slow)")
+	}
+	total := 1000000
+	if v := os.Getenv("KP_BENCH_LARGE_N"); v != "" {
+		fmt.Sscan(v, &total)
+	}
+	const batch = 512
+	path := filepath.Join(b.TempDir(), "kp.db")
+	st, err := store.Open(path, store.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	g, err := New(testConfig(), st, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	g.Quiet = true
+	for i := 0; i < total; i += batch {
+		items := make([]Item, 0, batch)
+		for j := i; j < min(i+batch, total); j++ {
+			items = append(items, Item{Source: "fill", Raw: benchMail(j)})
+		}
+		if _, err := g.Ingest(context.Background(), items); err != nil {
+			b.Fatal(err)
+		}
+	}
+	st.Close()
+	start := time.Now()
+	st, err = store.Open(path, store.Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.ReportMetric(float64(time.Since(start).Microseconds())/1000, "open-ms")
+	defer st.Close()
+	g, err = New(testConfig(), st, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	const n = 10000
+	mails := make([][]byte, n)
+	for i := range mails {
+		mails[i] = benchMail(total + i)
+	}
+	b.ResetTimer()
+	start = time.Now()
+	for i := 0; i < n; i += batch {
+		items := make([]Item, 0, batch)
+		for j := i; j < min(i+batch, n); j++ {
+			items = append(items, Item{Source: "bench", Raw: mails[j]})
+		}
+		if _, err := g.Ingest(context.Background(), items); err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "msgs/s")
+}

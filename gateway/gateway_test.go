@@ -464,3 +464,30 @@ func TestOutboundHeaders(t *testing.T) {
 		t.Errorf("own mail back = %+v", r)
 	}
 }
+
+func TestReplyTokenThreadsWithoutHeaders(t *testing.T) {
+	cfg := testConfig()
+	cfg.Contact.ReplyToken.Enabled = true
+	cfg.Contact.ReplyToken.Secret.Env = "KP_TEST_TOKEN_SECRET"
+	t.Setenv("KP_TEST_TOKEN_SECRET", "0123456789abcdef0123456789abcdef")
+	h := newHarness(t, cfg)
+	id := caseNo(t, h.one(request("req1@example.org")))
+	ack := h.mailsTo(ola, "ack")[0]
+	p, err := mailbox.Parse(ack.Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(p.ReplyTo) != 1 || !strings.HasPrefix(p.ReplyTo[0].Addr, "integrasjon+") {
+		t.Fatalf("Reply-To = %v, want a token address", p.ReplyTo)
+	}
+	// A client that drops every threading header and the tag.
+	r := h.one(msg([]string{"From: " + ola, "To: " + p.ReplyTo[0].Addr, "Subject: svar", "Message-ID: <o2@example.org>"}, "Her er svaret.\n"))
+	if caseNo(t, r) != id || r.MatchedBy != kp.MatchReplyToken {
+		t.Fatalf("token reply = %+v", r)
+	}
+	// A forged token does not match.
+	r = h.one(msg([]string{"From: " + ola, "To: integrasjon+aaaaaaaaaaaaaaaaaa@uio.no", "Subject: svar", "Message-ID: <o3@example.org>"}, "Falsk.\n"))
+	if r.MatchedBy == kp.MatchReplyToken {
+		t.Fatalf("forged token matched: %+v", r)
+	}
+}

@@ -4,11 +4,14 @@ import (
 	"bytes"
 	"context"
 	"encoding/json"
+	"flag"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 )
+
+var update = flag.Bool("update", false, "rewrite golden files")
 
 // run runs the program with args and returns stdout, stderr and the exit status.
 func run(t *testing.T, stdin string, args ...string) (string, string, int) {
@@ -253,5 +256,46 @@ func TestSecondProcessGetsStoreInUse(t *testing.T) {
 	_, errOut, code := run(t, "", "cases", "-db", db)
 	if code != exitTemporary || !strings.Contains(errOut, "in use") {
 		t.Fatalf("second open: exit %d: %s", code, errOut)
+	}
+}
+
+// TestIngestConversationGolden ingests a folder of mail from real clients
+// (Outlook replying with In-Reply-To only, Gmail with References only, Apple
+// Mail with only the tag, a duplicate delivery, an out-of-office, a
+// newsletter, a changed subject with SV:/VS:/AW:, an unmatched bounce) and
+// compares `ingest -json` with testdata/conversation.golden.jsonl.
+// Regenerate with: go test ./cmd/kontaktpunkt -run ConversationGolden -update
+func TestIngestConversationGolden(t *testing.T) {
+	db := filepath.Join(t.TempDir(), "kp.db")
+	out, errOut, code := run(t, "", "ingest", "-db", db, "-json", "-quiet", "testdata/conversation")
+	if code != 0 {
+		t.Fatalf("exit %d: %s", code, errOut)
+	}
+	golden := "testdata/conversation.golden.jsonl"
+	if *update {
+		if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != string(want) {
+		t.Fatalf("ingest -json differs from %s:\ngot:\n%s\nwant:\n%s", golden, out, want)
+	}
+	// What a person expects: two conversations and one new topic, machine
+	// mail attached or unfiled, nothing merged.
+	out, _, _ = run(t, "", "cases", "-db", db, "-json")
+	var cases []struct {
+		ID       int    `json:"id"`
+		Subject  string `json:"subject"`
+		Messages int    `json:"messages"`
+	}
+	if err := json.Unmarshal([]byte(out), &cases); err != nil {
+		t.Fatal(err)
+	}
+	if len(cases) != 3 {
+		t.Fatalf("cases = %+v, want 3", cases)
 	}
 }
