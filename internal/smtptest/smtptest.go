@@ -94,13 +94,14 @@ type Server struct {
 	failTemp int
 	permFail map[string]bool
 	conns    int
-	finished bool // the test is over: no more t.Logf
+	open     map[net.Conn]struct{} // accepted and not yet closed
+	finished bool                  // the test is over: no more t.Logf
 }
 
 // Start starts a server on 127.0.0.1:0 and stops it when the test ends.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := &Server{t: t, changed: make(chan struct{}), permFail: map[string]bool{}}
+	s := &Server{t: t, changed: make(chan struct{}), permFail: map[string]bool{}, open: map[net.Conn]struct{}{}}
 	for _, o := range opts {
 		o(&s.cfg)
 	}
@@ -140,6 +141,7 @@ func (s *Server) serve(l net.Listener) {
 		srv.TLSConfig = s.tlsConf
 	}
 	srv.AllowInsecureAuth = s.tlsConf == nil
+	l = countingListener{Listener: l, s: s}
 	if s.cfg.implicitTLS {
 		l = tls.NewListener(l, s.tlsConf)
 	}
@@ -149,7 +151,7 @@ func (s *Server) serve(l net.Listener) {
 	s.mu.Unlock()
 	go func() {
 		defer close(served)
-		_ = srv.Serve(countingListener{Listener: l, s: s})
+		_ = srv.Serve(l)
 	}()
 }
 
@@ -291,12 +293,29 @@ type countingListener struct {
 
 func (l countingListener) Accept() (net.Conn, error) {
 	c, err := l.Listener.Accept()
-	if err == nil {
-		l.s.mu.Lock()
-		l.s.conns++
-		l.s.mu.Unlock()
+	if err != nil {
+		return nil, err
 	}
-	return c, err
+	l.s.mu.Lock()
+	l.s.conns++
+	l.s.open[c] = struct{}{}
+	l.s.mu.Unlock()
+	return &trackedConn{Conn: c, s: l.s}, nil
+}
+
+// trackedConn forgets itself when closed. It hides the concrete type, so
+// go-smtp would not see a *tls.Conn: that is why implicit TLS is layered
+// on top of the counting listener, not under it.
+type trackedConn struct {
+	net.Conn
+	s *Server
+}
+
+func (c *trackedConn) Close() error {
+	c.s.mu.Lock()
+	delete(c.s.open, c.Conn)
+	c.s.mu.Unlock()
+	return c.Conn.Close()
 }
 
 // testLogger sends go-smtp's internal errors to the test log while the test
