@@ -3,7 +3,9 @@ package mailbox
 import (
 	"bytes"
 	"fmt"
+	"os"
 	"slices"
+	"strconv"
 	"testing"
 	"time"
 
@@ -154,7 +156,7 @@ func BenchmarkBacklog10k(b *testing.B) {
 		sink := newMemSink()
 		p := NewPoller(IMAPConfig{
 			Addr: srv.TLSAddr, Security: SecurityTLS, Username: srv.Username, Password: srv.Password,
-			TLSConfig: srv.TLSConfig(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+			TLSConfig: srv.TLSConfig(), BatchSize: benchBatch(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 		}, sink, imapTestLogger(b))
 		b.StartTimer()
 		start := time.Now()
@@ -222,4 +224,10 @@ func TestDovecotDropMidIdle(t *testing.T) {
 	if proxy.Accepts() < 2 {
 		t.Errorf("accepted %d connections, want a reconnect", proxy.Accepts())
 	}
+}
+
+// benchBatch is the batch size for BenchmarkBacklog10k (IMAP_BENCH_BATCH, default 100).
+func benchBatch() int {
+	n, _ := strconv.Atoi(os.Getenv("IMAP_BENCH_BATCH"))
+	return n
 }
