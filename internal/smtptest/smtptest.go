@@ -170,6 +170,17 @@ func (s *Server) Down() {
 	// case srv.Close does not close it: close it here too.
 	_ = ln.Close()
 	<-served
+	// go-smtp tracks a connection only once its goroutine runs, so
+	// srv.Close can miss one just accepted: close what we handed out.
+	s.mu.Lock()
+	open := make([]net.Conn, 0, len(s.open))
+	for c := range s.open {
+		open = append(open, c)
+	}
+	s.mu.Unlock()
+	for _, c := range open {
+		_ = c.Close()
+	}
 }
 
 // Up listens again on the same address after Down. It fails the test if the
