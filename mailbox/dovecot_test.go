@@ -59,7 +59,7 @@ func (d *dovecotClient) count(mailbox string) int {
 }
 
 func TestDovecotPoller(t *testing.T) {
-	for _, security := range []string{SecurityTLS, SecurityStartTLS} {
+	for _, security := range []string{securityTLS, securityStartTLS} {
 		t.Run(security, func(t *testing.T) {
 			srv := dovecottest.Start(t)
 			cl := dialDovecot(t, srv)
@@ -73,7 +73,7 @@ func TestDovecotPoller(t *testing.T) {
 				Addr: srv.TLSAddr, Security: security, Username: srv.Username, Password: srv.Password,
 				TLSConfig: srv.TLSConfig(), BatchSize: 10, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 			}
-			if security == SecurityStartTLS {
+			if security == securityStartTLS {
 				cfg.Addr = srv.Addr
 			}
 			p := NewPoller(cfg, sink, imapTestLogger(t))
@@ -101,7 +101,7 @@ func TestDovecotWrongPasswordSetsAuthError(t *testing.T) {
 	srv := dovecottest.Start(t)
 	sink := newMemSink()
 	p := NewPoller(IMAPConfig{
-		Addr: srv.TLSAddr, Security: SecurityTLS, Username: srv.Username, Password: "wrong",
+		Addr: srv.TLSAddr, Security: securityTLS, Username: srv.Username, Password: "wrong",
 		TLSConfig: srv.TLSConfig(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
 	}, sink, imapTestLogger(t))
 	runPoller(t, p)
@@ -123,7 +123,7 @@ func TestDovecotDropMidFetch(t *testing.T) {
 	cut := proxy.CutOn(true, "Message-ID: <df25@")
 	sink := newMemSink()
 	p := NewPoller(IMAPConfig{
-		Addr: proxy.Addr, Security: SecurityPlain, Username: srv.Username, Password: srv.Password,
+		Addr: proxy.Addr, Security: securityPlain, Username: srv.Username, Password: srv.Password,
 		TLSConfig: srv.TLSConfig(), BatchSize: 20, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 	}, sink, imapTestLogger(t))
 	runPoller(t, p)
@@ -155,7 +155,7 @@ func BenchmarkBacklog10k(b *testing.B) {
 		}
 		sink := newMemSink()
 		p := NewPoller(IMAPConfig{
-			Addr: srv.TLSAddr, Security: SecurityTLS, Username: srv.Username, Password: srv.Password,
+			Addr: srv.TLSAddr, Security: securityTLS, Username: srv.Username, Password: srv.Password,
 			TLSConfig: srv.TLSConfig(), BatchSize: benchBatch(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 		}, sink, imapTestLogger(b))
 		b.StartTimer()
@@ -180,7 +180,7 @@ func BenchmarkIdleLatency(b *testing.B) {
 	cl := dialDovecot(b, srv)
 	sink := newMemSink()
 	p := NewPoller(IMAPConfig{
-		Addr: srv.TLSAddr, Security: SecurityTLS, Username: srv.Username, Password: srv.Password,
+		Addr: srv.TLSAddr, Security: securityTLS, Username: srv.Username, Password: srv.Password,
 		TLSConfig: srv.TLSConfig(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 	}, sink, imapTestLogger(b))
 	runPoller(b, p)
@@ -210,7 +210,7 @@ func TestDovecotDropMidIdle(t *testing.T) {
 	cut := proxy.CutOn(true, "+ idling")
 	sink := newMemSink()
 	p := NewPoller(IMAPConfig{
-		Addr: proxy.Addr, Security: SecurityPlain, Username: srv.Username, Password: srv.Password,
+		Addr: proxy.Addr, Security: securityPlain, Username: srv.Username, Password: srv.Password,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 	}, sink, imapTestLogger(t))
 	runPoller(t, p)

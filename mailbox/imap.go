@@ -42,11 +42,11 @@ import (
 	kp "kontaktpunkt"
 )
 
-// Security modes for IMAPConfig.Security.
+// Security modes for IMAPConfig.Security (the same words as SMTPConfig's).
 const (
-	SecurityTLS      = "tls"      // implicit TLS (port 993)
-	SecurityStartTLS = "starttls" // STARTTLS upgrade (port 143)
-	SecurityPlain    = "plain"    // no TLS; refused unless the host is a loopback address
+	securityTLS      = "tls"      // implicit TLS (port 993)
+	securityStartTLS = "starttls" // STARTTLS upgrade (port 143)
+	securityPlain    = "plain"    // no TLS; refused unless the host is a loopback address
 )
 
 // Defaults applied by NewPoller to zero IMAPConfig fields.
@@ -175,7 +175,7 @@ type Poller struct {
 // NewPoller returns a poller for cfg with defaults filled in. It does no I/O.
 func NewPoller(cfg IMAPConfig, sink Sink, log *slog.Logger) *Poller {
 	if cfg.Security == "" {
-		cfg.Security = SecurityTLS
+		cfg.Security = securityTLS
 	}
 	if cfg.Mailbox == "" {
 		cfg.Mailbox = "INBOX"
@@ -290,9 +290,9 @@ func (p *Poller) checkConfig() error {
 		return fmt.Errorf("mailbox: imap address %q: %w", p.cfg.Addr, err)
 	}
 	switch p.cfg.Security {
-	case SecurityTLS, SecurityStartTLS:
-	case SecurityPlain:
-		if !isLoopback(host) {
+	case securityTLS, securityStartTLS:
+	case securityPlain:
+		if !loopbackHost(host) {
 			return fmt.Errorf("%w: %q", ErrInsecure, host)
 		}
 	default:
@@ -304,7 +304,7 @@ func (p *Poller) checkConfig() error {
 	return nil
 }
 
-func isLoopback(host string) bool {
+func loopbackHost(host string) bool {
 	if strings.EqualFold(host, "localhost") {
 		return true
 	}
@@ -477,7 +477,7 @@ func (p *Poller) dial(ctx context.Context, opts *imapclient.Options) (*imapclien
 	}
 	var c *imapclient.Client
 	switch p.cfg.Security {
-	case SecurityTLS:
+	case securityTLS:
 		if tlsConfig.NextProtos == nil {
 			tlsConfig.NextProtos = []string{"imap"}
 		}
@@ -487,7 +487,7 @@ func (p *Poller) dial(ctx context.Context, opts *imapclient.Options) (*imapclien
 			return nil, fmt.Errorf("tls handshake with %s: %w", p.cfg.Addr, err)
 		}
 		c = imapclient.New(tc, opts)
-	case SecurityStartTLS:
+	case securityStartTLS:
 		opts.TLSConfig = tlsConfig
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
 		c, err = imapclient.NewStartTLS(conn, opts)
