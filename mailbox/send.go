@@ -85,7 +85,7 @@ func (e *SendError) Error() string {
 		kind = "temporary"
 	}
 	if e.Rcpt != "" {
-		return fmt.Sprintf("%s failure for recipient %s: %v", kind, e.Rcpt, e.Err)
+		return fmt.Sprintf("%s failure for %s: %v", kind, e.Rcpt, e.Err)
 	}
 	return fmt.Sprintf("%s failure: %v", kind, e.Err)
 }
@@ -104,6 +104,9 @@ type RecipientErrors struct {
 }
 
 func (e *RecipientErrors) Error() string {
+	if len(e.Failed) == 1 && len(e.Accepted) == 0 {
+		return e.Failed[0].Error()
+	}
 	parts := make([]string, len(e.Failed))
 	for i, f := range e.Failed {
 		parts[i] = f.Error()
