@@ -643,6 +643,23 @@ func (s *session) wait(ctx context.Context) (full bool, err error) {
 // pass searches the mailbox (all undeleted mail when full, else only UIDs
 // above those already seen in this session) and delivers what it finds.
 func (s *session) pass(ctx context.Context, full bool) error {
+	for {
+		n, err := s.passOnce(ctx, full)
+		if err != nil {
+			return err
+		}
+		// Mail that arrived while this pass worked is picked up now, not
+		// when the server next announces it: Dovecot, for one, may hold an
+		// EXISTS back for up to half a second after IDLE begins.
+		if n == 0 || ctx.Err() != nil {
+			return nil
+		}
+		full = false
+	}
+}
+
+// passOnce is one search and delivery; it returns how many UIDs it found.
+func (s *session) passOnce(ctx context.Context, full bool) (int, error) {
 	crit := &imap.SearchCriteria{NotFlag: []imap.Flag{imap.FlagDeleted}}
 	if !full && s.maxSeen > 0 {
 		var set imap.UIDSet
@@ -651,7 +668,7 @@ func (s *session) pass(ctx context.Context, full bool) error {
 	}
 	data, err := s.c.UIDSearch(crit, nil).Wait()
 	if err != nil {
-		return fmt.Errorf("uid search: %w", err)
+		return 0, fmt.Errorf("uid search: %w", err)
 	}
 	var uids []imap.UID
 	for _, u := range data.AllUIDs() {
@@ -665,14 +682,14 @@ func (s *session) pass(ctx context.Context, full bool) error {
 	}
 	s.p.log.Debug("imap pass", "full", full, "uids", len(uids))
 	if err := s.deliverAll(ctx, uids); err != nil {
-		return err
+		return 0, err
 	}
 	now := s.p.Now()
 	if full {
 		s.lastFull = now
 	}
 	s.p.setStatus(func(st *PollerStatus) { st.LastSync = now })
-	return nil
+	return len(uids), nil
 }
 
 type fetchResult struct {
