@@ -208,6 +208,7 @@ ssl_cert = <%[1]s/cert.pem
 ssl_key = <%[1]s/key.pem
 disable_plaintext_auth = no
 auth_mechanisms = plain login
+auth_failure_delay = 0
 default_login_user = %[2]s
 default_internal_user = %[3]s
 first_valid_uid = 1
