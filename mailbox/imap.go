@@ -366,6 +366,10 @@ func (g *closeGuard) end() {
 	}
 }
 
+// tokenRetry is the shortest wait between token renewals while idle, so a
+// failing token endpoint is not hammered.
+const tokenRetry = 30 * time.Second
+
 // shutdownGrace bounds how long a cancelled Run waits for the batch in hand.
 const shutdownGrace = 30 * time.Second
 
@@ -593,7 +597,7 @@ func (s *session) idle(ctx context.Context) (full bool, err error) {
 	}
 	if s.p.tokens != nil {
 		if d := s.p.tokens.refreshIn(); d < restart {
-			restart = max(d, time.Second)
+			restart = max(d, tokenRetry) // a failing endpoint is asked again every tokenRetry
 		}
 	}
 	cmd, err := s.c.Idle()
