@@ -596,9 +596,9 @@ func (s *session) idle(ctx context.Context) (full bool, err error) {
 		return true, nil
 	}
 	if s.p.tokens != nil {
-		if d := s.p.tokens.refreshIn(); d < restart {
-			restart = max(d, tokenRetry) // a failing endpoint is asked again every tokenRetry
-		}
+		// Wake to renew the token ahead of expiry; a failing endpoint is
+		// asked again every tokenRetry at most.
+		restart = min(restart, max(s.p.tokens.refreshIn(), tokenRetry))
 	}
 	cmd, err := s.c.Idle()
 	if err != nil {

@@ -251,3 +251,29 @@ func TestPollerRejectedTokenSetsAuthError(t *testing.T) {
 	srv.Append(t, "INBOX", imaptest.Message("after@example.org", 100))
 	waitForSink(t, sink, "recovered", func() bool { return sink.has("after@example.org") && p.Status().AuthError == "" })
 }
+
+// TestPollerRenewsTokenWhileIdle: with a short-lived token, the poller asks
+// the endpoint again while the session idles; when that fails the health
+// state says so although the session itself carries on.
+func TestPollerRenewsTokenWhileIdle(t *testing.T) {
+	te := newTokenEndpoint(t)
+	te.expires = 1 // renewed after half a second
+	srv := imaptest.Start(t, imaptest.Options{OAuthToken: "token-1"})
+	cfg := memIMAPConfig(srv)
+	cfg.IdleRestart = 20 * time.Millisecond
+	cfg.OAuth2 = &OAuth2Config{TokenURL: te.URL, ClientID: "app", Mechanism: "xoauth2"}
+	sink := newMemSink()
+	p := NewPoller(cfg, sink, imapTestLogger(t))
+	runPoller(t, p)
+	waitForSink(t, sink, "renewal while idle", func() bool { return len(te.reqs()) >= 2 })
+	te.mu.Lock()
+	te.fail = "invalid_grant"
+	te.mu.Unlock()
+	waitForSink(t, sink, "renewal failure in status", func() bool {
+		st := p.Status()
+		return strings.Contains(st.AuthError, "invalid_grant") && st.Connected
+	})
+	if n := srv.Sessions(); n != 1 {
+		t.Errorf("sessions = %d, want the one session to carry on", n)
+	}
+}
