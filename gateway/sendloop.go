@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"strings"
 	"time"
 
 	kp "kontaktpunkt"
@@ -96,6 +97,28 @@ func (g *Gateway) recordSends(results []sendResult) error {
 				return fmt.Errorf("outbound %d: %w", r.id, err)
 			}
 			o.Attempts++
+			var re *mailbox.RecipientErrors
+			if errors.As(r.err, &re) && len(re.Accepted) > 0 {
+				// Delivered to some: never again to those. Permanent
+				// refusals are delivery failures; temporary ones stay
+				// queued for just those recipients.
+				if perm := re.Permanent(); len(perm) > 0 {
+					q, err := g.deliveryFailed(tx, o, perm, r.err, now)
+					if err != nil {
+						return err
+					}
+					queued = queued || q
+				}
+				if temp := re.Temporary(); len(temp) > 0 && now.Sub(o.Queued) < maxRetryAge {
+					o.To, o.LastError, o.NextTry = temp, r.err.Error(), now.Add(backoff(o.Attempts))
+				} else {
+					o.State, o.Sent, o.LastError = kp.OutSent, now, r.err.Error()
+				}
+				if err := tx.PutOutbound(o); err != nil {
+					return err
+				}
+				continue
+			}
 			switch {
 			case r.err == nil:
 				o.State, o.Sent, o.LastError = kp.OutSent, now, ""
@@ -112,7 +135,7 @@ func (g *Gateway) recordSends(results []sendResult) error {
 				if err := tx.AddCounter("outbound_failed", 1); err != nil {
 					return err
 				}
-				q, err := g.deliveryFailed(tx, o, r.err, now)
+				q, err := g.deliveryFailed(tx, o, failedRcpts(o, r.err), r.err, now)
 				if err != nil {
 					return err
 				}
@@ -135,12 +158,7 @@ func (g *Gateway) recordSends(results []sendResult) error {
 
 // deliveryFailed records a permanent failure on the case and tells staff,
 // unless the failed mail was itself a notice to staff (which would loop).
-func (g *Gateway) deliveryFailed(tx *store.Tx, o *kp.Outbound, sendErr error, now time.Time) (bool, error) {
-	failed := o.To
-	var se *mailbox.SendError
-	if errors.As(sendErr, &se) && se.Rcpt != "" {
-		failed = []string{se.Rcpt}
-	}
+func (g *Gateway) deliveryFailed(tx *store.Tx, o *kp.Outbound, failed []string, sendErr error, now time.Time) (bool, error) {
 	for _, r := range failed {
 		if g.Dir.IsStaff(r) {
 			continue
@@ -158,7 +176,7 @@ func (g *Gateway) deliveryFailed(tx *store.Tx, o *kp.Outbound, sendErr error, no
 	}
 	out := &outbox{g: g, tx: tx, now: now}
 	d := g.caseData(c, nil)
-	d.Failed = fmt.Sprint(failed)
+	d.Failed = strings.Join(failed, ", ")
 	d.Reason = sendErr.Error()
 	d.Suppressed = true
 	d.SuppressDays = int(time.Duration(g.Config.Limits.SuppressFor) / (24 * time.Hour))
@@ -215,4 +233,20 @@ func (g *Gateway) RetryOutbound(id uint64) error {
 		}
 		return tx.PutOutbound(o)
 	})
+}
+
+// failedRcpts names the recipients a permanent failure concerns: the
+// refused ones if the relay said which, else all of them.
+func failedRcpts(o *kp.Outbound, err error) []string {
+	var re *mailbox.RecipientErrors
+	if errors.As(err, &re) {
+		if p := re.Permanent(); len(p) > 0 {
+			return p
+		}
+	}
+	var se *mailbox.SendError
+	if errors.As(err, &se) && se.Rcpt != "" {
+		return []string{se.Rcpt}
+	}
+	return o.To
 }

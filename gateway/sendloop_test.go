@@ -9,8 +9,10 @@ import (
 	"time"
 
 	kp "kontaktpunkt"
+	"kontaktpunkt/config"
 	"kontaktpunkt/internal/smtptest"
 	"kontaktpunkt/mailbox"
+	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
 
@@ -207,5 +209,40 @@ func BenchmarkOutbox(b *testing.B) {
 			b.Fatal(sent, err)
 		}
 		b.ReportMetric(float64(n)/time.Since(start).Seconds(), "msgs/s")
+	}
+}
+
+// TestOutboxPartialRefusal: one recipient refused permanently, the other
+// accepted: the accepted one gets the mail once, the refused one is
+// reported to staff, nothing is retried.
+func TestOutboxPartialRefusal(t *testing.T) {
+	h := newHarness(t, nil)
+	srv := smtptest.Start(t)
+	h.one(request("req1@example.org"))
+	h.g.Config.Staff.Members = append(h.g.Config.Staff.Members, config.Person{Name: "Ny", Address: "ny@uio.no"})
+	h.g.Dir.Staff = append(h.g.Dir.Staff, routing.Person{Name: "Ny", Addr: "ny@uio.no"})
+	h.one(request("req2@example.org")) // notification to kari and ny
+	srv.FailPermFor("ny@uio.no")
+	if _, err := h.g.SendDue(context.Background(), newSender(t, srv)); err != nil {
+		t.Fatal(err)
+	}
+	h.clock.Advance(2 * time.Hour)
+	if _, err := h.g.SendDue(context.Background(), newSender(t, srv)); err != nil {
+		t.Fatal(err)
+	}
+	toKari := 0
+	for _, m := range srv.Messages() {
+		for _, r := range m.To {
+			if r == kari {
+				toKari++
+			}
+		}
+	}
+	// Two notifications and one delivery-failure notice, each once.
+	if toKari != 3 {
+		t.Fatalf("mails to kari = %d, want 3", toKari)
+	}
+	if s := h.states(); s[kp.OutQueued] != 0 || s[kp.OutFailed] != 0 {
+		t.Fatalf("states = %v", s)
 	}
 }
