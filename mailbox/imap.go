@@ -30,6 +30,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"net/http"
+	"runtime/debug"
 	"slices"
 	"strings"
 	"sync"
@@ -377,6 +378,12 @@ const shutdownGrace = 30 * time.Second
 // mail until the connection fails or ctx ends. synced reports whether the
 // first full pass completed (the backoff is then reset).
 func (p *Poller) session(ctx context.Context) (synced bool, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			p.log.Error("panic in imap session", "panic", v, "stack", string(debug.Stack()))
+			err = fmt.Errorf("panic in imap session: %v", v)
+		}
+	}()
 	s := &session{p: p, newMsg: make(chan struct{}, 1)}
 	opts := &imapclient.Options{
 		UnilateralDataHandler: &imapclient.UnilateralDataHandler{
@@ -674,8 +681,13 @@ func (s *session) passOnce(ctx context.Context, full bool) (int, error) {
 	if err != nil {
 		return 0, fmt.Errorf("uid search: %w", err)
 	}
+	all, _ := data.All.(imap.UIDSet)
+	found, ok := all.Nums()
+	if !ok { // "*" in a search result: a server bug; AllUIDs would panic
+		return 0, fmt.Errorf("uid search: dynamic result %v", all)
+	}
 	var uids []imap.UID
-	for _, u := range data.AllUIDs() {
+	for _, u := range found {
 		if full || u > s.maxSeen {
 			uids = append(uids, u)
 		}
@@ -713,8 +725,15 @@ func (s *session) startFetch(uids []imap.UID) <-chan fetchResult {
 		BodySection: []*imap.FetchItemBodySection{bodySection},
 	})
 	go func() {
-		res := s.collect(cmd)
-		ch <- res
+		var res fetchResult
+		defer func() {
+			if v := recover(); v != nil {
+				s.c.Close()
+				res = fetchResult{err: fmt.Errorf("panic reading fetch answer: %v", v)}
+			}
+			ch <- res
+		}()
+		res = s.collect(cmd)
 	}()
 	return ch
 }
