@@ -332,7 +332,7 @@ func FuzzCompose(f *testing.F) {
 			return
 		}
 		h, body := readBack(t, raw)
-		if got, err := h.Subject(); err != nil || got != strings.TrimSpace(oneLine(subject)) {
+		if got, err := h.Subject(); err != nil || got != truncate(strings.TrimSpace(oneLine(subject)), maxTextFieldRunes) {
 			t.Errorf("subject %q came back as %q (%v)", subject, got, err)
 		}
 		if !utf8.ValidString(body) {
@@ -342,4 +342,29 @@ func FuzzCompose(f *testing.F) {
 			t.Errorf("Bcc injected:\n%s", raw)
 		}
 	})
+}
+
+func TestComposeTruncatesHugeSubjectAndNames(t *testing.T) {
+	m := sampleOutMail()
+	m.Subject = strings.Repeat("æ", 5000)
+	m.To[0].Name = strings.Repeat("ø", 5000)
+	raw, err := Compose(m)
+	if err != nil {
+		t.Fatal(err)
+	}
+	h, _ := readBack(t, raw)
+	subj, _ := h.Subject()
+	if n := utf8.RuneCountInString(subj); n != maxTextFieldRunes || !strings.HasSuffix(subj, "æ…") {
+		t.Errorf("subject has %d runes, ends %q", n, subj[len(subj)-8:])
+	}
+	to, err := h.AddressList("To")
+	if err != nil || len(to) != 1 || utf8.RuneCountInString(to[0].Name) != maxNameRunes {
+		t.Errorf("to = %v, %v", to, err)
+	}
+	if got := truncate("abc", 3); got != "abc" {
+		t.Errorf("truncate kept-length = %q", got)
+	}
+	if got := truncate("abcd", 3); got != "ab…" {
+		t.Errorf("truncate = %q", got)
+	}
 }
