@@ -214,14 +214,13 @@ func (s *Sender) Send(ctx context.Context, from string, to []string, raw []byte)
 	if len(to) == 0 {
 		return &SendError{Err: ErrNoRecipients}
 	}
-	for _, a := range append([]string{from}, to...) {
-		if strings.ContainsAny(a, "\r\n<> \t") {
-			return &SendError{Rcpt: a, Err: fmt.Errorf("mailbox: malformed envelope address %q", a)}
-		}
+	const forbidden = "\r\n<> \t"
+	if strings.ContainsAny(from, forbidden) {
+		return &SendError{Err: fmt.Errorf("mailbox: malformed envelope sender %q", from)}
 	}
 	for _, a := range to {
-		if a == "" {
-			return &SendError{Err: fmt.Errorf("mailbox: empty envelope recipient")}
+		if a == "" || strings.ContainsAny(a, forbidden) {
+			return &SendError{Rcpt: a, Err: fmt.Errorf("mailbox: malformed envelope recipient %q", a)}
 		}
 	}
 	if err := ctx.Err(); err != nil {
@@ -376,7 +375,8 @@ func (s *Sender) auth() error {
 // connection. A dead connection found by its first command is reported
 // as *freshError.
 func (s *Sender) transaction(ctx context.Context, from string, to []string, raw []byte) error {
-	stop := s.guard(ctx)
+	// Allow for slow links on big messages: 100 kB/s beyond the timeout.
+	stop := s.guardFor(ctx, s.cfg.Timeout+time.Duration(len(raw)/100_000)*time.Second)
 	defer stop()
 	fail := func(stage string, err error) error {
 		code := replyCode(err)
@@ -456,8 +456,10 @@ func (s *Sender) transaction(ctx context.Context, from string, to []string, raw 
 // guard bounds the exchange that follows by the timeout and ctx: a past
 // deadline unblocks any read or write, and the connection is then dropped
 // by the caller's error path.
-func (s *Sender) guard(ctx context.Context) (stop func()) {
-	deadline := time.Now().Add(s.cfg.Timeout)
+func (s *Sender) guard(ctx context.Context) (stop func()) { return s.guardFor(ctx, s.cfg.Timeout) }
+
+func (s *Sender) guardFor(ctx context.Context, d time.Duration) (stop func()) {
+	deadline := time.Now().Add(d)
 	if d, ok := ctx.Deadline(); ok && d.Before(deadline) {
 		deadline = d
 	}
