@@ -107,8 +107,11 @@ func TestOutboxPermanentFailureTellsStaff(t *testing.T) {
 		t.Fatalf("states = %v, want one failed", s)
 	}
 	notices := h.mailsTo(kari, "delivery-failure")
-	if len(notices) != 1 || !strings.Contains(string(notices[0].Raw), ola) {
+	if len(notices) != 1 {
 		t.Fatalf("delivery-failure notices = %d", len(notices))
+	}
+	if p, err := mailbox.Parse(notices[0].Raw); err != nil || !strings.Contains(p.Text, ola) {
+		t.Fatalf("notice does not name the address: %v %q", err, p.Text)
 	}
 	if c := h.caseOf(id); c.Messages < 4 {
 		t.Errorf("failure not recorded on the case timeline (%d messages)", c.Messages)
