@@ -110,25 +110,17 @@ func (g *Gateway) applyCommands(c *kp.Case, cmds []routing.Command, refused []ro
 			fx.escalated = true
 			ok(cmd, fmt.Sprintf("escalated to level %d", c.Escalation))
 		case "cc":
-			a, err := mail.ParseAddress(cmd.Arg)
-			if err != nil {
-				no(cmd, "not an e-mail address")
-				continue
-			}
-			if g.isUs(a.Address) {
-				no(cmd, "that is the contact address itself")
+			a, why := g.commandAddress(cmd.Arg)
+			if why != "" {
+				no(cmd, why)
 				continue
 			}
 			c.Participants = appendAddr(c.Participants, a.Address)
 			ok(cmd, "added participant "+kp.NormAddr(a.Address))
 		case "requester":
-			a, err := mail.ParseAddress(cmd.Arg)
-			if err != nil {
-				no(cmd, "not an e-mail address")
-				continue
-			}
-			if g.isUs(a.Address) {
-				no(cmd, "that is the contact address itself")
+			a, why := g.commandAddress(cmd.Arg)
+			if why != "" {
+				no(cmd, why)
 				continue
 			}
 			c.Requester = kp.Address{Name: a.Name, Addr: kp.NormAddr(a.Address)}
@@ -168,4 +160,17 @@ func (g *Gateway) teamOf(addr string) string {
 		}
 	}
 	return ""
+}
+
+// commandAddress parses the address argument of [cc:] and [requester:];
+// a non-empty reason says why it is refused.
+func (g *Gateway) commandAddress(arg string) (*mail.Address, string) {
+	a, err := mail.ParseAddress(arg)
+	if err != nil {
+		return nil, "not an e-mail address"
+	}
+	if g.isUs(a.Address) {
+		return nil, "that is the contact address itself"
+	}
+	return a, ""
 }

@@ -162,7 +162,7 @@ func (g *Gateway) followUpMail(out *outbox, c *kp.Case, a routing.Action, f kp.F
 // is due, when woken (a case changed), and at least every minute.
 func (g *Gateway) RunFollowUps(ctx context.Context, wake <-chan struct{}) error {
 	var lastPrune time.Time
-	for {
+	return g.runLoop(ctx, wake, func() error {
 		if _, err := g.FireDueFollowUps(ctx); err != nil {
 			g.Log.Error("follow-up", "err", err)
 		}
@@ -179,21 +179,6 @@ func (g *Gateway) RunFollowUps(ctx context.Context, wake <-chan struct{}) error 
 			}
 			lastPrune = now
 		}
-		wait := time.Minute
-		_ = g.Store.View(func(tx *store.Tx) error {
-			if t, ok, err := tx.NextDue(); err == nil && ok {
-				wait = min(wait, max(t.Sub(g.now()), 10*time.Millisecond))
-			}
-			return nil
-		})
-		timer := time.NewTimer(wait)
-		select {
-		case <-ctx.Done():
-			timer.Stop()
-			return nil
-		case <-wake:
-		case <-timer.C:
-		}
-		timer.Stop()
-	}
+		return nil
+	}, (*store.Tx).NextDue)
 }

@@ -194,13 +194,24 @@ func (g *Gateway) deliveryFailed(tx *store.Tx, o *kp.Outbound, failed []string, 
 // RunOutbox sends due mail until ctx ends: at once when woken, else when the
 // next retry is due, and at least every minute.
 func (g *Gateway) RunOutbox(ctx context.Context, s Sender, wake <-chan struct{}) error {
-	for {
+	return g.runLoop(ctx, wake, func() error {
 		if _, err := g.SendDue(ctx, s); err != nil {
 			g.Log.Error("outbox", "err", err)
 		}
+		return nil
+	}, (*store.Tx).NextOutboundDue)
+}
+
+// runLoop runs work until ctx ends: at once when woken, else when next
+// says the earliest pending item falls due, and at least every minute.
+func (g *Gateway) runLoop(ctx context.Context, wake <-chan struct{}, work func() error, next func(*store.Tx) (time.Time, bool, error)) error {
+	for {
+		if err := work(); err != nil {
+			return err
+		}
 		wait := time.Minute
 		_ = g.Store.View(func(tx *store.Tx) error {
-			if t, ok, err := tx.NextOutboundDue(); err == nil && ok {
+			if t, ok, err := next(tx); err == nil && ok {
 				wait = min(wait, max(t.Sub(g.now()), 10*time.Millisecond))
 			}
 			return nil

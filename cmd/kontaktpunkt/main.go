@@ -172,12 +172,8 @@ func (c *commonFlags) load() (*config.Config, error) {
 	var cfg *config.Config
 	if c.config != "" {
 		var err error
-		cfg, err = config.Load(c.config)
-		if err != nil {
-			if errors.Is(err, os.ErrNotExist) {
-				return nil, usageErr("configuration file %s does not exist", c.config)
-			}
-			return nil, configError{err}
+		if cfg, err = loadConfig(c.config); err != nil {
+			return nil, err
 		}
 	} else {
 		if c.db == "" {
@@ -231,12 +227,9 @@ func cmdCheckConfig(args []string, stdout io.Writer) error {
 	if *path == "" {
 		return usageErr("check-config needs -config FILE")
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := loadConfig(*path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return usageErr("configuration file %s does not exist", *path)
-		}
-		return configError{err}
+		return err
 	}
 	if err := cfg.CheckFiles(); err != nil {
 		return configError{err}
@@ -247,4 +240,17 @@ func cmdCheckConfig(args []string, stdout io.Writer) error {
 	fmt.Fprintf(stdout, "%s: ok (contact %s, %d staff, %d teams, %d routing rules)\n",
 		*path, cfg.Contact.Address, len(cfg.Staff.Members), len(cfg.Teams), len(cfg.Routing))
 	return nil
+}
+
+// loadConfig loads a configuration file; a missing file is a user error,
+// every problem in it a configError.
+func loadConfig(path string) (*config.Config, error) {
+	cfg, err := config.Load(path)
+	if err != nil {
+		if errors.Is(err, os.ErrNotExist) {
+			return nil, usageErr("configuration file %s does not exist", path)
+		}
+		return nil, configError{err}
+	}
+	return cfg, nil
 }

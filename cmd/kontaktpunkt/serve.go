@@ -38,12 +38,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if *path == "" {
 		return usageErr("serve needs -config FILE (see config.example.yaml)")
 	}
-	cfg, err := config.Load(*path)
+	cfg, err := loadConfig(*path)
 	if err != nil {
-		if errors.Is(err, os.ErrNotExist) {
-			return usageErr("configuration file %s does not exist", *path)
-		}
-		return configError{err}
+		return err
 	}
 	if err := cfg.CheckFiles(); err != nil {
 		return configError{err}
