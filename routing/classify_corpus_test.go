@@ -3,6 +3,7 @@ package routing
 import (
 	"bufio"
 	"io/fs"
+	"kontaktpunkt/internal/testcorpus"
 	"os"
 	"path/filepath"
 	"sort"
@@ -13,33 +14,7 @@ import (
 	"kontaktpunkt/mailbox"
 )
 
-// corpusDir locates the shared third-party corpus (../shared/corpus next to
-// the repository root). Under CI=true a missing corpus fails the test.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared corpus missing at %s (CI=true requires it): %v", c, err)
-		}
-		t.Skipf("shared corpus missing at %s; set it up to run this test", c)
-	}
-	return c
-}
+func corpusDir(t testing.TB) string { return testcorpus.Dir(t) }
 
 func classifyFile(t *testing.T, path string) (kp.Class, *kp.Parsed) {
 	t.Helper()

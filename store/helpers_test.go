@@ -2,7 +2,7 @@ package store
 
 import (
 	"errors"
-	"os"
+	"kontaktpunkt/internal/testcorpus"
 	"path/filepath"
 	"testing"
 	"time"
@@ -45,33 +45,7 @@ func view(t testing.TB, s *Store, fn func(tx *Tx) error) {
 	}
 }
 
-// corpusDir returns ../shared/corpus next to the module root. Without it
-// the test fails under CI=true and is skipped otherwise.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	corpus := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(corpus); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("corpus missing (required under CI=true): %v", err)
-		}
-		t.Skipf("corpus not found at %s: %v", corpus, err)
-	}
-	return corpus
-}
+func corpusDir(t testing.TB) string { return testcorpus.Dir(t) }
 
 // ingester applies generated mail the way the gateway's apply step does:
 // a duplicate check, a thread lookup, then a new case (one mail in four)
