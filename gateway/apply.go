@@ -303,7 +303,7 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 			}
 		}
 		if (c.Assignee != before.Assignee && c.Assignee != "") || (c.Team != before.Team && c.Team != "") {
-			out.send(c, "assign", g.assigneeAddrs(c, msg.From.Addr), nil, "auto-generated", g.caseData(c, msg))
+			out.assign(c, msg.From.Addr)
 		}
 		if fx.escalated {
 			out.escalate(c, c.Escalation)

@@ -87,7 +87,7 @@ func (g *Gateway) Operate(id kp.CaseID, actor kp.Address, commands, text string)
 			out.send(c, "note", to, nil, "", g.caseData(c, msg))
 		}
 		if (c.Assignee != before.Assignee && c.Assignee != "") || (c.Team != before.Team && c.Team != "") {
-			out.send(c, "assign", g.assigneeAddrs(c, actor.Addr), nil, "auto-generated", g.caseData(c, msg))
+			out.assign(c, actor.Addr)
 		}
 		if fx.escalated {
 			out.escalate(c, c.Escalation)

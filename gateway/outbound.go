@@ -203,6 +203,8 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 	headers := map[string]string{
 		kp.LoopHeader:         kp.NormAddr(contact.Addr),
 		"X-Kontaktpunkt-Case": strconv.FormatUint(uint64(c.ID), 10),
+		// Lets recipients filter (an Outlook rule for reminders, say).
+		"X-Kontaktpunkt-Kind": kind,
 	}
 	if autoSubmitted != "" {
 		headers["X-Auto-Response-Suppress"] = "All"
@@ -383,4 +385,16 @@ func (g *Gateway) queueLoose(tx *store.Tx, kind string, to []kp.Address, subject
 		return fmt.Errorf("queueing %s mail: %w", kind, err)
 	}
 	return tx.AddCounter("outbound_queued:"+kind, 1)
+}
+
+// assign mails the assignee (or team) of c the original request, so the
+// assignment stands on its own whoever assigned it.
+func (o *outbox) assign(c *kp.Case, except string) {
+	d := o.g.caseData(c, nil)
+	if c.ThreadID != "" {
+		if m, err := o.tx.Message(c.ThreadID); err == nil {
+			d.Author, d.Text, d.Quote = m.From.String(), m.Text, quote(m.Text)
+		}
+	}
+	o.send(c, "assign", o.g.assigneeAddrs(c, except), nil, "auto-generated", d)
 }

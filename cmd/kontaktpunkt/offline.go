@@ -54,6 +54,15 @@ func cmdOffline(ctx context.Context, cmd string, args []string, stdout, stderr i
 	}, stderr)
 }
 
+// loc is where times are shown: the follow-up time zone (Europe/Oslo by
+// default), the one the contact point works in.
+func (e *env) loc() *time.Location {
+	if e.g != nil && e.g.Clock != nil && e.g.Clock.Loc != nil {
+		return e.g.Clock.Loc
+	}
+	return time.Local
+}
+
 // forwarded tells runOffline to hand the command to a running serve.
 type forwarded struct{ client *adminClient }
 
@@ -274,7 +283,7 @@ func listCases(e *env, status kp.Status, assignee string, asJSON bool, stdout io
 			who = "-"
 		}
 		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID.Tag(prefix), c.Status, c.Priority, who,
-			c.Requester.Addr, c.Updated.Local().Format("2006-01-02 15:04"), c.Subject)
+			c.Requester.Addr, c.Updated.In(e.loc()).Format("2006-01-02 15:04"), c.Subject)
 	}
 	return tw.Flush()
 }
@@ -326,9 +335,9 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  cc:         %s\n", strings.Join(c.Participants, ", "))
 	}
 	fmt.Fprintf(stdout, "  assignee:   %s   team: %s\n", orDash(c.Assignee), orDash(c.Team))
-	fmt.Fprintf(stdout, "  created:    %s   updated: %s\n", c.Created.Local().Format("2006-01-02 15:04"), c.Updated.Local().Format("2006-01-02 15:04"))
+	fmt.Fprintf(stdout, "  created:    %s   updated: %s\n", c.Created.In(e.loc()).Format("2006-01-02 15:04"), c.Updated.In(e.loc()).Format("2006-01-02 15:04"))
 	if c.Next != nil {
-		fmt.Fprintf(stdout, "  next:       %s at %s\n", c.Next.Kind, c.Next.Due.Local().Format("2006-01-02 15:04"))
+		fmt.Fprintf(stdout, "  next:       %s at %s\n", c.Next.Kind, c.Next.Due.In(e.loc()).Format("2006-01-02 15:04"))
 	}
 	if c.PreviousCase != 0 {
 		fmt.Fprintf(stdout, "  follows:    %s\n", c.PreviousCase.Tag(prefix))
@@ -357,7 +366,7 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 			}
 			who = "to " + strings.Join(to, ", ")
 		}
-		fmt.Fprintf(stdout, "\n%s %s %s [%s]\n  %s\n", when.Local().Format("2006-01-02 15:04"), arrow, who, strings.Join(flags, ", "), m.Subject)
+		fmt.Fprintf(stdout, "\n%s %s %s [%s]\n  %s\n", when.In(e.loc()).Format("2006-01-02 15:04"), arrow, who, strings.Join(flags, ", "), m.Subject)
 		text := strings.TrimSpace(m.Text)
 		if len(text) > 2000 {
 			text = text[:2000] + " […]"
@@ -388,7 +397,7 @@ func listOutbox(e *env, asJSON bool, stdout io.Writer) error {
 	fmt.Fprintln(tw, "ID\tSTATE\tKIND\tCASE\tTO\tATTEMPTS\tQUEUED\tLAST ERROR")
 	for _, o := range list {
 		fmt.Fprintf(tw, "%d\t%s\t%s\t%d\t%s\t%d\t%s\t%s\n", o.ID, o.State, o.Kind, o.Case, strings.Join(o.To, ","),
-			o.Attempts, o.Queued.Local().Format("2006-01-02 15:04:05"), o.LastError)
+			o.Attempts, o.Queued.In(e.loc()).Format("2006-01-02 15:04:05"), o.LastError)
 	}
 	return tw.Flush()
 }
