@@ -99,7 +99,7 @@ func makeBacklog(convs int) *backlog {
 				reply(r, (c+k)%3)
 			}
 		}
-		if c > 0 && c%(convs/len(bad)+1) == 0 && len(b.bad) < len(bad) {
+		if c > 0 && c%max(convs/(len(bad)+1), 1) == 0 && len(b.bad) < len(bad) {
 			i := len(b.bad)
 			b.msgs = append(b.msgs, backlogMsg{raw: []byte(bad[i]), testID: fmt.Sprintf("bad-%d", i+1), conv: -1})
 			b.bad = append(b.bad, fmt.Sprintf("bad-%d", i+1))
@@ -128,9 +128,11 @@ func TestFaultKillServeDuringBacklog(t *testing.T) {
 	bl := makeBacklog(300)
 	cl := dialDC(t, dc)
 	start := time.Now()
-	for _, m := range bl.msgs {
-		cl.appendMsgs("INBOX", m.raw)
+	raws := make([][]byte, len(bl.msgs))
+	for i, m := range bl.msgs {
+		raws[i] = m.raw
 	}
+	cl.appendMsgs("INBOX", raws...)
 	t.Logf("backlog: %d messages (%d conversations, %d to quarantine) appended in %v",
 		len(bl.msgs), bl.convs, len(bl.bad), time.Since(start))
 
@@ -147,10 +149,10 @@ func TestFaultKillServeDuringBacklog(t *testing.T) {
 	const rounds = 15
 	for round := range rounds {
 		// Random delays are the point here: they place the kill anywhere in
-		// start-up, fetch, commit, move or send.
-		// serve starts in ~50-100 ms and then commits well over 1000
-		// messages a second, so kills within 200 ms fall in start-up and
-		// throughout the backlog; later rounds hit the outbox and idle.
+		// start-up, fetch, commit, move or send. serve starts in ~50-100 ms
+		// and then commits well over 1000 messages a second, so kills
+		// within 200 ms fall in start-up and throughout the backlog; the
+		// later rounds hit the outbox and idle.
 		delay := time.Duration(rng.Int64N(int64(200 * time.Millisecond)))
 		p := startServe(t, cfgPath, filepath.Join(dir, fmt.Sprintf("serve-%02d.log", round+1)))
 		time.Sleep(delay)
@@ -196,6 +198,11 @@ func TestFaultKillServeDuringBacklog(t *testing.T) {
 		t.Errorf("serve's last log line is not its clean stop:\n%s", tail(final.logText(), 10))
 	}
 	reportSMTPDuplicates(t, relay.Messages(), bl)
+	if len(missing) > 0 {
+		t.Logf("warnings and errors of the runs:\n%s", problemLines(dir))
+		out, _, _ := kpExec(t, "outbox", "-json", "-db", dbPath)
+		t.Logf("outbox:\n%s", tail(out, 80))
+	}
 
 	checkMailbox(t, cl, bl)
 	checkCases(t, bl, "-db", dbPath)
@@ -356,4 +363,19 @@ func tail(s string, n int) string {
 		lines = lines[len(lines)-n:]
 	}
 	return strings.Join(lines, "\n")
+}
+
+// problemLines returns the WARN and ERROR lines of every serve log in dir.
+func problemLines(dir string) string {
+	logs, _ := filepath.Glob(filepath.Join(dir, "serve-*.log"))
+	var b strings.Builder
+	for _, l := range logs {
+		data, _ := os.ReadFile(l)
+		for _, line := range strings.Split(string(data), "\n") {
+			if strings.Contains(line, "level=WARN") || strings.Contains(line, "level=ERROR") {
+				fmt.Fprintf(&b, "%s: %s\n", filepath.Base(l), line)
+			}
+		}
+	}
+	return b.String()
 }
