@@ -50,7 +50,8 @@ func TestEndToEnd(t *testing.T) {
 		want     int
 	}{
 		{"ack", demoOla.Addr, 1}, {"notify", demoKari.Addr, 1}, {"assign", demoPer.Addr, 1},
-		{"escalate", demoFSLeder.Addr, 1}, {"relay", demoOla.Addr, 2}, {"relay", demoPer.Addr, 1},
+		{"escalate", demoFSLeder.Addr, 1}, {"escalate", demoKari.Addr, 1},
+		{"relay", demoOla.Addr, 2}, {"relay", demoPer.Addr, 1},
 		{"respond", demoPer.Addr, 2},
 	} {
 		if got := count(c.kind, c.to); got != c.want {
@@ -71,6 +72,27 @@ func TestEndToEnd(t *testing.T) {
 	}
 	if relays != 2 {
 		t.Errorf("relays to Ola = %d", relays)
+	}
+	// Ola's tagless reply was threaded by its headers onto case 1.
+	var msgs []kp.Message
+	if err := d.srv.Store.View(func(tx *store.Tx) error {
+		var err error
+		msgs, err = tx.CaseMessages(1)
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	tagless := 0
+	for _, m := range msgs {
+		if m.Direction == kp.In && kp.SameAddr(m.From.Addr, demoOla.Addr) && m.MatchedBy != kp.MatchNew {
+			tagless++
+			if m.MatchedBy != kp.MatchInReplyTo && m.MatchedBy != kp.MatchReferences {
+				t.Errorf("Ola's tagless reply matched by %q, want in-reply-to or references", m.MatchedBy)
+			}
+		}
+	}
+	if tagless != 1 {
+		t.Errorf("case 1 holds %d replies from Ola, want 1", tagless)
 	}
 
 	// Weeks later nothing more is sent about the resolved case.
@@ -115,7 +137,15 @@ func TestEndToEnd(t *testing.T) {
 		t.Fatal("deliveries went backwards")
 	}
 
-	// Everything was moved out of the contact mailbox.
+	// Everything was moved out of the contact mailbox. Stop the program
+	// first: the move to Processed may still be under way while the mail
+	// it caused is already delivered.
+	d.stop()
+	runErr := <-d.done
+	d.done <- runErr
+	if runErr != nil {
+		t.Errorf("Run: %v", runErr)
+	}
 	inbox, err := d.world.Count(demoContact.Addr, "INBOX")
 	if err != nil {
 		t.Fatal(err)
