@@ -3,6 +3,7 @@ package gateway
 import (
 	"errors"
 	"fmt"
+	"regexp"
 	"strings"
 	"time"
 
@@ -91,6 +92,11 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		return res, false, count(&res)
 	}
 
+	if pi.class == kp.ClassLoop && !g.isUs(p.Get(kp.LoopHeader)) {
+		// Another gateway's loop header: its mail is not ours coming back.
+		pi.class = classifyIgnoringLoop(p)
+		msg.Class, res.Class = pi.class, pi.class
+	}
 	var tokenCase kp.CaseID
 	if g.TokenSecret != nil {
 		tokenCase, _ = routing.FindReplyToken(g.TokenSecret, g.Config.Contact.Address, recipients(p))
@@ -109,6 +115,10 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	if th.Duplicate {
 		res.Status = ResultDuplicate
 		return res, false, nil
+	}
+	if th.NewCase && g.answersLooseMail(tx, p) {
+		// A reply to the daily digest, which belongs to no case.
+		th.Unfiled, th.NewCase = true, false
 	}
 	if th.Unfiled || (!th.NewCase && th.Case == 0) {
 		msg.MatchedBy, msg.Kind = kp.MatchNone, "unfiled"
@@ -161,7 +171,6 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	res.Status = ResultStored
 	c.Messages++
 	c.Updated = now
-	c.LastMessageID = p.MessageID
 	prevNext := c.Next
 
 	r := roleOutsider
@@ -170,6 +179,16 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		r = roleStaffSide
 	case th.NewCase || c.HasParticipant(sender):
 		r = roleRequester
+	}
+	if r == roleStaffSide && !fxNoteIn(cmds) && g.answersInternalMail(tx, p) {
+		// A reply to a note or an outsider notice stays internal: the
+		// quoted note must never reach the requester.
+		cmds = append(cmds, routing.Command{Verb: "note", Raw: "(reply to an internal mail)"})
+	}
+	if !pi.class.Machine() && r != roleOutsider {
+		// Outbound mail continues the thread of the conversation, not of
+		// an out-of-office or an outsider.
+		c.LastMessageID = p.MessageID
 	}
 	msg.Kind, msg.Outsider = inboundKind(pi.class, th.NewCase, r, cmds, msg.Text)
 	if err := tx.PutMessage(msg, pi.Raw); err != nil {
@@ -191,7 +210,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 			return res, false, err
 		}
 	default:
-		if th.Reopen {
+		if th.Reopen && r != roleOutsider {
 			c.Status, c.ResolvedAt = kp.StatusOpen, time.Time{}
 		}
 		if err := g.reply(out, c, msg, r, cmds, refused); err != nil {
@@ -288,12 +307,16 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 		before := *c
 		fx := g.applyCommands(c, cmds, refused, msg.From.Addr, out.now)
 		out.remind = fx.remind
-		hasText := strings.TrimSpace(msg.Text) != ""
+		hasText := OwnText(msg.Text) != ""
 		switch {
 		case fx.note:
 			to := g.staffAddrs(msg.From.Addr)
 			to = append(to, g.assigneeAddrs(c, msg.From.Addr)...)
 			out.send(c, "note", to, nil, "", data)
+		case len(refused) > 0:
+			// A mistyped tag might have been meant as [note]: hold the
+			// message rather than risk relaying internal text.
+			fx.refused = append(fx.refused, "the message was NOT relayed to the requester because a tag was refused; correct the tag and send it again")
 		case hasText || len(cmds) == 0:
 			to, cc := g.requesterAddrs(c, msg.From.Addr)
 			out.send(c, "relay", to, cc, "", data)
@@ -416,4 +439,78 @@ func inboundKind(class kp.Class, newCase bool, r role, cmds []routing.Command, t
 		return "command", false
 	}
 	return "reply", false
+}
+
+// fxNoteIn reports whether cmds hold a [note].
+func fxNoteIn(cmds []routing.Command) bool {
+	for _, c := range cmds {
+		if c.Verb == "note" {
+			return true
+		}
+	}
+	return false
+}
+
+// answersInternalMail reports whether p replies to one of our internal
+// mails (a note or an outsider notice), by In-Reply-To or the newest
+// References entry.
+func (g *Gateway) answersInternalMail(tx *store.Tx, p *kp.Parsed) bool {
+	ids := append([]string{}, p.InReplyTo...)
+	if n := len(p.References); n > 0 {
+		ids = append(ids, p.References[n-1])
+	}
+	for _, id := range ids {
+		if m, err := tx.Message(id); err == nil && m.Direction == kp.Out && (m.Kind == "note" || m.Kind == "outsider") {
+			return true
+		}
+	}
+	return false
+}
+
+// answersLooseMail reports whether p replies to mail of ours that belongs
+// to no case (the daily digest): its id is in the index under case 0 with
+// no message record.
+func (g *Gateway) answersLooseMail(tx *store.Tx, p *kp.Parsed) bool {
+	for _, id := range p.InReplyTo {
+		if c, ok, err := tx.LookupID(id); err == nil && ok && c == 0 {
+			if _, err := tx.Message(id); err != nil {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+// classifyIgnoringLoop classifies p as if it carried no loop header.
+func classifyIgnoringLoop(p *kp.Parsed) kp.Class {
+	q := *p
+	q.Header = make(map[string][]string, len(p.Header))
+	for k, v := range p.Header {
+		if k != kp.LoopHeader {
+			q.Header[k] = v
+		}
+	}
+	return routing.Classify(&q)
+}
+
+// quoteStart matches the line that begins a quoted earlier message:
+// attribution lines and the separators Outlook and others write.
+var quoteStart = regexp.MustCompile(`(?i)^(on .{3,200} wrote:|den .{3,200} skrev:|.{3,200} skrev f.lgende:|am .{3,200} schrieb:|-{2,}\s*(original message|opprinnelig melding|videresendt melding|forwarded message|ursprüngliche nachricht)\s*-{2,}|_{20,}|(from|fra|von): .+@.+)$`)
+
+// OwnText is what the writer of a reply wrote themselves: quoted lines,
+// the quoted earlier message and the signature (after "-- ") removed.
+func OwnText(text string) string {
+	var out []string
+	for _, line := range strings.Split(text, "\n") {
+		l := strings.TrimRight(line, "\r ")
+		t := strings.TrimSpace(l)
+		if t == "--" || quoteStart.MatchString(t) {
+			break
+		}
+		if strings.HasPrefix(t, ">") {
+			continue
+		}
+		out = append(out, l)
+	}
+	return strings.TrimSpace(strings.Join(out, "\n"))
 }

@@ -491,3 +491,90 @@ func TestReplyTokenThreadsWithoutHeaders(t *testing.T) {
 		t.Fatalf("forged token matched: %+v", r)
 	}
 }
+
+func TestReplyToNoteStaysInternal(t *testing.T) {
+	h := newHarness(t, nil)
+	id := caseNo(t, h.one(request("req1@example.org")))
+	h.one(msg([]string{"From: " + kari, "To: " + contact, trustedAR, "Subject: [assign:per.hansen] [INT#1]", "Message-ID: <k1@uio.no>"}, ""))
+	h.one(msg([]string{"From: " + kari, "To: " + contact, trustedAR, "Subject: [note] [INT#1]", "Message-ID: <k2@uio.no>"}, "Internt: FS-eieren er vanskelig.\n"))
+	notes := h.mailsTo(per, "note")
+	if len(notes) != 1 || !strings.Contains(notes[0].Subject, "[note]") {
+		t.Fatalf("note mails to per = %+v", notes)
+	}
+	// Per answers the note, quoting it, without any tag of his own.
+	h.one(msg([]string{"From: " + per, "To: " + contact, trustedAR, "Subject: Re: " + strings.ReplaceAll(notes[0].Subject, "[note] ", ""),
+		"Message-ID: <p1@uio.no>", "In-Reply-To: <" + notes[0].MessageID + ">"}, "Enig.\n\n> Internt: FS-eieren er vanskelig.\n"))
+	if n := len(h.mailsTo(ola, "relay")); n != 0 {
+		t.Fatalf("a reply to a note was relayed to the requester (%d)", n)
+	}
+	if c := h.caseOf(id); c.Status != kp.StatusOpen {
+		t.Fatalf("status = %s", c.Status)
+	}
+}
+
+func TestRefusedTagHoldsMessage(t *testing.T) {
+	h := newHarness(t, nil)
+	h.one(request("req1@example.org"))
+	for i, subj := range []string{"[notes] [INT#1]", "[note:for fs] [INT#1]", "[asign:per] [INT#1]"} {
+		h.one(msg([]string{"From: " + kari, "To: " + contact, trustedAR, "Subject: " + subj, fmt.Sprintf("Message-ID: <k%d@uio.no>", i)}, "Intern tekst.\n"))
+	}
+	if n := len(h.mailsTo(ola, "relay")); n != 0 {
+		t.Fatalf("messages with refused tags were relayed to the requester (%d)", n)
+	}
+	receipts := h.mailsTo(kari, "receipt")
+	if len(receipts) != 3 {
+		t.Fatalf("receipts = %d", len(receipts))
+	}
+	p, _ := mailbox.Parse(receipts[0].Raw)
+	if !strings.Contains(p.Text, "NOT relayed") {
+		t.Errorf("receipt does not say the message was held:\n%s", p.Text)
+	}
+}
+
+func TestCommandWithQuoteAndSignatureIsNotRelayed(t *testing.T) {
+	h := newHarness(t, nil)
+	id := caseNo(t, h.one(request("req1@example.org")))
+	h.one(msg([]string{"From: " + kari, "To: " + contact, trustedAR, "Subject: SV: [take] [INT#1] Tilgang", "Message-ID: <k1@uio.no>"},
+		"\n-- \nKari Integrasjon\nSeniorrådgiver, UiO\n\nFra: Integrasjon <integrasjon@uio.no>\nSendt: mandag\n\n> Hei, vi trenger tilgang.\n"))
+	if n := len(h.mailsTo(ola, "relay")); n != 0 {
+		t.Fatalf("a command with only a signature and a quote was relayed (%d)", n)
+	}
+	if c := h.caseOf(id); c.Status != kp.StatusOpen || c.Assignee != kari {
+		t.Fatalf("case = %s, assignee %q", c.Status, c.Assignee)
+	}
+	for in, want := range map[string]string{
+		"Takk!\n\nOn Mon, 23 Nov 2026, Ola wrote:\n> hei": "Takk!",
+		"Svar her\n-- \nsignatur":                         "Svar her",
+		"> bare sitat\n":                                   "",
+		"Hei\n\n-----Opprinnelig melding-----\nFra: x":     "Hei",
+	} {
+		if got := OwnText(in); got != want {
+			t.Errorf("OwnText(%q) = %q, want %q", in, got, want)
+		}
+	}
+}
+
+func TestOtherGatewaysLoopHeaderIsNotALoop(t *testing.T) {
+	h := newHarness(t, nil)
+	r := h.one(msg([]string{"From: hjelp@ntnu.no", "To: " + contact, kp.LoopHeader + ": hjelp@ntnu.no", "Subject: [HJELP#7] Spørsmål videresendt", "Message-ID: <ntnu1@ntnu.no>"}, "Kan dere svare på dette?\n"))
+	if r.Class != kp.ClassHuman || r.Status != ResultStored {
+		t.Fatalf("mail from another gateway = %+v", r)
+	}
+	own := h.one(msg([]string{"From: " + contact, "To: " + contact, kp.LoopHeader + ": " + contact, "Subject: x", "Message-ID: <own@uio.no>"}, "x\n"))
+	if own.Class != kp.ClassLoop {
+		t.Fatalf("our own loop header = %+v", own)
+	}
+}
+
+func TestOutsiderCannotReopen(t *testing.T) {
+	h := newHarness(t, nil)
+	id := caseNo(t, h.one(request("req1@example.org")))
+	h.one(msg([]string{"From: " + kari, "To: " + contact, trustedAR, "Subject: [close] [INT#1]", "Message-ID: <c1@uio.no>"}, ""))
+	r := h.one(msg([]string{"From: stranger@example.net", "To: " + contact, "Subject: Re: [INT#1] Tilgang", "Message-ID: <s1@example.net>"}, "Hei!\n"))
+	if caseNo(t, r) != id {
+		t.Fatalf("outsider = %+v", r)
+	}
+	if c := h.caseOf(id); c.Status != kp.StatusResolved {
+		t.Fatalf("an outsider reopened the case: %s", c.Status)
+	}
+}

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"errors"
 	"context"
 	"fmt"
 	"strings"
@@ -50,6 +51,9 @@ func (s sink) Deliver(ctx context.Context, cur kp.Cursor, msgs []mailbox.Fetched
 	return out, nil
 }
 
+// ErrNothingApplied is returned by Operate when every command was refused.
+var ErrNothingApplied = errors.New("nothing applied")
+
 // Operate applies staff commands given by an operator on the command line
 // (`case assign`, `case status`, `case note`) as if the actor had written
 // them in a subject, with text as the message body. It records the action
@@ -64,7 +68,7 @@ func (g *Gateway) Operate(id kp.CaseID, actor kp.Address, commands, text string)
 		now := g.now()
 		cmds, refused, _ := routing.ParseCommands(commands)
 		if len(cmds) == 0 && len(refused) == 0 {
-			return fmt.Errorf("no command in %q", commands)
+			return fmt.Errorf("%w: no command in %q", ErrNothingApplied, commands)
 		}
 		prevNext := c.Next
 		msg := &kp.Message{
@@ -108,7 +112,7 @@ func (g *Gateway) Operate(id kp.CaseID, actor kp.Address, commands, text string)
 		}
 		result = append(append(result, fx.applied...), prefixAll("refused: ", fx.refused)...)
 		if len(fx.applied) == 0 {
-			return fmt.Errorf("nothing applied: %s", strings.Join(fx.refused, "; "))
+			return fmt.Errorf("%w: %s", ErrNothingApplied, strings.Join(fx.refused, "; "))
 		}
 		return tx.PutCase(c)
 	})

@@ -23,6 +23,7 @@ type outbox struct {
 	queued int
 	err    error
 	remind time.Time // set by [remind:…] in the message being applied
+	caseID kp.CaseID // for log lines
 }
 
 // noReply matches local parts that never read mail.
@@ -105,12 +106,16 @@ func quote(text string) string {
 	return strings.Join(lines, "\n")
 }
 
-// automatic reports whether mail of this kind counts against the
-// per-recipient limits and is withheld from suppressed addresses. Relays and
-// notes carry a person's words and are not automatic.
+// automatic reports whether mail of this kind is withheld from suppressed
+// addresses. Relays and notes carry a person's words and are not automatic.
 func automatic(kind string) bool {
 	return kind != "relay" && kind != "note"
 }
+
+// relayLimitFactor multiplies the per-recipient limits for relays and
+// notes: a person's words pass, but two machines answering each other
+// without Auto-Submitted are stopped.
+const relayLimitFactor = 5
 
 // send renders and queues one mail on case c. Recipients that must not get
 // it (ourselves, no-reply addresses, suppressed or over their limit) are
@@ -119,6 +124,7 @@ func (o *outbox) send(c *kp.Case, kind string, to, cc []kp.Address, autoSubmitte
 	if o.err != nil || o.quiet {
 		return
 	}
+	o.caseID = c.ID
 	to, cc = o.filter(kind, to), o.filter(kind, cc)
 	if len(to) == 0 && len(cc) > 0 {
 		to, cc = cc, nil
@@ -149,28 +155,36 @@ func (o *outbox) filter(kind string, list []kp.Address) []kp.Address {
 			continue
 		}
 		seen[n] = true
-		if automatic(kind) {
+		internal := o.g.Dir.IsStaff(n) || o.g.Dir.IsResponsible(n) || kp.SameAddr(n, o.g.Dir.Manager)
+		if automatic(kind) && !internal {
 			if s, err := o.tx.Suppressed(n, o.now); err != nil {
 				o.err = err
 				return nil
 			} else if s {
 				continue
 			}
-			if limits.PerHour > 0 || limits.PerDay > 0 {
-				hour, err := o.tx.CountSent(n, o.now.Add(-time.Hour))
-				if err != nil {
-					o.err = err
-					return nil
-				}
-				day, err := o.tx.CountSent(n, o.now.Add(-24*time.Hour))
-				if err != nil {
-					o.err = err
-					return nil
-				}
-				if (limits.PerHour > 0 && hour >= limits.PerHour) || (limits.PerDay > 0 && day >= limits.PerDay) {
-					_ = o.tx.AddCounter("outbound_rate_limited", 1)
-					continue
-				}
+		}
+		// The contact point's own people always get their assignments and
+		// notices; everyone else is limited per hour and day.
+		if !internal && (limits.PerHour > 0 || limits.PerDay > 0) {
+			factor := 1
+			if !automatic(kind) {
+				factor = relayLimitFactor
+			}
+			hour, err := o.tx.CountSent(n, o.now.Add(-time.Hour))
+			if err != nil {
+				o.err = err
+				return nil
+			}
+			day, err := o.tx.CountSent(n, o.now.Add(-24*time.Hour))
+			if err != nil {
+				o.err = err
+				return nil
+			}
+			if (limits.PerHour > 0 && hour >= limits.PerHour*factor) || (limits.PerDay > 0 && day >= limits.PerDay*factor) {
+				_ = o.tx.AddCounter("outbound_rate_limited", 1)
+				o.g.Log.Warn("mail withheld: recipient over its limit", "case", uint64(o.caseID), "kind", kind)
+				continue
 			}
 			if err := o.tx.RecordSent(n, o.now); err != nil {
 				o.err = err
@@ -193,6 +207,11 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 	_, domain, _ := strings.Cut(contact.Addr, "@")
 	id := mailbox.NewMessageID(domain)
 	subject := c.ID.Tag(g.Config.Contact.TagPrefix) + " " + c.Subject
+	if kind == "note" || kind == "outsider" {
+		// Internal mail says so in its subject, and a reply to it keeps
+		// the tag, so the reply stays internal too.
+		subject = c.ID.Tag(g.Config.Contact.TagPrefix) + " [note] " + c.Subject
+	}
 	var refs []string
 	if c.ThreadID != "" {
 		refs = append(refs, c.ThreadID)
@@ -206,9 +225,9 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 		// Lets recipients filter (an Outlook rule for reminders, say).
 		"X-Kontaktpunkt-Kind": kind,
 	}
-	if autoSubmitted != "" {
-		headers["X-Auto-Response-Suppress"] = "All"
-	}
+	// Every mail we send asks Exchange not to answer it automatically;
+	// relays too, so two ticket systems cannot talk to each other forever.
+	headers["X-Auto-Response-Suppress"] = "All"
 	raw, err := mailbox.Compose(mailbox.OutMail{
 		From: contact, To: to, Cc: cc, ReplyTo: replyTo, Subject: subject, Text: body,
 		MessageID: id, InReplyTo: c.LastMessageID, References: refs,
@@ -262,7 +281,8 @@ func (o *outbox) escalate(c *kp.Case, level int) {
 // bounce records a delivery failure reported by a bounce on case c:
 // permanently failed recipients are suppressed and staff are told.
 func (o *outbox) bounce(c *kp.Case, p *kp.Parsed) error {
-	if !p.BouncePermanent || len(p.BounceRecipients) == 0 {
+	if !p.BouncePermanent || len(p.BounceRecipients) == 0 || o.quiet {
+		// An archive import must not suppress addresses for old bounces.
 		return nil
 	}
 	var failed []string

@@ -102,17 +102,21 @@ func (g *Gateway) recordSends(results []sendResult) error {
 				// Delivered to some: never again to those. Permanent
 				// refusals are delivery failures; temporary ones stay
 				// queued for just those recipients.
-				if perm := re.Permanent(); len(perm) > 0 {
-					q, err := g.deliveryFailed(tx, o, perm, r.err, now)
+				failed := re.Permanent()
+				temp := re.Temporary()
+				if len(temp) > 0 && now.Sub(o.Queued) < maxRetryAge {
+					o.To, o.LastError, o.NextTry = temp, r.err.Error(), now.Add(backoff(o.Attempts))
+				} else {
+					// Out of retries: the deferred ones failed too.
+					failed = append(failed, temp...)
+					o.State, o.Sent, o.LastError = kp.OutSent, now, r.err.Error()
+				}
+				if len(failed) > 0 {
+					q, err := g.deliveryFailed(tx, o, failed, true, r.err, now)
 					if err != nil {
 						return err
 					}
 					queued = queued || q
-				}
-				if temp := re.Temporary(); len(temp) > 0 && now.Sub(o.Queued) < maxRetryAge {
-					o.To, o.LastError, o.NextTry = temp, r.err.Error(), now.Add(backoff(o.Attempts))
-				} else {
-					o.State, o.Sent, o.LastError = kp.OutSent, now, r.err.Error()
 				}
 				if err := tx.PutOutbound(o); err != nil {
 					return err
@@ -135,7 +139,8 @@ func (g *Gateway) recordSends(results []sendResult) error {
 				if err := tx.AddCounter("outbound_failed", 1); err != nil {
 					return err
 				}
-				q, err := g.deliveryFailed(tx, o, failedRcpts(o, r.err), r.err, now)
+				failed, byRcpt := failedRcpts(o, r.err)
+				q, err := g.deliveryFailed(tx, o, failed, byRcpt, r.err, now)
 				if err != nil {
 					return err
 				}
@@ -158,9 +163,11 @@ func (g *Gateway) recordSends(results []sendResult) error {
 
 // deliveryFailed records a permanent failure on the case and tells staff,
 // unless the failed mail was itself a notice to staff (which would loop).
-func (g *Gateway) deliveryFailed(tx *store.Tx, o *kp.Outbound, failed []string, sendErr error, now time.Time) (bool, error) {
+// Only a recipient the relay refused is suppressed; a refusal of the whole
+// message (MAIL FROM, DATA) says nothing about the recipients.
+func (g *Gateway) deliveryFailed(tx *store.Tx, o *kp.Outbound, failed []string, suppress bool, sendErr error, now time.Time) (bool, error) {
 	for _, r := range failed {
-		if g.Dir.IsStaff(r) {
+		if g.Dir.IsStaff(r) || !suppress {
 			continue
 		}
 		if err := tx.Suppress(r, now.Add(time.Duration(g.Config.Limits.SuppressFor))); err != nil {
@@ -178,7 +185,7 @@ func (g *Gateway) deliveryFailed(tx *store.Tx, o *kp.Outbound, failed []string, 
 	d := g.caseData(c, nil)
 	d.Failed = strings.Join(failed, ", ")
 	d.Reason = sendErr.Error()
-	d.Suppressed = true
+	d.Suppressed = suppress
 	d.SuppressDays = int(time.Duration(g.Config.Limits.SuppressFor) / (24 * time.Hour))
 	out.send(c, "delivery-failure", g.staffAddrs(""), nil, "auto-generated", d)
 	if out.err != nil {
@@ -246,18 +253,18 @@ func (g *Gateway) RetryOutbound(id uint64) error {
 	})
 }
 
-// failedRcpts names the recipients a permanent failure concerns: the
-// refused ones if the relay said which, else all of them.
-func failedRcpts(o *kp.Outbound, err error) []string {
+// failedRcpts names the recipients a permanent failure concerns and says
+// whether the relay refused them one by one (RCPT) or the whole message.
+func failedRcpts(o *kp.Outbound, err error) ([]string, bool) {
 	var re *mailbox.RecipientErrors
 	if errors.As(err, &re) {
 		if p := re.Permanent(); len(p) > 0 {
-			return p
+			return p, true
 		}
 	}
 	var se *mailbox.SendError
 	if errors.As(err, &se) && se.Rcpt != "" {
-		return []string{se.Rcpt}
+		return []string{se.Rcpt}, true
 	}
-	return o.To
+	return o.To, false
 }

@@ -33,8 +33,10 @@ type env struct {
 // cmdOffline runs cases, case, outbox or backup, on the store directly or,
 // when serve holds it, through serve's admin endpoint.
 func cmdOffline(ctx context.Context, cmd string, args []string, stdout, stderr io.Writer) error {
+	// serve may run in another directory: name files absolutely before a
+	// command line may be forwarded to it.
+	args = absFlagValues(args, "config", "db")
 	if cmd == "backup" {
-		// serve may run in another directory: name the output absolutely.
 		args = absPositional(args)
 	}
 	return runOffline(ctx, cmd, args, stdout, func(cfg *config.Config) (*env, func(), error) {
@@ -167,8 +169,11 @@ func caseCommand(sub string, id kp.CaseID, rest []string, asJSON bool, stdout io
 		if errors.Is(err, store.ErrNotFound) {
 			return usageErr("no case %d", id)
 		}
-		if err != nil {
+		if errors.Is(err, gateway.ErrNothingApplied) {
 			return usageErr("%v", err)
+		}
+		if err != nil {
+			return err
 		}
 		for _, a := range applied {
 			fmt.Fprintf(stdout, "case %d: %s\n", id, a)
@@ -433,6 +438,29 @@ func absPositional(args []string) []string {
 		}
 		if abs, err := filepath.Abs(a); err == nil {
 			out[i] = abs
+		}
+	}
+	return out
+}
+
+// absFlagValues makes the values of the named flags absolute paths.
+func absFlagValues(args []string, names ...string) []string {
+	out := make([]string, len(args))
+	copy(out, args)
+	for i := 0; i < len(out); i++ {
+		for _, n := range names {
+			for _, prefix := range []string{"-" + n, "--" + n} {
+				switch {
+				case out[i] == prefix && i+1 < len(out):
+					if abs, err := filepath.Abs(out[i+1]); err == nil {
+						out[i+1] = abs
+					}
+				case strings.HasPrefix(out[i], prefix+"="):
+					if abs, err := filepath.Abs(strings.TrimPrefix(out[i], prefix+"=")); err == nil {
+						out[i] = prefix + "=" + abs
+					}
+				}
+			}
 		}
 	}
 	return out

@@ -154,8 +154,22 @@ func (s *Server) Ready() <-chan struct{} { return s.ready }
 // Run runs every part until ctx ends, then stops taking new work, lets the
 // parts finish what they have in hand and returns. Close the store after.
 func (s *Server) Run(ctx context.Context) error {
-	grp, gctx := errgroup.WithContext(ctx)
 	log := s.Log
+	// Everything that can fail on configuration fails before a worker starts.
+	var h http.Handler
+	if s.httpLn != nil {
+		var err error
+		h, err = web.New(web.Options{
+			Store: s.Store, TagPrefix: s.Config.Contact.TagPrefix, ContactName: s.Config.Contact.Name,
+			Health: s.health, IMAPReconnects: s.imapReconnects,
+			AuthFile: s.Config.HTTP.AuthFile, TrustedHeader: s.Config.HTTP.TrustedHeader,
+			RequireAuth: !isLoopbackListen(s.httpLn.Addr()), Now: s.Gateway.Now, Location: s.Gateway.Clock.Loc, Log: log.With("component", "http"),
+		})
+		if err != nil {
+			return configError{err}
+		}
+	}
+	grp, gctx := errgroup.WithContext(ctx)
 	if s.Poller != nil {
 		grp.Go(func() error { return recovered(log, "imap", func() error { return s.Poller.Run(gctx) }) })
 	}
@@ -171,15 +185,6 @@ func (s *Server) Run(ctx context.Context) error {
 	}
 	var servers []*http.Server
 	if s.httpLn != nil {
-		h, err := web.New(web.Options{
-			Store: s.Store, TagPrefix: s.Config.Contact.TagPrefix, ContactName: s.Config.Contact.Name,
-			Health: s.health, IMAPReconnects: s.imapReconnects,
-			AuthFile: s.Config.HTTP.AuthFile, TrustedHeader: s.Config.HTTP.TrustedHeader,
-			RequireAuth: !isLoopbackListen(s.httpLn.Addr()), Now: s.Gateway.Now, Location: s.Gateway.Clock.Loc, Log: log.With("component", "http"),
-		})
-		if err != nil {
-			return configError{err}
-		}
 		srv := &http.Server{Handler: h, ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, srv)
 		grp.Go(func() error { return serveHTTP(srv, s.httpLn) })
