@@ -545,8 +545,8 @@ func TestCommandWithQuoteAndSignatureIsNotRelayed(t *testing.T) {
 	for in, want := range map[string]string{
 		"Takk!\n\nOn Mon, 23 Nov 2026, Ola wrote:\n> hei": "Takk!",
 		"Svar her\n-- \nsignatur":                         "Svar her",
-		"> bare sitat\n":                                   "",
-		"Hei\n\n-----Opprinnelig melding-----\nFra: x":     "Hei",
+		"> bare sitat\n":                                  "",
+		"Hei\n\n-----Opprinnelig melding-----\nFra: x":    "Hei",
 	} {
 		if got := OwnText(in); got != want {
 			t.Errorf("OwnText(%q) = %q, want %q", in, got, want)
