@@ -26,6 +26,9 @@ const (
 	retryCap    = 30 * time.Minute
 	maxRetryAge = 5 * 24 * time.Hour
 	sendBatch   = 200
+	// recordEvery bounds what a crash can make us send twice: outcomes
+	// are committed after every recordEvery messages (one fsync each).
+	recordEvery = 16
 )
 
 // backoff is the wait before attempt n+1 (n >= 1), with ±20 % jitter.
@@ -62,7 +65,7 @@ func (g *Gateway) SendDue(ctx context.Context, s Sender) (int, error) {
 		if len(due) == 0 {
 			return sent, nil
 		}
-		results := make([]sendResult, 0, len(due))
+		results := make([]sendResult, 0, recordEvery)
 		for _, o := range due {
 			if ctx.Err() != nil {
 				break
@@ -71,6 +74,12 @@ func (g *Gateway) SendDue(ctx context.Context, s Sender) (int, error) {
 			results = append(results, sendResult{id: o.ID, err: err})
 			if err == nil {
 				sent++
+			}
+			if len(results) == recordEvery {
+				if err := g.recordSends(results); err != nil {
+					return sent, err
+				}
+				results = results[:0]
 			}
 		}
 		if err := g.recordSends(results); err != nil {
