@@ -410,13 +410,16 @@ func cmdDemo(ctx context.Context, args []string, stdout, stderr io.Writer) error
 func (d *demo) printAccess(w io.Writer) {
 	fmt.Fprintf(w, "\nStill running (Ctrl-C stops it).\n")
 	fmt.Fprintf(w, "  IMAP  %s (plain, loopback only)\n  SMTP  %s (AUTH PLAIN without TLS, loopback only)\n  HTTP  http://%s/  (the staff dashboard)\n\n", d.world.IMAPAddr, d.world.SMTPAddr, d.srv.HTTPAddr())
-	fmt.Fprintf(w, "  %-26s %-10s %s\n", "address", "login", "password")
+	fmt.Fprintf(w, "  %-26s %-12s %s\n", "address", "login", "password")
 	for _, p := range d.world.People {
-		fmt.Fprintf(w, "  %-26s %-10s %s\n", p.Addr, p.Login, p.Password)
+		fmt.Fprintf(w, "  %-26s %-12s %s\n", p.Addr, p.Login, p.Password)
 	}
 	host, port := splitHostPort(d.world.IMAPAddr)
 	_, sport := splitHostPort(d.world.SMTPAddr)
-	fmt.Fprintf(w, "\nRead and answer as Kari with mutt:\n  mutt -f imap://kari:%s@%s:%d/INBOX -e 'set from=kari@uio.no smtp_url=smtp://kari:%s@%s:%d/ ssl_starttls=no ssl_force_tls=no'\n",
-		demoKari.Password, host, port, demoKari.Password, host, sport)
+	k := demoKari
+	fmt.Fprintf(w, "\nRead and answer as Kari with mutt (any other person: change the login and password):\n"+
+		"  mutt -n -f imap://%[1]s:%[2]s@%[3]s:%[4]d/INBOX -e 'set folder=imap://%[1]s:%[2]s@%[3]s:%[4]d/ from=\"%[6]s <%[7]s>\" "+
+		"smtp_url=smtp://%[1]s:%[2]s@%[3]s:%[5]d/ ssl_starttls=no ssl_force_tls=no copy=no'\n",
+		k.Login, k.Password, host, port, sport, k.Name, k.Addr)
 	fmt.Fprintf(w, "Mail from Kari, Per, Frida or Liv sent with their login counts as authenticated staff mail;\nanything else is an ordinary requester.\n")
 }
