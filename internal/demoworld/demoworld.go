@@ -8,7 +8,6 @@
 package demoworld
 
 import (
-	"bufio"
 	"bytes"
 	"context"
 	"errors"
@@ -16,6 +15,8 @@ import (
 	"io"
 	"log"
 	"net"
+	"net/mail"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -39,12 +40,18 @@ type Person struct {
 	Password string
 }
 
+// CatchAll is the person whose mailbox receives mail for every address
+// that has none; Start adds it to the people.
+var CatchAll = Person{Name: "Catch-all", Addr: "catchall@" + AuthServID, Login: "catchall", Password: "demo-catchall"}
+
 // Delivery is one message the SMTP server delivered.
 type Delivery struct {
 	At   time.Time
 	From string   // envelope sender
 	To   []string // envelope recipients
 	Raw  []byte   // as stored in the mailboxes
+	// Into lists the people (by address) whose INBOX received it.
+	Into []string
 }
 
 // World is a running mail system.
@@ -64,8 +71,10 @@ type World struct {
 	changed    chan struct{}
 }
 
-// Start starts the servers. Each person gets an IMAP user with an INBOX.
+// Start starts the servers. Each person gets an IMAP user with an INBOX,
+// and so does CatchAll.
 func Start(people []Person) (*World, error) {
+	people = append(slices.Clip(people), CatchAll)
 	w := &World{People: people, users: map[string]*imapmemserver.User{},
 		logins: map[string]Person{}, changed: make(chan struct{})}
 	for _, p := range people {
@@ -191,6 +200,18 @@ func (w *World) Deliveries() []Delivery {
 	return append([]Delivery(nil), w.deliveries...)
 }
 
+// Mail returns what was delivered into the INBOX of the person with addr,
+// oldest first, whether or not it is still there.
+func (w *World) Mail(addr string) []Delivery {
+	var out []Delivery
+	for _, d := range w.Deliveries() {
+		if slices.ContainsFunc(d.Into, func(a string) bool { return strings.EqualFold(a, addr) }) {
+			out = append(out, d)
+		}
+	}
+	return out
+}
+
 // WaitFor waits until the delivery number i (counting from 0) exists and
 // returns it; it never sleeps, it waits for the SMTP server's signal.
 func (w *World) WaitFor(ctx context.Context, i int) (Delivery, error) {
@@ -211,18 +232,25 @@ func (w *World) WaitFor(ctx context.Context, i int) (Delivery, error) {
 	}
 }
 
+// deliver appends raw to the INBOX of every recipient, once per mailbox;
+// recipients without one share the catch-all mailbox.
 func (w *World) deliver(from string, to []string, raw []byte) error {
+	var into []string
 	for _, rcpt := range to {
-		u := w.users[strings.ToLower(rcpt)]
-		if u == nil {
-			continue // mail to the outside world leaves the demo
+		addr := strings.ToLower(rcpt)
+		if w.users[addr] == nil {
+			addr = CatchAll.Addr
 		}
-		if _, err := u.Append("INBOX", literal{bytes.NewReader(raw), int64(len(raw))}, &imap.AppendOptions{Time: time.Now()}); err != nil {
-			return err
+		if slices.Contains(into, addr) {
+			continue
+		}
+		into = append(into, addr)
+		if _, err := w.users[addr].Append("INBOX", literal{bytes.NewReader(raw), int64(len(raw))}, &imap.AppendOptions{Time: time.Now()}); err != nil {
+			return fmt.Errorf("delivering to %s: %w", addr, err)
 		}
 	}
 	w.mu.Lock()
-	w.deliveries = append(w.deliveries, Delivery{At: time.Now(), From: from, To: to, Raw: raw})
+	w.deliveries = append(w.deliveries, Delivery{At: time.Now(), From: from, To: to, Raw: raw, Into: into})
 	close(w.changed)
 	w.changed = make(chan struct{})
 	w.mu.Unlock()
@@ -278,7 +306,7 @@ func (s *session) Data(r io.Reader) error {
 	if err != nil {
 		return err
 	}
-	raw := stamp(body, s.user, s.remote)
+	raw := stamp(body, s.from, s.user, s.remote)
 	return s.w.deliver(s.from, s.to, raw)
 }
 
@@ -286,52 +314,69 @@ func (s *session) Reset()        { s.from, s.to = "", nil }
 func (s *session) Logout() error { return nil }
 
 // stamp prepends the trace and authentication headers an MTA adds and
-// removes forged Authentication-Results under our authserv-id.
-func stamp(raw []byte, user *Person, remote string) []byte {
-	headerEnd := bytes.Index(raw, []byte("\r\n\r\n"))
-	if headerEnd < 0 {
-		headerEnd = bytes.Index(raw, []byte("\n\n"))
-	}
-	if headerEnd < 0 {
-		headerEnd = len(raw)
-	}
+// removes every Authentication-Results field that names our authserv-id,
+// folded or not. dmarc=pass needs SMTP AUTH by the person whose address is
+// in From; anything else is dmarc=none.
+func stamp(raw []byte, envFrom string, user *Person, remote string) []byte {
+	fields, body := splitHeader(raw)
 	var kept bytes.Buffer
-	fromDomain := ""
-	sc := bufio.NewScanner(bytes.NewReader(raw[:headerEnd]))
-	sc.Buffer(make([]byte, 64<<10), 1<<20)
-	skipping := false
-	for sc.Scan() {
-		line := sc.Text()
-		if skipping && (strings.HasPrefix(line, " ") || strings.HasPrefix(line, "\t")) {
+	var from string
+	for _, f := range fields {
+		name, value, _ := strings.Cut(unfold(f), ":")
+		name = strings.TrimSpace(name)
+		switch {
+		case strings.EqualFold(name, "Authentication-Results") && strings.Contains(strings.ToLower(value), AuthServID):
 			continue
-		}
-		skipping = false
-		lower := strings.ToLower(line)
-		if strings.HasPrefix(lower, "authentication-results:") && strings.Contains(lower, AuthServID) {
-			skipping = true
-			continue
-		}
-		if strings.HasPrefix(lower, "from:") {
-			if at := strings.LastIndex(line, "@"); at >= 0 {
-				d := line[at+1:]
-				fromDomain = strings.ToLower(strings.Trim(strings.TrimSpace(d), "<>\" "))
+		case strings.EqualFold(name, "Return-Path"):
+			continue // the final delivery writes its own
+		case strings.EqualFold(name, "From") && from == "":
+			if a, err := mail.ParseAddress(strings.TrimSpace(value)); err == nil {
+				from = a.Address
 			}
 		}
-		kept.WriteString(line)
-		kept.WriteString("\r\n")
+		kept.Write(f)
 	}
 	result := "dmarc=none"
-	if user != nil {
-		if at := strings.LastIndex(user.Addr, "@"); at >= 0 && strings.EqualFold(user.Addr[at+1:], fromDomain) {
-			result = "dmarc=pass header.from=" + fromDomain
-		}
+	if user != nil && from != "" && strings.EqualFold(user.Addr, from) {
+		result = "dmarc=pass header.from=" + strings.ToLower(from[strings.LastIndex(from, "@")+1:])
 	}
 	var out bytes.Buffer
+	fmt.Fprintf(&out, "Return-Path: <%s>\r\n", envFrom)
 	fmt.Fprintf(&out, "Received: from client.localhost ([%s]) by mx.%s with ESMTP; %s\r\n", remote, AuthServID, time.Now().Format(time.RFC1123Z))
 	fmt.Fprintf(&out, "Authentication-Results: %s; %s\r\n", AuthServID, result)
 	out.Write(kept.Bytes())
-	out.Write(raw[headerEnd:])
+	out.Write(body)
 	return out.Bytes()
+}
+
+// splitHeader cuts raw into its header fields (each with its continuation
+// lines and line ends, as sent) and the rest: the empty line and the body.
+func splitHeader(raw []byte) (fields [][]byte, rest []byte) {
+	off := 0
+	for off < len(raw) {
+		end := bytes.IndexByte(raw[off:], '\n') + 1
+		if end == 0 {
+			end = len(raw) - off
+		}
+		line := raw[off : off+end]
+		if len(bytes.TrimRight(line, "\r\n")) == 0 {
+			return fields, raw[off:]
+		}
+		if (line[0] == ' ' || line[0] == '\t') && len(fields) > 0 {
+			last := fields[len(fields)-1]
+			fields[len(fields)-1] = last[:len(last)+len(line)] // the field continues
+		} else {
+			fields = append(fields, line[:len(line):len(raw)-off])
+		}
+		off += end
+	}
+	return fields, nil
+}
+
+// unfold joins a field's continuation lines (RFC 5322 section 2.2.3).
+func unfold(f []byte) string {
+	s := strings.ReplaceAll(string(f), "\r\n", "")
+	return strings.ReplaceAll(s, "\n", "")
 }
 
 // Count returns how many messages the mailbox of the person with addr holds.
