@@ -288,6 +288,8 @@ func TestStopFinishesSendInHand(t *testing.T) {
 	defer func() { d.close() }()
 
 	relay := &heldRelay{got: make(chan struct{}, 16), release: make(chan struct{})}
+	release := sync.OnceFunc(func() { close(relay.release) })
+	defer release()
 	srv := smtp.NewServer(relay)
 	srv.Domain = "relay.localhost"
 	srv.ErrorLog = stdlog.New(io.Discard, "", 0)
@@ -311,7 +313,7 @@ func TestStopFinishesSendInHand(t *testing.T) {
 		t.Fatal("the relay never got the acknowledgement")
 	}
 	d.stop() // SIGTERM while the relay holds its 250
-	close(relay.release)
+	release()
 	stopServer(t, d)
 
 	st, err := store.Open(cfg.Store.Path, store.Options{})
