@@ -325,6 +325,8 @@ func stamp(raw []byte, envFrom string, user *Person, remote string) []byte {
 		name, value, _ := strings.Cut(unfold(f), ":")
 		name = strings.TrimSpace(name)
 		switch {
+		case f[0] == ' ' || f[0] == '\t':
+			continue // a continuation with no field: it would extend ours
 		case strings.EqualFold(name, "Authentication-Results") && strings.Contains(strings.ToLower(value), AuthServID):
 			continue
 		case strings.EqualFold(name, "Return-Path"):

@@ -140,3 +140,37 @@ func TestWrongPasswordRefused(t *testing.T) {
 		t.Error("IMAP LOGIN with a wrong password was accepted")
 	}
 }
+
+// FuzzStamp: any bytes a client submits get stamped without a panic, keep
+// their body, and carry exactly one Authentication-Results of ours.
+func FuzzStamp(f *testing.F) {
+	f.Add([]byte("From: kari@uio.no\r\nAuthentication-Results:\r\n mailworld.test; dmarc=pass\r\n\r\nbody\r\n"), true)
+	f.Add([]byte("From: \"a\r\n b\" <kari@uio.no>\nSubject: x\n\nbody"), false)
+	f.Add([]byte(" continuation first\r\n\r\n"), true)
+	f.Add([]byte(""), false)
+	f.Fuzz(func(t *testing.T, raw []byte, auth bool) {
+		var user *Person
+		if auth {
+			user = &kari
+		}
+		out := stamp(raw, "kari@uio.no", user, "127.0.0.1:1")
+		fields, rest := splitHeader(out)
+		n := 0
+		for _, fl := range fields {
+			name, value, _ := strings.Cut(unfold(fl), ":")
+			if strings.EqualFold(strings.TrimSpace(name), "Authentication-Results") && strings.Contains(strings.ToLower(value), AuthServID) {
+				n++
+				if v := string(fl); v != "Authentication-Results: mailworld.test; dmarc=none\r\n" && v != "Authentication-Results: mailworld.test; dmarc=pass header.from=uio.no\r\n" {
+					t.Errorf("our Authentication-Results was extended: %q", v)
+				}
+			}
+		}
+		if n != 1 {
+			t.Errorf("%d Authentication-Results of ours in %q", n, out)
+		}
+		_, origRest := splitHeader(raw)
+		if !strings.HasSuffix(string(out), string(origRest)) || (rest == nil) != (origRest == nil) {
+			t.Errorf("body changed: %q -> %q", raw, out)
+		}
+	})
+}
