@@ -70,7 +70,11 @@ func (g *Gateway) SendDue(ctx context.Context, s Sender) (int, error) {
 			if ctx.Err() != nil {
 				break
 			}
-			err := s.Send(ctx, o.From, o.To, o.Raw)
+			// A send in hand is finished even when we are told to stop: a
+			// relay that already has the message may be about to say OK,
+			// and giving up then would send it twice after a restart. The
+			// Sender's own timeout bounds the wait.
+			err := s.Send(context.WithoutCancel(ctx), o.From, o.To, o.Raw)
 			results = append(results, sendResult{id: o.ID, err: err})
 			if err == nil {
 				sent++
