@@ -49,6 +49,12 @@ func TestCommandsReachRunningServe(t *testing.T) {
 		t.Fatalf("missing case through serve: exit %d (%s)", code, stderr)
 	}
 
+	// An MTA piping mail to ingest while serve runs.
+	stdout, stderr, code = run(t, strings.ReplaceAll(other, "\n", "\r\n"), "ingest", "-db", db, "-json", "-")
+	if code != 0 || !strings.Contains(stdout, `"case":2`) || !strings.Contains(stdout, `"status":"stored"`) {
+		t.Fatalf("ingest through serve (%d): %s %s", code, stdout, stderr)
+	}
+
 	backup := filepath.Join(t.TempDir(), "backup.db")
 	if stdout, stderr, code = run(t, "", "backup", "-db", db, backup); code != 0 {
 		t.Fatalf("backup while serve runs: exit %d: %s %s", code, stdout, stderr)
