@@ -3,6 +3,7 @@ package gateway
 import (
 	"context"
 	"fmt"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -576,5 +577,60 @@ func TestOutsiderCannotReopen(t *testing.T) {
 	}
 	if c := h.caseOf(id); c.Status != kp.StatusResolved {
 		t.Fatalf("an outsider reopened the case: %s", c.Status)
+	}
+}
+
+func TestRoutingRuleAssignsTeam(t *testing.T) {
+	cfg := testConfig()
+	cfg.Routing = []config.Rule{{Subject: `\bFS\b`, Team: "fs"}}
+	h := newHarness(t, cfg)
+	id := caseNo(t, h.one(request("req1@example.org"))) // "Tilgang til studentdata fra FS"
+	if c := h.caseOf(id); c.Team != "fs" || c.Assignee != "" {
+		t.Fatalf("routed case: team %q assignee %q", c.Team, c.Assignee)
+	}
+	if n := len(h.mailsTo(per, "assign")); n != 1 {
+		t.Fatalf("team members mailed %d times, want 1", n)
+	}
+	other := h.one(msg([]string{"From: " + ola, "To: " + contact, "Subject: Noe helt annet", "Message-ID: <o9@example.org>"}, "Hei\n"))
+	if c := h.caseOf(caseNo(t, other)); c.Team != "" {
+		t.Fatalf("unmatched case routed to %q", c.Team)
+	}
+}
+
+func TestTemplateOverrideFolder(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "nb"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nb", "ack.tmpl"), []byte("Takk! Saksnummer {{.Tag}}.\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cfg := testConfig()
+	cfg.Templates.Dir = dir
+	h := newHarness(t, cfg)
+	h.one(request("req1@example.org"))
+	p, err := mailbox.Parse(h.mailsTo(ola, "ack")[0].Raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if strings.TrimSpace(p.Text) != "Takk! Saksnummer [INT#1]." {
+		t.Fatalf("overridden ack = %q", p.Text)
+	}
+	if err := os.WriteFile(filepath.Join(dir, "nb", "note.tmpl"), []byte("{{.Broken"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := LoadTemplates("nb", dir); err == nil || !strings.Contains(err.Error(), "note") {
+		t.Fatalf("a broken override is not reported at load: %v", err)
+	}
+}
+
+func TestEnglishTemplates(t *testing.T) {
+	cfg := testConfig()
+	cfg.Templates.Language = "en"
+	h := newHarness(t, cfg)
+	h.one(request("req1@example.org"))
+	p, _ := mailbox.Parse(h.mailsTo(ola, "ack")[0].Raw)
+	if !strings.Contains(p.Text, "Thank you for contacting") {
+		t.Fatalf("English ack = %q", p.Text)
 	}
 }
