@@ -9,6 +9,7 @@ package main
 
 import (
 	"context"
+	"encoding/json"
 	"fmt"
 	"math/rand/v2"
 	"os"
@@ -175,7 +176,8 @@ func TestFaultKillServeDuringBacklog(t *testing.T) {
 	defer cancel()
 	var missing []string
 	for {
-		got := acksByRequester(relay.Messages())
+		msgs := relay.Messages()
+		got := acksByRequester(msgs)
 		missing = missing[:0]
 		for _, r := range bl.requesters {
 			if got[r] == 0 {
@@ -185,7 +187,7 @@ func TestFaultKillServeDuringBacklog(t *testing.T) {
 		if len(missing) == 0 {
 			break
 		}
-		if _, err := relay.WaitFor(ctx, len(relay.Messages())+1); err != nil {
+		if _, err := relay.WaitFor(ctx, len(msgs)+1); err != nil {
 			t.Errorf("%d acknowledgements never arrived (e.g. to %s): %v", len(missing), missing[0], err)
 			break
 		}
@@ -194,18 +196,58 @@ func TestFaultKillServeDuringBacklog(t *testing.T) {
 	if code := final.stop(30 * time.Second); code != 0 {
 		t.Fatalf("serve after SIGTERM: exit %d, want 0\n%s", code, tail(final.logText(), 40))
 	}
-	if !strings.HasSuffix(strings.TrimSpace(final.logText()), "msg=stopped") {
-		t.Errorf("serve's last log line is not its clean stop:\n%s", tail(final.logText(), 10))
+	if !strings.Contains(final.logText(), "msg=stopped") {
+		t.Errorf("serve did not log its clean stop:\n%s", tail(final.logText(), 10))
 	}
 	reportSMTPDuplicates(t, relay.Messages(), bl)
 	if len(missing) > 0 {
 		t.Logf("warnings and errors of the runs:\n%s", problemLines(dir))
-		out, _, _ := kpExec(t, "outbox", "-json", "-db", dbPath)
-		t.Logf("outbox:\n%s", tail(out, 80))
+		out, errOut, code := kpExec(t, "outbox", "-json", "-db", dbPath)
+		t.Logf("outbox, newest first (exit %d): %s\n%s", code, errOut, head(out, 120))
 	}
 
 	checkMailbox(t, cl, bl)
 	checkCases(t, bl, "-db", dbPath)
+	checkQuarantineStored(t, cl, dir, dbPath)
+}
+
+// checkQuarantineStored feeds the messages in Quarantine, as serve read
+// them, to `ingest -json`: each must be known already (stored, not
+// dropped), with its reason, and belong to no case.
+func checkQuarantineStored(t *testing.T, cl *dcClient, dir, dbPath string) {
+	t.Helper()
+	var files []string
+	for i, raw := range cl.raws("Quarantine") {
+		f := filepath.Join(dir, fmt.Sprintf("quarantined-%d.eml", i))
+		if err := os.WriteFile(f, raw, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		files = append(files, f)
+	}
+	if len(files) == 0 {
+		return // checkMailbox has said so
+	}
+	out, errOut, code := kpExec(t, append([]string{"ingest", "-json", "-quiet", "-db", dbPath}, files...)...)
+	if code != 0 {
+		t.Fatalf("ingest -json of the quarantined messages: exit %d: %s", code, errOut)
+	}
+	for _, line := range strings.Split(strings.TrimSpace(out), "\n") {
+		var r struct {
+			Source    string `json:"source"`
+			MessageID string `json:"message_id"`
+			Case      *int   `json:"case"`
+			Status    string `json:"status"`
+			Error     string `json:"error"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Errorf("ingest -json line %q: %v", line, err)
+			continue
+		}
+		if r.Status != "duplicate" || r.Error == "" || r.Case != nil {
+			t.Errorf("quarantined %s (%s) again: status %q, case %v, reason %q; want duplicate of a stored message, no case, with its reason",
+				filepath.Base(r.Source), r.MessageID, r.Status, r.Case, r.Error)
+		}
+	}
 }
 
 // checkMailbox asserts INBOX is empty, Processed holds every good message
@@ -354,6 +396,12 @@ func cutHeader(line, name string) (string, bool) {
 		return "", false
 	}
 	return strings.TrimSpace(v), true
+}
+
+// head returns the first n lines of s.
+func head(s string, n int) string {
+	lines := strings.Split(s, "\n")
+	return strings.Join(lines[:min(n, len(lines))], "\n")
 }
 
 // tail returns the last n lines of s.

@@ -444,6 +444,31 @@ func (d *dcClient) headers(mailbox string) (msgIDs, testIDs []string) {
 	return msgIDs, testIDs
 }
 
+// raws returns the full raw bytes of every message in mailbox.
+func (d *dcClient) raws(mailbox string) [][]byte {
+	d.t.Helper()
+	sel, err := d.c.Select(mailbox, &imap.SelectOptions{ReadOnly: true}).Wait()
+	if err != nil {
+		d.t.Fatalf("select %s: %v", mailbox, err)
+	}
+	defer func() { d.c.Unselect().Wait() }()
+	if sel.NumMessages == 0 {
+		return nil
+	}
+	section := &imap.FetchItemBodySection{Peek: true}
+	var all imap.SeqSet
+	all.AddRange(1, sel.NumMessages)
+	msgs, err := d.c.Fetch(all, &imap.FetchOptions{BodySection: []*imap.FetchItemBodySection{section}}).Collect()
+	if err != nil {
+		d.t.Fatalf("fetch %s: %v", mailbox, err)
+	}
+	out := make([][]byte, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, m.FindBodySection(section))
+	}
+	return out
+}
+
 // canonicalMsgID is DESIGN section 4's form: no angle brackets, domain lower-cased.
 func canonicalMsgID(s string) string {
 	s = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(s), "<"), ">")
@@ -506,11 +531,12 @@ func TestServeDovecotNewMailBecomesCase(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
 	for {
-		acks := acksByRequester(relay.Messages())
+		msgs := relay.Messages()
+		acks := acksByRequester(msgs)
 		if len(acks) == rounds {
 			break
 		}
-		if _, err := relay.WaitFor(ctx, len(relay.Messages())+1); err != nil {
+		if _, err := relay.WaitFor(ctx, len(msgs)+1); err != nil {
 			t.Fatalf("acknowledgements: have %d of %d: %v", len(acks), rounds, err)
 		}
 	}
