@@ -114,7 +114,8 @@ func makeBacklog(convs int) *backlog {
 }
 
 // TestFaultKillServeDuringBacklog fills a real Dovecot's INBOX with a
-// backlog, kills serve with SIGKILL at random moments over many rounds,
+// backlog, kills serve with SIGKILL at random moments over many rounds
+// (every fifth round stops it with SIGTERM instead, which must exit 0),
 // then lets one run finish, and checks that every message ends in exactly
 // one case or in Quarantine, none twice, none missing, all moved.
 // KP_FAULT_SEED=N replays one sequence of kill delays.
@@ -156,10 +157,24 @@ func TestFaultKillServeDuringBacklog(t *testing.T) {
 		// later rounds hit the outbox and idle.
 		delay := time.Duration(rng.Int64N(int64(200 * time.Millisecond)))
 		p := startServe(t, cfgPath, filepath.Join(dir, fmt.Sprintf("serve-%02d.log", round+1)))
-		time.Sleep(delay)
-		p.kill()
-		t.Logf("round %2d: SIGKILL after %3dms: INBOX %d, Processed %d, Quarantine %d, mails received %d",
-			round+1, delay.Milliseconds(), cl.count("INBOX"), cl.count("Processed"), cl.count("Quarantine"), len(relay.Messages()))
+		how := "SIGKILL"
+		if round%5 == 4 {
+			// Every fifth round is an orderly stop in the middle of the
+			// work instead, once serve handles signals.
+			how = "SIGTERM"
+			p.waitServing(t)
+			time.Sleep(delay)
+			start := time.Now()
+			if code := p.stop(30 * time.Second); code != 0 {
+				t.Fatalf("round %d: serve after SIGTERM: exit %d, want 0\n%s", round+1, code, tail(p.logText(), 40))
+			}
+			how = fmt.Sprintf("SIGTERM (stopped in %v)", time.Since(start).Round(time.Millisecond))
+		} else {
+			time.Sleep(delay)
+			p.kill()
+		}
+		t.Logf("round %2d: %s after %3dms: INBOX %d, Processed %d, Quarantine %d, mails received %d",
+			round+1, how, delay.Milliseconds(), cl.count("INBOX"), cl.count("Processed"), cl.count("Quarantine"), len(relay.Messages()))
 	}
 
 	// The last run may finish.
