@@ -75,6 +75,9 @@ type Options struct {
 	// NoSync skips fsync on commit. Only for benchmarks and bulk loads
 	// that can be redone: a crash may lose or corrupt the store.
 	NoSync bool
+	// ReadOnly opens the store for reading, under a shared lock: several
+	// readers may open it at once, none while a writer holds it.
+	ReadOnly bool
 }
 
 // Store is an open store file. Its methods are safe for concurrent use;
@@ -84,6 +87,7 @@ type Store struct {
 	path     string
 	codec    *codec
 	rawBlock int // block size of the raw log (schema.go)
+	readOnly bool
 }
 
 // Open opens or creates the store at path, creates missing buckets and
@@ -97,8 +101,9 @@ func Open(path string, opts Options) (*Store, error) {
 		timeout = DefaultTimeout
 	}
 	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout: timeout,
-		NoSync:  opts.NoSync,
+		Timeout:  timeout,
+		NoSync:   opts.NoSync,
+		ReadOnly: opts.ReadOnly,
 		// The map freelist stays fast when a large store has many free
 		// pages; the array freelist searches linearly.
 		FreelistType: bolt.FreelistMapType,
@@ -120,7 +125,7 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, codec: c}
+	s := &Store{db: db, path: path, codec: c, readOnly: opts.ReadOnly}
 	if err := s.init(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -140,6 +145,9 @@ func (s *Store) init() error {
 		return err
 	}); err != nil || ok {
 		return err
+	}
+	if s.readOnly {
+		return fmt.Errorf("%w: the store must be upgraded first; open it once for writing (e.g. serve or ingest)", ErrSchema)
 	}
 	return s.db.Update(func(tx *bolt.Tx) error {
 		err := migrate(tx)

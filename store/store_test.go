@@ -1132,3 +1132,31 @@ func TestCorpusRoundTrip(t *testing.T) {
 	t.Logf("%d corpus files, %d bytes; small ones (%d bytes) packed %.3f with the mail dictionary, %.3f without",
 		len(files), raw, small, float64(withDict)/float64(small), float64(without)/float64(small))
 }
+
+func TestReadOnlyOpensShareTheStore(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kp.db")
+	w, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path, Options{ReadOnly: true}); !errors.Is(err, ErrInUse) {
+		t.Fatalf("read-only open while a writer holds the store: %v, want ErrInUse", err)
+	}
+	w.Close()
+	r1, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer r1.Close()
+	r2, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("second reader: %v", err)
+	}
+	defer r2.Close()
+	if err := r2.View(func(tx *Tx) error { _, err := tx.CountByStatus(); return err }); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Open(path, Options{}); !errors.Is(err, ErrInUse) {
+		t.Fatalf("writer while readers hold the store: %v, want ErrInUse", err)
+	}
+}

@@ -49,7 +49,7 @@ func adminHandler(e *env, log *slog.Logger) http.Handler {
 			return
 		}
 		var stdout, stderr bytes.Buffer
-		err := runOffline(r.Context(), req.Args[0], req.Args[1:], &stdout, func(*config.Config) (*env, func(), error) {
+		err := runOffline(r.Context(), req.Args[0], req.Args[1:], &stdout, func(*config.Config, bool) (*env, func(), error) {
 			return e, func() {}, nil
 		}, &stderr)
 		code := exitCode(err, &stderr)

@@ -198,8 +198,17 @@ func (c *commonFlags) load() (*config.Config, error) {
 }
 
 // openStore opens the store, failing at once if another process holds it.
-func openStore(cfg *config.Config) (*store.Store, error) {
-	st, err := store.Open(cfg.Store.Path, store.Options{})
+func openStore(cfg *config.Config) (*store.Store, error) { return openStoreMode(cfg, false) }
+
+// openStoreMode opens the store for writing, or read-only under a lock
+// shared with other readers.
+func openStoreMode(cfg *config.Config, readOnly bool) (*store.Store, error) {
+	if readOnly {
+		if _, err := os.Stat(cfg.Store.Path); err != nil {
+			return nil, usageErr("no store at %s", cfg.Store.Path)
+		}
+	}
+	st, err := store.Open(cfg.Store.Path, store.Options{ReadOnly: readOnly})
 	if err != nil {
 		return nil, fmt.Errorf("opening store %s: %w", cfg.Store.Path, err)
 	}

@@ -39,8 +39,8 @@ func cmdOffline(ctx context.Context, cmd string, args []string, stdout, stderr i
 	if cmd == "backup" {
 		args = absPositional(args)
 	}
-	return runOffline(ctx, cmd, args, stdout, func(cfg *config.Config) (*env, func(), error) {
-		st, err := openStore(cfg)
+	return runOffline(ctx, cmd, args, stdout, func(cfg *config.Config, readOnly bool) (*env, func(), error) {
+		st, err := openStoreMode(cfg, readOnly)
 		if err != nil {
 			if client := adminClientFor(cfg); client != nil && errors.Is(err, store.ErrInUse) {
 				return nil, nil, forwarded{client}
@@ -72,7 +72,7 @@ func (forwarded) Error() string { return "forwarded to the running serve" }
 
 // runOffline parses the command's flags, gets an env from open and runs
 // the command. serve's admin endpoint calls it with its own open.
-func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer, open func(*config.Config) (*env, func(), error), stderr io.Writer) error {
+func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer, open func(cfg *config.Config, readOnly bool) (*env, func(), error), stderr io.Writer) error {
 	fs := flag.NewFlagSet(cmd, flag.ContinueOnError)
 	var cf commonFlags
 	cf.register(fs)
@@ -149,7 +149,9 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 	if err != nil {
 		return err
 	}
-	e, closeEnv, err := open(cfg)
+	// Commands that only read share the store with each other.
+	readOnly := cmd == "cases" || cmd == "backup" || (cmd == "case" && pos[0] == "show") || (cmd == "outbox" && len(pos) == 0)
+	e, closeEnv, err := open(cfg, readOnly)
 	var fw forwarded
 	if errors.As(err, &fw) {
 		return fw.client.run(ctx, append([]string{cmd}, args...), stdout, stderr)
