@@ -261,8 +261,11 @@ func (w *walker) fixLineEndings(data []byte) []byte {
 	if cr == 0 {
 		return data
 	}
-	crlf := bytes.Count(data, []byte("\r\n"))
 	lf := bytes.Count(data, []byte{'\n'})
+	if cr == lf {
+		return data // CRLF throughout; counting the pairs costs more
+	}
+	crlf := bytes.Count(data, []byte("\r\n"))
 	switch {
 	case cr == crlf && lf == crlf:
 		return data // all CRLF
@@ -396,11 +399,18 @@ func (w *walker) readHeader(data []byte, top bool) ([]field, []byte) {
 // number of bytes it took (up to and including the blank line).
 func readTextprotoHeader(data []byte) (textproto.Header, int, error) {
 	r := bytes.NewReader(data)
-	br := bufio.NewReaderSize(r, min(4096, max(16, len(data))))
+	br := headerReaders.Get().(*bufio.Reader)
+	br.Reset(r)
 	h, err := textproto.ReadHeader(br)
 	n := len(data) - r.Len() - br.Buffered()
+	br.Reset(nil)
+	headerReaders.Put(br)
 	return h, n, err
 }
+
+// headerReaders holds the bufio.Readers ReadHeader reads through; header
+// values are copied out, so a reader is free again once it returns.
+var headerReaders = sync.Pool{New: func() any { return bufio.NewReaderSize(nil, 4096) }}
 
 // fieldsOf lists a header's fields in order, keeping at most maxFields
 // (past that only the essential ones) and maxFieldLen bytes of each value.
@@ -1149,13 +1159,13 @@ func decoded(cte string, body io.Reader) io.Reader {
 // Base64 that go-message's decoder refuses is repaired (repairBase64) and
 // decoded again from the raw bytes; a body cut short by a missing final
 // boundary is kept as far as it goes.
-func (w *walker) readText(cte string, body io.Reader, limit int) []byte {
+func (w *walker) readText(cte string, body io.Reader, limit, hint int) []byte {
 	if cte != "base64" {
-		dec, err := io.ReadAll(io.LimitReader(decoded(cte, body), int64(limit)))
+		dec, err := readAll(io.LimitReader(decoded(cte, body), int64(limit)), min(hint, limit))
 		w.bodyError(err)
 		return dec
 	}
-	raw, err := io.ReadAll(io.LimitReader(body, int64(limit)/3*4+4096))
+	raw, err := readAll(io.LimitReader(body, int64(limit)/3*4+4096), hint)
 	w.bodyError(err)
 	dec, err := io.ReadAll(decoded(cte, bytes.NewReader(raw)))
 	if err != nil {
@@ -1166,6 +1176,55 @@ func (w *walker) readText(cte string, body io.Reader, limit int) []byte {
 		dec = dec[:limit]
 	}
 	return dec
+}
+
+// readAll is io.ReadAll into a buffer of hint bytes to start with (the
+// body's encoded length, when known), so a text body is read in one go.
+func readAll(r io.Reader, hint int) ([]byte, error) {
+	if hint <= 0 {
+		return io.ReadAll(r)
+	}
+	b := make([]byte, 0, hint+1)
+	for {
+		n, err := r.Read(b[len(b):cap(b)])
+		b = b[:len(b)+n]
+		if err != nil {
+			if err == io.EOF {
+				err = nil
+			}
+			return b, err
+		}
+		if len(b) == cap(b) {
+			b = append(b, 0)[:len(b)]
+		}
+	}
+}
+
+// crlfToLF turns CRLF into LF in place (the buffer is the parser's own),
+// which spares finishText a copy of the text.
+func crlfToLF(b []byte) []byte {
+	i := bytes.Index(b, []byte("\r\n"))
+	if i < 0 {
+		return b
+	}
+	j := i
+	for i < len(b) {
+		k := bytes.IndexByte(b[i:], '\r')
+		if k < 0 {
+			j += copy(b[j:], b[i:])
+			break
+		}
+		j += copy(b[j:], b[i:i+k])
+		i += k
+		if i+1 < len(b) && b[i+1] == '\n' {
+			i++
+			continue
+		}
+		b[j] = '\r'
+		j++
+		i++
+	}
+	return b[:j]
 }
 
 // bodyError records what reading a part's body ran into.
@@ -1281,11 +1340,11 @@ func (w *walker) entity(h partHeader, body io.Reader, whole []byte, depth int, d
 		return "", false
 
 	case media == "text/rfc822-headers" || media == "message/rfc822-headers":
-		w.embeddedMessage(w.readText(cte, body, maxScanText))
+		w.embeddedMessage(w.readText(cte, body, maxScanText, len(whole)))
 		return "", false
 
 	case media == "message/delivery-status" || media == "message/global-delivery-status":
-		w.deliveryStatus(w.readText(cte, body, maxScanText))
+		w.deliveryStatus(w.readText(cte, body, maxScanText, len(whole)))
 		return "", false
 
 	case media == "message/disposition-notification" || media == "message/feedback-report" ||
@@ -1303,7 +1362,7 @@ func (w *walker) entity(h partHeader, body io.Reader, whole []byte, depth int, d
 			}
 			return "", false
 		}
-		dec := w.readText(cte, body, maxDecodeText)
+		dec := crlfToLF(w.readText(cte, body, maxDecodeText, len(whole)))
 		if attach {
 			// Text of the message itself, and an attachment too; its size
 			// is known up to the cap on text read.

@@ -734,6 +734,19 @@ func TestRepairBase64(t *testing.T) {
 	}
 }
 
+func TestCRLFToLF(t *testing.T) {
+	for _, tt := range []struct{ in, want string }{
+		{"a\r\nb\rc\r\n", "a\nb\rc\n"},
+		{"\r", "\r"},
+		{"\r\n\r\n", "\n\n"},
+		{"none", "none"},
+	} {
+		if got := crlfToLF([]byte(tt.in)); string(got) != tt.want {
+			t.Errorf("crlfToLF(%q) = %q, want %q", tt.in, got, tt.want)
+		}
+	}
+}
+
 func TestFixLineEndings(t *testing.T) {
 	for _, tt := range []struct{ in, want, defect string }{
 		{"a\r\nb\r\n", "a\r\nb\r\n", ""},
