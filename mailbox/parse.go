@@ -465,6 +465,14 @@ func (w *walker) repairHeader(data []byte, top bool) (fixed []byte, bodyAt int) 
 			i = next
 			continue
 		}
+		if inField && bytes.HasSuffix(bytes.TrimRight(out, " \t\n"), []byte(";")) {
+			// A parameter on a line of its own, unindented
+			// ("boundary=…" after "Content-Type: …;").
+			w.defect("badly folded header")
+			out = append(append(append(out, ' '), line...), '\n')
+			i = next
+			continue
+		}
 		if inField && next < len(data) {
 			if nl, _ := nextLine(data, next); isField(nl) {
 				w.defect("badly folded header")
@@ -582,7 +590,9 @@ func (w *walker) decodeHeader(v string) string {
 				return strings.NewReader(s), nil
 			}}
 		}
-		if s, err := w.words.DecodeHeader(latin1AsWindows1252(v)); err == nil {
+		// A word it cannot decode (bad base64, say) it keeps as written;
+		// decodeWords then decodes what it can.
+		if s, err := w.words.DecodeHeader(latin1AsWindows1252(v)); err == nil && !strings.Contains(s, "=?") {
 			return s
 		}
 	}
@@ -1481,6 +1491,27 @@ func (w *walker) eachPart(body io.Reader, boundary string, fn partFunc) (n int, 
 	return n, preamble, nil, true
 }
 
+// repairPartHeaders rewrites the header of every part of a multipart body
+// (the lines after each "--boundary" line, up to the blank line) with
+// repairHeader. ok is false when no delimiter line was found.
+func (w *walker) repairPartHeaders(body []byte, boundary string) (fixed []byte, ok bool) {
+	delim := []byte("--" + boundary)
+	out := make([]byte, 0, len(body)+64)
+	for i := 0; i < len(body); {
+		line, next := nextLine(body, i)
+		out = append(out, body[i:next]...)
+		i = next
+		if !bytes.Equal(bytes.TrimRight(line, " \t"), delim) {
+			continue
+		}
+		ok = true
+		h, at := w.repairHeader(body[i:], false)
+		out = append(out, h...)
+		i += at
+	}
+	return out, ok
+}
+
 // preambleOf returns the bytes before the first "--boundary" line.
 func preambleOf(b []byte, boundary string) []byte {
 	delim := []byte("--" + boundary)
@@ -1579,10 +1610,17 @@ func (w *walker) multipart(media string, params map[string]string, body io.Reade
 	} else {
 		consumed, _ = io.ReadAll(io.LimitReader(body, maxDecodeText))
 	}
-	if n == 0 {
-		if whole != nil {
-			consumed, complete = whole, true
+	if n == 0 && whole != nil {
+		consumed, complete = whole, true
+	}
+	if n == 0 && complete && boundary != "" {
+		// NextPart fails on a part header ReadHeader refuses: repair the
+		// part headers and parse again.
+		if fixed, ok := w.repairPartHeaders(consumed, boundary); ok {
+			n, preamble, _, _ = w.eachPart(bytes.NewReader(fixed), boundary, visit)
 		}
+	}
+	if n == 0 {
 		// The declared boundary is never used (or missing): parse again
 		// with the boundary the body does use.
 		if b := guessBoundary(consumed); b != "" && b != boundary && complete {
