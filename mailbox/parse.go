@@ -460,6 +460,14 @@ func (w *walker) repairHeader(data []byte, top bool) (fixed []byte, bodyAt int) 
 			i = next
 			continue
 		}
+		if inField && fieldAhead(data, next) {
+			// A stray line (an unindented continuation, most often) with
+			// a field after it: fold it into the field before.
+			w.defect("badly folded header")
+			out = append(append(append(out, ' '), line...), '\n')
+			i = next
+			continue
+		}
 		if looksLikeField(line) {
 			w.defect("malformed header field")
 			i = next
@@ -473,14 +481,6 @@ func (w *walker) repairHeader(data []byte, top bool) (fixed []byte, bodyAt int) 
 			i = next
 			continue
 		}
-		if inField && next < len(data) {
-			if nl, _ := nextLine(data, next); isField(nl) {
-				w.defect("badly folded header")
-				out = append(append(append(out, ' '), line...), '\n')
-				i = next
-				continue
-			}
-		}
 		// Not a header line: the header/body separator is missing.
 		if inField {
 			w.defect("missing header/body separator")
@@ -490,6 +490,22 @@ func (w *walker) repairHeader(data []byte, top bool) (fixed []byte, bodyAt int) 
 		return append(out, '\n'), i
 	}
 	return append(out, '\n'), len(data)
+}
+
+// fieldAhead reports whether one of the two lines at data[i:] is a header
+// field, with no blank line before it.
+func fieldAhead(data []byte, i int) bool {
+	for k := 0; k < 2 && i < len(data); k++ {
+		line, next := nextLine(data, i)
+		if len(bytes.TrimSpace(line)) == 0 {
+			return false
+		}
+		if isField(line) {
+			return true
+		}
+		i = next
+	}
+	return false
 }
 
 // capHeaderLines drops the non-essential lines past maxFields of a header
@@ -1461,7 +1477,7 @@ type partFunc func(i int, h partHeader, body io.Reader)
 // textproto.MultipartReader and calls fn for each. It returns the number
 // of parts and the preamble. When NextPart fails, the parts read are kept
 // and a defect recorded.
-func (w *walker) eachPart(body io.Reader, boundary string, fn partFunc) (n int, preamble []byte, consumed []byte, complete bool) {
+func (w *walker) eachPart(body io.Reader, boundary string, fn partFunc) (n int, preamble []byte, consumed []byte, complete, malformed bool) {
 	c := &capture{r: body, limit: maxDecodeText}
 	mr := textproto.NewMultipartReader(c, boundary)
 	for n < maxParts {
@@ -1471,7 +1487,7 @@ func (w *walker) eachPart(body io.Reader, boundary string, fn partFunc) (n int, 
 				if strings.Contains(err.Error(), "EOF") {
 					w.defect("missing final boundary")
 				} else {
-					w.defect("malformed multipart")
+					malformed = true
 				}
 			}
 			break
@@ -1486,9 +1502,45 @@ func (w *walker) eachPart(body io.Reader, boundary string, fn partFunc) (n int, 
 	if n == 0 {
 		// Nothing was found: what went by is all there is.
 		io.Copy(io.Discard, c)
-		return 0, nil, c.buf, !c.full
+		return 0, nil, c.buf, !c.full, false
 	}
-	return n, preamble, nil, true
+	return n, preamble, nil, true, malformed
+}
+
+// mark is what a walk of parts has recorded so far, to go back to.
+type mark struct {
+	parts, att, ids, rcpts int
+	perm, dsn, spare       bool
+}
+
+func (w *walker) mark() mark {
+	return mark{parts: w.parts, att: len(w.p.Attachments), ids: len(w.p.EmbeddedIDs), rcpts: len(w.p.BounceRecipients),
+		perm: w.p.BouncePermanent, dsn: w.dsnSeen, spare: w.spare.set}
+}
+
+// reset forgets what was recorded since m.
+func (w *walker) reset(m mark) {
+	w.parts = m.parts
+	w.p.Attachments = w.p.Attachments[:m.att]
+	w.p.EmbeddedIDs = w.p.EmbeddedIDs[:m.ids]
+	w.p.BounceRecipients = w.p.BounceRecipients[:m.rcpts]
+	w.p.BouncePermanent, w.dsnSeen = m.perm, m.dsn
+	if !m.spare {
+		w.spare.set, w.spare.body = false, nil
+	}
+	w.embedded, w.rcpts = nil, nil
+	for _, id := range w.p.EmbeddedIDs {
+		if w.embedded == nil {
+			w.embedded = map[string]bool{}
+		}
+		w.embedded[id] = true
+	}
+	for _, a := range w.p.BounceRecipients {
+		if w.rcpts == nil {
+			w.rcpts = map[string]bool{}
+		}
+		w.rcpts[kp.NormAddr(a)] = true
+	}
 }
 
 // repairPartHeaders rewrites the header of every part of a multipart body
@@ -1604,9 +1656,24 @@ func (w *walker) multipart(media string, params map[string]string, body io.Reade
 	boundary := params["boundary"]
 	var n int
 	var preamble, consumed []byte
-	complete := true
+	complete, malformed := true, false
 	if boundary != "" && len(boundary) <= 200 {
-		n, preamble, consumed, complete = w.eachPart(body, boundary, visit)
+		m := w.mark()
+		n, preamble, consumed, complete, malformed = w.eachPart(body, boundary, visit)
+		if malformed && whole != nil {
+			// A part header ReadHeader refuses, past the first part: with
+			// the body in memory, forget what the parts gave, repair the
+			// part headers and parse again.
+			if fixed, ok := w.repairPartHeaders(whole, boundary); ok {
+				w.reset(m)
+				text, plain, found, altPlain, plainAll = "", false, false, false, true
+				b.Reset()
+				n, preamble, _, _, malformed = w.eachPart(bytes.NewReader(fixed), boundary, visit)
+			}
+		}
+		if malformed {
+			w.defect("malformed multipart")
+		}
 	} else {
 		consumed, _ = io.ReadAll(io.LimitReader(body, maxDecodeText))
 	}
@@ -1617,7 +1684,7 @@ func (w *walker) multipart(media string, params map[string]string, body io.Reade
 		// NextPart fails on a part header ReadHeader refuses: repair the
 		// part headers and parse again.
 		if fixed, ok := w.repairPartHeaders(consumed, boundary); ok {
-			n, preamble, _, _ = w.eachPart(bytes.NewReader(fixed), boundary, visit)
+			n, preamble, _, _, _ = w.eachPart(bytes.NewReader(fixed), boundary, visit)
 		}
 	}
 	if n == 0 {
@@ -1625,7 +1692,7 @@ func (w *walker) multipart(media string, params map[string]string, body io.Reade
 		// with the boundary the body does use.
 		if b := guessBoundary(consumed); b != "" && b != boundary && complete {
 			w.defect("wrong multipart boundary")
-			n, preamble, _, _ = w.eachPart(bytes.NewReader(consumed), b, visit)
+			n, preamble, _, _, _ = w.eachPart(bytes.NewReader(consumed), b, visit)
 		}
 	}
 	if n == 0 {
