@@ -1186,17 +1186,24 @@ func decoded(cte string, body io.Reader) io.Reader {
 // decoded again from the raw bytes; a body cut short by a missing final
 // boundary is kept as far as it goes.
 func (w *walker) readText(cte string, body io.Reader, limit, hint int) []byte {
-	if cte != "base64" {
-		dec, err := readAll(io.LimitReader(decoded(cte, body), int64(limit)), min(hint, limit))
+	if cte != "base64" && cte != "quoted-printable" {
+		dec, err := readAll(io.LimitReader(body, int64(limit)), min(hint, limit))
 		w.bodyError(err)
 		return dec
 	}
 	raw, err := readAll(io.LimitReader(body, int64(limit)/3*4+4096), hint)
 	w.bodyError(err)
-	dec, err := io.ReadAll(decoded(cte, bytes.NewReader(raw)))
+	dec, err := readAll(decoded(cte, bytes.NewReader(raw)), len(raw))
 	if err != nil {
-		w.defect("bad base64")
-		dec, _ = io.ReadAll(decoded(cte, bytes.NewReader(repairBase64(raw))))
+		// Repair the bytes and let go-message decode them again.
+		if cte == "base64" {
+			w.defect("bad base64")
+			raw = repairBase64(raw)
+		} else {
+			w.defect("bad quoted-printable")
+			raw = repairQP(raw)
+		}
+		dec, _ = readAll(decoded(cte, bytes.NewReader(raw)), len(raw))
 	}
 	if len(dec) > limit {
 		dec = dec[:limit]
@@ -1272,7 +1279,8 @@ func (w *walker) measure(cte string, body io.Reader) (size int64, blank bool) {
 	c := &counter{blank: true}
 	_, err := io.Copy(c, decoded(cte, body))
 	w.bodyError(err)
-	return c.n, c.blank
+	// A body that does not decode is not empty.
+	return c.n, c.blank && err == nil
 }
 
 // counter is an io.Writer that counts bytes and notices any that are not
@@ -1309,6 +1317,22 @@ func repairBase64(src []byte) []byte {
 		}
 	}
 	return padBase64(out)
+}
+
+// repairQP escapes the bytes quoted-printable may not hold raw (control
+// characters other than tab and line breaks, such as the ESC of ISO-2022-JP
+// text written unencoded), which mime/quotedprintable refuses.
+func repairQP(src []byte) []byte {
+	const hex = "0123456789ABCDEF"
+	out := make([]byte, 0, len(src)+16)
+	for _, c := range src {
+		if c < ' ' && c != '\t' && c != '\r' && c != '\n' || c == 0x7f {
+			out = append(out, '=', hex[c>>4], hex[c&15])
+			continue
+		}
+		out = append(out, c)
+	}
+	return out
 }
 
 func padBase64(b []byte) []byte {
