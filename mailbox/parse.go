@@ -460,16 +460,16 @@ func (w *walker) repairHeader(data []byte, top bool) (fixed []byte, bodyAt int) 
 			i = next
 			continue
 		}
+		if looksLikeField(line) {
+			w.defect("malformed header field")
+			i = next
+			continue
+		}
 		if inField && fieldAhead(data, next) {
 			// A stray line (an unindented continuation, most often) with
 			// a field after it: fold it into the field before.
 			w.defect("badly folded header")
 			out = append(append(append(out, ' '), line...), '\n')
-			i = next
-			continue
-		}
-		if looksLikeField(line) {
-			w.defect("malformed header field")
 			i = next
 			continue
 		}

@@ -812,3 +812,48 @@ func TestSimpleAddrListAgreesWithNetMail(t *testing.T) {
 		}
 	}
 }
+
+func TestParseRepairsHeadersGoMessageRefuses(t *testing.T) {
+	// An unindented continuation line, a field name with a space in it and
+	// a parameter on a line of its own: ReadHeader refuses each; the
+	// header is repaired and read again.
+	raw := "Received: from a.example\nby b.example with ESMTP\nFrom: a@b.example\nBad Name: x\n" +
+		"Subject: reparert\nContent-Type: text/plain;\ncharset=\"iso-8859-1\"\n\nbl\xe5\n"
+	p := mustParse(t, raw)
+	if p.Subject != "reparert" || p.From.Addr != "a@b.example" || p.Text != "blå" {
+		t.Errorf("subject %q from %q text %q", p.Subject, p.From.Addr, p.Text)
+	}
+	if got := p.Get("Received"); got != "from a.example by b.example with ESMTP" {
+		t.Errorf("received %q", got)
+	}
+	if !hasDefect(p, "badly folded header") || !hasDefect(p, "malformed header field") {
+		t.Errorf("defects %q", p.Defects)
+	}
+}
+
+func TestParseRepairsPartHeadersAndParsesAgain(t *testing.T) {
+	// The second part's header has an unindented parameter line, which
+	// makes go-message's NextPart fail after the first part.
+	raw := "From: a@b.example\nSubject: s\nContent-Type: multipart/mixed; boundary=\"B\"\n\n" +
+		"--B\nContent-Type: text/plain\n\nteksten\n" +
+		"--B\nContent-Type: application/zip;\nname=\"a.zip\"\nContent-Transfer-Encoding: base64\n\nUEsDBA==\n--B--\n"
+	p := mustParse(t, raw)
+	if p.Text != "teksten" || len(p.Attachments) != 1 || p.Attachments[0].Name != "a.zip" || p.Attachments[0].Size != 4 {
+		t.Errorf("text %q attachments %+v defects %q", p.Text, p.Attachments, p.Defects)
+	}
+	// The first part's header is broken: no part is read until repaired.
+	raw = "From: a@b.example\nSubject: s\nContent-Type: multipart/alternative; boundary=\"B\"\n\n" +
+		"--B\nContent-Type: text/plain;\nformat=flowed\nContent-Transfer-Encoding: quoted-printable\n\nbl=C3=A5\n--B--\n"
+	p = mustParse(t, raw)
+	if p.Text != "blå" {
+		t.Errorf("text %q defects %q", p.Text, p.Defects)
+	}
+}
+
+func TestParseRepairsQuotedPrintableWithRawControlBytes(t *testing.T) {
+	p := mustParse(t, "From: a@b.example\nSubject: s\nContent-Type: text/plain; charset=iso-2022-jp\n"+
+		"Content-Transfer-Encoding: quoted-printable\n\n\x1b$B$K$c!<$s\x1b(B=21\n")
+	if p.Text != "にゃーん!" || !hasDefect(p, "bad quoted-printable") {
+		t.Errorf("text %q defects %q", p.Text, p.Defects)
+	}
+}
