@@ -29,20 +29,34 @@
 //     (neither is a header field);
 //   - CR-only line endings (old Mac mail) and a mix of CRLF and LF become LF,
 //     because the multipart reader fixes its line ending on the first
-//     boundary line;
+//     boundary line and would miss boundaries written with the other;
 //   - when ReadHeader fails on a malformed line, the header is repaired line
-//     by line and read again: leading white space on the first line is cut, a
-//     stray line followed by a field becomes a continuation line, a line with
-//     an invalid field name is dropped, and before the first line that is not
-//     a field a blank line is put, so the rest is the body;
+//     by line (repairHeader) and read again: leading white space on the first
+//     line is cut; a line with a bad field name ("Content Type: …") is
+//     dropped; an unindented line after a field ending in ";" (a parameter
+//     on its own line) or with a field within the next two lines (an
+//     unindented continuation) becomes a continuation line; before any other
+//     line a blank line is put, so the rest is the body;
 //   - a header of more than maxFields lines loses its non-essential lines
-//     past the cap before it is read;
-//   - when a multipart's NextPart fails (missing final boundary, declared
-//     boundary never used), the parts read are kept; with none, a boundary
-//     that is used is looked for and the body parsed again with it, else the
-//     body is taken as one text part;
-//   - base64 that go-message's decoder refuses is reduced to its alphabet,
-//     padded, and decoded again.
+//     past the cap before it is read, so a flood of junk fields costs no
+//     memory;
+//   - when a multipart's NextPart fails on a part header, the part headers
+//     are repaired the same way and the multipart parsed again: always when
+//     no part was read, and for the top level (whose body is in memory) also
+//     after some were; in a nested multipart the parts read are kept;
+//   - a missing final boundary keeps every part read, the last one as far
+//     as it goes;
+//   - a declared boundary that is never used: the boundary the body does use
+//     ("--x" followed by a header line) is taken and the body parsed again;
+//     with none, the body is one text part;
+//   - base64 that go-message's decoder refuses is reduced to its alphabet
+//     and padded, and quoted-printable holding raw control bytes (ISO-2022-JP
+//     written unencoded) has them escaped; either is then decoded again.
+//
+// RFC 2047 encoded words are decoded by mime.WordDecoder; where it keeps a
+// word as written (bad base64, say) or the value is too long for its
+// quadratic scan, decodeWords decodes what it can. Parameters that
+// mime.ParseMediaType refuses are read by lenientMediaType.
 //
 // Every repair is recorded as a defect.
 
