@@ -597,7 +597,7 @@ func (w *walker) headerText(v string) string {
 // maxWordHeader is the longest header value given to mime.WordDecoder,
 // whose scan for the end of an encoded word starts over at every "=?"
 // (quadratic in a hostile header); longer values go to decodeWords.
-const maxWordHeader = 16 << 10
+const maxWordHeader = 2 << 10
 
 // decodeHeader decodes RFC 2047 encoded words with mime.WordDecoder and
 // the charsets decodeCharset knows. Where it gives up (a malformed word, a

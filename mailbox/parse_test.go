@@ -702,6 +702,13 @@ func TestParseHostileHeadersStayLinear(t *testing.T) {
 	if len(p.Subject) != maxFieldLen || !hasDefect(p, "header field truncated") {
 		t.Errorf("subject of %d bytes kept, defects %q", len(p.Subject), p.Defects)
 	}
+	// Many fields each just short of the length mime.WordDecoder is given,
+	// full of "=?" with a "?=" at the end.
+	word := strings.Repeat("=?a?q?x ", (maxWordHeader-8)/8) + "?="
+	p = mustParse(t, "From: a@b.example\n"+strings.Repeat("X-W: "+word+"\n", 3000)+"Subject: w\n\nx\n")
+	if p.Subject != "w" || len(p.Header["X-W"]) != 3000 {
+		t.Errorf("subject %q, %d X-W fields", p.Subject, len(p.Header["X-W"]))
+	}
 	fields := strings.Repeat("X-A: b\n", 1_000_000)
 	p = mustParse(t, "From: a@b.example\n"+fields+"Subject: s\n\nx\n")
 	if len(p.Header["X-A"]) > maxFields || !hasDefect(p, "too many header fields") || p.Text != "x" || p.Subject != "s" {
