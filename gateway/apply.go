@@ -218,16 +218,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		}
 	}
 
-	if c.Status != kp.StatusResolved || c.Next != nil {
-		if out.remind.IsZero() {
-			c.Next = routing.NextFollowUp(c, g.policyFor(c), g.Clock, prevNext)
-		} else {
-			c.Next = routing.Snooze(c, out.remind)
-		}
-	}
-	if c.Status == kp.StatusResolved && out.remind.IsZero() {
-		c.Next = nil
-	}
+	g.schedule(c, prevNext, out.remind)
 	if err := tx.PutCase(c); err != nil {
 		return res, false, fmt.Errorf("storing case %d: %w", c.ID, err)
 	}
@@ -513,4 +504,17 @@ func OwnText(text string) string {
 		out = append(out, l)
 	}
 	return strings.TrimSpace(strings.Join(out, "\n"))
+}
+
+// schedule sets a case's next follow-up after a change: the [remind:…]
+// time when one was given, else what the policy says; none once resolved.
+func (g *Gateway) schedule(c *kp.Case, prev *kp.FollowUp, remind time.Time) {
+	switch {
+	case !remind.IsZero():
+		c.Next = routing.Snooze(c, remind)
+	case c.Status == kp.StatusResolved:
+		c.Next = nil
+	default:
+		c.Next = routing.NextFollowUp(c, g.policyFor(c), g.Clock, prev)
+	}
 }

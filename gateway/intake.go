@@ -96,14 +96,7 @@ func (g *Gateway) Operate(id kp.CaseID, actor kp.Address, commands, text string)
 		if fx.escalated {
 			out.escalate(c, c.Escalation)
 		}
-		if out.remind.IsZero() {
-			c.Next = routing.NextFollowUp(c, g.policyFor(c), g.Clock, prevNext)
-		} else {
-			c.Next = routing.Snooze(c, out.remind)
-		}
-		if c.Status == kp.StatusResolved && out.remind.IsZero() {
-			c.Next = nil
-		}
+		g.schedule(c, prevNext, out.remind)
 		if out.err != nil {
 			return out.err
 		}

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"kontaktpunkt/internal/testcorpus"
 	"os"
 	"path/filepath"
 	"sort"
@@ -15,33 +16,7 @@ import (
 	kp "kontaktpunkt"
 )
 
-// corpusDir locates the shared third-party corpus (../shared/corpus next to
-// the repository root). Under CI=true a missing corpus fails the test.
-func corpusDir(t testing.TB) string {
-	t.Helper()
-	dir, err := os.Getwd()
-	if err != nil {
-		t.Fatal(err)
-	}
-	for {
-		if _, err := os.Stat(filepath.Join(dir, "go.mod")); err == nil {
-			break
-		}
-		parent := filepath.Dir(dir)
-		if parent == dir {
-			t.Fatal("go.mod not found above the test directory")
-		}
-		dir = parent
-	}
-	c := filepath.Join(dir, "..", "shared", "corpus")
-	if _, err := os.Stat(c); err != nil {
-		if os.Getenv("CI") == "true" {
-			t.Fatalf("shared corpus missing at %s (CI=true requires it): %v", c, err)
-		}
-		t.Skipf("shared corpus missing at %s; set it up to run this test", c)
-	}
-	return c
-}
+func corpusDir(t testing.TB) string { return testcorpus.Dir(t) }
 
 // corpusFiles lists every regular file under the named corpus folders.
 func corpusFiles(t testing.TB, root string, folders ...string) []string {
