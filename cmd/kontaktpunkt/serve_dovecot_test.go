@@ -490,6 +490,9 @@ func TestServeDovecotNewMailBecomesCase(t *testing.T) {
 	cfgPath, _ := writeServeConfig(t, dir, serveSetup{dc: dc, smtp: relay, security: "starttls", http: "127.0.0.1:0", staff: "kari@example.org"})
 	cl := dialDC(t, dc)
 	proc := startServe(t, cfgPath, filepath.Join(dir, "serve.log"))
+	// Until serve has opened (and so created) the store, `cases` rightly
+	// says there is none.
+	proc.waitServing(t)
 
 	caseOf := func(requester string) *kpCase {
 		for _, c := range kpCases(t, "-config", cfgPath) {
