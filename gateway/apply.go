@@ -8,6 +8,7 @@ import (
 	"time"
 
 	kp "kontaktpunkt"
+	"kontaktpunkt/mailbox"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
@@ -151,6 +152,9 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	msg.Subject = strings.TrimSpace(subject)
 
 	out := &outbox{g: g, tx: tx, now: now, quiet: g.Quiet}
+	if len(p.Attachments) > 0 && !g.Quiet && !pi.class.Machine() {
+		out.attach, out.omitted = mailbox.Attachments(pi.Raw, maxRelayAttachments)
+	}
 	var c *kp.Case
 	if th.NewCase {
 		id, err := tx.NextCaseID()

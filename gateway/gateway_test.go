@@ -634,3 +634,39 @@ func TestEnglishTemplates(t *testing.T) {
 		t.Fatalf("English ack = %q", p.Text)
 	}
 }
+
+func TestAttachmentsArePassedOn(t *testing.T) {
+	h := newHarness(t, nil)
+	req := msg([]string{"From: Ola Nordmann <" + ola + ">", "To: " + contact, "Subject: Avtale", "Message-ID: <att1@example.org>",
+		`Content-Type: multipart/mixed; boundary="b"`, "MIME-Version: 1.0"},
+		"--b\nContent-Type: text/plain; charset=utf-8\n\nAvtalen er vedlagt.\n--b\nContent-Type: application/pdf\nContent-Disposition: attachment; filename=\"avtale.pdf\"\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n")
+	id := caseNo(t, h.one(req))
+	attachmentsOf := func(o kp.Outbound) []kp.Attachment {
+		p, err := mailbox.Parse(o.Raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.Attachments
+	}
+	if a := attachmentsOf(h.mailsTo(kari, "notify")[0]); len(a) != 1 || a[0].Name != "avtale.pdf" {
+		t.Fatalf("staff notification attachments = %+v", a)
+	}
+	if a := attachmentsOf(h.mailsTo(ola, "ack")[0]); len(a) != 0 {
+		t.Fatalf("the acknowledgement sent the requester's own attachment back: %+v", a)
+	}
+	h.one(msg([]string{"From: " + kari, "To: " + contact, trustedAR, "Subject: [assign:per.hansen] [INT#1]", "Message-ID: <k1@uio.no>"}, ""))
+	if a := attachmentsOf(h.mailsTo(per, "assign")[0]); len(a) != 1 || a[0].Name != "avtale.pdf" {
+		t.Fatalf("assignment attachments = %+v", a)
+	}
+	var timeline []kp.Message
+	h.st.View(func(tx *store.Tx) error { timeline, _ = tx.CaseMessages(id); return nil })
+	found := false
+	for _, m := range timeline {
+		if m.Kind == "assign" && len(m.Attachments) == 1 {
+			found = true
+		}
+	}
+	if !found {
+		t.Error("the timeline does not list the assignment's attachment")
+	}
+}

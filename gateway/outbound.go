@@ -24,6 +24,10 @@ type outbox struct {
 	err    error
 	remind time.Time // set by [remind:…] in the message being applied
 	caseID kp.CaseID // for log lines
+	// attach are the attachments of the message being applied, passed on
+	// by the mail that relays it; omitted names those too large to.
+	attach  []mailbox.Attached
+	omitted []string
 }
 
 // noReply matches local parts that never read mail.
@@ -138,10 +142,37 @@ func (o *outbox) send(c *kp.Case, kind string, to, cc []kp.Address, autoSubmitte
 		o.err = err
 		return
 	}
-	o.err = o.g.queueMail(o.tx, c, kind, to, cc, autoSubmitted, body, o.now)
+	var att []mailbox.Attached
+	if carriesAttachments(kind) {
+		att = o.attach
+		body += omittedNote(o.omitted, o.g.Templates.Lang())
+	}
+	o.err = o.g.queueMail(o.tx, c, kind, to, cc, autoSubmitted, body, att, o.now)
 	if o.err == nil {
 		o.queued++
 	}
+}
+
+// maxRelayAttachments caps the attachment bytes one relayed mail carries;
+// larger ones stay in the store and the mail names them.
+const maxRelayAttachments = 20 << 20
+
+// carriesAttachments says which mail passes on the attachments of the
+// message that caused it: the words of participants and staff, not an
+// outsider's (untrusted, and not a participant's to share).
+func carriesAttachments(kind string) bool {
+	return kind == "relay" || kind == "notify" || kind == "note" || kind == "assign"
+}
+
+// omittedNote names attachments too large to pass on.
+func omittedNote(names []string, lang string) string {
+	if len(names) == 0 {
+		return ""
+	}
+	if lang == "en" {
+		return "\nAttachments too large to pass on by mail (kept on the case): " + strings.Join(names, ", ") + "\n"
+	}
+	return "\nVedlegg for store til å sendes videre på e-post (lagret på saken): " + strings.Join(names, ", ") + "\n"
 }
 
 // filter removes duplicates and addresses automatic mail must not reach.
@@ -198,7 +229,7 @@ func (o *outbox) filter(kind string, list []kp.Address) []kp.Address {
 
 // queueMail composes a mail and puts it in the outbox and on the case's
 // timeline, in the caller's transaction.
-func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.Address, autoSubmitted, body string, now time.Time) error {
+func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.Address, autoSubmitted, body string, att []mailbox.Attached, now time.Time) error {
 	contact := kp.Address{Name: g.Config.Contact.Name, Addr: g.Config.Contact.Address}
 	replyTo := contact
 	if g.TokenSecret != nil {
@@ -231,10 +262,14 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 	raw, err := mailbox.Compose(mailbox.OutMail{
 		From: contact, To: to, Cc: cc, ReplyTo: replyTo, Subject: subject, Text: body,
 		MessageID: id, InReplyTo: c.LastMessageID, References: refs,
-		AutoSubmitted: autoSubmitted, Headers: headers, Date: now,
+		AutoSubmitted: autoSubmitted, Headers: headers, Date: now, Attachments: att,
 	})
 	if err != nil {
 		return fmt.Errorf("composing %s mail for case %d: %w", kind, c.ID, err)
+	}
+	var listed []kp.Attachment
+	for _, a := range att {
+		listed = append(listed, kp.Attachment{Name: a.Name, ContentType: a.ContentType, Size: int64(len(a.Data))})
 	}
 	var rcpts []string
 	for _, a := range append(append([]kp.Address{}, to...), cc...) {
@@ -250,6 +285,7 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 	m := &kp.Message{
 		ID: id, Case: c.ID, Direction: kp.Out, Class: kp.ClassHuman, Kind: kind, From: contact,
 		To: to, Cc: cc, Subject: subject, Date: now, Received: now, Text: body, Size: int64(len(raw)),
+		Attachments: listed,
 	}
 	if err := tx.PutMessage(m, nil); err != nil {
 		return fmt.Errorf("recording %s mail for case %d: %w", kind, c.ID, err)
@@ -411,10 +447,18 @@ func (g *Gateway) queueLoose(tx *store.Tx, kind string, to []kp.Address, subject
 // assignment stands on its own whoever assigned it.
 func (o *outbox) assign(c *kp.Case, except string) {
 	d := o.g.caseData(c, nil)
+	saved, savedOmitted := o.attach, o.omitted
 	if c.ThreadID != "" {
 		if m, err := o.tx.Message(c.ThreadID); err == nil {
 			d.Author, d.Text, d.Quote = m.From.String(), m.Text, quote(m.Text)
+			o.attach, o.omitted = nil, nil
+			if len(m.Attachments) > 0 {
+				if raw, err := o.tx.Raw(m.ID); err == nil {
+					o.attach, o.omitted = mailbox.Attachments(raw, maxRelayAttachments)
+				}
+			}
 		}
 	}
 	o.send(c, "assign", o.g.assigneeAddrs(c, except), nil, "auto-generated", d)
+	o.attach, o.omitted = saved, savedOmitted
 }

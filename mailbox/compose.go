@@ -12,6 +12,8 @@ import (
 	"encoding/base32"
 	"errors"
 	"fmt"
+	"io"
+	"mime"
 	"net/mail"
 	"net/textproto"
 	"sort"
@@ -19,6 +21,7 @@ import (
 	"time"
 	"unicode/utf8"
 
+	"github.com/emersion/go-message"
 	gomail "github.com/emersion/go-message/mail"
 
 	kp "kontaktpunkt"
@@ -79,9 +82,15 @@ type OutMail struct {
 	// Date is the Date field; it is required so that Compose stays pure.
 	Date time.Time
 
-	// Attachments are not built yet. When relayed mail carries them, they
-	// become a field here and writeBody switches to multipart/mixed (see
-	// there); the header half of Compose stays as it is.
+	// Attachments go after the text in a multipart/mixed message, base64.
+	Attachments []Attached
+}
+
+// Attached is one attachment to send: its name, media type and bytes.
+type Attached struct {
+	Name        string
+	ContentType string
+	Data        []byte
 }
 
 // composedFields are the header fields Compose owns; Headers may not set them.
@@ -196,17 +205,23 @@ func Compose(m OutMail) ([]byte, error) {
 	return buf.Bytes(), nil
 }
 
-// writeBody writes the header and the single text/plain part. This is the
-// extension point for attachments: with attachments it will use
-// gomail.CreateWriter (multipart/mixed) with the text as the first inline
-// part and each attachment after it, and set the boundary from the
-// Message-ID so that Compose stays deterministic (go-message would pick a
-// random one).
+// writeBody writes the header and the text/plain part, and, when there
+// are attachments, makes it a multipart/mixed with the text first and each
+// attachment after it. The boundary comes from the Message-ID, so Compose
+// stays deterministic (go-message would pick a random one).
 func writeBody(buf *bytes.Buffer, h gomail.Header, m OutMail) error {
+	if len(m.Attachments) > 0 {
+		return writeMixed(buf, h, m)
+	}
 	w, err := gomail.CreateSingleInlineWriter(buf, h)
 	if err != nil {
 		return fmt.Errorf("writing header: %w", err)
 	}
+	return writeText(w, m)
+}
+
+// writeText writes the text body, normalised, into w and closes it.
+func writeText(w io.WriteCloser, m OutMail) error {
 	text := strings.ToValidUTF8(m.Text, "\uFFFD")
 	// quoted-printable turns every line break into CRLF; normalise first so
 	// a CRLF in the input does not become an encoded =0D.
@@ -422,4 +437,57 @@ func truncate(s string, n int) string {
 		count++
 	}
 	return s[:i] + "…"
+}
+
+// writeMixed writes a multipart/mixed message: the text, then attachments.
+func writeMixed(buf *bytes.Buffer, h gomail.Header, m OutMail) error {
+	top := h.Copy()
+	top.Del("Content-Transfer-Encoding")
+	boundary := "kp-" + strings.Map(func(r rune) rune {
+		if r < 128 && (r == '-' || r == '.' || ('0' <= r && r <= '9') || ('a' <= r && r <= 'z') || ('A' <= r && r <= 'Z')) {
+			return r
+		}
+		return -1
+	}, m.MessageID)
+	top.SetContentType("multipart/mixed", map[string]string{"boundary": boundary})
+	mw, err := message.CreateWriter(buf, top.Header)
+	if err != nil {
+		return fmt.Errorf("writing header: %w", err)
+	}
+	var th message.Header
+	th.SetContentType("text/plain", map[string]string{"charset": "utf-8"})
+	th.Set("Content-Transfer-Encoding", "quoted-printable")
+	th.Set("Content-Disposition", "inline")
+	tw, err := mw.CreatePart(th)
+	if err != nil {
+		return fmt.Errorf("writing text part: %w", err)
+	}
+	if err := writeText(tw, m); err != nil {
+		return err
+	}
+	for i, a := range m.Attachments {
+		var ah gomail.AttachmentHeader
+		ct := a.ContentType
+		if _, _, err := mime.ParseMediaType(ct); err != nil || ct == "" {
+			ct = "application/octet-stream"
+		}
+		ah.Set("Content-Type", ct)
+		name := strings.ToValidUTF8(a.Name, "\uFFFD")
+		if name == "" {
+			name = fmt.Sprintf("vedlegg-%d", i+1)
+		}
+		ah.SetFilename(name)
+		ah.Set("Content-Transfer-Encoding", "base64")
+		aw, err := mw.CreatePart(ah.Header)
+		if err != nil {
+			return fmt.Errorf("writing attachment %q: %w", name, err)
+		}
+		if _, err := aw.Write(a.Data); err != nil {
+			return fmt.Errorf("writing attachment %q: %w", name, err)
+		}
+		if err := aw.Close(); err != nil {
+			return fmt.Errorf("closing attachment %q: %w", name, err)
+		}
+	}
+	return mw.Close()
 }

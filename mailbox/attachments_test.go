@@ -1,0 +1,58 @@
+package mailbox
+
+import (
+	"bytes"
+	"strings"
+	"testing"
+	"time"
+
+	kp "kontaktpunkt"
+)
+
+const withAttachments = "From: Ola <ola@example.org>\r\nTo: integrasjon@uio.no\r\nSubject: Avtale\r\nMessage-ID: <a1@example.org>\r\n" +
+	"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=\"b\"\r\n\r\n" +
+	"--b\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nAvtalen er vedlagt.\r\n" +
+	"--b\r\nContent-Type: application/pdf; name=\"avtale.pdf\"\r\nContent-Disposition: attachment; filename*=utf-8''databehandleravtale-%C3%A6%C3%B8%C3%A5.pdf\r\nContent-Transfer-Encoding: base64\r\n\r\nJVBERi0xLjQKJcOkw7zDtsOf\r\n" +
+	"--b\r\nContent-Type: image/png\r\nContent-Transfer-Encoding: base64\r\n\r\niVBORw0KGgo=\r\n" +
+	"--b--\r\n"
+
+func TestAttachmentsAreExtractedAndComposed(t *testing.T) {
+	list, omitted := Attachments([]byte(withAttachments), 1<<20)
+	if len(list) != 2 || len(omitted) != 0 {
+		t.Fatalf("attachments = %+v, omitted %v", list, omitted)
+	}
+	if list[0].Name != "databehandleravtale-æøå.pdf" || list[0].ContentType != "application/pdf" || !bytes.HasPrefix(list[0].Data, []byte("%PDF-1.4")) {
+		t.Fatalf("first attachment = %q %q %q", list[0].Name, list[0].ContentType, list[0].Data)
+	}
+	if _, omitted := Attachments([]byte(withAttachments), 10); len(omitted) == 0 {
+		t.Fatal("a size cap of 10 bytes omitted nothing")
+	}
+
+	raw, err := Compose(OutMail{
+		From: kp.Address{Addr: "integrasjon@uio.no"}, To: []kp.Address{{Addr: "per@uio.no"}},
+		Subject: "[INT#1] Avtale", Text: "Ola skrev:\n\nAvtalen er vedlagt.", MessageID: "m1@uio.no",
+		Date: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), Attachments: list,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	again, err := Compose(OutMail{
+		From: kp.Address{Addr: "integrasjon@uio.no"}, To: []kp.Address{{Addr: "per@uio.no"}},
+		Subject: "[INT#1] Avtale", Text: "Ola skrev:\n\nAvtalen er vedlagt.", MessageID: "m1@uio.no",
+		Date: time.Date(2026, 11, 30, 9, 0, 0, 0, time.UTC), Attachments: list,
+	})
+	if err != nil || !bytes.Equal(raw, again) {
+		t.Fatal("Compose with attachments is not deterministic")
+	}
+	p, err := Parse(raw)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(p.Text, "Avtalen er vedlagt.") || len(p.Attachments) != 2 || p.Attachments[0].Name != "databehandleravtale-æøå.pdf" {
+		t.Fatalf("composed mail parsed back: text %q attachments %+v", p.Text, p.Attachments)
+	}
+	back, _ := Attachments(raw, 1<<20)
+	if len(back) != 2 || !bytes.Equal(back[0].Data, list[0].Data) || !bytes.Equal(back[1].Data, list[1].Data) {
+		t.Fatalf("attachments did not survive the round trip: %+v", back)
+	}
+}
