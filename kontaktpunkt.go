@@ -224,7 +224,8 @@ type Case struct {
 	Messages int `json:"messages"`
 	// PreviousCase is the resolved case this one follows up, if any.
 	PreviousCase CaseID `json:"previous_case,omitempty"`
-	// LastInbound is the time of the last human mail from the requester side.
+	// LastInbound is when the requester side last started waiting for an
+	// answer: their first human mail since the last staff-side reply.
 	LastInbound time.Time `json:"last_inbound,omitzero"`
 	// LastStaffReply is the time of the last staff-side reply (not a note).
 	LastStaffReply time.Time `json:"last_staff_reply,omitzero"`

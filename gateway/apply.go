@@ -330,7 +330,12 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 			out.receipt(c, msg.From, fx)
 		}
 	case roleRequester:
-		c.LastInbound = out.now
+		if !routing.OwesReply(c) {
+			// The staff side's debt starts with the first unanswered
+			// message: a requester asking "any news?" every day must not
+			// push the reminders and escalations back.
+			c.LastInbound = out.now
+		}
 		if c.Status == kp.StatusWaiting {
 			c.Status, c.WaitingSince = kp.StatusOpen, time.Time{}
 		}

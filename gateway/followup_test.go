@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"fmt"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -269,5 +270,23 @@ func TestDailyDigest(t *testing.T) {
 	d := h.mailsTo(per, "digest")[0]
 	if !strings.Contains(string(d.Raw), "INT#1") {
 		t.Errorf("digest lacks the case: %s", d.Raw)
+	}
+}
+
+// TestChattyRequesterDoesNotPostponeEscalation: the requester asks for
+// news every day; the escalation still comes 5 working days after the
+// first unanswered message.
+func TestChattyRequesterDoesNotPostponeEscalation(t *testing.T) {
+	h := newHarness(t, nil)
+	id := caseNo(t, h.one(request("req1@example.org")))
+	h.one(msg([]string{"From: " + kari, "To: " + contact, trustedAR, "Subject: [assign:per.hansen] [INT#1]", "Message-ID: <k1@uio.no>"}, ""))
+	start := h.clock.t
+	for day := 1; day <= 7; day++ {
+		h.advanceTo(start.Add(time.Duration(day) * 24 * time.Hour))
+		h.one(msg([]string{"From: " + ola, "To: " + contact, "Subject: Re: [INT#1] Tilgang", fmt.Sprintf("Message-ID: <nag%d@example.org>", day)}, "Noe nytt?\n"))
+	}
+	// Mon 09:00 + 5 working days = the next Monday 09:00, well inside the week of nagging.
+	if c := h.caseOf(id); c.Escalation != 1 {
+		t.Fatalf("escalation after a week of unanswered nagging = %d, want 1", c.Escalation)
 	}
 }

@@ -144,15 +144,15 @@ func chainOf(c *kp.Case) chain {
 		if c.Assignee == "" && c.Team == "" {
 			return chainTriage
 		}
-		if owesReply(c) {
+		if OwesReply(c) {
 			return chainRespond
 		}
 	}
 	return chainNone
 }
 
-// owesReply reports whether the staff side owes the requester an answer.
-func owesReply(c *kp.Case) bool {
+// OwesReply reports whether the staff side owes the requester an answer.
+func OwesReply(c *kp.Case) bool {
 	return c.LastStaffReply.IsZero() || c.LastStaffReply.Before(c.AssignedAt) ||
 		c.LastInbound.After(c.LastStaffReply)
 }
