@@ -106,16 +106,15 @@ func (tx *Tx) indexCase(old, c *kp.Case) error {
 		oldA = kp.NormAddr(old.Assignee)
 	}
 	if oldA != newA {
-		ab := tx.b(bucketCaseAssignee)
+		var oldKey, newKey []byte
 		if oldA != "" {
-			if err := ab.Delete(caseAssigneeKey(oldA, c.ID)); err != nil {
-				return err
-			}
+			oldKey = caseAssigneeKey(oldA, c.ID)
 		}
 		if newA != "" {
-			if err := ab.Put(caseAssigneeKey(newA, c.ID), nil); err != nil {
-				return err
-			}
+			newKey = caseAssigneeKey(newA, c.ID)
+		}
+		if err := replaceKey(tx.b(bucketCaseAssignee), oldKey, newKey); err != nil {
+			return err
 		}
 	}
 	var oldDue, newDue []byte
@@ -125,18 +124,22 @@ func (tx *Tx) indexCase(old, c *kp.Case) error {
 	if c.Next != nil {
 		newDue = dueKey(c.Next.Due, uint64(c.ID))
 	}
-	if !bytes.Equal(oldDue, newDue) {
-		db := tx.b(bucketCaseDue)
-		if oldDue != nil {
-			if err := db.Delete(oldDue); err != nil {
-				return err
-			}
+	return replaceKey(tx.b(bucketCaseDue), oldDue, newDue)
+}
+
+// replaceKey moves an entry of an index bucket (empty values) from oldKey
+// to newKey; nil means no entry on that side, equal keys mean no change.
+func replaceKey(b *bolt.Bucket, oldKey, newKey []byte) error {
+	if bytes.Equal(oldKey, newKey) {
+		return nil
+	}
+	if oldKey != nil {
+		if err := b.Delete(oldKey); err != nil {
+			return err
 		}
-		if newDue != nil {
-			if err := db.Put(newDue, nil); err != nil {
-				return err
-			}
-		}
+	}
+	if newKey != nil {
+		return b.Put(newKey, nil)
 	}
 	return nil
 }

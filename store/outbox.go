@@ -98,20 +98,7 @@ func (tx *Tx) indexOutbound(old, o *kp.Outbound, id uint64) error {
 	if o.State == kp.OutQueued {
 		newDue = dueKey(o.NextTry, id)
 	}
-	if !bytes.Equal(oldDue, newDue) {
-		db := tx.b(bucketOutDue)
-		if oldDue != nil {
-			if err := db.Delete(oldDue); err != nil {
-				return err
-			}
-		}
-		if newDue != nil {
-			if err := db.Put(newDue, nil); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
+	return replaceKey(tx.b(bucketOutDue), oldDue, newDue)
 }
 
 // outbound decodes outbound message id; with raw it also reads Raw.
