@@ -121,10 +121,7 @@ func TestRestartSendsQueuedMailOnce(t *testing.T) {
 
 	// The relay is down: the program runs against it.
 	down := newDownSMTP(t)
-	stopServer(t, d)
-	broken := *good
-	_, broken.SMTP.Port = splitHostPort(down.ln.Addr().String())
-	startServer(t, ctx, d, &broken)
+	restartWithRelay(t, ctx, d, down.ln.Addr().String())
 
 	// Ola's request opens the case; the acknowledgement and the staff
 	// notification are queued, and the outbox tries the relay in vain.
@@ -235,17 +232,34 @@ func TestRestartSendsQueuedMailOnce(t *testing.T) {
 	if len(outs) != 5 {
 		t.Errorf("outbox holds %d messages, want 5", len(outs))
 	}
+	checkContactMailbox(t, d, 3)
+}
+
+// checkContactMailbox checks that the contact mailbox's INBOX is empty and
+// Processed holds processed messages.
+func checkContactMailbox(t *testing.T, d *demo, processed int) {
+	t.Helper()
 	inbox, err := d.world.Count(demoContact.Addr, "INBOX")
 	if err != nil {
 		t.Fatal(err)
 	}
-	processed, err := d.world.Count(demoContact.Addr, "Processed")
+	got, err := d.world.Count(demoContact.Addr, "Processed")
 	if err != nil {
 		t.Fatal(err)
 	}
-	if inbox != 0 || processed != 3 {
-		t.Errorf("contact mailbox: INBOX %d, Processed %d; want 0 and 3", inbox, processed)
+	if inbox != 0 || got != processed {
+		t.Errorf("contact mailbox: INBOX %d, Processed %d; want 0 and %d", inbox, got, processed)
 	}
+}
+
+// restartWithRelay stops the program and starts it again on the same
+// store and mail world, sending through the SMTP relay at addr.
+func restartWithRelay(t *testing.T, ctx context.Context, d *demo, addr string) {
+	t.Helper()
+	stopServer(t, d)
+	cfg := *d.srv.Config
+	_, cfg.SMTP.Port = splitHostPort(addr)
+	startServer(t, ctx, d, &cfg)
 }
 
 // heldRelay is an SMTP relay that takes each message and then holds its
@@ -300,10 +314,7 @@ func TestStopFinishesSendInHand(t *testing.T) {
 	go srv.Serve(ln)
 	defer srv.Close()
 
-	stopServer(t, d)
-	cfg := *d.srv.Config
-	_, cfg.SMTP.Port = splitHostPort(ln.Addr().String())
-	startServer(t, ctx, d, &cfg)
+	restartWithRelay(t, ctx, d, ln.Addr().String())
 	if _, err := d.write(demoOla, false, "Tilgang til studentdata fra FS", "Hei!\n"); err != nil {
 		t.Fatal(err)
 	}
@@ -316,7 +327,7 @@ func TestStopFinishesSendInHand(t *testing.T) {
 	release()
 	stopServer(t, d)
 
-	st, err := store.Open(cfg.Store.Path, store.Options{})
+	st, err := store.Open(d.srv.Config.Store.Path, store.Options{})
 	if err != nil {
 		t.Fatal(err)
 	}

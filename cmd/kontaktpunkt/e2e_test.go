@@ -146,18 +146,8 @@ func TestEndToEnd(t *testing.T) {
 	if runErr != nil {
 		t.Errorf("Run: %v", runErr)
 	}
-	inbox, err := d.world.Count(demoContact.Addr, "INBOX")
-	if err != nil {
-		t.Fatal(err)
-	}
-	processed, err := d.world.Count(demoContact.Addr, "Processed")
-	if err != nil {
-		t.Fatal(err)
-	}
 	// Five mails in the first conversation, four in the second.
-	if inbox != 0 || processed != 9 {
-		t.Errorf("contact mailbox: INBOX %d, Processed %d; want 0 and 9", inbox, processed)
-	}
+	checkContactMailbox(t, d, 9)
 }
 
 func TestDemoCommand(t *testing.T) {
