@@ -2474,10 +2474,7 @@ func unflow(s string, delsp bool) string {
 		for q < len(l) && l[q] == '>' {
 			q++
 		}
-		body := l[q:]
-		if strings.HasPrefix(body, " ") {
-			body = body[1:] // space stuffing
-		}
+		body := strings.TrimPrefix(l[q:], " ") // space stuffing
 		if inPara && q != prevQuote {
 			b.WriteByte('\n')
 			inPara = false

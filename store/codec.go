@@ -302,10 +302,6 @@ func (d *dec) fail(what string) {
 	d.b = nil
 }
 
-// more reports whether fields remain; records written by older code end
-// early and their missing fields stay zero.
-func (d *dec) more() bool { return d.err == nil && len(d.b) > 0 }
-
 func (d *dec) uvarint() uint64 {
 	v, n := binary.Uvarint(d.b)
 	if n <= 0 {
