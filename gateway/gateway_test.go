@@ -459,10 +459,19 @@ func TestOutboundHeaders(t *testing.T) {
 	if !kp.SameAddr(p.From.Addr, contact) {
 		t.Errorf("From = %v", p.From)
 	}
-	// Our own mail coming back is a loop, never a new case.
-	r := h.one(ack.Raw)
-	if r.Class != kp.ClassLoop && r.Status != ResultDuplicate {
-		t.Errorf("own mail back = %+v", r)
+	// Our own mail coming back is recognised by its Message-ID…
+	if r := h.one(ack.Raw); r.Status != ResultDuplicate {
+		t.Errorf("own mail back = %+v, want duplicate", r)
+	}
+	// …and, rewritten by some relay with a new Message-ID, by the loop
+	// header: stored unfiled, never a new case, never answered.
+	before := len(h.outbox())
+	rewritten := strings.Replace(string(ack.Raw), "<"+ack.MessageID+">", "<rewritten-1@relay.example>", 1)
+	if r := h.one([]byte(rewritten)); r.Class != kp.ClassLoop || r.Status == ResultDuplicate || r.MatchedBy == kp.MatchNew {
+		t.Errorf("own mail with a new Message-ID = %+v, want class loop", r)
+	}
+	if len(h.outbox()) != before {
+		t.Error("our own mail coming back caused mail")
 	}
 }
 
