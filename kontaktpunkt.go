@@ -142,6 +142,10 @@ type Parsed struct {
 	// Header holds every top-level header field, decoded to UTF-8 text,
 	// keyed by canonical MIME header key ("Auto-Submitted").
 	Header map[string][]string
+	// Trace holds the Received and Authentication-Results fields in the
+	// order they stand in the header, top first: whether an
+	// Authentication-Results header counts depends on where it stands.
+	Trace []HeaderField
 	// ContentType is the top-level media type, lower-case ("multipart/report").
 	ContentType string
 	// ReportType is the report-type parameter of a multipart/report.
@@ -157,6 +161,12 @@ type Parsed struct {
 	Defects []string
 	// Size is the length of the raw message in bytes.
 	Size int64
+}
+
+// HeaderField is one header field, its value decoded to UTF-8 text.
+type HeaderField struct {
+	Name  string // canonical key, "Received"
+	Value string
 }
 
 // Get returns the first value of a header field, or "".

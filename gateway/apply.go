@@ -137,7 +137,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	sender := p.From.Addr
 	staffish := g.Dir.IsStaff(sender) || g.Dir.IsResponsible(sender)
 	if staffish {
-		msg.Authenticated = routing.Authenticated(p.Header["Authentication-Results"], g.Config.Staff.TrustedAuthservIDs, sender)
+		msg.Authenticated = routing.Authenticated(routing.OwnAuthResults(p.Trace, g.Config.Staff.TrustedAuthservIDs), g.Config.Staff.TrustedAuthservIDs, sender)
 	}
 	staffSide := staffish && (msg.Authenticated || !g.Config.RequireAuth())
 

@@ -204,6 +204,9 @@ func (w *walker) parse(raw []byte) {
 	vals := make([]string, len(fields))
 	for i, f := range fields {
 		vals[i] = w.headerText(f.value)
+		if f.name == "Received" || f.name == "Authentication-Results" {
+			p.Trace = append(p.Trace, kp.HeaderField{Name: f.name, Value: vals[i]})
+		}
 		if prev, ok := p.Header[f.name]; ok {
 			p.Header[f.name] = append(prev, vals[i])
 		} else {
@@ -574,7 +577,7 @@ func essential(name string) bool {
 	case "From", "Sender", "Reply-To", "To", "Cc", "Subject", "Date", "Message-Id", "In-Reply-To",
 		"References", "Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "Return-Path",
 		"Auto-Submitted", "Precedence", "List-Id", "List-Unsubscribe", "X-Failed-Recipients",
-		"Authentication-Results", "X-Kontaktpunkt-Loop", "X-Autoreply", "X-Autorespond":
+		"Authentication-Results", "Received", "X-Kontaktpunkt-Loop", "X-Autoreply", "X-Autorespond":
 		return true
 	}
 	return false
