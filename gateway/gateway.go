@@ -235,6 +235,30 @@ func parseOne(it Item) (pi parsedItem) {
 	return pi
 }
 
+// itemError is the failure of one item of a batch.
+type itemError struct {
+	i   int
+	err error
+}
+
+// permanent reports whether an error applying one message will come again
+// on every retry (a malformed address, a value the store refuses), as
+// opposed to a damaged store or a stop, which concern every message.
+func permanent(err error) bool {
+	return !errors.Is(err, store.ErrCorrupt) && !errors.Is(err, context.Canceled) &&
+		!errors.Is(err, context.DeadlineExceeded)
+}
+
+// applySafe is apply with a panic turned into an error of that message.
+func (g *Gateway) applySafe(tx *store.Tx, pi *parsedItem) (res Result, queued bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			err = fmt.Errorf("internal error: %v", r)
+		}
+	}()
+	return g.apply(tx, pi)
+}
+
 // Ingest parses and applies items in one store transaction and returns one
 // result per item, in order. The transaction is durable when Ingest returns
 // without error; on error nothing of the batch was stored.
@@ -249,25 +273,39 @@ func (g *Gateway) ingest(ctx context.Context, items []Item, cursor *kp.Cursor) (
 	parsed := parseAll(items)
 	results := make([]Result, len(items))
 	var queued bool
-	err := g.Store.Update(func(tx *store.Tx) error {
-		queued = false
-		for i := range parsed {
-			r, q, err := g.apply(tx, &parsed[i])
-			if err != nil {
-				return fmt.Errorf("applying %s: %w", parsed[i].Source, err)
+	// A message that cannot be applied for a reason of its own is
+	// quarantined and the batch applied again without it: one bad message
+	// never rolls back the others. A failure of the store itself, or of
+	// storing the quarantined message, ends the batch with nothing stored.
+	for {
+		var failed *itemError
+		err := g.Store.Update(func(tx *store.Tx) error {
+			queued = false
+			for i := range parsed {
+				r, q, err := g.applySafe(tx, &parsed[i])
+				if err != nil {
+					failed = &itemError{i: i, err: err}
+					return fmt.Errorf("applying %s: %w", parsed[i].Source, err)
+				}
+				results[i] = r
+				queued = queued || q
 			}
-			results[i] = r
-			queued = queued || q
-		}
-		if cursor != nil {
-			if err := tx.PutCursor(*cursor); err != nil {
-				return fmt.Errorf("storing cursor: %w", err)
+			if cursor != nil {
+				if err := tx.PutCursor(*cursor); err != nil {
+					return fmt.Errorf("storing cursor: %w", err)
+				}
 			}
+			return nil
+		})
+		if err == nil {
+			break
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		if failed == nil || !permanent(failed.err) || parsed[failed.i].parseErr != nil || ctx.Err() != nil {
+			return nil, err
+		}
+		pi := &parsed[failed.i]
+		pi.parseErr = fmt.Errorf("cannot be applied: %w", failed.err)
+		g.Log.Warn("message quarantined: it cannot be applied", "source", pi.Source, "message_id", pi.parsed.MessageID, "reason", failed.err.Error())
 	}
 	if queued {
 		g.wake()

@@ -28,6 +28,9 @@ type outbox struct {
 	// by the mail that relays it; omitted names those too large to.
 	attach  []mailbox.Attached
 	omitted []string
+	// events are lines to record on the case once the mail is queued
+	// (recipients left out, limits reached).
+	events []string
 }
 
 // noReply matches local parts that never read mail.
@@ -130,6 +133,7 @@ func (o *outbox) send(c *kp.Case, kind string, to, cc []kp.Address, autoSubmitte
 	}
 	o.caseID = c.ID
 	to, cc = o.filter(kind, to), o.filter(kind, cc)
+	o.flushEvents(c)
 	if len(to) == 0 && len(cc) > 0 {
 		to, cc = cc, nil
 	}
@@ -186,6 +190,12 @@ func (o *outbox) filter(kind string, list []kp.Address) []kp.Address {
 			continue
 		}
 		seen[n] = true
+		if err := mailbox.CheckAddress(n); err != nil {
+			// Another person's mail may name an address no mail can be
+			// sent to; it must not stop the mail to everyone else.
+			o.events = append(o.events, fmt.Sprintf("%s: %s left out: %v", kind, n, err))
+			continue
+		}
 		internal := o.g.Dir.IsStaff(n) || o.g.Dir.IsResponsible(n) || kp.SameAddr(n, o.g.Dir.Manager)
 		if automatic(kind) && !internal {
 			if s, err := o.tx.Suppressed(n, o.now); err != nil {
