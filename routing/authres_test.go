@@ -285,12 +285,12 @@ func TestAuthenticatedFailWinsOverPass(t *testing.T) {
 func TestReceivedBy(t *testing.T) {
 	for v, want := range map[string]string{
 		"from a (b [1.2.3.4]) by mx.uio.no (Postfix) with ESMTP id X; date": "mx.uio.no",
-		"by MX.UIO.NO. with LMTP":                                           "mx.uio.no",
-		"from a (by evil.example) by mx.uio.no":                             "mx.uio.no",
-		"from a (nested (by evil)) BY host.example;":                        "host.example",
-		"from a with SMTP":                                                  "",
-		"":                                                                  "",
-		"by":                                                                "",
+		"by MX.UIO.NO. with LMTP":                    "mx.uio.no",
+		"from a (by evil.example) by mx.uio.no":      "mx.uio.no",
+		"from a (nested (by evil)) BY host.example;": "host.example",
+		"from a with SMTP":                           "",
+		"":                                           "",
+		"by":                                         "",
 	} {
 		if got := ReceivedBy(v); got != want {
 			t.Errorf("ReceivedBy(%q) = %q, want %q", v, got, want)
