@@ -332,6 +332,17 @@ type Limits struct {
 	// MaxMessageBytes: larger inbound messages are quarantined. Default
 	// 50 MiB.
 	MaxMessageBytes int64 `yaml:"max_message_bytes"`
+	// MaxParticipants caps the outside addresses of a case (requester and
+	// Cc participants) and of one outgoing mail; the rest are named on the
+	// case and not mailed. Default 20.
+	MaxParticipants int `yaml:"max_participants"`
+	// NewCasesPerSender: new cases one sender may open in an hour, counted
+	// by each message's own time; further new mail from that sender is
+	// stored unfiled and staff are told once. Default 10.
+	NewCasesPerSender int `yaml:"new_cases_per_sender"`
+	// RelaysPerCase: relayed mails on one case in an hour; beyond it relays
+	// pause and staff are told. Default 30.
+	RelaysPerCase int `yaml:"relays_per_case"`
 }
 
 // Templates selects outbound mail texts.
@@ -531,6 +542,9 @@ func (c *Config) applyDefaults() {
 	if l.MaxMessageBytes == 0 {
 		l.MaxMessageBytes = 50 << 20
 	}
+	setInt(&l.MaxParticipants, 20)
+	setInt(&l.NewCasesPerSender, 10)
+	setInt(&l.RelaysPerCase, 30)
 
 	setStr(&c.Templates.Language, "nb")
 	setStr(&c.HTTP.Listen, "127.0.0.1:8025")

@@ -477,6 +477,15 @@ func (c *Config) validateLimits(ps *problems) {
 	if l.MaxMessageBytes < 1024 {
 		ps.add("limits.max_message_bytes", "must be at least 1024, not %d", l.MaxMessageBytes)
 	}
+	if l.MaxParticipants < 1 {
+		ps.add("limits.max_participants", "must be at least 1, not %d", l.MaxParticipants)
+	}
+	if l.NewCasesPerSender < 1 {
+		ps.add("limits.new_cases_per_sender", "must be at least 1, not %d", l.NewCasesPerSender)
+	}
+	if l.RelaysPerCase < 1 {
+		ps.add("limits.relays_per_case", "must be at least 1, not %d", l.RelaysPerCase)
+	}
 }
 
 func (c *Config) validateHTTP(ps *problems) {

@@ -141,6 +141,22 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	}
 	staffSide := staffish && (msg.Authenticated || !g.Config.RequireAuth())
 
+	if th.NewCase && !staffSide && pi.class == kp.ClassHuman {
+		over, err := g.overNewCaseLimit(tx, sender, messageTime(p, now), now)
+		if err != nil {
+			return res, false, err
+		}
+		if over {
+			msg.MatchedBy, msg.Kind = kp.MatchNone, "unfiled"
+			msg.Defects = append(msg.Defects, "sender over the new-case limit")
+			if err := tx.PutMessage(msg, pi.Raw); err != nil {
+				return res, false, fmt.Errorf("storing unfiled message: %w", err)
+			}
+			res.MatchedBy, res.Status, res.Error = kp.MatchNone, ResultUnfiled, "sender over the new-case limit"
+			return res, !g.Quiet, count(&res)
+		}
+	}
+
 	var (
 		cmds    []routing.Command
 		refused []routing.Refused
@@ -161,8 +177,13 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		if err != nil {
 			return res, false, err
 		}
-		c = g.newCase(id, p, msg.Subject, now)
+		var left []string
+		c, left = g.newCase(id, p, msg.Subject, now)
 		c.PreviousCase = th.Previous
+		if len(left) > 0 {
+			out.events = append(out.events, fmt.Sprintf("%d addresses over the limit of %d participants not added and not mailed: %s",
+				len(left), g.Config.Limits.MaxParticipants, joinCapped(left, 50)))
+		}
 	} else {
 		var err error
 		if c, err = tx.Case(th.Case); err != nil {
@@ -233,25 +254,27 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 }
 
 // newCase makes the case a new request opens.
-func (g *Gateway) newCase(id kp.CaseID, p *kp.Parsed, subject string, now time.Time) *kp.Case {
+func (g *Gateway) newCase(id kp.CaseID, p *kp.Parsed, subject string, now time.Time) (c *kp.Case, left []string) {
 	s := routing.CaseSubject(subject, g.Config.Contact.TagPrefix)
 	if s == "" {
 		s = g.noSubject()
 	}
-	c := &kp.Case{
+	c = &kp.Case{
 		ID: id, Subject: s, Status: kp.StatusOpen, Requester: p.From, Priority: kp.PriorityNormal,
 		Created: now, Updated: now, LastInbound: now, ThreadID: p.MessageID,
 	}
 	if c.Requester.Name == "" {
 		c.Requester.Name = g.Dir.Name(p.From.Addr)
 	}
+	var addrs []string
 	for _, a := range append(append([]kp.Address{}, p.To...), p.Cc...) {
 		if g.isUs(a.Addr) || kp.SameAddr(a.Addr, p.From.Addr) || g.Dir.IsStaff(a.Addr) || g.Dir.IsResponsible(a.Addr) {
 			continue
 		}
-		c.Participants = appendAddr(c.Participants, a.Addr)
+		addrs = append(addrs, a.Addr)
 	}
-	return c
+	left = g.capParticipants(c, addrs)
+	return c, left
 }
 
 func (g *Gateway) noSubject() string {

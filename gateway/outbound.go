@@ -58,6 +58,7 @@ type caseData struct {
 	Failed, Reason            string
 	Suppressed                bool
 	SuppressDays              int
+	Limit                     int
 	Cases                     []digestLine
 }
 
@@ -133,10 +134,14 @@ func (o *outbox) send(c *kp.Case, kind string, to, cc []kp.Address, autoSubmitte
 	}
 	o.caseID = c.ID
 	to, cc = o.filter(kind, to), o.filter(kind, cc)
-	o.flushEvents(c)
+	to, cc = o.capRecipients(kind, to, cc)
 	if len(to) == 0 && len(cc) > 0 {
 		to, cc = cc, nil
 	}
+	if len(to) > 0 && kind == "relay" && !o.relayAllowed(c) {
+		to, cc = nil, nil
+	}
+	o.flushEvents(c)
 	if len(to) == 0 {
 		_ = o.tx.AddCounter("outbound_withheld:"+kind, 1)
 		return
