@@ -46,6 +46,10 @@ const (
 	roleRequester role = iota // the requester or a Cc participant
 	roleStaffSide             // authenticated staff or responsible party
 	roleOutsider              // anyone else writing into a case's thread
+	// roleUnauthenticated: mail from a staff or team address that was not
+	// authenticated while staff.require_authenticated is on. It gains
+	// nothing: a forged From must not speak in the contact point's name.
+	roleUnauthenticated
 )
 
 // apply stores one parsed message and everything it causes. It reports
@@ -162,8 +166,20 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		refused []routing.Refused
 		subject = p.Subject
 	)
+	unauthenticated := staffish && !staffSide && pi.class == kp.ClassHuman
+	var unauthTags []string
 	if staffSide && pi.class == kp.ClassHuman {
 		cmds, refused, subject = routing.ParseCommands(p.Subject)
+	} else if unauthenticated {
+		// The tags stay in the subject as text; the sender hears why
+		// they did nothing.
+		cs, rs, _ := routing.ParseCommands(p.Subject)
+		for _, c := range cs {
+			unauthTags = append(unauthTags, c.Raw)
+		}
+		for _, r := range rs {
+			unauthTags = append(unauthTags, r.Raw)
+		}
 	}
 	msg.Subject = strings.TrimSpace(subject)
 
@@ -204,13 +220,15 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		r = roleStaffSide
 	case th.NewCase || c.HasParticipant(sender):
 		r = roleRequester
+	case unauthenticated:
+		r = roleUnauthenticated
 	}
 	if r == roleStaffSide && !fxNoteIn(cmds) && g.answersInternalMail(tx, p) {
 		// A reply to a note or an outsider notice stays internal: the
 		// quoted note must never reach the requester.
 		cmds = append(cmds, routing.Command{Verb: "note", Raw: "(reply to an internal mail)"})
 	}
-	if !pi.class.Machine() && r != roleOutsider {
+	if !pi.class.Machine() && r != roleOutsider && r != roleUnauthenticated {
 		// Outbound mail continues the thread of the conversation, not of
 		// an out-of-office or an outsider.
 		c.LastMessageID = p.MessageID
@@ -235,12 +253,15 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 			return res, false, err
 		}
 	default:
-		if th.Reopen && r != roleOutsider {
+		if th.Reopen && r != roleOutsider && r != roleUnauthenticated {
 			c.Status, c.ResolvedAt = kp.StatusOpen, time.Time{}
 		}
 		if err := g.reply(out, c, msg, r, cmds, refused); err != nil {
 			return res, false, err
 		}
+	}
+	if unauthenticated && (len(unauthTags) > 0 || r == roleUnauthenticated) {
+		out.unauthenticatedReceipt(c, msg.From, unauthTags, r == roleUnauthenticated)
 	}
 
 	g.schedule(c, prevNext, out.remind)
@@ -325,7 +346,9 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 		before := *c
 		fx := g.applyCommands(c, cmds, refused, msg.From.Addr, out.now)
 		out.remind = fx.remind
-		hasText := OwnText(msg.Text) != ""
+		own := OwnText(msg.Text)
+		hasText := own != ""
+		assignedWithText := false
 		switch {
 		case fx.note:
 			to := g.staffAddrs(msg.From.Addr)
@@ -335,7 +358,17 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 			// A mistyped tag might have been meant as [note]: hold the
 			// message rather than risk relaying internal text.
 			fx.refused = append(fx.refused, "the message was NOT relayed to the requester because a tag was refused; correct the tag and send it again")
+		case hasVerb(cmds, "assign", "take") && (c.Assignee != "" || c.Team != ""):
+			// "[assign:per] Per, kan du ta denne?" speaks to the
+			// colleague: the words go with the assignment, the case
+			// stays open and the respond clock runs.
+			if hasText {
+				out.assignWith(c, msg.From.Addr, msg.From.String(), own)
+				assignedWithText = true
+			}
 		case hasText || len(cmds) == 0:
+			data.Text = out.withholdInternal(c, data.Text)
+			data.Quote = quote(data.Text)
 			to, cc := g.requesterAddrs(c, msg.From.Addr)
 			out.send(c, "relay", to, cc, "", data)
 			c.LastStaffReply = out.now
@@ -343,7 +376,7 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 				c.Status, c.WaitingSince = kp.StatusWaiting, out.now
 			}
 		}
-		if (c.Assignee != before.Assignee && c.Assignee != "") || (c.Team != before.Team && c.Team != "") {
+		if !assignedWithText && ((c.Assignee != before.Assignee && c.Assignee != "") || (c.Team != before.Team && c.Team != "")) {
 			out.assign(c, msg.From.Addr)
 		}
 		if fx.escalated {
@@ -352,6 +385,9 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 		if len(fx.applied) > 0 || len(fx.refused) > 0 {
 			out.receipt(c, msg.From, fx)
 		}
+	case roleUnauthenticated:
+		// Stored on the case for staff to see; nothing is sent on its
+		// behalf. The receipt to the real address follows in apply.
 	case roleRequester:
 		if !routing.OwesReply(c) {
 			// The staff side's debt starts with the first unanswered
@@ -458,10 +494,27 @@ func inboundKind(class kp.Class, newCase bool, r role, cmds []routing.Command, t
 		return "request", false
 	case r == roleOutsider:
 		return "reply", true
+	case r == roleUnauthenticated:
+		return KindNotAuthenticated, false
+	case r == roleStaffSide && hasVerb(cmds, "assign", "take") && strings.TrimSpace(text) != "":
+		// The words go to the assignee with the assignment: internal.
+		return "note", false
 	case r == roleStaffSide && strings.TrimSpace(text) == "" && len(cmds) > 0:
 		return "command", false
 	}
 	return "reply", false
+}
+
+// hasVerb reports whether cmds hold one of verbs.
+func hasVerb(cmds []routing.Command, verbs ...string) bool {
+	for _, c := range cmds {
+		for _, v := range verbs {
+			if c.Verb == v {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // fxNoteIn reports whether cmds hold a [note].

@@ -12,6 +12,11 @@ import (
 // (a recipient left out, a limit reached). Events are never mailed.
 const KindEvent = "event"
 
+// KindNotAuthenticated is the kind of an inbound message from a staff or
+// team address that was not authenticated, on a case where the sender is
+// no participant: stored for staff, never relayed.
+const KindNotAuthenticated = "not-authenticated"
+
 // caseEvent records text as an event on case c, in the caller's
 // transaction.
 func (g *Gateway) caseEvent(tx *store.Tx, c *kp.Case, text string, now time.Time) error {

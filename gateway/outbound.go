@@ -59,6 +59,7 @@ type caseData struct {
 	Suppressed                bool
 	SuppressDays              int
 	Limit                     int
+	Message, MessageFrom      string
 	Cases                     []digestLine
 }
 
@@ -316,6 +317,35 @@ func (o *outbox) receipt(c *kp.Case, to kp.Address, fx commandEffects) {
 	o.send(c, "receipt", []kp.Address{to}, nil, "auto-replied", d)
 }
 
+// unauthenticatedReceipt tells the real owner of a staff or team address
+// that mail in their name was not authenticated and so did nothing: its
+// tags were refused and, when notRelayed, its text was not passed on. At
+// most one such receipt an hour goes to one address, so forged mail cannot
+// use it to flood them.
+func (o *outbox) unauthenticatedReceipt(c *kp.Case, to kp.Address, tags []string, notRelayed bool) {
+	key := "unauth-receipt:" + kp.NormAddr(to.Addr)
+	n, err := o.tx.CountSentIn(key, o.now.Add(-time.Hour), o.now)
+	if err != nil || n > 0 {
+		o.err = err
+		return
+	}
+	if o.err = o.tx.RecordSent(key, o.now); o.err != nil {
+		return
+	}
+	const why = "the message was not authenticated: no Authentication-Results of our own mail system vouched for the sender (dmarc=pass or an aligned dkim=pass)"
+	var fx commandEffects
+	for _, t := range tags {
+		fx.refused = append(fx.refused, t+": refused: "+why)
+	}
+	if notRelayed {
+		fx.refused = append(fx.refused, "the message was stored on the case marked not authenticated and NOT relayed: "+why)
+	}
+	if len(fx.refused) == 0 {
+		return
+	}
+	o.receipt(c, to, fx)
+}
+
 // escalate mails the escalation of c at level to those who handle it: level
 // 1 the team's escalation contact and the staff lead, level 2 the manager.
 func (o *outbox) escalate(c *kp.Case, level int) {
@@ -460,8 +490,13 @@ func (g *Gateway) queueLoose(tx *store.Tx, kind string, to []kp.Address, subject
 
 // assign mails the assignee (or team) of c the original request, so the
 // assignment stands on its own whoever assigned it.
-func (o *outbox) assign(c *kp.Case, except string) {
+func (o *outbox) assign(c *kp.Case, except string) { o.assignWith(c, except, "", "") }
+
+// assignWith is assign with a message from the one who assigned (author)
+// to the assignee at the top of the mail.
+func (o *outbox) assignWith(c *kp.Case, except, author, message string) {
 	d := o.g.caseData(c, nil)
+	d.Message, d.MessageFrom = message, author
 	saved, savedOmitted := o.attach, o.omitted
 	if c.ThreadID != "" {
 		if m, err := o.tx.Message(c.ThreadID); err == nil {
