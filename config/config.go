@@ -262,6 +262,14 @@ type FollowUp struct {
 	AutoResolveAfter string `yaml:"auto_resolve_after"`
 	// Digest is the daily overview mail to assignees.
 	Digest Digest `yaml:"digest"`
+	// ImportHorizon: a case imported with `ingest -quiet` whose newest
+	// message is older than this gets no follow-up (the import is
+	// history). Default 7d.
+	ImportHorizon Duration `yaml:"import_horizon"`
+	// MaxPerTick caps the follow-up mails sent at once; the rest of the
+	// internal ones are folded into one mail per recipient, requester
+	// reminders wait for the next round. Default 50.
+	MaxPerTick int `yaml:"max_per_tick"`
 	// Teams overrides durations per team; keys are configured team names.
 	Teams map[string]FollowUpOverride `yaml:"teams"`
 }
@@ -534,6 +542,8 @@ func (c *Config) applyDefaults() {
 	setStr(&f.WaitingReminder, "5d")
 	setStr(&f.AutoResolveAfter, "15d")
 	setStr(&f.Digest.At, "08:00")
+	setDur(&f.ImportHorizon, 7*Day)
+	setInt(&f.MaxPerTick, 50)
 
 	l := &c.Limits
 	setInt(&l.PerHour, 10)

@@ -347,6 +347,12 @@ func (c *Config) validateRouting(ps *problems) {
 
 func (c *Config) validateFollowUp(ps *problems) {
 	f := &c.FollowUp
+	if f.ImportHorizon < 0 {
+		ps.add("followup.import_horizon", "must not be negative")
+	}
+	if f.MaxPerTick < 1 {
+		ps.add("followup.max_per_tick", "must be at least 1, not %d", f.MaxPerTick)
+	}
 	if _, err := time.LoadLocation(f.Timezone); err != nil || f.Timezone == "" || f.Timezone == "Local" {
 		ps.add("followup.timezone", "%q is not an IANA time zone such as Europe/Oslo", f.Timezone)
 	}

@@ -56,7 +56,14 @@ const (
 // whether outbound mail was queued.
 func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	p := pi.parsed
-	now := g.now()
+	arrived := g.now()
+	now := arrived
+	if g.Quiet {
+		// An archive import replays history: the case's times are the
+		// mail's own, so reopening, follow-ups and reports see them as
+		// they happened.
+		now = messageTime(p, arrived)
+	}
 	res := Result{Source: pi.Source, MessageID: p.MessageID, Class: pi.class}
 
 	// Rule 1: duplicate. Nothing changes; the disposition is that of the original.
@@ -75,7 +82,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 
 	msg := &kp.Message{
 		ID: p.MessageID, Direction: kp.In, Class: pi.class, From: p.From, To: p.To, Cc: p.Cc,
-		Subject: p.Subject, Date: p.Date, Received: now, Text: p.Text, Attachments: p.Attachments,
+		Subject: p.Subject, Date: p.Date, Received: arrived, Text: p.Text, Attachments: p.Attachments,
 		Defects: p.Defects, Source: pi.Source, Size: int64(len(pi.Raw)),
 	}
 	count := func(r *Result) error {
@@ -146,7 +153,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	staffSide := staffish && (msg.Authenticated || !g.Config.RequireAuth())
 
 	if th.NewCase && !staffSide && pi.class == kp.ClassHuman {
-		over, err := g.overNewCaseLimit(tx, sender, messageTime(p, now), now)
+		over, err := g.overNewCaseLimit(tx, sender, messageTime(p, arrived), arrived)
 		if err != nil {
 			return res, false, err
 		}
@@ -264,7 +271,17 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		out.unauthenticatedReceipt(c, msg.From, unauthTags, r == roleUnauthenticated)
 	}
 
-	g.schedule(c, prevNext, out.remind)
+	if g.Quiet && g.isHistory(now, arrived) {
+		// An archive import is history: its old mail arms no reminder
+		// (and keeps one a newer message armed). followup rearm arms
+		// open cases on purpose.
+		c.Next = prevNext
+		if c.Status == kp.StatusResolved {
+			c.Next = nil
+		}
+	} else {
+		g.schedule(c, prevNext, out.remind)
+	}
 	if err := tx.PutCase(c); err != nil {
 		return res, false, fmt.Errorf("storing case %d: %w", c.ID, err)
 	}

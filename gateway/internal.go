@@ -21,7 +21,7 @@ import (
 var internalKinds = map[string]bool{
 	"notify": true, "assign": true, "note": true, "outsider": true, "receipt": true,
 	"delivery-failure": true, "triage": true, "respond": true, "escalate": true,
-	"digest": true, "snooze": true, "flood": true, "relay-paused": true,
+	"digest": true, "followup-digest": true, "snooze": true, "flood": true, "relay-paused": true,
 	"escalate-1": true, "escalate-2": true, "remind": true,
 }
 

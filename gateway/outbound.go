@@ -67,6 +67,7 @@ type digestLine struct {
 	Tag, Subject string
 	Status       kp.Status
 	Overdue      bool
+	Kind         string // the follow-up folded into a digest
 }
 
 func (g *Gateway) caseData(c *kp.Case, msg *kp.Message) *caseData {

@@ -31,7 +31,7 @@ type Templates struct {
 var templateKinds = []string{
 	"ack", "notify", "assign", "relay", "note", "outsider", "receipt",
 	"delivery-failure", "triage", "respond", "escalate", "waiting",
-	"auto-resolve", "snooze", "digest", "flood", "relay-paused",
+	"auto-resolve", "snooze", "digest", "flood", "relay-paused", "followup-digest",
 }
 
 // LoadTemplates loads the built-in templates and, if dir is not empty, the

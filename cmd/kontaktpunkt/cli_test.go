@@ -299,3 +299,32 @@ func TestIngestConversationGolden(t *testing.T) {
 		t.Fatalf("cases = %+v, want 3", cases)
 	}
 }
+
+func TestFollowupRearmAfterArchiveImport(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "kp.db")
+	old := strings.ReplaceAll(request1, "Mon, 23 Nov 2026", "Mon, 02 Feb 2026")
+	mail := writeFile(t, dir, "old.eml", old)
+	if _, errb, code := run(t, "", "ingest", "-db", db, "-quiet", mail); code != 0 {
+		t.Fatalf("ingest: %d %s", code, errb)
+	}
+	out, errb, code := run(t, "", "followup", "rearm", "-db", db, "-dry-run")
+	if code != 0 || !strings.Contains(out, "1 open or waiting cases without a follow-up") || strings.Contains(out, "re-armed") {
+		t.Fatalf("dry run: %d %q %s", code, out, errb)
+	}
+	out, errb, code = run(t, "", "followup", "rearm", "-since", "2026-03-01", "-db", db)
+	if code != 0 || !strings.Contains(out, "0 open or waiting cases") {
+		t.Fatalf("rearm since March: %d %q %s", code, out, errb)
+	}
+	out, errb, code = run(t, "", "followup", "rearm", "-db", db)
+	if code != 0 || !strings.Contains(out, "re-armed 1 cases") {
+		t.Fatalf("rearm: %d %q %s", code, out, errb)
+	}
+	out, _, _ = run(t, "", "cases", "-db", db, "-json")
+	if !strings.Contains(out, `"next_followup": {`) {
+		t.Errorf("the re-armed case has no follow-up: %s", out)
+	}
+	if _, _, code := run(t, "", "followup", "rearm", "-since", "March", "-db", db); code != 1 {
+		t.Errorf("a bad -since date exits %d, want 1", code)
+	}
+}

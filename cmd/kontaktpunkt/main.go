@@ -62,6 +62,7 @@ const usage = `usage: kontaktpunkt COMMAND [flags] [args]
   outbox       [-json]  |  outbox retry ID
   check-config -config FILE
   backup       [-config FILE] [-db FILE] OUT
+  followup rearm [-since DATE] [-dry-run]     arm follow-ups of open cases an archive import left unarmed
 `
 
 // Run runs one command and returns its exit status. Tests call it directly.
@@ -82,7 +83,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "ingest":
 		err = cmdIngest(ctx, rest, stdin, stdout, stderr)
-	case "cases", "case", "outbox", "backup":
+	case "cases", "case", "outbox", "backup", "followup":
 		err = cmdOffline(ctx, cmd, rest, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(rest, stdout)

@@ -79,6 +79,8 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 	asJSON := fs.Bool("json", false, "print JSON")
 	status := fs.String("status", "", "only cases with this status (open, waiting, resolved)")
 	assignee := fs.String("assignee", "", "only cases assigned to this address")
+	since := fs.String("since", "", "followup rearm: only cases updated on or after this date (YYYY-MM-DD)")
+	dryRun := fs.Bool("dry-run", false, "followup rearm: only count the cases")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -127,6 +129,38 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 			}
 		default:
 			return usageErr("usage: outbox [-json] | outbox retry ID")
+		}
+	case "followup":
+		if len(pos) != 1 || pos[0] != "rearm" {
+			return usageErr("usage: followup rearm [-since YYYY-MM-DD] [-dry-run]")
+		}
+		var from time.Time
+		if *since != "" {
+			t, err := time.Parse("2006-01-02", *since)
+			if err != nil {
+				return usageErr("-since must be a date YYYY-MM-DD, not %q", *since)
+			}
+			from = t
+		}
+		run = func(e *env) error {
+			from := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, e.loc())
+			n, err := e.g.Rearm(from, true)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%d open or waiting cases without a follow-up", n)
+			if *since != "" {
+				fmt.Fprintf(stdout, " updated since %s", *since)
+			}
+			fmt.Fprintln(stdout)
+			if *dryRun || n == 0 {
+				return nil
+			}
+			if n, err = e.g.Rearm(from, false); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "re-armed %d cases; follow-ups already overdue fire now, at most followup.max_per_tick mails at once\n", n)
+			return nil
 		}
 	case "backup":
 		if len(pos) != 1 {
