@@ -298,11 +298,13 @@ const maxPageProblems = 20
 // walker checks the page tree of a store file: every page reached is
 // inside the file, says it is the page it was reached as, is a branch or
 // leaf page, is reached once, and holds elements that fit in it. It reads
-// page headers and element tables, not the values, so it reads about one
-// page per tree page.
+// the first page of each tree page (one read), not the overflow pages of
+// large values.
 type walker struct {
 	pageReader
-	seen     []byte // bitmap of pages reached
+	seen     []byte      // bitmap of pages reached
+	bufs     [][]byte    // a page buffer per tree level
+	elems    [][]element // an element table per tree level
 	problems []string
 }
 
@@ -318,9 +320,13 @@ func (w *walker) add(format string, args ...any) {
 
 func (w *walker) full() bool { return len(w.problems) >= maxPageProblems }
 
+// maxDepth is deeper than any tree bbolt builds: a 4 KiB branch page
+// holds at least dozens of children.
+const maxDepth = 64
+
 // walk checks the tree of the root bucket and the freelist page.
 func (w *walker) walk(root, freelist uint64) {
-	w.tree(root, "the root bucket", 0)
+	w.tree(root, ref{elem: -1}, 0)
 	if freelist == noFreelist || w.full() {
 		return
 	}
@@ -337,8 +343,25 @@ func (w *walker) walk(root, freelist uint64) {
 	}
 }
 
-// tree checks the page id, reached from what, and the pages below it.
-func (w *walker) tree(id uint64, from string, depth int) {
+// ref is where a page was reached from.
+type ref struct {
+	page   uint64
+	elem   int // -1: the root bucket
+	bucket bool
+}
+
+func (r ref) String() string {
+	switch {
+	case r.elem < 0:
+		return "the root bucket"
+	case r.bucket:
+		return fmt.Sprintf("the bucket in page %d element %d", r.page, r.elem)
+	}
+	return fmt.Sprintf("page %d element %d", r.page, r.elem)
+}
+
+// tree checks the page id, reached from from, and the pages below it.
+func (w *walker) tree(id uint64, from ref, depth int) {
 	if w.full() {
 		return
 	}
@@ -346,17 +369,29 @@ func (w *walker) tree(id uint64, from string, depth int) {
 		w.add("page %d, reached from %s, is outside the file's %d pages", id, from, w.hwm)
 		return
 	}
-	if depth > 64 {
+	if depth >= maxDepth {
 		w.add("page %d, reached from %s, is %d levels deep (a loop)", id, from, depth)
 		return
 	}
-	h, err := w.header(id)
-	if err != nil {
-		w.add("%v (reached from %s)", err, from)
+	if len(w.bufs) <= depth {
+		w.bufs = append(w.bufs, make([]byte, w.pageSize))
+		w.elems = append(w.elems, nil)
+	}
+	buf := w.bufs[depth]
+	if err := w.readAt(buf, id*w.pageSize); err != nil {
+		w.add("page %d: %v (reached from %s)", id, err, from)
 		return
 	}
-	if h.flags != pageBranch && h.flags != pageLeaf {
+	h := pageHeader{id: ne.Uint64(buf[0:]), flags: ne.Uint16(buf[8:]), count: ne.Uint16(buf[10:]), overflow: ne.Uint32(buf[12:])}
+	switch {
+	case h.id != id:
+		w.add("page %d: its header says page %d (overwritten) (reached from %s)", id, h.id, from)
+		return
+	case h.flags != pageBranch && h.flags != pageLeaf:
 		w.add("page %d, reached from %s, is not a branch or leaf page (flags %#x)", id, from, h.flags)
+		return
+	case id+uint64(h.overflow) >= w.hwm:
+		w.add("page %d: its %d overflow pages run past the last page %d", id, h.overflow, w.hwm-1)
 		return
 	}
 	for p := id; p <= id+uint64(h.overflow); p++ {
@@ -372,18 +407,22 @@ func (w *walker) tree(id uint64, from string, depth int) {
 		w.add("page %d: %d elements do not fit in %d bytes", id, h.count, span)
 		return
 	}
-	b := make([]byte, table)
-	if err := w.readAt(b, id*w.pageSize); err != nil {
-		w.add("page %d: %v", id, err)
-		return
+	tb := buf
+	if table > uint64(len(buf)) {
+		tb = make([]byte, table)
+		if err := w.readAt(tb, id*w.pageSize); err != nil {
+			w.add("page %d: %v", id, err)
+			return
+		}
 	}
-	elems, ok := w.elements(id, h, b, span)
+	elems, ok := w.elements(id, h, tb[:table], span, w.elems[depth][:0])
+	w.elems[depth] = elems
 	if !ok {
 		return
 	}
 	for i, e := range elems {
 		if h.flags == pageBranch {
-			w.tree(e.pgid, fmt.Sprintf("page %d element %d", id, i), depth+1)
+			w.tree(e.pgid, ref{page: id, elem: i}, depth+1)
 			continue
 		}
 		if e.flags&leafBucket == 0 {
@@ -395,13 +434,18 @@ func (w *walker) tree(id uint64, from string, depth int) {
 			w.add("page %d element %d: a bucket header of %d bytes", id, i, e.vsize)
 			continue
 		}
-		v := make([]byte, e.vsize)
-		if err := w.readAt(v, id*w.pageSize+e.vpos); err != nil {
-			w.add("page %d element %d: %v", id, i, err)
-			continue
+		var v []byte
+		if end := e.vpos + e.vsize; end <= uint64(len(buf)) {
+			v = buf[e.vpos:end] // deeper levels use other buffers
+		} else {
+			v = make([]byte, e.vsize)
+			if err := w.readAt(v, id*w.pageSize+e.vpos); err != nil {
+				w.add("page %d element %d: %v", id, i, err)
+				continue
+			}
 		}
 		if r := ne.Uint64(v); r != 0 {
-			w.tree(r, fmt.Sprintf("the bucket in page %d element %d", id, i), depth+1)
+			w.tree(r, ref{page: id, elem: i, bucket: true}, depth+1)
 			continue
 		}
 		w.inline(id, i, v[16:])
@@ -417,8 +461,11 @@ type element struct {
 
 // elements decodes and bounds-checks the element table b of a page of
 // span bytes.
-func (w *walker) elements(id uint64, h pageHeader, b []byte, span uint64) ([]element, bool) {
-	out := make([]element, h.count)
+func (w *walker) elements(id uint64, h pageHeader, b []byte, span uint64, out []element) ([]element, bool) {
+	if cap(out) < int(h.count) {
+		out = make([]element, h.count)
+	}
+	out = out[:h.count]
 	for i := range out {
 		eo := uint64(pageHeaderSize + i*elementSize)
 		d := b[eo:]
@@ -456,7 +503,7 @@ func (w *walker) inline(id uint64, i int, p []byte) {
 		w.add("page %d element %d: inline bucket is not a leaf page (flags %#x, %d elements in %d bytes)", id, i, h.flags, h.count, len(p))
 		return
 	}
-	elems, ok := w.elements(id, h, p[:table], uint64(len(p)))
+	elems, ok := w.elements(id, h, p[:table], uint64(len(p)), nil)
 	if !ok {
 		return
 	}
