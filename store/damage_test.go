@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -348,4 +349,71 @@ func TestViewPanicsOnBugs(t *testing.T) {
 	}()
 	_ = s.View(func(*Tx) error { panic("bug") })
 	t.Error("View returned")
+}
+
+// Damage anywhere in the file, whole pages or a few bytes inside one,
+// zeros or noise: every operation returns (an error or not), none panics
+// or faults, and what a reader tripped over, CheckFile finds.
+func TestDamageAnywhereIsNoCrash(t *testing.T) {
+	if testing.Short() {
+		t.Skip("rewrites the store once per damaged page")
+	}
+	fx := newDamageFixture(t)
+	good, err := os.ReadFile(fx.path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	noise := make([]byte, fx.pageSize)
+	for i := range noise {
+		noise[i] = byte(i*7919 + i>>8) // deterministic, not a pattern bbolt would accept
+	}
+	type hit struct {
+		off  int64
+		data []byte
+	}
+	var hits []hit
+	for id := int64(0); id < fx.hwm; id += 3 {
+		base := id * fx.pageSize
+		switch id % 4 {
+		case 0:
+			hits = append(hits, hit{base, make([]byte, fx.pageSize)}) // a zeroed page
+		case 1:
+			hits = append(hits, hit{base, noise})
+		case 2:
+			hits = append(hits, hit{base + pageHeaderSize, noise[:64]}) // an element table
+		case 3:
+			hits = append(hits, hit{base + fx.pageSize/2, noise[:200]}) // keys and values
+		}
+	}
+	for _, h := range hits {
+		b := append([]byte(nil), good...)
+		copy(b[h.off:], h.data)
+		if err := os.WriteFile(fx.path, b, 0o600); err != nil {
+			t.Fatal(err)
+		}
+		what := func(s string) string { return fmt.Sprintf("%d bytes at %d: %s", len(h.data), h.off, s) }
+		var readErr error
+		s, err := Open(fx.path, Options{ReadOnly: true})
+		switch {
+		case err == nil:
+			readErr = readAll(s, fx.ids)
+			s.Close()
+		case !errors.Is(err, ErrDamaged):
+			t.Errorf("%v", what(fmt.Sprintf("Open: %v, want a DamageError", err)))
+			continue
+		default:
+			readErr = err
+		}
+		if readErr != nil && !errors.Is(readErr, ErrDamaged) && !errors.Is(readErr, ErrCorrupt) {
+			t.Errorf("%v", what(fmt.Sprintf("reading: %v, want ErrDamaged or ErrCorrupt", readErr)))
+		}
+		r, err := CheckFile(fx.path)
+		if err != nil {
+			t.Errorf("%v", what(fmt.Sprintf("CheckFile: %v", err)))
+			continue
+		}
+		if readErr != nil && r.OK() {
+			t.Errorf("%v", what(fmt.Sprintf("reading failed (%v) but CheckFile found nothing", readErr)))
+		}
+	}
 }
