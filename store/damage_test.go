@@ -245,6 +245,10 @@ func TestDamagedTreePageIsAnError(t *testing.T) {
 				}
 				return readTx(tx, fx.ids)
 			}), "bbolt")
+			var backup bytes.Buffer
+			if _, err := s.Backup(&backup); !errors.Is(err, ErrDamaged) || backup.Len() != 0 {
+				t.Errorf("Backup: %v after %d bytes, want ErrDamaged before any", err, backup.Len())
+			}
 			if err := s.Check(); !errors.Is(err, ErrDamaged) && (err == nil || !strings.Contains(err.Error(), "overwritten")) {
 				t.Errorf("Check = %v, want the overwritten page", err)
 			}

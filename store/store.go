@@ -249,10 +249,17 @@ func (s *Store) View(fn func(tx *Tx) error) error {
 }
 
 // Backup writes a consistent copy of the whole store to w while others
-// keep writing, and returns the number of bytes written.
+// keep writing, and returns the number of bytes written. It walks the
+// page tree first (CheckPages) and copies nothing from a damaged store,
+// so that a backup rotation does not replace good copies with bad ones.
 func (s *Store) Backup(w io.Writer) (int64, error) {
 	var n int64
 	err := s.view(func(tx *bolt.Tx) error {
+		// A damaged header page is not copied: the copy's are written
+		// from the snapshot.
+		if _, pages := s.checkPages(tx); len(pages) > 0 {
+			return s.damage(pages)
+		}
 		var err error
 		n, err = tx.WriteTo(w)
 		return err
@@ -353,16 +360,21 @@ func (s *Store) CheckPages() error {
 		return err
 	}
 	if len(errs) > 0 {
-		var msgs []string
-		for _, e := range errs[:min(len(errs), 3)] {
-			msgs = append(msgs, e.Error())
-		}
-		if len(errs) > 3 {
-			msgs = append(msgs, fmt.Sprintf("and %d more", len(errs)-3))
-		}
-		return &DamageError{Path: s.path, Problem: strings.Join(msgs, "; ")}
+		return s.damage(errs)
 	}
 	return nil
+}
+
+// damage makes a *DamageError of the first problems found.
+func (s *Store) damage(errs []error) error {
+	var msgs []string
+	for _, e := range errs[:min(len(errs), 3)] {
+		msgs = append(msgs, e.Error())
+	}
+	if len(errs) > 3 {
+		msgs = append(msgs, fmt.Sprintf("and %d more", len(errs)-3))
+	}
+	return &DamageError{Path: s.path, Problem: strings.Join(msgs, "; ")}
 }
 
 // checkPages checks the header pages and walks the page tree of the

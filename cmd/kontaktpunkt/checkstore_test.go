@@ -148,9 +148,9 @@ Hello.
 		}, all, "truncated"},
 		{"meta pages overwritten", func(t *testing.T, ds *damagedStore) { ds.overwrite(t, 0, 1) }, all, "neither header page is valid"},
 		{"branch page overwritten", func(t *testing.T, ds *damagedStore) { ds.overwrite(t, ds.caseRoot) },
-			[]string{"ingest", "cases", "case show"}, "damaged"},
+			[]string{"ingest", "cases", "case show", "backup"}, "damaged"},
 		{"leaf page overwritten", func(t *testing.T, ds *damagedStore) { ds.overwrite(t, ds.caseLeaves[len(ds.caseLeaves)-1]) },
-			[]string{"ingest", "cases", "case show"}, "damaged"},
+			[]string{"ingest", "cases", "case show", "backup"}, "damaged"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			ds := newDamagedStore(t)
