@@ -43,7 +43,8 @@ func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	}
 	st, err := openStore(cfg)
 	if err != nil {
-		if client := adminClientFor(cfg); client != nil {
+		// A running serve holds the store; a damaged one is nobody's.
+		if client := adminClientFor(cfg); client != nil && storeDamage(err) == "" {
 			return run(func(items []gateway.Item) ([]gateway.Result, error) {
 				return client.ingest(ctx, items, *quiet)
 			})

@@ -61,6 +61,7 @@ const usage = `usage: kontaktpunkt COMMAND [flags] [args]
   case show N  [-json]  |  case assign N WHO  |  case status N S  |  case note N TEXT
   outbox       [-json]  |  outbox retry ID
   check-config -config FILE
+  check-store  [-config FILE] [-db FILE] [-json]   read-only check of the store file and its indexes
   backup       [-config FILE] [-db FILE] OUT
   followup rearm [-since DATE] [-dry-run]     arm follow-ups of open cases an archive import left unarmed
 `
@@ -87,6 +88,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdOffline(ctx, cmd, rest, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(rest, stdout)
+	case "check-store":
+		err = cmdCheckStore(rest, stdout)
 	default:
 		err = usageErr("unknown command %q; run kontaktpunkt -help", cmd)
 	}
@@ -114,6 +117,15 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.As(err, &ce) {
 		fmt.Fprintln(stderr, "kontaktpunkt: configuration problems:")
 		fmt.Fprintln(stderr, indent(ce.err.Error()))
+		return exitUser
+	}
+	var dr damagedReport
+	if errors.As(err, &dr) {
+		fmt.Fprintln(stderr, "kontaktpunkt:", dr.Error())
+		return exitUser
+	}
+	if msg := storeDamage(err); msg != "" {
+		fmt.Fprintln(stderr, "kontaktpunkt:", msg)
 		return exitUser
 	}
 	if errors.Is(err, store.ErrInUse) {

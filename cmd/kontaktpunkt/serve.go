@@ -93,7 +93,17 @@ func (s *Server) HTTPAddr() string {
 func (s *Server) Open() error {
 	cfg := s.Config
 	st, err := openStore(cfg)
+	if err == nil {
+		// Open reads only the header pages; a damaged page deeper in
+		// would fail every transaction that reaches it, so look first.
+		if err = st.CheckPages(); err != nil {
+			st.Close()
+		}
+	}
 	if err != nil {
+		if storeDamage(err) != "" {
+			return fmt.Errorf("serve not started: %w", err)
+		}
 		return err
 	}
 	s.Store = st
