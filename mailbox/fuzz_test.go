@@ -124,6 +124,11 @@ func FuzzParseIDList(f *testing.F) {
 		"<<>>",
 		"((((",
 		"<a@b.example>\r\n\t<c@d.example>",
+		// Unicode white space, where CanonicalID and ParseIDList once
+		// disagreed.
+		"0\u3000@",
+		"0\u0085@",
+		"<a\u2028b@c.example>",
 	} {
 		f.Add(s)
 	}
