@@ -25,6 +25,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
@@ -73,10 +74,12 @@ type Options struct {
 	// when set, requests may authenticate with HTTP basic auth.
 	AuthFile string
 	// TrustedHeader names a header (e.g. X-Forwarded-User) set by a
-	// reverse proxy that authenticated the user. Anyone who can reach the
-	// listener directly can set it too: use it only when the proxy is the
-	// only way in.
+	// reverse proxy that authenticated the user. It counts only on
+	// requests whose TCP peer is in TrustedProxies, which it requires;
+	// other requests fall back to basic auth.
 	TrustedHeader string
+	// TrustedProxies are the networks the reverse proxy connects from.
+	TrustedProxies []netip.Prefix
 	// RequireAuth refuses to start without AuthFile or TrustedHeader; set
 	// it when listening beyond loopback. When either is configured, it is
 	// enforced whatever RequireAuth says.
@@ -100,6 +103,10 @@ const DefaultIMAPGrace = 10 * time.Minute
 // ErrNoAuth means authentication is required but neither an auth file
 // nor a trusted header is configured.
 var ErrNoAuth = errors.New("web: listening beyond loopback needs http.auth_file or http.trusted_header")
+
+// ErrNoProxies means a trusted header is configured without the proxies
+// it may come from.
+var ErrNoProxies = errors.New("web: http.trusted_header needs http.trusted_proxies")
 
 // server holds what the handlers share.
 type server struct {
@@ -148,8 +155,11 @@ func New(o Options) (http.Handler, error) {
 	if o.RequireAuth && users == nil && o.TrustedHeader == "" {
 		return nil, ErrNoAuth
 	}
+	if o.TrustedHeader != "" && len(o.TrustedProxies) == 0 {
+		return nil, ErrNoProxies
+	}
 	if users != nil || o.TrustedHeader != "" {
-		s.auth = newAuthenticator(users, o.TrustedHeader, s.now)
+		s.auth = newAuthenticator(users, o.TrustedHeader, o.TrustedProxies, s.now)
 	}
 	pages, err := parseTemplates()
 	if err != nil {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"sync"
@@ -158,11 +159,15 @@ func (s *Server) Run(ctx context.Context) error {
 	// Everything that can fail on configuration fails before a worker starts.
 	var h http.Handler
 	if s.httpLn != nil {
-		var err error
+		proxies, err := trustedProxies(s.Config.HTTP.TrustedProxies)
+		if err != nil {
+			return configError{err}
+		}
 		h, err = web.New(web.Options{
 			Store: s.Store, TagPrefix: s.Config.Contact.TagPrefix, ContactName: s.Config.Contact.Name,
 			Health: s.health, IMAPReconnects: s.imapReconnects,
-			AuthFile: s.Config.HTTP.AuthFile, TrustedHeader: s.Config.HTTP.TrustedHeader,
+			AuthFile: s.Config.HTTP.AuthFile, TrustedHeader: s.Config.HTTP.TrustedHeader, TrustedProxies: proxies,
+			IMAPGrace:   time.Duration(s.Config.HTTP.IMAPGrace),
 			RequireAuth: !isLoopbackListen(s.httpLn.Addr()), Now: s.Gateway.Now, Location: s.Gateway.Clock.Loc, Log: log.With("component", "http"),
 		})
 		if err != nil {
@@ -282,6 +287,19 @@ func (s *Server) imapReconnects() int {
 		return 0
 	}
 	return s.Poller.Status().Reconnects
+}
+
+// trustedProxies parses http.trusted_proxies.
+func trustedProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, p := range list {
+		pr, err := config.ParsePrefix(p)
+		if err != nil {
+			return nil, fmt.Errorf("http.trusted_proxies[%d]: %w", i, err)
+		}
+		out = append(out, pr)
+	}
+	return out, nil
 }
 
 func isLoopbackListen(a net.Addr) bool {
