@@ -50,9 +50,9 @@ type Health struct {
 	// IMAPAuthFailed reports that the server refused the credentials: no
 	// amount of retrying fixes that, so /healthz fails at once.
 	IMAPAuthFailed bool
-	// IMAPDownSince is when the IMAP session was lost. Zero means
-	// unknown; the handler then counts from when it first saw the poller
-	// disconnected.
+	// IMAPDownSince is when the IMAP session was lost, or when the
+	// program started if none has connected yet. Zero means unknown; the
+	// handler then counts from when it first saw the poller disconnected.
 	IMAPDownSince time.Time
 }
 
@@ -84,8 +84,8 @@ type Options struct {
 	// it when listening beyond loopback. When either is configured, it is
 	// enforced whatever RequireAuth says.
 	RequireAuth bool
-	// IMAPGrace is how long IMAP may stay disconnected before /healthz
-	// fails; zero means DefaultIMAPGrace.
+	// IMAPGrace is how long IMAP may stay disconnected (or unconnected
+	// after the start) before /healthz fails; zero means DefaultIMAPGrace.
 	IMAPGrace time.Duration
 	// Location is the time zone times are shown in; nil means time.Local.
 	Location *time.Location
@@ -96,9 +96,9 @@ type Options struct {
 }
 
 // DefaultIMAPGrace is how long a lost IMAP session is tolerated before
-// /healthz reports the service unhealthy: long enough for the poller's
-// capped backoff to ride out a server restart.
-const DefaultIMAPGrace = 10 * time.Minute
+// /healthz reports the service unhealthy: long enough for a reconnect
+// (the poller's backoff is capped at a minute) after a server restart.
+const DefaultIMAPGrace = 60 * time.Second
 
 // ErrNoAuth means authentication is required but neither an auth file
 // nor a trusted header is configured.

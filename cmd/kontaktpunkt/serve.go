@@ -75,6 +75,7 @@ type Server struct {
 	wakeFU  chan struct{}
 	ready   chan struct{}
 	once    sync.Once
+	started time.Time // when Run began, on the gateway's clock
 }
 
 // NewServer prepares a server; Open acquires its resources.
@@ -125,6 +126,9 @@ func (s *Server) Open() error {
 			return configError{err}
 		}
 		s.Poller = mailbox.NewPoller(icfg, g.Sink(), s.Log.With("component", "imap"))
+		if s.Now != nil {
+			s.Poller.Now = s.Now // /healthz compares the poller's times with this clock
+		}
 	}
 	if cfg.SMTP.Host != "" {
 		scfg, err := smtpConfig(cfg)
@@ -174,6 +178,7 @@ func (s *Server) Run(ctx context.Context) error {
 			return configError{err}
 		}
 	}
+	s.started = s.Gateway.Now()
 	grp, gctx := errgroup.WithContext(ctx)
 	if s.Poller != nil {
 		grp.Go(func() error { return recovered(log, "imap", func() error { return s.Poller.Run(gctx) }) })
@@ -264,12 +269,7 @@ func recovered(log *slog.Logger, name string, fn func() error) (err error) {
 func (s *Server) health() web.Health {
 	h := web.Health{StoreOK: true, IMAPConfigured: s.Poller != nil}
 	if s.Poller != nil {
-		st := s.Poller.Status()
-		h.IMAPConnected = st.Connected
-		h.IMAPError = st.LastError
-		if st.AuthError != "" {
-			h.IMAPError, h.IMAPAuthFailed = st.AuthError, true
-		}
+		pollerHealth(&h, s.Poller.Status(), s.started)
 	}
 	err := s.Store.View(func(tx *store.Tx) error {
 		os, err := tx.OutboxStats()
@@ -280,6 +280,24 @@ func (s *Server) health() web.Health {
 		h.StoreOK = false
 	}
 	return h
+}
+
+// pollerHealth fills the IMAP part of h from the poller's status. Intake
+// counts as down since the session was lost, or since started when no
+// session has connected yet; a connected session carries no error.
+func pollerHealth(h *web.Health, st mailbox.PollerStatus, started time.Time) {
+	h.IMAPConnected = st.Connected
+	if st.Connected {
+		return
+	}
+	h.IMAPDownSince = st.Since
+	if h.IMAPDownSince.IsZero() {
+		h.IMAPDownSince = started
+	}
+	h.IMAPError = st.LastError
+	if st.AuthError != "" {
+		h.IMAPError, h.IMAPAuthFailed = st.AuthError, true
+	}
 }
 
 func (s *Server) imapReconnects() int {
