@@ -265,7 +265,7 @@ func toMailAddress(a kp.Address) (*gomail.Address, error) {
 	if _, err := mail.ParseAddress("<" + a.Addr + ">"); err != nil {
 		return nil, fmt.Errorf("address %q: %w", a.Addr, err)
 	}
-	return &gomail.Address{Name: truncate(strings.TrimSpace(oneLine(a.Name)), maxNameRunes), Address: a.Addr}, nil
+	return &gomail.Address{Name: truncate(strings.TrimSpace(kp.CleanName(a.Name)), maxNameRunes), Address: a.Addr}, nil
 }
 
 func toMailAddresses(as []kp.Address) ([]*gomail.Address, error) {
