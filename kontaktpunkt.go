@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // CaseID numbers cases from 1 in order of creation. Zero means "no case".
@@ -95,12 +97,35 @@ type Address struct {
 	Addr string `json:"addr"`
 }
 
-// String renders the address the way a person reads it.
+// String renders the address the way a person reads it, on one line.
 func (a Address) String() string {
-	if a.Name == "" {
+	name := CleanName(a.Name)
+	if name == "" {
 		return a.Addr
 	}
-	return a.Name + " <" + a.Addr + ">"
+	return name + " <" + a.Addr + ">"
+}
+
+// CleanName makes a display name safe to write into a header, a mail body
+// or a page: every control character (C0 such as CR and LF, DEL, C1 such
+// as NEL) and the Unicode line and paragraph separators become a space,
+// runs of white space left by them shrink to one, and invalid UTF-8 is
+// replaced. A name from mail can carry any of them (an encoded word
+// decodes to anything), and in a body or a header each would start a line
+// of the sender's choosing.
+func CleanName(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if !strings.ContainsFunc(s, breaksLine) {
+		return s
+	}
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || breaksLine(r) }), " ")
+}
+
+// breaksLine reports characters CleanName removes.
+func breaksLine(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
 }
 
 // IsZero reports whether the address is empty.

@@ -373,8 +373,16 @@ type HTTP struct {
 	// `htpasswd -nbB user password`; see ReadAuthFile.
 	AuthFile string `yaml:"auth_file"`
 	// TrustedHeader names a header set by an authenticating reverse proxy
-	// (e.g. X-Remote-User); its value is taken as the user.
+	// (e.g. X-Remote-User); its value is taken as the user, but only on
+	// requests from TrustedProxies, which it requires.
 	TrustedHeader string `yaml:"trusted_header"`
+	// TrustedProxies lists the networks (CIDRs such as 10.0.0.5/32 or
+	// ::1/128, or single addresses) the reverse proxy connects from.
+	// Requests from anywhere else ignore TrustedHeader.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// IMAPGrace is how long IMAP may stay unconnected (after start, or
+	// after losing the session) before /healthz answers 503. Default 60s.
+	IMAPGrace Duration `yaml:"imap_grace"`
 }
 
 // Log configures logging.
@@ -558,6 +566,7 @@ func (c *Config) applyDefaults() {
 
 	setStr(&c.Templates.Language, "nb")
 	setStr(&c.HTTP.Listen, "127.0.0.1:8025")
+	setDur(&c.HTTP.IMAPGrace, Duration(60e9))
 	setStr(&c.Log.Format, "text")
 	setStr(&c.Log.Level, "info")
 }

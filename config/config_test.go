@@ -543,8 +543,45 @@ func TestHTTPListen(t *testing.T) {
 			t.Errorf("listen %q: %v", listen, err)
 		}
 		c.HTTP.TrustedHeader = "X-Remote-User"
+		c.HTTP.TrustedProxies = []string{"127.0.0.1/32"}
 		if err := c.Validate(); (err == nil) != (ok || listen != "8025") {
 			t.Errorf("listen %q with trusted header: %v", listen, err)
+		}
+	}
+}
+
+func TestTrustedHeaderNeedsProxies(t *testing.T) {
+	c := Default()
+	c.HTTP.TrustedHeader = "X-Remote-User"
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "http.trusted_header") || !strings.Contains(err.Error(), "trusted_proxies") {
+		t.Errorf("trusted_header without trusted_proxies: %v", err)
+	}
+	c.HTTP.TrustedProxies = []string{"10.0.0.5", "fd00::/8", "10.0.0.0/33", "proxy.example.org"}
+	err = c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "http.trusted_proxies[2]") || !strings.Contains(err.Error(), "http.trusted_proxies[3]") ||
+		strings.Contains(err.Error(), "trusted_proxies[0]") || strings.Contains(err.Error(), "trusted_proxies[1]") {
+		t.Errorf("bad entries not reported one by one: %v", err)
+	}
+	c.HTTP.TrustedProxies = []string{"10.0.0.5", "fd00::/8"}
+	if err := c.Validate(); err != nil {
+		t.Errorf("valid proxies refused: %v", err)
+	}
+}
+
+func TestParsePrefix(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.0.0.5": "10.0.0.5/32", "10.0.0.7/24": "10.0.0.0/24", "::1": "::1/128", " fd00::/8 ": "fd00::/8",
+		"::ffff:10.0.0.5": "10.0.0.5/32",
+	} {
+		got, err := ParsePrefix(in)
+		if err != nil || got.String() != want {
+			t.Errorf("ParsePrefix(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "10.0.0.0/33", "example.org", "10.0.0/8"} {
+		if _, err := ParsePrefix(in); err == nil {
+			t.Errorf("ParsePrefix(%q) accepted", in)
 		}
 	}
 }

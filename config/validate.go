@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -499,6 +500,17 @@ func (c *Config) validateHTTP(ps *problems) {
 	if h.TrustedHeader != "" && !headerRE.MatchString(h.TrustedHeader) {
 		ps.add("http.trusted_header", "%q is not a header name", h.TrustedHeader)
 	}
+	if h.TrustedHeader != "" && len(h.TrustedProxies) == 0 {
+		ps.add("http.trusted_header", "needs http.trusted_proxies: the addresses of the reverse proxy that sets it (anyone else could set it too)")
+	}
+	for i, p := range h.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			ps.add(fmt.Sprintf("http.trusted_proxies[%d]", i), "%v", err)
+		}
+	}
+	if h.IMAPGrace < 0 {
+		ps.add("http.imap_grace", "must not be negative")
+	}
 	if h.Listen == HTTPOff {
 		return
 	}
@@ -622,4 +634,23 @@ func lineOf(n *yaml.Node, path string) int {
 		n = next
 	}
 	return line
+}
+
+// ParsePrefix parses one entry of http.trusted_proxies: a CIDR, or a
+// single address standing for itself.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR (e.g. 10.0.0.5/32 or fd00::/8)", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an address or CIDR (e.g. 10.0.0.5/32 or fd00::/8)", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

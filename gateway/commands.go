@@ -126,7 +126,7 @@ func (g *Gateway) applyCommands(c *kp.Case, cmds []routing.Command, refused []ro
 				no(cmd, why)
 				continue
 			}
-			c.Requester = kp.Address{Name: a.Name, Addr: kp.NormAddr(a.Address)}
+			c.Requester = kp.Address{Name: kp.CleanName(a.Name), Addr: kp.NormAddr(a.Address)}
 			c.Participants = removeAddr(c.Participants, a.Address)
 			ok(cmd, "requester "+c.Requester.Addr)
 		default:

@@ -73,12 +73,12 @@ type digestLine struct {
 func (g *Gateway) caseData(c *kp.Case, msg *kp.Message) *caseData {
 	d := &caseData{
 		Tag: c.ID.Tag(g.Config.Contact.TagPrefix), Subject: c.Subject, ContactName: g.contactName(),
-		Case: c, Requester: c.Requester, Team: c.Team, Assignee: c.Assignee,
+		Case: c, Requester: kp.Address{Name: kp.CleanName(c.Requester.Name), Addr: c.Requester.Addr}, Team: c.Team, Assignee: c.Assignee,
 		Created:    g.fmtTime(c.Created),
 		ReopenDays: int(time.Duration(g.Config.Contact.ReopenWithin) / (24 * time.Hour)),
 	}
 	if msg != nil {
-		d.Author = msg.From.String()
+		d.Author = msg.From.String() // String cleans the display name
 		d.Text = msg.Text
 		d.Quote = quote(msg.Text)
 	}

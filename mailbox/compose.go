@@ -269,7 +269,7 @@ func toMailAddress(a kp.Address) (*gomail.Address, error) {
 	}
 	// The parsed form holds the local part unquoted; go-message quotes
 	// it again when it writes the field.
-	return &gomail.Address{Name: truncate(strings.TrimSpace(oneLine(a.Name)), maxNameRunes), Address: parsed.Address}, nil
+	return &gomail.Address{Name: truncate(strings.TrimSpace(kp.CleanName(a.Name)), maxNameRunes), Address: parsed.Address}, nil
 }
 
 func toMailAddresses(as []kp.Address) ([]*gomail.Address, error) {

@@ -56,7 +56,9 @@ const (
 	DefaultIdleRestart  = 25 * time.Minute
 	DefaultBatchSize    = 100
 	DefaultMinBackoff   = time.Second
-	DefaultMaxBackoff   = 5 * time.Minute
+	// DefaultMaxBackoff keeps a reconnect within a minute of the server's
+	// return, whatever the length of the outage.
+	DefaultMaxBackoff = 60 * time.Second
 )
 
 // ErrInsecure is returned by Poller.Run when plain IMAP is configured for a
@@ -98,7 +100,7 @@ type IMAPConfig struct {
 	// NoIdle forces polling even when the server offers IDLE.
 	NoIdle bool
 	// MinBackoff and MaxBackoff bound the reconnect delay, which doubles after
-	// each failed session and is jittered. Defaults 1s and 5m.
+	// each failed session and is jittered. Defaults 1s and 60s.
 	MinBackoff, MaxBackoff time.Duration
 }
 
@@ -146,8 +148,13 @@ type Sink interface {
 type PollerStatus struct {
 	// Connected is true while a session is logged in and has its mailbox selected.
 	Connected bool
-	// LastError is the error that ended the last session, "" if none yet.
+	// LastError is the error that ended the last session; "" before the
+	// first failure and again once a session is connected.
 	LastError string
+	// Since is when Connected last changed: when the current session
+	// connected, or when the last one was lost. Zero until the first
+	// session connects.
+	Since time.Time
 	// LastSync is when the last pass over the mailbox completed.
 	LastSync time.Time
 	// Reconnects counts sessions that ended with an error and were retried.
@@ -248,7 +255,11 @@ func (p *Poller) Run(ctx context.Context) error {
 	backoff := p.cfg.MinBackoff
 	for {
 		synced, err := p.session(ctx)
-		p.setStatus(func(s *PollerStatus) { s.Connected = false })
+		p.setStatus(func(s *PollerStatus) {
+			if s.Connected {
+				s.Connected, s.Since = false, p.Now()
+			}
+		})
 		if ctx.Err() != nil {
 			p.log.Info("imap poller stopped")
 			return nil
@@ -440,7 +451,7 @@ func (p *Poller) session(ctx context.Context) (synced bool, err error) {
 	case ok:
 		s.lastUID = cur.LastUID
 	}
-	p.setStatus(func(st *PollerStatus) { st.Connected = true })
+	p.setStatus(func(st *PollerStatus) { st.Connected, st.Since, st.LastError = true, p.Now(), "" })
 	p.log.Info("imap connected", "addr", p.cfg.Addr, "uidvalidity", sel.UIDValidity, "messages", sel.NumMessages, "last_uid", s.lastUID)
 
 	if err := s.pass(ctx, true); err != nil {

@@ -2165,6 +2165,15 @@ func (w *walker) addresses(fs []field) {
 	p.ReplyTo = w.addressList(joinList(fs, "Reply-To"))
 	p.To = w.addressList(joinList(fs, "To"))
 	p.Cc = w.addressList(joinList(fs, "Cc"))
+	// Display names go into acknowledgements, notifications, headers and
+	// the dashboard: none may carry a line break (an encoded word can
+	// decode to CR LF) or another control character.
+	p.From.Name, p.Sender.Name = kp.CleanName(p.From.Name), kp.CleanName(p.Sender.Name)
+	for _, l := range [][]kp.Address{p.ReplyTo, p.To, p.Cc} {
+		for i := range l {
+			l[i].Name = kp.CleanName(l[i].Name)
+		}
+	}
 }
 
 func joinList(fs []field, name string) string {
