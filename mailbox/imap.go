@@ -21,6 +21,7 @@
 package mailbox
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -93,6 +94,10 @@ type IMAPConfig struct {
 	// server a fixed ~15-30 ms on a large maildir folder whatever its size.
 	// Default 5×BatchSize.
 	MoveBatchSize int
+	// MaxMessageBytes, when > 0, is the size limit: the sizes of a batch
+	// are fetched first (RFC822.SIZE), and of a larger message only the
+	// header (BODY.PEEK[HEADER]), handed to the Sink with Oversize set.
+	MaxMessageBytes int64
 	// TLSConfig carries RootCAs/ServerName/InsecureSkipVerify as configured.
 	TLSConfig *tls.Config
 	// NoIdle forces polling even when the server offers IDLE.
@@ -106,6 +111,10 @@ type IMAPConfig struct {
 type Fetched struct {
 	UID uint32
 	Raw []byte
+	// Oversize is non-zero for a message over MaxMessageBytes: its size
+	// in bytes; Raw then holds only its header. The Sink stores a stub of
+	// it and quarantines it.
+	Oversize int64
 }
 
 // Disposition is what the poller does with a message after Deliver.
@@ -713,17 +722,25 @@ type fetchResult struct {
 	err  error
 }
 
-var bodySection = &imap.FetchItemBodySection{Peek: true}
+var (
+	bodySection   = &imap.FetchItemBodySection{Peek: true}
+	headerSection = &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
+)
 
 // startFetch issues UID FETCH (UID BODY.PEEK[]) for uids and collects the
 // answer in its own goroutine, so the next batch streams in while the current
-// one is committed and moved.
+// one is committed and moved. With a size limit, the batch's sizes are
+// fetched first and messages over the limit only have their header fetched.
 func (s *session) startFetch(uids []imap.UID) <-chan fetchResult {
 	ch := make(chan fetchResult, 1)
-	cmd := s.c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{
-		UID:         true,
-		BodySection: []*imap.FetchItemBodySection{bodySection},
-	})
+	limit := s.p.cfg.MaxMessageBytes
+	set := imap.UIDSetNum(uids...)
+	var cmd *imapclient.FetchCommand
+	if limit > 0 {
+		cmd = s.c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true})
+	} else {
+		cmd = s.c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{bodySection}})
+	}
 	go func() {
 		var res fetchResult
 		defer func() {
@@ -733,9 +750,59 @@ func (s *session) startFetch(uids []imap.UID) <-chan fetchResult {
 			}
 			ch <- res
 		}()
-		res = s.collect(cmd)
+		if limit > 0 {
+			res = s.fetchBySize(uids, cmd, limit)
+		} else {
+			res = s.collect(cmd, nil)
+		}
 	}()
 	return ch
+}
+
+// fetchBySize reads the answer of a UID FETCH (UID RFC822.SIZE) for uids,
+// then fetches the messages within limit whole and the header of those
+// over it. Messages come back in UID order.
+func (s *session) fetchBySize(uids []imap.UID, sizeCmd *imapclient.FetchCommand, limit int64) fetchResult {
+	sizes := map[imap.UID]int64{}
+	for {
+		m := sizeCmd.Next()
+		if m == nil {
+			break
+		}
+		buf, err := m.Collect()
+		if err != nil {
+			s.c.Close()
+			return fetchResult{err: fmt.Errorf("reading message sizes: %w", err)}
+		}
+		if buf.UID != 0 {
+			sizes[buf.UID] = buf.RFC822Size
+		}
+	}
+	if err := sizeCmd.Close(); err != nil {
+		return fetchResult{err: fmt.Errorf("fetching message sizes: %w", err)}
+	}
+	var whole, over []imap.UID
+	for _, u := range uids {
+		if sizes[u] > limit {
+			over = append(over, u)
+		} else {
+			whole = append(whole, u)
+		}
+	}
+	// One command after the other: the client's reader hands each answer
+	// to its command and waits until it is read, so collecting one command
+	// while a server such as Dovecot interleaves the other would hang.
+	var res fetchResult
+	if len(whole) > 0 {
+		res = s.collect(s.c.Fetch(imap.UIDSetNum(whole...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{bodySection}}), nil)
+	}
+	if len(over) > 0 && res.err == nil {
+		h := s.collect(s.c.Fetch(imap.UIDSetNum(over...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{headerSection}}), sizes)
+		res.msgs = append(res.msgs, h.msgs...)
+		res.err = h.err
+	}
+	slices.SortFunc(res.msgs, func(a, b Fetched) int { return cmp.Compare(a.UID, b.UID) })
+	return res
 }
 
 // collect reads a FETCH answer item by item rather than with go-imap's
@@ -744,8 +811,13 @@ func (s *session) startFetch(uids []imap.UID) <-chan fetchResult {
 // the same connection, and a body cut short reads as a clean EOF. Here a
 // short or failed literal ends everything: the client is closed, and neither
 // the message nor the command is touched again.
-func (s *session) collect(cmd *imapclient.FetchCommand) fetchResult {
+//
+// sizes, when not nil, are the sizes of messages of which only the header
+// was fetched: they are marked Oversize. A literal over the size limit is
+// never held either: its header part is kept and the rest read past.
+func (s *session) collect(cmd *imapclient.FetchCommand, sizes map[imap.UID]int64) fetchResult {
 	var res fetchResult
+	limit := s.p.cfg.MaxMessageBytes
 	for {
 		m := cmd.Next()
 		if m == nil {
@@ -753,6 +825,7 @@ func (s *session) collect(cmd *imapclient.FetchCommand) fetchResult {
 		}
 		var uid imap.UID
 		var raw []byte
+		var oversize int64
 		for {
 			item := m.Next()
 			if item == nil {
@@ -765,27 +838,60 @@ func (s *session) collect(cmd *imapclient.FetchCommand) fetchResult {
 				if item.Literal == nil {
 					continue
 				}
-				b, err := io.ReadAll(item.Literal)
-				if err == nil && int64(len(b)) != item.Literal.Size() {
-					// The connection ended inside the literal: the reader
-					// reports that as a clean EOF.
-					err = fmt.Errorf("uid %d: got %d of %d bytes: %w", uid, len(b), item.Literal.Size(), io.ErrUnexpectedEOF)
-				}
+				b, over, err := readLiteral(item.Literal, limit)
 				if err != nil {
 					s.c.Close()
-					res.err = fmt.Errorf("reading message body: %w", err)
+					res.err = fmt.Errorf("reading message body of uid %d: %w", uid, err)
 					return res
 				}
-				raw = b
+				raw, oversize = b, over
+				if sizes != nil {
+					raw, oversize = HeaderPart(b), max(sizes[uid], over)
+				}
+				if sizes != nil && oversize == 0 {
+					// A header the server sent for a message not asked
+					// for: taking it for the whole message would lose mail.
+					raw = nil
+				}
 			}
 		}
 		if uid == 0 || raw == nil {
 			continue
 		}
-		res.msgs = append(res.msgs, Fetched{UID: uint32(uid), Raw: raw})
+		res.msgs = append(res.msgs, Fetched{UID: uint32(uid), Raw: raw, Oversize: oversize})
 	}
 	res.err = cmd.Close()
 	return res
+}
+
+// readLiteral reads a message literal into one buffer of its size. One
+// over limit (when limit > 0) is read past: only its header part is kept,
+// and its size is returned as oversize. A literal cut short (the
+// connection ended inside it, which the reader reports as a clean EOF) is
+// an error.
+func readLiteral(lit imap.LiteralReader, limit int64) (raw []byte, oversize int64, err error) {
+	size := lit.Size()
+	var n int64
+	switch {
+	case limit > 0 && size > limit:
+		raw, n, err = readPast(lit, nil)
+		oversize = n
+	case limit > 0:
+		raw = make([]byte, size)
+		var k int
+		k, err = io.ReadFull(lit, raw)
+		n = int64(k)
+		if err == io.EOF {
+			err = nil
+		}
+	default:
+		raw, err = io.ReadAll(lit)
+		n = int64(len(raw))
+	}
+	if err == nil && n != size || err == io.ErrUnexpectedEOF {
+		err = fmt.Errorf("got %d of %d bytes: %w", n, size, io.ErrUnexpectedEOF)
+	}
+	return raw, oversize, err
 }
 
 // pendingMove is a MOVE (or its fallback) whose answer is awaited after the
