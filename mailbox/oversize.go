@@ -78,10 +78,10 @@ func readPast(r io.Reader, got []byte) (head []byte, size int64, err error) {
 	return head, size + n, err
 }
 
-// readUpTo reads r to its end into one buffer of capacity hint+1 (hint is
-// the expected size, 0 when unknown), after the bytes already read. When
-// limit > 0 and the message grows past limit bytes, the rest is read past:
-// raw is then only the header part and oversize the whole size.
+// readUpTo reads the rest of a message whose first bytes, got, have been
+// read; hint is its expected size, 0 when unknown. When limit > 0 and the
+// message is larger than limit bytes, the rest is read past: raw is then
+// only the header part and oversize the whole size.
 func readUpTo(r io.Reader, got []byte, hint, limit int64) (raw []byte, oversize int64, err error) {
 	if limit > 0 && int64(len(got)) > limit {
 		return readPast(r, got)
@@ -94,10 +94,46 @@ func readUpTo(r io.Reader, got []byte, hint, limit int64) (raw []byte, oversize 
 		}
 		return head, size, err
 	}
-	capacity := int64(len(got)) + 512
 	if hint > int64(len(got)) {
-		capacity = hint + 1
+		return readSized(r, got, hint, limit)
 	}
+	// Size unknown (a pipe): read in chunks, so that neither a growing
+	// buffer's old copies nor a message over the limit is ever held twice,
+	// and join them at the end.
+	chunks := [][]byte{got}
+	total := int64(len(got))
+	next := 64 << 10
+	for {
+		if limit > 0 && total > limit {
+			var prefix []byte
+			for _, c := range chunks {
+				prefix = append(prefix, c[:min(len(c), MaxStubHeader-len(prefix))]...)
+			}
+			chunks = nil
+			head, size, err := readPast(r, prefix)
+			return head, size - int64(len(prefix)) + total, err
+		}
+		c := make([]byte, next)
+		if limit > 0 {
+			c = c[:min(int64(next), limit+1-total)]
+		}
+		n, err := io.ReadFull(r, c)
+		chunks = append(chunks, c[:n])
+		total += int64(n)
+		if err == io.EOF || err == io.ErrUnexpectedEOF {
+			return bytes.Join(chunks, nil), 0, nil
+		}
+		if err != nil {
+			return nil, 0, err
+		}
+		next = min(next*2, 4<<20)
+	}
+}
+
+// readSized is readUpTo for a message of about hint bytes: one buffer of
+// capacity hint+1 (at most limit+1), grown only if the message is longer.
+func readSized(r io.Reader, got []byte, hint, limit int64) (raw []byte, oversize int64, err error) {
+	capacity := hint + 1
 	if limit > 0 {
 		capacity = min(capacity, limit+1)
 	}
@@ -120,8 +156,7 @@ func readUpTo(r io.Reader, got []byte, hint, limit int64) (raw []byte, oversize 
 			return nil, 0, err
 		}
 		if limit > 0 && int64(len(buf)) > limit {
-			head, size, err := readPast(r, buf)
-			return head, size, err
+			return readPast(r, buf)
 		}
 	}
 }

@@ -99,6 +99,13 @@ func TestReadSourcesLimitCutsLargeMessages(t *testing.T) {
 			}
 		}
 	})
+	t.Run("stdin pipe, megabytes", func(t *testing.T) {
+		huge := sizedMessage("huge", 3_000_000)
+		pipe := func() io.Reader { return struct{ io.Reader }{bytes.NewReader(huge)} }
+		wantOversize(t, readLimited(t, []string{"-"}, pipe(), 2_000_000)[0], huge)
+		wantWhole(t, readLimited(t, []string{"-"}, pipe(), 3_000_000)[0], huge)
+		wantWhole(t, readLimited(t, []string{"-"}, pipe(), 0)[0], huge)
+	})
 	t.Run("mbox", func(t *testing.T) {
 		var b bytes.Buffer
 		for _, m := range [][]byte{small, big, exact, small} {
