@@ -60,6 +60,9 @@ const (
 	DefaultMaxBackoff   = 5 * time.Minute
 )
 
+// DefaultBatchBytes is the default of IMAPConfig.BatchBytes.
+const DefaultBatchBytes = 32 << 20
+
 // ErrInsecure is returned by Poller.Run when plain IMAP is configured for a
 // host that is not a loopback address.
 var ErrInsecure = errors.New("mailbox: plain IMAP is only allowed to a loopback address")
@@ -94,10 +97,14 @@ type IMAPConfig struct {
 	// server a fixed ~15-30 ms on a large maildir folder whatever its size.
 	// Default 5×BatchSize.
 	MoveBatchSize int
-	// MaxMessageBytes, when > 0, is the size limit: the sizes of a batch
-	// are fetched first (RFC822.SIZE), and of a larger message only the
-	// header (BODY.PEEK[HEADER]), handed to the Sink with Oversize set.
+	// MaxMessageBytes, when > 0, is the size limit: the sizes of the mail
+	// found are fetched first (RFC822.SIZE), and of a larger message only
+	// the header (BODY.PEEK[HEADER]), handed to the Sink with Oversize set.
 	MaxMessageBytes int64
+	// BatchBytes bounds the bytes of one batch when the sizes are known
+	// (with MaxMessageBytes): at most two batches are held at a time, the
+	// one committed and the next one fetched. Default 32 MiB.
+	BatchBytes int64
 	// TLSConfig carries RootCAs/ServerName/InsecureSkipVerify as configured.
 	TLSConfig *tls.Config
 	// NoIdle forces polling even when the server offers IDLE.
@@ -204,6 +211,9 @@ func NewPoller(cfg IMAPConfig, sink Sink, log *slog.Logger) *Poller {
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.BatchBytes <= 0 {
+		cfg.BatchBytes = DefaultBatchBytes
 	}
 	if cfg.MoveBatchSize <= 0 {
 		cfg.MoveBatchSize = 5 * cfg.BatchSize
@@ -729,17 +739,22 @@ var (
 
 // startFetch issues UID FETCH (UID BODY.PEEK[]) for uids and collects the
 // answer in its own goroutine, so the next batch streams in while the current
-// one is committed and moved. With a size limit, the batch's sizes are
-// fetched first and messages over the limit only have their header fetched.
-func (s *session) startFetch(uids []imap.UID) <-chan fetchResult {
+// one is committed and moved. Messages whose size in sizes is over the limit
+// only have their header fetched (BODY.PEEK[HEADER]), after the others.
+func (s *session) startFetch(uids []imap.UID, sizes map[imap.UID]int64) <-chan fetchResult {
 	ch := make(chan fetchResult, 1)
 	limit := s.p.cfg.MaxMessageBytes
-	set := imap.UIDSetNum(uids...)
+	var whole, over []imap.UID
+	for _, u := range uids {
+		if limit > 0 && sizes[u] > limit {
+			over = append(over, u)
+		} else {
+			whole = append(whole, u)
+		}
+	}
 	var cmd *imapclient.FetchCommand
-	if limit > 0 {
-		cmd = s.c.Fetch(set, &imap.FetchOptions{UID: true, RFC822Size: true})
-	} else {
-		cmd = s.c.Fetch(set, &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{bodySection}})
+	if len(whole) > 0 {
+		cmd = s.c.Fetch(imap.UIDSetNum(whole...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{bodySection}})
 	}
 	go func() {
 		var res fetchResult
@@ -750,59 +765,71 @@ func (s *session) startFetch(uids []imap.UID) <-chan fetchResult {
 			}
 			ch <- res
 		}()
-		if limit > 0 {
-			res = s.fetchBySize(uids, cmd, limit)
-		} else {
+		if cmd != nil {
 			res = s.collect(cmd, nil)
+		}
+		// The headers are fetched only now: the client's reader hands each
+		// answer to its command and waits until it is read, so collecting
+		// one command while a server such as Dovecot interleaves the
+		// answers of another would hang.
+		if len(over) > 0 && res.err == nil {
+			h := s.collect(s.c.Fetch(imap.UIDSetNum(over...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{headerSection}}), sizes)
+			res.msgs = append(res.msgs, h.msgs...)
+			res.err = h.err
+			slices.SortFunc(res.msgs, func(a, b Fetched) int { return cmp.Compare(a.UID, b.UID) })
 		}
 	}()
 	return ch
 }
 
-// fetchBySize reads the answer of a UID FETCH (UID RFC822.SIZE) for uids,
-// then fetches the messages within limit whole and the header of those
-// over it. Messages come back in UID order.
-func (s *session) fetchBySize(uids []imap.UID, sizeCmd *imapclient.FetchCommand, limit int64) fetchResult {
-	sizes := map[imap.UID]int64{}
+// fetchSizes asks for the sizes of uids (UID FETCH RFC822.SIZE).
+func (s *session) fetchSizes(uids []imap.UID) (map[imap.UID]int64, error) {
+	cmd := s.c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, RFC822Size: true})
+	sizes := make(map[imap.UID]int64, len(uids))
 	for {
-		m := sizeCmd.Next()
+		m := cmd.Next()
 		if m == nil {
 			break
 		}
 		buf, err := m.Collect()
 		if err != nil {
 			s.c.Close()
-			return fetchResult{err: fmt.Errorf("reading message sizes: %w", err)}
+			return nil, fmt.Errorf("reading message sizes: %w", err)
 		}
 		if buf.UID != 0 {
 			sizes[buf.UID] = buf.RFC822Size
 		}
 	}
-	if err := sizeCmd.Close(); err != nil {
-		return fetchResult{err: fmt.Errorf("fetching message sizes: %w", err)}
+	if err := cmd.Close(); err != nil {
+		return nil, fmt.Errorf("fetching message sizes: %w", err)
 	}
-	var whole, over []imap.UID
+	return sizes, nil
+}
+
+// batchUIDs cuts uids into batches of at most n messages and at most
+// maxBytes bytes of messages fetched whole, by sizes; a message larger
+// than maxBytes is a batch of its own. Messages over limit (only their
+// header is fetched) and of unknown size count as nothing.
+func batchUIDs(uids []imap.UID, sizes map[imap.UID]int64, n int, maxBytes, limit int64) [][]imap.UID {
+	var out [][]imap.UID
+	var cur []imap.UID
+	var bytes int64
 	for _, u := range uids {
-		if sizes[u] > limit {
-			over = append(over, u)
-		} else {
-			whole = append(whole, u)
+		size := sizes[u]
+		if limit > 0 && size > limit {
+			size = 0
 		}
+		if len(cur) > 0 && (len(cur) >= n || maxBytes > 0 && bytes+size > maxBytes) {
+			out = append(out, cur)
+			cur, bytes = nil, 0
+		}
+		cur = append(cur, u)
+		bytes += size
 	}
-	// One command after the other: the client's reader hands each answer
-	// to its command and waits until it is read, so collecting one command
-	// while a server such as Dovecot interleaves the other would hang.
-	var res fetchResult
-	if len(whole) > 0 {
-		res = s.collect(s.c.Fetch(imap.UIDSetNum(whole...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{bodySection}}), nil)
+	if len(cur) > 0 {
+		out = append(out, cur)
 	}
-	if len(over) > 0 && res.err == nil {
-		h := s.collect(s.c.Fetch(imap.UIDSetNum(over...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{headerSection}}), sizes)
-		res.msgs = append(res.msgs, h.msgs...)
-		res.err = h.err
-	}
-	slices.SortFunc(res.msgs, func(a, b Fetched) int { return cmp.Compare(a.UID, b.UID) })
-	return res
+	return out
 }
 
 // collect reads a FETCH answer item by item rather than with go-imap's
@@ -902,17 +929,31 @@ type pendingMove struct {
 	wait func() error
 }
 
-// deliverAll fetches, commits and moves uids in batches of BatchSize. Between
+// deliverAll fetches, commits and moves uids in batches of BatchSize (and,
+// with a size limit, of BatchBytes: the sizes are fetched first). Between
 // batches it stops if ctx has ended.
 func (s *session) deliverAll(ctx context.Context, uids []imap.UID) error {
 	if len(uids) == 0 {
 		return nil
 	}
-	batches := slices.Collect(slices.Chunk(uids, s.p.cfg.BatchSize))
 	if !s.guard.begin() {
 		return nil
 	}
 	defer s.guard.end()
+	var sizes map[imap.UID]int64
+	if s.p.cfg.MaxMessageBytes > 0 {
+		var err error
+		if sizes, err = s.fetchSizes(uids); err != nil {
+			var ie *imap.Error
+			if !errors.As(err, &ie) {
+				return err
+			}
+			// Without sizes every message is fetched whole; one over the
+			// limit is still read past as it comes in.
+			s.p.log.Warn("size fetch refused; fetching without sizes", "err", err)
+		}
+	}
+	batches := batchUIDs(uids, sizes, s.p.cfg.BatchSize, s.p.cfg.BatchBytes, s.p.cfg.MaxMessageBytes)
 
 	var pending []pendingMove
 	var acc moveSets // committed, not yet moved
@@ -926,11 +967,11 @@ func (s *session) deliverAll(ctx context.Context, uids []imap.UID) error {
 		pending = nil
 		return errors.Join(errs...)
 	}
-	next := s.startFetch(batches[0])
+	next := s.startFetch(batches[0], sizes)
 	for i, batch := range batches {
 		res := <-next
 		if i+1 < len(batches) && ctx.Err() == nil {
-			next = s.startFetch(batches[i+1])
+			next = s.startFetch(batches[i+1], sizes)
 		}
 		if res.err != nil {
 			var ie *imap.Error
@@ -940,7 +981,7 @@ func (s *session) deliverAll(ctx context.Context, uids []imap.UID) error {
 			// The server refused part of the batch (e.g. a message it cannot
 			// read): fetch one by one so the rest still goes through.
 			s.p.log.Warn("batch fetch refused; fetching one by one", "err", res.err)
-			res.msgs = s.fetchSingly(batch)
+			res.msgs = s.fetchSingly(batch, sizes)
 		}
 		s.p.log.Debug("imap batch fetched", "uids", len(batch), "fetched", len(res.msgs))
 		sets, err := s.commit(ctx, res.msgs)
@@ -968,10 +1009,10 @@ func (s *session) deliverAll(ctx context.Context, uids []imap.UID) error {
 
 // fetchSingly fetches uids one UID FETCH at a time, skipping (and logging)
 // those the server refuses.
-func (s *session) fetchSingly(uids []imap.UID) []Fetched {
+func (s *session) fetchSingly(uids []imap.UID, sizes map[imap.UID]int64) []Fetched {
 	var out []Fetched
 	for _, u := range uids {
-		res := <-s.startFetch([]imap.UID{u})
+		res := <-s.startFetch([]imap.UID{u}, sizes)
 		if res.err != nil {
 			s.p.log.Error("cannot fetch message; left in place", "uid", u, "err", res.err)
 			continue

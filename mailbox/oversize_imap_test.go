@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-imap/v2"
+
 	kp "kontaktpunkt"
 	"kontaktpunkt/internal/dovecottest"
 	"kontaktpunkt/internal/imaptest"
@@ -20,6 +22,7 @@ type sizeSink struct {
 	mu       sync.Mutex
 	fetched  map[string]Fetched // Message-ID -> as delivered
 	oversize map[string]bool
+	batches  [][]int // the Raw sizes of each Deliver
 }
 
 func newSizeSink() *sizeSink {
@@ -34,6 +37,11 @@ func newSizeSink() *sizeSink {
 
 func (s *sizeSink) Deliver(ctx context.Context, cur kp.Cursor, msgs []Fetched) ([]Disposition, error) {
 	s.mu.Lock()
+	var sizes []int
+	for _, m := range msgs {
+		sizes = append(sizes, len(m.Raw))
+	}
+	s.batches = append(s.batches, sizes)
 	for _, m := range msgs {
 		id := rawMessageID(m.Raw)
 		s.fetched[id] = m
@@ -151,4 +159,47 @@ func TestDovecotQuarantinesOversizeWithHeaderOnly(t *testing.T) {
 		return cl.count("INBOX") == 0 && cl.count("Processed") == len(msgs)-1 && cl.count("Quarantine") == 1
 	})
 	checkOversizeDelivery(t, sink, msgs)
+}
+
+// TestPollerBatchesByBytes: with the sizes known, no batch holds more than
+// BatchBytes of whole messages, except a single larger message.
+func TestPollerBatchesByBytes(t *testing.T) {
+	srv := imaptest.Start(t, imaptest.Options{})
+	msgs := oversizeMailbox(func(raw []byte) { srv.Append(t, "INBOX", raw) })
+	sink := newSizeSink()
+	cfg := memIMAPConfig(srv)
+	cfg.BatchSize = 20
+	cfg.BatchBytes = 10_000
+	cfg.MaxMessageBytes = oversizeLimit
+	runPoller(t, NewPoller(cfg, sink, imapTestLogger(t)))
+	waitForSink(t, sink.memSink, "all moved", func() bool {
+		return srv.Count("INBOX") == 0 && srv.Count("Processed") == len(msgs)-1 && srv.Count("Quarantine") == 1
+	})
+	checkOversizeDelivery(t, sink, msgs)
+	sink.mu.Lock()
+	defer sink.mu.Unlock()
+	// small0-2 | small3 and the large one's header | exact | small4-6 | small7
+	want := [][]int{{3000, 3000, 3000}, {3000, len(headerOf(msgs["big@example.org"]))}, {oversizeLimit}, {3000, 3000, 3000}, {3000}}
+	if fmt.Sprint(sink.batches) != fmt.Sprint(want) {
+		t.Errorf("batches %v, want %v", sink.batches, want)
+	}
+}
+
+func TestBatchUIDs(t *testing.T) {
+	sizes := map[imap.UID]int64{1: 40, 2: 40, 3: 500, 4: 10, 5: 90, 6: 30}
+	for _, tc := range []struct {
+		n               int
+		maxBytes, limit int64
+		want            string
+	}{
+		{n: 10, maxBytes: 100, limit: 0, want: "[[1 2] [3] [4 5] [6 7]]"}, // 7: size unknown
+		{n: 10, maxBytes: 100, limit: 200, want: "[[1 2 3 4] [5] [6 7]]"}, // 3: only its header
+		{n: 2, maxBytes: 1000, limit: 0, want: "[[1 2] [3 4] [5 6] [7]]"},
+		{n: 10, maxBytes: 0, limit: 0, want: "[[1 2 3 4 5 6 7]]"},
+	} {
+		got := fmt.Sprint(batchUIDs([]imap.UID{1, 2, 3, 4, 5, 6, 7}, sizes, tc.n, tc.maxBytes, tc.limit))
+		if got != tc.want {
+			t.Errorf("batchUIDs(n=%d, maxBytes=%d, limit=%d) = %s, want %s", tc.n, tc.maxBytes, tc.limit, got, tc.want)
+		}
+	}
 }
