@@ -83,7 +83,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	msg := &kp.Message{
 		ID: p.MessageID, Direction: kp.In, Class: pi.class, From: p.From, To: p.To, Cc: p.Cc,
 		Subject: p.Subject, Date: p.Date, Received: arrived, Text: p.Text, Attachments: p.Attachments,
-		Defects: p.Defects, Source: pi.Source, Size: int64(len(pi.Raw)),
+		Defects: p.Defects, Source: pi.Source, Size: p.Size,
 	}
 	count := func(r *Result) error {
 		if err := tx.AddCounter("messages_class:"+string(r.Class), 1); err != nil {

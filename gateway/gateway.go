@@ -162,6 +162,11 @@ func (g *Gateway) wake() {
 type Item struct {
 	Source string
 	Raw    []byte
+	// Oversize is non-zero for a message over limits.max_message_bytes that
+	// was not read whole: its size in bytes, and Raw holds only its header.
+	// Such a message, like any Raw over the limit, is quarantined with a
+	// stub record of its header.
+	Oversize int64 `json:",omitempty"`
 }
 
 // Result status values, as `ingest -json` prints them.
@@ -191,13 +196,14 @@ type parsedItem struct {
 	class    kp.Class
 }
 
-// parseAll parses items on all cores; order is kept.
-func parseAll(items []Item) []parsedItem {
+// parseAll parses items on all cores; order is kept. Messages over limit
+// bytes (0: no limit) become stubs (parseOversize).
+func parseAll(items []Item, limit int64) []parsedItem {
 	out := make([]parsedItem, len(items))
 	workers := min(runtime.GOMAXPROCS(0), len(items))
 	if workers <= 1 {
 		for i := range items {
-			out[i] = parseOne(items[i])
+			out[i] = parseOne(items[i], limit)
 		}
 		return out
 	}
@@ -206,7 +212,7 @@ func parseAll(items []Item) []parsedItem {
 	for range workers {
 		wg.Go(func() {
 			for i := range next {
-				out[i] = parseOne(items[i])
+				out[i] = parseOne(items[i], limit)
 			}
 		})
 	}
@@ -218,7 +224,10 @@ func parseAll(items []Item) []parsedItem {
 	return out
 }
 
-func parseOne(it Item) (pi parsedItem) {
+func parseOne(it Item, limit int64) (pi parsedItem) {
+	if it.Oversize > 0 || limit > 0 && int64(len(it.Raw)) > limit {
+		return parseOversize(it, limit)
+	}
 	pi.Item = it
 	defer func() {
 		if r := recover(); r != nil {
@@ -270,7 +279,7 @@ func (g *Gateway) ingest(ctx context.Context, items []Item, cursor *kp.Cursor) (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	parsed := parseAll(items)
+	parsed := parseAll(items, g.Config.Limits.MaxMessageBytes)
 	results := make([]Result, len(items))
 	var queued bool
 	// A message that cannot be applied for a reason of its own is

@@ -164,6 +164,8 @@ func memIMAPConfig(srv *imaptest.Server) IMAPConfig {
 		BatchSize:  7,
 		MinBackoff: 5 * time.Millisecond,
 		MaxBackoff: 50 * time.Millisecond,
+		// As serve runs it: sizes first.
+		MaxMessageBytes: 50 << 20,
 	}
 }
 

@@ -363,6 +363,7 @@ func imapConfig(cfg *config.Config) (mailbox.IMAPConfig, error) {
 		PollInterval: time.Duration(c.PollInterval), IdleRestart: time.Duration(c.IdleRestart),
 		BatchSize: c.BatchSize, TLSConfig: tc,
 	}
+	ic.MaxMessageBytes = cfg.Limits.MaxMessageBytes
 	if c.OAuth2 != nil {
 		o := c.OAuth2
 		oc := &mailbox.OAuth2Config{TokenURL: o.TokenURL, ClientID: o.ClientID, Scopes: o.Scopes, Mechanism: o.Mechanism}
