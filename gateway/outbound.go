@@ -73,8 +73,8 @@ func (g *Gateway) caseData(c *kp.Case, msg *kp.Message) *caseData {
 	}
 	if msg != nil {
 		d.Author = msg.From.String()
-		d.Text = msg.Text
-		d.Quote = quote(msg.Text)
+		d.Text = g.mailText(msg)
+		d.Quote = quote(d.Text)
 	}
 	return d
 }

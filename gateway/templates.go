@@ -10,6 +10,8 @@ import (
 	"path/filepath"
 	"strings"
 	"text/template"
+
+	"kontaktpunkt/routing"
 )
 
 //go:embed templates
@@ -21,6 +23,7 @@ var builtinTemplates embed.FS
 type Templates struct {
 	lang string
 	set  map[string]*template.Template // "nb/ack" -> template
+	trim *routing.QuoteTrimmer         // knows the lines of set
 }
 
 // templateKinds lists every template the gateway renders.
@@ -70,6 +73,7 @@ func LoadTemplates(lang, dir string) (*Templates, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	t.trim = trimmerFor(t.set)
 	return t, nil
 }
 

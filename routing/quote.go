@@ -50,7 +50,7 @@ const ownKeyLen = 4
 // filled in between each two; an empty first or last piece says the line
 // begins or ends with a value: {"", " skrev i sak ", ":"} is "{{.Author}}
 // skrev i sak {{.Tag}}:". Lines with too little fixed text to be told from
-// what a person writes ("Emne: {{.Subject}}") are ignored.
+// what a person writes ("Emne: {{.Subject}}", "Vennlig hilsen") are ignored.
 func NewQuoteTrimmer(lines [][]string) *QuoteTrimmer {
 	t := &QuoteTrimmer{anchored: map[string][]ownLine{}}
 	for _, pieces := range lines {
@@ -67,11 +67,20 @@ func NewQuoteTrimmer(lines [][]string) *QuoteTrimmer {
 			total += len(p)
 			longest = max(longest, len(p))
 		}
-		if total < 12 || longest < 8 {
-			continue
-		}
 		ol.start = strings.TrimSpace(pieces[0]) != ""
 		ol.end = strings.TrimSpace(pieces[len(pieces)-1]) != ""
+		least := 12
+		if ol.start && ol.end && len(ol.frags) >= 3 {
+			least = 10 // "Ny sak {{.Tag}} fra {{.Requester}}." is held at both ends
+		}
+		if total < least || longest < 6 || isClosing(strings.Join(ol.frags, "")) {
+			// Too little to tell from what a person writes, or a closing
+			// ("Vennlig hilsen") that people write too.
+			continue
+		}
+		if !ol.start && !ol.end && total < 24 {
+			continue // "{{.}}Assigned to: {{.}}" floats too freely
+		}
 		if ol.start && len(ol.frags[0]) >= ownKeyLen {
 			k := ol.frags[0][:ownKeyLen]
 			t.anchored[k] = append(t.anchored[k], ol)
