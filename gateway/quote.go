@@ -124,12 +124,10 @@ func (t *Templates) Trimmer() *routing.QuoteTrimmer {
 	return t.trim
 }
 
-// mailText is the text of msg that mail about it carries: the whole
-// request that opened a case (it may rightly be a forward or quote what it
-// asks about, and goes to staff and back to its own writer), and of every
-// later message only the writer's own new text.
+// mailText is the text of msg that mail about it carries: the writer's own
+// new text where routing.FoldsQuotes says so, else the whole text.
 func (g *Gateway) mailText(msg *kp.Message) string {
-	if msg.Kind == "request" {
+	if !routing.FoldsQuotes(msg) {
 		return msg.Text
 	}
 	return g.Templates.Trimmer().Split(msg.Text).Own

@@ -3,6 +3,8 @@ package routing
 import (
 	"strings"
 	"unicode"
+
+	kp "kontaktpunkt"
 )
 
 // Quoted is a message text split into what its writer wrote and the
@@ -92,6 +94,14 @@ func NewQuoteTrimmer(lines [][]string) *QuoteTrimmer {
 }
 
 var plainTrimmer = &QuoteTrimmer{}
+
+// FoldsQuotes reports whether m's text is passed on and shown as its
+// writer's own text, the quoted part folded away: a person's inbound mail
+// other than the request that opened its case (that one may rightly be a
+// forward, or quote what it asks about, and is passed on whole).
+func FoldsQuotes(m *kp.Message) bool {
+	return m.Direction == kp.In && m.Kind != "request" && !m.Class.Machine()
+}
 
 // SplitQuoted splits text into the writer's own new text and the quoted
 // history, by what mail programs write alone (see QuoteTrimmer.Split).

@@ -164,6 +164,7 @@ func (s *Server) Run(ctx context.Context) error {
 			Health: s.health, IMAPReconnects: s.imapReconnects,
 			AuthFile: s.Config.HTTP.AuthFile, TrustedHeader: s.Config.HTTP.TrustedHeader,
 			RequireAuth: !isLoopbackListen(s.httpLn.Addr()), Now: s.Gateway.Now, Location: s.Gateway.Clock.Loc, Log: log.With("component", "http"),
+			Quotes: s.Gateway.Templates.Trimmer(),
 		})
 		if err != nil {
 			return configError{err}
