@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -53,6 +54,7 @@ type caseData struct {
 	ReopenDays                int
 	Applied, Refused          []string
 	Failed, Reason            string
+	Bounces                   []kp.BounceDetail // why each failed recipient failed
 	Suppressed                bool
 	SuppressDays              int
 	Cases                     []digestLine
@@ -322,6 +324,7 @@ func (o *outbox) bounce(c *kp.Case, p *kp.Parsed) error {
 		return nil
 	}
 	var failed []string
+	var bounces []kp.BounceDetail
 	for _, r := range p.BounceRecipients {
 		if o.g.Dir.IsStaff(r) || o.g.isUs(r) {
 			// A bounce of mail to staff would make the notice bounce
@@ -333,12 +336,16 @@ func (o *outbox) bounce(c *kp.Case, p *kp.Parsed) error {
 			return err
 		}
 		failed = append(failed, kp.NormAddr(r))
+		if i := slices.IndexFunc(p.BounceDetails, func(d kp.BounceDetail) bool { return kp.SameAddr(d.Recipient, r) }); i >= 0 {
+			bounces = append(bounces, p.BounceDetails[i])
+		}
 	}
 	if len(failed) == 0 {
 		return nil
 	}
 	d := o.g.caseData(c, nil)
 	d.Failed = strings.Join(failed, ", ")
+	d.Bounces = bounces
 	d.Reason = "bounce"
 	if s := p.Subject; s != "" {
 		d.Reason = s
