@@ -337,7 +337,7 @@ func isUnderscores(l string) bool {
 // Labels of a reply header block: who from, when, and to whom or about
 // what, in the languages Outlook writes them in here and nearby.
 var (
-	fromLabels = []string{"fra", "from", "von", "från", "fran", "van", "de", "lähettäjä", "od", "da"}
+	fromLabels = []string{"fra", "frå", "from", "von", "från", "fran", "van", "de", "lähettäjä", "od", "da"}
 	dateLabels = []string{"sendt", "sent", "gesendet", "skickat", "dato", "date", "datum", "envoyé",
 		"verzonden", "lähetetty", "enviado", "inviato", "data", "sendt dato"}
 	restLabels = []string{"til", "to", "an", "till", "emne", "subject", "betreff", "ämne", "objet",

@@ -71,6 +71,31 @@ func TestSplitQuoted(t *testing.T) {
 			own:  "Takk, no verkar det.\n\nFrå Per",
 		},
 		{
+			name: "outlook nn with separator",
+			text: "Takk, det gjeld HF.\n\n-----Opprinneleg melding-----\nFrå: Integrasjon\nSendt: måndag 23. november 2026 10:15\nTil: Per\nEmne: Sak\n\nKva fakultet?\n",
+			own:  "Takk, det gjeld HF.",
+		},
+		{
+			name: "outlook with a Cc line and a long To list wrapped",
+			text: "Vi ser på det.\n\nFrom: Ola Nordmann <ola@example.org>\nSent: Monday, November 23, 2026 10:15 AM\nTo: Integrasjon <integrasjon@uio.no>; Kari Nordmann <kari@uio.no>;\n Per Hansen <per.hansen@uio.no>\nCc: Leder <leder@uio.no>\nSubject: RE: [INT#4] Tilgang\n\nHei igjen.\n",
+			own:  "Vi ser på det.",
+		},
+		{
+			name: "gmail nb one line",
+			text: "Fint, takk.\n\nDen man. 23. nov. 2026 kl. 10:15 skrev Kari Nordmann <kari@uio.no>:\n\n> Er det i orden nå?\n",
+			own:  "Fint, takk.",
+		},
+		{
+			name: "outlook mobile: device line, underscores, header block",
+			text: "Ok, jeg sjekker.\n\nHent Outlook for iOS<https://aka.ms/o0ukef>\n________________________________\nFra: Kari Nordmann <kari@uio.no>\nSendt: Monday, November 23, 2026 10:15:00 AM\nTil: Ola <ola@example.org>\nEmne: SV: [INT#4] Tilgang\n\nKan du sjekke?\n",
+			own:  "Ok, jeg sjekker.\n\nHent Outlook for iOS<https://aka.ms/o0ukef>", sig: true,
+		},
+		{
+			name: "nbsp lines from html conversion count as blank",
+			text: "Ja.\n\u00a0\n\u00a0\n*From:* Kari <kari@uio.no>\n*Sent:* Monday\n*To:* Ola\n*Subject:* x\n",
+			own:  "Ja.",
+		},
+		{
 			name: "html-converted outlook with bold labels and blank lines",
 			text: "Ser bra ut.\n\n\n\n*Fra:* Ola Nordmann <ola@example.org>\n*Sendt:* mandag 23. november 2026 10:15\n*Til:* Integrasjon <integrasjon@uio.no>\n*Emne:* Tilgang\n\n\nHei.\n",
 			own:  "Ser bra ut.", quotedHas: "*Fra:* Ola Nordmann <ola@example.org>",
