@@ -2,6 +2,8 @@ package routing
 
 import (
 	"fmt"
+	"os"
+	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
@@ -397,7 +399,7 @@ func BenchmarkSplitQuoted(b *testing.B) {
 	for mutt.Len() < 50<<10 {
 		mutt.WriteString("> > Vi har sett på saken og ser at tilgangen til FS ble fjernet da du byttet stilling.\n")
 	}
-	tr := NewQuoteTrimmer(ourLines)
+	tr := NewQuoteTrimmer(append(ourLines, repoTemplateLines(b)...))
 	for _, in := range []struct{ name, text string }{
 		{"outlook6hop50KB", outlook}, {"noquote50KB", plain}, {"mutt50KB", mutt.String()},
 	} {
@@ -414,6 +416,30 @@ func BenchmarkSplitQuoted(b *testing.B) {
 			}
 		})
 	}
+}
+
+// repoTemplateLines reads the gateway's built-in templates the way the
+// gateway describes them to NewQuoteTrimmer (roughly: every action a gap),
+// so the benchmark pays for as many of our lines as production does.
+func repoTemplateLines(tb testing.TB) [][]string {
+	files, err := filepath.Glob(filepath.Join("..", "gateway", "templates", "*", "*.tmpl"))
+	if err != nil || len(files) == 0 {
+		tb.Fatalf("no gateway templates found: %v", err)
+	}
+	action := regexp.MustCompile(`\{\{[^}]*\}\}`)
+	var out [][]string
+	for _, f := range files {
+		src, err := os.ReadFile(f)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		for _, l := range strings.Split(action.ReplaceAllString(string(src), "\x00"), "\n") {
+			if strings.Trim(l, "\x00 ") != "" {
+				out = append(out, strings.Split(l, "\x00"))
+			}
+		}
+	}
+	return out
 }
 
 func FuzzSplitQuoted(f *testing.F) {
