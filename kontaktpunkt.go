@@ -182,6 +182,9 @@ type Parsed struct {
 	BounceRecipients []string
 	// BouncePermanent is set when a bounce reports a permanent (5.x.x) failure.
 	BouncePermanent bool
+	// BounceDetails says why delivery failed, one entry per entry of
+	// BounceRecipients in the same order.
+	BounceDetails []BounceDetail
 	// Defects lists what was wrong with the message, for the operator.
 	Defects []string
 	// Size is the length of the raw message in bytes.
@@ -192,6 +195,18 @@ type Parsed struct {
 type HeaderField struct {
 	Name  string // canonical key, "Received"
 	Value string
+}
+
+// BounceDetail is what a bounce says about one failed recipient, from its
+// delivery-status part or, without one, from its text.
+type BounceDetail struct {
+	Recipient string `json:"recipient"`
+	// Status is the enhanced status code ("5.1.1"); "" when none was given.
+	Status string `json:"status,omitempty"`
+	// Diagnostic is the receiving server's reply or the mail system's
+	// explanation ("550 5.1.1 <a@b.example>: Recipient address rejected:
+	// User unknown"); "" when none was found.
+	Diagnostic string `json:"diagnostic,omitempty"`
 }
 
 // Get returns the first value of a header field, or "".

@@ -3,7 +3,6 @@ package gateway
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -363,7 +362,7 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 		before := *c
 		fx := g.applyCommands(c, cmds, refused, msg.From.Addr, out.now)
 		out.remind = fx.remind
-		own := OwnText(msg.Text)
+		own := g.Templates.Trimmer().Split(msg.Text).Own
 		hasText := own != ""
 		assignedWithText := false
 		switch {
@@ -586,26 +585,11 @@ func classifyIgnoringLoop(p *kp.Parsed) kp.Class {
 	return routing.Classify(&q)
 }
 
-// quoteStart matches the line that begins a quoted earlier message:
-// attribution lines and the separators Outlook and others write.
-var quoteStart = regexp.MustCompile(`(?i)^(on .{3,200} wrote:|den .{3,200} skrev:|.{3,200} skrev f.lgende:|am .{3,200} schrieb:|-{2,}\s*(original message|opprinnelig melding|videresendt melding|forwarded message|ursprüngliche nachricht)\s*-{2,}|_{20,}|(from|fra|von): .+@.+)$`)
-
-// OwnText is what the writer of a reply wrote themselves: quoted lines,
-// the quoted earlier message and the signature (after "-- ") removed.
+// OwnText is what the writer of a reply wrote themselves: without quoted
+// history, our own mail's text and a signature with nothing before it
+// ("" when nothing new remains).
 func OwnText(text string) string {
-	var out []string
-	for _, line := range strings.Split(text, "\n") {
-		l := strings.TrimRight(line, "\r ")
-		t := strings.TrimSpace(l)
-		if t == "--" || quoteStart.MatchString(t) {
-			break
-		}
-		if strings.HasPrefix(t, ">") {
-			continue
-		}
-		out = append(out, l)
-	}
-	return strings.TrimSpace(strings.Join(out, "\n"))
+	return builtinTrimmer().Split(text).Own
 }
 
 // schedule sets a case's next follow-up after a change: the [remind:…]

@@ -570,7 +570,7 @@ func TestCommandWithQuoteAndSignatureIsNotRelayed(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		"Takk!\n\nOn Mon, 23 Nov 2026, Ola wrote:\n> hei": "Takk!",
-		"Svar her\n-- \nsignatur":                         "Svar her",
+		"Svar her\n-- \nsignatur":                         "Svar her\n-- \nsignatur",
 		"> bare sitat\n":                                  "",
 		"Hei\n\n-----Opprinnelig melding-----\nFra: x":    "Hei",
 	} {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -56,6 +57,7 @@ type caseData struct {
 	ReopenDays                int
 	Applied, Refused          []string
 	Failed, Reason            string
+	Bounces                   []kp.BounceDetail // why each failed recipient failed
 	Suppressed                bool
 	SuppressDays              int
 	Limit                     int
@@ -79,8 +81,8 @@ func (g *Gateway) caseData(c *kp.Case, msg *kp.Message) *caseData {
 	}
 	if msg != nil {
 		d.Author = msg.From.String() // String cleans the display name
-		d.Text = msg.Text
-		d.Quote = quote(msg.Text)
+		d.Text = g.mailText(msg)
+		d.Quote = quote(d.Text)
 	}
 	return d
 }
@@ -368,6 +370,7 @@ func (o *outbox) bounce(c *kp.Case, p *kp.Parsed) error {
 		return nil
 	}
 	var failed []string
+	var bounces []kp.BounceDetail
 	for _, r := range p.BounceRecipients {
 		if o.g.Dir.IsStaff(r) || o.g.isUs(r) {
 			// A bounce of mail to staff would make the notice bounce
@@ -379,12 +382,16 @@ func (o *outbox) bounce(c *kp.Case, p *kp.Parsed) error {
 			return err
 		}
 		failed = append(failed, kp.NormAddr(r))
+		if i := slices.IndexFunc(p.BounceDetails, func(d kp.BounceDetail) bool { return kp.SameAddr(d.Recipient, r) }); i >= 0 {
+			bounces = append(bounces, p.BounceDetails[i])
+		}
 	}
 	if len(failed) == 0 {
 		return nil
 	}
 	d := o.g.caseData(c, nil)
 	d.Failed = strings.Join(failed, ", ")
+	d.Bounces = bounces
 	d.Reason = "bounce"
 	if s := p.Subject; s != "" {
 		d.Reason = s

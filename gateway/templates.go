@@ -11,6 +11,8 @@ import (
 	"sort"
 	"strings"
 	"text/template"
+
+	"kontaktpunkt/routing"
 )
 
 //go:embed templates
@@ -25,6 +27,7 @@ type Templates struct {
 	// fragments are the literal lines of internal templates (see
 	// withholdInternal).
 	fragments []string
+	trim      *routing.QuoteTrimmer // knows the lines of set
 }
 
 // templateKinds lists every template the gateway renders.
@@ -77,6 +80,7 @@ func LoadTemplates(lang, dir string) (*Templates, error) {
 		return nil, errors.Join(errs...)
 	}
 	t.fragments = internalTemplateFragments(sources)
+	t.trim = trimmerFor(t.set)
 	return t, nil
 }
 

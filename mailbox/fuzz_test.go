@@ -111,6 +111,14 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("display name %q is not clean", a.Name)
 			}
 		}
+		if len(p.BounceDetails) != len(p.BounceRecipients) {
+			t.Fatalf("%d bounce details for %d recipients", len(p.BounceDetails), len(p.BounceRecipients))
+		}
+		for i, d := range p.BounceDetails {
+			if d.Recipient != p.BounceRecipients[i] || len(d.Diagnostic) > maxDiagnostic+len("…") || !utf8.ValidString(d.Diagnostic) {
+				t.Fatalf("bounce detail %d = %+v for recipient %q", i, d, p.BounceRecipients[i])
+			}
+		}
 		for _, id := range append(append(p.InReplyTo, p.References...), p.EmbeddedIDs...) {
 			if id == "" || CanonicalID(id) != id {
 				t.Fatalf("id %q is not canonical", id)

@@ -146,6 +146,9 @@ type walker struct {
 	embedded map[string]bool
 	rcpts    map[string]bool
 	dsnSeen  bool // a delivery-status part was found
+	// dsn holds what delivery-status parts said per failed recipient
+	// (normalised address), for Parsed.BounceDetails.
+	dsn map[string]kp.BounceDetail
 	// spare is the decoded first text/plain attachment, read as the text
 	// when the message has no other (sisimai lhost-mcafee-05).
 	spare struct {
@@ -267,6 +270,7 @@ func (w *walker) parse(raw []byte) {
 	if w.bounce {
 		w.scanBounceText(p.Text)
 	}
+	w.bounceDetails(p.Text)
 }
 
 // fixLineEndings turns CR-only line endings (old Mac mail, sisimai
@@ -1890,7 +1894,7 @@ func cleanAddr(a string) string {
 // field where they are not (mimekit delivery-status-no-blank-line).
 func (w *walker) deliveryStatus(body []byte) {
 	w.dsnSeen = true
-	type rcpt struct{ final, orig, action, status string }
+	type rcpt struct{ final, orig, action, status, diag string }
 	var cur rcpt
 	flush := func() {
 		r := cur
@@ -1910,6 +1914,7 @@ func (w *walker) deliveryStatus(body []byte) {
 		perm := strings.HasPrefix(status, "5")
 		if action == "failed" || (action == "" && perm) {
 			w.addRecipient(addr)
+			w.noteDSN(addr, status, r.diag)
 			if perm || status == "" || !strings.HasPrefix(status, "4") {
 				w.p.BouncePermanent = true
 			}
@@ -1940,6 +1945,8 @@ func (w *walker) deliveryStatus(body []byte) {
 				cur.action = f.value
 			case "status":
 				cur.status = f.value
+			case "diagnostic-code":
+				cur.diag = f.value
 			}
 		}
 		if cur.final != "" || cur.orig != "" {
@@ -2048,6 +2055,10 @@ func (w *walker) scanBounceText(text string) {
 var listIntros = []string{
 	"following address", "following recipient", "these recipients", "following destination",
 	"failure reason", "could not be delivered to", "permanent fatal errors",
+	// Exchange's localised "Delivery has failed to these recipients or groups".
+	"disse mottakerne", "følgende mottakere", "kunne ikke leveres til", "dessa mottagare",
+	"följande mottagare", "disse modtagere", "følgende modtagere", "folgende empfänger",
+	"diese empfänger",
 }
 
 func containsAny(s string, subs []string) bool {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	kp "kontaktpunkt"
+	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
 
@@ -444,6 +445,11 @@ type messageView struct {
 	Cut           bool
 	Attachments   []string
 	Quarantine    string
+	// Folded is set for a reply shown as its own text (Own, "" when
+	// nothing new) with its quoted history (Quoted) folded away.
+	Folded      bool
+	Own, Quoted string
+	QuotedLines int
 }
 
 // caseView renders one case: its header and its timeline.
@@ -523,6 +529,15 @@ func (d *dashboard) message(m *kp.Message, i int) messageView {
 			cut--
 		}
 		v.Text, v.Cut = v.Text[:cut], true
+	}
+	if routing.FoldsQuotes(m) {
+		var q routing.Quoted
+		if d.s.o.Quotes != nil {
+			q = d.s.o.Quotes.Split(v.Text)
+		} else {
+			q = routing.SplitQuoted(v.Text)
+		}
+		v.Folded, v.Own, v.Quoted, v.QuotedLines = true, q.Own, q.Quoted, q.QuotedLines
 	}
 	for _, a := range m.Attachments {
 		v.Attachments = append(v.Attachments, a.Name+" ("+a.ContentType+", "+byteSize(a.Size)+")")

@@ -30,6 +30,7 @@ import (
 	"time"
 
 	"kontaktpunkt/config"
+	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
 
@@ -89,6 +90,9 @@ type Options struct {
 	IMAPGrace time.Duration
 	// Location is the time zone times are shown in; nil means time.Local.
 	Location *time.Location
+	// Quotes splits a reply's own text from its quoted history on the
+	// case page; nil knows what mail programs write but not our own mail.
+	Quotes *routing.QuoteTrimmer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log receives request errors; nil discards them.

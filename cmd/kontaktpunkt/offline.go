@@ -18,6 +18,7 @@ import (
 	kp "kontaktpunkt"
 	"kontaktpunkt/config"
 	"kontaktpunkt/gateway"
+	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
 
@@ -282,6 +283,8 @@ type messageJSON struct {
 	Kind        string          `json:"kind"`
 	Subject     string          `json:"subject"`
 	Text        string          `json:"text"`
+	OwnText     *string         `json:"own_text,omitempty"`     // a reply's new text without its quoted history; absent where the whole text counts
+	QuotedLines int             `json:"quoted_lines,omitempty"` // lines left out of own_text
 	Outsider    bool            `json:"outsider"`
 	To          []string        `json:"to,omitempty"`
 	Attachments []kp.Attachment `json:"attachments,omitempty"`
@@ -349,6 +352,7 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 		return err
 	}
 	prefix := e.cfg.Contact.TagPrefix
+	trim := e.g.Templates.Trimmer()
 	if asJSON {
 		cj := toCaseJSON(c, prefix)
 		ms := make([]messageJSON, 0, len(msgs))
@@ -360,6 +364,10 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 			}
 			for _, a := range append(append([]kp.Address{}, m.To...), m.Cc...) {
 				mj.To = append(mj.To, a.Addr)
+			}
+			if routing.FoldsQuotes(&m) {
+				q := trim.Split(m.Text)
+				mj.OwnText, mj.QuotedLines = &q.Own, q.QuotedLines
 			}
 			if mj.Date.IsZero() {
 				mj.Date = m.Received
@@ -408,12 +416,22 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 			who = "to " + strings.Join(to, ", ")
 		}
 		fmt.Fprintf(stdout, "\n%s %s %s [%s]\n  %s\n", when.In(e.loc()).Format("2006-01-02 15:04"), arrow, who, strings.Join(flags, ", "), m.Subject)
-		text := strings.TrimSpace(m.Text)
+		text, folded := strings.TrimSpace(m.Text), 0
+		if routing.FoldsQuotes(&m) {
+			q := trim.Split(m.Text)
+			text, folded = q.Own, q.QuotedLines
+			if text == "" {
+				text = "(no new text)"
+			}
+		}
 		if len(text) > 2000 {
 			text = text[:2000] + " […]"
 		}
 		for _, l := range strings.Split(text, "\n") {
 			fmt.Fprintf(stdout, "  | %s\n", l)
+		}
+		if folded > 0 {
+			fmt.Fprintf(stdout, "  | [… %d quoted %s]\n", folded, plural(folded, "line", "lines"))
 		}
 	}
 	return nil
@@ -448,6 +466,13 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func orDash(s string) string {
