@@ -254,7 +254,7 @@ type itemError struct {
 // on every retry (a malformed address, a value the store refuses), as
 // opposed to a damaged store or a stop, which concern every message.
 func permanent(err error) bool {
-	return !errors.Is(err, store.ErrCorrupt) && !errors.Is(err, context.Canceled) &&
+	return !errors.Is(err, store.ErrCorrupt) && !errors.Is(err, store.ErrDamaged) && !errors.Is(err, context.Canceled) &&
 		!errors.Is(err, context.DeadlineExceeded)
 }
 
@@ -262,6 +262,10 @@ func permanent(err error) bool {
 func (g *Gateway) applySafe(tx *store.Tx, pi *parsedItem) (res Result, queued bool, err error) {
 	defer func() {
 		if r := recover(); r != nil {
+			if derr := store.DamageFromPanic(g.Store.Path(), r); derr != nil {
+				err = derr
+				return
+			}
 			err = fmt.Errorf("internal error: %v", r)
 		}
 	}()
