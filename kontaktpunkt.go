@@ -41,6 +41,9 @@ const (
 	ClassBounce    Class = "bounce"
 	ClassBulk      Class = "bulk"
 	ClassLoop      Class = "loop"
+	// ClassSpam is mail a spam filter gave a spam verdict: stored unfiled,
+	// never on a case, never answered.
+	ClassSpam Class = "spam"
 )
 
 // Machine reports whether mail of this class was written by a machine; such

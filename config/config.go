@@ -332,6 +332,11 @@ type Limits struct {
 	// MaxMessageBytes: larger inbound messages are quarantined. Default
 	// 50 MiB.
 	MaxMessageBytes int64 `yaml:"max_message_bytes"`
+	// SpamSCL: inbound mail whose X-MS-Exchange-Organization-SCL (the
+	// spam confidence level Exchange Online stamps, 0-9) is at least this
+	// is spam: stored unfiled, no case, no mail. 0 (default) ignores the
+	// header; set it only when our own Exchange stamps it.
+	SpamSCL int `yaml:"spam_scl"`
 }
 
 // Templates selects outbound mail texts.

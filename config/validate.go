@@ -477,6 +477,9 @@ func (c *Config) validateLimits(ps *problems) {
 	if l.MaxMessageBytes < 1024 {
 		ps.add("limits.max_message_bytes", "must be at least 1024, not %d", l.MaxMessageBytes)
 	}
+	if l.SpamSCL < 0 || l.SpamSCL > 9 {
+		ps.add("limits.spam_scl", "must be 0 (off) or an SCL of 1-9, not %d", l.SpamSCL)
+	}
 }
 
 func (c *Config) validateHTTP(ps *problems) {

@@ -95,7 +95,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 
 	if pi.class == kp.ClassLoop && !g.isUs(p.Get(kp.LoopHeader)) {
 		// Another gateway's loop header: its mail is not ours coming back.
-		pi.class = classifyIgnoringLoop(p)
+		pi.class = classifyIgnoringLoop(p, g.classifyOptions())
 		msg.Class, res.Class = pi.class, pi.class
 	}
 	var tokenCase kp.CaseID
@@ -482,7 +482,7 @@ func (g *Gateway) answersLooseMail(tx *store.Tx, p *kp.Parsed) bool {
 }
 
 // classifyIgnoringLoop classifies p as if it carried no loop header.
-func classifyIgnoringLoop(p *kp.Parsed) kp.Class {
+func classifyIgnoringLoop(p *kp.Parsed, o routing.ClassifyOptions) kp.Class {
 	q := *p
 	q.Header = make(map[string][]string, len(p.Header))
 	for k, v := range p.Header {
@@ -490,7 +490,7 @@ func classifyIgnoringLoop(p *kp.Parsed) kp.Class {
 			q.Header[k] = v
 		}
 	}
-	return routing.Classify(&q)
+	return routing.ClassifyWith(&q, o)
 }
 
 // quoteStart matches the line that begins a quoted earlier message:

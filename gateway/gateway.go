@@ -145,6 +145,11 @@ func (g *Gateway) policyFor(c *kp.Case) routing.Policy {
 	return g.Policy
 }
 
+// classifyOptions is what classification takes from the configuration.
+func (g *Gateway) classifyOptions() routing.ClassifyOptions {
+	return routing.ClassifyOptions{SpamSCL: g.Config.Limits.SpamSCL, Own: []string{g.Config.Contact.Address}}
+}
+
 func (g *Gateway) now() time.Time {
 	if g.Now != nil {
 		return g.Now()
@@ -192,12 +197,12 @@ type parsedItem struct {
 }
 
 // parseAll parses items on all cores; order is kept.
-func parseAll(items []Item) []parsedItem {
+func parseAll(items []Item, o routing.ClassifyOptions) []parsedItem {
 	out := make([]parsedItem, len(items))
 	workers := min(runtime.GOMAXPROCS(0), len(items))
 	if workers <= 1 {
 		for i := range items {
-			out[i] = parseOne(items[i])
+			out[i] = parseOne(items[i], o)
 		}
 		return out
 	}
@@ -206,7 +211,7 @@ func parseAll(items []Item) []parsedItem {
 	for range workers {
 		wg.Go(func() {
 			for i := range next {
-				out[i] = parseOne(items[i])
+				out[i] = parseOne(items[i], o)
 			}
 		})
 	}
@@ -218,7 +223,7 @@ func parseAll(items []Item) []parsedItem {
 	return out
 }
 
-func parseOne(it Item) (pi parsedItem) {
+func parseOne(it Item, o routing.ClassifyOptions) (pi parsedItem) {
 	pi.Item = it
 	defer func() {
 		if r := recover(); r != nil {
@@ -231,7 +236,7 @@ func parseOne(it Item) (pi parsedItem) {
 	if pi.parsed == nil {
 		pi.parsed = &kp.Parsed{MessageID: mailbox.SyntheticID(it.Raw), SyntheticID: true, Size: int64(len(it.Raw))}
 	}
-	pi.class = routing.Classify(pi.parsed)
+	pi.class = routing.ClassifyWith(pi.parsed, o)
 	return pi
 }
 
@@ -246,7 +251,7 @@ func (g *Gateway) ingest(ctx context.Context, items []Item, cursor *kp.Cursor) (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	parsed := parseAll(items)
+	parsed := parseAll(items, g.classifyOptions())
 	results := make([]Result, len(items))
 	var queued bool
 	err := g.Store.Update(func(tx *store.Tx) error {

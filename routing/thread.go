@@ -75,6 +75,8 @@ type Thread struct {
 //     returned message, in order.
 //  6. new for human mail; none and Unfiled for machine mail.
 //
+// Spam (after the duplicate check) is always none and Unfiled.
+//
 // Znuny-style, a header match alone is enough even when the subject changed.
 //
 // When the matched case is resolved: machine mail attaches to it without
@@ -94,6 +96,11 @@ func ThreadMessage(in ThreadInput, idx Index) Thread {
 		if cid, ok := idx.LookupID(p.MessageID); ok {
 			return Thread{MatchedBy: kp.MatchDuplicate, Case: cid, Duplicate: true}
 		}
+	}
+
+	if in.Class == kp.ClassSpam {
+		// Spam touches no case, not even one it names.
+		return Thread{MatchedBy: kp.MatchNone, Unfiled: true}
 	}
 
 	// existing returns the case when id names a stored one.
