@@ -208,6 +208,13 @@ type Team struct {
 	// Escalation is the address that gets level-1 escalations of the
 	// team's cases, besides the staff lead. Optional.
 	Escalation string `yaml:"escalation"`
+	// TicketSystem is the address of the team's own ticket system (a
+	// Request Tracker queue, Jira, ServiceNow …) when it answers from one
+	// the members list does not hold: a full address ("rt@uio.no"), a
+	// domain ("@rt.uio.no", also its subdomains) or a pattern with '*'
+	// ("*-rt@uio.no"). Its mail is the team's answer even when it carries
+	// Precedence: bulk. Optional.
+	TicketSystem string `yaml:"ticket_system"`
 }
 
 // Rule routes a new case. All matchers that are set must match (regular

@@ -6,6 +6,7 @@ import (
 	"net"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -314,7 +315,26 @@ func (c *Config) validateTeams(ps *problems) {
 		if t.Escalation != "" && !validAddress(t.Escalation) {
 			ps.add(path+".escalation", "%q is not a mail address", t.Escalation)
 		}
+		if t.TicketSystem != "" && !validAddrPattern(t.TicketSystem) {
+			ps.add(path+".ticket_system", "%q is not an address, @domain or pattern like *@rt.uio.no", t.TicketSystem)
+		}
 	}
+}
+
+// validAddrPattern checks a ticket_system value: a mail address, a domain
+// ("@rt.uio.no" or "rt.uio.no") or a glob with '*'.
+func validAddrPattern(p string) bool {
+	if strings.ContainsAny(p, " \t<>,;") || !strings.Contains(p, ".") {
+		return false
+	}
+	if strings.ContainsAny(p, "*?[") {
+		_, err := path.Match(p, "")
+		return err == nil && strings.Contains(p, "@")
+	}
+	if d, ok := strings.CutPrefix(p, "@"); ok {
+		return d != "" && !strings.Contains(d, "@")
+	}
+	return !strings.Contains(p, "@") || validAddress(p)
 }
 
 func (c *Config) validateRouting(ps *problems) {
