@@ -1,7 +1,6 @@
 package routing
 
 import (
-	"path"
 	"strconv"
 	"strings"
 	"unicode"
@@ -226,12 +225,7 @@ func startsWithCaseTag(s string) bool {
 	if !ok || word == "" || num == "" || !isASCIILetter(word[0]) {
 		return false
 	}
-	for i := 0; i < len(num); i++ {
-		if num[i] < '0' || num[i] > '9' {
-			return false
-		}
-	}
-	return true
+	return isDigits(num)
 }
 
 // hasWordPrefixFold is hasPrefixFold where the prefix must end on a word
@@ -270,28 +264,4 @@ func ClassifyFor(p *kp.Parsed, class kp.Class, known bool) kp.Class {
 		return kp.ClassHuman
 	}
 	return class
-}
-
-// MatchAddrPattern reports whether addr matches a configured address
-// pattern: a full address ("rt@uio.no"), a domain ("@rt.uio.no" or
-// "rt.uio.no", which also takes its subdomains), or a glob with '*'
-// ("*-rt@uio.no"). Case is ignored.
-func MatchAddrPattern(pattern, addr string) bool {
-	pattern, addr = kp.NormAddr(pattern), kp.NormAddr(addr)
-	if pattern == "" || addr == "" {
-		return false
-	}
-	if strings.ContainsAny(pattern, "*?[") {
-		ok, err := path.Match(pattern, addr)
-		return err == nil && ok
-	}
-	if strings.Contains(strings.TrimPrefix(pattern, "@"), "@") || !strings.Contains(pattern, ".") {
-		return pattern == addr
-	}
-	_, dom, ok := strings.Cut(addr, "@")
-	if !ok {
-		return false
-	}
-	d := strings.TrimPrefix(pattern, "@")
-	return dom == d || strings.HasSuffix(dom, "."+d)
 }
