@@ -98,15 +98,23 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		pi.class = classifyIgnoringLoop(p, g.classifyOptions())
 		msg.Class, res.Class = pi.class, pi.class
 	}
+	// Who wrote it decides before how it looks: staff, a team or its
+	// ticket system here, a participant of the matched case below.
+	from := senderOf(p).Addr
+	pi.class = routing.ClassifyFor(p, pi.class, g.Dir.IsStaff(from) || g.Dir.IsResponsible(from))
 	var tokenCase kp.CaseID
 	if g.TokenSecret != nil {
 		tokenCase, _ = routing.FindReplyToken(g.TokenSecret, g.Config.Contact.Address, recipients(p))
 	}
 	idx := &txIndex{tx: tx}
-	th := routing.ThreadMessage(routing.ThreadInput{
+	in := routing.ThreadInput{
 		Parsed: p, Class: pi.class, TagPrefix: g.Config.Contact.TagPrefix, TokenCase: tokenCase,
 		ReopenWithin: time.Duration(g.Config.Contact.ReopenWithin), Now: now,
-	}, idx)
+		Sender: from, SenderTeams: g.Dir.TeamsOf(from),
+	}
+	th := routing.ThreadMessage(in, idx)
+	pi.class, th = participantAnswer(idx, in, th)
+	msg.Class, res.Class = pi.class, pi.class
 	if idx.err != nil {
 		return res, false, idx.err
 	}
@@ -146,7 +154,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		refused []routing.Refused
 		subject = p.Subject
 	)
-	if staffSide && pi.class == kp.ClassHuman {
+	if staffSide && pi.class == kp.ClassHuman && !g.Dir.IsTicketSystem(sender) {
 		cmds, refused, subject = routing.ParseCommands(p.Subject)
 	}
 	msg.Subject = strings.TrimSpace(subject)
@@ -193,6 +201,9 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		// Outbound mail continues the thread of the conversation, not of
 		// an out-of-office or an outsider.
 		c.LastMessageID = p.MessageID
+	}
+	if r != roleOutsider {
+		g.recordCounterpart(c, p, sender, r == roleStaffSide)
 	}
 	msg.Kind, msg.Outsider = inboundKind(pi.class, th.NewCase, r, cmds, msg.Text)
 	if err := tx.PutMessage(msg, pi.Raw); err != nil {

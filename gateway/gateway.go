@@ -60,7 +60,7 @@ func New(cfg *config.Config, st *store.Store, log *slog.Logger) (*Gateway, error
 		g.Dir.Staff = append(g.Dir.Staff, routing.Person{Name: m.Name, Addr: m.Address})
 	}
 	for _, t := range cfg.Teams {
-		g.Dir.Teams = append(g.Dir.Teams, routing.Team{Name: t.Name, Members: t.Members, Escalation: t.Escalation})
+		g.Dir.Teams = append(g.Dir.Teams, routing.Team{Name: t.Name, Members: t.Members, Escalation: t.Escalation, TicketSystem: t.TicketSystem})
 	}
 	for i, r := range cfg.Routing {
 		rule, err := routing.CompileRule(r.From, r.FromDomain, r.To, r.Subject, r.Body, r.Team, r.Assignee)
