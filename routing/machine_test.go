@@ -166,3 +166,21 @@ func TestClassifyFor(t *testing.T) {
 		})
 	}
 }
+
+// FuzzClassifySubject checks the subject rules of classification on any
+// subject: no panic, and a human subject stays human behind a person's
+// forward prefix, since every subject rule is anchored at the start.
+func FuzzClassifySubject(f *testing.F) {
+	for _, s := range []string{
+		"Fraværende", "Fravær: [INT#4] x", "Automatisk svar: x", "Kan ikke leveres", "Ikke levert: SV: x",
+		"Report domain: uio.no Submitter: google.com", "Spørsmål om fraværsregistrering i FS", "Out of Office", "\xff\xfe", "",
+	} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, subject string) {
+		ClassifyWith(msg(subject, "kari@example.org"), ClassifyOptions{SpamSCL: 5, Own: []string{"integrasjon@uio.no"}})
+		if got := ClassifyWith(msg("Fwd: "+subject, "kari@example.org"), ClassifyOptions{}); got != kp.ClassHuman {
+			t.Fatalf("forward of %q classified %s", subject, got)
+		}
+	})
+}
