@@ -433,7 +433,10 @@ func isAutoReply(p *kp.Parsed) bool {
 		ct == "message/disposition-notification" {
 		return true
 	}
-	subject := strings.TrimSpace(p.Subject)
+	// Ticket systems put their tag in front ("[rt.uio.no #4711]
+	// AutoReply: …"), mail systems a warning ("[EXTERNAL] Automatic
+	// reply: …").
+	subject := skipLeadingTags(strings.TrimSpace(p.Subject))
 	if hasWordPrefixFold(subject, autoSubjects) || localisedSubject(subject, oofPhrases) {
 		return true
 	}

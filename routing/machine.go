@@ -228,6 +228,32 @@ func startsWithCaseTag(s string) bool {
 	return isDigits(num)
 }
 
+// skipLeadingTags returns subject after at most three leading bracket
+// groups that are a ticket system's reference ("[rt.uio.no #4711]",
+// "[Ticket#2026120210000012]") or one word a mail system adds
+// ("[EXTERNAL]", "[EKSTERN]", "[JIRA]"). Our own case tag and commands are
+// not skipped.
+func skipLeadingTags(subject string) string {
+	s := subject
+	for range 3 {
+		if !strings.HasPrefix(s, "[") {
+			break
+		}
+		end := strings.IndexByte(s, ']')
+		if end < 0 || end > 80 {
+			break
+		}
+		group := s[:end+1]
+		word := strings.ToLower(group[1:end])
+		_, verb := verbArg(word)
+		if !rtTagRE.MatchString(group) && !ticketHookRE.MatchString(group) && (word == "" || !isLetters(word) || verb) {
+			break
+		}
+		s = strings.TrimLeft(s[end+1:], " \t")
+	}
+	return s
+}
+
 // hasWordPrefixFold is hasPrefixFold where the prefix must end on a word
 // boundary: "Autosvar: x" matches "autosvar", "Autosvaret fra FS" does not.
 func hasWordPrefixFold(s string, prefixes []string) bool {

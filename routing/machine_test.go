@@ -99,6 +99,12 @@ func TestClassifyMachineBreadth(t *testing.T) {
 		{"out of office colon", msg("Out of Office: Question", "ann@example.com"), own, kp.ClassAutoReply},
 		{"automatic reply", msg("Automatic reply: Question", "ann@example.com"), own, kp.ClassAutoReply},
 		{"rt autoreply", msg("AutoReply: [rt.example #123] [INT#4] Tilgang", "fs-drift@rt.example"), own, kp.ClassAutoReply},
+		{"rt autoreply behind its tag", msg("[rt.example #123] AutoReply: [INT#4] Tilgang", "fs-drift@rt.example"), own, kp.ClassAutoReply},
+		{"znuny tag before an auto-reply", msg("[Ticket#2026120210000012] Automatic reply: x", "support@vendor.example"), own, kp.ClassAutoReply},
+		{"external warning before fraværende", msg("[EKSTERN] Fraværende", "anne@hvl.no"), own, kp.ClassAutoReply},
+		{"rt answer behind its tag", msg("[rt.example #123] [INT#4] Tilgang", "fs-drift@rt.example"), own, human},
+		{"our tag is not skipped", msg("[INT#4] Automatisk svar på spørsmålet", "kari@uio.no"), own, human},
+		{"a command is not skipped", msg("[note] Autosvar: x", "kari@uio.no"), own, human},
 
 		// Localised non-delivery reports.
 		{"kan ikke leveres", msg("Kan ikke leveres: [INT#5] Svar", "postmaster@hvl.no"), own, kp.ClassBounce},
