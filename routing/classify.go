@@ -75,16 +75,18 @@ func ClassifyWith(p *kp.Parsed, o ClassifyOptions) kp.Class {
 	if has(p, kp.LoopHeader) {
 		return kp.ClassLoop
 	}
-	if isBounce(p) {
+	// The subject, lower-cased once for every subject rule below.
+	subject := strings.ToLower(head(strings.TrimSpace(p.Subject), 300))
+	if isBounce(p, subject) {
 		return kp.ClassBounce
 	}
 	if isSpam(p, o.SpamSCL) {
 		return kp.ClassSpam
 	}
-	if isAutoReply(p) {
+	if isAutoReply(p, subject) {
 		return kp.ClassAutoReply
 	}
-	if isBulk(p) || isRobot(p, o.Own) {
+	if isBulk(p) || isRobot(p, o.Own, subject) {
 		return kp.ClassBulk
 	}
 	return kp.ClassHuman
@@ -350,7 +352,9 @@ func containsFold(s string, subs []string) bool {
 	return false
 }
 
-func isBounce(p *kp.Parsed) bool {
+// isBounce reports a bounce; subject is p's subject, trimmed and
+// lower-cased.
+func isBounce(p *kp.Parsed, subject string) bool {
 	ct := strings.ToLower(p.ContentType)
 	rt := strings.ToLower(p.ReportType)
 	if ct == "multipart/report" && rt != "disposition-notification" && rt != "tlsrpt" {
@@ -373,7 +377,6 @@ func isBounce(p *kp.Parsed) bool {
 	if strings.Contains(name, "mail delivery") || strings.Contains(name, "mailer-daemon") || strings.Contains(name, "mailer daemon") {
 		return true
 	}
-	subject := strings.TrimSpace(p.Subject)
 	if hasPrefixFold(subject, bounceSubjects) || localisedSubject(subject, ndrPhrases) {
 		return true
 	}
@@ -416,7 +419,9 @@ func autoSubmitted(p *kp.Parsed) bool {
 	return v != "" && v != "no"
 }
 
-func isAutoReply(p *kp.Parsed) bool {
+// isAutoReply reports an auto-reply; subject is p's subject, trimmed and
+// lower-cased.
+func isAutoReply(p *kp.Parsed, subject string) bool {
 	if autoSubmitted(p) {
 		return true
 	}
@@ -436,7 +441,7 @@ func isAutoReply(p *kp.Parsed) bool {
 	// Ticket systems put their tag in front ("[rt.uio.no #4711]
 	// AutoReply: …"), mail systems a warning ("[EXTERNAL] Automatic
 	// reply: …").
-	subject := skipLeadingTags(strings.TrimSpace(p.Subject))
+	subject = skipLeadingTags(subject)
 	if hasWordPrefixFold(subject, autoSubjects) || localisedSubject(subject, oofPhrases) {
 		return true
 	}

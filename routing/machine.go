@@ -17,14 +17,10 @@ import (
 // the first value of each field counts: our own filter adds its field on
 // top, and a verdict further down was made on the way to someone else.
 func isSpam(p *kp.Parsed, scl int) bool {
-	if strings.EqualFold(token(get(p, "X-Spam-Flag")), "yes") {
-		return true
-	}
-	// SpamAssassin: "Yes, score=7.1 required=5.0 …"; rspamd: "X-Spam: Yes".
-	if v := token(strings.ReplaceAll(get(p, "X-Spam-Status"), ",", " ")); v == "yes" {
-		return true
-	}
-	if v := token(get(p, "X-Spam")); v == "yes" || v == "true" {
+	// SpamAssassin: "X-Spam-Flag: YES", "X-Spam-Status: Yes, score=7.1
+	// required=5.0 …"; rspamd: "X-Spam: Yes".
+	if firstWordIs(get(p, "X-Spam-Flag"), "yes") || firstWordIs(get(p, "X-Spam-Status"), "yes") ||
+		firstWordIs(get(p, "X-Spam"), "yes") || firstWordIs(get(p, "X-Spam"), "true") {
 		return true
 	}
 	if scl > 0 {
@@ -36,10 +32,23 @@ func isSpam(p *kp.Parsed, scl int) bool {
 	return false
 }
 
+// firstWordIs reports whether v starts with the word w, ignoring case,
+// without copying v.
+func firstWordIs(v, w string) bool {
+	if len(v) < len(w) || !strings.EqualFold(v[:len(w)], w) {
+		return false
+	}
+	if len(v) == len(w) {
+		return true
+	}
+	r, _ := utf8.DecodeRuneInString(v[len(w):])
+	return !isWordRune(r)
+}
+
 // isRobot reports mail from programs that are not auto-replies, bounces or
 // list mail by the headers: robot senders, an X-Loop naming another
 // system, DMARC aggregate reports and SMTP TLS reports. It is bulk.
-func isRobot(p *kp.Parsed, own []string) bool {
+func isRobot(p *kp.Parsed, own []string, subject string) bool {
 	if robotLocal(localPart(p.From.Addr)) || robotLocal(localPart(p.Sender.Addr)) {
 		return true
 	}
@@ -48,7 +57,7 @@ func isRobot(p *kp.Parsed, own []string) bool {
 			return true
 		}
 	}
-	return isTLSReport(p) || isDMARCReport(p)
+	return isTLSReport(p) || isDMARCReport(p, subject)
 }
 
 // robotLocal reports local parts of programs: list servers, the
@@ -105,24 +114,22 @@ func ownLoop(v string, own []string) bool {
 // isTLSReport reports an SMTP TLS report (RFC 8460): its header fields or
 // a multipart/report of type tlsrpt.
 func isTLSReport(p *kp.Parsed) bool {
-	return has(p, "TLS-Report-Domain") || has(p, "TLS-Report-Submitter") ||
+	return has(p, "Tls-Report-Domain") || has(p, "Tls-Report-Submitter") ||
 		strings.EqualFold(p.ReportType, "tlsrpt")
 }
 
 // isDMARCReport reports a DMARC aggregate report (RFC 7489 section 7.2.1):
 // the subject it prescribes, or a zip, gzip or XML file named
 // "receiver!policy-domain!begin!end".
-func isDMARCReport(p *kp.Parsed) bool {
-	s := strings.ToLower(head(strings.TrimSpace(p.Subject), 300))
-	if strings.HasPrefix(s, "report domain:") && strings.Contains(s, "submitter:") {
+func isDMARCReport(p *kp.Parsed, subject string) bool {
+	if strings.HasPrefix(subject, "report domain:") && strings.Contains(subject, "submitter:") {
 		return true
 	}
 	for _, a := range p.Attachments {
-		name := strings.ToLower(a.Name)
-		ct := strings.ToLower(a.ContentType)
-		if strings.Count(name, "!") < 3 {
+		if strings.Count(a.Name, "!") < 3 {
 			continue
 		}
+		name, ct := strings.ToLower(a.Name), strings.ToLower(a.ContentType)
 		if strings.HasSuffix(name, ".xml.gz") || strings.HasSuffix(name, ".zip") || strings.HasSuffix(name, ".xml") ||
 			strings.Contains(ct, "zip") || strings.Contains(ct, "gzip") {
 			return true
@@ -190,7 +197,7 @@ var ndrPhrases = []phrase{
 // prefix or a case tag ("Fravær: SV: [INT#4] Tilgang"). A phrase must end
 // on a word boundary: "Fraværsregistrering i FS" is no "Fravær".
 func localisedSubject(subject string, phrases []phrase) bool {
-	s := strings.ToLower(head(strings.TrimSpace(subject), 200))
+	s := strings.ToLower(subject) // no copy when it already is
 	for _, ph := range phrases {
 		if !strings.HasPrefix(s, ph.text) {
 			continue

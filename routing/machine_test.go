@@ -1,9 +1,13 @@
 package routing
 
 import (
+	"io/fs"
+	"os"
+	"path/filepath"
 	"testing"
 
 	kp "kontaktpunkt"
+	"kontaktpunkt/mailbox"
 )
 
 // TestClassifyMachineBreadth covers spam verdicts, robot senders, foreign
@@ -189,4 +193,36 @@ func FuzzClassifySubject(f *testing.F) {
 			t.Fatalf("forward of %q classified %s", subject, got)
 		}
 	})
+}
+
+// BenchmarkClassifyVaried classifies every corpus message (bounces,
+// auto-replies, list mail and people's mail), parsed beforehand, per op.
+func BenchmarkClassifyVaried(b *testing.B) {
+	var ps []*kp.Parsed
+	for _, dir := range []string{"sisimai", "mimekit", "enmime"} {
+		_ = filepath.WalkDir(filepath.Join(corpusDir(b), dir), func(path string, d fs.DirEntry, err error) error {
+			if err != nil || !d.Type().IsRegular() {
+				return err
+			}
+			raw, err := os.ReadFile(path)
+			if err != nil {
+				return err
+			}
+			if p, _ := mailbox.Parse(raw); p != nil {
+				ps = append(ps, p)
+			}
+			return nil
+		})
+	}
+	if len(ps) < 500 {
+		b.Fatalf("only %d messages", len(ps))
+	}
+	b.ReportAllocs()
+	b.ResetTimer()
+	for b.Loop() {
+		for _, p := range ps {
+			Classify(p)
+		}
+	}
+	b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(ps)), "ns/msg")
 }

@@ -58,10 +58,11 @@ func DetectTicket(p *kp.Parsed) (TicketRef, bool) {
 	}
 	subject := head(p.Subject, 500)
 	switch {
-	case has(p, "RT-Ticket") || has(p, "X-RT-Loop-Prevention") || has(p, "RT-Originator") ||
+	// Header names in canonical form: the lookup then needs no copy.
+	case has(p, "Rt-Ticket") || has(p, "X-Rt-Loop-Prevention") || has(p, "Rt-Originator") ||
 		strings.HasPrefix(strings.ToLower(get(p, "Managed-By")), "rt "):
 		return TicketRef{System: TicketRT, Ref: rtRef(p, subject)}, true
-	case has(p, "X-JIRA-FingerPrint") || strings.HasPrefix(subject, "[JIRA]"):
+	case has(p, "X-Jira-Fingerprint") || strings.HasPrefix(subject, "[JIRA]"):
 		return TicketRef{System: TicketJira, Ref: jiraKeyRE.FindString(strings.TrimPrefix(subject, "[JIRA]"))}, true
 	case hasPrefixKey(p, "X-Otrs-") || hasPrefixKey(p, "X-Znuny-"):
 		return TicketRef{System: TicketOTRS, Ref: hookRef(subject)}, true
@@ -107,7 +108,7 @@ func SubjectTicketRef(subject, tagPrefix string) string {
 // else the first subject tag whose name is the one in
 // X-RT-Loop-Prevention, else the first RT-style subject tag.
 func rtRef(p *kp.Parsed, subject string) string {
-	if v := strings.TrimSpace(get(p, "RT-Ticket")); v != "" {
+	if v := strings.TrimSpace(get(p, "Rt-Ticket")); v != "" {
 		if name, num, ok := strings.Cut(v, "#"); ok {
 			name, num = strings.TrimSpace(name), strings.TrimSpace(num)
 			if name != "" && num != "" && isDigits(num) {
@@ -116,7 +117,7 @@ func rtRef(p *kp.Parsed, subject string) string {
 		}
 	}
 	tags := rtTagRE.FindAllStringSubmatch(subject, -1)
-	if loop := strings.TrimSpace(get(p, "X-RT-Loop-Prevention")); loop != "" {
+	if loop := strings.TrimSpace(get(p, "X-Rt-Loop-Prevention")); loop != "" {
 		for _, m := range tags {
 			if strings.EqualFold(m[1], loop) {
 				return m[0]
