@@ -68,7 +68,7 @@ func TestDetectTicket(t *testing.T) {
 
 func TestSubjectTicketRef(t *testing.T) {
 	for subject, want := range map[string]string{
-		"[rt.uio.no #4711] [INT#4] Tilgang":      "[rt.uio.no #4711]",
+		"[rt.uio.no #4711] [INT#4] Tilgang":       "[rt.uio.no #4711]",
 		"[INT #4] Tilgang":                        "",
 		"Re: [INT#4] [Ticket#2026120210000012] x": "[Ticket#2026120210000012]",
 		"RITM0012345 Tilgang":                     "RITM0012345",
