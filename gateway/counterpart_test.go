@@ -15,10 +15,11 @@ const (
 )
 
 // rtConfig has team fs working in its own Request Tracker queue: the
-// queue's address is the team's member, the RT host its ticket system.
-func rtConfig() *config.Config {
+// queue's address is the team's member, and ticketSystem (may be "") the
+// team's configured ticket system.
+func rtConfig(ticketSystem string) *config.Config {
 	cfg := testConfig()
-	cfg.Teams = []config.Team{{Name: "fs", Members: []string{rtQueue}, Escalation: "fs-leder@uio.no", TicketSystem: "@rt.example"}}
+	cfg.Teams = []config.Team{{Name: "fs", Members: []string{rtQueue}, Escalation: "fs-leder@uio.no", TicketSystem: ticketSystem}}
 	cfg.Routing = []config.Rule{{Subject: `\bFS\b`, Team: "fs"}}
 	return cfg
 }
@@ -38,9 +39,16 @@ func rtMail(id, subject string, extra ...string) []byte {
 // RT queue: RT's auto-reply is recorded and not relayed, RT's answer (with
 // Precedence: bulk) is relayed to the requester and stops the reminders,
 // our later relay to the team carries RT's reference beside our tag, and
-// RT mail carrying only its own reference finds the case.
+// RT mail carrying only its own reference finds the case. The team's RT is
+// known by its configured ticket_system, or only by its RT headers.
 func TestTeamTicketSystemConversation(t *testing.T) {
-	h := newHarness(t, rtConfig())
+	for _, ts := range []string{"@rt.example", ""} {
+		t.Run("ticket_system="+ts, func(t *testing.T) { teamTicketSystemConversation(t, ts) })
+	}
+}
+
+func teamTicketSystemConversation(t *testing.T, ticketSystem string) {
+	h := newHarness(t, rtConfig(ticketSystem))
 	id := caseNo(t, h.one(request("req1@example.org")))
 	assign := h.mailsTo(rtQueue, "assign")
 	if len(assign) != 1 {
