@@ -53,7 +53,7 @@ func isRobot(p *kp.Parsed, own []string, subject string) bool {
 		return true
 	}
 	for _, v := range p.Header["X-Loop"] {
-		if v = strings.TrimSpace(v); v != "" && !ownLoop(v, own) {
+		if v = strings.TrimSpace(v); v != "" && !ownLoop(v, own) && !loopNamesRecipient(p, v) {
 			return true
 		}
 	}
@@ -106,6 +106,34 @@ func ownLoop(v string, own []string) bool {
 		}
 		if i := strings.Index(v, l+"+"); i >= 0 && strings.Contains(v[i:], "@"+d) {
 			return true
+		}
+	}
+	return false
+}
+
+// loopNamesRecipient reports whether an X-Loop value names a recipient of
+// the message: a forwarding rule of the mailbox the message was sent to
+// (an old contact address, a colleague's redirect) stamps its own address
+// on a person's mail on the way to us. A ticket system or list names its
+// own address, which is the sender's.
+func loopNamesRecipient(p *kp.Parsed, v string) bool {
+	v = strings.ToLower(v)
+	named := func(addr string) bool {
+		a := kp.NormAddr(strings.Trim(strings.TrimSpace(addr), "<>"))
+		return a != "" && strings.Contains(a, "@") && strings.Contains(v, a)
+	}
+	for _, list := range [][]kp.Address{p.To, p.Cc} {
+		for _, a := range list {
+			if named(a.Addr) {
+				return true
+			}
+		}
+	}
+	for _, k := range []string{"Delivered-To", "X-Original-To"} {
+		for _, a := range p.Header[k] {
+			if named(a) {
+				return true
+			}
 		}
 	}
 	return false

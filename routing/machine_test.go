@@ -66,6 +66,13 @@ func TestClassifyMachineBreadth(t *testing.T) {
 		{"x-loop naming us in caps", msg("Tilgang til FS", "kari@example.org", "X-Loop", "<Integrasjon@UIO.no>"), own, human},
 		{"x-loop naming our plus address", msg("Tilgang til FS", "kari@example.org", "X-Loop", "integrasjon+abc@uio.no"), own, human},
 		{"x-loop naming someone at our domain", msg("Tilgang til FS", "kari@example.org", "X-Loop", "helpdesk@uio.no"), own, kp.ClassBulk},
+		{"x-loop of a redirect the person wrote to", with(msg("Tilgang til FS", "kari@example.org", "X-Loop", "it-integrasjon@usit.uio.no"), func(p *kp.Parsed) {
+			p.To = []kp.Address{{Addr: "IT-Integrasjon@usit.uio.no"}}
+		}), own, human},
+		{"x-loop of a redirect by delivered-to", msg("Tilgang til FS", "kari@example.org", "X-Loop", "gammel@uio.no", "Delivered-To", "gammel@uio.no"), own, human},
+		{"x-loop naming the sender", with(msg("[bugs #42] Crash", "bugs@bugs.example.org", "X-Loop", "bugs@bugs.example.org"), func(p *kp.Parsed) {
+			p.To = []kp.Address{{Addr: "integrasjon@uio.no"}}
+		}), own, kp.ClassBulk},
 
 		// DMARC and TLS reports.
 		{"dmarc by subject", msg("Report domain: uio.no Submitter: google.com Report-ID: 1234567890", "dmarc-reports@google.example"), own, kp.ClassBulk},
