@@ -53,8 +53,8 @@ func Classify(p *kp.Parsed) kp.Class { return ClassifyWith(p, ClassifyOptions{})
 //     RFC 2369 list headers; robot senders (majordomo, listserv,
 //     postmaster, no-reply and bounce addresses, list owner and request
 //     addresses); an X-Loop naming another system (not us, and not a
-//     recipient of the message, which a forwarding rule names); DMARC aggregate and
-//     SMTP TLS reports.
+//     recipient of the message, which a forwarding rule names); DMARC
+//     aggregate and SMTP TLS reports.
 //  6. human: everything else, including a person forwarding a bounce or an
 //     attached message (the signs above are looked for at the top level
 //     only, and subject patterns only at the start of the subject and as
