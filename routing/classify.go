@@ -51,8 +51,7 @@ func Classify(p *kp.Parsed) kp.Class { return ClassifyWith(p, ClassifyOptions{})
 //     alone or echoing our subject ("Fravær: [INT#4] …").
 //  5. bulk: Precedence bulk/junk/list, List-Id, List-Unsubscribe or other
 //     RFC 2369 list headers; robot senders (majordomo, listserv,
-//     postmaster, no-reply and bounce addresses, list owner and request
-//     addresses); an X-Loop naming another system (not us, and not a
+//     postmaster, no-reply and bounce addresses, list request addresses); an X-Loop naming another system (not us, and not a
 //     recipient of the message, which a forwarding rule names); DMARC
 //     aggregate and SMTP TLS reports.
 //  6. human: everything else, including a person forwarding a bounce or an

@@ -74,7 +74,9 @@ func robotLocal(l string) bool {
 		"mailer-daemon", "mailer_daemon", "mailerdaemon", "postmaster", "post_master", "post-master":
 		return true
 	}
-	if strings.HasPrefix(l, "owner-") || strings.HasSuffix(l, "-request") || strings.HasSuffix(l, "-owner") {
+	// A list's request address is its robot. Its owner address is not:
+	// people (moderators) write from it.
+	if strings.HasSuffix(l, "-request") {
 		return true
 	}
 	n := strings.Map(func(r rune) rune {
