@@ -49,7 +49,9 @@ func firstWordIs(v, w string) bool {
 // list mail by the headers: robot senders, an X-Loop naming another
 // system, DMARC aggregate reports and SMTP TLS reports. It is bulk.
 func isRobot(p *kp.Parsed, own []string, subject string) bool {
-	if robotLocal(localPart(p.From.Addr)) || robotLocal(localPart(p.Sender.Addr)) {
+	// The Sender field counts only for list robots: a web form or a
+	// calendar sends a person's words from a no-reply Sender.
+	if robotLocal(localPart(p.From.Addr), true) || robotLocal(localPart(p.Sender.Addr), false) {
 		return true
 	}
 	for _, v := range p.Header["X-Loop"] {
@@ -60,9 +62,10 @@ func isRobot(p *kp.Parsed, own []string, subject string) bool {
 	return isTLSReport(p) || isDMARCReport(p, subject)
 }
 
-// robotLocal reports local parts of programs: list servers, the
-// postmaster, and addresses nobody reads.
-func robotLocal(l string) bool {
+// robotLocal reports local parts of programs: list servers and bounce
+// addresses, and with noReply also the postmaster and addresses nobody
+// reads.
+func robotLocal(l string, noReply bool) bool {
 	if l == "" {
 		return false
 	}
@@ -71,8 +74,10 @@ func robotLocal(l string) bool {
 	}
 	switch l {
 	case "majordomo", "listserv", "listproc", "lyris", "mailman", "sympa", "ezmlm", "smartlist",
-		"mailer-daemon", "mailer_daemon", "mailerdaemon", "postmaster", "post_master", "post-master":
+		"mailer-daemon", "mailer_daemon", "mailerdaemon":
 		return true
+	case "postmaster", "post_master", "post-master":
+		return noReply
 	}
 	// A list's request address is its robot. Its owner address is not:
 	// people (moderators) write from it.
@@ -85,12 +90,10 @@ func robotLocal(l string) bool {
 		}
 		return r
 	}, l)
-	for _, s := range []string{"noreply", "donotreply", "dontreply", "bounce"} {
-		if strings.Contains(n, s) {
-			return true
-		}
+	if strings.Contains(n, "bounce") {
+		return true
 	}
-	return false
+	return noReply && (strings.Contains(n, "noreply") || strings.Contains(n, "donotreply") || strings.Contains(n, "dontreply"))
 }
 
 // ownLoop reports whether an X-Loop value names one of our own addresses

@@ -55,6 +55,7 @@ func TestClassifyMachineBreadth(t *testing.T) {
 		{"bounces verp", msg("Nyhetsbrev", "bounces+1234-abcd@em.example.com"), own, kp.ClassBulk},
 		{"list request", msg("Confirm", "fs-users-request@lists.example.org"), own, kp.ClassBulk},
 		{"list owner is a person", msg("Moderation", "fs-users-owner@lists.example.org"), own, human},
+		{"web form with a no-reply sender", with(msg("Skjema: tilgang til FS", "kari@example.org"), func(p *kp.Parsed) { p.Sender.Addr = "noreply@nettskjema.example" }), own, human},
 		{"robot sender header", with(msg("Svar", "kari@example.org"), func(p *kp.Parsed) { p.Sender.Addr = "fs-users-bounces@lists.example.org" }), own, kp.ClassBulk},
 		{"person named reply", msg("Hei", "reply.hansen@example.org"), own, human},
 		{"person named norelli", msg("Hei", "anna.norelli@example.org"), own, human},
