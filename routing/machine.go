@@ -204,6 +204,9 @@ var oofPhrases = []phrase{
 	{"frånvarande", true},
 	{"frånvaro", false},
 	{"frånvaromeddelande", true},
+	{"borte fra kontoret", true},
+	{"ferie", false},
+	{"auto", false}, // Sieve vacation's default, "Auto: <subject>" (RFC 5230)
 	{"poissa", false},
 	{"afwezig", false},
 }
@@ -217,6 +220,9 @@ var ndrPhrases = []phrase{
 	{"ikke levert", false},
 	{"ikke leveret", false},
 	{"kan ikke leveres til", false},
+	{"leveringsfeil", false},
+	{"returnert e-post", false},
+	{"meldingen ble ikke levert", true},
 	{"olevererbart", true},
 	{"ej levererbart", true},
 	{"kunde inte levereras", true},
