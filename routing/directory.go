@@ -129,6 +129,9 @@ func (d *Directory) inTeam(t *Team, addr string) bool {
 // "rt.uio.no", which also takes its subdomains), or a glob with '*'
 // ("*-rt@uio.no"). Case is ignored.
 func MatchAddrPattern(pattern, addr string) bool {
+	if pattern == "" || addr == "" {
+		return false // most teams have none: no copies then
+	}
 	pattern, addr = kp.NormAddr(pattern), kp.NormAddr(addr)
 	if pattern == "" || addr == "" {
 		return false
