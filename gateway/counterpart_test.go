@@ -6,6 +6,7 @@ import (
 
 	kp "kontaktpunkt"
 	"kontaktpunkt/config"
+	"kontaktpunkt/mailbox"
 	"kontaktpunkt/store"
 )
 
@@ -105,6 +106,9 @@ func teamTicketSystemConversation(t *testing.T, ticketSystem string) {
 	}
 	if strings.Count(back[0].Subject, "rt.example") != 1 {
 		t.Errorf("reference repeated: %q", back[0].Subject)
+	}
+	if p, err := mailbox.Parse(back[0].Raw); err != nil || p.Subject != back[0].Subject {
+		t.Errorf("the mail on the wire has subject %q (%v), want %q", p.Subject, err, back[0].Subject)
 	}
 
 	// RT mail with only its own reference (no tag of ours, no headers).
