@@ -154,7 +154,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		refused []routing.Refused
 		subject = p.Subject
 	)
-	if staffSide && pi.class == kp.ClassHuman && !g.Dir.IsTicketSystem(sender) {
+	if staffSide && pi.class == kp.ClassHuman && !g.fromTicketSystem(p, sender) {
 		cmds, refused, subject = routing.ParseCommands(p.Subject)
 	}
 	msg.Subject = strings.TrimSpace(subject)

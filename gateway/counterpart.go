@@ -35,6 +35,17 @@ func participantAnswer(idx routing.Index, in routing.ThreadInput, th routing.Thr
 	return in.Class, routing.ThreadMessage(in, idx)
 }
 
+// fromTicketSystem reports mail from a ticket system: a team's configured
+// one, or any recognised by its headers. Its subject is the ticket's,
+// which may repeat a requester's "[close]", so it gives no commands.
+func (g *Gateway) fromTicketSystem(p *kp.Parsed, sender string) bool {
+	if g.Dir.IsTicketSystem(sender) {
+		return true
+	}
+	_, ok := routing.DetectTicket(p)
+	return ok
+}
+
 // recordCounterpart records on c the reference a ticket system gave the
 // case, when the sender is one: recognised by its headers, or configured
 // as a team's ticket_system. A staff-side sender's reference holds for its

@@ -116,6 +116,11 @@ func teamTicketSystemConversation(t *testing.T, ticketSystem string) {
 	if only.MatchedBy != kp.MatchCounterpartRef || caseNo(t, only) != id {
 		t.Fatalf("RT mail by its reference = %+v", only)
 	}
+	// A ticket's subject may carry a requester's words: no commands.
+	cmd := h.one(rtMail("rt-4@rt.example", "[rt.example #123] [INT#1] [close] Tilgang"))
+	if caseNo(t, cmd) != id || h.caseOf(id).Status == kp.StatusResolved || len(h.mailsTo(rtQueue, "receipt")) != 0 {
+		t.Fatalf("a ticket system's subject was taken as a command: %+v, status %s", cmd, h.caseOf(id).Status)
+	}
 	// The same reference from someone else is no match.
 	other := h.one(msg([]string{"From: " + ola, "To: " + contact, "Subject: [rt.example #123] Tilgang", "Message-ID: <ola3@example.org>"}, "Hei\n"))
 	if other.MatchedBy == kp.MatchCounterpartRef {
