@@ -36,14 +36,11 @@ func participantAnswer(idx routing.Index, in routing.ThreadInput, th routing.Thr
 }
 
 // fromTicketSystem reports mail from a ticket system: a team's configured
-// one, or any recognised by its headers. Its subject is the ticket's,
-// which may repeat a requester's "[close]", so it gives no commands.
+// one, or any recognised by its header fields. Its subject is the
+// ticket's, which may repeat a requester's "[close]", so it gives no
+// commands. (A person's reply quoting a ticket mail keeps its commands.)
 func (g *Gateway) fromTicketSystem(p *kp.Parsed, sender string) bool {
-	if g.Dir.IsTicketSystem(sender) {
-		return true
-	}
-	_, ok := routing.DetectTicket(p)
-	return ok
+	return g.Dir.IsTicketSystem(sender) || routing.TicketHeaders(p)
 }
 
 // recordCounterpart records on c the reference a ticket system gave the
@@ -52,8 +49,11 @@ func (g *Gateway) fromTicketSystem(p *kp.Parsed, sender string) bool {
 // team (the case's own team when it works for several), anyone else's for
 // its address.
 func (g *Gateway) recordCounterpart(c *kp.Case, p *kp.Parsed, sender string, staffSide bool) {
-	tr, detected := routing.DetectTicket(p)
 	configured := g.Dir.IsTicketSystem(sender)
+	if !configured && g.Dir.IsStaff(sender) {
+		return // staff answering a ticket system's mail quote its marks
+	}
+	tr, detected := routing.DetectTicket(p)
 	if !detected && !configured {
 		return
 	}

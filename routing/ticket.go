@@ -62,7 +62,7 @@ func DetectTicket(p *kp.Parsed) (TicketRef, bool) {
 	case has(p, "Rt-Ticket") || has(p, "X-Rt-Loop-Prevention") || has(p, "Rt-Originator") ||
 		strings.HasPrefix(strings.ToLower(get(p, "Managed-By")), "rt "):
 		return TicketRef{System: TicketRT, Ref: rtRef(p, subject)}, true
-	case has(p, "X-Jira-Fingerprint") || strings.HasPrefix(subject, "[JIRA]"):
+	case has(p, "X-Jira-Fingerprint") || strings.HasPrefix(subject, "[JIRA]") && (autoSubmitted(p) || strings.Contains(strings.ToLower(p.From.Addr), "jira")):
 		return TicketRef{System: TicketJira, Ref: jiraKeyRE.FindString(strings.TrimPrefix(subject, "[JIRA]"))}, true
 	case hasPrefixKey(p, "X-Otrs-") || hasPrefixKey(p, "X-Znuny-"):
 		return TicketRef{System: TicketOTRS, Ref: hookRef(subject)}, true
@@ -74,6 +74,19 @@ func DetectTicket(p *kp.Parsed) (TicketRef, bool) {
 		return TicketRef{System: TicketTOPdesk, Ref: topdeskRE.FindString(subject)}, true
 	}
 	return TicketRef{}, false
+}
+
+// TicketHeaders reports header fields only a ticket system writes (RT,
+// Jira, Znuny/OTRS, Zammad, ServiceNow, TOPdesk). Unlike DetectTicket it
+// ignores subject and body, which a person answering such mail quotes.
+func TicketHeaders(p *kp.Parsed) bool {
+	if p == nil {
+		return false
+	}
+	return has(p, "Rt-Ticket") || has(p, "X-Rt-Loop-Prevention") || has(p, "Rt-Originator") ||
+		has(p, "X-Jira-Fingerprint") || hasPrefixKey(p, "X-Otrs-") || hasPrefixKey(p, "X-Znuny-") ||
+		hasPrefixKey(p, "X-Zammad-") || hasPrefixKey(p, "X-Servicenow-") ||
+		strings.Contains(strings.ToLower(get(p, "X-Mailer")), "topdesk")
 }
 
 // SubjectTicketRef finds a ticket reference in the subject of mail from a

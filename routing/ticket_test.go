@@ -40,6 +40,7 @@ func TestDetectTicket(t *testing.T) {
 			TicketRef{TicketJira, "FS-1234"}, true},
 		{"jira by subject", tmsg("[JIRA] Created: (LMS-77) Canvas-synk", "jira@jira.uio.no"),
 			TicketRef{TicketJira, "LMS-77"}, true},
+		{"jira subject from a person", tmsg("[JIRA] (LMS-77) hva betyr dette?", "kari@uio.no"), TicketRef{}, false},
 		{"servicenow with watermark", with(tmsg("INC0012345 er oppdatert", "servicenow@vendor.example"), func(p *kp.Parsed) {
 			p.Text = "Hei,\n\nsaken er oppdatert.\n\nRef:MSG0456789"
 		}), TicketRef{TicketServiceNow, "INC0012345"}, true},
@@ -63,6 +64,28 @@ func TestDetectTicket(t *testing.T) {
 				t.Errorf("DetectTicket = %+v, %v; want %+v, %v", got, ok, tt.want, tt.ok)
 			}
 		})
+	}
+}
+
+func TestTicketHeaders(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		p    *kp.Parsed
+		want bool
+	}{
+		{"rt", tmsg("x", "rt@uio.no", "RT-Ticket", "rt.uio.no #1"), true},
+		{"znuny", tmsg("x", "s@v.example", "X-OTRS-Loop", "no"), true},
+		{"zammad", tmsg("x", "s@v.example", "X-Zammad-Ticket-Id", "1"), true},
+		{"topdesk", tmsg("x", "s@v.example", "X-Mailer", "TOPdesk 11"), true},
+		{"a person quoting servicenow", with(tmsg("SV: INC0012345 oppdatert", "kari@uio.no"), func(p *kp.Parsed) {
+			p.Text = "[note] Se under.\n\n> Ref:MSG0456789"
+		}), false},
+		{"a person writing a jira subject", tmsg("[JIRA] (FS-1) x", "kari@uio.no"), false},
+		{"nil", nil, false},
+	} {
+		if got := TicketHeaders(tt.p); got != tt.want {
+			t.Errorf("%s: TicketHeaders = %v", tt.name, got)
+		}
 	}
 }
 
