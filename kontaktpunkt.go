@@ -43,6 +43,9 @@ const (
 	ClassBounce    Class = "bounce"
 	ClassBulk      Class = "bulk"
 	ClassLoop      Class = "loop"
+	// ClassSpam is mail a spam filter gave a spam verdict: stored unfiled,
+	// never on a case, never answered.
+	ClassSpam Class = "spam"
 )
 
 // Machine reports whether mail of this class was written by a machine; such
@@ -60,8 +63,11 @@ const (
 	MatchReferences MatchedBy = "references"
 	MatchSubjectTag MatchedBy = "subject-tag"
 	MatchBounce     MatchedBy = "bounce"
-	MatchNew        MatchedBy = "new"
-	MatchNone       MatchedBy = "none" // unfiled or quarantined
+	// MatchCounterpartRef: a counterpart ticket system's own reference,
+	// recorded on the case, in the subject of mail from that counterpart.
+	MatchCounterpartRef MatchedBy = "counterpart-ref"
+	MatchNew            MatchedBy = "new"
+	MatchNone           MatchedBy = "none" // unfiled or quarantined
 )
 
 // Priority of a case.
@@ -289,6 +295,35 @@ type Case struct {
 	LastMessageID string `json:"last_message_id,omitempty"`
 	// Next is the case's next scheduled follow-up, if any.
 	Next *FollowUp `json:"next_followup,omitempty"`
+	// Counterparts are the references counterpart ticket systems gave the
+	// case, one per counterpart: mail to the counterpart carries it beside
+	// the case tag, and mail from it that carries it finds the case.
+	Counterparts []CounterpartRef `json:"counterpart_refs,omitempty"`
+}
+
+// CounterpartRef is a counterpart ticket system's own reference for a case.
+type CounterpartRef struct {
+	// Team is the team the counterpart works for, "" for anyone else (a
+	// requester's ticket system); a team's reference holds for every
+	// address of the team.
+	Team string `json:"team,omitempty"`
+	// Addr is the address the reference came from, normalised.
+	Addr string `json:"addr"`
+	// System names the kind of ticket system ("rt", "jira", "servicenow",
+	// "topdesk", "otrs", "zammad", "ticket").
+	System string `json:"system,omitempty"`
+	// Ref is written as it goes in a subject: "[rt.uio.no #4711]",
+	// "FS-1234", "INC0012345", "[Ticket#2026120210000012]".
+	Ref string `json:"ref"`
+}
+
+// TicketRefKey is how a counterpart reference is compared and indexed:
+// lower-case, without brackets, inner space collapsed ("[RT.uio.no  #4711]"
+// gives "rt.uio.no #4711").
+func TicketRefKey(ref string) string {
+	r := strings.ToLower(strings.TrimSpace(ref))
+	r = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(r, "["), "]"))
+	return strings.Join(strings.Fields(r), " ")
 }
 
 // HasParticipant reports whether addr is the requester or a Cc participant.

@@ -208,6 +208,13 @@ type Team struct {
 	// Escalation is the address that gets level-1 escalations of the
 	// team's cases, besides the staff lead. Optional.
 	Escalation string `yaml:"escalation"`
+	// TicketSystem is the address of the team's own ticket system (a
+	// Request Tracker queue, Jira, ServiceNow …) when it answers from one
+	// the members list does not hold: a full address ("rt@uio.no"), a
+	// domain ("@rt.uio.no", also its subdomains) or a pattern with '*'
+	// ("*-rt@uio.no"). Its mail is the team's answer even when it carries
+	// Precedence: bulk. Optional.
+	TicketSystem string `yaml:"ticket_system"`
 }
 
 // Rule routes a new case. All matchers that are set must match (regular
@@ -351,6 +358,11 @@ type Limits struct {
 	// RelaysPerCase: relayed mails on one case in an hour; beyond it relays
 	// pause and staff are told. Default 30.
 	RelaysPerCase int `yaml:"relays_per_case"`
+	// SpamSCL: inbound mail whose X-MS-Exchange-Organization-SCL (the
+	// spam confidence level Exchange Online stamps, 0-9) is at least this
+	// is spam: stored unfiled, no case, no mail. 0 (default) ignores the
+	// header; set it only when our own Exchange stamps it.
+	SpamSCL int `yaml:"spam_scl"`
 }
 
 // Templates selects outbound mail texts.

@@ -224,9 +224,15 @@ teams:
   - name: fs
     members: [fs@uio.no, fs@uio.no, "bad address"]
     escalation: nope
+    ticket_system: "rt queue"
   - name: FS
+    ticket_system: "*@rt[.uio.no"
   - name: "team fs"
     members: [a@uio.no]
+    ticket_system: "*@rt.uio.no"
+  - name: lms
+    members: [b@uio.no]
+    ticket_system: "@"
 `,
 			want: []string{
 				`staff.members[1].address: "KARI@uio.no" is already staff.members[0]`,
@@ -237,7 +243,10 @@ teams:
 				`teams[0].members[1]: "fs@uio.no" is listed twice`,
 				`teams[0].members[2]: "bad address" is not a mail address`,
 				`teams[0].escalation: "nope" is not a mail address`,
+				`teams[0].ticket_system: "rt queue" is not an address, @domain or pattern`,
 				`teams[1].name: "FS" is already the name of teams[0]`,
+				`teams[1].ticket_system: "*@rt[.uio.no" is not an address`,
+				`teams[3].ticket_system: "@" is not an address`,
 				"teams[1].members: at least one member is required",
 				`teams[2].name: "team fs" must be letters`,
 			},
@@ -708,5 +717,16 @@ func TestEmptySecretIsUnsetAndShortTokenKeyCaught(t *testing.T) {
 	c.Contact.ReplyToken = ReplyToken{Enabled: true, Secret: Secret{File: key}}
 	if err := c.CheckFiles(); err == nil || !strings.Contains(err.Error(), "contact.reply_token.secret: too short") {
 		t.Errorf("short reply token key: %v", err)
+	}
+}
+
+func TestTicketSystemPatterns(t *testing.T) {
+	for p, want := range map[string]bool{
+		"rt@uio.no": true, "@rt.uio.no": true, "rt.uio.no": true, "*@rt.uio.no": true, "*-rt@uio.no": true,
+		"rt queue": false, "@": false, "rt": false, "*@rt[.uio.no": false, "*.uio.no": false, "a@b@c.no": false, "<rt@uio.no>": false,
+	} {
+		if got := validAddrPattern(p); got != want {
+			t.Errorf("validAddrPattern(%q) = %v, want %v", p, got, want)
+		}
 	}
 }

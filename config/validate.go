@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -315,7 +316,26 @@ func (c *Config) validateTeams(ps *problems) {
 		if t.Escalation != "" && !validAddress(t.Escalation) {
 			ps.add(path+".escalation", "%q is not a mail address", t.Escalation)
 		}
+		if t.TicketSystem != "" && !validAddrPattern(t.TicketSystem) {
+			ps.add(path+".ticket_system", "%q is not an address, @domain or pattern like *@rt.uio.no", t.TicketSystem)
+		}
 	}
+}
+
+// validAddrPattern checks a ticket_system value: a mail address, a domain
+// ("@rt.uio.no" or "rt.uio.no") or a glob with '*'.
+func validAddrPattern(p string) bool {
+	if strings.ContainsAny(p, " \t<>,;") || !strings.Contains(p, ".") {
+		return false
+	}
+	if strings.ContainsAny(p, "*?[") {
+		_, err := path.Match(p, "")
+		return err == nil && strings.Contains(p, "@")
+	}
+	if d, ok := strings.CutPrefix(p, "@"); ok {
+		return d != "" && !strings.Contains(d, "@")
+	}
+	return !strings.Contains(p, "@") || validAddress(p)
 }
 
 func (c *Config) validateRouting(ps *problems) {
@@ -492,6 +512,9 @@ func (c *Config) validateLimits(ps *problems) {
 	}
 	if l.RelaysPerCase < 1 {
 		ps.add("limits.relays_per_case", "must be at least 1, not %d", l.RelaysPerCase)
+	}
+	if l.SpamSCL < 0 || l.SpamSCL > 9 {
+		ps.add("limits.spam_scl", "must be 0 (off) or an SCL of 1-9, not %d", l.SpamSCL)
 	}
 }
 

@@ -105,18 +105,26 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 
 	if pi.class == kp.ClassLoop && !g.isUs(p.Get(kp.LoopHeader)) {
 		// Another gateway's loop header: its mail is not ours coming back.
-		pi.class = classifyIgnoringLoop(p)
+		pi.class = classifyIgnoringLoop(p, g.classifyOptions())
 		msg.Class, res.Class = pi.class, pi.class
 	}
+	// Who wrote it decides before how it looks: staff, a team or its
+	// ticket system here, a participant of the matched case below.
+	from := senderOf(p).Addr
+	pi.class = routing.ClassifyFor(p, pi.class, g.Dir.IsStaff(from) || g.Dir.IsResponsible(from))
 	var tokenCase kp.CaseID
 	if g.TokenSecret != nil {
 		tokenCase, _ = routing.FindReplyToken(g.TokenSecret, g.Config.Contact.Address, recipients(p))
 	}
 	idx := &txIndex{tx: tx}
-	th := routing.ThreadMessage(routing.ThreadInput{
+	in := routing.ThreadInput{
 		Parsed: p, Class: pi.class, TagPrefix: g.Config.Contact.TagPrefix, TokenCase: tokenCase,
 		ReopenWithin: time.Duration(g.Config.Contact.ReopenWithin), Now: now,
-	}, idx)
+		Sender: from, SenderTeams: g.Dir.TeamsOf(from),
+	}
+	th := routing.ThreadMessage(in, idx)
+	pi.class, th = participantAnswer(idx, in, th)
+	msg.Class, res.Class = pi.class, pi.class
 	if idx.err != nil {
 		return res, false, idx.err
 	}
@@ -174,7 +182,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	)
 	unauthenticated := staffish && !staffSide && pi.class == kp.ClassHuman
 	var unauthTags []string
-	if staffSide && pi.class == kp.ClassHuman {
+	if staffSide && pi.class == kp.ClassHuman && !g.fromTicketSystem(p, sender) {
 		cmds, refused, subject = routing.ParseCommands(p.Subject)
 	} else if unauthenticated {
 		// The tags stay in the subject as text; the sender hears why
@@ -239,6 +247,9 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		// an out-of-office or an outsider.
 		c.LastMessageID = p.MessageID
 	}
+	if r != roleOutsider {
+		g.recordCounterpart(c, p, sender, r == roleStaffSide)
+	}
 	msg.Kind, msg.Outsider = inboundKind(pi.class, th.NewCase, r, cmds, msg.Text)
 	if err := tx.PutMessage(msg, pi.Raw); err != nil {
 		return res, false, fmt.Errorf("storing message: %w", err)
@@ -266,7 +277,9 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 			return res, false, err
 		}
 	}
-	if unauthenticated && (len(unauthTags) > 0 || r == roleUnauthenticated) {
+	if unauthenticated && (len(unauthTags) > 0 || r == roleUnauthenticated) && !g.fromTicketSystem(p, sender) {
+		// (A ticket system gets no receipt: it would open a ticket for
+		// it, and perhaps answer.)
 		out.unauthenticatedReceipt(c, msg.From, unauthTags, r == roleUnauthenticated)
 	}
 
@@ -574,7 +587,7 @@ func (g *Gateway) answersLooseMail(tx *store.Tx, p *kp.Parsed) bool {
 }
 
 // classifyIgnoringLoop classifies p as if it carried no loop header.
-func classifyIgnoringLoop(p *kp.Parsed) kp.Class {
+func classifyIgnoringLoop(p *kp.Parsed, o routing.ClassifyOptions) kp.Class {
 	q := *p
 	q.Header = make(map[string][]string, len(p.Header))
 	for k, v := range p.Header {
@@ -582,7 +595,7 @@ func classifyIgnoringLoop(p *kp.Parsed) kp.Class {
 			q.Header[k] = v
 		}
 	}
-	return routing.Classify(&q)
+	return routing.ClassifyWith(&q, o)
 }
 
 // OwnText is what the writer of a reply wrote themselves: without quoted

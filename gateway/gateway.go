@@ -60,7 +60,7 @@ func New(cfg *config.Config, st *store.Store, log *slog.Logger) (*Gateway, error
 		g.Dir.Staff = append(g.Dir.Staff, routing.Person{Name: m.Name, Addr: m.Address})
 	}
 	for _, t := range cfg.Teams {
-		g.Dir.Teams = append(g.Dir.Teams, routing.Team{Name: t.Name, Members: t.Members, Escalation: t.Escalation})
+		g.Dir.Teams = append(g.Dir.Teams, routing.Team{Name: t.Name, Members: t.Members, Escalation: t.Escalation, TicketSystem: t.TicketSystem})
 	}
 	for i, r := range cfg.Routing {
 		rule, err := routing.CompileRule(r.From, r.FromDomain, r.To, r.Subject, r.Body, r.Team, r.Assignee)
@@ -145,6 +145,11 @@ func (g *Gateway) policyFor(c *kp.Case) routing.Policy {
 	return g.Policy
 }
 
+// classifyOptions is what classification takes from the configuration.
+func (g *Gateway) classifyOptions() routing.ClassifyOptions {
+	return routing.ClassifyOptions{SpamSCL: g.Config.Limits.SpamSCL, Own: []string{g.Config.Contact.Address}}
+}
+
 func (g *Gateway) now() time.Time {
 	if g.Now != nil {
 		return g.Now()
@@ -198,12 +203,12 @@ type parsedItem struct {
 
 // parseAll parses items on all cores; order is kept. Messages over limit
 // bytes (0: no limit) become stubs (parseOversize).
-func parseAll(items []Item, limit int64) []parsedItem {
+func parseAll(items []Item, limit int64, o routing.ClassifyOptions) []parsedItem {
 	out := make([]parsedItem, len(items))
 	workers := min(runtime.GOMAXPROCS(0), len(items))
 	if workers <= 1 {
 		for i := range items {
-			out[i] = parseOne(items[i], limit)
+			out[i] = parseOne(items[i], limit, o)
 		}
 		return out
 	}
@@ -212,7 +217,7 @@ func parseAll(items []Item, limit int64) []parsedItem {
 	for range workers {
 		wg.Go(func() {
 			for i := range next {
-				out[i] = parseOne(items[i], limit)
+				out[i] = parseOne(items[i], limit, o)
 			}
 		})
 	}
@@ -224,9 +229,9 @@ func parseAll(items []Item, limit int64) []parsedItem {
 	return out
 }
 
-func parseOne(it Item, limit int64) (pi parsedItem) {
+func parseOne(it Item, limit int64, o routing.ClassifyOptions) (pi parsedItem) {
 	if it.Oversize > 0 || limit > 0 && int64(len(it.Raw)) > limit {
-		return parseOversize(it, limit)
+		return parseOversize(it, limit, o)
 	}
 	pi.Item = it
 	defer func() {
@@ -240,7 +245,7 @@ func parseOne(it Item, limit int64) (pi parsedItem) {
 	if pi.parsed == nil {
 		pi.parsed = &kp.Parsed{MessageID: mailbox.SyntheticID(it.Raw), SyntheticID: true, Size: int64(len(it.Raw))}
 	}
-	pi.class = routing.Classify(pi.parsed)
+	pi.class = routing.ClassifyWith(pi.parsed, o)
 	return pi
 }
 
@@ -283,7 +288,7 @@ func (g *Gateway) ingest(ctx context.Context, items []Item, cursor *kp.Cursor) (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	parsed := parseAll(items, g.Config.Limits.MaxMessageBytes)
+	parsed := parseAll(items, g.Config.Limits.MaxMessageBytes, g.classifyOptions())
 	results := make([]Result, len(items))
 	var queued bool
 	// A message that cannot be applied for a reason of its own is

@@ -262,6 +262,7 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 		// the tag, so the reply stays internal too.
 		subject = c.ID.Tag(g.Config.Contact.TagPrefix) + " [note] " + c.Subject
 	}
+	subject = routing.WithCounterpartRefs(subject, c.ID.Tag(g.Config.Contact.TagPrefix), g.counterpartRefsFor(c, to, cc))
 	var refs []string
 	if c.ThreadID != "" {
 		refs = append(refs, c.ThreadID)

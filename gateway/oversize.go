@@ -12,7 +12,7 @@ import (
 // header is kept and parsed, so its record names the Message-ID, sender
 // and subject and it is classified as usual, and it is quarantined with
 // its size as the reason. The record's Size is the whole message's.
-func parseOversize(it Item, limit int64) (pi parsedItem) {
+func parseOversize(it Item, limit int64, o routing.ClassifyOptions) (pi parsedItem) {
 	size := max(it.Oversize, int64(len(it.Raw)))
 	it.Raw = mailbox.HeaderPart(it.Raw)
 	it.Oversize = size
@@ -26,6 +26,6 @@ func parseOversize(it Item, limit int64) (pi parsedItem) {
 	}()
 	pi.parsed, _ = mailbox.Parse(it.Raw)
 	pi.parsed.Size = size
-	pi.class = routing.Classify(pi.parsed)
+	pi.class = routing.ClassifyWith(pi.parsed, o)
 	return pi
 }

@@ -420,6 +420,8 @@ type casePage struct {
 	ResolvedAt   string
 	Previous     string
 	PreviousHref string
+	// Counterparts are counterpart ticket systems' own references.
+	Counterparts []kp.CounterpartRef
 	LastInbound  string
 	LastStaff    string
 	Messages     []messageView
@@ -485,6 +487,7 @@ func (d *dashboard) caseView(w http.ResponseWriter, r *http.Request) {
 		page:         d.page(r, c.ID.Tag(d.s.o.TagPrefix)+" "+c.Subject, now),
 		Case:         d.row(c, now),
 		Participants: c.Participants,
+		Counterparts: c.Counterparts,
 		Created:      d.fmtTime(c.Created),
 		ResolvedAt:   d.fmtTime(c.ResolvedAt),
 		LastInbound:  d.fmtTime(c.LastInbound),

@@ -328,3 +328,42 @@ func TestFollowupRearmAfterArchiveImport(t *testing.T) {
 		t.Errorf("a bad -since date exits %d, want 1", code)
 	}
 }
+
+// TestCaseShowCounterpartRefs checks that a ticket system's own reference
+// is shown by `case show`, in text and as counterpart_refs in JSON.
+func TestCaseShowCounterpartRefs(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "kp.db")
+	mail := filepath.Join(dir, "mail")
+	writeFile(t, mail, "1.eml", `From: Support <support@rt.vendor.example>
+To: integrasjon@example.org
+Subject: [rt.vendor.example #881] Feil i eksporten
+Message-ID: <rt881@rt.vendor.example>
+RT-Ticket: rt.vendor.example #881
+Date: Mon, 23 Nov 2026 10:00:00 +0100
+
+Eksporten fra dere feiler.
+`)
+	if _, errOut, code := run(t, "", "ingest", mail, "-db", db, "-quiet"); code != 0 {
+		t.Fatalf("ingest exit %d: %s", code, errOut)
+	}
+	out, errOut, code := run(t, "", "case", "show", "1", "-json", "-db", db)
+	if code != 0 {
+		t.Fatalf("case show exit %d: %s", code, errOut)
+	}
+	var c struct {
+		Refs []struct {
+			Addr, System, Ref string
+		} `json:"counterpart_refs"`
+	}
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatalf("case show -json: %v\n%s", err, out)
+	}
+	if len(c.Refs) != 1 || c.Refs[0].Ref != "[rt.vendor.example #881]" || c.Refs[0].Addr != "support@rt.vendor.example" || c.Refs[0].System != "rt" {
+		t.Fatalf("counterpart_refs = %+v\n%s", c.Refs, out)
+	}
+	out, _, code = run(t, "", "case", "show", "1", "-db", db)
+	if code != 0 || !strings.Contains(out, "their ref:  [rt.vendor.example #881] (support@rt.vendor.example, rt)") {
+		t.Fatalf("case show (%d):\n%s", code, out)
+	}
+}

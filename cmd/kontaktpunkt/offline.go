@@ -271,6 +271,8 @@ type caseJSON struct {
 	Next       *kp.FollowUp `json:"next_followup"`
 	Previous   kp.CaseID    `json:"previous_case,omitempty"`
 	Cc         []string     `json:"participants,omitempty"`
+	// CounterpartRefs are the counterpart ticket systems' own references.
+	CounterpartRefs []kp.CounterpartRef `json:"counterpart_refs,omitempty"`
 }
 
 type messageJSON struct {
@@ -295,8 +297,23 @@ func toCaseJSON(c *kp.Case, prefix string) caseJSON {
 		ID: c.ID, Tag: c.ID.Tag(prefix), Subject: c.Subject, Status: c.Status, Requester: c.Requester.Addr,
 		Assignee: c.Assignee, Team: c.Team, Priority: c.Priority, Escalation: c.Escalation,
 		Created: c.Created, Updated: c.Updated, Messages: c.Messages, Next: c.Next,
-		Previous: c.PreviousCase, Cc: c.Participants,
+		Previous: c.PreviousCase, Cc: c.Participants, CounterpartRefs: c.Counterparts,
 	}
+}
+
+// counterpartName says whose a counterpart reference is: "team fs, rt@uio.no, rt".
+func counterpartName(r kp.CounterpartRef) string {
+	var parts []string
+	if r.Team != "" {
+		parts = append(parts, "team "+r.Team)
+	}
+	if r.Addr != "" {
+		parts = append(parts, r.Addr)
+	}
+	if r.System != "" {
+		parts = append(parts, r.System)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func listCases(e *env, status kp.Status, assignee string, asJSON bool, stdout io.Writer) error {
@@ -390,6 +407,9 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 	}
 	if c.PreviousCase != 0 {
 		fmt.Fprintf(stdout, "  follows:    %s\n", c.PreviousCase.Tag(prefix))
+	}
+	for _, r := range c.Counterparts {
+		fmt.Fprintf(stdout, "  their ref:  %s (%s)\n", r.Ref, counterpartName(r))
 	}
 	for _, m := range msgs {
 		arrow := "<-"
