@@ -56,7 +56,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	res := Result{Source: pi.Source, MessageID: p.MessageID, Class: pi.class}
 
 	// Rule 1: duplicate. Nothing changes; the disposition is that of the original.
-	if id, ok, err := tx.LookupID(p.MessageID); err != nil {
+	if id, ok, err := g.storedCopy(tx, pi); err != nil {
 		return res, false, err
 	} else if ok {
 		res.MatchedBy, res.Status = kp.MatchDuplicate, ResultDuplicate
@@ -68,11 +68,13 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		_ = tx.AddCounter("messages_matched_by:duplicate", 1)
 		return res, false, nil
 	}
+	res.MessageID = p.MessageID
 
 	msg := &kp.Message{
 		ID: p.MessageID, Direction: kp.In, Class: pi.class, From: p.From, To: p.To, Cc: p.Cc,
 		Subject: p.Subject, Date: p.Date, Received: now, Text: p.Text, Attachments: p.Attachments,
 		Defects: p.Defects, Source: pi.Source, Size: int64(len(pi.Raw)),
+		ContentHash: pi.hash, CollidedID: pi.collided,
 	}
 	count := func(r *Result) error {
 		if err := tx.AddCounter("messages_class:"+string(r.Class), 1); err != nil {
@@ -105,7 +107,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	idx := &txIndex{tx: tx}
 	th := routing.ThreadMessage(routing.ThreadInput{
 		Parsed: p, Class: pi.class, TagPrefix: g.Config.Contact.TagPrefix, TokenCase: tokenCase,
-		ReopenWithin: time.Duration(g.Config.Contact.ReopenWithin), Now: now,
+		ReopenWithin: time.Duration(g.Config.Contact.ReopenWithin), Now: now, OwnText: g.taggedOwnText(p.Text),
 	}, idx)
 	if idx.err != nil {
 		return res, false, idx.err
@@ -169,6 +171,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 			return res, false, fmt.Errorf("loading case %d: %w", th.Case, err)
 		}
 	}
+	g.joinThread(c, th, senderOf(p).Addr)
 	msg.Case = c.ID
 	id := c.ID
 	res.Case = &id
@@ -197,6 +200,9 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	msg.Kind, msg.Outsider = inboundKind(pi.class, th.NewCase, r, cmds, msg.Text)
 	if err := tx.PutMessage(msg, pi.Raw); err != nil {
 		return res, false, fmt.Errorf("storing message: %w", err)
+	}
+	if err := g.indexThread(tx, c, p, th.NewCase); err != nil {
+		return res, false, err
 	}
 
 	switch {

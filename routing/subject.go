@@ -270,6 +270,21 @@ func CaseSubject(subject, prefix string) string {
 	return tidySpaces(StripReplyPrefixes(RemoveCaseTag(s, prefix)))
 }
 
+// HasReplyPrefix reports whether subject starts with a reply or forward
+// prefix ("Re:", "SV:", "AW:", "Fwd:", "Re[2]:", stacked), case tags and
+// leading bracket groups looked past.
+func HasReplyPrefix(subject, prefix string) bool {
+	s := tidySpaces(RemoveCaseTag(subject, prefix))
+	return StripReplyPrefixes(s) != s
+}
+
+// NormalSubject is the form under which cases are found by subject:
+// CaseSubject, lower-cased, white space collapsed. Two subjects that a
+// person would call the same reply chain normalise alike.
+func NormalSubject(subject, prefix string) string {
+	return strings.ToLower(CaseSubject(subject, prefix))
+}
+
 // tidySpaces collapses runs of white space (including folded-header tabs and
 // newlines) into one space and trims both ends.
 func tidySpaces(s string) string {

@@ -210,20 +210,30 @@ type idEntry struct {
 	// rawLen is the length of the packed raw message, 0 when none is
 	// stored; rawOff its offset in the raw log (unused for big ones).
 	rawLen, rawOff uint64
+	// hash is the content hash of an inbound message (PutMessage's
+	// caller chooses it), 0 when none was recorded.
+	hash uint64
 }
 
 func (e idEntry) encode() []byte {
-	b := make([]byte, 0, 5*binary.MaxVarintLen64)
+	b := make([]byte, 0, 6*binary.MaxVarintLen64)
 	b = binary.AppendUvarint(b, e.seq)
 	b = binary.AppendUvarint(b, uint64(e.cas))
 	b = binary.AppendUvarint(b, e.outID)
 	b = binary.AppendUvarint(b, e.rawLen)
-	return binary.AppendUvarint(b, e.rawOff)
+	b = binary.AppendUvarint(b, e.rawOff)
+	if e.hash != 0 {
+		b = binary.AppendUvarint(b, e.hash)
+	}
+	return b
 }
 
 func decodeIDEntry(v []byte) (idEntry, error) {
 	d := dec{b: v}
 	e := idEntry{seq: d.uvarint(), cas: kp.CaseID(d.uvarint()), outID: d.uvarint(), rawLen: d.uvarint(), rawOff: d.uvarint()}
+	if d.more() {
+		e.hash = d.uvarint()
+	}
 	if d.err != nil || len(d.b) != 0 {
 		return idEntry{}, fmt.Errorf("message id entry %x: %w", v, ErrCorrupt)
 	}
@@ -294,6 +304,10 @@ type dec struct {
 	b   []byte
 	err error
 }
+
+// more reports whether bytes are left: a record written before a field
+// was added ends before it.
+func (d *dec) more() bool { return d.err == nil && len(d.b) > 0 }
 
 func (d *dec) fail(what string) {
 	if d.err == nil {
@@ -458,6 +472,9 @@ func encodeMessage(m *kp.Message) []byte {
 	e.strs(m.Defects)
 	e.str(m.Source)
 	e.varint(m.Size)
+	// Fields added after the first release follow; records written
+	// before them simply end here.
+	e.str(m.CollidedID)
 	return e.b
 }
 
@@ -490,6 +507,9 @@ func decodeMessage(b []byte, seq uint64) (*kp.Message, error) {
 	m.Defects = d.strs()
 	m.Source = d.str()
 	m.Size = d.varint()
+	if d.more() {
+		m.CollidedID = d.str()
+	}
 	if d.err != nil {
 		return nil, fmt.Errorf("message %d: %w", seq, d.err)
 	}
@@ -525,6 +545,14 @@ func encodeCase(c *kp.Case) []byte {
 		e.time(c.Next.Due)
 		e.varint(int64(c.Next.Count))
 	}
+	// Fields added after the first release follow; records written
+	// before them simply end here.
+	e.uvarint(uint64(c.MergedInto))
+	e.uvarint(uint64(len(c.Links)))
+	for _, l := range c.Links {
+		e.uvarint(uint64(l))
+	}
+	e.str(c.OpenedBy)
 	return e.b
 }
 
@@ -553,6 +581,16 @@ func decodeCase(b []byte, id kp.CaseID) (*kp.Case, error) {
 	c.LastMessageID = d.str()
 	if d.boolean() {
 		c.Next = &kp.FollowUp{Kind: kp.FollowUpKind(d.str()), Due: d.time(), Count: d.int()}
+	}
+	if d.more() {
+		c.MergedInto = kp.CaseID(d.uvarint())
+		if n := d.count(); n > 0 {
+			c.Links = make([]kp.CaseID, 0, n)
+			for i := 0; i < n && d.err == nil; i++ {
+				c.Links = append(c.Links, kp.CaseID(d.uvarint()))
+			}
+		}
+		c.OpenedBy = d.str()
 	}
 	if d.err != nil {
 		return nil, fmt.Errorf("case %d: %w", id, d.err)

@@ -236,6 +236,9 @@ type caseJSON struct {
 	Next       *kp.FollowUp `json:"next_followup"`
 	Previous   kp.CaseID    `json:"previous_case,omitempty"`
 	Cc         []string     `json:"participants,omitempty"`
+	MergedInto kp.CaseID    `json:"merged_into,omitempty"`
+	Links      []kp.CaseID  `json:"links,omitempty"`
+	OpenedBy   string       `json:"opened_by,omitempty"`
 }
 
 type messageJSON struct {
@@ -251,6 +254,9 @@ type messageJSON struct {
 	Outsider    bool            `json:"outsider"`
 	To          []string        `json:"to,omitempty"`
 	Attachments []kp.Attachment `json:"attachments,omitempty"`
+	// CollidedID is the Message-ID the message arrived with when an
+	// earlier, different message had it; MessageID is then derived.
+	CollidedID string `json:"collided_id,omitempty"`
 }
 
 func toCaseJSON(c *kp.Case, prefix string) caseJSON {
@@ -258,7 +264,7 @@ func toCaseJSON(c *kp.Case, prefix string) caseJSON {
 		ID: c.ID, Tag: c.ID.Tag(prefix), Subject: c.Subject, Status: c.Status, Requester: c.Requester.Addr,
 		Assignee: c.Assignee, Team: c.Team, Priority: c.Priority, Escalation: c.Escalation,
 		Created: c.Created, Updated: c.Updated, Messages: c.Messages, Next: c.Next,
-		Previous: c.PreviousCase, Cc: c.Participants,
+		Previous: c.PreviousCase, Cc: c.Participants, MergedInto: c.MergedInto, Links: c.Links, OpenedBy: c.OpenedBy,
 	}
 }
 
@@ -322,7 +328,7 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 			mj := messageJSON{
 				MessageID: m.ID, From: m.From.Addr, Date: m.Date, Direction: m.Direction, Class: m.Class,
 				MatchedBy: m.MatchedBy, Kind: m.Kind, Subject: m.Subject, Text: m.Text, Outsider: m.Outsider,
-				Attachments: m.Attachments,
+				Attachments: m.Attachments, CollidedID: m.CollidedID,
 			}
 			for _, a := range append(append([]kp.Address{}, m.To...), m.Cc...) {
 				mj.To = append(mj.To, a.Addr)
@@ -349,6 +355,7 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 	if c.PreviousCase != 0 {
 		fmt.Fprintf(stdout, "  follows:    %s\n", c.PreviousCase.Tag(prefix))
 	}
+	showThreadLinks(stdout, c, prefix)
 	for _, m := range msgs {
 		arrow := "<-"
 		if m.Direction == kp.Out {
@@ -364,6 +371,9 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 		}
 		if m.MatchedBy != "" && m.Direction == kp.In {
 			flags = append(flags, "by "+string(m.MatchedBy))
+		}
+		if m.CollidedID != "" {
+			flags = append(flags, "id collided with an earlier message: <"+m.CollidedID+">, stored as <"+m.ID+">")
 		}
 		who := m.From.String()
 		if m.Direction == kp.Out {
