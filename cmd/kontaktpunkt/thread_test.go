@@ -1,0 +1,230 @@
+package main
+
+import (
+	"encoding/json"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// threadingConfig has one staff member and one team member, so mail from
+// the staff side can be told from a requester's.
+const threadingConfig = `contact:
+  address: integrasjon@example.org
+  name: Integrasjon
+store:
+  path: %DB%
+imap:
+  host: imap.example.org
+  username: integrasjon
+  password: {file: %PW%}
+staff:
+  members:
+    - {name: Kari, address: kari@example.org}
+  require_authenticated: false
+teams:
+  - name: arkiv
+    members: [per@example.org]
+    escalation: leder@example.org
+`
+
+type threadCase struct {
+	ID        int      `json:"id"`
+	Subject   string   `json:"subject"`
+	Requester string   `json:"requester"`
+	Cc        []string `json:"participants"`
+	OpenedBy  string   `json:"opened_by"`
+	// Inbound counts the ingested messages stored on the case.
+	Inbound int `json:"-"`
+}
+
+// ingestShape ingests testdata/threading/NAME with the threading config,
+// compares `ingest -json` with testdata/threading/NAME.golden.jsonl and
+// returns the cases, oldest first, and the config path.
+// Regenerate with: go test ./cmd/kontaktpunkt -run ThreadingGolden -update
+func ingestShape(t *testing.T, name string) ([]threadCase, string) {
+	t.Helper()
+	dir := t.TempDir()
+	pw := writeFile(t, dir, "pw", "x")
+	cfg := writeFile(t, dir, "kp.yaml", strings.NewReplacer("%DB%", filepath.Join(dir, "kp.db"), "%PW%", pw).Replace(threadingConfig))
+	out, errOut, code := run(t, "", "ingest", "-config", cfg, "-json", filepath.Join("testdata", "threading", name))
+	if code != 0 {
+		t.Fatalf("ingest: exit %d: %s", code, errOut)
+	}
+	golden := filepath.Join("testdata", "threading", name+".golden.jsonl")
+	if *update {
+		if err := os.WriteFile(golden, []byte(out), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if out != string(want) {
+		t.Errorf("ingest -json differs from %s:\ngot:\n%s\nwant:\n%s", golden, out, want)
+	}
+	out, errOut, code = run(t, "", "cases", "-config", cfg, "-json")
+	if code != 0 {
+		t.Fatalf("cases: exit %d: %s", code, errOut)
+	}
+	var cases []threadCase
+	if err := json.Unmarshal([]byte(out), &cases); err != nil {
+		t.Fatal(err)
+	}
+	for i, j := 0, len(cases)-1; i < j; i, j = i+1, j-1 {
+		cases[i], cases[j] = cases[j], cases[i]
+	}
+	for _, line := range strings.Split(strings.TrimSpace(string(want)), "\n") {
+		var r struct {
+			Case   int    `json:"case"`
+			Status string `json:"status"`
+		}
+		if err := json.Unmarshal([]byte(line), &r); err != nil {
+			t.Fatal(err)
+		}
+		for i := range cases {
+			if cases[i].ID == r.Case && r.Status == "stored" {
+				cases[i].Inbound++
+			}
+		}
+	}
+	return cases, cfg
+}
+
+// wantCases checks the number of cases and how many ingested messages each
+// holds.
+func wantCases(t *testing.T, cases []threadCase, messages ...int) {
+	t.Helper()
+	got := make([]int, len(cases))
+	for i, c := range cases {
+		got[i] = c.Inbound
+	}
+	if len(got) != len(messages) {
+		t.Fatalf("cases hold %v messages, want %v: %+v", got, messages, cases)
+	}
+	for i := range got {
+		if got[i] != messages[i] {
+			t.Fatalf("cases hold %v messages, want %v: %+v", got, messages, cases)
+		}
+	}
+}
+
+func TestThreadingGoldenSentFolderExchange(t *testing.T) {
+	// Nine mails between two people, every reply with RE:/SV:/AW:/VS:/Re[2]:
+	// and no In-Reply-To, References or tag: one case.
+	cases, _ := ingestShape(t, "sent-folder-exchange")
+	wantCases(t, cases, 9)
+}
+
+func TestThreadingGoldenLateParent(t *testing.T) {
+	// The reply arrives first and opens the case; the parent joins it, the
+	// case keeps its requester and the parent's writer becomes a participant.
+	cases, _ := ingestShape(t, "late-parent")
+	wantCases(t, cases, 3)
+	if c := cases[0]; c.Requester != "nils.berg@ntnu.example" || !containsStr(c.Cc, "sara.lie@ntnu.example") {
+		t.Errorf("case = %+v, want requester Nils and Sara a participant", c)
+	}
+}
+
+func TestThreadingGoldenGhostParent(t *testing.T) {
+	// Two reply-alls to a mail the contact address never got: one case; a
+	// stranger answering the same lost mail shares nobody: a case of their own.
+	cases, _ := ingestShape(t, "ghost-parent")
+	wantCases(t, cases, 2, 1)
+}
+
+func TestThreadingGoldenSameSubjectDifferentPeople(t *testing.T) {
+	// "Tilgang" from two people and a stranger's "RE: Tilgang": three cases,
+	// each follow-up in its writer's case.
+	cases, _ := ingestShape(t, "same-subject-different-people")
+	wantCases(t, cases, 2, 2, 1)
+	if cases[0].Requester != "hanne@uib.example" || cases[1].Requester != "jonas@uit.example" {
+		t.Errorf("cases = %+v", cases)
+	}
+}
+
+func TestThreadingGoldenReusedMessageID(t *testing.T) {
+	// Two different letters with one Message-ID are two cases; the first
+	// letter delivered again is a duplicate; case show says the id collided.
+	cases, cfg := ingestShape(t, "reused-message-id")
+	wantCases(t, cases, 1, 1)
+	out, errOut, code := run(t, "", "case", "show", "2", "-config", cfg)
+	if code != 0 || !strings.Contains(out, "collided") || !strings.Contains(out, "P360-0001@kommune.example") {
+		t.Errorf("case show 2: exit %d: %s%s", code, out, errOut)
+	}
+	out, _, _ = run(t, "", "case", "show", "2", "-config", cfg, "-json")
+	var c struct {
+		Messages []struct {
+			MessageID  string `json:"message_id"`
+			CollidedID string `json:"collided_id"`
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatal(err)
+	}
+	if len(c.Messages) == 0 || c.Messages[0].CollidedID != "P360-0001@kommune.example" || c.Messages[0].MessageID == c.Messages[0].CollidedID {
+		t.Errorf("case show 2 -json messages = %+v", c.Messages)
+	}
+}
+
+func TestThreadingGoldenReferenceInText(t *testing.T) {
+	// A caseworker and a team member answer with new mail and "Deres ref.:
+	// INT#1" / "Your ref: INT#1": both on case 1; the caseworker is flagged
+	// an outsider, the team member's answer goes to the requester and
+	// nobody but the requester is acknowledged. A tag only in quoted text
+	// opens a new case.
+	cases, cfg := ingestShape(t, "reference-in-text")
+	wantCases(t, cases, 3, 1)
+	out, _, _ := run(t, "", "case", "show", "1", "-config", cfg, "-json")
+	var c struct {
+		Messages []struct {
+			From      string `json:"from"`
+			Direction string `json:"direction"`
+			Kind      string `json:"kind"`
+			Outsider  bool   `json:"outsider"`
+			To        []string
+		} `json:"messages"`
+	}
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatal(err)
+	}
+	for _, m := range c.Messages {
+		switch {
+		case m.From == "saksbehandler@arkiv.example" && !m.Outsider:
+			t.Errorf("caseworker not flagged outsider: %+v", m)
+		case m.From == "per@example.org" && (m.Outsider || m.Kind != "reply"):
+			t.Errorf("team member's answer: %+v", m)
+		}
+	}
+	out, _, _ = run(t, "", "outbox", "-config", cfg, "-json")
+	var queued []struct {
+		Kind string   `json:"kind"`
+		To   []string `json:"to"`
+	}
+	if err := json.Unmarshal([]byte(out), &queued); err != nil {
+		t.Fatal(err)
+	}
+	relayed := false
+	for _, q := range queued {
+		if q.Kind == "ack" && !containsStr(q.To, "ola@nmbu.example") && !containsStr(q.To, "ukjent@annet.example") {
+			t.Errorf("acknowledgement to %v", q.To)
+		}
+		if q.Kind == "relay" && containsStr(q.To, "ola@nmbu.example") {
+			relayed = true
+		}
+	}
+	if !relayed {
+		t.Errorf("the team member's answer was not relayed to the requester: %+v", queued)
+	}
+}
+
+func containsStr(ss []string, s string) bool {
+	for _, x := range ss {
+		if strings.EqualFold(x, s) {
+			return true
+		}
+	}
+	return false
+}
