@@ -151,6 +151,10 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	if staffSide && pi.class == kp.ClassHuman {
 		cmds, refused, subject = routing.ParseCommands(p.Subject)
 	}
+	var fwd *forwarded
+	if th.NewCase && staffSide && pi.class == kp.ClassHuman {
+		cmds, fwd = g.forwardedOnBehalf(pi, cmds, sender)
+	}
 	msg.Subject = strings.TrimSpace(subject)
 
 	out := &outbox{g: g, tx: tx, now: now, quiet: g.Quiet}
@@ -216,6 +220,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 			}
 		}
 	case th.NewCase:
+		g.markForwarded(c, out, fwd)
 		if err := g.openCase(out, c, msg, p, staffSide, cmds, refused); err != nil {
 			return res, false, err
 		}
@@ -284,7 +289,7 @@ func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parse
 		}
 	}
 	data := g.caseData(c, msg)
-	if !fx.note {
+	if fwd := c.OpenedBy != ""; !fx.note && !(fwd && out.noAck) {
 		out.send(c, "ack", []kp.Address{c.Requester}, nil, "auto-replied", data)
 	}
 	out.send(c, "notify", g.staffAddrs(msg.From.Addr), nil, "auto-generated", data)

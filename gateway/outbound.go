@@ -28,6 +28,9 @@ type outbox struct {
 	// by the mail that relays it; omitted names those too large to.
 	attach  []mailbox.Attached
 	omitted []string
+	// noAck holds back the acknowledgement of a case staff opened by
+	// forwarding (contact.ack_forwarded: false).
+	noAck bool
 }
 
 // noReply matches local parts that never read mail.

@@ -164,3 +164,17 @@ func FuzzCheckReplyToken(f *testing.F) {
 		}
 	})
 }
+
+func FuzzForwardedFrom(f *testing.F) {
+	for _, b := range forwardBlocks {
+		f.Add(b.text)
+	}
+	f.Add("> > Fra: <@>\n> Sendt:\n> Til:\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		a, ok := ForwardedFrom(text)
+		if ok && !strings.Contains(a.Addr, "@") {
+			t.Errorf("ForwardedFrom(%q) = %+v without an address", text, a)
+		}
+		HasForwardPrefix(text, "INT")
+	})
+}

@@ -228,3 +228,54 @@ func containsStr(ss []string, s string) bool {
 	}
 	return false
 }
+
+func TestThreadingGoldenStaffForwards(t *testing.T) {
+	// Staff forward mail to the contact address from Outlook (nb, en),
+	// Gmail and as an attachment: each case is the original sender's, the
+	// acknowledgement goes to them and a receipt to the staff member. A
+	// requester forwarding a colleague's mail stays the requester.
+	cases, cfg := ingestShape(t, "staff-forwards")
+	wantCases(t, cases, 1, 1, 1, 1, 1)
+	want := []string{"bjorn.eriksen@kommune.example", "grace@partner.example", "ali.khan@gmail.example", "oystein@leverandor.example", "ida@kunde.example"}
+	for i, c := range cases {
+		if c.Requester != want[i] {
+			t.Errorf("case %d requester %q, want %q", c.ID, c.Requester, want[i])
+		}
+		if by := map[bool]string{true: "kari@example.org"}[i < 4]; c.OpenedBy != by {
+			t.Errorf("case %d opened_by %q, want %q", c.ID, c.OpenedBy, by)
+		}
+		if containsStr(c.Cc, "kari@example.org") {
+			t.Errorf("case %d has the staff member as a participant: %v", c.ID, c.Cc)
+		}
+	}
+	out, _, _ := run(t, "", "outbox", "-config", cfg, "-json")
+	var queued []struct {
+		Case int      `json:"case"`
+		Kind string   `json:"kind"`
+		To   []string `json:"to"`
+	}
+	if err := json.Unmarshal([]byte(out), &queued); err != nil {
+		t.Fatal(err)
+	}
+	acks, receipts := map[int][]string{}, map[int][]string{}
+	for _, q := range queued {
+		switch q.Kind {
+		case "ack":
+			acks[q.Case] = append(acks[q.Case], q.To...)
+		case "receipt":
+			receipts[q.Case] = append(receipts[q.Case], q.To...)
+		}
+	}
+	for i, c := range cases {
+		if got := acks[c.ID]; len(got) != 1 || !strings.EqualFold(got[0], want[i]) {
+			t.Errorf("case %d acknowledged %v, want %s", c.ID, got, want[i])
+		}
+		if i < 4 && !containsStr(receipts[c.ID], "kari@example.org") {
+			t.Errorf("case %d: no receipt to the staff member: %v", c.ID, receipts[c.ID])
+		}
+	}
+	show, _, _ := run(t, "", "case", "show", "1", "-config", cfg)
+	if !strings.Contains(show, "opened by:  kari@example.org") {
+		t.Errorf("case show 1 does not say who opened it:\n%s", show)
+	}
+}
