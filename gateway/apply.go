@@ -151,6 +151,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	if staffSide && pi.class == kp.ClassHuman {
 		cmds, refused, subject = routing.ParseCommands(p.Subject)
 	}
+	cmds, repairs := splitRepairs(cmds)
 	var fwd *forwarded
 	if th.NewCase && staffSide && pi.class == kp.ClassHuman {
 		cmds, fwd = g.forwardedOnBehalf(pi, cmds, sender)
@@ -236,6 +237,9 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	g.schedule(c, prevNext, out.remind)
 	if err := tx.PutCase(c); err != nil {
 		return res, false, fmt.Errorf("storing case %d: %w", c.ID, err)
+	}
+	if err := g.applyRepairs(tx, out, c, msg.From, repairs); err != nil {
+		return res, false, err
 	}
 	if out.err != nil {
 		return res, false, out.err

@@ -1,6 +1,7 @@
 package routing
 
 import (
+	"strings"
 	"time"
 
 	kp "kontaktpunkt"
@@ -182,7 +183,7 @@ func ThreadMessage(in ThreadInput, idx Index) Thread {
 		}
 	}
 	if by != kp.MatchReplyToken {
-		if tid, ok := FindCaseTag(p.Subject, in.TagPrefix); ok && tid != found.id {
+		if tid, ok := FindCaseTag(withoutCaseRefs(p.Subject), in.TagPrefix); ok && tid != found.id {
 			if m, ok := existing(tid); ok {
 				found, by = m, kp.MatchSubjectTag
 			}
@@ -344,9 +345,6 @@ func bySubject(in ThreadInput, idx Index, existing func(kp.CaseID) (match, bool)
 		if !ok || m.id == found.id || !live(m.c, in) || !m.c.HasParticipant(sender) {
 			continue
 		}
-		if NormalSubject(m.c.Subject, in.TagPrefix) != norm {
-			continue // a merged case's survivor may have another subject
-		}
 		found = m
 		n++
 	}
@@ -374,6 +372,32 @@ func byBodyTag(in ThreadInput, existing func(kp.CaseID) (match, bool)) (match, b
 		found = m
 	}
 	return found, found.id != 0
+}
+
+// withoutCaseRefs removes the [merge:…] and [link:…] tags from a subject:
+// the case they name is the one to fold into or relate to, not the one
+// the mail belongs to.
+func withoutCaseRefs(subject string) string {
+	lower := strings.ToLower(subject)
+	if !strings.Contains(lower, "[merge") && !strings.Contains(lower, "[link") {
+		return subject
+	}
+	var b strings.Builder
+	for i := 0; i < len(subject); {
+		if subject[i] == '[' {
+			rest := strings.ToLower(subject[i+1:])
+			if strings.HasPrefix(strings.TrimSpace(rest), "merge") || strings.HasPrefix(strings.TrimSpace(rest), "link") {
+				if end := strings.IndexByte(subject[i:], ']'); end > 0 {
+					b.WriteByte(' ')
+					i += end + 1
+					continue
+				}
+			}
+		}
+		b.WriteByte(subject[i])
+		i++
+	}
+	return b.String()
 }
 
 // senderAddr is who wrote p: From, else Sender.

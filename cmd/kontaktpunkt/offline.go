@@ -96,7 +96,13 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		run = func(e *env) error { return listCases(e, kp.Status(*status), *assignee, *asJSON, stdout) }
 	case "case":
 		if len(pos) < 2 {
-			return usageErr("usage: case show N | case assign N WHO | case status N S | case note N TEXT")
+			return usageErr("usage: case show N | case assign N WHO | case status N S | case note N TEXT | case merge FROM INTO | case move MSGID N")
+		}
+		if pos[0] == "move" {
+			if run, err = moveCommand(pos[1:], stdout); err != nil {
+				return err
+			}
+			break
 		}
 		id, err := strconv.ParseUint(strings.TrimPrefix(pos[1], "#"), 10, 64)
 		if err != nil || id == 0 {
@@ -203,8 +209,10 @@ func caseCommand(sub string, id kp.CaseID, rest []string, asJSON bool, stdout io
 			return nil, usageErr("usage: case note N TEXT")
 		}
 		return func(e *env) error { return operate(e, "[note]", strings.Join(rest, " ")) }, nil
+	case "merge":
+		return mergeCommand(id, rest, operator, stdout)
 	}
-	return nil, usageErr("unknown case command %q (show, assign, status, note)", sub)
+	return nil, usageErr("unknown case command %q (show, assign, status, note, merge, move)", sub)
 }
 
 func operatorAddr() string {

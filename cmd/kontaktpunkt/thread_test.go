@@ -279,3 +279,110 @@ func TestThreadingGoldenStaffForwards(t *testing.T) {
 		t.Errorf("case show 1 does not say who opened it:\n%s", show)
 	}
 }
+
+func TestCaseRepairs(t *testing.T) {
+	// Three cases (Hanne's, Jonas's, Mette's). Mette's is folded into
+	// Hanne's from the command line; mail tagged for Mette's case then goes
+	// to Hanne's. A misfiled message is moved; staff link and merge by tag.
+	cases, cfg := ingestShape(t, "same-subject-different-people")
+	wantCases(t, cases, 2, 2, 1)
+	if out, errOut, code := run(t, "", "case", "merge", "3", "1", "-config", cfg); code != 0 || !strings.Contains(out, "[INT#3] merged into [INT#1]") {
+		t.Fatalf("case merge: exit %d: %s%s", code, out, errOut)
+	}
+	if _, errOut, code := run(t, "", "case", "merge", "3", "2", "-config", cfg); code != 1 || !strings.Contains(errOut, "already merged") {
+		t.Errorf("merging a merged case again: exit %d: %s", code, errOut)
+	}
+	show := func(n string) (string, caseShow) {
+		t.Helper()
+		text, _, _ := run(t, "", "case", "show", n, "-config", cfg)
+		js, errOut, code := run(t, "", "case", "show", n, "-config", cfg, "-json")
+		if code != 0 {
+			t.Fatalf("case show %s: exit %d: %s", n, code, errOut)
+		}
+		var c caseShow
+		if err := json.Unmarshal([]byte(js), &c); err != nil {
+			t.Fatal(err)
+		}
+		return text, c
+	}
+	text, c3 := show("3")
+	if c3.MergedInto != 1 || !strings.Contains(text, "merged into: [INT#1]") || len(c3.Messages) != 0 {
+		t.Errorf("case 3 after the merge: %+v\n%s", c3, text)
+	}
+	_, c1 := show("1")
+	if !containsStr(c1.Cc, "mette@nord.example") || !c1.has("m1@nord.example") {
+		t.Errorf("case 1 after the merge lacks Mette or her mail: %+v", c1)
+	}
+
+	dir := t.TempDir()
+	tagged := writeFile(t, dir, "tagged.eml", "From: Mette Berg <mette@nord.example>\nTo: integrasjon@example.org\nSubject: Re: [INT#3] Tilgang\nMessage-ID: <m2@nord.example>\n\nEn ting til.\n")
+	if out, _, _ := run(t, "", "ingest", "-config", cfg, "-json", tagged); !strings.Contains(out, `"case":1,"matched_by":"subject-tag"`) {
+		t.Errorf("mail for the merged case: %s", out)
+	}
+
+	if out, errOut, code := run(t, "", "case", "move", "<h2@uib.example>", "2", "-config", cfg); code != 0 || !strings.Contains(out, "moved from [INT#1] to [INT#2]") {
+		t.Fatalf("case move: exit %d: %s%s", code, out, errOut)
+	}
+	if _, c2 := show("2"); !c2.has("h2@uib.example") {
+		t.Errorf("case 2 lacks the moved message: %+v", c2)
+	}
+	if _, errOut, code := run(t, "", "case", "move", "nosuch@x", "2", "-config", cfg); code != 1 {
+		t.Errorf("moving an unknown message: exit %d: %s", code, errOut)
+	}
+
+	link := writeFile(t, dir, "link.eml", "From: Kari Staff <kari@example.org>\nTo: integrasjon@example.org\nSubject: [INT#1] [link:INT#2] Tilgang\nMessage-ID: <k1@example.org>\n\nSamme system.\n")
+	merge := writeFile(t, dir, "merge.eml", "From: Kari Staff <kari@example.org>\nTo: integrasjon@example.org\nSubject: [merge:INT#1] [INT#2] Tilgang\nMessage-ID: <k2@example.org>\n\nDette er samme sak.\n")
+	if out, errOut, code := run(t, "", "ingest", "-config", cfg, "-json", link, merge); code != 0 || strings.Count(out, `"status":"stored"`) != 2 {
+		t.Fatalf("staff repair mails: exit %d: %s%s", code, out, errOut)
+	}
+	_, c1 = show("1")
+	text, c2 := show("2")
+	if !containsCase(c1.Links, 2) || !containsCase(c2.Links, 1) || !strings.Contains(text, "related:") {
+		t.Errorf("links: case 1 %v, case 2 %v\n%s", c1.Links, c2.Links, text)
+	}
+	if c2.MergedInto != 1 || !c1.has("j1@uit.example") || !c1.has("k2@example.org") {
+		t.Errorf("[merge:INT#1] on case 2: case 2 merged into %d; case 1 messages %+v", c2.MergedInto, c1.Messages)
+	}
+	// Only staff wrote to Jonas's case after his own mail, and only with
+	// repair tags: nothing may have been relayed to him.
+	out, _, _ := run(t, "", "outbox", "-config", cfg, "-json")
+	var queued []struct {
+		Kind string   `json:"kind"`
+		To   []string `json:"to"`
+	}
+	if err := json.Unmarshal([]byte(out), &queued); err != nil {
+		t.Fatal(err)
+	}
+	for _, q := range queued {
+		if q.Kind == "relay" && containsStr(q.To, "jonas@uit.example") {
+			t.Errorf("a repair mail was relayed to a requester: %+v", q)
+		}
+	}
+}
+
+type caseShow struct {
+	MergedInto int      `json:"merged_into"`
+	Links      []int    `json:"links"`
+	Cc         []string `json:"participants"`
+	Messages   []struct {
+		MessageID string `json:"message_id"`
+	} `json:"messages"`
+}
+
+func (c caseShow) has(id string) bool {
+	for _, m := range c.Messages {
+		if m.MessageID == id {
+			return true
+		}
+	}
+	return false
+}
+
+func containsCase(list []int, n int) bool {
+	for _, x := range list {
+		if x == n {
+			return true
+		}
+	}
+	return false
+}
