@@ -59,6 +59,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	if id, ok, err := g.storedCopy(tx, pi); err != nil {
 		return res, false, err
 	} else if ok {
+		res.MessageID = p.MessageID // a derived id when that is what it copies
 		res.MatchedBy, res.Status = kp.MatchDuplicate, ResultDuplicate
 		if id != 0 {
 			res.Case = &id

@@ -262,8 +262,9 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 	// Every mail we send asks Exchange not to answer it automatically;
 	// relays too, so two ticket systems cannot talk to each other forever.
 	headers["X-Auto-Response-Suppress"] = "All"
+	from := g.headerFrom(contact, replyTo, to, cc)
 	raw, err := mailbox.Compose(mailbox.OutMail{
-		From: contact, To: to, Cc: cc, ReplyTo: replyTo, Subject: subject, Text: body,
+		From: from, To: to, Cc: cc, ReplyTo: replyTo, Subject: subject, Text: body,
 		MessageID: id, InReplyTo: c.LastMessageID, References: refs,
 		AutoSubmitted: autoSubmitted, Headers: headers, Date: now, Attachments: att,
 	})
@@ -286,7 +287,7 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 		return fmt.Errorf("queueing %s mail for case %d: %w", kind, c.ID, err)
 	}
 	m := &kp.Message{
-		ID: id, Case: c.ID, Direction: kp.Out, Class: kp.ClassHuman, Kind: kind, From: contact,
+		ID: id, Case: c.ID, Direction: kp.Out, Class: kp.ClassHuman, Kind: kind, From: from,
 		To: to, Cc: cc, Subject: subject, Date: now, Received: now, Text: body, Size: int64(len(raw)),
 		Attachments: listed,
 	}

@@ -165,3 +165,21 @@ func (g *Gateway) taggedOwnText(text string) string {
 	}
 	return OwnText(text)
 }
+
+// headerFrom is the From of a case's mail: the contact address, or with
+// contact.reply_token.in_from the signed reply address (replyTo) when the
+// mail goes to anyone outside the contact point's own people (a requester,
+// a participant, a counterpart), whose archive system or client may answer
+// From and not Reply-To. The display name stays; the envelope sender stays
+// the contact address.
+func (g *Gateway) headerFrom(contact, replyTo kp.Address, to, cc []kp.Address) kp.Address {
+	if !g.Config.ReplyTokenInFrom() || g.TokenSecret == nil || kp.SameAddr(replyTo.Addr, contact.Addr) {
+		return contact
+	}
+	for _, a := range append(append([]kp.Address{}, to...), cc...) {
+		if !g.Dir.IsStaff(a.Addr) && !g.Dir.IsResponsible(a.Addr) {
+			return kp.Address{Name: contact.Name, Addr: replyTo.Addr}
+		}
+	}
+	return contact
+}
