@@ -177,7 +177,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 			return res, false, fmt.Errorf("loading case %d: %w", th.Case, err)
 		}
 	}
-	g.joinThread(c, th, senderOf(p).Addr)
+	g.joinThread(c, th, p)
 	msg.Case = c.ID
 	id := c.ID
 	res.Case = &id

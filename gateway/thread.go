@@ -128,24 +128,46 @@ func (g *Gateway) sameContent(tx *store.Tx, id string, pi *parsedItem) (bool, er
 
 // joinThread adds the sender to the case's participants when threading
 // found the case through references (a late parent, a second reply to a
-// lost parent): they are part of the conversation, not outsiders. Staff
-// and responsible parties keep their own role.
-func (g *Gateway) joinThread(c *kp.Case, th routing.Thread, sender string) {
-	if !th.AddParticipant || th.NewCase || g.isUs(sender) || g.Dir.IsStaff(sender) || g.Dir.IsResponsible(sender) {
+// lost parent): they are part of the conversation, not outsiders. A late
+// parent is the conversation's first mail, so the people it was sent to
+// join too, as they would have had it arrived first. Staff and
+// responsible parties keep their own role.
+func (g *Gateway) joinThread(c *kp.Case, th routing.Thread, p *kp.Parsed) {
+	if !th.AddParticipant || th.NewCase {
 		return
 	}
-	if !c.HasParticipant(sender) {
-		c.Participants = appendAddr(c.Participants, sender)
+	add := func(a string) {
+		if a != "" && !g.isUs(a) && !g.Dir.IsStaff(a) && !g.Dir.IsResponsible(a) && !c.HasParticipant(a) {
+			c.Participants = appendAddr(c.Participants, a)
+		}
+	}
+	add(senderOf(p).Addr)
+	if th.MatchedBy == kp.MatchReferencedBy {
+		for _, a := range append(append([]kp.Address{}, p.To...), p.Cc...) {
+			add(a.Addr)
+		}
 	}
 }
 
 // indexThread records what later mail threads by: the ids this message
-// referenced (for a parent that arrives late, or another reply to the same
-// lost parent) and, for a new case, its normalised subject.
+// referenced that are not stored on a case (a parent that may arrive late,
+// or that the contact address never gets and another reply will name too)
+// and, for a new case, its normalised subject. An id stored on a case is
+// left out: it can only arrive again as a duplicate, and a reply naming it
+// finds the case by In-Reply-To or References; so most replies, which
+// answer mail we have, write nothing here.
 func (g *Gateway) indexThread(tx *store.Tx, c *kp.Case, p *kp.Parsed, newCase bool) error {
-	if len(p.InReplyTo)+len(p.References) > 0 {
-		ids := make([]string, 0, len(p.InReplyTo)+len(p.References))
-		ids = append(append(ids, p.InReplyTo...), p.References...)
+	if n := len(p.InReplyTo) + len(p.References); n > 0 {
+		ids := make([]string, 0, n)
+		for _, id := range append(append(ids, p.InReplyTo...), p.References...) {
+			cid, known, err := tx.LookupID(id)
+			if err != nil {
+				return err
+			}
+			if !known || cid == 0 {
+				ids = append(ids, id)
+			}
+		}
 		if err := tx.IndexReferences(c.ID, ids); err != nil {
 			return err
 		}
