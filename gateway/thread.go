@@ -6,6 +6,7 @@ import (
 	"encoding/binary"
 	"encoding/hex"
 	"fmt"
+	"slices"
 	"strings"
 
 	kp "kontaktpunkt"
@@ -159,7 +160,11 @@ func (g *Gateway) joinThread(c *kp.Case, th routing.Thread, p *kp.Parsed) {
 func (g *Gateway) indexThread(tx *store.Tx, c *kp.Case, p *kp.Parsed, newCase bool) error {
 	if n := len(p.InReplyTo) + len(p.References); n > 0 {
 		ids := make([]string, 0, n)
-		for _, id := range append(append(ids, p.InReplyTo...), p.References...) {
+		all := append(append(make([]string, 0, n), p.InReplyTo...), p.References...)
+		for i, id := range all {
+			if slices.Contains(all[:i], id) {
+				continue // In-Reply-To is usually the last References entry too
+			}
 			cid, known, err := tx.LookupID(id)
 			if err != nil {
 				return err
