@@ -177,7 +177,8 @@ func (g *Gateway) indexThread(tx *store.Tx, c *kp.Case, p *kp.Parsed, newCase bo
 			return err
 		}
 	}
-	if newCase {
+	if newCase && c.Subject != g.noSubject() {
+		// A case without a subject has nothing a reply could match by.
 		return tx.IndexSubject(routing.NormalSubject(c.Subject, g.Config.Contact.TagPrefix), c.ID)
 	}
 	return nil
