@@ -12,7 +12,7 @@ import (
 // Spanish, Portuguese, Polish and Turkish clients.
 var forwardPrefixes = map[string]bool{
 	"fw": true, "fwd": true, "vs": true, "vb": true, "wg": true, "tr": true, "i": true,
-	"doorst": true, "rv": true, "enc": true, "pd": true, "ilt": true,
+	"doorst": true, "rv": true, "enc": true, "pd": true, "ilt": true, "wtrlt": true, "vl": true,
 }
 
 // HasForwardPrefix reports whether the first reply or forward prefix of

@@ -29,9 +29,9 @@ import (
 const DefaultTagPrefix = "INT"
 
 // replyPrefixes are the reply and forward markers mail clients put in front
-// of a subject, lower-case: English, the Scandinavian languages, German,
-// Dutch, French, Italian (Outlook's R:/I:), Spanish, Portuguese, Polish,
-// Finnish and Turkish clients.
+// of a subject, lower-case: English, the Scandinavian languages, German
+// (Outlook and Lotus Notes), Dutch, French, Italian (Outlook's R:/I:),
+// Spanish, Portuguese, Polish, Finnish and Turkish clients.
 var replyPrefixes = map[string]bool{
 	"re": true, "fw": true, "fwd": true, // English
 	"sv": true, "vs": true, "vb": true, "fs": true, // Norwegian, Danish, Swedish; Finnish "vs"
@@ -43,6 +43,8 @@ var replyPrefixes = map[string]bool{
 	"enc": true, "res": true, // Portuguese
 	"odp": true, "pd": true, // Polish
 	"ynt": true, "ilt": true, // Turkish
+	"antwort": true, "wtrlt": true, // German Lotus Notes
+	"vl": true, // Finnish Outlook forward
 }
 
 // StripReplyPrefixes removes reply and forward prefixes ("Re:", "SV:",
@@ -89,7 +91,7 @@ func replyPrefixLen(s string) int {
 	for i < len(s) && isASCIILetter(s[i]) {
 		i++
 	}
-	if i == 0 || i > 6 || !replyPrefixes[strings.ToLower(s[:i])] {
+	if i == 0 || i > 7 || !replyPrefixes[strings.ToLower(s[:i])] {
 		return 0
 	}
 	// Optional counter: "Re[3]:" "Re(2):" "Re^2:".
