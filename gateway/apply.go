@@ -294,7 +294,7 @@ func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parse
 		}
 	}
 	data := g.caseData(c, msg)
-	if fwd := c.OpenedBy != ""; !fx.note && !(fwd && out.noAck) {
+	if !fx.note && !out.noAck {
 		out.send(c, "ack", []kp.Address{c.Requester}, nil, "auto-replied", data)
 	}
 	out.send(c, "notify", g.staffAddrs(msg.From.Addr), nil, "auto-generated", data)
