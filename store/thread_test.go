@@ -8,10 +8,27 @@ import (
 	kp "kontaktpunkt"
 )
 
+// putCases stores cases 1..n, so index entries name stored cases.
+func putCases(tx *Tx, n int) error {
+	for range n {
+		id, err := tx.NextCaseID()
+		if err != nil {
+			return err
+		}
+		if err := tx.PutCase(&kp.Case{ID: id, Status: kp.StatusOpen, Priority: kp.PriorityNormal}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
 func TestReferenceIndex(t *testing.T) {
 	s := openTest(t)
 	long := strings.Repeat("x", maxIDKey+10) + "@example.org"
 	update(t, s, func(tx *Tx) error {
+		if err := putCases(tx, 2); err != nil {
+			return err
+		}
 		if err := tx.IndexReferences(2, []string{"ghost@x", "ghost@x", "", long}); err != nil {
 			return err
 		}
@@ -49,6 +66,9 @@ func TestSubjectIndex(t *testing.T) {
 	s := openTest(t)
 	long := strings.Repeat("å", maxSubjectKey)
 	update(t, s, func(tx *Tx) error {
+		if err := putCases(tx, 7); err != nil {
+			return err
+		}
 		for _, e := range []struct {
 			s string
 			c kp.CaseID
@@ -130,5 +150,23 @@ func TestRecordsWrittenBeforeNewFields(t *testing.T) {
 	e.hash = 1 << 60
 	if got, err := decodeIDEntry(e.encode()); err != nil || got != e {
 		t.Errorf("idEntry with hash: %+v, %v", got, err)
+	}
+}
+
+func TestCheckFindsStrayThreadIndexEntries(t *testing.T) {
+	s, err := Open(t.TempDir()+"/kp.db", Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	update(t, s, func(tx *Tx) error {
+		if err := tx.IndexReferences(9, []string{"ghost@x"}); err != nil {
+			return err
+		}
+		return tx.b(bucketCaseSubject).Put([]byte("short"), nil)
+	})
+	err = s.Check()
+	if err == nil || !strings.Contains(err.Error(), "ref_by") || !strings.Contains(err.Error(), "names case 9") || !strings.Contains(err.Error(), "case_subject: key") {
+		t.Fatalf("Check = %v, want both stray entries reported", err)
 	}
 }
