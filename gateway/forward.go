@@ -30,13 +30,21 @@ func (g *Gateway) forwardedOnBehalf(pi *parsedItem, cmds []routing.Command, send
 		}
 	}
 	p := pi.parsed
+	prefix := g.Config.Contact.TagPrefix
 	var orig kp.Address
 	ok := false
-	if routing.HasForwardPrefix(p.Subject, g.Config.Contact.TagPrefix) {
+	forward := routing.HasForwardPrefix(p.Subject, prefix)
+	if forward {
 		orig, ok = routing.ForwardedFrom(p.Text)
 	}
 	if !ok && hasAttachedMessage(p) {
-		orig, ok = mailbox.AttachedSender(pi.Raw)
+		// An attached mail is a forward only when the subject says so or
+		// is the attached mail's own: staff sending in, say, a phishing
+		// mail as evidence do not open a case for its sender.
+		var subject string
+		if orig, subject, ok = mailbox.AttachedSender(pi.Raw); ok && !forward {
+			ok = routing.NormalSubject(subject, prefix) != "" && routing.NormalSubject(subject, prefix) == routing.NormalSubject(p.Subject, prefix)
+		}
 	}
 	if !ok || g.isUs(orig.Addr) || kp.SameAddr(orig.Addr, sender) {
 		return cmds, nil

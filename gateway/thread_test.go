@@ -103,3 +103,30 @@ func TestContentHash(t *testing.T) {
 		t.Errorf("hashes %x %x %x: want the first two equal and the third different", a, b, c)
 	}
 }
+
+// attachedMail is a staff mail with subject subj and a mail from
+// phisher@bad.example with subject "Your account" attached.
+func attachedMail(id, subj string) []byte {
+	return msg([]string{"From: " + kari, "To: " + contact, trustedAR, "Subject: " + subj, "Message-ID: <" + id + ">",
+		"MIME-Version: 1.0", "Content-Type: multipart/mixed; boundary=\"b1\""},
+		"--b1\nContent-Type: text/plain; charset=utf-8\n\nSe vedlegg.\n"+
+			"--b1\nContent-Type: message/rfc822\nContent-Disposition: attachment; filename=\"m.eml\"\n\n"+
+			"From: Sender <phisher@bad.example>\nTo: kari@uio.no\nSubject: Your account\nMessage-ID: <att@bad.example>\n\nClick here.\n--b1--\n")
+}
+
+func TestAttachedMailIsAForwardOnlyWhenTheSubjectSaysSo(t *testing.T) {
+	h := newHarness(t, nil)
+	for _, tt := range []struct {
+		id, subject, requester string
+	}{
+		{"k1@uio.no", "Mistenkelig e-post mottatt", kari},           // sent in as evidence
+		{"k2@uio.no", "Your account", "phisher@bad.example"},        // Gmail's forward as attachment keeps the subject
+		{"k3@uio.no", "FW: Your account", "phisher@bad.example"},    // Outlook's
+		{"k4@uio.no", "[Fwd: Your account]", "phisher@bad.example"}, // Thunderbird's
+	} {
+		c := h.caseOf(caseNo(t, h.one(attachedMail(tt.id, tt.subject))))
+		if !kp.SameAddr(c.Requester.Addr, tt.requester) {
+			t.Errorf("%q: requester %s, want %s", tt.subject, c.Requester.Addr, tt.requester)
+		}
+	}
+}

@@ -14,18 +14,19 @@ import (
 // its sender.
 const maxForwardedBytes = 1 << 20
 
-// AttachedSender returns the From of the first message attached to raw as
-// message/rfc822 (a mail forwarded "as attachment"), or false when there
-// is none or it names no address. Broken MIME gives false, never a panic.
-func AttachedSender(raw []byte) (from kp.Address, ok bool) {
+// AttachedSender returns the From and Subject of the first message
+// attached to raw as message/rfc822 (a mail forwarded "as attachment"), or
+// false when there is none or it names no address. Broken MIME gives
+// false, never a panic.
+func AttachedSender(raw []byte) (from kp.Address, subject string, ok bool) {
 	defer func() {
 		if r := recover(); r != nil {
-			from, ok = kp.Address{}, false
+			from, subject, ok = kp.Address{}, "", false
 		}
 	}()
 	e, err := message.Read(bytes.NewReader(raw))
 	if e == nil || (err != nil && !message.IsUnknownCharset(err) && !message.IsUnknownEncoding(err)) {
-		return kp.Address{}, false
+		return kp.Address{}, "", false
 	}
 	parts := 0
 	_ = e.Walk(func(path []int, part *message.Entity, err error) error {
@@ -43,9 +44,9 @@ func AttachedSender(raw []byte) (from kp.Address, ok bool) {
 		}
 		p, _ := Parse(data)
 		if p != nil && p.From.Addr != "" {
-			from, ok = p.From, true
+			from, subject, ok = p.From, p.Subject, true
 		}
 		return nil
 	})
-	return from, ok
+	return from, subject, ok
 }

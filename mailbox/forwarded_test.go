@@ -15,16 +15,16 @@ const forwardedAsAttachment = "From: Kari <kari@uio.no>\r\nTo: integrasjon@uio.n
 	"--b1--\r\n"
 
 func TestAttachedSender(t *testing.T) {
-	got, ok := AttachedSender([]byte(forwardedAsAttachment))
-	if !ok || got.Addr != "ase.lund@kommune.example" || got.Name != "Åse Lund" {
-		t.Errorf("AttachedSender = %+v, %v", got, ok)
+	got, subject, ok := AttachedSender([]byte(forwardedAsAttachment))
+	if !ok || got.Addr != "ase.lund@kommune.example" || got.Name != "Åse Lund" || subject != "Tilgang" {
+		t.Errorf("AttachedSender = %+v, %q, %v", got, subject, ok)
 	}
 	for _, raw := range []string{
 		"",
 		"From: a@b.example\r\nSubject: x\r\n\r\nplain text\r\n",
 		strings.Replace(forwardedAsAttachment, "From: =?utf-8?q?=C3=85se_Lund?= <ase.lund@kommune.example>\r\n", "", 1),
 	} {
-		if got, ok := AttachedSender([]byte(raw)); ok {
+		if got, _, ok := AttachedSender([]byte(raw)); ok {
 			t.Errorf("AttachedSender(%.40q) = %+v, want none", raw, got)
 		}
 	}
@@ -34,7 +34,7 @@ func FuzzAttachedSender(f *testing.F) {
 	addFuzzSeeds(f)
 	f.Add([]byte(forwardedAsAttachment))
 	f.Fuzz(func(t *testing.T, raw []byte) {
-		if a, ok := AttachedSender(raw); ok && !strings.Contains(a.Addr, "@") {
+		if a, _, ok := AttachedSender(raw); ok && !strings.Contains(a.Addr, "@") {
 			t.Errorf("sender without an address: %+v", a)
 		}
 	})

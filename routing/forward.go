@@ -20,6 +20,9 @@ var forwardPrefixes = map[string]bool{
 // marker: "VS:", "Fwd:", "FW:", "WG:", "TR:", "I:".
 func HasForwardPrefix(subject, prefix string) bool {
 	s := strings.TrimSpace(RemoveCaseTag(subject, prefix))
+	if len(s) > 5 && strings.EqualFold(s[:5], "[fwd:") {
+		return true // Thunderbird: "[Fwd: subject]"
+	}
 	for strings.HasPrefix(s, "[") {
 		end := strings.IndexByte(s, ']')
 		if end < 0 {

@@ -56,7 +56,7 @@ func TestForwardedFrom(t *testing.T) {
 func TestHasForwardPrefix(t *testing.T) {
 	for s, want := range map[string]bool{
 		"VS: Tilgang": true, "Fwd: x": true, "FW: x": true, "WG: x": true, "TR: x": true, "I: x": true,
-		"Fw: Re: x": true, "[EKSTERN] VS: x": true, "[INT#4] Fwd: x": true,
+		"Fw: Re: x": true, "[EKSTERN] VS: x": true, "[INT#4] Fwd: x": true, "[Fwd: x]": true,
 		"Re: Fwd: x": false, "SV: x": false, "Tilgang": false, "Fwdx: y": false,
 	} {
 		if got := HasForwardPrefix(s, "INT"); got != want {
