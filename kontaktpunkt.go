@@ -66,9 +66,27 @@ const (
 	// MatchCounterpartRef: a counterpart ticket system's own reference,
 	// recorded on the case, in the subject of mail from that counterpart.
 	MatchCounterpartRef MatchedBy = "counterpart-ref"
-	MatchNew            MatchedBy = "new"
-	MatchNone           MatchedBy = "none" // unfiled or quarantined
+	// MatchReferencedBy: a stored message referenced this message's id
+	// (the parent arrived after its reply).
+	MatchReferencedBy MatchedBy = "referenced-by"
+	// MatchSharedParent: this message references an id a stored message
+	// also referenced (a parent never received), and shares a participant.
+	MatchSharedParent MatchedBy = "shared-parent"
+	// MatchSubject: a reply prefix and the same normalised subject as
+	// exactly one live case the sender takes part in.
+	MatchSubject MatchedBy = "subject"
+	// MatchBodyTag: the case tag written in the body outside quoted text.
+	MatchBodyTag MatchedBy = "body-tag"
+	MatchNew     MatchedBy = "new"
+	MatchNone    MatchedBy = "none" // unfiled or quarantined
 )
+
+// MatchedByValues lists every MatchedBy value in threading order, for
+// metrics and documentation.
+var MatchedByValues = []MatchedBy{
+	MatchDuplicate, MatchReplyToken, MatchInReplyTo, MatchReferences, MatchSubjectTag, MatchBounce,
+	MatchReferencedBy, MatchSharedParent, MatchSubject, MatchBodyTag, MatchNew, MatchNone,
+}
 
 // Priority of a case.
 type Priority string
@@ -256,8 +274,16 @@ type Message struct {
 	Source string `json:"source,omitempty"`
 	// Size is the raw size in bytes.
 	Size int64 `json:"size"`
+	// CollidedID is set when the message arrived with a Message-ID that an
+	// earlier, different message already had (archive systems reuse ids):
+	// ID is then a derived id and CollidedID the id it arrived with.
+	CollidedID string `json:"collided_id,omitempty"`
 	// Seq is the store's internal sequence number (the raw message key).
 	Seq uint64 `json:"-"`
+	// ContentHash, when not zero, is kept with the Message-ID index entry
+	// (not in the record) so a later message with the same id can be told
+	// apart from a copy of this one.
+	ContentHash uint64 `json:"-"`
 }
 
 // Case is one request and everything that followed it.
@@ -299,6 +325,15 @@ type Case struct {
 	// case, one per counterpart: mail to the counterpart carries it beside
 	// the case tag, and mail from it that carries it finds the case.
 	Counterparts []CounterpartRef `json:"counterpart_refs,omitempty"`
+	// MergedInto is the case this one was folded into; mail that matches
+	// this case goes there. Zero for a live case.
+	MergedInto CaseID `json:"merged_into,omitempty"`
+	// Links are related cases recorded by staff ([link:INT#5]); each side
+	// records the other.
+	Links []CaseID `json:"links,omitempty"`
+	// OpenedBy is the staff member who forwarded the request on the
+	// requester's behalf, if any.
+	OpenedBy string `json:"opened_by,omitempty"`
 }
 
 // CounterpartRef is a counterpart ticket system's own reference for a case.

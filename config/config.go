@@ -83,6 +83,11 @@ type Contact struct {
 	ReopenWithin Duration `yaml:"reopen_within"`
 	// ReplyToken enables signed plus-addresses (integrasjon+<token>@…).
 	ReplyToken ReplyToken `yaml:"reply_token"`
+	// AckForwarded (default true): when staff forward someone's mail to
+	// the contact address as a new case, the original sender is the
+	// requester and gets the acknowledgement; false acknowledges nobody
+	// (the forwarding staff member still gets a receipt).
+	AckForwarded *bool `yaml:"ack_forwarded"`
 }
 
 // ReplyToken configures signed reply addresses (DESIGN section 5, rule 2).
@@ -91,6 +96,10 @@ type ReplyToken struct {
 	Enabled bool `yaml:"enabled"`
 	// Secret is the signing key; required when Enabled.
 	Secret Secret `yaml:"secret"`
+	// InFrom sends mail to requesters and counterparts from the signed
+	// plus-address itself (display name unchanged), for archive systems
+	// and clients that answer From, not Reply-To. Needs Enabled.
+	InFrom bool `yaml:"in_from"`
 }
 
 // Store locates the database.

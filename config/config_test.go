@@ -337,6 +337,13 @@ contact: {address: integrasjon@uio.no, reply_token: {enabled: true}}
 `,
 			want: []string{"contact.reply_token.secret: required when reply_token.enabled is true"},
 		},
+		{
+			name: "token in From without tokens",
+			yaml: `
+contact: {address: integrasjon@uio.no, reply_token: {in_from: true}}
+`,
+			want: []string{"contact.reply_token.in_from: needs reply_token.enabled: true"},
+		},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -114,6 +114,9 @@ func (c *Config) validateContact(ps *problems) {
 	if c.Contact.ReplyToken.Enabled && !c.Contact.ReplyToken.Secret.IsSet() {
 		ps.add("contact.reply_token.secret", "required when reply_token.enabled is true")
 	}
+	if c.Contact.ReplyToken.InFrom && !c.Contact.ReplyToken.Enabled {
+		ps.add("contact.reply_token.in_from", "needs reply_token.enabled: true (the From address is the signed one)")
+	}
 }
 
 func validatePort(ps *problems, path string, port int) {

@@ -66,9 +66,10 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	res := Result{Source: pi.Source, MessageID: p.MessageID, Class: pi.class}
 
 	// Rule 1: duplicate. Nothing changes; the disposition is that of the original.
-	if id, ok, err := tx.LookupID(p.MessageID); err != nil {
+	if id, ok, err := g.storedCopy(tx, pi); err != nil {
 		return res, false, err
 	} else if ok {
+		res.MessageID = p.MessageID // a derived id when that is what it copies
 		res.MatchedBy, res.Status = kp.MatchDuplicate, ResultDuplicate
 		if id != 0 {
 			res.Case = &id
@@ -78,11 +79,13 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		_ = tx.AddCounter("messages_matched_by:duplicate", 1)
 		return res, false, nil
 	}
+	res.MessageID = p.MessageID
 
 	msg := &kp.Message{
 		ID: p.MessageID, Direction: kp.In, Class: pi.class, From: p.From, To: p.To, Cc: p.Cc,
 		Subject: p.Subject, Date: p.Date, Received: arrived, Text: p.Text, Attachments: p.Attachments,
 		Defects: p.Defects, Source: pi.Source, Size: p.Size,
+		ContentHash: pi.hash, CollidedID: pi.collided,
 	}
 	count := func(r *Result) error {
 		if err := tx.AddCounter("messages_class:"+string(r.Class), 1); err != nil {
@@ -120,7 +123,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	in := routing.ThreadInput{
 		Parsed: p, Class: pi.class, TagPrefix: g.Config.Contact.TagPrefix, TokenCase: tokenCase,
 		ReopenWithin: time.Duration(g.Config.Contact.ReopenWithin), Now: now,
-		Sender: from, SenderTeams: g.Dir.TeamsOf(from),
+		Sender: from, SenderTeams: g.Dir.TeamsOf(from), OwnText: g.taggedOwnText(p.Text),
 	}
 	th := routing.ThreadMessage(in, idx)
 	pi.class, th = participantAnswer(idx, in, th)
@@ -195,6 +198,11 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 			unauthTags = append(unauthTags, r.Raw)
 		}
 	}
+	cmds, repairs := splitRepairs(cmds)
+	var fwd *forwarded
+	if th.NewCase && staffSide && pi.class == kp.ClassHuman {
+		cmds, fwd = g.forwardedOnBehalf(pi, cmds, sender)
+	}
 	msg.Subject = strings.TrimSpace(subject)
 
 	out := &outbox{g: g, tx: tx, now: now, quiet: g.Quiet}
@@ -220,6 +228,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 			return res, false, fmt.Errorf("loading case %d: %w", th.Case, err)
 		}
 	}
+	g.joinThread(c, th, p)
 	msg.Case = c.ID
 	id := c.ID
 	res.Case = &id
@@ -254,6 +263,9 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	if err := tx.PutMessage(msg, pi.Raw); err != nil {
 		return res, false, fmt.Errorf("storing message: %w", err)
 	}
+	if err := g.indexThread(tx, c, p, th.NewCase); err != nil {
+		return res, false, err
+	}
 
 	switch {
 	case pi.class.Machine():
@@ -266,6 +278,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 			}
 		}
 	case th.NewCase:
+		g.markForwarded(c, out, fwd)
 		if err := g.openCase(out, c, msg, p, staffSide, cmds, refused); err != nil {
 			return res, false, err
 		}
@@ -296,6 +309,9 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	}
 	if err := tx.PutCase(c); err != nil {
 		return res, false, fmt.Errorf("storing case %d: %w", c.ID, err)
+	}
+	if err := g.applyRepairs(tx, out, c, msg.From, repairs); err != nil {
+		return res, false, err
 	}
 	if out.err != nil {
 		return res, false, out.err
@@ -351,7 +367,7 @@ func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parse
 		}
 	}
 	data := g.caseData(c, msg)
-	if !fx.note {
+	if !fx.note && !out.noAck {
 		out.send(c, "ack", []kp.Address{c.Requester}, nil, "auto-replied", data)
 	}
 	out.send(c, "notify", g.staffAddrs(msg.From.Addr), nil, "auto-generated", data)

@@ -69,7 +69,7 @@ func benchIngest(b *testing.B, quiet bool) {
 		}
 		g.Quiet = quiet
 		b.StartTimer()
-		start := time.Now()
+		start, cpu0 := time.Now(), cpuTime()
 		for i := 0; i < n; i += batch {
 			items := make([]Item, 0, batch)
 			for j := i; j < min(i+batch, n); j++ {
@@ -79,11 +79,12 @@ func benchIngest(b *testing.B, quiet bool) {
 				b.Fatal(err)
 			}
 		}
-		elapsed := time.Since(start)
+		elapsed, cpu := time.Since(start), cpuTime()-cpu0
 		b.StopTimer()
 		st.Close()
 		fi, _ := os.Stat(filepath.Join(dir, "kp.db"))
 		b.ReportMetric(float64(n)/elapsed.Seconds(), "msgs/s")
+		b.ReportMetric(float64(cpu.Microseconds())/float64(n), "cpu-µs/msg")
 		b.ReportMetric(float64(fi.Size())/float64(raw), "store/raw")
 		b.StartTimer()
 	}
@@ -140,7 +141,7 @@ func BenchmarkIngestLarge(b *testing.B) {
 		mails[i] = benchMail(total + i)
 	}
 	b.ResetTimer()
-	start = time.Now()
+	start, cpu0 := time.Now(), cpuTime()
 	for i := 0; i < n; i += batch {
 		items := make([]Item, 0, batch)
 		for j := i; j < min(i+batch, n); j++ {
@@ -151,5 +152,6 @@ func BenchmarkIngestLarge(b *testing.B) {
 		}
 	}
 	b.ReportMetric(float64(n)/time.Since(start).Seconds(), "msgs/s")
+	b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(n), "cpu-µs/msg")
 	b.ReportMetric(float64(openTime.Microseconds())/1000, "open-ms")
 }

@@ -199,6 +199,11 @@ type parsedItem struct {
 	parsed   *kp.Parsed
 	parseErr error
 	class    kp.Class
+	// hash is the content hash (contentHash) and collided the Message-ID
+	// the message arrived with when it had to be stored under a derived
+	// one; both set by storedCopy.
+	hash     uint64
+	collided string
 }
 
 // parseAll parses items on all cores; order is kept. Messages over limit

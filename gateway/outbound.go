@@ -32,6 +32,9 @@ type outbox struct {
 	// events are lines to record on the case once the mail is queued
 	// (recipients left out, limits reached).
 	events []string
+	// noAck holds back the acknowledgement of a case staff opened by
+	// forwarding (contact.ack_forwarded: false).
+	noAck bool
 }
 
 // noReply matches local parts that never read mail.
@@ -279,8 +282,9 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 	// Every mail we send asks Exchange not to answer it automatically;
 	// relays too, so two ticket systems cannot talk to each other forever.
 	headers["X-Auto-Response-Suppress"] = "All"
+	from := g.headerFrom(contact, replyTo, to, cc)
 	raw, err := mailbox.Compose(mailbox.OutMail{
-		From: contact, To: to, Cc: cc, ReplyTo: replyTo, Subject: subject, Text: body,
+		From: from, To: to, Cc: cc, ReplyTo: replyTo, Subject: subject, Text: body,
 		MessageID: id, InReplyTo: c.LastMessageID, References: refs,
 		AutoSubmitted: autoSubmitted, Headers: headers, Date: now, Attachments: att,
 	})
@@ -303,7 +307,7 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 		return fmt.Errorf("queueing %s mail for case %d: %w", kind, c.ID, err)
 	}
 	m := &kp.Message{
-		ID: id, Case: c.ID, Direction: kp.Out, Class: kp.ClassHuman, Kind: kind, From: contact,
+		ID: id, Case: c.ID, Direction: kp.Out, Class: kp.ClassHuman, Kind: kind, From: from,
 		To: to, Cc: cc, Subject: subject, Date: now, Received: now, Text: body, Size: int64(len(raw)),
 		Attachments: listed,
 	}

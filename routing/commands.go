@@ -56,6 +56,8 @@ var verbs = []struct {
 	{"escalate", argNone},
 	{"cc", argRequired},
 	{"requester", argRequired},
+	{"merge", argRequired},
+	{"link", argRequired},
 }
 
 // verbAliases are accepted spellings of a canonical verb.
@@ -179,8 +181,34 @@ func parseTag(raw string) (cmd Command, ref *Refused, isCmd bool) {
 		arg = addr
 	case "assign":
 		// Any non-empty name: the Directory resolves it.
+	case "merge", "link":
+		id, ok := caseRef(arg)
+		if !ok {
+			return refuse("[%s:…] names a case by its tag or number, like [%s:INT#5]", word, word)
+		}
+		arg = strconv.FormatUint(id, 10)
 	}
 	return Command{Verb: word, Arg: arg, Raw: raw}, nil, true
+}
+
+// caseRef reads the case number of a [merge:…] or [link:…] argument:
+// "INT#5", "[INT#5]", "#5" or "5" (the prefix is not checked: a tag prefix
+// of letters, digits and '-').
+func caseRef(arg string) (uint64, bool) {
+	s := strings.Trim(strings.TrimSpace(arg), "[]")
+	if i := strings.IndexByte(s, '#'); i >= 0 {
+		for _, r := range strings.TrimSpace(s[:i]) {
+			if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || r == '-') {
+				return 0, false
+			}
+		}
+		s = s[i+1:]
+	}
+	n, err := strconv.ParseUint(strings.TrimSpace(s), 10, 64)
+	if err != nil || n == 0 {
+		return 0, false
+	}
+	return n, true
 }
 
 // parseAddrSpec accepts "a@b.example" or "Name <a@b.example>" and returns the
@@ -241,6 +269,8 @@ func verbExample(verb string) string {
 		return "[cc:someone@example.org]"
 	case "requester":
 		return "[requester:someone@example.org]"
+	case "merge", "link":
+		return "[" + verb + ":INT#5]"
 	}
 	return "[" + verb + "]"
 }

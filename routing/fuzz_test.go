@@ -190,3 +190,39 @@ func FuzzOwnAuthResults(f *testing.F) {
 		}
 	})
 }
+
+func FuzzForwardedFrom(f *testing.F) {
+	for _, b := range forwardBlocks {
+		f.Add(b.text)
+	}
+	f.Add("> > Fra: <@>\n> Sendt:\n> Til:\n")
+	f.Fuzz(func(t *testing.T, text string) {
+		a, ok := ForwardedFrom(text)
+		if ok && !strings.Contains(a.Addr, "@") {
+			t.Errorf("ForwardedFrom(%q) = %+v without an address", text, a)
+		}
+		HasForwardPrefix(text, "INT")
+	})
+}
+
+// FuzzThreadSubject covers what the subject rule reads from a subject: a
+// normalised subject is stable (normalising it again changes nothing, so
+// the index key of a case and of a reply to it agree), and removing
+// [merge:…]/[link:…] tags never adds a case tag.
+func FuzzThreadSubject(f *testing.F) {
+	for _, s := range []string{"RE: Tilgang", "Sv: SV: AW: Re[2]: x", "[INT#4] Re: x", "[merge:INT#5] [INT#7] x", "Re^2: [link:3] y", "R: I: TR: Odp: z", "[", "[merge"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		n := NormalSubject(s, "INT")
+		if again := NormalSubject(n, "INT"); again != n {
+			t.Errorf("NormalSubject(%q) = %q, but again %q", s, n, again)
+		}
+		HasReplyPrefix(s, "INT")
+		if _, had := FindCaseTag(s, "INT"); !had {
+			if id, ok := FindCaseTag(withoutCaseRefs(s), "INT"); ok {
+				t.Errorf("withoutCaseRefs(%q) made tag %d", s, id)
+			}
+		}
+	})
+}

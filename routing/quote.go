@@ -391,7 +391,7 @@ func isHeaderBlock(line func(int) string, i, n int) (ok, forward bool) {
 			rest = true
 			if labelIn(label, subjectLabels) {
 				v := strings.TrimLeft(lk[strings.IndexByte(lk, ':')+1:], "* ")
-				forward = hasPrefixFold(v, forwardPrefixes)
+				forward = hasPrefixFold(v, quotedForwardPrefixes)
 			}
 		}
 	}
@@ -399,8 +399,8 @@ func isHeaderBlock(line func(int) string, i, n int) (ok, forward bool) {
 }
 
 var (
-	subjectLabels   = []string{"emne", "subject", "betreff", "ämne", "objet", "onderwerp", "aihe", "asunto", "oggetto"}
-	forwardPrefixes = []string{"fw:", "fwd:", "vs:", "wg:", "vb:", "tr:", "vl:", "rv:"}
+	subjectLabels         = []string{"emne", "subject", "betreff", "ämne", "objet", "onderwerp", "aihe", "asunto", "oggetto"}
+	quotedForwardPrefixes = []string{"fw:", "fwd:", "vs:", "wg:", "vb:", "tr:", "vl:", "rv:"}
 )
 
 // forwardSeparators are the words of the lines mail programs put above a

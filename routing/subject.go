@@ -29,9 +29,9 @@ import (
 const DefaultTagPrefix = "INT"
 
 // replyPrefixes are the reply and forward markers mail clients put in front
-// of a subject, lower-case: English, the Scandinavian languages, German,
-// Dutch, French, Italian (Outlook's R:/I:), Spanish, Portuguese, Polish,
-// Finnish and Turkish clients.
+// of a subject, lower-case: English, the Scandinavian languages, German
+// (Outlook and Lotus Notes), Dutch, French, Italian (Outlook's R:/I:),
+// Spanish, Portuguese, Polish, Finnish and Turkish clients.
 var replyPrefixes = map[string]bool{
 	"re": true, "fw": true, "fwd": true, // English
 	"sv": true, "vs": true, "vb": true, "fs": true, // Norwegian, Danish, Swedish; Finnish "vs"
@@ -43,6 +43,8 @@ var replyPrefixes = map[string]bool{
 	"enc": true, "res": true, // Portuguese
 	"odp": true, "pd": true, // Polish
 	"ynt": true, "ilt": true, // Turkish
+	"antwort": true, "wtrlt": true, // German Lotus Notes
+	"vl": true, // Finnish Outlook forward
 }
 
 // StripReplyPrefixes removes reply and forward prefixes ("Re:", "SV:",
@@ -89,7 +91,7 @@ func replyPrefixLen(s string) int {
 	for i < len(s) && isASCIILetter(s[i]) {
 		i++
 	}
-	if i == 0 || i > 6 || !replyPrefixes[strings.ToLower(s[:i])] {
+	if i == 0 || i > 7 || !replyPrefixes[strings.ToLower(s[:i])] {
 		return 0
 	}
 	// Optional counter: "Re[3]:" "Re(2):" "Re^2:".
@@ -268,6 +270,21 @@ func CaseSubject(subject, prefix string) string {
 	// Stripping may expose a tag again ("Re: [INT#4] x" has none left, but
 	// "[INT#4] Re: [INT#4] x" had two); a second pass is cheap.
 	return tidySpaces(StripReplyPrefixes(RemoveCaseTag(s, prefix)))
+}
+
+// HasReplyPrefix reports whether subject starts with a reply or forward
+// prefix ("Re:", "SV:", "AW:", "Fwd:", "Re[2]:", stacked), case tags and
+// leading bracket groups looked past.
+func HasReplyPrefix(subject, prefix string) bool {
+	s := tidySpaces(RemoveCaseTag(subject, prefix))
+	return StripReplyPrefixes(s) != s
+}
+
+// NormalSubject is the form under which cases are found by subject:
+// CaseSubject, lower-cased, white space collapsed. Two subjects that a
+// person would call the same reply chain normalise alike.
+func NormalSubject(subject, prefix string) string {
+	return strings.ToLower(CaseSubject(subject, prefix))
 }
 
 // tidySpaces collapses runs of white space (including folded-header tabs and

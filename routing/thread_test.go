@@ -10,11 +10,18 @@ import (
 	kp "kontaktpunkt"
 )
 
-// memIndex is an in-memory Index: message ids to cases, and cases.
+// memIndex is an in-memory Index: message ids to cases, cases, referenced
+// ids to cases and normalised subjects to cases.
 type memIndex struct {
-	ids   map[string]kp.CaseID
-	cases map[kp.CaseID]*kp.Case
+	ids      map[string]kp.CaseID
+	cases    map[kp.CaseID]*kp.Case
+	refs     map[string][]kp.CaseID
+	subjects map[string][]kp.CaseID
 }
+
+func (m *memIndex) ReferencedBy(id string) []kp.CaseID { return m.refs[id] }
+
+func (m *memIndex) SubjectCases(s string) []kp.CaseID { return m.subjects[s] }
 
 func (m *memIndex) LookupID(id string) (kp.CaseID, bool) {
 	c, ok := m.ids[id]

@@ -262,5 +262,26 @@ func (tx *Tx) checkIndexes() []error {
 			c.add("stats: %d outbound %s, counter says %d (%v)", perState[s], s, n, err)
 		}
 	}
+	tx.checkThreadIndexes(&c)
 	return c.errs
+}
+
+// checkThreadIndexes checks the threading indexes (bucketRefBy,
+// bucketCaseSubject): every key is an lstr and a case id of a stored case.
+// They are hints, so no record needs an entry.
+func (tx *Tx) checkThreadIndexes(c *checker) {
+	for _, name := range [][]byte{bucketRefBy, bucketCaseSubject} {
+		_ = tx.b(name).ForEach(func(k, _ []byte) error {
+			n, w := binary.Uvarint(k)
+			if w <= 0 || uint64(len(k)) != uint64(w)+n+8 {
+				c.add("%s: key %x is not a string and a case id", name, k)
+				return nil
+			}
+			id := binary.BigEndian.Uint64(k[len(k)-8:])
+			if tx.b(bucketCase).Get(u64(id)) == nil {
+				c.add("%s: key %x names case %d, which is not stored", name, k, id)
+			}
+			return nil
+		})
+	}
 }

@@ -210,20 +210,30 @@ type idEntry struct {
 	// rawLen is the length of the packed raw message, 0 when none is
 	// stored; rawOff its offset in the raw log (unused for big ones).
 	rawLen, rawOff uint64
+	// hash is the content hash of an inbound message (PutMessage's
+	// caller chooses it), 0 when none was recorded.
+	hash uint64
 }
 
 func (e idEntry) encode() []byte {
-	b := make([]byte, 0, 5*binary.MaxVarintLen64)
+	b := make([]byte, 0, 6*binary.MaxVarintLen64)
 	b = binary.AppendUvarint(b, e.seq)
 	b = binary.AppendUvarint(b, uint64(e.cas))
 	b = binary.AppendUvarint(b, e.outID)
 	b = binary.AppendUvarint(b, e.rawLen)
-	return binary.AppendUvarint(b, e.rawOff)
+	b = binary.AppendUvarint(b, e.rawOff)
+	if e.hash != 0 {
+		b = binary.AppendUvarint(b, e.hash)
+	}
+	return b
 }
 
 func decodeIDEntry(v []byte) (idEntry, error) {
 	d := dec{b: v}
 	e := idEntry{seq: d.uvarint(), cas: kp.CaseID(d.uvarint()), outID: d.uvarint(), rawLen: d.uvarint(), rawOff: d.uvarint()}
+	if d.more() {
+		e.hash = d.uvarint()
+	}
 	if d.err != nil || len(d.b) != 0 {
 		return idEntry{}, fmt.Errorf("message id entry %x: %w", v, ErrCorrupt)
 	}
@@ -294,6 +304,10 @@ type dec struct {
 	b   []byte
 	err error
 }
+
+// more reports whether bytes are left: a record written before a field
+// was added ends before it.
+func (d *dec) more() bool { return d.err == nil && len(d.b) > 0 }
 
 func (d *dec) fail(what string) {
 	if d.err == nil {
@@ -421,10 +435,6 @@ func (d *dec) strs() []string {
 	return ss
 }
 
-// more reports whether the record has fields left: a field appended to a
-// record format later is absent from records written before it.
-func (d *dec) more() bool { return d.err == nil && len(d.b) > 0 }
-
 func (d *dec) header(what string) {
 	if len(d.b) < 1 || d.b[0] != recordFormat {
 		d.fail(what + " record format")
@@ -462,6 +472,9 @@ func encodeMessage(m *kp.Message) []byte {
 	e.strs(m.Defects)
 	e.str(m.Source)
 	e.varint(m.Size)
+	// Fields added after the first release follow; records written
+	// before them simply end here.
+	e.str(m.CollidedID)
 	return e.b
 }
 
@@ -494,6 +507,9 @@ func decodeMessage(b []byte, seq uint64) (*kp.Message, error) {
 	m.Defects = d.strs()
 	m.Source = d.str()
 	m.Size = d.varint()
+	if d.more() {
+		m.CollidedID = d.str()
+	}
 	if d.err != nil {
 		return nil, fmt.Errorf("message %d: %w", seq, d.err)
 	}
@@ -529,7 +545,8 @@ func encodeCase(c *kp.Case) []byte {
 		e.time(c.Next.Due)
 		e.varint(int64(c.Next.Count))
 	}
-	// Added after the first release: read only when present.
+	// Fields added after the first release follow, in groups; records
+	// written before a group simply end there.
 	e.uvarint(uint64(len(c.Counterparts)))
 	for _, r := range c.Counterparts {
 		e.str(r.Team)
@@ -537,6 +554,12 @@ func encodeCase(c *kp.Case) []byte {
 		e.str(r.System)
 		e.str(r.Ref)
 	}
+	e.uvarint(uint64(c.MergedInto))
+	e.uvarint(uint64(len(c.Links)))
+	for _, l := range c.Links {
+		e.uvarint(uint64(l))
+	}
+	e.str(c.OpenedBy)
 	return e.b
 }
 
@@ -573,6 +596,16 @@ func decodeCase(b []byte, id kp.CaseID) (*kp.Case, error) {
 				c.Counterparts = append(c.Counterparts, kp.CounterpartRef{Team: d.str(), Addr: d.str(), System: d.str(), Ref: d.str()})
 			}
 		}
+	}
+	if d.more() {
+		c.MergedInto = kp.CaseID(d.uvarint())
+		if n := d.count(); n > 0 {
+			c.Links = make([]kp.CaseID, 0, n)
+			for i := 0; i < n && d.err == nil; i++ {
+				c.Links = append(c.Links, kp.CaseID(d.uvarint()))
+			}
+		}
+		c.OpenedBy = d.str()
 	}
 	if d.err != nil {
 		return nil, fmt.Errorf("case %d: %w", id, d.err)

@@ -65,6 +65,9 @@ func (tx *Tx) PutMessage(m *kp.Message, raw []byte) error {
 	// The message's own case wins over the case of an outbox entry with
 	// the same id: the entry then describes the stored message.
 	e.seq, e.cas = seq, m.Case
+	if m.ContentHash != 0 {
+		e.hash = m.ContentHash
+	}
 	if err := tx.b(bucketMsgID).Put(msgIDKey(m.ID), e.encode()); err != nil {
 		return fmt.Errorf("indexing message %q: %w", m.ID, err)
 	}

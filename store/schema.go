@@ -48,7 +48,9 @@ var (
 	// bigRaw and more, where one overflow value wastes under 1/16.
 	bucketRawBig = []byte("raw_big")
 	// bucketMsgID: message id -> uvarint seq, uvarint case, uvarint
-	// outbound id, uvarint raw length, uvarint raw offset (idEntry). One
+	// outbound id, uvarint raw length, uvarint raw offset, and (entries
+	// written since content hashes were kept) uvarint content hash
+	// (idEntry). One
 	// entry per Message-ID we know, inbound or our own outbound; seq 0
 	// means only an outbox entry has the id, outbound id 0 means no
 	// outbox entry has it, raw length 0 means no raw bytes are stored.
@@ -76,6 +78,17 @@ var (
 	// in Case.Counterparts. Added without a version change: Open creates
 	// missing buckets, and no case held references before it existed.
 	bucketCaseCounterpart = []byte("case_counterpart")
+
+	// bucketRefBy: lstr referenced id key (msgIDKey) | u64 case ->
+	// (empty). For every message filed on a case, one entry per id in its
+	// In-Reply-To and References, whether or not that id was ever
+	// received: a parent arriving late, or a second reply to a parent we
+	// never got, finds the case by it. Keys are scattered by id.
+	bucketRefBy = []byte("ref_by")
+	// bucketCaseSubject: lstr normalised case subject | u64 case id ->
+	// (empty). Written when a case opens (or merges); a reply that kept
+	// only the subject finds its candidates here, newest last.
+	bucketCaseSubject = []byte("case_subject")
 
 	// bucketCursor: mailbox name -> 4-byte UIDVALIDITY | 4-byte last UID.
 	bucketCursor = []byte("cursor")
@@ -148,6 +161,8 @@ var buckets = []bucketDef{
 	{bucketCaseAssignee, bolt.DefaultFillPercent},
 	{bucketCaseDue, bolt.DefaultFillPercent},
 	{bucketCaseCounterpart, bolt.DefaultFillPercent},
+	{bucketRefBy, bolt.DefaultFillPercent},
+	{bucketCaseSubject, bolt.DefaultFillPercent},
 	{bucketCursor, bolt.DefaultFillPercent},
 	{bucketOut, 0.9},
 	{bucketOutRaw, 1.0},

@@ -422,9 +422,14 @@ type casePage struct {
 	PreviousHref string
 	// Counterparts are counterpart ticket systems' own references.
 	Counterparts []kp.CounterpartRef
-	LastInbound  string
-	LastStaff    string
-	Messages     []messageView
+	// MergedInto, Links and OpenedBy show what repairs and forwarding
+	// recorded on the case.
+	MergedInto  *caseLink
+	Links       []caseLink
+	OpenedBy    string
+	LastInbound string
+	LastStaff   string
+	Messages    []messageView
 }
 
 // messageView is one message of the timeline.
@@ -452,6 +457,12 @@ type messageView struct {
 	Folded      bool
 	Own, Quoted string
 	QuotedLines int
+	CollidedID  string
+}
+
+// caseLink is a case named on another case's page.
+type caseLink struct {
+	Tag, Href string
 }
 
 // caseView renders one case: its header and its timeline.
@@ -497,6 +508,17 @@ func (d *dashboard) caseView(w http.ResponseWriter, r *http.Request) {
 		p.Previous = c.PreviousCase.Tag(d.s.o.TagPrefix)
 		p.PreviousHref = "/case/" + strconv.FormatUint(uint64(c.PreviousCase), 10)
 	}
+	link := func(id kp.CaseID) caseLink {
+		return caseLink{Tag: id.Tag(d.s.o.TagPrefix), Href: "/case/" + strconv.FormatUint(uint64(id), 10)}
+	}
+	if c.MergedInto != 0 {
+		l := link(c.MergedInto)
+		p.MergedInto = &l
+	}
+	for _, id := range c.Links {
+		p.Links = append(p.Links, link(id))
+	}
+	p.OpenedBy = c.OpenedBy
 	for i := range msgs {
 		p.Messages = append(p.Messages, d.message(&msgs[i], i))
 	}
@@ -525,6 +547,7 @@ func (d *dashboard) message(m *kp.Message, i int) messageView {
 		Subject:       m.Subject,
 		Text:          m.Text,
 		Quarantine:    m.Quarantine,
+		CollidedID:    m.CollidedID,
 	}
 	if len(v.Text) > maxShownText {
 		cut := maxShownText

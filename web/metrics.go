@@ -53,8 +53,7 @@ func newCollector(s *server) *collector {
 			{"messages_class:", d("messages_total", "Inbound messages stored, by class.", "class"),
 				[]string{string(kp.ClassHuman), string(kp.ClassAutoReply), string(kp.ClassBounce), string(kp.ClassBulk), string(kp.ClassLoop), string(kp.ClassSpam)}},
 			{"messages_matched_by:", d("messages_matched_total", "Inbound messages, by the threading rule that decided their case.", "matched_by"),
-				[]string{string(kp.MatchDuplicate), string(kp.MatchReplyToken), string(kp.MatchInReplyTo), string(kp.MatchReferences),
-					string(kp.MatchSubjectTag), string(kp.MatchBounce), string(kp.MatchCounterpartRef), string(kp.MatchNew), string(kp.MatchNone)}},
+				matchedByLabels()},
 			{"followups_sent:", d("followups_sent_total", "Follow-ups fired, by kind.", "kind"),
 				[]string{string(kp.FollowTriage), string(kp.FollowRespond), string(kp.FollowEscalate1), string(kp.FollowEscalate2),
 					string(kp.FollowWaiting), string(kp.FollowAutoResolve), string(kp.FollowSnooze)}},
@@ -192,3 +191,13 @@ func (s *server) metricsHandler(reg *prometheus.Registry) http.Handler {
 type slogAdapter struct{ s *server }
 
 func (a slogAdapter) Println(v ...any) { a.s.log.Error("metrics: " + fmt.Sprint(v...)) }
+
+// matchedByLabels lists every threading rule, so each shows up with 0
+// before its first match.
+func matchedByLabels() []string {
+	out := make([]string, 0, len(kp.MatchedByValues))
+	for _, m := range kp.MatchedByValues {
+		out = append(out, string(m))
+	}
+	return out
+}

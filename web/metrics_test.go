@@ -105,6 +105,11 @@ func TestMetricsExportStoreCounters(t *testing.T) {
 		{"kontaktpunkt_messages_matched_total", []string{"matched_by", "new"}, 5},
 		{"kontaktpunkt_messages_matched_total", []string{"matched_by", "subject-tag"}, 2},
 		{"kontaktpunkt_messages_matched_total", []string{"matched_by", "in-reply-to"}, 0},
+		// Every threading rule is listed, with 0 before its first match.
+		{"kontaktpunkt_messages_matched_total", []string{"matched_by", "referenced-by"}, 0},
+		{"kontaktpunkt_messages_matched_total", []string{"matched_by", "shared-parent"}, 0},
+		{"kontaktpunkt_messages_matched_total", []string{"matched_by", "subject"}, 0},
+		{"kontaktpunkt_messages_matched_total", []string{"matched_by", "body-tag"}, 0},
 		{"kontaktpunkt_cases", []string{"status", "open"}, 3},
 		{"kontaktpunkt_cases", []string{"status", "waiting"}, 1},
 		{"kontaktpunkt_cases", []string{"status", "resolved"}, 1},

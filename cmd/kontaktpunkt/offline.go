@@ -99,7 +99,13 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		run = func(e *env) error { return listCases(e, kp.Status(*status), *assignee, *asJSON, stdout) }
 	case "case":
 		if len(pos) < 2 {
-			return usageErr("usage: case show N | case assign N WHO | case status N S | case note N TEXT")
+			return usageErr("usage: case show N | case assign N WHO | case status N S | case note N TEXT | case merge FROM INTO | case move MSGID N")
+		}
+		if pos[0] == "move" {
+			if run, err = moveCommand(pos[1:], stdout); err != nil {
+				return err
+			}
+			break
 		}
 		id, err := strconv.ParseUint(strings.TrimPrefix(pos[1], "#"), 10, 64)
 		if err != nil || id == 0 {
@@ -238,8 +244,10 @@ func caseCommand(sub string, id kp.CaseID, rest []string, asJSON bool, stdout io
 			return nil, usageErr("usage: case note N TEXT")
 		}
 		return func(e *env) error { return operate(e, "[note]", strings.Join(rest, " ")) }, nil
+	case "merge":
+		return mergeCommand(id, rest, operator, stdout)
 	}
-	return nil, usageErr("unknown case command %q (show, assign, status, note)", sub)
+	return nil, usageErr("unknown case command %q (show, assign, status, note, merge, move)", sub)
 }
 
 func operatorAddr() string {
@@ -273,6 +281,9 @@ type caseJSON struct {
 	Cc         []string     `json:"participants,omitempty"`
 	// CounterpartRefs are the counterpart ticket systems' own references.
 	CounterpartRefs []kp.CounterpartRef `json:"counterpart_refs,omitempty"`
+	MergedInto      kp.CaseID           `json:"merged_into,omitempty"`
+	Links           []kp.CaseID         `json:"links,omitempty"`
+	OpenedBy        string              `json:"opened_by,omitempty"`
 }
 
 type messageJSON struct {
@@ -290,6 +301,9 @@ type messageJSON struct {
 	Outsider    bool            `json:"outsider"`
 	To          []string        `json:"to,omitempty"`
 	Attachments []kp.Attachment `json:"attachments,omitempty"`
+	// CollidedID is the Message-ID the message arrived with when an
+	// earlier, different message had it; MessageID is then derived.
+	CollidedID string `json:"collided_id,omitempty"`
 }
 
 func toCaseJSON(c *kp.Case, prefix string) caseJSON {
@@ -298,6 +312,7 @@ func toCaseJSON(c *kp.Case, prefix string) caseJSON {
 		Assignee: c.Assignee, Team: c.Team, Priority: c.Priority, Escalation: c.Escalation,
 		Created: c.Created, Updated: c.Updated, Messages: c.Messages, Next: c.Next,
 		Previous: c.PreviousCase, Cc: c.Participants, CounterpartRefs: c.Counterparts,
+		MergedInto: c.MergedInto, Links: c.Links, OpenedBy: c.OpenedBy,
 	}
 }
 
@@ -377,7 +392,7 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 			mj := messageJSON{
 				MessageID: m.ID, From: m.From.Addr, Date: m.Date, Direction: m.Direction, Class: m.Class,
 				MatchedBy: m.MatchedBy, Kind: m.Kind, Subject: m.Subject, Text: m.Text, Outsider: m.Outsider,
-				Attachments: m.Attachments,
+				Attachments: m.Attachments, CollidedID: m.CollidedID,
 			}
 			for _, a := range append(append([]kp.Address{}, m.To...), m.Cc...) {
 				mj.To = append(mj.To, a.Addr)
@@ -411,6 +426,7 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 	for _, r := range c.Counterparts {
 		fmt.Fprintf(stdout, "  their ref:  %s (%s)\n", r.Ref, counterpartName(r))
 	}
+	showThreadLinks(stdout, c, prefix)
 	for _, m := range msgs {
 		arrow := "<-"
 		if m.Direction == kp.Out {
@@ -426,6 +442,9 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 		}
 		if m.MatchedBy != "" && m.Direction == kp.In {
 			flags = append(flags, "by "+string(m.MatchedBy))
+		}
+		if m.CollidedID != "" {
+			flags = append(flags, "id collided with an earlier message: <"+m.CollidedID+">, stored as <"+m.ID+">")
 		}
 		who := m.From.String()
 		if m.Direction == kp.Out {
