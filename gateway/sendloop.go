@@ -109,7 +109,7 @@ func (g *Gateway) sendRecorded(ctx context.Context, s Sender, due []kp.Outbound)
 				continue // the sender is stopping; its tokens stay taken
 			}
 			start := time.Now()
-			if err = g.recordSends(group); err != nil {
+			if err = g.recordSendsSafely(group); err != nil {
 				close(failed)
 				continue
 			}
@@ -212,6 +212,17 @@ func acquire(tokens chan<- struct{}, failed <-chan struct{}) bool {
 	default:
 		return true
 	}
+}
+
+// recordSendsSafely is recordSends on a goroutine of its own: a panic
+// becomes an error, so that it stops sending instead of the process.
+func (g *Gateway) recordSendsSafely(results []sendResult) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("recording send results: panic: %v", v)
+		}
+	}()
+	return g.recordSends(results)
 }
 
 // recordSends applies the outcomes of a batch of attempts.
