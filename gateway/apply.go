@@ -256,7 +256,9 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		// an out-of-office or an outsider.
 		c.LastMessageID = p.MessageID
 	}
-	if r != roleOutsider {
+	if r == roleStaffSide || r == roleRequester {
+		// Not from an outsider or unauthenticated mail in a team's name:
+		// a forged reference would go out in our mail to the team.
 		g.recordCounterpart(c, p, sender, r == roleStaffSide)
 	}
 	msg.Kind, msg.Outsider = inboundKind(pi.class, th.NewCase, r, cmds, msg.Text)

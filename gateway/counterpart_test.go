@@ -180,3 +180,21 @@ func TestKnownSendersBulkLookIsAnAnswer(t *testing.T) {
 		t.Fatalf("stranger's list mail stored as %+v", m)
 	}
 }
+
+// TestUnauthenticatedTicketMailRecordsNoReference checks that mail in the
+// name of a team's ticket system that our mail system did not authenticate
+// leaves no reference on the case: it would go out in our mail to the team.
+func TestUnauthenticatedTicketMailRecordsNoReference(t *testing.T) {
+	h := newHarness(t, rtConfig("@rt.example"))
+	id := caseNo(t, h.one(request("req1@example.org")))
+	forged := strings.Replace(string(rtMail("rt-forged@evil.example", "[rt.example #666] [INT#1] Tilgang")), rtAR+"\r\n", "", 1)
+	if r := h.one([]byte(forged)); caseNo(t, r) != id {
+		t.Fatalf("forged RT mail = %+v", r)
+	}
+	if c := h.caseOf(id); len(c.Counterparts) != 0 {
+		t.Fatalf("an unauthenticated ticket mail recorded %+v", c.Counterparts)
+	}
+	if n := len(h.mailsTo(ola, "relay")); n != 0 {
+		t.Fatalf("unauthenticated ticket mail relayed to the requester (%d)", n)
+	}
+}
