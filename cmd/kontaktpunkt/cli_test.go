@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -365,5 +366,48 @@ Eksporten fra dere feiler.
 	out, _, code = run(t, "", "case", "show", "1", "-db", db)
 	if code != 0 || !strings.Contains(out, "their ref:  [rt.vendor.example #881] (support@rt.vendor.example, rt)") {
 		t.Fatalf("case show (%d):\n%s", code, out)
+	}
+}
+
+// TestCasesStreamsAndPages: the streamed listing is the JSON array the
+// whole-list encoder wrote, and -limit/-page pick from the store.
+func TestCasesStreamsAndPages(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "kp.db")
+	for i := range 7 {
+		mail := strings.ReplaceAll(request1, "r1@example.org", fmt.Sprintf("page%d@example.org", i))
+		mail = strings.ReplaceAll(mail, "ola@example.org", fmt.Sprintf("p%d@example.org", i))
+		writeFile(t, filepath.Join(dir, "mail"), fmt.Sprintf("%d.eml", i), strings.ReplaceAll(mail, "Sp=F8rsm=E5l", "<b>&"))
+	}
+	if _, errb, code := run(t, "", "ingest", "-db", db, "-quiet", filepath.Join(dir, "mail")); code != 0 {
+		t.Fatalf("ingest: %s", errb)
+	}
+	out, _, code := run(t, "", "cases", "-db", db, "-json")
+	var all []caseJSON
+	if err := json.Unmarshal([]byte(out), &all); code != 0 || err != nil || len(all) != 7 {
+		t.Fatalf("cases -json: %d %v %d cases\n%s", code, err, len(all), out)
+	}
+	var want bytes.Buffer
+	if err := writeJSON(&want, all); err != nil {
+		t.Fatal(err)
+	}
+	if out != want.String() {
+		t.Errorf("streamed JSON differs from the array form:\n%s\nwant\n%s", out, want.String())
+	}
+	out, _, _ = run(t, "", "cases", "-db", db, "-json", "-limit", "3", "-page", "2")
+	var page []caseJSON
+	if err := json.Unmarshal([]byte(out), &page); err != nil || len(page) != 3 || page[0].ID != all[3].ID {
+		t.Fatalf("page 2 of 3: %v %+v", err, page)
+	}
+	out, _, _ = run(t, "", "cases", "-db", db, "-json", "-limit", "3", "-page", "4")
+	if strings.TrimSpace(out) != "[]" {
+		t.Errorf("a page past the end = %q, want []", out)
+	}
+	out, _, _ = run(t, "", "cases", "-db", db, "-limit", "2")
+	if n := strings.Count(out, "\n"); n != 3 {
+		t.Errorf("table with -limit 2 has %d lines, want a header and 2:\n%s", n, out)
+	}
+	if _, _, code := run(t, "", "cases", "-db", db, "-page", "2"); code != 1 {
+		t.Errorf("-page without -limit exits %d, want 1", code)
 	}
 }

@@ -57,7 +57,7 @@ const usage = `usage: kontaktpunkt COMMAND [flags] [args]
   serve        [-config FILE]                 intake, outbox, follow-up and HTTP until SIGINT/SIGTERM
   demo         [-keep]                        a scripted conversation on in-process IMAP and SMTP servers
   ingest       [-config FILE] [-db FILE] [-quiet] [-json] PATH... | -
-  cases        [-config FILE] [-db FILE] [-status S] [-assignee A] [-json]
+  cases        [-config FILE] [-db FILE] [-status S] [-assignee A] [-limit N [-page P]] [-json]
   case show N  [-json]  |  case assign N WHO  |  case status N S  |  case note N TEXT
   outbox       [-json]  |  outbox retry ID
   check-config -config FILE

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -80,6 +82,8 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 	asJSON := fs.Bool("json", false, "print JSON")
 	status := fs.String("status", "", "only cases with this status (open, waiting, resolved)")
 	assignee := fs.String("assignee", "", "only cases assigned to this address")
+	limit := fs.Int("limit", 0, "cases: at most this many (newest first)")
+	page := fs.Int("page", 0, "cases: the page of -limit cases to show, from 1")
 	since := fs.String("since", "", "followup rearm: only cases updated on or after this date (YYYY-MM-DD)")
 	dryRun := fs.Bool("dry-run", false, "followup rearm: only count the cases")
 	pos, err := parseFlags(fs, args)
@@ -96,7 +100,14 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		if len(pos) > 0 {
 			return usageErr("cases takes no arguments (got %q)", pos[0])
 		}
-		run = func(e *env) error { return listCases(e, kp.Status(*status), *assignee, *asJSON, stdout) }
+		if *limit < 0 || *page < 0 || (*page > 0 && *limit == 0) {
+			return usageErr("-limit must be a positive number, and -page needs -limit")
+		}
+		f := store.CaseFilter{Status: kp.Status(*status), Assignee: kp.NormAddr(*assignee), Limit: *limit}
+		if *page > 1 {
+			f.Offset = (*page - 1) * *limit
+		}
+		run = func(e *env) error { return listCases(e, f, *asJSON, stdout) }
 	case "case":
 		if len(pos) < 2 {
 			return usageErr("usage: case show N | case assign N WHO | case status N S | case note N TEXT | case merge FROM INTO | case move MSGID N")
@@ -331,37 +342,75 @@ func counterpartName(r kp.CounterpartRef) string {
 	return strings.Join(parts, ", ")
 }
 
-func listCases(e *env, status kp.Status, assignee string, asJSON bool, stdout io.Writer) error {
-	var cases []kp.Case
-	if err := e.st.View(func(tx *store.Tx) error {
-		var err error
-		cases, err = tx.Cases(store.CaseFilter{Status: status, Assignee: kp.NormAddr(assignee)})
-		return err
-	}); err != nil {
-		return err
-	}
+// listCases streams the cases: each is written as it is read, so a
+// listing of any size needs the memory of one case (and, for the table,
+// of one chunk of rows).
+func listCases(e *env, f store.CaseFilter, asJSON bool, stdout io.Writer) error {
 	prefix := e.cfg.Contact.TagPrefix
+	w := bufio.NewWriterSize(stdout, 64<<10)
 	if asJSON {
-		out := make([]caseJSON, 0, len(cases))
-		for i := range cases {
-			out = append(out, toCaseJSON(&cases[i], prefix))
+		first := true
+		if _, err := w.WriteString("["); err != nil {
+			return err
 		}
-		return writeJSON(stdout, out)
+		// The same form writeJSON gives a whole array, one case at a time.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("  ", "  ")
+		err := e.st.View(func(tx *store.Tx) error {
+			return tx.EachCase(f, func(c *kp.Case) error {
+				buf.Reset()
+				if err := enc.Encode(toCaseJSON(c, prefix)); err != nil {
+					return err
+				}
+				b := bytes.TrimRight(buf.Bytes(), "\n")
+				sep := ",\n  "
+				if first {
+					sep, first = "\n  ", false
+				}
+				w.WriteString(sep)
+				_, err := w.Write(b)
+				return err
+			})
+		})
+		if err != nil {
+			return err
+		}
+		if !first {
+			w.WriteString("\n")
+		}
+		w.WriteString("]\n")
+		return w.Flush()
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	const chunk = 1000 // rows aligned together; the table is flushed per chunk
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TAG\tSTATUS\tPRIO\tASSIGNEE\tREQUESTER\tUPDATED\tSUBJECT")
-	for _, c := range cases {
-		who := c.Assignee
-		if who == "" && c.Team != "" {
-			who = "team " + c.Team
-		}
-		if who == "" {
-			who = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID.Tag(prefix), c.Status, c.Priority, who,
-			c.Requester.Addr, c.Updated.In(e.loc()).Format("2006-01-02 15:04"), c.Subject)
+	rows := 0
+	err := e.st.View(func(tx *store.Tx) error {
+		return tx.EachCase(f, func(c *kp.Case) error {
+			who := c.Assignee
+			if who == "" && c.Team != "" {
+				who = "team " + c.Team
+			}
+			if who == "" {
+				who = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID.Tag(prefix), c.Status, c.Priority, who,
+				c.Requester.Addr, c.Updated.In(e.loc()).Format("2006-01-02 15:04"), c.Subject)
+			if rows++; rows%chunk == 0 {
+				return tw.Flush()
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return w.Flush()
 }
 
 func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
