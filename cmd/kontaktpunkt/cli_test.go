@@ -411,3 +411,30 @@ func TestCasesStreamsAndPages(t *testing.T) {
 		t.Errorf("-page without -limit exits %d, want 1", code)
 	}
 }
+
+// TestIngestOddAddressesInABatch: addresses the parser accepts but a mail
+// cannot carry as written neither stop ingest nor roll back good mail.
+func TestIngestOddAddressesInABatch(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "kp.db")
+	odd := []string{`"john smith"@example.org`, "john.@docomo.ne.jp", "taro..yamada@docomo.ne.jp", `"a,b"@example.org`, "pål@økonomi.no", "nul\x00l@example.org"}
+	for i, a := range odd {
+		writeFile(t, filepath.Join(dir, "mail"), fmt.Sprintf("%d-odd.eml", i), fmt.Sprintf(
+			"From: Sender %d <s%d@example.org>\nTo: integrasjon@example.org\nCc: Odd <%s>\nSubject: Sak %d\nMessage-ID: <odd%d@example.org>\n\nHei\n", i, i, a, i, i))
+		writeFile(t, filepath.Join(dir, "mail"), fmt.Sprintf("%d-good.eml", i), fmt.Sprintf(
+			"From: Good %d <g%d@example.org>\nTo: integrasjon@example.org\nSubject: God sak %d\nMessage-ID: <good%d@example.org>\n\nHei\n", i, i, i, i))
+	}
+	out, errb, code := run(t, "", "ingest", "-db", db, "-json", filepath.Join(dir, "mail"))
+	if code != 0 {
+		t.Fatalf("ingest exit %d: %s", code, errb)
+	}
+	if n := strings.Count(out, `"status":"stored"`); n != 2*len(odd) {
+		t.Errorf("stored %d of %d messages:\n%s", n, 2*len(odd), out)
+	}
+	out, _, _ = run(t, "", "outbox", "-db", db, "-json")
+	for _, a := range []string{"pål@", "nul"} {
+		if strings.Contains(out, a) {
+			t.Errorf("mail queued for an unwritable address %q", a)
+		}
+	}
+}
