@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -248,5 +250,34 @@ func TestEmptyStoreFile(t *testing.T) {
 	}
 	if out, errOut, code := run(t, "", "check-store", "-db", db); code != 0 {
 		t.Fatalf("check-store after ingest: exit %d: %s%s", code, out, errOut)
+	}
+}
+
+// While serve holds the store, check-store has serve check it.
+func TestCheckStoreThroughRunningServe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out strings.Builder
+	d, err := startDemo(ctx, t.TempDir(), &out, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	if _, err := d.write(demoOla, false, "Spørsmål om API", "Hei!\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.expect(ctx, "the acknowledgement", kindTo("ack", demoOla)); err != nil {
+		t.Fatal(err)
+	}
+	db := d.srv.Config.Store.Path
+	stdout, stderr, code := run(t, "", "check-store", "-db", db, "-json")
+	var rep struct {
+		OK       bool     `json:"ok"`
+		Path     string   `json:"path"`
+		Pages    int      `json:"pages"`
+		Problems []string `json:"problems"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 0 || !rep.OK || rep.Path != db || rep.Pages == 0 {
+		t.Fatalf("check-store while serve runs: exit %d, %+v, %v: %s%s", code, rep, err, stdout, stderr)
 	}
 }
