@@ -35,6 +35,10 @@ type ThreadInput struct {
 	// DefaultReopenWithin; negative means never reopen.
 	ReopenWithin time.Duration
 	Now          time.Time
+	// Sender is the sender's address and SenderTeams the teams it works
+	// for (Directory.TeamsOf), for the counterpart-ref rule.
+	Sender      string
+	SenderTeams []string
 }
 
 // Thread is the threading decision for one message.
@@ -73,7 +77,12 @@ type Thread struct {
 //     person answered. A tag naming no existing case is ignored.
 //  5. bounce: only for bounces and auto-replies, the EmbeddedIDs of the
 //     returned message, in order.
-//  6. new for human mail; none and Unfiled for machine mail.
+//  6. counterpart-ref: a ticket reference in the subject that a case
+//     recorded for the counterpart (address or team) that sent the message
+//     (Case.Counterparts; the Index must be a CounterpartIndex).
+//  7. new for human mail; none and Unfiled for machine mail.
+//
+// Spam (after the duplicate check) is always none and Unfiled.
 //
 // Znuny-style, a header match alone is enough even when the subject changed.
 //
@@ -94,6 +103,11 @@ func ThreadMessage(in ThreadInput, idx Index) Thread {
 		if cid, ok := idx.LookupID(p.MessageID); ok {
 			return Thread{MatchedBy: kp.MatchDuplicate, Case: cid, Duplicate: true}
 		}
+	}
+
+	if in.Class == kp.ClassSpam {
+		// Spam touches no case, not even one it names.
+		return Thread{MatchedBy: kp.MatchNone, Unfiled: true}
 	}
 
 	// existing returns the case when id names a stored one.
@@ -154,6 +168,12 @@ func ThreadMessage(in ThreadInput, idx Index) Thread {
 				found, by = m, kp.MatchBounce
 				break
 			}
+		}
+	}
+
+	if found.id == 0 {
+		if m, ok := counterpartMatch(in, idx); ok {
+			found, by = m, kp.MatchCounterpartRef
 		}
 	}
 

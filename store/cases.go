@@ -117,6 +117,9 @@ func (tx *Tx) indexCase(old, c *kp.Case) error {
 			return err
 		}
 	}
+	if err := tx.indexCounterparts(old, c); err != nil {
+		return err
+	}
 	var oldDue, newDue []byte
 	if old != nil && old.Next != nil {
 		oldDue = dueKey(old.Next.Due, uint64(c.ID))
@@ -125,6 +128,64 @@ func (tx *Tx) indexCase(old, c *kp.Case) error {
 		newDue = dueKey(c.Next.Due, uint64(c.ID))
 	}
 	return replaceKey(tx.b(bucketCaseDue), oldDue, newDue)
+}
+
+func caseCounterpartKey(key string, id kp.CaseID) []byte {
+	return appendU64(appendLstr(make([]byte, 0, 16+len(key)), key), uint64(id))
+}
+
+// counterpartKeys returns the index keys of c's counterpart references.
+func counterpartKeys(c *kp.Case) map[string]bool {
+	if c == nil || len(c.Counterparts) == 0 {
+		return nil
+	}
+	keys := make(map[string]bool, len(c.Counterparts))
+	for _, r := range c.Counterparts {
+		if k := kp.TicketRefKey(r.Ref); k != "" {
+			keys[k] = true
+		}
+	}
+	return keys
+}
+
+// indexCounterparts moves the counterpart reference entries of a case from
+// its old version to the new one.
+func (tx *Tx) indexCounterparts(old, c *kp.Case) error {
+	oldKeys, newKeys := counterpartKeys(old), counterpartKeys(c)
+	b := tx.b(bucketCaseCounterpart)
+	for k := range oldKeys {
+		if !newKeys[k] {
+			if err := b.Delete(caseCounterpartKey(k, c.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	for k := range newKeys {
+		if !oldKeys[k] {
+			if err := b.Put(caseCounterpartKey(k, c.ID), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// CounterpartCases returns the cases that recorded a counterpart
+// reference with this key (kp.TicketRefKey), lowest id first.
+func (tx *Tx) CounterpartCases(key string) ([]kp.CaseID, error) {
+	key = kp.TicketRefKey(key)
+	if key == "" {
+		return nil, nil
+	}
+	prefix := appendLstr(nil, key)
+	var out []kp.CaseID
+	cur := tx.b(bucketCaseCounterpart).Cursor()
+	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+		if rest := k[len(prefix):]; len(rest) == 8 {
+			out = append(out, kp.CaseID(binary.BigEndian.Uint64(rest)))
+		}
+	}
+	return out, nil
 }
 
 // replaceKey moves an entry of an index bucket (empty values) from oldKey

@@ -421,6 +421,10 @@ func (d *dec) strs() []string {
 	return ss
 }
 
+// more reports whether the record has fields left: a field appended to a
+// record format later is absent from records written before it.
+func (d *dec) more() bool { return d.err == nil && len(d.b) > 0 }
+
 func (d *dec) header(what string) {
 	if len(d.b) < 1 || d.b[0] != recordFormat {
 		d.fail(what + " record format")
@@ -525,6 +529,14 @@ func encodeCase(c *kp.Case) []byte {
 		e.time(c.Next.Due)
 		e.varint(int64(c.Next.Count))
 	}
+	// Added after the first release: read only when present.
+	e.uvarint(uint64(len(c.Counterparts)))
+	for _, r := range c.Counterparts {
+		e.str(r.Team)
+		e.str(r.Addr)
+		e.str(r.System)
+		e.str(r.Ref)
+	}
 	return e.b
 }
 
@@ -553,6 +565,14 @@ func decodeCase(b []byte, id kp.CaseID) (*kp.Case, error) {
 	c.LastMessageID = d.str()
 	if d.boolean() {
 		c.Next = &kp.FollowUp{Kind: kp.FollowUpKind(d.str()), Due: d.time(), Count: d.int()}
+	}
+	if d.more() {
+		if n := d.count(); n > 0 {
+			c.Counterparts = make([]kp.CounterpartRef, 0, n)
+			for i := 0; i < n && d.err == nil; i++ {
+				c.Counterparts = append(c.Counterparts, kp.CounterpartRef{Team: d.str(), Addr: d.str(), System: d.str(), Ref: d.str()})
+			}
+		}
 	}
 	if d.err != nil {
 		return nil, fmt.Errorf("case %d: %w", id, d.err)

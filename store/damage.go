@@ -546,6 +546,18 @@ func guard(path string, fn func() error) (err error) {
 	return fn()
 }
 
+// DamageFromPanic explains a panic recovered while a transaction of the
+// store at path was in use: a *DamageError when the damaged file caused it
+// (a bbolt assertion, a fault reading the memory map), else nil. Callers
+// that recover panics of their own inside a transaction must call it from
+// the deferred function that recovered, and let damage end the work.
+func DamageFromPanic(path string, r any) error {
+	if p := damageFromPanic(r); p != "" {
+		return &DamageError{Path: path, Problem: p}
+	}
+	return nil
+}
+
 // damageFromPanic explains a recovered panic value as damage, or returns
 // "" when the panic is not the file's doing. It must be called by the
 // deferred function that recovered, so that the panicking frames are

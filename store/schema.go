@@ -71,6 +71,11 @@ var (
 	// bucketCaseDue: t12 due | u64 case id -> (empty). One entry per case
 	// with a scheduled follow-up (Case.Next).
 	bucketCaseDue = []byte("case_due")
+	// bucketCaseCounterpart: lstr counterpart reference key
+	// (kp.TicketRefKey) | u64 case id -> (empty). One entry per reference
+	// in Case.Counterparts. Added without a version change: Open creates
+	// missing buckets, and no case held references before it existed.
+	bucketCaseCounterpart = []byte("case_counterpart")
 
 	// bucketCursor: mailbox name -> 4-byte UIDVALIDITY | 4-byte last UID.
 	bucketCursor = []byte("cursor")
@@ -142,6 +147,7 @@ var buckets = []bucketDef{
 	{bucketCaseStatus, bolt.DefaultFillPercent},
 	{bucketCaseAssignee, bolt.DefaultFillPercent},
 	{bucketCaseDue, bolt.DefaultFillPercent},
+	{bucketCaseCounterpart, bolt.DefaultFillPercent},
 	{bucketCursor, bolt.DefaultFillPercent},
 	{bucketOut, 0.9},
 	{bucketOutRaw, 1.0},

@@ -51,10 +51,10 @@ func newCollector(s *server) *collector {
 		s: s,
 		labelled: []labelled{
 			{"messages_class:", d("messages_total", "Inbound messages stored, by class.", "class"),
-				[]string{string(kp.ClassHuman), string(kp.ClassAutoReply), string(kp.ClassBounce), string(kp.ClassBulk), string(kp.ClassLoop)}},
+				[]string{string(kp.ClassHuman), string(kp.ClassAutoReply), string(kp.ClassBounce), string(kp.ClassBulk), string(kp.ClassLoop), string(kp.ClassSpam)}},
 			{"messages_matched_by:", d("messages_matched_total", "Inbound messages, by the threading rule that decided their case.", "matched_by"),
 				[]string{string(kp.MatchDuplicate), string(kp.MatchReplyToken), string(kp.MatchInReplyTo), string(kp.MatchReferences),
-					string(kp.MatchSubjectTag), string(kp.MatchBounce), string(kp.MatchNew), string(kp.MatchNone)}},
+					string(kp.MatchSubjectTag), string(kp.MatchBounce), string(kp.MatchCounterpartRef), string(kp.MatchNew), string(kp.MatchNone)}},
 			{"followups_sent:", d("followups_sent_total", "Follow-ups fired, by kind.", "kind"),
 				[]string{string(kp.FollowTriage), string(kp.FollowRespond), string(kp.FollowEscalate1), string(kp.FollowEscalate2),
 					string(kp.FollowWaiting), string(kp.FollowAutoResolve), string(kp.FollowSnooze)}},

@@ -299,3 +299,71 @@ func TestIngestConversationGolden(t *testing.T) {
 		t.Fatalf("cases = %+v, want 3", cases)
 	}
 }
+
+func TestFollowupRearmAfterArchiveImport(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "kp.db")
+	old := strings.ReplaceAll(request1, "Mon, 23 Nov 2026", "Mon, 02 Feb 2026")
+	mail := writeFile(t, dir, "old.eml", old)
+	if _, errb, code := run(t, "", "ingest", "-db", db, "-quiet", mail); code != 0 {
+		t.Fatalf("ingest: %d %s", code, errb)
+	}
+	out, errb, code := run(t, "", "followup", "rearm", "-db", db, "-dry-run")
+	if code != 0 || !strings.Contains(out, "1 open or waiting cases without a follow-up") || strings.Contains(out, "re-armed") {
+		t.Fatalf("dry run: %d %q %s", code, out, errb)
+	}
+	out, errb, code = run(t, "", "followup", "rearm", "-since", "2026-03-01", "-db", db)
+	if code != 0 || !strings.Contains(out, "0 open or waiting cases") {
+		t.Fatalf("rearm since March: %d %q %s", code, out, errb)
+	}
+	out, errb, code = run(t, "", "followup", "rearm", "-db", db)
+	if code != 0 || !strings.Contains(out, "re-armed 1 cases") {
+		t.Fatalf("rearm: %d %q %s", code, out, errb)
+	}
+	out, _, _ = run(t, "", "cases", "-db", db, "-json")
+	if !strings.Contains(out, `"next_followup": {`) {
+		t.Errorf("the re-armed case has no follow-up: %s", out)
+	}
+	if _, _, code := run(t, "", "followup", "rearm", "-since", "March", "-db", db); code != 1 {
+		t.Errorf("a bad -since date exits %d, want 1", code)
+	}
+}
+
+// TestCaseShowCounterpartRefs checks that a ticket system's own reference
+// is shown by `case show`, in text and as counterpart_refs in JSON.
+func TestCaseShowCounterpartRefs(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "kp.db")
+	mail := filepath.Join(dir, "mail")
+	writeFile(t, mail, "1.eml", `From: Support <support@rt.vendor.example>
+To: integrasjon@example.org
+Subject: [rt.vendor.example #881] Feil i eksporten
+Message-ID: <rt881@rt.vendor.example>
+RT-Ticket: rt.vendor.example #881
+Date: Mon, 23 Nov 2026 10:00:00 +0100
+
+Eksporten fra dere feiler.
+`)
+	if _, errOut, code := run(t, "", "ingest", mail, "-db", db, "-quiet"); code != 0 {
+		t.Fatalf("ingest exit %d: %s", code, errOut)
+	}
+	out, errOut, code := run(t, "", "case", "show", "1", "-json", "-db", db)
+	if code != 0 {
+		t.Fatalf("case show exit %d: %s", code, errOut)
+	}
+	var c struct {
+		Refs []struct {
+			Addr, System, Ref string
+		} `json:"counterpart_refs"`
+	}
+	if err := json.Unmarshal([]byte(out), &c); err != nil {
+		t.Fatalf("case show -json: %v\n%s", err, out)
+	}
+	if len(c.Refs) != 1 || c.Refs[0].Ref != "[rt.vendor.example #881]" || c.Refs[0].Addr != "support@rt.vendor.example" || c.Refs[0].System != "rt" {
+		t.Fatalf("counterpart_refs = %+v\n%s", c.Refs, out)
+	}
+	out, _, code = run(t, "", "case", "show", "1", "-db", db)
+	if code != 0 || !strings.Contains(out, "their ref:  [rt.vendor.example #881] (support@rt.vendor.example, rt)") {
+		t.Fatalf("case show (%d):\n%s", code, out)
+	}
+}

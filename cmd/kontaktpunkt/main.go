@@ -63,6 +63,7 @@ const usage = `usage: kontaktpunkt COMMAND [flags] [args]
   check-config -config FILE
   check-store  [-config FILE] [-db FILE] [-json]   read-only check of the store file and its indexes
   backup       [-config FILE] [-db FILE] OUT
+  followup rearm [-since DATE] [-dry-run]     arm follow-ups of open cases an archive import left unarmed
 `
 
 // Run runs one command and returns its exit status. Tests call it directly.
@@ -83,7 +84,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "ingest":
 		err = cmdIngest(ctx, rest, stdin, stdout, stderr)
-	case "cases", "case", "outbox", "backup":
+	case "cases", "case", "outbox", "backup", "followup":
 		err = cmdOffline(ctx, cmd, rest, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(rest, stdout)

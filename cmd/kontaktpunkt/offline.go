@@ -18,6 +18,7 @@ import (
 	kp "kontaktpunkt"
 	"kontaktpunkt/config"
 	"kontaktpunkt/gateway"
+	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
 
@@ -79,6 +80,8 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 	asJSON := fs.Bool("json", false, "print JSON")
 	status := fs.String("status", "", "only cases with this status (open, waiting, resolved)")
 	assignee := fs.String("assignee", "", "only cases assigned to this address")
+	since := fs.String("since", "", "followup rearm: only cases updated on or after this date (YYYY-MM-DD)")
+	dryRun := fs.Bool("dry-run", false, "followup rearm: only count the cases")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -135,6 +138,38 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 			return usageErr("check-store takes no arguments (got %q)", pos[0])
 		}
 		run = func(e *env) error { return printReport(e.st.CheckReport(), *asJSON, stdout) }
+	case "followup":
+		if len(pos) != 1 || pos[0] != "rearm" {
+			return usageErr("usage: followup rearm [-since YYYY-MM-DD] [-dry-run]")
+		}
+		var from time.Time
+		if *since != "" {
+			t, err := time.Parse("2006-01-02", *since)
+			if err != nil {
+				return usageErr("-since must be a date YYYY-MM-DD, not %q", *since)
+			}
+			from = t
+		}
+		run = func(e *env) error {
+			from := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, e.loc())
+			n, err := e.g.Rearm(from, true)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%d open or waiting cases without a follow-up", n)
+			if *since != "" {
+				fmt.Fprintf(stdout, " updated since %s", *since)
+			}
+			fmt.Fprintln(stdout)
+			if *dryRun || n == 0 {
+				return nil
+			}
+			if n, err = e.g.Rearm(from, false); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "re-armed %d cases; follow-ups already overdue fire now, at most followup.max_per_tick mails at once\n", n)
+			return nil
+		}
 	case "backup":
 		if len(pos) != 1 {
 			return usageErr("usage: backup [-config FILE] [-db FILE] OUT")
@@ -243,6 +278,8 @@ type caseJSON struct {
 	Next       *kp.FollowUp `json:"next_followup"`
 	Previous   kp.CaseID    `json:"previous_case,omitempty"`
 	Cc         []string     `json:"participants,omitempty"`
+	// CounterpartRefs are the counterpart ticket systems' own references.
+	CounterpartRefs []kp.CounterpartRef `json:"counterpart_refs,omitempty"`
 }
 
 type messageJSON struct {
@@ -255,6 +292,8 @@ type messageJSON struct {
 	Kind        string          `json:"kind"`
 	Subject     string          `json:"subject"`
 	Text        string          `json:"text"`
+	OwnText     *string         `json:"own_text,omitempty"`     // a reply's new text without its quoted history; absent where the whole text counts
+	QuotedLines int             `json:"quoted_lines,omitempty"` // lines left out of own_text
 	Outsider    bool            `json:"outsider"`
 	To          []string        `json:"to,omitempty"`
 	Attachments []kp.Attachment `json:"attachments,omitempty"`
@@ -265,8 +304,23 @@ func toCaseJSON(c *kp.Case, prefix string) caseJSON {
 		ID: c.ID, Tag: c.ID.Tag(prefix), Subject: c.Subject, Status: c.Status, Requester: c.Requester.Addr,
 		Assignee: c.Assignee, Team: c.Team, Priority: c.Priority, Escalation: c.Escalation,
 		Created: c.Created, Updated: c.Updated, Messages: c.Messages, Next: c.Next,
-		Previous: c.PreviousCase, Cc: c.Participants,
+		Previous: c.PreviousCase, Cc: c.Participants, CounterpartRefs: c.Counterparts,
 	}
+}
+
+// counterpartName says whose a counterpart reference is: "team fs, rt@uio.no, rt".
+func counterpartName(r kp.CounterpartRef) string {
+	var parts []string
+	if r.Team != "" {
+		parts = append(parts, "team "+r.Team)
+	}
+	if r.Addr != "" {
+		parts = append(parts, r.Addr)
+	}
+	if r.System != "" {
+		parts = append(parts, r.System)
+	}
+	return strings.Join(parts, ", ")
 }
 
 func listCases(e *env, status kp.Status, assignee string, asJSON bool, stdout io.Writer) error {
@@ -322,6 +376,7 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 		return err
 	}
 	prefix := e.cfg.Contact.TagPrefix
+	trim := e.g.Templates.Trimmer()
 	if asJSON {
 		cj := toCaseJSON(c, prefix)
 		ms := make([]messageJSON, 0, len(msgs))
@@ -333,6 +388,10 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 			}
 			for _, a := range append(append([]kp.Address{}, m.To...), m.Cc...) {
 				mj.To = append(mj.To, a.Addr)
+			}
+			if routing.FoldsQuotes(&m) {
+				q := trim.Split(m.Text)
+				mj.OwnText, mj.QuotedLines = &q.Own, q.QuotedLines
 			}
 			if mj.Date.IsZero() {
 				mj.Date = m.Received
@@ -355,6 +414,9 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 	}
 	if c.PreviousCase != 0 {
 		fmt.Fprintf(stdout, "  follows:    %s\n", c.PreviousCase.Tag(prefix))
+	}
+	for _, r := range c.Counterparts {
+		fmt.Fprintf(stdout, "  their ref:  %s (%s)\n", r.Ref, counterpartName(r))
 	}
 	for _, m := range msgs {
 		arrow := "<-"
@@ -381,12 +443,22 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 			who = "to " + strings.Join(to, ", ")
 		}
 		fmt.Fprintf(stdout, "\n%s %s %s [%s]\n  %s\n", when.In(e.loc()).Format("2006-01-02 15:04"), arrow, who, strings.Join(flags, ", "), m.Subject)
-		text := strings.TrimSpace(m.Text)
+		text, folded := strings.TrimSpace(m.Text), 0
+		if routing.FoldsQuotes(&m) {
+			q := trim.Split(m.Text)
+			text, folded = q.Own, q.QuotedLines
+			if text == "" {
+				text = "(no new text)"
+			}
+		}
 		if len(text) > 2000 {
 			text = text[:2000] + " […]"
 		}
 		for _, l := range strings.Split(text, "\n") {
 			fmt.Fprintf(stdout, "  | %s\n", l)
+		}
+		if folded > 0 {
+			fmt.Fprintf(stdout, "  | [… %d quoted %s]\n", folded, plural(folded, "line", "lines"))
 		}
 	}
 	return nil
@@ -421,6 +493,13 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func orDash(s string) string {
