@@ -71,12 +71,11 @@ func (ds *damagedStore) findCasePages(t *testing.T) {
 	}
 	ne := binary.NativeEndian
 	const hdr = 16
-	ds.pageSize = int64(ne.Uint32(data[hdr+8:]))
+	ds.pageSize, ds.hwm, _ = ds.meta(t)
 	meta := data[hdr:]
 	if m1 := data[ds.pageSize+hdr:]; ne.Uint64(m1[48:]) > ne.Uint64(meta[48:]) {
 		meta = m1
 	}
-	ds.hwm = int64(ne.Uint64(meta[40:]))
 	page := func(id int64) []byte { return data[id*ds.pageSize:] }
 	root := page(int64(ne.Uint64(meta[16:])))
 	for i := 0; i < int(ne.Uint16(root[10:])); i++ {
@@ -96,6 +95,32 @@ func (ds *damagedStore) findCasePages(t *testing.T) {
 	for i := 0; i < int(ne.Uint16(p[10:])); i++ {
 		ds.caseLeaves = append(ds.caseLeaves, int64(ne.Uint64(p[hdr+i*16+8:])))
 	}
+}
+
+// meta returns the page size and, from the newer meta page, the
+// high-water mark and the root bucket's page.
+func (ds *damagedStore) meta(t *testing.T) (pageSize, hwm, root int64) {
+	t.Helper()
+	f, err := os.Open(ds.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ne := binary.NativeEndian
+	const hdr = 16
+	b := make([]byte, 128)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		t.Fatal(err)
+	}
+	pageSize = int64(ne.Uint32(b[hdr+8:]))
+	m1 := make([]byte, 128)
+	if _, err := f.ReadAt(m1, pageSize); err != nil {
+		t.Fatal(err)
+	}
+	if ne.Uint64(m1[hdr+48:]) > ne.Uint64(b[hdr+48:]) {
+		b = m1
+	}
+	return pageSize, int64(ne.Uint64(b[hdr+40:])), int64(ne.Uint64(b[hdr+16:]))
 }
 
 func (ds *damagedStore) overwrite(t *testing.T, ids ...int64) {
@@ -279,5 +304,44 @@ func TestCheckStoreThroughRunningServe(t *testing.T) {
 	}
 	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 0 || !rep.OK || rep.Path != db || rep.Pages == 0 {
 		t.Fatalf("check-store while serve runs: exit %d, %+v, %v: %s%s", code, rep, err, stdout, stderr)
+	}
+}
+
+// A store damaged while serve runs stops serve with exit status 1 once
+// intake reaches the damage, instead of failing every message forever.
+func TestServeStopsOnStoreDamagedWhileRunning(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out strings.Builder
+	d, err := startDemo(ctx, t.TempDir(), &out, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	if _, err := d.write(demoOla, false, "Spørsmål om API", "Hei!\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.expect(ctx, "the acknowledgement", kindTo("ack", demoOla)); err != nil {
+		t.Fatal(err)
+	}
+	// The root bucket's page: every transaction reads it first, so no
+	// commit can move it away from the damage.
+	ds := &damagedStore{db: d.srv.Config.Store.Path}
+	var root int64
+	ds.pageSize, _, root = ds.meta(t)
+	ds.overwrite(t, root)
+	if _, err := d.write(demoOla, false, "Et spørsmål til", "Hei igjen!\n"); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-d.done:
+		d.done <- nil // d.close waits for it
+		var errb bytes.Buffer
+		code := exitCode(err, &errb)
+		if code != exitUser || !strings.Contains(errb.String(), "serve stopped") || !strings.Contains(errb.String(), "check-store -db "+ds.db) {
+			t.Errorf("serve ended with exit %d: %s", code, errb.String())
+		}
+	case <-ctx.Done():
+		t.Fatal("serve kept running on a damaged store")
 	}
 }
