@@ -307,41 +307,81 @@ func TestCheckStoreThroughRunningServe(t *testing.T) {
 	}
 }
 
-// A store damaged while serve runs stops serve with exit status 1 once
-// intake reaches the damage, instead of failing every message forever.
-func TestServeStopsOnStoreDamagedWhileRunning(t *testing.T) {
-	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
-	defer cancel()
+// startDamagedDemo starts the demo, lets it open a case, restarts the
+// program with nothing that writes on its own (no outbox, no follow-ups;
+// no IMAP either unless imap), then overwrites the root bucket's page of
+// its store. Every transaction reads that page first, and no commit in
+// flight can move it away from the damage.
+func startDamagedDemo(t *testing.T, ctx context.Context, imap bool) *demo {
+	t.Helper()
 	var out strings.Builder
 	d, err := startDemo(ctx, t.TempDir(), &out, slog.New(slog.NewTextHandler(io.Discard, nil)))
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer d.close()
+	t.Cleanup(func() { d.close() })
 	if _, err := d.write(demoOla, false, "Spørsmål om API", "Hei!\n"); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := d.expect(ctx, "the acknowledgement", kindTo("ack", demoOla)); err != nil {
 		t.Fatal(err)
 	}
-	// The root bucket's page: every transaction reads it first, so no
-	// commit can move it away from the damage.
-	ds := &damagedStore{db: d.srv.Config.Store.Path}
+	stopServer(t, d)
+	cfg := *d.srv.Config
+	off := false
+	cfg.SMTP.Host, cfg.FollowUp.Enabled = "", &off
+	if !imap {
+		cfg.IMAP.Host = ""
+	}
+	startServer(t, ctx, d, &cfg)
+	ds := &damagedStore{db: cfg.Store.Path}
 	var root int64
 	ds.pageSize, _, root = ds.meta(t)
 	ds.overwrite(t, root)
-	if _, err := d.write(demoOla, false, "Et spørsmål til", "Hei igjen!\n"); err != nil {
-		t.Fatal(err)
-	}
+	return d
+}
+
+// waitStopped waits for serve to end on its damaged store with exit
+// status 1 and the message.
+func waitStopped(t *testing.T, ctx context.Context, d *demo) {
+	t.Helper()
 	select {
 	case err := <-d.done:
 		d.done <- nil // d.close waits for it
 		var errb bytes.Buffer
 		code := exitCode(err, &errb)
-		if code != exitUser || !strings.Contains(errb.String(), "serve stopped") || !strings.Contains(errb.String(), "check-store -db "+ds.db) {
+		if code != exitUser || !strings.Contains(errb.String(), "serve stopped") || !strings.Contains(errb.String(), "check-store -db "+d.srv.Config.Store.Path) {
 			t.Errorf("serve ended with exit %d: %s", code, errb.String())
 		}
 	case <-ctx.Done():
 		t.Fatal("serve kept running on a damaged store")
 	}
+}
+
+// A store damaged while serve runs stops serve with exit status 1 once
+// intake reaches the damage, instead of failing every message forever.
+func TestServeStopsOnStoreDamagedWhileRunning(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d := startDamagedDemo(t, ctx, true)
+	// The poller stops serve when it next reads the store: at the start
+	// of its session or on this mail.
+	if _, err := d.write(demoOla, false, "Et spørsmål til", "Hei igjen!\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitStopped(t, ctx, d)
+}
+
+// ingest handed to serve's socket exits 1 on serve's damaged store, not
+// 75, and serve stops.
+func TestIngestThroughServeOnDamagedStore(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d := startDamagedDemo(t, ctx, false)
+	db := d.srv.Config.Store.Path
+	_, errOut, code := run(t, request1, "ingest", "-db", db, "-quiet", "-")
+	if code != exitUser || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "damaged") || !strings.Contains(errOut, "check-store -db "+db) {
+		t.Errorf("ingest through serve: exit %d, want 1 and one line with the pointer: %q", code, errOut)
+	}
+	waitStopped(t, ctx, d)
 }

@@ -29,6 +29,9 @@ type env struct {
 	cfg *config.Config
 	st  *store.Store
 	g   *gateway.Gateway
+	// damaged, if set, is told of every error of a command; serve stops
+	// when one says its store is damaged.
+	damaged func(error)
 }
 
 // cmdOffline runs cases, case, outbox or backup, on the store directly or,

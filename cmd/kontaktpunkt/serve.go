@@ -214,7 +214,7 @@ func (s *Server) Run(ctx context.Context) error {
 		log.Info("http listening", "addr", s.httpLn.Addr().String())
 	}
 	if s.adminLn != nil {
-		e := &env{cfg: s.Config, st: s.Store, g: s.Gateway}
+		e := &env{cfg: s.Config, st: s.Store, g: s.Gateway, damaged: s.storeDamaged}
 		srv := &http.Server{Handler: adminHandler(e, log.With("component", "admin")), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, srv)
 		grp.Go(func() error { return serveHTTP(srv, s.adminLn) })
