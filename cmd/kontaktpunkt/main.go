@@ -89,7 +89,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 	case "check-config":
 		err = cmdCheckConfig(rest, stdout)
 	case "check-store":
-		err = cmdCheckStore(rest, stdout)
+		err = cmdCheckStore(ctx, rest, stdout, stderr)
 	default:
 		err = usageErr("unknown command %q; run kontaktpunkt -help", cmd)
 	}

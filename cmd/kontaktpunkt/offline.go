@@ -31,6 +31,9 @@ type env struct {
 	cfg *config.Config
 	st  *store.Store
 	g   *gateway.Gateway
+	// damaged, if set, is told of every error of a command; serve stops
+	// when one says its store is damaged.
+	damaged func(error)
 }
 
 // cmdOffline runs cases, case, outbox or backup, on the store directly or,
@@ -148,6 +151,13 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		default:
 			return usageErr("usage: outbox [-json] | outbox retry ID")
 		}
+	case "check-store":
+		// Only through serve's admin socket: standalone, cmdCheckStore
+		// checks files that do not open.
+		if len(pos) > 0 {
+			return usageErr("check-store takes no arguments (got %q)", pos[0])
+		}
+		run = func(e *env) error { return printReport(e.st.CheckReport(), *asJSON, stdout) }
 	case "followup":
 		if len(pos) != 1 || pos[0] != "rearm" {
 			return usageErr("usage: followup rearm [-since YYYY-MM-DD] [-dry-run]")
@@ -202,7 +212,7 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		return err
 	}
 	// Commands that only read share the store with each other.
-	readOnly := cmd == "cases" || cmd == "backup" || (cmd == "case" && pos[0] == "show") || (cmd == "outbox" && len(pos) == 0)
+	readOnly := cmd == "cases" || cmd == "backup" || cmd == "check-store" || (cmd == "case" && pos[0] == "show") || (cmd == "outbox" && len(pos) == 0)
 	e, closeEnv, err := open(cfg, readOnly)
 	var fw forwarded
 	if errors.As(err, &fw) {
