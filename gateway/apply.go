@@ -368,7 +368,7 @@ func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parse
 			c.Participants = removeAddr(c.Participants, c.Requester.Addr)
 		}
 	}
-	data := g.caseData(c, msg)
+	data := out.caseData(c, msg)
 	if !fx.note && !out.noAck {
 		out.send(c, "ack", []kp.Address{c.Requester}, nil, "auto-replied", data)
 	}
@@ -387,7 +387,7 @@ func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parse
 
 // reply handles a message on an existing case.
 func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds []routing.Command, refused []routing.Refused) error {
-	data := g.caseData(c, msg)
+	data := out.caseData(c, msg)
 	switch r {
 	case roleStaffSide:
 		before := *c
@@ -414,8 +414,10 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 				assignedWithText = true
 			}
 		case hasText || len(cmds) == 0:
-			data.Text = out.withholdInternal(c, data.Text)
-			data.Quote = quote(data.Text)
+			if !out.quiet {
+				data.Text = out.withholdInternal(c, data.Text)
+				data.Quote = quote(data.Text)
+			}
 			to, cc := g.requesterAddrs(c, msg.From.Addr)
 			out.send(c, "relay", to, cc, "", data)
 			c.LastStaffReply = out.now

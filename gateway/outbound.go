@@ -75,6 +75,15 @@ type digestLine struct {
 	Kind         string // the follow-up folded into a digest
 }
 
+// caseData is the template data of mail this outbox may send about msg;
+// an archive import sends none, so it skips the work.
+func (o *outbox) caseData(c *kp.Case, msg *kp.Message) *caseData {
+	if o.quiet {
+		return &caseData{Case: c}
+	}
+	return o.g.caseData(c, msg)
+}
+
 func (g *Gateway) caseData(c *kp.Case, msg *kp.Message) *caseData {
 	d := &caseData{
 		Tag: c.ID.Tag(g.Config.Contact.TagPrefix), Subject: c.Subject, ContactName: g.contactName(),

@@ -57,23 +57,71 @@ func DetectTicket(p *kp.Parsed) (TicketRef, bool) {
 		return TicketRef{}, false
 	}
 	subject := head(p.Subject, 500)
+	keys := ticketKeysOf(p)
 	switch {
 	// Header names in canonical form: the lookup then needs no copy.
 	case has(p, "Rt-Ticket") || has(p, "X-Rt-Loop-Prevention") || has(p, "Rt-Originator") ||
-		strings.HasPrefix(strings.ToLower(get(p, "Managed-By")), "rt "):
+		(has(p, "Managed-By") && strings.HasPrefix(strings.ToLower(get(p, "Managed-By")), "rt ")):
 		return TicketRef{System: TicketRT, Ref: rtRef(p, subject)}, true
-	case has(p, "X-Jira-Fingerprint") || strings.HasPrefix(subject, "[JIRA]") && (autoSubmitted(p) || strings.Contains(strings.ToLower(p.From.Addr), "jira")):
+	case has(p, "X-Jira-Fingerprint") || strings.HasPrefix(subject, "[JIRA]") && (autoSubmitted(p) || hasFold(p.From.Addr, "jira")):
 		return TicketRef{System: TicketJira, Ref: jiraKeyRE.FindString(strings.TrimPrefix(subject, "[JIRA]"))}, true
-	case hasPrefixKey(p, "X-Otrs-") || hasPrefixKey(p, "X-Znuny-"):
+	case keys.otrs:
 		return TicketRef{System: TicketOTRS, Ref: hookRef(subject)}, true
-	case hasPrefixKey(p, "X-Zammad-"):
+	case keys.zammad:
 		return TicketRef{System: TicketZammad, Ref: hookRef(subject)}, true
-	case snowRE.MatchString(subject) && (snowMarkRE.MatchString(head(p.Text, 20000)) || hasPrefixKey(p, "X-Servicenow-")):
+	case hasDigitRun(subject, 7) && snowRE.MatchString(subject) && (keys.servicenow || snowMarkRE.MatchString(head(p.Text, 20000))):
 		return TicketRef{System: TicketServiceNow, Ref: snowRE.FindString(subject)}, true
-	case strings.Contains(strings.ToLower(get(p, "X-Mailer")), "topdesk") || strings.Contains(strings.ToLower(p.MessageID), "topdesk"):
+	case (has(p, "X-Mailer") && hasFold(get(p, "X-Mailer"), "topdesk")) || hasFold(p.MessageID, "topdesk"):
 		return TicketRef{System: TicketTOPdesk, Ref: topdeskRE.FindString(subject)}, true
 	}
 	return TicketRef{}, false
+}
+
+// ticketKeys says which ticket systems' own header field families a
+// message carries, from one pass over its field names.
+type ticketKeys struct{ otrs, zammad, servicenow bool }
+
+func ticketKeysOf(p *kp.Parsed) (k ticketKeys) {
+	for name := range p.Header {
+		if len(name) < 3 || name[0] != 'X' || name[1] != '-' {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(name, "X-Otrs-") || strings.HasPrefix(name, "X-Znuny-"):
+			k.otrs = true
+		case strings.HasPrefix(name, "X-Zammad-"):
+			k.zammad = true
+		case strings.HasPrefix(name, "X-Servicenow-"):
+			k.servicenow = true
+		}
+	}
+	return k
+}
+
+// hasDigitRun reports whether s holds n digits in a row.
+func hasDigitRun(s string, n int) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			if run++; run >= n {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
+// hasFold reports whether s contains the lower-case ASCII word sub,
+// ignoring case, without copying s.
+func hasFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // TicketHeaders reports header fields only a ticket system writes (RT,
