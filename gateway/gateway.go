@@ -189,9 +189,9 @@ type parsedItem struct {
 	parsed   *kp.Parsed
 	parseErr error
 	class    kp.Class
-	// hash is the content hash (contentHash) and collided the Message-ID
-	// the message arrived with when it had to be stored under a derived
-	// one; both set by storedCopy.
+	// hash is the content hash (contentHash), computed with the parse;
+	// collided is the Message-ID the message arrived with when it had to
+	// be stored under a derived one (storedCopy).
 	hash     uint64
 	collided string
 }
@@ -237,6 +237,7 @@ func parseOne(it Item) (pi parsedItem) {
 		pi.parsed = &kp.Parsed{MessageID: mailbox.SyntheticID(it.Raw), SyntheticID: true, Size: int64(len(it.Raw))}
 	}
 	pi.class = routing.Classify(pi.parsed)
+	pi.hash = contentHash(it.Raw)
 	return pi
 }
 
