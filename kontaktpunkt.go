@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 )
 
 // CaseID numbers cases from 1 in order of creation. Zero means "no case".
@@ -41,6 +43,9 @@ const (
 	ClassBounce    Class = "bounce"
 	ClassBulk      Class = "bulk"
 	ClassLoop      Class = "loop"
+	// ClassSpam is mail a spam filter gave a spam verdict: stored unfiled,
+	// never on a case, never answered.
+	ClassSpam Class = "spam"
 )
 
 // Machine reports whether mail of this class was written by a machine; such
@@ -58,6 +63,9 @@ const (
 	MatchReferences MatchedBy = "references"
 	MatchSubjectTag MatchedBy = "subject-tag"
 	MatchBounce     MatchedBy = "bounce"
+	// MatchCounterpartRef: a counterpart ticket system's own reference,
+	// recorded on the case, in the subject of mail from that counterpart.
+	MatchCounterpartRef MatchedBy = "counterpart-ref"
 	// MatchReferencedBy: a stored message referenced this message's id
 	// (the parent arrived after its reply).
 	MatchReferencedBy MatchedBy = "referenced-by"
@@ -113,12 +121,35 @@ type Address struct {
 	Addr string `json:"addr"`
 }
 
-// String renders the address the way a person reads it.
+// String renders the address the way a person reads it, on one line.
 func (a Address) String() string {
-	if a.Name == "" {
+	name := CleanName(a.Name)
+	if name == "" {
 		return a.Addr
 	}
-	return a.Name + " <" + a.Addr + ">"
+	return name + " <" + a.Addr + ">"
+}
+
+// CleanName makes a display name safe to write into a header, a mail body
+// or a page: every control character (C0 such as CR and LF, DEL, C1 such
+// as NEL) and the Unicode line and paragraph separators become a space,
+// runs of white space left by them shrink to one, and invalid UTF-8 is
+// replaced. A name from mail can carry any of them (an encoded word
+// decodes to anything), and in a body or a header each would start a line
+// of the sender's choosing.
+func CleanName(s string) string {
+	if !utf8.ValidString(s) {
+		s = strings.ToValidUTF8(s, "\uFFFD")
+	}
+	if !strings.ContainsFunc(s, breaksLine) {
+		return s
+	}
+	return strings.Join(strings.FieldsFunc(s, func(r rune) bool { return r == ' ' || breaksLine(r) }), " ")
+}
+
+// breaksLine reports characters CleanName removes.
+func breaksLine(r rune) bool {
+	return unicode.IsControl(r) || r == '\u2028' || r == '\u2029'
 }
 
 // IsZero reports whether the address is empty.
@@ -160,6 +191,10 @@ type Parsed struct {
 	// Header holds every top-level header field, decoded to UTF-8 text,
 	// keyed by canonical MIME header key ("Auto-Submitted").
 	Header map[string][]string
+	// Trace holds the Received and Authentication-Results fields in the
+	// order they stand in the header, top first: whether an
+	// Authentication-Results header counts depends on where it stands.
+	Trace []HeaderField
 	// ContentType is the top-level media type, lower-case ("multipart/report").
 	ContentType string
 	// ReportType is the report-type parameter of a multipart/report.
@@ -171,10 +206,31 @@ type Parsed struct {
 	BounceRecipients []string
 	// BouncePermanent is set when a bounce reports a permanent (5.x.x) failure.
 	BouncePermanent bool
+	// BounceDetails says why delivery failed, one entry per entry of
+	// BounceRecipients in the same order.
+	BounceDetails []BounceDetail
 	// Defects lists what was wrong with the message, for the operator.
 	Defects []string
 	// Size is the length of the raw message in bytes.
 	Size int64
+}
+
+// HeaderField is one header field, its value decoded to UTF-8 text.
+type HeaderField struct {
+	Name  string // canonical key, "Received"
+	Value string
+}
+
+// BounceDetail is what a bounce says about one failed recipient, from its
+// delivery-status part or, without one, from its text.
+type BounceDetail struct {
+	Recipient string `json:"recipient"`
+	// Status is the enhanced status code ("5.1.1"); "" when none was given.
+	Status string `json:"status,omitempty"`
+	// Diagnostic is the receiving server's reply or the mail system's
+	// explanation ("550 5.1.1 <a@b.example>: Recipient address rejected:
+	// User unknown"); "" when none was found.
+	Diagnostic string `json:"diagnostic,omitempty"`
 }
 
 // Get returns the first value of a header field, or "".
@@ -265,6 +321,10 @@ type Case struct {
 	LastMessageID string `json:"last_message_id,omitempty"`
 	// Next is the case's next scheduled follow-up, if any.
 	Next *FollowUp `json:"next_followup,omitempty"`
+	// Counterparts are the references counterpart ticket systems gave the
+	// case, one per counterpart: mail to the counterpart carries it beside
+	// the case tag, and mail from it that carries it finds the case.
+	Counterparts []CounterpartRef `json:"counterpart_refs,omitempty"`
 	// MergedInto is the case this one was folded into; mail that matches
 	// this case goes there. Zero for a live case.
 	MergedInto CaseID `json:"merged_into,omitempty"`
@@ -274,6 +334,31 @@ type Case struct {
 	// OpenedBy is the staff member who forwarded the request on the
 	// requester's behalf, if any.
 	OpenedBy string `json:"opened_by,omitempty"`
+}
+
+// CounterpartRef is a counterpart ticket system's own reference for a case.
+type CounterpartRef struct {
+	// Team is the team the counterpart works for, "" for anyone else (a
+	// requester's ticket system); a team's reference holds for every
+	// address of the team.
+	Team string `json:"team,omitempty"`
+	// Addr is the address the reference came from, normalised.
+	Addr string `json:"addr"`
+	// System names the kind of ticket system ("rt", "jira", "servicenow",
+	// "topdesk", "otrs", "zammad", "ticket").
+	System string `json:"system,omitempty"`
+	// Ref is written as it goes in a subject: "[rt.uio.no #4711]",
+	// "FS-1234", "INC0012345", "[Ticket#2026120210000012]".
+	Ref string `json:"ref"`
+}
+
+// TicketRefKey is how a counterpart reference is compared and indexed:
+// lower-case, without brackets, inner space collapsed ("[RT.uio.no  #4711]"
+// gives "rt.uio.no #4711").
+func TicketRefKey(ref string) string {
+	r := strings.ToLower(strings.TrimSpace(ref))
+	r = strings.TrimSpace(strings.TrimSuffix(strings.TrimPrefix(r, "["), "]"))
+	return strings.Join(strings.Fields(r), " ")
 }
 
 // HasParticipant reports whether addr is the requester or a Cc participant.

@@ -217,6 +217,13 @@ type Team struct {
 	// Escalation is the address that gets level-1 escalations of the
 	// team's cases, besides the staff lead. Optional.
 	Escalation string `yaml:"escalation"`
+	// TicketSystem is the address of the team's own ticket system (a
+	// Request Tracker queue, Jira, ServiceNow …) when it answers from one
+	// the members list does not hold: a full address ("rt@uio.no"), a
+	// domain ("@rt.uio.no", also its subdomains) or a pattern with '*'
+	// ("*-rt@uio.no"). Its mail is the team's answer even when it carries
+	// Precedence: bulk. Optional.
+	TicketSystem string `yaml:"ticket_system"`
 }
 
 // Rule routes a new case. All matchers that are set must match (regular
@@ -271,6 +278,14 @@ type FollowUp struct {
 	AutoResolveAfter string `yaml:"auto_resolve_after"`
 	// Digest is the daily overview mail to assignees.
 	Digest Digest `yaml:"digest"`
+	// ImportHorizon: a case imported with `ingest -quiet` whose newest
+	// message is older than this gets no follow-up (the import is
+	// history). Default 7d.
+	ImportHorizon Duration `yaml:"import_horizon"`
+	// MaxPerTick caps the follow-up mails sent at once; the rest of the
+	// internal ones are folded into one mail per recipient, requester
+	// reminders wait for the next round. Default 50.
+	MaxPerTick int `yaml:"max_per_tick"`
 	// Teams overrides durations per team; keys are configured team names.
 	Teams map[string]FollowUpOverride `yaml:"teams"`
 }
@@ -341,6 +356,22 @@ type Limits struct {
 	// MaxMessageBytes: larger inbound messages are quarantined. Default
 	// 50 MiB.
 	MaxMessageBytes int64 `yaml:"max_message_bytes"`
+	// MaxParticipants caps the outside addresses of a case (requester and
+	// Cc participants) and of one outgoing mail; the rest are named on the
+	// case and not mailed. Default 20.
+	MaxParticipants int `yaml:"max_participants"`
+	// NewCasesPerSender: new cases one sender may open in an hour, counted
+	// by each message's own time; further new mail from that sender is
+	// stored unfiled and staff are told once. Default 10.
+	NewCasesPerSender int `yaml:"new_cases_per_sender"`
+	// RelaysPerCase: relayed mails on one case in an hour; beyond it relays
+	// pause and staff are told. Default 30.
+	RelaysPerCase int `yaml:"relays_per_case"`
+	// SpamSCL: inbound mail whose X-MS-Exchange-Organization-SCL (the
+	// spam confidence level Exchange Online stamps, 0-9) is at least this
+	// is spam: stored unfiled, no case, no mail. 0 (default) ignores the
+	// header; set it only when our own Exchange stamps it.
+	SpamSCL int `yaml:"spam_scl"`
 }
 
 // Templates selects outbound mail texts.
@@ -363,8 +394,16 @@ type HTTP struct {
 	// `htpasswd -nbB user password`; see ReadAuthFile.
 	AuthFile string `yaml:"auth_file"`
 	// TrustedHeader names a header set by an authenticating reverse proxy
-	// (e.g. X-Remote-User); its value is taken as the user.
+	// (e.g. X-Remote-User); its value is taken as the user, but only on
+	// requests from TrustedProxies, which it requires.
 	TrustedHeader string `yaml:"trusted_header"`
+	// TrustedProxies lists the networks (CIDRs such as 10.0.0.5/32 or
+	// ::1/128, or single addresses) the reverse proxy connects from.
+	// Requests from anywhere else ignore TrustedHeader.
+	TrustedProxies []string `yaml:"trusted_proxies"`
+	// IMAPGrace is how long IMAP may stay unconnected (after start, or
+	// after losing the session) before /healthz answers 503. Default 60s.
+	IMAPGrace Duration `yaml:"imap_grace"`
 }
 
 // Log configures logging.
@@ -532,6 +571,8 @@ func (c *Config) applyDefaults() {
 	setStr(&f.WaitingReminder, "5d")
 	setStr(&f.AutoResolveAfter, "15d")
 	setStr(&f.Digest.At, "08:00")
+	setDur(&f.ImportHorizon, 7*Day)
+	setInt(&f.MaxPerTick, 50)
 
 	l := &c.Limits
 	setInt(&l.PerHour, 10)
@@ -540,9 +581,13 @@ func (c *Config) applyDefaults() {
 	if l.MaxMessageBytes == 0 {
 		l.MaxMessageBytes = 50 << 20
 	}
+	setInt(&l.MaxParticipants, 20)
+	setInt(&l.NewCasesPerSender, 10)
+	setInt(&l.RelaysPerCase, 30)
 
 	setStr(&c.Templates.Language, "nb")
 	setStr(&c.HTTP.Listen, "127.0.0.1:8025")
+	setDur(&c.HTTP.IMAPGrace, Duration(60e9))
 	setStr(&c.Log.Format, "text")
 	setStr(&c.Log.Level, "info")
 }

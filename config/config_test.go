@@ -224,9 +224,15 @@ teams:
   - name: fs
     members: [fs@uio.no, fs@uio.no, "bad address"]
     escalation: nope
+    ticket_system: "rt queue"
   - name: FS
+    ticket_system: "*@rt[.uio.no"
   - name: "team fs"
     members: [a@uio.no]
+    ticket_system: "*@rt.uio.no"
+  - name: lms
+    members: [b@uio.no]
+    ticket_system: "@"
 `,
 			want: []string{
 				`staff.members[1].address: "KARI@uio.no" is already staff.members[0]`,
@@ -237,7 +243,10 @@ teams:
 				`teams[0].members[1]: "fs@uio.no" is listed twice`,
 				`teams[0].members[2]: "bad address" is not a mail address`,
 				`teams[0].escalation: "nope" is not a mail address`,
+				`teams[0].ticket_system: "rt queue" is not an address, @domain or pattern`,
 				`teams[1].name: "FS" is already the name of teams[0]`,
+				`teams[1].ticket_system: "*@rt[.uio.no" is not an address`,
+				`teams[3].ticket_system: "@" is not an address`,
 				"teams[1].members: at least one member is required",
 				`teams[2].name: "team fs" must be letters`,
 			},
@@ -550,8 +559,45 @@ func TestHTTPListen(t *testing.T) {
 			t.Errorf("listen %q: %v", listen, err)
 		}
 		c.HTTP.TrustedHeader = "X-Remote-User"
+		c.HTTP.TrustedProxies = []string{"127.0.0.1/32"}
 		if err := c.Validate(); (err == nil) != (ok || listen != "8025") {
 			t.Errorf("listen %q with trusted header: %v", listen, err)
+		}
+	}
+}
+
+func TestTrustedHeaderNeedsProxies(t *testing.T) {
+	c := Default()
+	c.HTTP.TrustedHeader = "X-Remote-User"
+	err := c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "http.trusted_header") || !strings.Contains(err.Error(), "trusted_proxies") {
+		t.Errorf("trusted_header without trusted_proxies: %v", err)
+	}
+	c.HTTP.TrustedProxies = []string{"10.0.0.5", "fd00::/8", "10.0.0.0/33", "proxy.example.org"}
+	err = c.Validate()
+	if err == nil || !strings.Contains(err.Error(), "http.trusted_proxies[2]") || !strings.Contains(err.Error(), "http.trusted_proxies[3]") ||
+		strings.Contains(err.Error(), "trusted_proxies[0]") || strings.Contains(err.Error(), "trusted_proxies[1]") {
+		t.Errorf("bad entries not reported one by one: %v", err)
+	}
+	c.HTTP.TrustedProxies = []string{"10.0.0.5", "fd00::/8"}
+	if err := c.Validate(); err != nil {
+		t.Errorf("valid proxies refused: %v", err)
+	}
+}
+
+func TestParsePrefix(t *testing.T) {
+	for in, want := range map[string]string{
+		"10.0.0.5": "10.0.0.5/32", "10.0.0.7/24": "10.0.0.0/24", "::1": "::1/128", " fd00::/8 ": "fd00::/8",
+		"::ffff:10.0.0.5": "10.0.0.5/32",
+	} {
+		got, err := ParsePrefix(in)
+		if err != nil || got.String() != want {
+			t.Errorf("ParsePrefix(%q) = %v, %v; want %s", in, got, err, want)
+		}
+	}
+	for _, in := range []string{"", "10.0.0.0/33", "example.org", "10.0.0/8"} {
+		if _, err := ParsePrefix(in); err == nil {
+			t.Errorf("ParsePrefix(%q) accepted", in)
 		}
 	}
 }
@@ -678,5 +724,16 @@ func TestEmptySecretIsUnsetAndShortTokenKeyCaught(t *testing.T) {
 	c.Contact.ReplyToken = ReplyToken{Enabled: true, Secret: Secret{File: key}}
 	if err := c.CheckFiles(); err == nil || !strings.Contains(err.Error(), "contact.reply_token.secret: too short") {
 		t.Errorf("short reply token key: %v", err)
+	}
+}
+
+func TestTicketSystemPatterns(t *testing.T) {
+	for p, want := range map[string]bool{
+		"rt@uio.no": true, "@rt.uio.no": true, "rt.uio.no": true, "*@rt.uio.no": true, "*-rt@uio.no": true,
+		"rt queue": false, "@": false, "rt": false, "*@rt[.uio.no": false, "*.uio.no": false, "a@b@c.no": false, "<rt@uio.no>": false,
+	} {
+		if got := validAddrPattern(p); got != want {
+			t.Errorf("validAddrPattern(%q) = %v, want %v", p, got, want)
+		}
 	}
 }

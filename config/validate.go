@@ -4,8 +4,10 @@ import (
 	"errors"
 	"fmt"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
+	"path"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -317,7 +319,26 @@ func (c *Config) validateTeams(ps *problems) {
 		if t.Escalation != "" && !validAddress(t.Escalation) {
 			ps.add(path+".escalation", "%q is not a mail address", t.Escalation)
 		}
+		if t.TicketSystem != "" && !validAddrPattern(t.TicketSystem) {
+			ps.add(path+".ticket_system", "%q is not an address, @domain or pattern like *@rt.uio.no", t.TicketSystem)
+		}
 	}
+}
+
+// validAddrPattern checks a ticket_system value: a mail address, a domain
+// ("@rt.uio.no" or "rt.uio.no") or a glob with '*'.
+func validAddrPattern(p string) bool {
+	if strings.ContainsAny(p, " \t<>,;") || !strings.Contains(p, ".") {
+		return false
+	}
+	if strings.ContainsAny(p, "*?[") {
+		_, err := path.Match(p, "")
+		return err == nil && strings.Contains(p, "@")
+	}
+	if d, ok := strings.CutPrefix(p, "@"); ok {
+		return d != "" && !strings.Contains(d, "@")
+	}
+	return !strings.Contains(p, "@") || validAddress(p)
 }
 
 func (c *Config) validateRouting(ps *problems) {
@@ -350,6 +371,12 @@ func (c *Config) validateRouting(ps *problems) {
 
 func (c *Config) validateFollowUp(ps *problems) {
 	f := &c.FollowUp
+	if f.ImportHorizon < 0 {
+		ps.add("followup.import_horizon", "must not be negative")
+	}
+	if f.MaxPerTick < 1 {
+		ps.add("followup.max_per_tick", "must be at least 1, not %d", f.MaxPerTick)
+	}
 	if _, err := time.LoadLocation(f.Timezone); err != nil || f.Timezone == "" || f.Timezone == "Local" {
 		ps.add("followup.timezone", "%q is not an IANA time zone such as Europe/Oslo", f.Timezone)
 	}
@@ -480,12 +507,35 @@ func (c *Config) validateLimits(ps *problems) {
 	if l.MaxMessageBytes < 1024 {
 		ps.add("limits.max_message_bytes", "must be at least 1024, not %d", l.MaxMessageBytes)
 	}
+	if l.MaxParticipants < 1 {
+		ps.add("limits.max_participants", "must be at least 1, not %d", l.MaxParticipants)
+	}
+	if l.NewCasesPerSender < 1 {
+		ps.add("limits.new_cases_per_sender", "must be at least 1, not %d", l.NewCasesPerSender)
+	}
+	if l.RelaysPerCase < 1 {
+		ps.add("limits.relays_per_case", "must be at least 1, not %d", l.RelaysPerCase)
+	}
+	if l.SpamSCL < 0 || l.SpamSCL > 9 {
+		ps.add("limits.spam_scl", "must be 0 (off) or an SCL of 1-9, not %d", l.SpamSCL)
+	}
 }
 
 func (c *Config) validateHTTP(ps *problems) {
 	h := &c.HTTP
 	if h.TrustedHeader != "" && !headerRE.MatchString(h.TrustedHeader) {
 		ps.add("http.trusted_header", "%q is not a header name", h.TrustedHeader)
+	}
+	if h.TrustedHeader != "" && len(h.TrustedProxies) == 0 {
+		ps.add("http.trusted_header", "needs http.trusted_proxies: the addresses of the reverse proxy that sets it (anyone else could set it too)")
+	}
+	for i, p := range h.TrustedProxies {
+		if _, err := ParsePrefix(p); err != nil {
+			ps.add(fmt.Sprintf("http.trusted_proxies[%d]", i), "%v", err)
+		}
+	}
+	if h.IMAPGrace < 0 {
+		ps.add("http.imap_grace", "must not be negative")
 	}
 	if h.Listen == HTTPOff {
 		return
@@ -610,4 +660,23 @@ func lineOf(n *yaml.Node, path string) int {
 		n = next
 	}
 	return line
+}
+
+// ParsePrefix parses one entry of http.trusted_proxies: a CIDR, or a
+// single address standing for itself.
+func ParsePrefix(s string) (netip.Prefix, error) {
+	s = strings.TrimSpace(s)
+	if strings.Contains(s, "/") {
+		p, err := netip.ParsePrefix(s)
+		if err != nil {
+			return netip.Prefix{}, fmt.Errorf("%q is not a CIDR (e.g. 10.0.0.5/32 or fd00::/8)", s)
+		}
+		return p.Masked(), nil
+	}
+	a, err := netip.ParseAddr(s)
+	if err != nil {
+		return netip.Prefix{}, fmt.Errorf("%q is not an address or CIDR (e.g. 10.0.0.5/32 or fd00::/8)", s)
+	}
+	a = a.Unmap()
+	return netip.PrefixFrom(a, a.BitLen()), nil
 }

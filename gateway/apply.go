@@ -3,7 +3,6 @@ package gateway
 import (
 	"errors"
 	"fmt"
-	"regexp"
 	"strings"
 	"time"
 
@@ -46,13 +45,24 @@ const (
 	roleRequester role = iota // the requester or a Cc participant
 	roleStaffSide             // authenticated staff or responsible party
 	roleOutsider              // anyone else writing into a case's thread
+	// roleUnauthenticated: mail from a staff or team address that was not
+	// authenticated while staff.require_authenticated is on. It gains
+	// nothing: a forged From must not speak in the contact point's name.
+	roleUnauthenticated
 )
 
 // apply stores one parsed message and everything it causes. It reports
 // whether outbound mail was queued.
 func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	p := pi.parsed
-	now := g.now()
+	arrived := g.now()
+	now := arrived
+	if g.Quiet {
+		// An archive import replays history: the case's times are the
+		// mail's own, so reopening, follow-ups and reports see them as
+		// they happened.
+		now = messageTime(p, arrived)
+	}
 	res := Result{Source: pi.Source, MessageID: p.MessageID, Class: pi.class}
 
 	// Rule 1: duplicate. Nothing changes; the disposition is that of the original.
@@ -73,8 +83,8 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 
 	msg := &kp.Message{
 		ID: p.MessageID, Direction: kp.In, Class: pi.class, From: p.From, To: p.To, Cc: p.Cc,
-		Subject: p.Subject, Date: p.Date, Received: now, Text: p.Text, Attachments: p.Attachments,
-		Defects: p.Defects, Source: pi.Source, Size: int64(len(pi.Raw)),
+		Subject: p.Subject, Date: p.Date, Received: arrived, Text: p.Text, Attachments: p.Attachments,
+		Defects: p.Defects, Source: pi.Source, Size: p.Size,
 		ContentHash: pi.hash, CollidedID: pi.collided,
 	}
 	count := func(r *Result) error {
@@ -98,18 +108,26 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 
 	if pi.class == kp.ClassLoop && !g.isUs(p.Get(kp.LoopHeader)) {
 		// Another gateway's loop header: its mail is not ours coming back.
-		pi.class = classifyIgnoringLoop(p)
+		pi.class = classifyIgnoringLoop(p, g.classifyOptions())
 		msg.Class, res.Class = pi.class, pi.class
 	}
+	// Who wrote it decides before how it looks: staff, a team or its
+	// ticket system here, a participant of the matched case below.
+	from := senderOf(p).Addr
+	pi.class = routing.ClassifyFor(p, pi.class, g.Dir.IsStaff(from) || g.Dir.IsResponsible(from))
 	var tokenCase kp.CaseID
 	if g.TokenSecret != nil {
 		tokenCase, _ = routing.FindReplyToken(g.TokenSecret, g.Config.Contact.Address, recipients(p))
 	}
 	idx := &txIndex{tx: tx}
-	th := routing.ThreadMessage(routing.ThreadInput{
+	in := routing.ThreadInput{
 		Parsed: p, Class: pi.class, TagPrefix: g.Config.Contact.TagPrefix, TokenCase: tokenCase,
-		ReopenWithin: time.Duration(g.Config.Contact.ReopenWithin), Now: now, OwnText: g.taggedOwnText(p.Text),
-	}, idx)
+		ReopenWithin: time.Duration(g.Config.Contact.ReopenWithin), Now: now,
+		Sender: from, SenderTeams: g.Dir.TeamsOf(from), OwnText: g.taggedOwnText(p.Text),
+	}
+	th := routing.ThreadMessage(in, idx)
+	pi.class, th = participantAnswer(idx, in, th)
+	msg.Class, res.Class = pi.class, pi.class
 	if idx.err != nil {
 		return res, false, idx.err
 	}
@@ -140,17 +158,45 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	sender := p.From.Addr
 	staffish := g.Dir.IsStaff(sender) || g.Dir.IsResponsible(sender)
 	if staffish {
-		msg.Authenticated = routing.Authenticated(p.Header["Authentication-Results"], g.Config.Staff.TrustedAuthservIDs, sender)
+		msg.Authenticated = routing.Authenticated(routing.OwnAuthResults(p.Trace, g.Config.Staff.TrustedAuthservIDs), g.Config.Staff.TrustedAuthservIDs, sender)
 	}
 	staffSide := staffish && (msg.Authenticated || !g.Config.RequireAuth())
+
+	if th.NewCase && !staffSide && pi.class == kp.ClassHuman {
+		over, err := g.overNewCaseLimit(tx, sender, messageTime(p, arrived), arrived)
+		if err != nil {
+			return res, false, err
+		}
+		if over {
+			msg.MatchedBy, msg.Kind = kp.MatchNone, "unfiled"
+			msg.Defects = append(msg.Defects, "sender over the new-case limit")
+			if err := tx.PutMessage(msg, pi.Raw); err != nil {
+				return res, false, fmt.Errorf("storing unfiled message: %w", err)
+			}
+			res.MatchedBy, res.Status, res.Error = kp.MatchNone, ResultUnfiled, "sender over the new-case limit"
+			return res, !g.Quiet, count(&res)
+		}
+	}
 
 	var (
 		cmds    []routing.Command
 		refused []routing.Refused
 		subject = p.Subject
 	)
-	if staffSide && pi.class == kp.ClassHuman {
+	unauthenticated := staffish && !staffSide && pi.class == kp.ClassHuman
+	var unauthTags []string
+	if staffSide && pi.class == kp.ClassHuman && !g.fromTicketSystem(p, sender) {
 		cmds, refused, subject = routing.ParseCommands(p.Subject)
+	} else if unauthenticated {
+		// The tags stay in the subject as text; the sender hears why
+		// they did nothing.
+		cs, rs, _ := routing.ParseCommands(p.Subject)
+		for _, c := range cs {
+			unauthTags = append(unauthTags, c.Raw)
+		}
+		for _, r := range rs {
+			unauthTags = append(unauthTags, r.Raw)
+		}
 	}
 	cmds, repairs := splitRepairs(cmds)
 	var fwd *forwarded
@@ -169,8 +215,13 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		if err != nil {
 			return res, false, err
 		}
-		c = g.newCase(id, p, msg.Subject, now)
+		var left []string
+		c, left = g.newCase(id, p, msg.Subject, now)
 		c.PreviousCase = th.Previous
+		if len(left) > 0 {
+			out.events = append(out.events, fmt.Sprintf("%d addresses over the limit of %d participants not added and not mailed: %s",
+				len(left), g.Config.Limits.MaxParticipants, joinCapped(left, 50)))
+		}
 	} else {
 		var err error
 		if c, err = tx.Case(th.Case); err != nil {
@@ -192,16 +243,23 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		r = roleStaffSide
 	case th.NewCase || c.HasParticipant(sender):
 		r = roleRequester
+	case unauthenticated:
+		r = roleUnauthenticated
 	}
 	if r == roleStaffSide && !fxNoteIn(cmds) && g.answersInternalMail(tx, p) {
 		// A reply to a note or an outsider notice stays internal: the
 		// quoted note must never reach the requester.
 		cmds = append(cmds, routing.Command{Verb: "note", Raw: "(reply to an internal mail)"})
 	}
-	if !pi.class.Machine() && r != roleOutsider {
+	if !pi.class.Machine() && r != roleOutsider && r != roleUnauthenticated {
 		// Outbound mail continues the thread of the conversation, not of
 		// an out-of-office or an outsider.
 		c.LastMessageID = p.MessageID
+	}
+	if r == roleStaffSide || r == roleRequester {
+		// Not from an outsider or unauthenticated mail in a team's name:
+		// a forged reference would go out in our mail to the team.
+		g.recordCounterpart(c, p, sender, r == roleStaffSide)
 	}
 	msg.Kind, msg.Outsider = inboundKind(pi.class, th.NewCase, r, cmds, msg.Text)
 	if err := tx.PutMessage(msg, pi.Raw); err != nil {
@@ -227,15 +285,30 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 			return res, false, err
 		}
 	default:
-		if th.Reopen && r != roleOutsider {
+		if th.Reopen && r != roleOutsider && r != roleUnauthenticated {
 			c.Status, c.ResolvedAt = kp.StatusOpen, time.Time{}
 		}
 		if err := g.reply(out, c, msg, r, cmds, refused); err != nil {
 			return res, false, err
 		}
 	}
+	if unauthenticated && (len(unauthTags) > 0 || r == roleUnauthenticated) && !g.fromTicketSystem(p, sender) {
+		// (A ticket system gets no receipt: it would open a ticket for
+		// it, and perhaps answer.)
+		out.unauthenticatedReceipt(c, msg.From, unauthTags, r == roleUnauthenticated)
+	}
 
-	g.schedule(c, prevNext, out.remind)
+	if g.Quiet && g.isHistory(now, arrived) {
+		// An archive import is history: its old mail arms no reminder
+		// (and keeps one a newer message armed). followup rearm arms
+		// open cases on purpose.
+		c.Next = prevNext
+		if c.Status == kp.StatusResolved {
+			c.Next = nil
+		}
+	} else {
+		g.schedule(c, prevNext, out.remind)
+	}
 	if err := tx.PutCase(c); err != nil {
 		return res, false, fmt.Errorf("storing case %d: %w", c.ID, err)
 	}
@@ -249,25 +322,27 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 }
 
 // newCase makes the case a new request opens.
-func (g *Gateway) newCase(id kp.CaseID, p *kp.Parsed, subject string, now time.Time) *kp.Case {
+func (g *Gateway) newCase(id kp.CaseID, p *kp.Parsed, subject string, now time.Time) (c *kp.Case, left []string) {
 	s := routing.CaseSubject(subject, g.Config.Contact.TagPrefix)
 	if s == "" {
 		s = g.noSubject()
 	}
-	c := &kp.Case{
+	c = &kp.Case{
 		ID: id, Subject: s, Status: kp.StatusOpen, Requester: p.From, Priority: kp.PriorityNormal,
 		Created: now, Updated: now, LastInbound: now, ThreadID: p.MessageID,
 	}
 	if c.Requester.Name == "" {
 		c.Requester.Name = g.Dir.Name(p.From.Addr)
 	}
+	var addrs []string
 	for _, a := range append(append([]kp.Address{}, p.To...), p.Cc...) {
 		if g.isUs(a.Addr) || kp.SameAddr(a.Addr, p.From.Addr) || g.Dir.IsStaff(a.Addr) || g.Dir.IsResponsible(a.Addr) {
 			continue
 		}
-		c.Participants = appendAddr(c.Participants, a.Addr)
+		addrs = append(addrs, a.Addr)
 	}
-	return c
+	left = g.capParticipants(c, addrs)
+	return c, left
 }
 
 func (g *Gateway) noSubject() string {
@@ -318,7 +393,9 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 		before := *c
 		fx := g.applyCommands(c, cmds, refused, msg.From.Addr, out.now)
 		out.remind = fx.remind
-		hasText := OwnText(msg.Text) != ""
+		own := g.Templates.Trimmer().Split(msg.Text).Own
+		hasText := own != ""
+		assignedWithText := false
 		switch {
 		case fx.note:
 			to := g.staffAddrs(msg.From.Addr)
@@ -328,7 +405,17 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 			// A mistyped tag might have been meant as [note]: hold the
 			// message rather than risk relaying internal text.
 			fx.refused = append(fx.refused, "the message was NOT relayed to the requester because a tag was refused; correct the tag and send it again")
+		case hasVerb(cmds, "assign", "take") && (c.Assignee != "" || c.Team != ""):
+			// "[assign:per] Per, kan du ta denne?" speaks to the
+			// colleague: the words go with the assignment, the case
+			// stays open and the respond clock runs.
+			if hasText {
+				out.assignWith(c, msg.From.Addr, msg.From.String(), own)
+				assignedWithText = true
+			}
 		case hasText || len(cmds) == 0:
+			data.Text = out.withholdInternal(c, data.Text)
+			data.Quote = quote(data.Text)
 			to, cc := g.requesterAddrs(c, msg.From.Addr)
 			out.send(c, "relay", to, cc, "", data)
 			c.LastStaffReply = out.now
@@ -336,7 +423,7 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 				c.Status, c.WaitingSince = kp.StatusWaiting, out.now
 			}
 		}
-		if (c.Assignee != before.Assignee && c.Assignee != "") || (c.Team != before.Team && c.Team != "") {
+		if !assignedWithText && ((c.Assignee != before.Assignee && c.Assignee != "") || (c.Team != before.Team && c.Team != "")) {
 			out.assign(c, msg.From.Addr)
 		}
 		if fx.escalated {
@@ -345,6 +432,9 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 		if len(fx.applied) > 0 || len(fx.refused) > 0 {
 			out.receipt(c, msg.From, fx)
 		}
+	case roleUnauthenticated:
+		// Stored on the case for staff to see; nothing is sent on its
+		// behalf. The receipt to the real address follows in apply.
 	case roleRequester:
 		if !routing.OwesReply(c) {
 			// The staff side's debt starts with the first unanswered
@@ -451,10 +541,27 @@ func inboundKind(class kp.Class, newCase bool, r role, cmds []routing.Command, t
 		return "request", false
 	case r == roleOutsider:
 		return "reply", true
+	case r == roleUnauthenticated:
+		return KindNotAuthenticated, false
+	case r == roleStaffSide && hasVerb(cmds, "assign", "take") && strings.TrimSpace(text) != "":
+		// The words go to the assignee with the assignment: internal.
+		return "note", false
 	case r == roleStaffSide && strings.TrimSpace(text) == "" && len(cmds) > 0:
 		return "command", false
 	}
 	return "reply", false
+}
+
+// hasVerb reports whether cmds hold one of verbs.
+func hasVerb(cmds []routing.Command, verbs ...string) bool {
+	for _, c := range cmds {
+		for _, v := range verbs {
+			if c.Verb == v {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // fxNoteIn reports whether cmds hold a [note].
@@ -498,7 +605,7 @@ func (g *Gateway) answersLooseMail(tx *store.Tx, p *kp.Parsed) bool {
 }
 
 // classifyIgnoringLoop classifies p as if it carried no loop header.
-func classifyIgnoringLoop(p *kp.Parsed) kp.Class {
+func classifyIgnoringLoop(p *kp.Parsed, o routing.ClassifyOptions) kp.Class {
 	q := *p
 	q.Header = make(map[string][]string, len(p.Header))
 	for k, v := range p.Header {
@@ -506,29 +613,14 @@ func classifyIgnoringLoop(p *kp.Parsed) kp.Class {
 			q.Header[k] = v
 		}
 	}
-	return routing.Classify(&q)
+	return routing.ClassifyWith(&q, o)
 }
 
-// quoteStart matches the line that begins a quoted earlier message:
-// attribution lines and the separators Outlook and others write.
-var quoteStart = regexp.MustCompile(`(?i)^(on .{3,200} wrote:|den .{3,200} skrev:|.{3,200} skrev f.lgende:|am .{3,200} schrieb:|-{2,}\s*(original message|opprinnelig melding|videresendt melding|forwarded message|ursprüngliche nachricht)\s*-{2,}|_{20,}|(from|fra|von): .+@.+)$`)
-
-// OwnText is what the writer of a reply wrote themselves: quoted lines,
-// the quoted earlier message and the signature (after "-- ") removed.
+// OwnText is what the writer of a reply wrote themselves: without quoted
+// history, our own mail's text and a signature with nothing before it
+// ("" when nothing new remains).
 func OwnText(text string) string {
-	var out []string
-	for _, line := range strings.Split(text, "\n") {
-		l := strings.TrimRight(line, "\r ")
-		t := strings.TrimSpace(l)
-		if t == "--" || quoteStart.MatchString(t) {
-			break
-		}
-		if strings.HasPrefix(t, ">") {
-			continue
-		}
-		out = append(out, l)
-	}
-	return strings.TrimSpace(strings.Join(out, "\n"))
+	return builtinTrimmer().Split(text).Own
 }
 
 // schedule sets a case's next follow-up after a change: the [remind:…]

@@ -115,7 +115,10 @@ func (g *Gateway) applyCommands(c *kp.Case, cmds []routing.Command, refused []ro
 				no(cmd, why)
 				continue
 			}
-			c.Participants = appendAddr(c.Participants, a.Address)
+			if left := g.capParticipants(c, []string{a.Address}); len(left) > 0 {
+				no(cmd, fmt.Sprintf("the case already has the most participants allowed (%d)", g.Config.Limits.MaxParticipants))
+				continue
+			}
 			ok(cmd, "added participant "+kp.NormAddr(a.Address))
 		case "requester":
 			a, why := g.commandAddress(cmd.Arg)
@@ -123,7 +126,7 @@ func (g *Gateway) applyCommands(c *kp.Case, cmds []routing.Command, refused []ro
 				no(cmd, why)
 				continue
 			}
-			c.Requester = kp.Address{Name: a.Name, Addr: kp.NormAddr(a.Address)}
+			c.Requester = kp.Address{Name: kp.CleanName(a.Name), Addr: kp.NormAddr(a.Address)}
 			c.Participants = removeAddr(c.Participants, a.Address)
 			ok(cmd, "requester "+c.Requester.Addr)
 		default:

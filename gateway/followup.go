@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"sort"
 	"time"
 
 	kp "kontaktpunkt"
+	"kontaktpunkt/mailbox"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
@@ -20,27 +22,35 @@ const followUpBatch = 1000
 // repeats one. It returns how many fired.
 func (g *Gateway) FireDueFollowUps(ctx context.Context) (int, error) {
 	total := 0
+	tk := &tick{budget: g.Config.FollowUp.MaxPerTick}
+	if tk.budget <= 0 {
+		tk.budget = 50
+	}
 	for {
 		if err := ctx.Err(); err != nil {
 			return total, nil
 		}
 		now := g.now()
 		n, queued := 0, false
+		saved := tk.budget
 		err := g.Store.Update(func(tx *store.Tx) error {
 			n, queued = 0, false
+			tk.budget, tk.fold = saved, nil
 			ids, err := tx.DueFollowUps(now, followUpBatch)
 			if err != nil {
 				return err
 			}
 			for _, id := range ids {
-				q, err := g.fireOne(tx, id, now)
+				q, err := g.fireOne(tx, id, now, tk)
 				if err != nil {
 					return fmt.Errorf("case %d: %w", id, err)
 				}
 				queued = queued || q
 				n++
 			}
-			return nil
+			q, err := g.flushFolded(tx, tk, now)
+			queued = queued || q
+			return err
 		})
 		if err != nil {
 			return total, fmt.Errorf("firing follow-ups: %w", err)
@@ -56,7 +66,7 @@ func (g *Gateway) FireDueFollowUps(ctx context.Context) (int, error) {
 }
 
 // fireOne fires the due follow-up of one case.
-func (g *Gateway) fireOne(tx *store.Tx, id kp.CaseID, now time.Time) (bool, error) {
+func (g *Gateway) fireOne(tx *store.Tx, id kp.CaseID, now time.Time, tk *tick) (bool, error) {
 	c, err := tx.Case(id)
 	if errors.Is(err, store.ErrNotFound) {
 		return false, nil
@@ -70,6 +80,12 @@ func (g *Gateway) fireOne(tx *store.Tx, id kp.CaseID, now time.Time) (bool, erro
 	pol := g.policyFor(c)
 	action, next := routing.Fire(c, f, pol, g.Clock, now)
 	out := &outbox{g: g, tx: tx, now: now, quiet: g.Quiet}
+	if !action.Skip && tk.budget <= 0 && !IsInternalKind(followUpKind(action.Kind)) {
+		// Over this round's limit: a requester's reminder or notice is
+		// not folded into a digest; it waits for a later round.
+		c.Next.Due = now.Add(deferFollowUp)
+		return false, tx.PutCase(c)
+	}
 	if !action.Skip {
 		if action.Escalation > c.Escalation {
 			c.Escalation = action.Escalation
@@ -77,7 +93,7 @@ func (g *Gateway) fireOne(tx *store.Tx, id kp.CaseID, now time.Time) (bool, erro
 		if action.Resolve {
 			setStatus(c, kp.StatusResolved, now)
 		}
-		g.followUpMail(out, c, action, f, pol)
+		g.followUpMail(out, c, action, f, pol, tk)
 		if out.err != nil {
 			return false, out.err
 		}
@@ -98,7 +114,7 @@ func (g *Gateway) fireOne(tx *store.Tx, id kp.CaseID, now time.Time) (bool, erro
 }
 
 // followUpMail sends the mail of one follow-up action to its roles.
-func (g *Gateway) followUpMail(out *outbox, c *kp.Case, a routing.Action, f kp.FollowUp, pol routing.Policy) {
+func (g *Gateway) followUpMail(out *outbox, c *kp.Case, a routing.Action, f kp.FollowUp, pol routing.Policy, tk *tick) {
 	d := g.caseData(c, nil)
 	since := c.AssignedAt
 	if c.LastInbound.After(since) {
@@ -111,23 +127,7 @@ func (g *Gateway) followUpMail(out *outbox, c *kp.Case, a routing.Action, f kp.F
 	} else if !c.WaitingSince.IsZero() {
 		d.ResolveOn = g.Clock.Add(c.WaitingSince, pol.AutoResolveAfter).In(g.Clock.Loc).Format("2006-01-02")
 	}
-	kind := ""
-	switch a.Kind {
-	case kp.FollowTriage:
-		kind = "triage"
-	case kp.FollowRespond:
-		kind = "respond"
-	case kp.FollowEscalate1, kp.FollowEscalate2:
-		kind = "escalate"
-	case kp.FollowWaiting:
-		kind = "waiting"
-	case kp.FollowAutoResolve:
-		kind = "auto-resolve"
-	case kp.FollowSnooze:
-		kind = "snooze"
-	default:
-		kind = "respond"
-	}
+	kind := followUpKind(a.Kind)
 	auto := "auto-generated"
 	var to []kp.Address
 	for _, r := range a.Notify {
@@ -155,7 +155,96 @@ func (g *Gateway) followUpMail(out *outbox, c *kp.Case, a routing.Action, f kp.F
 	if len(to) == 0 {
 		to = g.staffAddrs("")
 	}
+	if tk != nil && tk.budget <= 0 && IsInternalKind(kind) {
+		tk.add(c, kind, to, g.Config.Contact.TagPrefix)
+		return
+	}
+	before := out.queued
 	out.send(c, kind, to, nil, auto, d)
+	if tk != nil && out.queued > before {
+		tk.budget--
+	}
+}
+
+// followUpKind is the mail kind (template) of a follow-up.
+func followUpKind(k kp.FollowUpKind) string {
+	switch k {
+	case kp.FollowTriage:
+		return "triage"
+	case kp.FollowEscalate1, kp.FollowEscalate2:
+		return "escalate"
+	case kp.FollowWaiting:
+		return "waiting"
+	case kp.FollowAutoResolve:
+		return "auto-resolve"
+	case kp.FollowSnooze:
+		return "snooze"
+	}
+	return "respond"
+}
+
+// deferFollowUp is how long a requester's follow-up over a round's limit
+// waits.
+const deferFollowUp = time.Minute
+
+// tick is one round of firing follow-ups: how many mails it may still
+// send (followup.max_per_tick) and the internal follow-ups folded, per
+// recipient, into one mail once that is spent.
+type tick struct {
+	budget int
+	fold   map[string]*folded
+}
+
+type folded struct {
+	to    kp.Address
+	lines []digestLine
+}
+
+func (t *tick) add(c *kp.Case, kind string, to []kp.Address, prefix string) {
+	if t.fold == nil {
+		t.fold = map[string]*folded{}
+	}
+	for _, a := range to {
+		key := kp.NormAddr(a.Addr)
+		f := t.fold[key]
+		if f == nil {
+			f = &folded{to: a}
+			t.fold[key] = f
+		}
+		f.lines = append(f.lines, digestLine{Tag: c.ID.Tag(prefix), Subject: c.Subject, Status: c.Status, Kind: kind})
+	}
+}
+
+// flushFolded queues one mail per recipient with the follow-ups folded in
+// this round, in the transaction that advanced their cases.
+func (g *Gateway) flushFolded(tx *store.Tx, tk *tick, now time.Time) (bool, error) {
+	if len(tk.fold) == 0 || g.Quiet {
+		return false, nil
+	}
+	keys := make([]string, 0, len(tk.fold))
+	for k := range tk.fold {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	subject := "Samlede påminnelser"
+	if g.Templates.Lang() == "en" {
+		subject = "Reminders, folded"
+	}
+	for _, k := range keys {
+		f := tk.fold[k]
+		if g.isUs(f.to.Addr) || IsNoReply(f.to.Addr) || mailbox.CheckAddress(f.to.Addr) != nil {
+			continue
+		}
+		body, err := g.Templates.Render("followup-digest", &caseData{ContactName: g.contactName(), Cases: f.lines})
+		if err != nil {
+			return false, err
+		}
+		if err := g.queueLoose(tx, "followup-digest", []kp.Address{f.to}, fmt.Sprintf("%s (%d)", subject, len(f.lines)), body, now); err != nil {
+			return false, err
+		}
+	}
+	tk.fold = nil
+	return true, nil
 }
 
 // RunFollowUps fires follow-ups until ctx ends: whenever the earliest one
@@ -181,4 +270,52 @@ func (g *Gateway) RunFollowUps(ctx context.Context, wake <-chan struct{}) error 
 		}
 		return nil
 	}, (*store.Tx).NextDue)
+}
+
+// Rearm gives every open or waiting case without a scheduled follow-up,
+// updated at or after since, the follow-up its policy says, from now on: a
+// due time already past becomes now. It is for cases an archive import
+// left unarmed on purpose. With dryRun it only counts them.
+func (g *Gateway) Rearm(since time.Time, dryRun bool) (int, error) {
+	n := 0
+	now := g.now()
+	update := g.Store.Update
+	if dryRun {
+		update = g.Store.View
+	}
+	err := update(func(tx *store.Tx) error {
+		n = 0
+		for _, st := range []kp.Status{kp.StatusOpen, kp.StatusWaiting} {
+			cases, err := tx.Cases(store.CaseFilter{Status: st})
+			if err != nil {
+				return err
+			}
+			for i := range cases {
+				c := &cases[i]
+				if c.Next != nil || c.Updated.Before(since) {
+					continue
+				}
+				next := routing.NextFollowUp(c, g.policyFor(c), g.Clock, nil)
+				if next == nil {
+					continue
+				}
+				n++
+				if dryRun {
+					continue
+				}
+				if next.Due.Before(now) {
+					next.Due = now
+				}
+				c.Next = next
+				if err := tx.PutCase(c); err != nil {
+					return err
+				}
+			}
+		}
+		return nil
+	})
+	if err == nil && n > 0 && !dryRun {
+		g.wake()
+	}
+	return n, err
 }

@@ -60,7 +60,7 @@ func New(cfg *config.Config, st *store.Store, log *slog.Logger) (*Gateway, error
 		g.Dir.Staff = append(g.Dir.Staff, routing.Person{Name: m.Name, Addr: m.Address})
 	}
 	for _, t := range cfg.Teams {
-		g.Dir.Teams = append(g.Dir.Teams, routing.Team{Name: t.Name, Members: t.Members, Escalation: t.Escalation})
+		g.Dir.Teams = append(g.Dir.Teams, routing.Team{Name: t.Name, Members: t.Members, Escalation: t.Escalation, TicketSystem: t.TicketSystem})
 	}
 	for i, r := range cfg.Routing {
 		rule, err := routing.CompileRule(r.From, r.FromDomain, r.To, r.Subject, r.Body, r.Team, r.Assignee)
@@ -145,6 +145,11 @@ func (g *Gateway) policyFor(c *kp.Case) routing.Policy {
 	return g.Policy
 }
 
+// classifyOptions is what classification takes from the configuration.
+func (g *Gateway) classifyOptions() routing.ClassifyOptions {
+	return routing.ClassifyOptions{SpamSCL: g.Config.Limits.SpamSCL, Own: []string{g.Config.Contact.Address}}
+}
+
 func (g *Gateway) now() time.Time {
 	if g.Now != nil {
 		return g.Now()
@@ -162,6 +167,11 @@ func (g *Gateway) wake() {
 type Item struct {
 	Source string
 	Raw    []byte
+	// Oversize is non-zero for a message over limits.max_message_bytes that
+	// was not read whole: its size in bytes, and Raw holds only its header.
+	// Such a message, like any Raw over the limit, is quarantined with a
+	// stub record of its header.
+	Oversize int64 `json:",omitempty"`
 }
 
 // Result status values, as `ingest -json` prints them.
@@ -196,13 +206,14 @@ type parsedItem struct {
 	collided string
 }
 
-// parseAll parses items on all cores; order is kept.
-func parseAll(items []Item) []parsedItem {
+// parseAll parses items on all cores; order is kept. Messages over limit
+// bytes (0: no limit) become stubs (parseOversize).
+func parseAll(items []Item, limit int64, o routing.ClassifyOptions) []parsedItem {
 	out := make([]parsedItem, len(items))
 	workers := min(runtime.GOMAXPROCS(0), len(items))
 	if workers <= 1 {
 		for i := range items {
-			out[i] = parseOne(items[i])
+			out[i] = parseOne(items[i], limit, o)
 		}
 		return out
 	}
@@ -211,7 +222,7 @@ func parseAll(items []Item) []parsedItem {
 	for range workers {
 		wg.Go(func() {
 			for i := range next {
-				out[i] = parseOne(items[i])
+				out[i] = parseOne(items[i], limit, o)
 			}
 		})
 	}
@@ -223,7 +234,10 @@ func parseAll(items []Item) []parsedItem {
 	return out
 }
 
-func parseOne(it Item) (pi parsedItem) {
+func parseOne(it Item, limit int64, o routing.ClassifyOptions) (pi parsedItem) {
+	if it.Oversize > 0 || limit > 0 && int64(len(it.Raw)) > limit {
+		return parseOversize(it, limit, o)
+	}
 	pi.Item = it
 	defer func() {
 		if r := recover(); r != nil {
@@ -236,9 +250,37 @@ func parseOne(it Item) (pi parsedItem) {
 	if pi.parsed == nil {
 		pi.parsed = &kp.Parsed{MessageID: mailbox.SyntheticID(it.Raw), SyntheticID: true, Size: int64(len(it.Raw))}
 	}
-	pi.class = routing.Classify(pi.parsed)
+	pi.class = routing.ClassifyWith(pi.parsed, o)
 	pi.hash = contentHash(it.Raw)
 	return pi
+}
+
+// itemError is the failure of one item of a batch.
+type itemError struct {
+	i   int
+	err error
+}
+
+// permanent reports whether an error applying one message will come again
+// on every retry (a malformed address, a value the store refuses), as
+// opposed to a damaged store or a stop, which concern every message.
+func permanent(err error) bool {
+	return !errors.Is(err, store.ErrCorrupt) && !errors.Is(err, store.ErrDamaged) && !errors.Is(err, context.Canceled) &&
+		!errors.Is(err, context.DeadlineExceeded)
+}
+
+// applySafe is apply with a panic turned into an error of that message.
+func (g *Gateway) applySafe(tx *store.Tx, pi *parsedItem) (res Result, queued bool, err error) {
+	defer func() {
+		if r := recover(); r != nil {
+			if derr := store.DamageFromPanic(g.Store.Path(), r); derr != nil {
+				err = derr
+				return
+			}
+			err = fmt.Errorf("internal error: %v", r)
+		}
+	}()
+	return g.apply(tx, pi)
 }
 
 // Ingest parses and applies items in one store transaction and returns one
@@ -252,28 +294,42 @@ func (g *Gateway) ingest(ctx context.Context, items []Item, cursor *kp.Cursor) (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	parsed := parseAll(items)
+	parsed := parseAll(items, g.Config.Limits.MaxMessageBytes, g.classifyOptions())
 	results := make([]Result, len(items))
 	var queued bool
-	err := g.Store.Update(func(tx *store.Tx) error {
-		queued = false
-		for i := range parsed {
-			r, q, err := g.apply(tx, &parsed[i])
-			if err != nil {
-				return fmt.Errorf("applying %s: %w", parsed[i].Source, err)
+	// A message that cannot be applied for a reason of its own is
+	// quarantined and the batch applied again without it: one bad message
+	// never rolls back the others. A failure of the store itself, or of
+	// storing the quarantined message, ends the batch with nothing stored.
+	for {
+		var failed *itemError
+		err := g.Store.Update(func(tx *store.Tx) error {
+			queued = false
+			for i := range parsed {
+				r, q, err := g.applySafe(tx, &parsed[i])
+				if err != nil {
+					failed = &itemError{i: i, err: err}
+					return fmt.Errorf("applying %s: %w", parsed[i].Source, err)
+				}
+				results[i] = r
+				queued = queued || q
 			}
-			results[i] = r
-			queued = queued || q
-		}
-		if cursor != nil {
-			if err := tx.PutCursor(*cursor); err != nil {
-				return fmt.Errorf("storing cursor: %w", err)
+			if cursor != nil {
+				if err := tx.PutCursor(*cursor); err != nil {
+					return fmt.Errorf("storing cursor: %w", err)
+				}
 			}
+			return nil
+		})
+		if err == nil {
+			break
 		}
-		return nil
-	})
-	if err != nil {
-		return nil, err
+		if failed == nil || !permanent(failed.err) || parsed[failed.i].parseErr != nil || ctx.Err() != nil {
+			return nil, err
+		}
+		pi := &parsed[failed.i]
+		pi.parseErr = fmt.Errorf("cannot be applied: %w", failed.err)
+		g.Log.Warn("message quarantined: it cannot be applied", "source", pi.Source, "message_id", pi.parsed.MessageID, "reason", failed.err.Error())
 	}
 	if queued {
 		g.wake()

@@ -70,7 +70,9 @@ func newHarness(t *testing.T, cfg *config.Config) *harness {
 	// Monday 2026-11-23 09:00 Oslo.
 	clk := &fakeClock{t: time.Date(2026, 11, 23, 9, 0, 0, 0, g.Clock.Loc)}
 	g.Now = clk.Now
-	return &harness{t: t, g: g, st: st, clock: clk}
+	h := &harness{t: t, g: g, st: st, clock: clk}
+	t.Cleanup(h.assertNothingInternalReachedOutside)
+	return h
 }
 
 // msg builds a raw message from header lines and a body.
@@ -301,16 +303,30 @@ func TestForgedStaffFromGetsNoPower(t *testing.T) {
 	if c.Status != kp.StatusOpen || c.Assignee != "" {
 		t.Fatalf("forged commands applied: status %s assignee %q", c.Status, c.Assignee)
 	}
-	if len(h.mailsTo(kari, "receipt")) != 0 {
-		t.Errorf("forged sender got a receipt")
+	// The real owner of the address hears that mail in their name did
+	// nothing, and why.
+	receipts := h.mailsTo(kari, "receipt")
+	if len(receipts) != 1 {
+		t.Fatalf("receipts to the real kari = %d, want 1", len(receipts))
+	}
+	if txt := textOf(t, receipts[0]); !strings.Contains(txt, "[close]: refused") || !strings.Contains(txt, "not authenticated") || !strings.Contains(txt, "NOT relayed") {
+		t.Errorf("receipt does not say what was refused and why:\n%s", txt)
 	}
 	if len(h.mailsTo(ola, "relay")) != 0 {
 		t.Errorf("forged staff mail was relayed to the requester")
 	}
 	var m *kp.Message
 	h.st.View(func(tx *store.Tx) error { m, _ = tx.Message("forged@evil.example"); return nil })
-	if m == nil || !m.Outsider {
-		t.Errorf("forged message not flagged outsider: %+v", m)
+	if m == nil || m.Kind != KindNotAuthenticated || m.Outsider {
+		t.Errorf("forged message not marked not-authenticated: %+v", m)
+	}
+	// A second forged mail within the hour gets no second receipt.
+	h.one(msg([]string{
+		"From: Kari Integrasjon <" + kari + ">", "To: " + contact,
+		"Subject: [close] [INT#1] Tilgang", "Message-ID: <forged2@evil.example>",
+	}, "Lukker igjen.\n"))
+	if n := len(h.mailsTo(kari, "receipt")); n != 1 {
+		t.Errorf("receipts after a second forged mail = %d, want 1", n)
 	}
 }
 
@@ -554,7 +570,7 @@ func TestCommandWithQuoteAndSignatureIsNotRelayed(t *testing.T) {
 	}
 	for in, want := range map[string]string{
 		"Takk!\n\nOn Mon, 23 Nov 2026, Ola wrote:\n> hei": "Takk!",
-		"Svar her\n-- \nsignatur":                         "Svar her",
+		"Svar her\n-- \nsignatur":                         "Svar her\n-- \nsignatur",
 		"> bare sitat\n":                                  "",
 		"Hei\n\n-----Opprinnelig melding-----\nFra: x":    "Hei",
 	} {

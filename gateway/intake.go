@@ -34,7 +34,7 @@ func (s sink) Cursor(ctx context.Context, mbox string) (kp.Cursor, bool, error) 
 func (s sink) Deliver(ctx context.Context, cur kp.Cursor, msgs []mailbox.Fetched) ([]mailbox.Disposition, error) {
 	items := make([]Item, len(msgs))
 	for i, m := range msgs {
-		items[i] = Item{Source: fmt.Sprintf("imap:%s/%d/%d", cur.Mailbox, cur.UIDValidity, m.UID), Raw: m.Raw}
+		items[i] = Item{Source: fmt.Sprintf("imap:%s/%d/%d", cur.Mailbox, cur.UIDValidity, m.UID), Raw: m.Raw, Oversize: m.Oversize}
 	}
 	results, err := s.g.ingest(ctx, items, &cur)
 	if err != nil {

@@ -3,6 +3,7 @@ package gateway
 import (
 	"fmt"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -28,6 +29,9 @@ type outbox struct {
 	// by the mail that relays it; omitted names those too large to.
 	attach  []mailbox.Attached
 	omitted []string
+	// events are lines to record on the case once the mail is queued
+	// (recipients left out, limits reached).
+	events []string
 	// noAck holds back the acknowledgement of a case staff opened by
 	// forwarding (contact.ack_forwarded: false).
 	noAck bool
@@ -56,8 +60,11 @@ type caseData struct {
 	ReopenDays                int
 	Applied, Refused          []string
 	Failed, Reason            string
+	Bounces                   []kp.BounceDetail // why each failed recipient failed
 	Suppressed                bool
 	SuppressDays              int
+	Limit                     int
+	Message, MessageFrom      string
 	Cases                     []digestLine
 }
 
@@ -65,19 +72,20 @@ type digestLine struct {
 	Tag, Subject string
 	Status       kp.Status
 	Overdue      bool
+	Kind         string // the follow-up folded into a digest
 }
 
 func (g *Gateway) caseData(c *kp.Case, msg *kp.Message) *caseData {
 	d := &caseData{
 		Tag: c.ID.Tag(g.Config.Contact.TagPrefix), Subject: c.Subject, ContactName: g.contactName(),
-		Case: c, Requester: c.Requester, Team: c.Team, Assignee: c.Assignee,
+		Case: c, Requester: kp.Address{Name: kp.CleanName(c.Requester.Name), Addr: c.Requester.Addr}, Team: c.Team, Assignee: c.Assignee,
 		Created:    g.fmtTime(c.Created),
 		ReopenDays: int(time.Duration(g.Config.Contact.ReopenWithin) / (24 * time.Hour)),
 	}
 	if msg != nil {
-		d.Author = msg.From.String()
-		d.Text = msg.Text
-		d.Quote = quote(msg.Text)
+		d.Author = msg.From.String() // String cleans the display name
+		d.Text = g.mailText(msg)
+		d.Quote = quote(d.Text)
 	}
 	return d
 }
@@ -133,9 +141,14 @@ func (o *outbox) send(c *kp.Case, kind string, to, cc []kp.Address, autoSubmitte
 	}
 	o.caseID = c.ID
 	to, cc = o.filter(kind, to), o.filter(kind, cc)
+	to, cc = o.capRecipients(kind, to, cc)
 	if len(to) == 0 && len(cc) > 0 {
 		to, cc = cc, nil
 	}
+	if len(to) > 0 && kind == "relay" && !o.relayAllowed(c) {
+		to, cc = nil, nil
+	}
+	o.flushEvents(c)
 	if len(to) == 0 {
 		_ = o.tx.AddCounter("outbound_withheld:"+kind, 1)
 		return
@@ -189,6 +202,12 @@ func (o *outbox) filter(kind string, list []kp.Address) []kp.Address {
 			continue
 		}
 		seen[n] = true
+		if err := mailbox.CheckAddress(n); err != nil {
+			// Another person's mail may name an address no mail can be
+			// sent to; it must not stop the mail to everyone else.
+			o.events = append(o.events, fmt.Sprintf("%s: %s left out: %v", kind, n, err))
+			continue
+		}
 		internal := o.g.Dir.IsStaff(n) || o.g.Dir.IsResponsible(n) || kp.SameAddr(n, o.g.Dir.Manager)
 		if automatic(kind) && !internal {
 			if s, err := o.tx.Suppressed(n, o.now); err != nil {
@@ -246,6 +265,7 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 		// the tag, so the reply stays internal too.
 		subject = c.ID.Tag(g.Config.Contact.TagPrefix) + " [note] " + c.Subject
 	}
+	subject = routing.WithCounterpartRefs(subject, c.ID.Tag(g.Config.Contact.TagPrefix), g.counterpartRefsFor(c, to, cc))
 	var refs []string
 	if c.ThreadID != "" {
 		refs = append(refs, c.ThreadID)
@@ -305,6 +325,35 @@ func (o *outbox) receipt(c *kp.Case, to kp.Address, fx commandEffects) {
 	o.send(c, "receipt", []kp.Address{to}, nil, "auto-replied", d)
 }
 
+// unauthenticatedReceipt tells the real owner of a staff or team address
+// that mail in their name was not authenticated and so did nothing: its
+// tags were refused and, when notRelayed, its text was not passed on. At
+// most one such receipt an hour goes to one address, so forged mail cannot
+// use it to flood them.
+func (o *outbox) unauthenticatedReceipt(c *kp.Case, to kp.Address, tags []string, notRelayed bool) {
+	key := "unauth-receipt:" + kp.NormAddr(to.Addr)
+	n, err := o.tx.CountSentIn(key, o.now.Add(-time.Hour), o.now)
+	if err != nil || n > 0 {
+		o.err = err
+		return
+	}
+	if o.err = o.tx.RecordSent(key, o.now); o.err != nil {
+		return
+	}
+	const why = "the message was not authenticated: no Authentication-Results of our own mail system vouched for the sender (dmarc=pass or an aligned dkim=pass)"
+	var fx commandEffects
+	for _, t := range tags {
+		fx.refused = append(fx.refused, t+": refused: "+why)
+	}
+	if notRelayed {
+		fx.refused = append(fx.refused, "the message was stored on the case marked not authenticated and NOT relayed: "+why)
+	}
+	if len(fx.refused) == 0 {
+		return
+	}
+	o.receipt(c, to, fx)
+}
+
 // escalate mails the escalation of c at level to those who handle it: level
 // 1 the team's escalation contact and the staff lead, level 2 the manager.
 func (o *outbox) escalate(c *kp.Case, level int) {
@@ -326,6 +375,7 @@ func (o *outbox) bounce(c *kp.Case, p *kp.Parsed) error {
 		return nil
 	}
 	var failed []string
+	var bounces []kp.BounceDetail
 	for _, r := range p.BounceRecipients {
 		if o.g.Dir.IsStaff(r) || o.g.isUs(r) {
 			// A bounce of mail to staff would make the notice bounce
@@ -337,12 +387,16 @@ func (o *outbox) bounce(c *kp.Case, p *kp.Parsed) error {
 			return err
 		}
 		failed = append(failed, kp.NormAddr(r))
+		if i := slices.IndexFunc(p.BounceDetails, func(d kp.BounceDetail) bool { return kp.SameAddr(d.Recipient, r) }); i >= 0 {
+			bounces = append(bounces, p.BounceDetails[i])
+		}
 	}
 	if len(failed) == 0 {
 		return nil
 	}
 	d := o.g.caseData(c, nil)
 	d.Failed = strings.Join(failed, ", ")
+	d.Bounces = bounces
 	d.Reason = "bounce"
 	if s := p.Subject; s != "" {
 		d.Reason = s
@@ -449,8 +503,13 @@ func (g *Gateway) queueLoose(tx *store.Tx, kind string, to []kp.Address, subject
 
 // assign mails the assignee (or team) of c the original request, so the
 // assignment stands on its own whoever assigned it.
-func (o *outbox) assign(c *kp.Case, except string) {
+func (o *outbox) assign(c *kp.Case, except string) { o.assignWith(c, except, "", "") }
+
+// assignWith is assign with a message from the one who assigned (author)
+// to the assignee at the top of the mail.
+func (o *outbox) assignWith(c *kp.Case, except, author, message string) {
 	d := o.g.caseData(c, nil)
+	d.Message, d.MessageFrom = message, author
 	saved, savedOmitted := o.attach, o.omitted
 	if c.ThreadID != "" {
 		if m, err := o.tx.Message(c.ThreadID); err == nil {

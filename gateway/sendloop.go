@@ -26,9 +26,13 @@ const (
 	retryCap    = 30 * time.Minute
 	maxRetryAge = 5 * 24 * time.Hour
 	sendBatch   = 200
-	// recordEvery bounds what a crash can make us send twice: outcomes
-	// are committed after every recordEvery messages (one fsync each).
-	recordEvery = 16
+	// maxUnrecorded bounds what a crash can make us send twice: a send
+	// starts only while fewer than maxUnrecorded sends (the new one
+	// included) have outcomes that are not committed yet. Outcomes are
+	// committed in groups of at most this many (one fsync each) while the
+	// next messages are sent, so the relay connection does not wait for
+	// the disk.
+	maxUnrecorded = 4
 )
 
 // backoff is the wait before attempt n+1 (n >= 1), with ±20 % jitter.
@@ -44,12 +48,15 @@ func backoff(n int) time.Duration {
 // sendResult is the outcome of one attempt, applied in one transaction
 // after the network work is done.
 type sendResult struct {
-	id  uint64
-	err error
+	id   uint64
+	err  error
+	took time.Duration // how long the send took
 }
 
 // SendDue sends every outbound message due now and records the outcomes.
-// It returns how many were sent successfully.
+// It returns how many were sent successfully. At most maxUnrecorded
+// messages are ever sent without their outcome on disk, so a crash sends
+// at most that many twice after the restart, and loses none.
 func (g *Gateway) SendDue(ctx context.Context, s Sender) (int, error) {
 	sent := 0
 	for {
@@ -65,34 +72,157 @@ func (g *Gateway) SendDue(ctx context.Context, s Sender) (int, error) {
 		if len(due) == 0 {
 			return sent, nil
 		}
-		results := make([]sendResult, 0, recordEvery)
-		for _, o := range due {
-			if ctx.Err() != nil {
-				break
-			}
-			// A send in hand is finished even when we are told to stop: a
-			// relay that already has the message may be about to say OK,
-			// and giving up then would send it twice after a restart. The
-			// Sender's own timeout bounds the wait.
-			err := s.Send(context.WithoutCancel(ctx), o.From, o.To, o.Raw)
-			results = append(results, sendResult{id: o.ID, err: err})
-			if err == nil {
-				sent++
-			}
-			if len(results) == recordEvery {
-				if err := g.recordSends(results); err != nil {
-					return sent, err
-				}
-				results = results[:0]
-			}
-		}
-		if err := g.recordSends(results); err != nil {
+		// Every outcome of this batch is committed before the next read,
+		// which would otherwise see unrecorded messages as still due.
+		n, err := g.sendRecorded(ctx, s, due)
+		sent += n
+		if err != nil {
 			return sent, err
 		}
 		if ctx.Err() != nil || len(due) < sendBatch {
 			return sent, nil
 		}
 	}
+}
+
+// sendRecorded sends due in order while a second goroutine commits the
+// outcomes in groups. A token is taken before each send and given back
+// once its outcome is committed; with maxUnrecorded tokens, no more than
+// that many sends are ever unrecorded. It returns when every outcome of
+// the sends made is committed, or recording failed (then no further
+// message is sent).
+func (g *Gateway) sendRecorded(ctx context.Context, s Sender, due []kp.Outbound) (int, error) {
+	tokens := make(chan struct{}, maxUnrecorded)
+	results := make(chan sendResult, maxUnrecorded)
+	failed := make(chan struct{}) // closed when recording failed
+	recorded := make(chan error, 1)
+	go func() {
+		var err error
+		var pace recordPace
+		group := make([]sendResult, 0, maxUnrecorded)
+		for {
+			group = gather(results, group[:0], pace.wait)
+			if len(group) == 0 {
+				break // results closed and drained
+			}
+			if err != nil {
+				continue // the sender is stopping; its tokens stay taken
+			}
+			start := time.Now()
+			if err = g.recordSendsSafely(group); err != nil {
+				close(failed)
+				continue
+			}
+			pace.committed(time.Since(start), group)
+			for range group {
+				<-tokens
+			}
+		}
+		recorded <- err
+	}()
+
+	sent := 0
+	for _, o := range due {
+		if ctx.Err() != nil || !acquire(tokens, failed) {
+			break
+		}
+		// A send in hand is finished even when we are told to stop: a
+		// relay that already has the message may be about to say OK, and
+		// giving up then would send it twice after a restart. The Sender's
+		// own timeout bounds the wait.
+		start := time.Now()
+		err := s.Send(context.WithoutCancel(ctx), o.From, o.To, o.Raw)
+		results <- sendResult{id: o.ID, err: err, took: time.Since(start)} // never blocks: the tokens bound what is pending
+		if err == nil {
+			sent++
+		}
+	}
+	close(results)
+	return sent, <-recorded
+}
+
+// gather appends to group the outcomes waiting in results, and waits for
+// more while wait says so, up to
+// maxUnrecorded. It returns an empty group only once results is closed
+// and drained.
+func gather(results <-chan sendResult, group []sendResult, wait func(n int) bool) []sendResult {
+	r, ok := <-results
+	for ok {
+		group = append(group, r)
+		if len(group) == maxUnrecorded {
+			break
+		}
+		select {
+		case r, ok = <-results:
+		default:
+			if !wait(len(group)) {
+				return group
+			}
+			r, ok = <-results
+		}
+	}
+	return group
+}
+
+// recordPace decides how many outcomes to gather before a commit.
+// Commits run one at a time, and while a group is being committed only
+// maxUnrecorded minus its size can be sent. Groups of half the window let
+// sending and committing alternate without either waiting, which is best
+// unless sending is much faster than a commit: then the disk sets the pace
+// and full groups (four mails per fsync instead of two) are faster.
+type recordPace struct {
+	send, commit time.Duration // moving averages
+}
+
+// wait reports whether to wait for more outcomes with n in hand.
+func (p *recordPace) wait(n int) bool {
+	target := maxUnrecorded / 2
+	if maxUnrecorded*p.send < p.commit {
+		target = maxUnrecorded
+	}
+	return n < target
+}
+
+// committed takes the time one commit of group took into the averages.
+func (p *recordPace) committed(took time.Duration, group []sendResult) {
+	avg := func(a *time.Duration, x time.Duration) {
+		if *a == 0 {
+			*a = x
+		} else {
+			*a += (x - *a) / 4
+		}
+	}
+	avg(&p.commit, took)
+	for _, r := range group {
+		avg(&p.send, r.took)
+	}
+}
+
+// acquire waits for a free token and reports whether sending may go on
+// (false once recording failed).
+func acquire(tokens chan<- struct{}, failed <-chan struct{}) bool {
+	select {
+	case tokens <- struct{}{}:
+	case <-failed:
+		return false
+	}
+	select {
+	case <-failed:
+		return false
+	default:
+		return true
+	}
+}
+
+// recordSendsSafely is recordSends on a goroutine of its own: a panic
+// becomes an error, so that it stops sending instead of the process.
+func (g *Gateway) recordSendsSafely(results []sendResult) (err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("recording send results: panic: %v", v)
+		}
+	}()
+	return g.recordSends(results)
 }
 
 // recordSends applies the outcomes of a batch of attempts.

@@ -8,8 +8,11 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
+	"sort"
 	"strings"
 	"text/template"
+
+	"kontaktpunkt/routing"
 )
 
 //go:embed templates
@@ -21,13 +24,17 @@ var builtinTemplates embed.FS
 type Templates struct {
 	lang string
 	set  map[string]*template.Template // "nb/ack" -> template
+	// fragments are the literal lines of internal templates (see
+	// withholdInternal).
+	fragments []string
+	trim      *routing.QuoteTrimmer // knows the lines of set
 }
 
 // templateKinds lists every template the gateway renders.
 var templateKinds = []string{
 	"ack", "notify", "assign", "relay", "note", "outsider", "receipt",
 	"delivery-failure", "triage", "respond", "escalate", "waiting",
-	"auto-resolve", "snooze", "digest",
+	"auto-resolve", "snooze", "digest", "flood", "relay-paused", "followup-digest",
 }
 
 // LoadTemplates loads the built-in templates and, if dir is not empty, the
@@ -42,6 +49,7 @@ func LoadTemplates(lang, dir string) (*Templates, error) {
 	}
 	t := &Templates{lang: lang, set: map[string]*template.Template{}}
 	var errs []error
+	sources := map[string]string{}
 	for _, l := range []string{"nb", "en"} {
 		for _, kind := range templateKinds {
 			name := l + "/" + kind
@@ -59,6 +67,7 @@ func LoadTemplates(lang, dir string) (*Templates, error) {
 					errs = append(errs, fmt.Errorf("template override %s: %w", name, err))
 				}
 			}
+			sources[name] = string(src)
 			tmpl, err := template.New(name).Option("missingkey=zero").Parse(string(src))
 			if err != nil {
 				errs = append(errs, fmt.Errorf("template %s: %w", name, err))
@@ -70,7 +79,47 @@ func LoadTemplates(lang, dir string) (*Templates, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	t.fragments = internalTemplateFragments(sources)
+	t.trim = trimmerFor(t.set)
 	return t, nil
+}
+
+// internalTemplateFragments are the literal lines of the internal
+// templates that no requester-facing template shares.
+func internalTemplateFragments(sources map[string]string) []string {
+	public := map[string]bool{}
+	for name, src := range sources {
+		_, kind, _ := strings.Cut(name, "/")
+		if !internalKinds[kind] {
+			for _, f := range templateFragments(src) {
+				public[f] = true
+			}
+		}
+	}
+	seen := map[string]bool{}
+	var out []string
+	for name, src := range sources {
+		_, kind, _ := strings.Cut(name, "/")
+		if !internalKinds[kind] {
+			continue
+		}
+		for _, f := range templateFragments(src) {
+			if !public[f] && !seen[f] {
+				seen[f] = true
+				out = append(out, f)
+			}
+		}
+	}
+	sort.Strings(out)
+	return out
+}
+
+// internalFragments returns the literal lines of the internal templates.
+func (t *Templates) internalFragments() []string {
+	if t == nil {
+		return nil
+	}
+	return t.fragments
 }
 
 // Render executes the template of kind in the configured language.

@@ -259,13 +259,17 @@ func toMailAddress(a kp.Address) (*gomail.Address, error) {
 	if a.Addr == "" {
 		return nil, errors.New("empty address")
 	}
-	if strings.ContainsAny(a.Addr, "\r\n\x00<>,; \t") {
-		return nil, fmt.Errorf("address %q contains a forbidden character", a.Addr)
+	wire, err := WireAddr(a.Addr)
+	if err != nil {
+		return nil, err
 	}
-	if _, err := mail.ParseAddress("<" + a.Addr + ">"); err != nil {
+	parsed, err := mail.ParseAddress("<" + wire + ">")
+	if err != nil {
 		return nil, fmt.Errorf("address %q: %w", a.Addr, err)
 	}
-	return &gomail.Address{Name: truncate(strings.TrimSpace(oneLine(a.Name)), maxNameRunes), Address: a.Addr}, nil
+	// The parsed form holds the local part unquoted; go-message quotes
+	// it again when it writes the field.
+	return &gomail.Address{Name: truncate(strings.TrimSpace(kp.CleanName(a.Name)), maxNameRunes), Address: parsed.Address}, nil
 }
 
 func toMailAddresses(as []kp.Address) ([]*gomail.Address, error) {

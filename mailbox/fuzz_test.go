@@ -6,6 +6,8 @@ import (
 	"strings"
 	"testing"
 	"unicode/utf8"
+
+	kp "kontaktpunkt"
 )
 
 // fuzzCorpusSeeds are shared-corpus files that exercise the parser's
@@ -37,6 +39,7 @@ func addFuzzSeeds(f *testing.F) {
 	f.Add([]byte("From: a@b\n\nx"))
 	f.Add([]byte("Content-Type: multipart/mixed; boundary=a\n\n--a\nContent-Type: multipart/alternative; boundary=b\n\n--b\n\nx\n--b--\n--a--\n"))
 	f.Add([]byte("Subject: =?utf-8?B?w7g=?= =?x?Q?=FF?=\r\nContent-Type: text/html\r\n\r\n<p>a<br><a href=x>y</a>"))
+	f.Add([]byte("From: =?utf-8?q?Ola=0D=0ABcc:_x?= <a@b.example>\r\nCc: =?utf-8?q?P=C2=85er=E2=80=A8?= <c@d.example>, \"x\\\ry\" <e@f.example>\r\n\r\nx"))
 	// The shared corpus is optional here: fuzzing is not a correctness
 	// gate for it (the corpus tests are).
 	if root := findCorpus(); root != "" {
@@ -103,6 +106,19 @@ func FuzzParse(f *testing.F) {
 				t.Fatalf("attachment size %d of a %d byte message", a.Size, len(raw))
 			}
 		}
+		for _, a := range append(append(append([]kp.Address{p.From, p.Sender}, p.ReplyTo...), p.To...), p.Cc...) {
+			if kp.CleanName(a.Name) != a.Name {
+				t.Fatalf("display name %q is not clean", a.Name)
+			}
+		}
+		if len(p.BounceDetails) != len(p.BounceRecipients) {
+			t.Fatalf("%d bounce details for %d recipients", len(p.BounceDetails), len(p.BounceRecipients))
+		}
+		for i, d := range p.BounceDetails {
+			if d.Recipient != p.BounceRecipients[i] || len(d.Diagnostic) > maxDiagnostic+len("…") || !utf8.ValidString(d.Diagnostic) {
+				t.Fatalf("bounce detail %d = %+v for recipient %q", i, d, p.BounceRecipients[i])
+			}
+		}
 		for _, id := range append(append(p.InReplyTo, p.References...), p.EmbeddedIDs...) {
 			if id == "" || CanonicalID(id) != id {
 				t.Fatalf("id %q is not canonical", id)
@@ -124,6 +140,11 @@ func FuzzParseIDList(f *testing.F) {
 		"<<>>",
 		"((((",
 		"<a@b.example>\r\n\t<c@d.example>",
+		// Unicode white space, where CanonicalID and ParseIDList once
+		// disagreed.
+		"0\u3000@",
+		"0\u0085@",
+		"<a\u2028b@c.example>",
 	} {
 		f.Add(s)
 	}

@@ -4,6 +4,9 @@
 // Invariants:
 //
 //   - Messages are fetched with BODY.PEEK[], so reading never changes flags.
+//     With a size limit (MaxMessageBytes) their sizes are fetched first, and
+//     a message over it is fetched as its header only (BODY.PEEK[HEADER]);
+//     no message over the limit is ever held whole.
 //   - A message leaves the intake mailbox only after the Sink has committed it
 //     (or decided to quarantine it): MOVE to the Processed or Quarantine folder,
 //     in UID-set batches. Where the server lacks MOVE, UID COPY + UID STORE
@@ -21,6 +24,7 @@
 package mailbox
 
 import (
+	"cmp"
 	"context"
 	"crypto/tls"
 	"errors"
@@ -56,8 +60,13 @@ const (
 	DefaultIdleRestart  = 25 * time.Minute
 	DefaultBatchSize    = 100
 	DefaultMinBackoff   = time.Second
-	DefaultMaxBackoff   = 5 * time.Minute
+	// DefaultMaxBackoff keeps a reconnect within a minute of the server's
+	// return, whatever the length of the outage.
+	DefaultMaxBackoff = 60 * time.Second
 )
+
+// DefaultBatchBytes is the default of IMAPConfig.BatchBytes.
+const DefaultBatchBytes = 32 << 20
 
 // ErrInsecure is returned by Poller.Run when plain IMAP is configured for a
 // host that is not a loopback address.
@@ -93,12 +102,20 @@ type IMAPConfig struct {
 	// server a fixed ~15-30 ms on a large maildir folder whatever its size.
 	// Default 5×BatchSize.
 	MoveBatchSize int
+	// MaxMessageBytes, when > 0, is the size limit: the sizes of the mail
+	// found are fetched first (RFC822.SIZE), and of a larger message only
+	// the header (BODY.PEEK[HEADER]), handed to the Sink with Oversize set.
+	MaxMessageBytes int64
+	// BatchBytes bounds the bytes of one batch when the sizes are known
+	// (with MaxMessageBytes): at most two batches are held at a time, the
+	// one committed and the next one fetched. Default 32 MiB.
+	BatchBytes int64
 	// TLSConfig carries RootCAs/ServerName/InsecureSkipVerify as configured.
 	TLSConfig *tls.Config
 	// NoIdle forces polling even when the server offers IDLE.
 	NoIdle bool
 	// MinBackoff and MaxBackoff bound the reconnect delay, which doubles after
-	// each failed session and is jittered. Defaults 1s and 5m.
+	// each failed session and is jittered. Defaults 1s and 60s.
 	MinBackoff, MaxBackoff time.Duration
 }
 
@@ -106,6 +123,10 @@ type IMAPConfig struct {
 type Fetched struct {
 	UID uint32
 	Raw []byte
+	// Oversize is non-zero for a message over MaxMessageBytes: its size
+	// in bytes; Raw then holds only its header. The Sink stores a stub of
+	// it and quarantines it.
+	Oversize int64
 }
 
 // Disposition is what the poller does with a message after Deliver.
@@ -146,8 +167,13 @@ type Sink interface {
 type PollerStatus struct {
 	// Connected is true while a session is logged in and has its mailbox selected.
 	Connected bool
-	// LastError is the error that ended the last session, "" if none yet.
+	// LastError is the error that ended the last session; "" before the
+	// first failure and again once a session is connected.
 	LastError string
+	// Since is when Connected last changed: when the current session
+	// connected, or when the last one was lost. Zero until the first
+	// session connects.
+	Since time.Time
 	// LastSync is when the last pass over the mailbox completed.
 	LastSync time.Time
 	// Reconnects counts sessions that ended with an error and were retried.
@@ -195,6 +221,9 @@ func NewPoller(cfg IMAPConfig, sink Sink, log *slog.Logger) *Poller {
 	}
 	if cfg.BatchSize <= 0 {
 		cfg.BatchSize = DefaultBatchSize
+	}
+	if cfg.BatchBytes <= 0 {
+		cfg.BatchBytes = DefaultBatchBytes
 	}
 	if cfg.MoveBatchSize <= 0 {
 		cfg.MoveBatchSize = 5 * cfg.BatchSize
@@ -248,7 +277,11 @@ func (p *Poller) Run(ctx context.Context) error {
 	backoff := p.cfg.MinBackoff
 	for {
 		synced, err := p.session(ctx)
-		p.setStatus(func(s *PollerStatus) { s.Connected = false })
+		p.setStatus(func(s *PollerStatus) {
+			if s.Connected {
+				s.Connected, s.Since = false, p.Now()
+			}
+		})
 		if ctx.Err() != nil {
 			p.log.Info("imap poller stopped")
 			return nil
@@ -440,7 +473,7 @@ func (p *Poller) session(ctx context.Context) (synced bool, err error) {
 	case ok:
 		s.lastUID = cur.LastUID
 	}
-	p.setStatus(func(st *PollerStatus) { st.Connected = true })
+	p.setStatus(func(st *PollerStatus) { st.Connected, st.Since, st.LastError = true, p.Now(), "" })
 	p.log.Info("imap connected", "addr", p.cfg.Addr, "uidvalidity", sel.UIDValidity, "messages", sel.NumMessages, "last_uid", s.lastUID)
 
 	if err := s.pass(ctx, true); err != nil {
@@ -713,17 +746,30 @@ type fetchResult struct {
 	err  error
 }
 
-var bodySection = &imap.FetchItemBodySection{Peek: true}
+var (
+	bodySection   = &imap.FetchItemBodySection{Peek: true}
+	headerSection = &imap.FetchItemBodySection{Specifier: imap.PartSpecifierHeader, Peek: true}
+)
 
 // startFetch issues UID FETCH (UID BODY.PEEK[]) for uids and collects the
 // answer in its own goroutine, so the next batch streams in while the current
-// one is committed and moved.
-func (s *session) startFetch(uids []imap.UID) <-chan fetchResult {
+// one is committed and moved. Messages whose size in sizes is over the limit
+// only have their header fetched (BODY.PEEK[HEADER]), after the others.
+func (s *session) startFetch(uids []imap.UID, sizes map[imap.UID]int64) <-chan fetchResult {
 	ch := make(chan fetchResult, 1)
-	cmd := s.c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{
-		UID:         true,
-		BodySection: []*imap.FetchItemBodySection{bodySection},
-	})
+	limit := s.p.cfg.MaxMessageBytes
+	var whole, over []imap.UID
+	for _, u := range uids {
+		if limit > 0 && sizes[u] > limit {
+			over = append(over, u)
+		} else {
+			whole = append(whole, u)
+		}
+	}
+	var cmd *imapclient.FetchCommand
+	if len(whole) > 0 {
+		cmd = s.c.Fetch(imap.UIDSetNum(whole...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{bodySection}})
+	}
 	go func() {
 		var res fetchResult
 		defer func() {
@@ -733,9 +779,71 @@ func (s *session) startFetch(uids []imap.UID) <-chan fetchResult {
 			}
 			ch <- res
 		}()
-		res = s.collect(cmd)
+		if cmd != nil {
+			res = s.collect(cmd, nil)
+		}
+		// The headers are fetched only now: the client's reader hands each
+		// answer to its command and waits until it is read, so collecting
+		// one command while a server such as Dovecot interleaves the
+		// answers of another would hang.
+		if len(over) > 0 && res.err == nil {
+			h := s.collect(s.c.Fetch(imap.UIDSetNum(over...), &imap.FetchOptions{UID: true, BodySection: []*imap.FetchItemBodySection{headerSection}}), sizes)
+			res.msgs = append(res.msgs, h.msgs...)
+			res.err = h.err
+			slices.SortFunc(res.msgs, func(a, b Fetched) int { return cmp.Compare(a.UID, b.UID) })
+		}
 	}()
 	return ch
+}
+
+// fetchSizes asks for the sizes of uids (UID FETCH RFC822.SIZE).
+func (s *session) fetchSizes(uids []imap.UID) (map[imap.UID]int64, error) {
+	cmd := s.c.Fetch(imap.UIDSetNum(uids...), &imap.FetchOptions{UID: true, RFC822Size: true})
+	sizes := make(map[imap.UID]int64, len(uids))
+	for {
+		m := cmd.Next()
+		if m == nil {
+			break
+		}
+		buf, err := m.Collect()
+		if err != nil {
+			s.c.Close()
+			return nil, fmt.Errorf("reading message sizes: %w", err)
+		}
+		if buf.UID != 0 {
+			sizes[buf.UID] = buf.RFC822Size
+		}
+	}
+	if err := cmd.Close(); err != nil {
+		return nil, fmt.Errorf("fetching message sizes: %w", err)
+	}
+	return sizes, nil
+}
+
+// batchUIDs cuts uids into batches of at most n messages and at most
+// maxBytes bytes of messages fetched whole, by sizes; a message larger
+// than maxBytes is a batch of its own. Messages over limit (only their
+// header is fetched) and of unknown size count as nothing.
+func batchUIDs(uids []imap.UID, sizes map[imap.UID]int64, n int, maxBytes, limit int64) [][]imap.UID {
+	var out [][]imap.UID
+	var cur []imap.UID
+	var bytes int64
+	for _, u := range uids {
+		size := sizes[u]
+		if limit > 0 && size > limit {
+			size = 0
+		}
+		if len(cur) > 0 && (len(cur) >= n || maxBytes > 0 && bytes+size > maxBytes) {
+			out = append(out, cur)
+			cur, bytes = nil, 0
+		}
+		cur = append(cur, u)
+		bytes += size
+	}
+	if len(cur) > 0 {
+		out = append(out, cur)
+	}
+	return out
 }
 
 // collect reads a FETCH answer item by item rather than with go-imap's
@@ -744,8 +852,13 @@ func (s *session) startFetch(uids []imap.UID) <-chan fetchResult {
 // the same connection, and a body cut short reads as a clean EOF. Here a
 // short or failed literal ends everything: the client is closed, and neither
 // the message nor the command is touched again.
-func (s *session) collect(cmd *imapclient.FetchCommand) fetchResult {
+//
+// sizes, when not nil, are the sizes of messages of which only the header
+// was fetched: they are marked Oversize. A literal over the size limit is
+// never held either: its header part is kept and the rest read past.
+func (s *session) collect(cmd *imapclient.FetchCommand, sizes map[imap.UID]int64) fetchResult {
 	var res fetchResult
+	limit := s.p.cfg.MaxMessageBytes
 	for {
 		m := cmd.Next()
 		if m == nil {
@@ -753,6 +866,7 @@ func (s *session) collect(cmd *imapclient.FetchCommand) fetchResult {
 		}
 		var uid imap.UID
 		var raw []byte
+		var oversize int64
 		for {
 			item := m.Next()
 			if item == nil {
@@ -765,27 +879,60 @@ func (s *session) collect(cmd *imapclient.FetchCommand) fetchResult {
 				if item.Literal == nil {
 					continue
 				}
-				b, err := io.ReadAll(item.Literal)
-				if err == nil && int64(len(b)) != item.Literal.Size() {
-					// The connection ended inside the literal: the reader
-					// reports that as a clean EOF.
-					err = fmt.Errorf("uid %d: got %d of %d bytes: %w", uid, len(b), item.Literal.Size(), io.ErrUnexpectedEOF)
-				}
+				b, over, err := readLiteral(item.Literal, limit)
 				if err != nil {
 					s.c.Close()
-					res.err = fmt.Errorf("reading message body: %w", err)
+					res.err = fmt.Errorf("reading message body of uid %d: %w", uid, err)
 					return res
 				}
-				raw = b
+				raw, oversize = b, over
+				if sizes != nil {
+					raw, oversize = HeaderPart(b), max(sizes[uid], over)
+				}
+				if sizes != nil && oversize == 0 {
+					// A header the server sent for a message not asked
+					// for: taking it for the whole message would lose mail.
+					raw = nil
+				}
 			}
 		}
 		if uid == 0 || raw == nil {
 			continue
 		}
-		res.msgs = append(res.msgs, Fetched{UID: uint32(uid), Raw: raw})
+		res.msgs = append(res.msgs, Fetched{UID: uint32(uid), Raw: raw, Oversize: oversize})
 	}
 	res.err = cmd.Close()
 	return res
+}
+
+// readLiteral reads a message literal into one buffer of its size. One
+// over limit (when limit > 0) is read past: only its header part is kept,
+// and its size is returned as oversize. A literal cut short (the
+// connection ended inside it, which the reader reports as a clean EOF) is
+// an error.
+func readLiteral(lit imap.LiteralReader, limit int64) (raw []byte, oversize int64, err error) {
+	size := lit.Size()
+	var n int64
+	switch {
+	case limit > 0 && size > limit:
+		raw, n, err = readPast(lit, nil)
+		oversize = n
+	case limit > 0:
+		raw = make([]byte, size)
+		var k int
+		k, err = io.ReadFull(lit, raw)
+		n = int64(k)
+		if err == io.EOF {
+			err = nil
+		}
+	default:
+		raw, err = io.ReadAll(lit)
+		n = int64(len(raw))
+	}
+	if err == nil && n != size || err == io.ErrUnexpectedEOF {
+		err = fmt.Errorf("got %d of %d bytes: %w", n, size, io.ErrUnexpectedEOF)
+	}
+	return raw, oversize, err
 }
 
 // pendingMove is a MOVE (or its fallback) whose answer is awaited after the
@@ -796,17 +943,31 @@ type pendingMove struct {
 	wait func() error
 }
 
-// deliverAll fetches, commits and moves uids in batches of BatchSize. Between
+// deliverAll fetches, commits and moves uids in batches of BatchSize (and,
+// with a size limit, of BatchBytes: the sizes are fetched first). Between
 // batches it stops if ctx has ended.
 func (s *session) deliverAll(ctx context.Context, uids []imap.UID) error {
 	if len(uids) == 0 {
 		return nil
 	}
-	batches := slices.Collect(slices.Chunk(uids, s.p.cfg.BatchSize))
 	if !s.guard.begin() {
 		return nil
 	}
 	defer s.guard.end()
+	var sizes map[imap.UID]int64
+	if s.p.cfg.MaxMessageBytes > 0 {
+		var err error
+		if sizes, err = s.fetchSizes(uids); err != nil {
+			var ie *imap.Error
+			if !errors.As(err, &ie) {
+				return err
+			}
+			// Without sizes every message is fetched whole; one over the
+			// limit is still read past as it comes in.
+			s.p.log.Warn("size fetch refused; fetching without sizes", "err", err)
+		}
+	}
+	batches := batchUIDs(uids, sizes, s.p.cfg.BatchSize, s.p.cfg.BatchBytes, s.p.cfg.MaxMessageBytes)
 
 	var pending []pendingMove
 	var acc moveSets // committed, not yet moved
@@ -820,11 +981,11 @@ func (s *session) deliverAll(ctx context.Context, uids []imap.UID) error {
 		pending = nil
 		return errors.Join(errs...)
 	}
-	next := s.startFetch(batches[0])
+	next := s.startFetch(batches[0], sizes)
 	for i, batch := range batches {
 		res := <-next
 		if i+1 < len(batches) && ctx.Err() == nil {
-			next = s.startFetch(batches[i+1])
+			next = s.startFetch(batches[i+1], sizes)
 		}
 		if res.err != nil {
 			var ie *imap.Error
@@ -834,7 +995,7 @@ func (s *session) deliverAll(ctx context.Context, uids []imap.UID) error {
 			// The server refused part of the batch (e.g. a message it cannot
 			// read): fetch one by one so the rest still goes through.
 			s.p.log.Warn("batch fetch refused; fetching one by one", "err", res.err)
-			res.msgs = s.fetchSingly(batch)
+			res.msgs = s.fetchSingly(batch, sizes)
 		}
 		s.p.log.Debug("imap batch fetched", "uids", len(batch), "fetched", len(res.msgs))
 		sets, err := s.commit(ctx, res.msgs)
@@ -862,10 +1023,10 @@ func (s *session) deliverAll(ctx context.Context, uids []imap.UID) error {
 
 // fetchSingly fetches uids one UID FETCH at a time, skipping (and logging)
 // those the server refuses.
-func (s *session) fetchSingly(uids []imap.UID) []Fetched {
+func (s *session) fetchSingly(uids []imap.UID, sizes map[imap.UID]int64) []Fetched {
 	var out []Fetched
 	for _, u := range uids {
-		res := <-s.startFetch([]imap.UID{u})
+		res := <-s.startFetch([]imap.UID{u}, sizes)
 		if res.err != nil {
 			s.p.log.Error("cannot fetch message; left in place", "uid", u, "err", res.err)
 			continue

@@ -164,6 +164,8 @@ func memIMAPConfig(srv *imaptest.Server) IMAPConfig {
 		BatchSize:  7,
 		MinBackoff: 5 * time.Millisecond,
 		MaxBackoff: 50 * time.Millisecond,
+		// As serve runs it: sizes first.
+		MaxMessageBytes: 50 << 20,
 	}
 }
 
@@ -375,8 +377,9 @@ func TestPollerReconnectsAfterDropMidFetch(t *testing.T) {
 	if proxy.Accepts() < 2 {
 		t.Errorf("proxy accepted %d connections, want a reconnect", proxy.Accepts())
 	}
-	if st := p.Status(); st.Reconnects < 1 || st.LastError == "" {
-		t.Errorf("status = %+v, want a reconnect with its error", st)
+	// Connected again: the error of the lost session is no longer news.
+	if st := p.Status(); st.Reconnects < 1 || !st.Connected || st.LastError != "" || st.Since.IsZero() {
+		t.Errorf("status = %+v, want reconnected, the old error cleared", st)
 	}
 }
 
@@ -501,8 +504,15 @@ func TestPollerReconnectsAndCountsFailures(t *testing.T) {
 	p := NewPoller(cfg, newMemSink(), imapTestLogger(t))
 	runPoller(t, p)
 	waitForSink(t, newMemSink(), "reconnects", func() bool { return p.Status().Reconnects >= 6 })
-	if st := p.Status(); st.Connected || st.LastError == "" {
-		t.Errorf("status = %+v, want disconnected with an error", st)
+	if st := p.Status(); st.Connected || st.LastError == "" || !st.Since.IsZero() {
+		t.Errorf("status = %+v, want disconnected with an error, never connected", st)
+	}
+}
+
+func TestDefaultBackoffCapIsAMinute(t *testing.T) {
+	p := NewPoller(IMAPConfig{Addr: "127.0.0.1:1"}, newMemSink(), nil)
+	if p.cfg.MinBackoff != time.Second || p.cfg.MaxBackoff != time.Minute {
+		t.Errorf("backoff %v..%v, want 1s..1m", p.cfg.MinBackoff, p.cfg.MaxBackoff)
 	}
 }
 

@@ -4,6 +4,7 @@ import (
 	"crypto/sha256"
 	"encoding/hex"
 	"strings"
+	"unicode"
 )
 
 // maxIDs bounds how many ids ParseIDList returns; a References header with
@@ -60,10 +61,11 @@ func canonicalBare(s string) string {
 }
 
 // isIDJunk reports characters that cannot be part of a canonical id:
-// white space, controls, brackets and comment parentheses (so that
-// CanonicalID is idempotent).
+// white space (Unicode's too: CanonicalID splits an unbracketed value on
+// it, so an id keeping one would not be canonical), controls, brackets
+// and comment parentheses (so that CanonicalID is idempotent).
 func isIDJunk(r rune) bool {
-	return r <= ' ' || r == 0x7f || r == '<' || r == '>' || r == '(' || r == ')' || r == 0xfffd
+	return r <= ' ' || r >= 0x7f && r <= 0x9f || r == '<' || r == '>' || r == '(' || r == ')' || r == 0xfffd || unicode.IsSpace(r)
 }
 
 func isAlnum(r rune) bool {
@@ -167,8 +169,10 @@ func ParseIDList(s string) []string {
 			}
 		}
 	} else {
+		// The same white space CanonicalID splits on (Unicode's), so that
+		// each field is an id CanonicalID agrees with.
 		for _, f := range strings.FieldsFunc(stripComments(s), func(r rune) bool {
-			return r == ',' || r == ' ' || r == '\t' || r == '\r' || r == '\n' || r == ';'
+			return r == ',' || r == ';' || unicode.IsSpace(r)
 		}) {
 			if strings.IndexByte(f, '@') > 0 {
 				add(f)

@@ -22,6 +22,9 @@ func TestCanonicalID(t *testing.T) {
 		{"<no-at-sign>", "no-at-sign"},
 		{"<unterminated@Example.org", "unterminated@example.org"},
 		{"<a b@c.example>", "ab@c.example"},
+		{"<a\u3000b@c.example>", "ab@c.example"},
+		{"<a\u0085b@C.example>", "ab@c.example"},
+		{"a@b.example\u00a0(comment)", "a@b.example"},
 		{"", ""},
 		{"   ", ""},
 		{"<>", ""},
@@ -56,6 +59,9 @@ func TestParseIDList(t *testing.T) {
 		{"bare words are not ids", "hello world", nil},
 		{"empty brackets", "<> <a@b.example>", []string{"a@b.example"}},
 		{"cut header", "<a@b.example> <c@d.exa", []string{"a@b.example", "c@d.exa"}},
+		{"unicode space separates bare ids", "a@b.example\u3000c@d.example", []string{"a@b.example", "c@d.example"}},
+		{"NEL separates bare ids", "0\u0085@", nil},
+		{"unicode space inside brackets is dropped", "<a\u2028b@c.example>", []string{"ab@c.example"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

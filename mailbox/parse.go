@@ -146,6 +146,9 @@ type walker struct {
 	embedded map[string]bool
 	rcpts    map[string]bool
 	dsnSeen  bool // a delivery-status part was found
+	// dsn holds what delivery-status parts said per failed recipient
+	// (normalised address), for Parsed.BounceDetails.
+	dsn map[string]kp.BounceDetail
 	// spare is the decoded first text/plain attachment, read as the text
 	// when the message has no other (sisimai lhost-mcafee-05).
 	spare struct {
@@ -204,6 +207,9 @@ func (w *walker) parse(raw []byte) {
 	vals := make([]string, len(fields))
 	for i, f := range fields {
 		vals[i] = w.headerText(f.value)
+		if f.name == "Received" || f.name == "Authentication-Results" {
+			p.Trace = append(p.Trace, kp.HeaderField{Name: f.name, Value: vals[i]})
+		}
 		if prev, ok := p.Header[f.name]; ok {
 			p.Header[f.name] = append(prev, vals[i])
 		} else {
@@ -264,6 +270,7 @@ func (w *walker) parse(raw []byte) {
 	if w.bounce {
 		w.scanBounceText(p.Text)
 	}
+	w.bounceDetails(p.Text)
 }
 
 // fixLineEndings turns CR-only line endings (old Mac mail, sisimai
@@ -574,7 +581,7 @@ func essential(name string) bool {
 	case "From", "Sender", "Reply-To", "To", "Cc", "Subject", "Date", "Message-Id", "In-Reply-To",
 		"References", "Content-Type", "Content-Transfer-Encoding", "Content-Disposition", "Return-Path",
 		"Auto-Submitted", "Precedence", "List-Id", "List-Unsubscribe", "X-Failed-Recipients",
-		"Authentication-Results", "X-Kontaktpunkt-Loop", "X-Autoreply", "X-Autorespond":
+		"Authentication-Results", "Received", "X-Kontaktpunkt-Loop", "X-Autoreply", "X-Autorespond":
 		return true
 	}
 	return false
@@ -1887,7 +1894,7 @@ func cleanAddr(a string) string {
 // field where they are not (mimekit delivery-status-no-blank-line).
 func (w *walker) deliveryStatus(body []byte) {
 	w.dsnSeen = true
-	type rcpt struct{ final, orig, action, status string }
+	type rcpt struct{ final, orig, action, status, diag string }
 	var cur rcpt
 	flush := func() {
 		r := cur
@@ -1907,6 +1914,7 @@ func (w *walker) deliveryStatus(body []byte) {
 		perm := strings.HasPrefix(status, "5")
 		if action == "failed" || (action == "" && perm) {
 			w.addRecipient(addr)
+			w.noteDSN(addr, status, r.diag)
 			if perm || status == "" || !strings.HasPrefix(status, "4") {
 				w.p.BouncePermanent = true
 			}
@@ -1937,6 +1945,8 @@ func (w *walker) deliveryStatus(body []byte) {
 				cur.action = f.value
 			case "status":
 				cur.status = f.value
+			case "diagnostic-code":
+				cur.diag = f.value
 			}
 		}
 		if cur.final != "" || cur.orig != "" {
@@ -2045,6 +2055,10 @@ func (w *walker) scanBounceText(text string) {
 var listIntros = []string{
 	"following address", "following recipient", "these recipients", "following destination",
 	"failure reason", "could not be delivered to", "permanent fatal errors",
+	// Exchange's localised "Delivery has failed to these recipients or groups".
+	"disse mottakerne", "følgende mottakere", "kunne ikke leveres til", "dessa mottagare",
+	"följande mottagare", "disse modtagere", "følgende modtagere", "folgende empfänger",
+	"diese empfänger",
 }
 
 func containsAny(s string, subs []string) bool {
@@ -2162,6 +2176,15 @@ func (w *walker) addresses(fs []field) {
 	p.ReplyTo = w.addressList(joinList(fs, "Reply-To"))
 	p.To = w.addressList(joinList(fs, "To"))
 	p.Cc = w.addressList(joinList(fs, "Cc"))
+	// Display names go into acknowledgements, notifications, headers and
+	// the dashboard: none may carry a line break (an encoded word can
+	// decode to CR LF) or another control character.
+	p.From.Name, p.Sender.Name = kp.CleanName(p.From.Name), kp.CleanName(p.Sender.Name)
+	for _, l := range [][]kp.Address{p.ReplyTo, p.To, p.Cc} {
+		for i := range l {
+			l[i].Name = kp.CleanName(l[i].Name)
+		}
+	}
 }
 
 func joinList(fs []field, name string) string {

@@ -864,3 +864,18 @@ func TestParseRepairsQuotedPrintableWithRawControlBytes(t *testing.T) {
 		t.Errorf("text %q defects %q", p.Text, p.Defects)
 	}
 }
+
+func TestDisplayNamesHaveNoLineBreaks(t *testing.T) {
+	raw := "From: =?utf-8?q?Ola=0D=0ABcc:_x=40evil.example?= <ola@example.org>\r\n" +
+		"To: =?utf-8?q?Integrasjon=0AFake_line?= <integrasjon@uio.no>\r\n" +
+		"Cc: =?utf-8?q?Per=C2=85Fake=E2=80=A8line?= <per@example.org>\r\n" +
+		"Subject: x\r\n\r\nHei\r\n"
+	p, err := Parse([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.From.Name != "Ola Bcc: x@evil.example" || len(p.To) != 1 || p.To[0].Name != "Integrasjon Fake line" ||
+		len(p.Cc) != 1 || p.Cc[0].Name != "Per Fake line" {
+		t.Errorf("From %q, To %q, Cc %q", p.From.Name, p.To, p.Cc)
+	}
+}

@@ -409,13 +409,21 @@ func (s *Sender) transaction(ctx context.Context, from string, to []string, raw 
 		s.dirty = false
 	}
 	s.dirty = true // until DATA completes
+	if w, err := WireAddr(from); err == nil {
+		from = w
+	}
 	if err := s.c.Mail("<" + from + ">"); err != nil {
 		return first("MAIL FROM", err)
 	}
 	var accepted []string
 	var refused []*SendError
 	for _, rcpt := range to {
-		if err := s.c.Rcpt("<" + rcpt + ">"); err != nil {
+		wire, err := WireAddr(rcpt)
+		if err != nil {
+			refused = append(refused, &SendError{Code: 553, Rcpt: rcpt, Err: fmt.Errorf("RCPT TO: %w", err)})
+			continue
+		}
+		if err := s.c.Rcpt("<" + wire + ">"); err != nil {
 			code := replyCode(err)
 			if code == 0 || code == 421 || ctx.Err() != nil {
 				return fail("RCPT TO", err)

@@ -27,6 +27,10 @@ type Source struct {
 	// message from an mbox loses its From_ separator line and the blank
 	// line before the next one, and ">From " quoting is undone.
 	Raw []byte
+	// Oversize is non-zero for a message larger than the limit given to
+	// ReadSourcesLimit: its size in bytes. Raw then holds only its header
+	// (see HeaderPart); the rest was read past and never held.
+	Oversize int64
 }
 
 // ReadSources calls fn for every message at paths, in order. A path is:
@@ -53,12 +57,23 @@ type Source struct {
 // An error from fn stops the walk and is returned as it is; read errors
 // are wrapped with the path.
 func ReadSources(paths []string, stdin io.Reader, fn func(Source) error) error {
+	return ReadSourcesLimit(paths, stdin, 0, fn)
+}
+
+// ReadSourcesLimit is ReadSources holding no message of more than limit
+// bytes (0: no limit). Reading a message stops at the limit: one larger is
+// handed to fn with only its header in Raw and its size in Oversize, and
+// the walk goes on. A single-message file or standard input redirected
+// from a file is known to be too large from its size, so only its header
+// is ever read into memory; otherwise up to limit bytes are.
+func ReadSourcesLimit(paths []string, stdin io.Reader, limit int64, fn func(Source) error) error {
+	sr := &sourceReader{limit: limit, fn: fn}
 	for _, p := range paths {
 		if p == "-" {
 			if stdin == nil {
 				return fmt.Errorf("reading standard input: no input")
 			}
-			if err := readSourceStream(bufio.NewReaderSize(stdin, 64<<10), "-", fn); err != nil {
+			if err := sr.readStream(bufio.NewReaderSize(stdin, 64<<10), "-", remaining(stdin)); err != nil {
 				return err
 			}
 			continue
@@ -68,9 +83,9 @@ func ReadSources(paths []string, stdin io.Reader, fn func(Source) error) error {
 			return fmt.Errorf("reading mail: %w", err)
 		}
 		if fi.IsDir() {
-			err = readSourceDir(p, fn)
+			err = sr.readDir(p)
 		} else {
-			err = readSourceFile(p, fn)
+			err = sr.readFile(p)
 		}
 		if err != nil {
 			return err
@@ -89,52 +104,91 @@ type sourceError struct {
 func (e *sourceError) Error() string { return "reading " + e.name + ": " + e.err.Error() }
 func (e *sourceError) Unwrap() error { return e.err }
 
-func readSourceFile(path string, fn func(Source) error) error {
+// sourceReader carries the size limit and the callback through a walk.
+type sourceReader struct {
+	limit int64
+	fn    func(Source) error
+}
+
+// remaining returns how many bytes are left to read in r when it is a
+// regular file, else 0.
+func remaining(r io.Reader) int64 {
+	f, ok := r.(*os.File)
+	if !ok {
+		return 0
+	}
+	fi, err := f.Stat()
+	if err != nil || !fi.Mode().IsRegular() {
+		return 0
+	}
+	off, err := f.Seek(0, io.SeekCurrent)
+	if err != nil || off > fi.Size() {
+		return 0
+	}
+	return fi.Size() - off
+}
+
+func (sr *sourceReader) readFile(path string) error {
 	f, err := os.Open(path)
 	if err != nil {
 		return fmt.Errorf("reading mail: %w", err)
 	}
 	defer f.Close()
-	return readSourceStream(bufio.NewReaderSize(f, 64<<10), path, fn)
+	return sr.readStream(bufio.NewReaderSize(f, 64<<10), path, remaining(f))
 }
 
-// readSourceStream reads one message or an mbox from r.
-func readSourceStream(r *bufio.Reader, name string, fn func(Source) error) error {
+// readStream reads one message or an mbox from r; size is the length of
+// r's input when known, else 0. A single message is read into one buffer
+// of its size.
+func (sr *sourceReader) readStream(r *bufio.Reader, name string, size int64) error {
 	first, err := r.ReadBytes('\n')
 	if err != nil && err != io.EOF {
 		return &sourceError{name, err}
 	}
 	if !isMboxFromLine(first) {
-		rest, err := io.ReadAll(r)
+		raw, oversize, err := readUpTo(r, first, size, sr.limit)
 		if err != nil {
 			return &sourceError{name, err}
 		}
-		return fn(Source{Name: name, Raw: append(first, rest...)})
+		return sr.fn(Source{Name: name, Raw: raw, Oversize: oversize})
 	}
-	return readMbox(r, name, fn)
+	return sr.readMbox(r, name)
 }
 
 // readMbox splits an mbox whose first From_ line has been read. The first
 // message is held back until a second separator shows whether the file
 // holds more than one, which decides its name.
-func readMbox(r *bufio.Reader, name string, fn func(Source) error) error {
+//
+// A message growing past the size limit is cut to its header part; the
+// rest of it is only counted.
+func (sr *sourceReader) readMbox(r *bufio.Reader, name string) error {
+	fn := sr.fn
 	var (
 		cur       []byte
-		lastLen   int  // length of the last line in cur
-		prevBlank bool // the last line in cur is blank
+		size      int64 // bytes of the message, held in cur or not
+		lastLen   int   // length of the last line read
+		prevBlank bool  // the last line read is blank
+		over      bool  // past the limit: cur is the header part
 		n         int
 		pending   *Source
 	)
 	emit := func() error {
 		raw := cur
+		var oversize int64
 		if prevBlank {
-			raw = raw[:len(raw)-lastLen]
+			size -= int64(lastLen)
+			if !over {
+				raw = raw[:len(raw)-lastLen]
+			}
 		}
-		cur, lastLen, prevBlank = nil, 0, false
+		if over {
+			oversize = size
+		}
+		cur, size, lastLen, prevBlank, over = nil, 0, 0, false, false
 		n++
 		switch n {
 		case 1:
-			pending = &Source{Raw: raw}
+			pending = &Source{Raw: raw, Oversize: oversize}
 			return nil
 		case 2:
 			pending.Name = name + "#1"
@@ -143,7 +197,7 @@ func readMbox(r *bufio.Reader, name string, fn func(Source) error) error {
 			}
 			pending = nil
 		}
-		return fn(Source{Name: name + "#" + strconv.Itoa(n), Raw: raw})
+		return fn(Source{Name: name + "#" + strconv.Itoa(n), Raw: raw, Oversize: oversize})
 	}
 	for {
 		line, err := r.ReadBytes('\n')
@@ -154,9 +208,16 @@ func readMbox(r *bufio.Reader, name string, fn func(Source) error) error {
 				}
 			} else {
 				line = mboxUnquote(line)
-				cur = append(cur, line...)
+				size += int64(len(line))
 				lastLen = len(line)
 				prevBlank = mboxBlankLine(line)
+				if !over {
+					cur = append(cur, line...)
+					// A blank line may be the separator, not the message's.
+					if sr.limit > 0 && size > sr.limit && !(prevBlank && size-int64(lastLen) <= sr.limit) {
+						cur, over = HeaderPart(cur), true
+					}
+				}
 			}
 		}
 		if err == io.EOF {
@@ -213,9 +274,9 @@ func isSourceDir(path string) bool {
 	return err == nil && fi.IsDir()
 }
 
-func readSourceDir(dir string, fn func(Source) error) error {
+func (sr *sourceReader) readDir(dir string) error {
 	if isSourceDir(filepath.Join(dir, "cur")) && isSourceDir(filepath.Join(dir, "new")) {
-		return readMaildir(dir, fn)
+		return sr.readMaildir(dir)
 	}
 	entries, err := os.ReadDir(dir) // sorted by name
 	if err != nil {
@@ -228,9 +289,9 @@ func readSourceDir(dir string, fn func(Source) error) error {
 		p := filepath.Join(dir, e.Name())
 		switch {
 		case e.IsDir():
-			err = readSourceDir(p, fn)
+			err = sr.readDir(p)
 		case e.Type().IsRegular() || isSymlinkToFile(e, p):
-			err = readSourceFile(p, fn)
+			err = sr.readFile(p)
 		}
 		if err != nil {
 			return err
@@ -249,7 +310,7 @@ func isSymlinkToFile(e fs.DirEntry, path string) bool {
 	return err == nil && fi.Mode().IsRegular()
 }
 
-func readMaildir(dir string, fn func(Source) error) error {
+func (sr *sourceReader) readMaildir(dir string) error {
 	type entry struct{ name, path string }
 	var files []entry
 	for _, sub := range []string{"new", "cur"} {
@@ -267,7 +328,7 @@ func readMaildir(dir string, fn func(Source) error) error {
 	}
 	sort.SliceStable(files, func(i, j int) bool { return files[i].name < files[j].name })
 	for _, f := range files {
-		if err := readSourceFile(f.path, fn); err != nil {
+		if err := sr.readFile(f.path); err != nil {
 			return err
 		}
 	}

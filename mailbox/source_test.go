@@ -63,20 +63,20 @@ func TestReadSourcesEMLKeepsBytes(t *testing.T) {
 	p := filepath.Join(dir, "a.eml")
 	raw := msgA + "no newline at end"
 	writeFile(t, p, raw)
-	wantSources(t, collect(t, []string{p}, nil), Source{p, []byte(raw)})
+	wantSources(t, collect(t, []string{p}, nil), Source{Name: p, Raw: []byte(raw)})
 
 	// Lines that merely look like quoting or separators stay untouched in a
 	// plain message.
 	q := filepath.Join(dir, "b.eml")
 	writeFile(t, q, msgB+"\nFrom someone Mon Jan  1 10:00:00 2024\n")
-	wantSources(t, collect(t, []string{q}, nil), Source{q, []byte(msgB + "\nFrom someone Mon Jan  1 10:00:00 2024\n")})
+	wantSources(t, collect(t, []string{q}, nil), Source{Name: q, Raw: []byte(msgB + "\nFrom someone Mon Jan  1 10:00:00 2024\n")})
 }
 
 func TestReadSourcesSingleFromLineIsStripped(t *testing.T) {
 	p := filepath.Join(t.TempDir(), "saved.eml")
 	writeFile(t, p, "From kari@uio.no Tue Nov 24 10:00:00 2026\n"+msgB)
 	wantSources(t, collect(t, []string{p}, nil),
-		Source{p, []byte("From: per@uio.no\nSubject: B\n\nbody\nFrom the quoted line\n>From twice quoted\n")})
+		Source{Name: p, Raw: []byte("From: per@uio.no\nSubject: B\n\nbody\nFrom the quoted line\n>From twice quoted\n")})
 }
 
 func TestReadSourcesMbox(t *testing.T) {
@@ -87,9 +87,9 @@ func TestReadSourcesMbox(t *testing.T) {
 		"From - Thu Nov 26 12:00:00 2026\r\nFrom: x@uio.no\r\nSubject: D\r\n\r\nlast\r\n\r\n"
 	writeFile(t, p, mbox)
 	wantSources(t, collect(t, []string{p}, nil),
-		Source{p + "#1", []byte("From: per@uio.no\nSubject: B\n\nbody\nFrom the quoted line\n>From twice quoted\n")},
-		Source{p + "#2", []byte("From: daemon@uio.no\nSubject: C\n\nFrom me to you\n")},
-		Source{p + "#3", []byte("From: x@uio.no\r\nSubject: D\r\n\r\nlast\r\n")},
+		Source{Name: p + "#1", Raw: []byte("From: per@uio.no\nSubject: B\n\nbody\nFrom the quoted line\n>From twice quoted\n")},
+		Source{Name: p + "#2", Raw: []byte("From: daemon@uio.no\nSubject: C\n\nFrom me to you\n")},
+		Source{Name: p + "#3", Raw: []byte("From: x@uio.no\r\nSubject: D\r\n\r\nlast\r\n")},
 	)
 }
 
@@ -103,9 +103,9 @@ func TestReadSourcesMaildir(t *testing.T) {
 	writeFile(t, filepath.Join(dir, ".Sent", "cur", "1600000000.x"), "subfolder\n")
 	writeFile(t, filepath.Join(dir, "dovecot-uidlist"), "not mail\n")
 	wantSources(t, collect(t, []string{dir}, nil),
-		Source{filepath.Join(dir, "new", "1700000001.M1P1.host"), []byte("new 1\n")},
-		Source{filepath.Join(dir, "cur", "1700000002.M1P1.host:2,S"), []byte("cur 2\n")},
-		Source{filepath.Join(dir, "new", "1700000003.M1P1.host"), []byte("new 3\n")},
+		Source{Name: filepath.Join(dir, "new", "1700000001.M1P1.host"), Raw: []byte("new 1\n")},
+		Source{Name: filepath.Join(dir, "cur", "1700000002.M1P1.host:2,S"), Raw: []byte("cur 2\n")},
+		Source{Name: filepath.Join(dir, "new", "1700000003.M1P1.host"), Raw: []byte("new 3\n")},
 	)
 }
 
@@ -127,26 +127,26 @@ func TestReadSourcesNestedFolders(t *testing.T) {
 		t.Fatal(err)
 	}
 	wantSources(t, collect(t, []string{root}, nil),
-		Source{filepath.Join(root, "a.mbox#1"), []byte("one\n")},
-		Source{filepath.Join(root, "a.mbox#2"), []byte("two\n")},
-		Source{filepath.Join(root, "b", "a", "deep.eml"), []byte("deep\n")},
-		Source{filepath.Join(root, "b", "z.eml"), []byte("z\n")},
-		Source{filepath.Join(root, "c", "md", "new", "1"), []byte("maildir new\n")},
-		Source{filepath.Join(root, "e-link.eml"), []byte("z\n")},
+		Source{Name: filepath.Join(root, "a.mbox#1"), Raw: []byte("one\n")},
+		Source{Name: filepath.Join(root, "a.mbox#2"), Raw: []byte("two\n")},
+		Source{Name: filepath.Join(root, "b", "a", "deep.eml"), Raw: []byte("deep\n")},
+		Source{Name: filepath.Join(root, "b", "z.eml"), Raw: []byte("z\n")},
+		Source{Name: filepath.Join(root, "c", "md", "new", "1"), Raw: []byte("maildir new\n")},
+		Source{Name: filepath.Join(root, "e-link.eml"), Raw: []byte("z\n")},
 	)
 }
 
 func TestReadSourcesStdin(t *testing.T) {
-	wantSources(t, collect(t, []string{"-"}, strings.NewReader(msgA)), Source{"-", []byte(msgA)})
+	wantSources(t, collect(t, []string{"-"}, strings.NewReader(msgA)), Source{Name: "-", Raw: []byte(msgA)})
 
 	mbox := "From a Mon Jan  1 10:00:00 2024\none\n\nFrom b Mon Jan  1 10:00:01 2024\ntwo\n"
 	wantSources(t, collect(t, []string{"-"}, strings.NewReader(mbox)),
-		Source{"-#1", []byte("one\n")}, Source{"-#2", []byte("two\n")})
+		Source{Name: "-#1", Raw: []byte("one\n")}, Source{Name: "-#2", Raw: []byte("two\n")})
 
 	// Files and stdin mix, in argument order.
 	p := filepath.Join(t.TempDir(), "x.eml")
 	writeFile(t, p, "x\n")
-	wantSources(t, collect(t, []string{p, "-"}, strings.NewReader("y\n")), Source{p, []byte("x\n")}, Source{"-", []byte("y\n")})
+	wantSources(t, collect(t, []string{p, "-"}, strings.NewReader("y\n")), Source{Name: p, Raw: []byte("x\n")}, Source{Name: "-", Raw: []byte("y\n")})
 
 	if err := ReadSources([]string{"-"}, nil, func(Source) error { return nil }); err == nil {
 		t.Error("\"-\" without stdin accepted")
@@ -156,7 +156,7 @@ func TestReadSourcesStdin(t *testing.T) {
 func TestReadSourcesEmptyInputIsOneEmptyMessage(t *testing.T) {
 	// An empty message is handed on (ingest quarantines it with a reason)
 	// rather than silently dropped.
-	wantSources(t, collect(t, []string{"-"}, strings.NewReader("")), Source{"-", []byte{}})
+	wantSources(t, collect(t, []string{"-"}, strings.NewReader("")), Source{Name: "-", Raw: []byte{}})
 }
 
 func TestReadSourcesCallbackErrorStops(t *testing.T) {

@@ -4,6 +4,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+
+	kp "kontaktpunkt"
 )
 
 // AuthResult is one result of an Authentication-Results header (RFC 8601),
@@ -208,24 +210,102 @@ func authresTokens(v string) ([]artok, error) {
 	return toks, nil
 }
 
-// Authenticated reports whether a message's Authentication-Results headers
-// (headerValues, in header order) vouch for its From address: some header
-// whose authserv-id is in trusted (case-insensitive) says
+// OwnAuthResults returns the Authentication-Results values of trace (a
+// message's Received and Authentication-Results fields, top first) that our
+// own mail system added: those whose authserv-id is trusted and that stand
+// above the first Received field whose "by" host is a trusted authserv-id,
+// the border MTA's own hop. Hops inside the mail system (LMTP delivery, a
+// content filter) may add Received fields above it. Where no Received field
+// names a trusted host, only headers above every Received field count.
+//
+// Everything below that hop was written before the mail reached us: a
+// sender can add any header, with any authserv-id, so such headers never
+// count, whatever they say.
+func OwnAuthResults(trace []kp.HeaderField, trusted []string) []string {
+	border := -1
+	firstReceived := -1
+	for i, f := range trace {
+		if f.Name != "Received" {
+			continue
+		}
+		if firstReceived < 0 {
+			firstReceived = i
+		}
+		if by := ReceivedBy(f.Value); by != "" && trustedID(by, trusted) {
+			border = i
+			break
+		}
+	}
+	if border < 0 {
+		border = firstReceived
+	}
+	if border < 0 {
+		border = len(trace)
+	}
+	var out []string
+	for _, f := range trace[:border] {
+		if f.Name != "Authentication-Results" {
+			continue
+		}
+		if id, _, err := ParseAuthResults(f.Value); err == nil && trustedID(id, trusted) {
+			out = append(out, f.Value)
+		}
+	}
+	return out
+}
+
+// ReceivedBy returns the host named after "by" in a Received field value,
+// lower-cased, without a trailing dot; "" if there is none. Comments are
+// skipped.
+func ReceivedBy(v string) string {
+	var b strings.Builder
+	depth := 0
+	for i := 0; i < len(v); i++ {
+		c := v[i]
+		switch {
+		case c == '\\' && depth > 0:
+			i++
+		case c == '(':
+			depth++
+		case c == ')':
+			if depth > 0 {
+				depth--
+			}
+		case depth == 0:
+			b.WriteByte(c)
+		}
+	}
+	words := strings.Fields(b.String())
+	for i := 0; i+1 < len(words); i++ {
+		if strings.EqualFold(words[i], "by") {
+			return normDomain(strings.TrimSuffix(words[i+1], ";"))
+		}
+	}
+	return ""
+}
+
+// Authenticated reports whether a message's own Authentication-Results
+// headers (headerValues, as OwnAuthResults returns them) vouch for its From
+// address: some header whose authserv-id is in trusted (case-insensitive)
+// says
 //
 //   - dmarc=pass, with header.from, when given, equal to the From domain; or
 //   - dkim=pass with header.d (or the domain of header.i) aligned with the
-//     From domain.
+//     From domain;
+//
+// and none of them says dmarc=fail for the From domain: a fail wins over
+// a pass.
 //
 // Alignment is DMARC's relaxed alignment: the two domains are equal or have
 // the same organisational domain, approximated by label counts (see
 // orgDomain): "mail.uio.no" aligns with "uio.no", "a.co.uk" does not align
 // with "b.co.uk".
 //
-// Headers that do not parse are ignored. The trusted MTA must remove headers
-// claiming its authserv-id that arrive from outside (RFC 8601 section 5);
-// otherwise a sender could forge one. Microsoft 365 writes its header without
-// an authserv-id; listing "" in trusted accepts such headers, which is only
-// safe when the mail system also drops id-less headers arriving from outside.
+// Headers that do not parse are ignored. The trusted MTA should also remove
+// headers claiming its authserv-id that arrive from outside (RFC 8601
+// section 5). Microsoft 365 writes its header without an authserv-id;
+// listing "" in trusted accepts such headers, which is only safe when the
+// mail system also drops id-less headers arriving from outside.
 func Authenticated(headerValues []string, trusted []string, fromAddr string) bool {
 	if !strings.Contains(fromAddr, "@") {
 		return false
@@ -234,33 +314,40 @@ func Authenticated(headerValues []string, trusted []string, fromAddr string) boo
 	if fromDomain == "" {
 		return false
 	}
+	pass := false
 	for _, hv := range headerValues {
 		id, results, err := ParseAuthResults(hv)
 		if err != nil || !trustedID(id, trusted) {
 			continue
 		}
 		for _, r := range results {
-			if r.Result != "pass" {
-				continue
-			}
 			switch r.Method {
 			case "dmarc":
 				hf, ok := r.Props["header.from"]
-				if !ok || normDomain(addrDomain(hf)) == fromDomain {
-					return true
+				if ok && normDomain(addrDomain(hf)) != fromDomain {
+					continue
+				}
+				switch r.Result {
+				case "pass":
+					pass = true
+				case "fail":
+					return false
 				}
 			case "dkim":
+				if r.Result != "pass" {
+					continue
+				}
 				d := normDomain(r.Props["header.d"])
 				if d == "" {
 					d = addrDomain(r.Props["header.i"])
 				}
 				if d != "" && aligned(d, fromDomain) {
-					return true
+					pass = true
 				}
 			}
 		}
 	}
-	return false
+	return pass
 }
 
 func trustedID(id string, trusted []string) bool {

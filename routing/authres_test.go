@@ -4,6 +4,8 @@ import (
 	"errors"
 	"reflect"
 	"testing"
+
+	kp "kontaktpunkt"
 )
 
 // Real-world Authentication-Results values (addresses and signatures as
@@ -223,5 +225,75 @@ func BenchmarkAuthenticated(b *testing.B) {
 	trusted := []string{"mail-mx11.uio.no"}
 	for b.Loop() {
 		Authenticated(headers, trusted, "ola.nordmann@uio.no")
+	}
+}
+
+func TestOwnAuthResults(t *testing.T) {
+	trusted := []string{"mx.uio.no"}
+	const (
+		own      = "mx.uio.no; dmarc=pass header.from=uio.no"
+		ownFail  = "mx.uio.no; dmarc=fail header.from=uio.no"
+		forged   = "mx.uio.no; dmarc=pass (forged) header.from=uio.no"
+		border   = "from mail.example.org (mail.example.org [192.0.2.1]) by mx.uio.no (Postfix) with ESMTPS id 4Abc; Mon, 23 Nov 2026 09:00:00 +0100"
+		lmtp     = "from mx.uio.no by imap.uio.no (Dovecot) with LMTP id x; Mon, 23 Nov 2026 09:00:01 +0100"
+		outside  = "from [10.0.0.5] by mail.example.org (Postfix) with ESMTPSA id 1; Mon, 23 Nov 2026 08:59:59 +0100"
+		fakeHop  = "from evil by mx.uio.no with SMTP id fake; Mon, 23 Nov 2026 08:59:58 +0100"
+		otherMTA = "from a by b.example.net with SMTP; Mon, 23 Nov 2026 08:59:58 +0100"
+	)
+	ar := func(v string) kp.HeaderField { return kp.HeaderField{Name: "Authentication-Results", Value: v} }
+	rc := func(v string) kp.HeaderField { return kp.HeaderField{Name: "Received", Value: v} }
+	tests := []struct {
+		name  string
+		trace []kp.HeaderField
+		want  []string
+	}{
+		{"above the border hop", []kp.HeaderField{ar(own), rc(border), rc(outside)}, []string{own}},
+		{"internal hop above the border", []kp.HeaderField{rc(lmtp), ar(own), rc(border), rc(outside)}, []string{own}},
+		{"sender's header below the border hop", []kp.HeaderField{rc(border), ar(forged), rc(outside)}, nil},
+		{"sender's header below ours", []kp.HeaderField{ar(ownFail), rc(border), ar(forged)}, []string{ownFail}},
+		{"forged Received naming us below the real one", []kp.HeaderField{ar(own), rc(border), ar(forged), rc(fakeHop)}, []string{own}},
+		{"no Received names us: only above every Received", []kp.HeaderField{ar(own), rc(otherMTA), ar(forged)}, []string{own}},
+		{"no Received names us, nothing above", []kp.HeaderField{rc(otherMTA), ar(forged)}, nil},
+		{"no Received at all", []kp.HeaderField{ar(own)}, []string{own}},
+		{"untrusted id above the border", []kp.HeaderField{ar("evil.example; dmarc=pass"), rc(border)}, nil},
+		{"border hop with comment before by", []kp.HeaderField{ar(own), rc("from x (helo by evil) by MX.UIO.NO. with ESMTP"), ar(forged)}, []string{own}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			got := OwnAuthResults(tt.trace, trusted)
+			if !reflect.DeepEqual(got, tt.want) {
+				t.Errorf("OwnAuthResults = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}
+
+func TestAuthenticatedFailWinsOverPass(t *testing.T) {
+	trusted := []string{"mx.uio.no"}
+	for _, hs := range [][]string{
+		{"mx.uio.no; dmarc=fail header.from=uio.no", "mx.uio.no; dmarc=pass header.from=uio.no"},
+		{"mx.uio.no; dmarc=pass header.from=uio.no", "mx.uio.no; dmarc=fail header.from=uio.no"},
+		{"mx.uio.no; dkim=pass header.d=uio.no; dmarc=fail header.from=uio.no"},
+		{"mx.uio.no; dmarc=fail", "mx.uio.no; dkim=pass header.d=uio.no"},
+	} {
+		if Authenticated(hs, trusted, "kari@uio.no") {
+			t.Errorf("Authenticated(%q) = true, want false: a fail wins", hs)
+		}
+	}
+}
+
+func TestReceivedBy(t *testing.T) {
+	for v, want := range map[string]string{
+		"from a (b [1.2.3.4]) by mx.uio.no (Postfix) with ESMTP id X; date": "mx.uio.no",
+		"by MX.UIO.NO. with LMTP":                    "mx.uio.no",
+		"from a (by evil.example) by mx.uio.no":      "mx.uio.no",
+		"from a (nested (by evil)) BY host.example;": "host.example",
+		"from a with SMTP":                           "",
+		"":                                           "",
+		"by":                                         "",
+	} {
+		if got := ReceivedBy(v); got != want {
+			t.Errorf("ReceivedBy(%q) = %q, want %q", v, got, want)
+		}
 	}
 }

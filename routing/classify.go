@@ -7,8 +7,28 @@ import (
 	kp "kontaktpunkt"
 )
 
-// Classify says what kind of sender wrote a parsed message (DESIGN
-// section 4). It is pure: the same Parsed always gives the same Class.
+// ClassifyOptions is what classification takes from the configuration.
+// The zero value classifies by the message alone.
+type ClassifyOptions struct {
+	// SpamSCL: an Exchange spam confidence level
+	// (X-MS-Exchange-Organization-SCL) at or above this is a spam verdict.
+	// Zero leaves the header unread: only an Exchange organisation that
+	// stamps it itself can trust it.
+	SpamSCL int
+	// Own are the contact point's own addresses. An X-Loop naming one of
+	// them (or a plus-address of one) was added on our side, by a sieve or
+	// procmail rule delivering to our mailbox, and says nothing about the
+	// sender.
+	Own []string
+}
+
+// Classify is ClassifyWith with the zero options.
+func Classify(p *kp.Parsed) kp.Class { return ClassifyWith(p, ClassifyOptions{}) }
+
+// ClassifyWith says what kind of sender wrote a parsed message (DESIGN
+// section 4). It is pure: the same Parsed and options always give the same
+// Class. It judges how the message looks; ClassifyFor then lets who wrote
+// it overrule a bulk look.
 //
 // The rules are tried in order, and the first that matches decides:
 //
@@ -19,15 +39,26 @@ import (
 //     subject only mail systems write, or from a machine sender (postmaster,
 //     no-reply, null or mailer-daemon Return-Path, Auto-Submitted) a subject
 //     a person might also write, a known bounce body or failed recipients.
-//  3. auto-reply: Auto-Submitted other than "no", X-Autoreply,
+//     A localised non-delivery subject standing alone or echoing our
+//     subject ("Ikke levert: SV: [INT#4] …") is a bounce too.
+//  3. spam: a spam filter's verdict (X-Spam-Flag: YES, X-Spam-Status: Yes,
+//     X-Spam: yes, or an Exchange SCL at or above SpamSCL). A bounce comes
+//     first because filters often flag the delivery reports about our own
+//     mail, and those name a message of ours.
+//  4. auto-reply: Auto-Submitted other than "no", X-Autoreply,
 //     X-Autorespond, Precedence auto_reply, read receipts, Exchange and
-//     other out-of-office subjects.
-//  4. bulk: Precedence bulk/junk/list, List-Id, List-Unsubscribe or other
-//     RFC 2369 list headers.
-//  5. human: everything else, including a person forwarding a bounce or an
+//     other out-of-office subjects, including localised ones standing
+//     alone or echoing our subject ("Fravær: [INT#4] …").
+//  5. bulk: Precedence bulk/junk/list, List-Id, List-Unsubscribe or other
+//     RFC 2369 list headers; robot senders (majordomo, listserv,
+//     postmaster, no-reply and bounce addresses, list request addresses); an X-Loop naming another system (not us, and not a
+//     recipient of the message, which a forwarding rule names); DMARC
+//     aggregate and SMTP TLS reports.
+//  6. human: everything else, including a person forwarding a bounce or an
 //     attached message (the signs above are looked for at the top level
-//     only, and subject patterns only at the start of the subject, so
-//     "Fwd: Undeliverable: …" written by a person stays human).
+//     only, and subject patterns only at the start of the subject and as
+//     whole words, so "Fwd: Undeliverable: …" or "Fraværsregistrering i
+//     FS" written by a person stays human).
 //
 // Two kinds of report get a class of their own choosing:
 //   - Feedback reports (ARF, report-type=feedback-report) are bounce: like
@@ -37,20 +68,25 @@ import (
 //   - Read receipts (report-type=disposition-notification, RFC 8098) are
 //     auto-reply: a client answered automatically on a person's behalf; the
 //     message was delivered, so it must not count as a failed delivery.
-func Classify(p *kp.Parsed) kp.Class {
+func ClassifyWith(p *kp.Parsed, o ClassifyOptions) kp.Class {
 	if p == nil {
 		return kp.ClassHuman
 	}
 	if has(p, kp.LoopHeader) {
 		return kp.ClassLoop
 	}
-	if isBounce(p) {
+	// The subject, lower-cased once for every subject rule below.
+	subject := strings.ToLower(head(strings.TrimSpace(p.Subject), 300))
+	if isBounce(p, subject) {
 		return kp.ClassBounce
 	}
-	if isAutoReply(p) {
+	if isSpam(p, o.SpamSCL) {
+		return kp.ClassSpam
+	}
+	if isAutoReply(p, subject) {
 		return kp.ClassAutoReply
 	}
-	if isBulk(p) {
+	if isBulk(p) || isRobot(p, o.Own, subject) {
 		return kp.ClassBulk
 	}
 	return kp.ClassHuman
@@ -316,10 +352,12 @@ func containsFold(s string, subs []string) bool {
 	return false
 }
 
-func isBounce(p *kp.Parsed) bool {
+// isBounce reports a bounce; subject is p's subject, trimmed and
+// lower-cased.
+func isBounce(p *kp.Parsed, subject string) bool {
 	ct := strings.ToLower(p.ContentType)
 	rt := strings.ToLower(p.ReportType)
-	if ct == "multipart/report" && rt != "disposition-notification" {
+	if ct == "multipart/report" && rt != "disposition-notification" && rt != "tlsrpt" {
 		// delivery-status, global-delivery-status, feedback-report and
 		// report types we do not know: all reports about sent mail.
 		return true
@@ -339,8 +377,7 @@ func isBounce(p *kp.Parsed) bool {
 	if strings.Contains(name, "mail delivery") || strings.Contains(name, "mailer-daemon") || strings.Contains(name, "mailer daemon") {
 		return true
 	}
-	subject := strings.TrimSpace(p.Subject)
-	if hasPrefixFold(subject, bounceSubjects) {
+	if hasPrefixFold(subject, bounceSubjects) || localisedSubject(subject, ndrPhrases) {
 		return true
 	}
 	postmaster := postmasterLocal(from) || postmasterLocal(sender)
@@ -382,7 +419,9 @@ func autoSubmitted(p *kp.Parsed) bool {
 	return v != "" && v != "no"
 }
 
-func isAutoReply(p *kp.Parsed) bool {
+// isAutoReply reports an auto-reply; subject is p's subject, trimmed and
+// lower-cased.
+func isAutoReply(p *kp.Parsed, subject string) bool {
 	if autoSubmitted(p) {
 		return true
 	}
@@ -399,11 +438,14 @@ func isAutoReply(p *kp.Parsed) bool {
 		ct == "message/disposition-notification" {
 		return true
 	}
-	subject := strings.TrimSpace(p.Subject)
-	if hasPrefixFold(subject, autoSubjects) {
+	// Ticket systems put their tag in front ("[rt.uio.no #4711]
+	// AutoReply: …"), mail systems a warning ("[EXTERNAL] Automatic
+	// reply: …").
+	subject = skipLeadingTags(subject)
+	if hasWordPrefixFold(subject, autoSubjects) || localisedSubject(subject, oofPhrases) {
 		return true
 	}
-	if hasPrefixFold(subject, oofSubjects) {
+	if hasWordPrefixFold(subject, oofSubjects) {
 		// Exchange's out-of-office and rule replies carry
 		// X-Auto-Response-Suppress (to stop loops) together with an
 		// Exchange generator header; other systems answer a message, so

@@ -61,7 +61,9 @@ func TestClassify(t *testing.T) {
 		{"mail delivery subsystem name", with(msg("Delivery Status Notification (Failure)", "mailer-daemon@googlemail.com"), func(p *kp.Parsed) { p.From.Name = "Mail Delivery Subsystem" }), kp.ClassBounce},
 		{"postmaster with null return path", msg("Message status", "postmaster@example.org", "Return-Path", "<>"), kp.ClassBounce},
 		{"postmaster with daemon return path", msg("Message status", "postmaster@example.org", "Return-Path", "<MAILER-DAEMON@example.org>"), kp.ClassBounce},
-		{"postmaster writing as a person", msg("Spørsmål om SPF for uio.no", "postmaster@example.org", "Return-Path", "<postmaster@example.org>"), kp.ClassHuman},
+		// The postmaster address is a robot sender: what it writes without
+		// bounce signs is machine mail all the same (no case, no answer).
+		{"postmaster without bounce signs", msg("Spørsmål om SPF for uio.no", "postmaster@example.org", "Return-Path", "<postmaster@example.org>"), kp.ClassBulk},
 		{"undeliverable subject", msg("Undeliverable: [INT#5] Svar", "postmaster@contoso.onmicrosoft.com"), kp.ClassBounce},
 		{"returned mail subject", msg("Returned mail: see transcript for details", "root@old.example"), kp.ClassBounce},
 		{"failure notice subject", msg("failure notice", "root@qmail.example"), kp.ClassBounce},

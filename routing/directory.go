@@ -3,6 +3,7 @@ package routing
 import (
 	"errors"
 	"fmt"
+	"path"
 	"slices"
 	"sort"
 	"strings"
@@ -25,6 +26,9 @@ type Team struct {
 	Members []string
 	// Escalation is the address that hears about stalled cases (level 1).
 	Escalation string
+	// TicketSystem is the address pattern (MatchAddrPattern) of the team's
+	// own ticket system, e.g. "rt@uio.no" or "*@rt.uio.no"; "" if none.
+	TicketSystem string
 }
 
 // Directory says who is who: staff, the staff lead, the manager and the
@@ -60,14 +64,14 @@ func (d *Directory) IsStaff(addr string) bool {
 	return false
 }
 
-// IsResponsible reports whether addr is a member or the escalation contact
-// of any team.
+// IsResponsible reports whether addr is a member, the escalation contact
+// or the ticket system of any team.
 func (d *Directory) IsResponsible(addr string) bool {
 	if d == nil || kp.NormAddr(addr) == "" {
 		return false
 	}
 	for _, t := range d.Teams {
-		if kp.SameAddr(t.Escalation, addr) {
+		if kp.SameAddr(t.Escalation, addr) || MatchAddrPattern(t.TicketSystem, addr) {
 			return true
 		}
 		for _, m := range t.Members {
@@ -77,6 +81,74 @@ func (d *Directory) IsResponsible(addr string) bool {
 		}
 	}
 	return false
+}
+
+// IsTicketSystem reports whether addr matches a team's ticket system.
+func (d *Directory) IsTicketSystem(addr string) bool {
+	if d == nil {
+		return false
+	}
+	for _, t := range d.Teams {
+		if MatchAddrPattern(t.TicketSystem, addr) {
+			return true
+		}
+	}
+	return false
+}
+
+// TeamsOf returns the names of the teams addr works for: as a member, the
+// escalation contact or the team's ticket system.
+func (d *Directory) TeamsOf(addr string) []string {
+	if d == nil || kp.NormAddr(addr) == "" {
+		return nil
+	}
+	var out []string
+	for _, t := range d.Teams {
+		if d.inTeam(&t, addr) {
+			out = append(out, t.Name)
+		}
+	}
+	return out
+}
+
+// InTeam reports whether addr works for the team named name (see TeamsOf).
+func (d *Directory) InTeam(name, addr string) bool {
+	t, ok := d.Team(name)
+	return ok && d.inTeam(t, addr)
+}
+
+func (d *Directory) inTeam(t *Team, addr string) bool {
+	if kp.SameAddr(t.Escalation, addr) || MatchAddrPattern(t.TicketSystem, addr) {
+		return true
+	}
+	return slices.ContainsFunc(t.Members, func(m string) bool { return kp.SameAddr(m, addr) })
+}
+
+// MatchAddrPattern reports whether addr matches a configured address
+// pattern: a full address ("rt@uio.no"), a domain ("@rt.uio.no" or
+// "rt.uio.no", which also takes its subdomains), or a glob with '*'
+// ("*-rt@uio.no"). Case is ignored.
+func MatchAddrPattern(pattern, addr string) bool {
+	if pattern == "" || addr == "" {
+		return false // most teams have none: no copies then
+	}
+	pattern, addr = kp.NormAddr(pattern), kp.NormAddr(addr)
+	if pattern == "" || addr == "" {
+		return false
+	}
+	if strings.ContainsAny(pattern, "*?[") {
+		ok, err := path.Match(pattern, addr)
+		return err == nil && ok
+	}
+	if strings.Contains(strings.TrimPrefix(pattern, "@"), "@") || !strings.Contains(pattern, ".") {
+		return pattern == addr
+	}
+	_, dom, ok := strings.Cut(addr, "@")
+	if !ok {
+		return false
+	}
+	d := strings.TrimPrefix(pattern, "@")
+	return dom == d || strings.HasSuffix(dom, "."+d)
 }
 
 // Team finds a team by name, case-insensitively. A leading "team-" is

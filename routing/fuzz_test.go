@@ -165,6 +165,32 @@ func FuzzCheckReplyToken(f *testing.F) {
 	})
 }
 
+func FuzzOwnAuthResults(f *testing.F) {
+	f.Add("from a by mx.uio.no (Postfix) with ESMTP", "mx.uio.no; dmarc=pass header.from=uio.no", "by (x")
+	f.Add("by", "", "(((")
+	f.Fuzz(func(t *testing.T, received, ar, other string) {
+		trace := []kp.HeaderField{
+			{Name: "Authentication-Results", Value: ar},
+			{Name: "Received", Value: received},
+			{Name: "Authentication-Results", Value: other},
+			{Name: "Received", Value: other},
+		}
+		trusted := []string{"mx.uio.no"}
+		got := OwnAuthResults(trace, trusted)
+		if len(got) > 2 {
+			t.Fatalf("more results than headers: %q", got)
+		}
+		for _, v := range got {
+			if id, _, err := ParseAuthResults(v); err != nil || !trustedID(id, trusted) {
+				t.Fatalf("untrusted or malformed header %q counted", v)
+			}
+		}
+		if by := ReceivedBy(received); by != "" && by == "mx.uio.no" && len(got) > 1 {
+			t.Fatalf("a header below the border hop counted: %q", got)
+		}
+	})
+}
+
 func FuzzForwardedFrom(f *testing.F) {
 	for _, b := range forwardBlocks {
 		f.Add(b.text)

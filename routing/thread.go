@@ -42,6 +42,10 @@ type ThreadInput struct {
 	// DefaultReopenWithin; negative means never reopen.
 	ReopenWithin time.Duration
 	Now          time.Time
+	// Sender is the sender's address and SenderTeams the teams it works
+	// for (Directory.TeamsOf), for the counterpart-ref rule.
+	Sender      string
+	SenderTeams []string
 	// OwnText is what the writer wrote themselves (quoted text and
 	// signature removed); the body-tag rule looks for a case tag there.
 	OwnText string
@@ -89,7 +93,9 @@ const maxMergeHops = 8
 //     person answered. A tag naming no existing case is ignored.
 //  5. bounce: only for bounces and auto-replies, the EmbeddedIDs of the
 //     returned message, in order.
-//  6. (counterpart-ref has its place here.)
+//  6. counterpart-ref: a ticket reference in the subject that a case
+//     recorded for the counterpart (address or team) that sent the message
+//     (Case.Counterparts; the Index must be a CounterpartIndex).
 //  7. referenced-by: a stored message named this message's id in its
 //     In-Reply-To or References (the parent arrived after its reply); the
 //     lowest such case. shared-parent: an id this message names in
@@ -107,6 +113,8 @@ const maxMergeHops = 8
 //
 // A case merged into another (MergedInto) answers for the surviving case
 // under every rule.
+//
+// Spam (after the duplicate check) is always none and Unfiled.
 //
 // Znuny-style, a header match alone is enough even when the subject changed.
 //
@@ -128,6 +136,11 @@ func ThreadMessage(in ThreadInput, idx Index) Thread {
 		if cid, ok := idx.LookupID(p.MessageID); ok {
 			return Thread{MatchedBy: kp.MatchDuplicate, Case: cid, Duplicate: true}
 		}
+	}
+
+	if in.Class == kp.ClassSpam {
+		// Spam touches no case, not even one it names.
+		return Thread{MatchedBy: kp.MatchNone, Unfiled: true}
 	}
 
 	// existing returns the case when id names a stored one, following
@@ -215,6 +228,12 @@ func ThreadMessage(in ThreadInput, idx Index) Thread {
 	if found.id == 0 && !machine {
 		if m, ok := byBodyTag(in, existing); ok {
 			found, by = m, kp.MatchBodyTag
+		}
+	}
+
+	if found.id == 0 {
+		if m, ok := counterpartMatch(in, idx); ok {
+			found, by = m, kp.MatchCounterpartRef
 		}
 	}
 

@@ -117,6 +117,9 @@ func (tx *Tx) indexCase(old, c *kp.Case) error {
 			return err
 		}
 	}
+	if err := tx.indexCounterparts(old, c); err != nil {
+		return err
+	}
 	var oldDue, newDue []byte
 	if old != nil && old.Next != nil {
 		oldDue = dueKey(old.Next.Due, uint64(c.ID))
@@ -125,6 +128,64 @@ func (tx *Tx) indexCase(old, c *kp.Case) error {
 		newDue = dueKey(c.Next.Due, uint64(c.ID))
 	}
 	return replaceKey(tx.b(bucketCaseDue), oldDue, newDue)
+}
+
+func caseCounterpartKey(key string, id kp.CaseID) []byte {
+	return appendU64(appendLstr(make([]byte, 0, 16+len(key)), key), uint64(id))
+}
+
+// counterpartKeys returns the index keys of c's counterpart references.
+func counterpartKeys(c *kp.Case) map[string]bool {
+	if c == nil || len(c.Counterparts) == 0 {
+		return nil
+	}
+	keys := make(map[string]bool, len(c.Counterparts))
+	for _, r := range c.Counterparts {
+		if k := kp.TicketRefKey(r.Ref); k != "" {
+			keys[k] = true
+		}
+	}
+	return keys
+}
+
+// indexCounterparts moves the counterpart reference entries of a case from
+// its old version to the new one.
+func (tx *Tx) indexCounterparts(old, c *kp.Case) error {
+	oldKeys, newKeys := counterpartKeys(old), counterpartKeys(c)
+	b := tx.b(bucketCaseCounterpart)
+	for k := range oldKeys {
+		if !newKeys[k] {
+			if err := b.Delete(caseCounterpartKey(k, c.ID)); err != nil {
+				return err
+			}
+		}
+	}
+	for k := range newKeys {
+		if !oldKeys[k] {
+			if err := b.Put(caseCounterpartKey(k, c.ID), nil); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// CounterpartCases returns the cases that recorded a counterpart
+// reference with this key (kp.TicketRefKey), lowest id first.
+func (tx *Tx) CounterpartCases(key string) ([]kp.CaseID, error) {
+	key = kp.TicketRefKey(key)
+	if key == "" {
+		return nil, nil
+	}
+	prefix := appendLstr(nil, key)
+	var out []kp.CaseID
+	cur := tx.b(bucketCaseCounterpart).Cursor()
+	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Next() {
+		if rest := k[len(prefix):]; len(rest) == 8 {
+			out = append(out, kp.CaseID(binary.BigEndian.Uint64(rest)))
+		}
+	}
+	return out, nil
 }
 
 // replaceKey moves an entry of an index bucket (empty values) from oldKey
@@ -160,22 +221,36 @@ type CaseFilter struct {
 // Status or Assignee it walks that index instead of every case.
 func (tx *Tx) Cases(f CaseFilter) ([]kp.Case, error) {
 	var out []kp.Case
-	skip := f.Offset
+	err := tx.EachCase(f, func(c *kp.Case) error {
+		out = append(out, *c)
+		return nil
+	})
+	return out, err
+}
+
+// EachCase calls fn for each case matching f, newest (highest id) first,
+// one at a time, so a listing of any size needs the memory of one case.
+// An error from fn stops the walk and is returned.
+func (tx *Tx) EachCase(f CaseFilter, fn func(*kp.Case) error) error {
+	skip, n := f.Offset, 0
 	// take applies the filters the walk does not already guarantee and
 	// the paging; false stops the walk.
-	take := func(c *kp.Case) bool {
+	take := func(c *kp.Case) (bool, error) {
 		if f.Status != "" && c.Status != f.Status {
-			return true
+			return true, nil
 		}
 		if f.Assignee != "" && !kp.SameAddr(c.Assignee, f.Assignee) {
-			return true
+			return true, nil
 		}
 		if skip > 0 {
 			skip--
-			return true
+			return true, nil
 		}
-		out = append(out, *c)
-		return f.Limit <= 0 || len(out) < f.Limit
+		if err := fn(c); err != nil {
+			return false, err
+		}
+		n++
+		return f.Limit <= 0 || n < f.Limit, nil
 	}
 	var prefix []byte
 	var idx []byte
@@ -188,37 +263,37 @@ func (tx *Tx) Cases(f CaseFilter) ([]kp.Case, error) {
 		cur := tx.b(bucketCase).Cursor()
 		for k, v := cur.Last(); k != nil; k, v = cur.Prev() {
 			if len(k) != 8 {
-				return nil, fmt.Errorf("listing cases: key %x: %w", k, ErrCorrupt)
+				return fmt.Errorf("listing cases: key %x: %w", k, ErrCorrupt)
 			}
 			id := kp.CaseID(binary.BigEndian.Uint64(k))
 			p, err := tx.codec.unpack(v)
 			if err != nil {
-				return nil, fmt.Errorf("listing cases: case %d: %w", id, err)
+				return fmt.Errorf("listing cases: case %d: %w", id, err)
 			}
 			c, err := decodeCase(p, id)
 			if err != nil {
-				return nil, fmt.Errorf("listing cases: %w", err)
+				return fmt.Errorf("listing cases: %w", err)
 			}
-			if !take(c) {
-				break
+			if more, err := take(c); err != nil || !more {
+				return err
 			}
 		}
-		return out, nil
+		return nil
 	}
 	cur := tx.b(idx).Cursor()
 	for k := lastWithPrefix(cur, prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Prev() {
 		if len(k) != len(prefix)+8 {
-			return nil, fmt.Errorf("listing cases: index key %x: %w", k, ErrCorrupt)
+			return fmt.Errorf("listing cases: index key %x: %w", k, ErrCorrupt)
 		}
 		c, err := tx.Case(kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):])))
 		if err != nil {
-			return nil, fmt.Errorf("listing cases: %w", err)
+			return fmt.Errorf("listing cases: %w", err)
 		}
-		if !take(c) {
-			break
+		if more, err := take(c); err != nil || !more {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // lastWithPrefix positions cur on the last key that starts with prefix

@@ -140,7 +140,7 @@ func (tx *Tx) checkIndexes() []error {
 	}
 
 	// Cases.
-	nCase, nAssigned, nDue := 0, 0, 0
+	nCase, nAssigned, nDue, nCounterpart := 0, 0, 0, 0
 	perStatus := map[kp.Status]int64{}
 	var maxCase uint64
 	_ = tx.b(bucketCase).ForEach(func(k, v []byte) error {
@@ -171,6 +171,12 @@ func (tx *Tx) checkIndexes() []error {
 				c.add("case %d: missing from assignee index %q", id, cs.Assignee)
 			}
 		}
+		for k := range counterpartKeys(cs) {
+			nCounterpart++
+			if !has(bucketCaseCounterpart, caseCounterpartKey(k, id)) {
+				c.add("case %d: counterpart reference %q missing from its index", id, k)
+			}
+		}
 		if cs.Next != nil {
 			nDue++
 			if !has(bucketCaseDue, dueKey(cs.Next.Due, uint64(id))) {
@@ -187,6 +193,9 @@ func (tx *Tx) checkIndexes() []error {
 	}
 	if n := count(bucketCaseAssignee); n != nAssigned {
 		c.add("case_assignee: %d entries for %d assigned cases", n, nAssigned)
+	}
+	if n := count(bucketCaseCounterpart); n != nCounterpart {
+		c.add("case_counterpart: %d entries for %d counterpart references", n, nCounterpart)
 	}
 	if n := count(bucketCaseDue); n != nDue {
 		c.add("case_due: %d entries for %d scheduled cases", n, nDue)

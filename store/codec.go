@@ -545,8 +545,15 @@ func encodeCase(c *kp.Case) []byte {
 		e.time(c.Next.Due)
 		e.varint(int64(c.Next.Count))
 	}
-	// Fields added after the first release follow; records written
-	// before them simply end here.
+	// Fields added after the first release follow, in groups; records
+	// written before a group simply end there.
+	e.uvarint(uint64(len(c.Counterparts)))
+	for _, r := range c.Counterparts {
+		e.str(r.Team)
+		e.str(r.Addr)
+		e.str(r.System)
+		e.str(r.Ref)
+	}
 	e.uvarint(uint64(c.MergedInto))
 	e.uvarint(uint64(len(c.Links)))
 	for _, l := range c.Links {
@@ -581,6 +588,14 @@ func decodeCase(b []byte, id kp.CaseID) (*kp.Case, error) {
 	c.LastMessageID = d.str()
 	if d.boolean() {
 		c.Next = &kp.FollowUp{Kind: kp.FollowUpKind(d.str()), Due: d.time(), Count: d.int()}
+	}
+	if d.more() {
+		if n := d.count(); n > 0 {
+			c.Counterparts = make([]kp.CounterpartRef, 0, n)
+			for i := 0; i < n && d.err == nil; i++ {
+				c.Counterparts = append(c.Counterparts, kp.CounterpartRef{Team: d.str(), Addr: d.str(), System: d.str(), Ref: d.str()})
+			}
+		}
 	}
 	if d.more() {
 		c.MergedInto = kp.CaseID(d.uvarint())

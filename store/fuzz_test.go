@@ -20,6 +20,7 @@ func FuzzDecode(f *testing.F) {
 	m := fullMessage("seed@example.no", 3)
 	f.Add(encodeMessage(m))
 	f.Add(encodeCase(&kp.Case{ID: 1, Status: kp.StatusOpen, Subject: "x", Next: &kp.FollowUp{Kind: kp.FollowTriage, Due: t0}}))
+	f.Add(encodeCase(&kp.Case{ID: 2, Status: kp.StatusWaiting, Counterparts: []kp.CounterpartRef{{Team: "fs", Addr: "rt@uio.no", System: "rt", Ref: "[rt.uio.no #4711]"}}}))
 	f.Add(encodeOutbound(&kp.Outbound{ID: 1, To: []string{"a@b"}, State: kp.OutQueued, NextTry: t0}))
 	f.Add(c.pack(encodeMessage(m), true))
 	f.Add(c.pack(bytes.Repeat([]byte("Received: from x\r\n"), 5000), true))

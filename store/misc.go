@@ -99,6 +99,20 @@ func (tx *Tx) CountSent(addr string, since time.Time) (int, error) {
 	return n, nil
 }
 
+// CountSentIn returns how many entries RecordSent logged for key in the
+// closed interval [from, to]. Besides recipients, the gateway logs other
+// events per key ("new-case:ADDR", "relay:CASE") for its hourly limits.
+func (tx *Tx) CountSentIn(key string, from, to time.Time) (int, error) {
+	prefix := appendLstr(nil, kp.NormAddr(key))
+	end := appendT12(bytes.Clone(prefix), to.Add(time.Nanosecond))
+	n := 0
+	cur := tx.b(bucketSentLog).Cursor()
+	for k, _ := cur.Seek(appendT12(bytes.Clone(prefix), from)); k != nil && bytes.HasPrefix(k, prefix) && bytes.Compare(k, end) < 0; k, _ = cur.Next() {
+		n++
+	}
+	return n, nil
+}
+
 // PruneSent deletes send-log entries older than before and returns how
 // many it deleted; rate limits look back a day, so older entries only
 // take space.

@@ -73,6 +73,11 @@ var (
 	// bucketCaseDue: t12 due | u64 case id -> (empty). One entry per case
 	// with a scheduled follow-up (Case.Next).
 	bucketCaseDue = []byte("case_due")
+	// bucketCaseCounterpart: lstr counterpart reference key
+	// (kp.TicketRefKey) | u64 case id -> (empty). One entry per reference
+	// in Case.Counterparts. Added without a version change: Open creates
+	// missing buckets, and no case held references before it existed.
+	bucketCaseCounterpart = []byte("case_counterpart")
 
 	// bucketRefBy: lstr referenced id key (msgIDKey) | u64 case ->
 	// (empty). For every message filed on a case, one entry per id in its
@@ -155,6 +160,7 @@ var buckets = []bucketDef{
 	{bucketCaseStatus, bolt.DefaultFillPercent},
 	{bucketCaseAssignee, bolt.DefaultFillPercent},
 	{bucketCaseDue, bolt.DefaultFillPercent},
+	{bucketCaseCounterpart, bolt.DefaultFillPercent},
 	{bucketRefBy, bolt.DefaultFillPercent},
 	{bucketCaseSubject, bolt.DefaultFillPercent},
 	{bucketCursor, bolt.DefaultFillPercent},

@@ -28,6 +28,7 @@ import (
 	"io"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
@@ -100,24 +101,70 @@ func Open(path string, opts Options) (*Store, error) {
 	if timeout <= 0 {
 		timeout = DefaultTimeout
 	}
-	db, err := bolt.Open(path, 0o600, &bolt.Options{
-		Timeout:  timeout,
-		NoSync:   opts.NoSync,
-		ReadOnly: opts.ReadOnly,
-		// The map freelist stays fast when a large store has many free
-		// pages; the array freelist searches linearly.
-		FreelistType: bolt.FreelistMapType,
-		// Map address space, not memory, up front: while the file fits,
-		// a commit never remaps, and a remap makes bolt copy every dirty
-		// value to the heap first (25 MB more for a 25 MB message) and
-		// blocks readers. The file itself still grows by allocSize.
-		InitialMmapSize: initialMmapSize,
+	if opts.ReadOnly {
+		// bbolt would try to initialise it, through a read-only handle.
+		if fi, err := os.Stat(path); err == nil && fi.Size() == 0 {
+			return nil, fmt.Errorf("opening %s: %w", path, ErrNotStore)
+		}
+	}
+	// Refuse a damaged file before bolt maps it and follows its pages.
+	if err := preflight(path); err != nil {
+		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	var (
+		db   *bolt.DB
+		file *os.File
+	)
+	err := guard(path, func() error {
+		var err error
+		db, err = bolt.Open(path, 0o600, &bolt.Options{
+			Timeout:  timeout,
+			NoSync:   opts.NoSync,
+			ReadOnly: opts.ReadOnly,
+			// The map freelist stays fast when a large store has many free
+			// pages; the array freelist searches linearly.
+			FreelistType: bolt.FreelistMapType,
+			// Map address space, not memory, up front: while the file fits,
+			// a commit never remaps, and a remap makes bolt copy every dirty
+			// value to the heap first (25 MB more for a 25 MB message) and
+			// blocks readers. The file itself still grows by allocSize.
+			InitialMmapSize: initialMmapSize,
+			// Kept to release the file (and its lock) if bolt panics.
+			OpenFile: func(name string, flag int, perm os.FileMode) (*os.File, error) {
+				f, err := os.OpenFile(name, flag, perm)
+				file = f
+				return f, err
+			},
+		})
+		return err
 	})
 	if errors.Is(err, berrors.ErrTimeout) {
 		return nil, fmt.Errorf("opening %s: %w", path, ErrInUse)
 	}
+	var pe *os.PathError
+	if err != nil && !errors.As(err, &pe) {
+		if db == nil && file != nil {
+			unlock(file) // bolt panicked holding it
+			file.Close()
+		}
+		// bolt's own errors (invalid, checksum, file size too small) and
+		// its panics say little; the header pages say what is wrong.
+		if d := diagnose(path); d != nil {
+			err = d
+		}
+	}
 	if err != nil {
 		return nil, fmt.Errorf("opening %s: %w", path, err)
+	}
+	// Check the header pages under the lock bolt now holds, before any
+	// page beyond them is read.
+	if f, err := os.Open(path); err == nil {
+		h := inspect(f)
+		f.Close()
+		if h.fatal {
+			db.Close()
+			return nil, fmt.Errorf("opening %s: %w", path, &DamageError{Path: path, Problem: strings.Join(h.problems, "; ")})
+		}
 	}
 	db.AllocSize = allocSize
 	c, err := newCodec()
@@ -137,7 +184,7 @@ func Open(path string, opts Options) (*Store, error) {
 // read-only transaction, so Open does not write or fsync.
 func (s *Store) init() error {
 	var ok bool
-	if err := s.db.View(func(tx *bolt.Tx) error {
+	if err := s.view(func(tx *bolt.Tx) error {
 		var err error
 		if ok, err = upToDate(tx); ok && err == nil {
 			s.rawBlock, err = readRawBlock(tx)
@@ -149,7 +196,7 @@ func (s *Store) init() error {
 	if s.readOnly {
 		return fmt.Errorf("%w: the store must be upgraded first; open it once for writing (e.g. serve or ingest)", ErrSchema)
 	}
-	return s.db.Update(func(tx *bolt.Tx) error {
+	return s.update(func(tx *bolt.Tx) error {
 		err := migrate(tx)
 		if err == nil {
 			s.rawBlock, err = readRawBlock(tx)
@@ -175,25 +222,44 @@ func (s *Store) Path() string { return s.path }
 // Update runs fn in one read-write transaction. If fn returns an error
 // (or panics) nothing is written; otherwise the transaction is committed
 // and fsync'd before Update returns. Only one Update runs at a time.
+//
+// A damaged file makes it fail with a *DamageError (errors.Is ErrDamaged)
+// instead of crashing the program; so do View and Backup.
 func (s *Store) Update(fn func(tx *Tx) error) error {
-	return s.db.Update(func(btx *bolt.Tx) error {
+	return s.update(func(btx *bolt.Tx) error {
 		return fn(s.newTx(btx))
 	})
+}
+
+// update and view are bolt's Update and View under guard.
+func (s *Store) update(fn func(*bolt.Tx) error) error {
+	return guard(s.path, func() error { return s.db.Update(fn) })
+}
+
+func (s *Store) view(fn func(*bolt.Tx) error) error {
+	return guard(s.path, func() error { return s.db.View(fn) })
 }
 
 // View runs fn in a read-only transaction that sees one consistent
 // snapshot. Keep it short: pages freed while a View runs cannot be reused.
 func (s *Store) View(fn func(tx *Tx) error) error {
-	return s.db.View(func(btx *bolt.Tx) error {
+	return s.view(func(btx *bolt.Tx) error {
 		return fn(s.newTx(btx))
 	})
 }
 
 // Backup writes a consistent copy of the whole store to w while others
-// keep writing, and returns the number of bytes written.
+// keep writing, and returns the number of bytes written. It walks the
+// page tree first (CheckPages) and copies nothing from a damaged store,
+// so that a backup rotation does not replace good copies with bad ones.
 func (s *Store) Backup(w io.Writer) (int64, error) {
 	var n int64
-	err := s.db.View(func(tx *bolt.Tx) error {
+	err := s.view(func(tx *bolt.Tx) error {
+		// A damaged header page is not copied: the copy's are written
+		// from the snapshot.
+		if _, pages := s.checkPages(tx); len(pages) > 0 {
+			return s.damage(pages)
+		}
 		var err error
 		n, err = tx.WriteTo(w)
 		return err
@@ -244,13 +310,32 @@ func (s *Store) BackupFile(path string) (err error) {
 // agrees with it, every record has its index entries, and the counters
 // match. It reads the whole store; use it in tests and for diagnosis.
 func (s *Store) Check() error {
+	if errs := s.check(); len(errs) > 0 {
+		return fmt.Errorf("checking %s: %w", s.path, errors.Join(errs...))
+	}
+	return nil
+}
+
+// check runs, in one read transaction, the header and page walk, then
+// bbolt's check, then the index check; each only when the one before
+// found nothing it depends on, as a broken level says nothing reliable
+// about the next. bbolt's check also reads both header pages, on a
+// goroutine of its own where a panic cannot be caught, so it is skipped
+// when one of them is damaged.
+func (s *Store) check() []error {
 	var errs []error
-	err := s.db.View(func(btx *bolt.Tx) error {
-		for err := range btx.Check() {
-			errs = append(errs, err)
+	err := s.view(func(btx *bolt.Tx) error {
+		hdr, pages := s.checkPages(btx)
+		if errs = append(hdr, pages...); len(pages) > 0 {
+			return nil
 		}
-		if len(errs) > 0 {
-			return nil // the indexes of a broken file say nothing more
+		if len(hdr) == 0 {
+			for err := range btx.Check() {
+				errs = append(errs, err)
+			}
+			if len(errs) > 0 {
+				return nil
+			}
 		}
 		errs = append(errs, s.newTx(btx).checkIndexes()...)
 		return nil
@@ -258,10 +343,68 @@ func (s *Store) Check() error {
 	if err != nil {
 		errs = append(errs, err)
 	}
+	return errs
+}
+
+// CheckPages walks the page tree of the store with bounds-checked reads
+// of the file and returns a *DamageError naming the first problems found,
+// if any. It reads about one page per tree page, not the values, so it is
+// much faster than Check; serve runs it before it starts.
+func (s *Store) CheckPages() error {
+	var errs []error
+	err := s.view(func(btx *bolt.Tx) error {
+		_, errs = s.checkPages(btx)
+		return nil
+	})
+	if err != nil {
+		return err
+	}
 	if len(errs) > 0 {
-		return fmt.Errorf("checking %s: %w", s.path, errors.Join(errs...))
+		return s.damage(errs)
 	}
 	return nil
+}
+
+// damage makes a *DamageError of the first problems found.
+func (s *Store) damage(errs []error) error {
+	var msgs []string
+	for _, e := range errs[:min(len(errs), 3)] {
+		msgs = append(msgs, e.Error())
+	}
+	if len(errs) > 3 {
+		msgs = append(msgs, fmt.Sprintf("and %d more", len(errs)-3))
+	}
+	return &DamageError{Path: s.path, Problem: strings.Join(msgs, "; ")}
+}
+
+// checkPages checks the header pages and walks the page tree of the
+// snapshot btx sees, and returns the problems of each. Pages of a
+// snapshot are not reused while it is open, so the walk reads the file
+// while other transactions write.
+func (s *Store) checkPages(btx *bolt.Tx) (hdr, pages []error) {
+	f, err := os.Open(s.path)
+	if err != nil {
+		return nil, []error{err}
+	}
+	defer f.Close()
+	ps := uint64(s.db.Info().PageSize)
+	w := newWalker(f, ps, uint64(btx.Size())/ps)
+	freelist := noFreelist
+	if h := inspect(f); h.cur.txid == uint64(btx.ID()) {
+		// Header problems are those of this snapshot, not of a commit
+		// made since.
+		for _, p := range h.problems {
+			hdr = append(hdr, errors.New(p))
+		}
+		if !h.fatal {
+			freelist = h.cur.freelist
+		}
+	}
+	w.walk(uint64(btx.Cursor().Bucket().Root()), freelist)
+	for _, p := range w.problems {
+		pages = append(pages, errors.New(p))
+	}
+	return hdr, pages
 }
 
 // Tx is one transaction; it is valid only inside the function given to
@@ -286,7 +429,7 @@ func (tx *Tx) b(name []byte) *bolt.Bucket {
 	b := tx.tx.Bucket(name)
 	if b == nil {
 		// Open creates every bucket; a missing one is a damaged file.
-		panic(fmt.Sprintf("store: bucket %s missing", name))
+		panic(damagePanic(fmt.Sprintf("bucket %s missing", name)))
 	}
 	b.FillPercent = fillPercent(name)
 	if tx.bkts == nil {

@@ -13,6 +13,7 @@ import (
 	"unicode/utf8"
 
 	kp "kontaktpunkt"
+	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
 
@@ -419,6 +420,8 @@ type casePage struct {
 	ResolvedAt   string
 	Previous     string
 	PreviousHref string
+	// Counterparts are counterpart ticket systems' own references.
+	Counterparts []kp.CounterpartRef
 	// MergedInto, Links and OpenedBy show what repairs and forwarding
 	// recorded on the case.
 	MergedInto  *caseLink
@@ -449,7 +452,12 @@ type messageView struct {
 	Cut           bool
 	Attachments   []string
 	Quarantine    string
-	CollidedID    string
+	// Folded is set for a reply shown as its own text (Own, "" when
+	// nothing new) with its quoted history (Quoted) folded away.
+	Folded      bool
+	Own, Quoted string
+	QuotedLines int
+	CollidedID  string
 }
 
 // caseLink is a case named on another case's page.
@@ -490,6 +498,7 @@ func (d *dashboard) caseView(w http.ResponseWriter, r *http.Request) {
 		page:         d.page(r, c.ID.Tag(d.s.o.TagPrefix)+" "+c.Subject, now),
 		Case:         d.row(c, now),
 		Participants: c.Participants,
+		Counterparts: c.Counterparts,
 		Created:      d.fmtTime(c.Created),
 		ResolvedAt:   d.fmtTime(c.ResolvedAt),
 		LastInbound:  d.fmtTime(c.LastInbound),
@@ -546,6 +555,15 @@ func (d *dashboard) message(m *kp.Message, i int) messageView {
 			cut--
 		}
 		v.Text, v.Cut = v.Text[:cut], true
+	}
+	if routing.FoldsQuotes(m) {
+		var q routing.Quoted
+		if d.s.o.Quotes != nil {
+			q = d.s.o.Quotes.Split(v.Text)
+		} else {
+			q = routing.SplitQuoted(v.Text)
+		}
+		v.Folded, v.Own, v.Quoted, v.QuotedLines = true, q.Own, q.Quoted, q.QuotedLines
 	}
 	for _, a := range m.Attachments {
 		v.Attachments = append(v.Attachments, a.Name+" ("+a.ContentType+", "+byteSize(a.Size)+")")

@@ -78,29 +78,45 @@ func (s *server) report(h Health, now time.Time, details bool) healthReport {
 		rep.OutboxOldestAgeSeconds = seconds(now.Sub(h.OutboxOldest))
 	}
 	if h.IMAPConfigured {
-		since := s.imapDownSince(h, now)
-		switch {
-		case h.IMAPConnected:
-			rep.IMAP = "connected"
-		case h.IMAPAuthFailed:
-			rep.IMAP = "auth-failed"
-			rep.Problems = append(rep.Problems, "the IMAP server refuses the credentials")
-		default:
-			rep.IMAP = "disconnected"
-			down := now.Sub(since)
+		h.IMAPDownSince = s.imapDownSince(h, now)
+		state, down, problem := imapHealth(h, now, s.o.IMAPGrace)
+		rep.IMAP = state
+		if state != "connected" {
 			rep.IMAPDownSeconds = seconds(down)
-			if down >= s.o.IMAPGrace {
-				rep.Problems = append(rep.Problems, "IMAP has been disconnected for "+down.Round(time.Second).String())
+			if details {
+				rep.IMAPError = h.IMAPError
 			}
 		}
-		if details {
-			rep.IMAPError = h.IMAPError
+		if problem != "" {
+			rep.Problems = append(rep.Problems, problem)
 		}
 	}
 	if len(rep.Problems) > 0 {
 		rep.Status = "unhealthy"
 	}
 	return rep
+}
+
+// imapHealth decides the IMAP part of /healthz: the state ("connected",
+// "disconnected" or "auth-failed"), how long intake has been down (since
+// h.IMAPDownSince: when the session was lost, or the start when none has
+// connected yet) and, when that makes the service unhealthy, why. Refused
+// credentials fail at once; anything else after grace. A connected
+// session is healthy whatever error an earlier one ended with.
+func imapHealth(h Health, now time.Time, grace time.Duration) (state string, down time.Duration, problem string) {
+	if h.IMAPConnected {
+		return "connected", 0, ""
+	}
+	if !h.IMAPDownSince.IsZero() {
+		down = max(0, now.Sub(h.IMAPDownSince))
+	}
+	if h.IMAPAuthFailed {
+		return "auth-failed", down, "the IMAP server refuses the credentials"
+	}
+	if down >= grace {
+		return "disconnected", down, "IMAP has been disconnected for " + down.Round(time.Second).String()
+	}
+	return "disconnected", down, ""
 }
 
 // seconds renders a duration in whole seconds, never negative (a clock

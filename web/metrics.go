@@ -51,7 +51,7 @@ func newCollector(s *server) *collector {
 		s: s,
 		labelled: []labelled{
 			{"messages_class:", d("messages_total", "Inbound messages stored, by class.", "class"),
-				[]string{string(kp.ClassHuman), string(kp.ClassAutoReply), string(kp.ClassBounce), string(kp.ClassBulk), string(kp.ClassLoop)}},
+				[]string{string(kp.ClassHuman), string(kp.ClassAutoReply), string(kp.ClassBounce), string(kp.ClassBulk), string(kp.ClassLoop), string(kp.ClassSpam)}},
 			{"messages_matched_by:", d("messages_matched_total", "Inbound messages, by the threading rule that decided their case.", "matched_by"),
 				matchedByLabels()},
 			{"followups_sent:", d("followups_sent_total", "Follow-ups fired, by kind.", "kind"),

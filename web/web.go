@@ -25,10 +25,12 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"sync"
 	"time"
 
 	"kontaktpunkt/config"
+	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
 
@@ -49,9 +51,9 @@ type Health struct {
 	// IMAPAuthFailed reports that the server refused the credentials: no
 	// amount of retrying fixes that, so /healthz fails at once.
 	IMAPAuthFailed bool
-	// IMAPDownSince is when the IMAP session was lost. Zero means
-	// unknown; the handler then counts from when it first saw the poller
-	// disconnected.
+	// IMAPDownSince is when the IMAP session was lost, or when the
+	// program started if none has connected yet. Zero means unknown; the
+	// handler then counts from when it first saw the poller disconnected.
 	IMAPDownSince time.Time
 }
 
@@ -73,19 +75,24 @@ type Options struct {
 	// when set, requests may authenticate with HTTP basic auth.
 	AuthFile string
 	// TrustedHeader names a header (e.g. X-Forwarded-User) set by a
-	// reverse proxy that authenticated the user. Anyone who can reach the
-	// listener directly can set it too: use it only when the proxy is the
-	// only way in.
+	// reverse proxy that authenticated the user. It counts only on
+	// requests whose TCP peer is in TrustedProxies, which it requires;
+	// other requests fall back to basic auth.
 	TrustedHeader string
+	// TrustedProxies are the networks the reverse proxy connects from.
+	TrustedProxies []netip.Prefix
 	// RequireAuth refuses to start without AuthFile or TrustedHeader; set
 	// it when listening beyond loopback. When either is configured, it is
 	// enforced whatever RequireAuth says.
 	RequireAuth bool
-	// IMAPGrace is how long IMAP may stay disconnected before /healthz
-	// fails; zero means DefaultIMAPGrace.
+	// IMAPGrace is how long IMAP may stay disconnected (or unconnected
+	// after the start) before /healthz fails; zero means DefaultIMAPGrace.
 	IMAPGrace time.Duration
 	// Location is the time zone times are shown in; nil means time.Local.
 	Location *time.Location
+	// Quotes splits a reply's own text from its quoted history on the
+	// case page; nil knows what mail programs write but not our own mail.
+	Quotes *routing.QuoteTrimmer
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log receives request errors; nil discards them.
@@ -93,13 +100,17 @@ type Options struct {
 }
 
 // DefaultIMAPGrace is how long a lost IMAP session is tolerated before
-// /healthz reports the service unhealthy: long enough for the poller's
-// capped backoff to ride out a server restart.
-const DefaultIMAPGrace = 10 * time.Minute
+// /healthz reports the service unhealthy: long enough for a reconnect
+// (the poller's backoff is capped at a minute) after a server restart.
+const DefaultIMAPGrace = 60 * time.Second
 
 // ErrNoAuth means authentication is required but neither an auth file
 // nor a trusted header is configured.
 var ErrNoAuth = errors.New("web: listening beyond loopback needs http.auth_file or http.trusted_header")
+
+// ErrNoProxies means a trusted header is configured without the proxies
+// it may come from.
+var ErrNoProxies = errors.New("web: http.trusted_header needs http.trusted_proxies")
 
 // server holds what the handlers share.
 type server struct {
@@ -148,8 +159,11 @@ func New(o Options) (http.Handler, error) {
 	if o.RequireAuth && users == nil && o.TrustedHeader == "" {
 		return nil, ErrNoAuth
 	}
+	if o.TrustedHeader != "" && len(o.TrustedProxies) == 0 {
+		return nil, ErrNoProxies
+	}
 	if users != nil || o.TrustedHeader != "" {
-		s.auth = newAuthenticator(users, o.TrustedHeader, s.now)
+		s.auth = newAuthenticator(users, o.TrustedHeader, o.TrustedProxies, s.now)
 	}
 	pages, err := parseTemplates()
 	if err != nil {

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"strings"
 	"testing"
 	"time"
@@ -234,6 +235,7 @@ func TestAuthBeyondLoopback(t *testing.T) {
 	auth := writeAuthFile(t, "kari", "hemmelig passord æøå")
 	h := newHandler(t, st, &clock{t: t0}, func(o *Options) {
 		o.RequireAuth, o.AuthFile, o.TrustedHeader = true, auth, "X-Forwarded-User"
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.0/24")} // httptest.NewRequest's peer
 	})
 	basic := func(u, p string) string {
 		r := httptest.NewRequest(http.MethodGet, "/", nil)
@@ -280,7 +282,10 @@ func TestAuthBeyondLoopback(t *testing.T) {
 
 func TestTrustedHeaderOnlyRefusesMissingHeader(t *testing.T) {
 	st := openStore(t)
-	h := newHandler(t, st, &clock{t: t0}, func(o *Options) { o.RequireAuth, o.TrustedHeader = true, "X-Remote-User" })
+	h := newHandler(t, st, &clock{t: t0}, func(o *Options) {
+		o.RequireAuth, o.TrustedHeader = true, "X-Remote-User"
+		o.TrustedProxies = []netip.Prefix{netip.MustParsePrefix("192.0.2.1/32")}
+	})
 	code, _, hdr := get(t, h, "/")
 	if code != http.StatusUnauthorized || hdr.Get("WWW-Authenticate") != "" {
 		t.Errorf("without header: %d, WWW-Authenticate %q; want 401 without a basic-auth challenge", code, hdr.Get("WWW-Authenticate"))

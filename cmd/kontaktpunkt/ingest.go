@@ -39,11 +39,12 @@ func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return err
 	}
 	run := func(ingest func([]gateway.Item) ([]gateway.Result, error)) error {
-		return ingestSources(ctx, paths, stdin, stdout, *asJSON, ingest)
+		return ingestSources(ctx, paths, stdin, stdout, *asJSON, cfg.Limits.MaxMessageBytes, ingest)
 	}
 	st, err := openStore(cfg)
 	if err != nil {
-		if client := adminClientFor(cfg); client != nil {
+		// A running serve holds the store; a damaged one is nobody's.
+		if client := adminClientFor(cfg); client != nil && storeDamage(err) == "" {
 			return run(func(items []gateway.Item) ([]gateway.Result, error) {
 				return client.ingest(ctx, items, *quiet)
 			})
@@ -60,7 +61,9 @@ func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 }
 
 // ingestSources reads every source, ingests in batches and prints results.
-func ingestSources(ctx context.Context, paths []string, stdin io.Reader, stdout io.Writer, asJSON bool, ingest func([]gateway.Item) ([]gateway.Result, error)) error {
+// A message over limit bytes is read only as far as its header and
+// handed on as such (Item.Oversize), to be quarantined.
+func ingestSources(ctx context.Context, paths []string, stdin io.Reader, stdout io.Writer, asJSON bool, limit int64, ingest func([]gateway.Item) ([]gateway.Result, error)) error {
 	var (
 		batch []gateway.Item
 		size  int
@@ -91,11 +94,11 @@ func ingestSources(ctx context.Context, paths []string, stdin io.Reader, stdout 
 		batch, size = batch[:0], 0
 		return nil
 	}
-	err := mailbox.ReadSources(paths, stdin, func(s mailbox.Source) error {
+	err := mailbox.ReadSourcesLimit(paths, stdin, limit, func(s mailbox.Source) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		batch = append(batch, gateway.Item{Source: s.Name, Raw: s.Raw})
+		batch = append(batch, gateway.Item{Source: s.Name, Raw: s.Raw, Oversize: s.Oversize})
 		size += len(s.Raw)
 		if len(batch) >= ingestBatch || size >= ingestBatchBytes {
 			return flush()

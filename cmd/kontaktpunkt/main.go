@@ -57,11 +57,13 @@ const usage = `usage: kontaktpunkt COMMAND [flags] [args]
   serve        [-config FILE]                 intake, outbox, follow-up and HTTP until SIGINT/SIGTERM
   demo         [-keep]                        a scripted conversation on in-process IMAP and SMTP servers
   ingest       [-config FILE] [-db FILE] [-quiet] [-json] PATH... | -
-  cases        [-config FILE] [-db FILE] [-status S] [-assignee A] [-json]
+  cases        [-config FILE] [-db FILE] [-status S] [-assignee A] [-limit N [-page P]] [-json]
   case show N  [-json]  |  case assign N WHO  |  case status N S  |  case note N TEXT
   outbox       [-json]  |  outbox retry ID
   check-config -config FILE
+  check-store  [-config FILE] [-db FILE] [-json]   read-only check of the store file and its indexes
   backup       [-config FILE] [-db FILE] OUT
+  followup rearm [-since DATE] [-dry-run]     arm follow-ups of open cases an archive import left unarmed
 `
 
 // Run runs one command and returns its exit status. Tests call it directly.
@@ -82,10 +84,12 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "ingest":
 		err = cmdIngest(ctx, rest, stdin, stdout, stderr)
-	case "cases", "case", "outbox", "backup":
+	case "cases", "case", "outbox", "backup", "followup":
 		err = cmdOffline(ctx, cmd, rest, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(rest, stdout)
+	case "check-store":
+		err = cmdCheckStore(rest, stdout)
 	default:
 		err = usageErr("unknown command %q; run kontaktpunkt -help", cmd)
 	}
@@ -113,6 +117,15 @@ func exitCode(err error, stderr io.Writer) int {
 	if errors.As(err, &ce) {
 		fmt.Fprintln(stderr, "kontaktpunkt: configuration problems:")
 		fmt.Fprintln(stderr, indent(ce.err.Error()))
+		return exitUser
+	}
+	var dr damagedReport
+	if errors.As(err, &dr) {
+		fmt.Fprintln(stderr, "kontaktpunkt:", dr.Error())
+		return exitUser
+	}
+	if msg := storeDamage(err); msg != "" {
+		fmt.Fprintln(stderr, "kontaktpunkt:", msg)
 		return exitUser
 	}
 	if errors.Is(err, store.ErrInUse) {

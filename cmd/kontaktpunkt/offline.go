@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -18,6 +20,7 @@ import (
 	kp "kontaktpunkt"
 	"kontaktpunkt/config"
 	"kontaktpunkt/gateway"
+	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
 
@@ -79,6 +82,10 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 	asJSON := fs.Bool("json", false, "print JSON")
 	status := fs.String("status", "", "only cases with this status (open, waiting, resolved)")
 	assignee := fs.String("assignee", "", "only cases assigned to this address")
+	limit := fs.Int("limit", 0, "cases: at most this many (newest first)")
+	page := fs.Int("page", 0, "cases: the page of -limit cases to show, from 1")
+	since := fs.String("since", "", "followup rearm: only cases updated on or after this date (YYYY-MM-DD)")
+	dryRun := fs.Bool("dry-run", false, "followup rearm: only count the cases")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -93,7 +100,14 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		if len(pos) > 0 {
 			return usageErr("cases takes no arguments (got %q)", pos[0])
 		}
-		run = func(e *env) error { return listCases(e, kp.Status(*status), *assignee, *asJSON, stdout) }
+		if *limit < 0 || *page < 0 || (*page > 0 && *limit == 0) {
+			return usageErr("-limit must be a positive number, and -page needs -limit")
+		}
+		f := store.CaseFilter{Status: kp.Status(*status), Assignee: kp.NormAddr(*assignee), Limit: *limit}
+		if *page > 1 {
+			f.Offset = (*page - 1) * *limit
+		}
+		run = func(e *env) error { return listCases(e, f, *asJSON, stdout) }
 	case "case":
 		if len(pos) < 2 {
 			return usageErr("usage: case show N | case assign N WHO | case status N S | case note N TEXT | case merge FROM INTO | case move MSGID N")
@@ -133,6 +147,38 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 			}
 		default:
 			return usageErr("usage: outbox [-json] | outbox retry ID")
+		}
+	case "followup":
+		if len(pos) != 1 || pos[0] != "rearm" {
+			return usageErr("usage: followup rearm [-since YYYY-MM-DD] [-dry-run]")
+		}
+		var from time.Time
+		if *since != "" {
+			t, err := time.Parse("2006-01-02", *since)
+			if err != nil {
+				return usageErr("-since must be a date YYYY-MM-DD, not %q", *since)
+			}
+			from = t
+		}
+		run = func(e *env) error {
+			from := time.Date(from.Year(), from.Month(), from.Day(), 0, 0, 0, 0, e.loc())
+			n, err := e.g.Rearm(from, true)
+			if err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "%d open or waiting cases without a follow-up", n)
+			if *since != "" {
+				fmt.Fprintf(stdout, " updated since %s", *since)
+			}
+			fmt.Fprintln(stdout)
+			if *dryRun || n == 0 {
+				return nil
+			}
+			if n, err = e.g.Rearm(from, false); err != nil {
+				return err
+			}
+			fmt.Fprintf(stdout, "re-armed %d cases; follow-ups already overdue fire now, at most followup.max_per_tick mails at once\n", n)
+			return nil
 		}
 	case "backup":
 		if len(pos) != 1 {
@@ -244,9 +290,11 @@ type caseJSON struct {
 	Next       *kp.FollowUp `json:"next_followup"`
 	Previous   kp.CaseID    `json:"previous_case,omitempty"`
 	Cc         []string     `json:"participants,omitempty"`
-	MergedInto kp.CaseID    `json:"merged_into,omitempty"`
-	Links      []kp.CaseID  `json:"links,omitempty"`
-	OpenedBy   string       `json:"opened_by,omitempty"`
+	// CounterpartRefs are the counterpart ticket systems' own references.
+	CounterpartRefs []kp.CounterpartRef `json:"counterpart_refs,omitempty"`
+	MergedInto      kp.CaseID           `json:"merged_into,omitempty"`
+	Links           []kp.CaseID         `json:"links,omitempty"`
+	OpenedBy        string              `json:"opened_by,omitempty"`
 }
 
 type messageJSON struct {
@@ -259,6 +307,8 @@ type messageJSON struct {
 	Kind        string          `json:"kind"`
 	Subject     string          `json:"subject"`
 	Text        string          `json:"text"`
+	OwnText     *string         `json:"own_text,omitempty"`     // a reply's new text without its quoted history; absent where the whole text counts
+	QuotedLines int             `json:"quoted_lines,omitempty"` // lines left out of own_text
 	Outsider    bool            `json:"outsider"`
 	To          []string        `json:"to,omitempty"`
 	Attachments []kp.Attachment `json:"attachments,omitempty"`
@@ -272,41 +322,95 @@ func toCaseJSON(c *kp.Case, prefix string) caseJSON {
 		ID: c.ID, Tag: c.ID.Tag(prefix), Subject: c.Subject, Status: c.Status, Requester: c.Requester.Addr,
 		Assignee: c.Assignee, Team: c.Team, Priority: c.Priority, Escalation: c.Escalation,
 		Created: c.Created, Updated: c.Updated, Messages: c.Messages, Next: c.Next,
-		Previous: c.PreviousCase, Cc: c.Participants, MergedInto: c.MergedInto, Links: c.Links, OpenedBy: c.OpenedBy,
+		Previous: c.PreviousCase, Cc: c.Participants, CounterpartRefs: c.Counterparts,
+		MergedInto: c.MergedInto, Links: c.Links, OpenedBy: c.OpenedBy,
 	}
 }
 
-func listCases(e *env, status kp.Status, assignee string, asJSON bool, stdout io.Writer) error {
-	var cases []kp.Case
-	if err := e.st.View(func(tx *store.Tx) error {
-		var err error
-		cases, err = tx.Cases(store.CaseFilter{Status: status, Assignee: kp.NormAddr(assignee)})
-		return err
-	}); err != nil {
-		return err
+// counterpartName says whose a counterpart reference is: "team fs, rt@uio.no, rt".
+func counterpartName(r kp.CounterpartRef) string {
+	var parts []string
+	if r.Team != "" {
+		parts = append(parts, "team "+r.Team)
 	}
+	if r.Addr != "" {
+		parts = append(parts, r.Addr)
+	}
+	if r.System != "" {
+		parts = append(parts, r.System)
+	}
+	return strings.Join(parts, ", ")
+}
+
+// listCases streams the cases: each is written as it is read, so a
+// listing of any size needs the memory of one case (and, for the table,
+// of one chunk of rows).
+func listCases(e *env, f store.CaseFilter, asJSON bool, stdout io.Writer) error {
 	prefix := e.cfg.Contact.TagPrefix
+	w := bufio.NewWriterSize(stdout, 64<<10)
 	if asJSON {
-		out := make([]caseJSON, 0, len(cases))
-		for i := range cases {
-			out = append(out, toCaseJSON(&cases[i], prefix))
+		first := true
+		if _, err := w.WriteString("["); err != nil {
+			return err
 		}
-		return writeJSON(stdout, out)
+		// The same form writeJSON gives a whole array, one case at a time.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("  ", "  ")
+		err := e.st.View(func(tx *store.Tx) error {
+			return tx.EachCase(f, func(c *kp.Case) error {
+				buf.Reset()
+				if err := enc.Encode(toCaseJSON(c, prefix)); err != nil {
+					return err
+				}
+				b := bytes.TrimRight(buf.Bytes(), "\n")
+				sep := ",\n  "
+				if first {
+					sep, first = "\n  ", false
+				}
+				w.WriteString(sep)
+				_, err := w.Write(b)
+				return err
+			})
+		})
+		if err != nil {
+			return err
+		}
+		if !first {
+			w.WriteString("\n")
+		}
+		w.WriteString("]\n")
+		return w.Flush()
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	const chunk = 1000 // rows aligned together; the table is flushed per chunk
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TAG\tSTATUS\tPRIO\tASSIGNEE\tREQUESTER\tUPDATED\tSUBJECT")
-	for _, c := range cases {
-		who := c.Assignee
-		if who == "" && c.Team != "" {
-			who = "team " + c.Team
-		}
-		if who == "" {
-			who = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID.Tag(prefix), c.Status, c.Priority, who,
-			c.Requester.Addr, c.Updated.In(e.loc()).Format("2006-01-02 15:04"), c.Subject)
+	rows := 0
+	err := e.st.View(func(tx *store.Tx) error {
+		return tx.EachCase(f, func(c *kp.Case) error {
+			who := c.Assignee
+			if who == "" && c.Team != "" {
+				who = "team " + c.Team
+			}
+			if who == "" {
+				who = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID.Tag(prefix), c.Status, c.Priority, who,
+				c.Requester.Addr, c.Updated.In(e.loc()).Format("2006-01-02 15:04"), c.Subject)
+			if rows++; rows%chunk == 0 {
+				return tw.Flush()
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return w.Flush()
 }
 
 func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
@@ -329,6 +433,7 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 		return err
 	}
 	prefix := e.cfg.Contact.TagPrefix
+	trim := e.g.Templates.Trimmer()
 	if asJSON {
 		cj := toCaseJSON(c, prefix)
 		ms := make([]messageJSON, 0, len(msgs))
@@ -340,6 +445,10 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 			}
 			for _, a := range append(append([]kp.Address{}, m.To...), m.Cc...) {
 				mj.To = append(mj.To, a.Addr)
+			}
+			if routing.FoldsQuotes(&m) {
+				q := trim.Split(m.Text)
+				mj.OwnText, mj.QuotedLines = &q.Own, q.QuotedLines
 			}
 			if mj.Date.IsZero() {
 				mj.Date = m.Received
@@ -362,6 +471,9 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 	}
 	if c.PreviousCase != 0 {
 		fmt.Fprintf(stdout, "  follows:    %s\n", c.PreviousCase.Tag(prefix))
+	}
+	for _, r := range c.Counterparts {
+		fmt.Fprintf(stdout, "  their ref:  %s (%s)\n", r.Ref, counterpartName(r))
 	}
 	showThreadLinks(stdout, c, prefix)
 	for _, m := range msgs {
@@ -392,12 +504,22 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 			who = "to " + strings.Join(to, ", ")
 		}
 		fmt.Fprintf(stdout, "\n%s %s %s [%s]\n  %s\n", when.In(e.loc()).Format("2006-01-02 15:04"), arrow, who, strings.Join(flags, ", "), m.Subject)
-		text := strings.TrimSpace(m.Text)
+		text, folded := strings.TrimSpace(m.Text), 0
+		if routing.FoldsQuotes(&m) {
+			q := trim.Split(m.Text)
+			text, folded = q.Own, q.QuotedLines
+			if text == "" {
+				text = "(no new text)"
+			}
+		}
 		if len(text) > 2000 {
 			text = text[:2000] + " […]"
 		}
 		for _, l := range strings.Split(text, "\n") {
 			fmt.Fprintf(stdout, "  | %s\n", l)
+		}
+		if folded > 0 {
+			fmt.Fprintf(stdout, "  | [… %d quoted %s]\n", folded, plural(folded, "line", "lines"))
 		}
 	}
 	return nil
@@ -432,6 +554,13 @@ func writeJSON(w io.Writer, v any) error {
 	enc.SetEscapeHTML(false)
 	enc.SetIndent("", "  ")
 	return enc.Encode(v)
+}
+
+func plural(n int, one, many string) string {
+	if n == 1 {
+		return one
+	}
+	return many
 }
 
 func orDash(s string) string {

@@ -11,6 +11,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"os"
 	"strconv"
 	"sync"
@@ -74,6 +75,7 @@ type Server struct {
 	wakeFU  chan struct{}
 	ready   chan struct{}
 	once    sync.Once
+	started time.Time // when Run began, on the gateway's clock
 }
 
 // NewServer prepares a server; Open acquires its resources.
@@ -93,7 +95,17 @@ func (s *Server) HTTPAddr() string {
 func (s *Server) Open() error {
 	cfg := s.Config
 	st, err := openStore(cfg)
+	if err == nil {
+		// Open reads only the header pages; a damaged page deeper in
+		// would fail every transaction that reaches it, so look first.
+		if err = st.CheckPages(); err != nil {
+			st.Close()
+		}
+	}
 	if err != nil {
+		if storeDamage(err) != "" {
+			return fmt.Errorf("serve not started: %w", err)
+		}
 		return err
 	}
 	s.Store = st
@@ -124,6 +136,9 @@ func (s *Server) Open() error {
 			return configError{err}
 		}
 		s.Poller = mailbox.NewPoller(icfg, g.Sink(), s.Log.With("component", "imap"))
+		if s.Now != nil {
+			s.Poller.Now = s.Now // /healthz compares the poller's times with this clock
+		}
 	}
 	if cfg.SMTP.Host != "" {
 		scfg, err := smtpConfig(cfg)
@@ -158,17 +173,23 @@ func (s *Server) Run(ctx context.Context) error {
 	// Everything that can fail on configuration fails before a worker starts.
 	var h http.Handler
 	if s.httpLn != nil {
-		var err error
+		proxies, err := trustedProxies(s.Config.HTTP.TrustedProxies)
+		if err != nil {
+			return configError{err}
+		}
 		h, err = web.New(web.Options{
 			Store: s.Store, TagPrefix: s.Config.Contact.TagPrefix, ContactName: s.Config.Contact.Name,
 			Health: s.health, IMAPReconnects: s.imapReconnects,
-			AuthFile: s.Config.HTTP.AuthFile, TrustedHeader: s.Config.HTTP.TrustedHeader,
+			AuthFile: s.Config.HTTP.AuthFile, TrustedHeader: s.Config.HTTP.TrustedHeader, TrustedProxies: proxies,
+			IMAPGrace:   time.Duration(s.Config.HTTP.IMAPGrace),
 			RequireAuth: !isLoopbackListen(s.httpLn.Addr()), Now: s.Gateway.Now, Location: s.Gateway.Clock.Loc, Log: log.With("component", "http"),
+			Quotes: s.Gateway.Templates.Trimmer(),
 		})
 		if err != nil {
 			return configError{err}
 		}
 	}
+	s.started = s.Gateway.Now()
 	grp, gctx := errgroup.WithContext(ctx)
 	if s.Poller != nil {
 		grp.Go(func() error { return recovered(log, "imap", func() error { return s.Poller.Run(gctx) }) })
@@ -259,12 +280,7 @@ func recovered(log *slog.Logger, name string, fn func() error) (err error) {
 func (s *Server) health() web.Health {
 	h := web.Health{StoreOK: true, IMAPConfigured: s.Poller != nil}
 	if s.Poller != nil {
-		st := s.Poller.Status()
-		h.IMAPConnected = st.Connected
-		h.IMAPError = st.LastError
-		if st.AuthError != "" {
-			h.IMAPError, h.IMAPAuthFailed = st.AuthError, true
-		}
+		pollerHealth(&h, s.Poller.Status(), s.started)
 	}
 	err := s.Store.View(func(tx *store.Tx) error {
 		os, err := tx.OutboxStats()
@@ -277,11 +293,42 @@ func (s *Server) health() web.Health {
 	return h
 }
 
+// pollerHealth fills the IMAP part of h from the poller's status. Intake
+// counts as down since the session was lost, or since started when no
+// session has connected yet; a connected session carries no error.
+func pollerHealth(h *web.Health, st mailbox.PollerStatus, started time.Time) {
+	h.IMAPConnected = st.Connected
+	if st.Connected {
+		return
+	}
+	h.IMAPDownSince = st.Since
+	if h.IMAPDownSince.IsZero() {
+		h.IMAPDownSince = started
+	}
+	h.IMAPError = st.LastError
+	if st.AuthError != "" {
+		h.IMAPError, h.IMAPAuthFailed = st.AuthError, true
+	}
+}
+
 func (s *Server) imapReconnects() int {
 	if s.Poller == nil {
 		return 0
 	}
 	return s.Poller.Status().Reconnects
+}
+
+// trustedProxies parses http.trusted_proxies.
+func trustedProxies(list []string) ([]netip.Prefix, error) {
+	var out []netip.Prefix
+	for i, p := range list {
+		pr, err := config.ParsePrefix(p)
+		if err != nil {
+			return nil, fmt.Errorf("http.trusted_proxies[%d]: %w", i, err)
+		}
+		out = append(out, pr)
+	}
+	return out, nil
 }
 
 func isLoopbackListen(a net.Addr) bool {
@@ -317,6 +364,7 @@ func imapConfig(cfg *config.Config) (mailbox.IMAPConfig, error) {
 		PollInterval: time.Duration(c.PollInterval), IdleRestart: time.Duration(c.IdleRestart),
 		BatchSize: c.BatchSize, TLSConfig: tc,
 	}
+	ic.MaxMessageBytes = cfg.Limits.MaxMessageBytes
 	if c.OAuth2 != nil {
 		o := c.OAuth2
 		oc := &mailbox.OAuth2Config{TokenURL: o.TokenURL, ClientID: o.ClientID, Scopes: o.Scopes, Mechanism: o.Mechanism}

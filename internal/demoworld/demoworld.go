@@ -344,8 +344,10 @@ func stamp(raw []byte, envFrom string, user *Person, remote string) []byte {
 	}
 	var out bytes.Buffer
 	fmt.Fprintf(&out, "Return-Path: <%s>\r\n", envFrom)
-	fmt.Fprintf(&out, "Received: from client.localhost ([%s]) by mx.%s with ESMTP; %s\r\n", remote, AuthServID, time.Now().Format(time.RFC1123Z))
+	// As a milter does, the result stands above the MTA's own Received
+	// line, whose "by" host is the authserv-id.
 	fmt.Fprintf(&out, "Authentication-Results: %s; %s\r\n", AuthServID, result)
+	fmt.Fprintf(&out, "Received: from client.localhost ([%s]) by %s with ESMTP; %s\r\n", remote, AuthServID, time.Now().Format(time.RFC1123Z))
 	out.Write(kept.Bytes())
 	out.Write(body)
 	return out.Bytes()

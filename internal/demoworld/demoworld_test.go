@@ -67,7 +67,8 @@ func TestStampAuthenticationResults(t *testing.T) {
 		if !strings.Contains(h, "Authentication-Results: other.example; dmarc=fail") {
 			t.Errorf("%s: another server's Authentication-Results was removed", c.name)
 		}
-		if !strings.HasPrefix(h, "Return-Path: <"+c.sender.Addr+">\r\nReceived: ") {
+		if !strings.HasPrefix(h, "Return-Path: <"+c.sender.Addr+">\r\nAuthentication-Results: mailworld.test; "+c.want+"\r\nReceived: ") ||
+			!strings.Contains(h, " by mailworld.test with ESMTP; ") {
 			t.Errorf("%s: trace fields missing:\n%s", c.name, h)
 		}
 		if !strings.HasSuffix(string(d.Raw), "\r\n\r\nbody\r\n") {

@@ -21,6 +21,7 @@ type Proxy struct {
 	conns   map[net.Conn]struct{}
 	trigger *trigger
 	accepts int
+	served  int64 // bytes from the server
 }
 
 type trigger struct {
@@ -66,6 +67,13 @@ func (p *Proxy) Accepts() int {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	return p.accepts
+}
+
+// Served counts the bytes the server has sent through the proxy so far.
+func (p *Proxy) Served() int64 {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.served
 }
 
 // Cut closes every connection currently open through the proxy.
@@ -128,6 +136,9 @@ func (p *Proxy) pipe(dst, src net.Conn, fromServer bool) {
 		if n > 0 {
 			chunk := buf[:n]
 			p.mu.Lock()
+			if fromServer {
+				p.served += int64(n)
+			}
 			tr := p.trigger
 			if tr != nil && tr.fromServer == fromServer {
 				window := append(append([]byte(nil), tail...), chunk...)
