@@ -84,7 +84,7 @@ const (
 // MatchedByValues lists every MatchedBy value in threading order, for
 // metrics and documentation.
 var MatchedByValues = []MatchedBy{
-	MatchDuplicate, MatchReplyToken, MatchInReplyTo, MatchReferences, MatchSubjectTag, MatchBounce,
+	MatchDuplicate, MatchReplyToken, MatchInReplyTo, MatchReferences, MatchSubjectTag, MatchBounce, MatchCounterpartRef,
 	MatchReferencedBy, MatchSharedParent, MatchSubject, MatchBodyTag, MatchNew, MatchNone,
 }
 
