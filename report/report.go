@@ -203,37 +203,21 @@ func (o *Options) inPeriod(t time.Time) bool {
 	return o.To.IsZero() || t.Before(o.To)
 }
 
-// read builds the timeline of one case and counts its follow-ups.
+// read builds the timeline of one case and counts its follow-ups. The
+// messages may come in any order.
 func read(in *Input, o *Options, followUps map[string]int) timeline {
 	c := &in.Case
 	tl := timeline{c: c, created: c.Created}
-	statusSeen := false
-	prevResolved := false
-	msgs := in.Messages
-	if !sort.SliceIsSorted(msgs, func(i, j int) bool { return msgTime(&msgs[i]).Before(msgTime(&msgs[j])) }) {
-		msgs = append([]kp.Message(nil), msgs...)
-		sort.SliceStable(msgs, func(i, j int) bool { return msgTime(&msgs[i]).Before(msgTime(&msgs[j])) })
-	}
-	for i := range msgs {
-		m := &msgs[i]
+	var buf [8]change
+	statuses := buf[:0]
+	for i := range in.Messages {
+		m := &in.Messages[i]
 		t := msgTime(m)
 		switch {
 		case m.Direction == kp.Out && m.Kind == kp.KindStatus:
-			s, ok := strings.CutPrefix(m.Subject, "status ")
-			if !ok {
-				continue
+			if s, ok := strings.CutPrefix(m.Subject, "status "); ok {
+				statuses = append(statuses, change{t, kp.Status(s) == kp.StatusResolved})
 			}
-			statusSeen = true
-			resolved := kp.Status(s) == kp.StatusResolved
-			if resolved {
-				tl.lastResolve = t
-			} else if prevResolved {
-				tl.reopens = append(tl.reopens, t)
-			}
-			if resolved != prevResolved {
-				tl.changes = append(tl.changes, change{t, resolved})
-			}
-			prevResolved = resolved
 		case m.Direction == kp.Out && m.Kind == kp.KindEscalation:
 			if l, ok := strings.CutPrefix(m.Subject, "level "); ok {
 				if n, err := strconv.Atoi(l); err == nil {
@@ -241,18 +225,38 @@ func read(in *Input, o *Options, followUps map[string]int) timeline {
 				}
 			}
 		case m.Direction == kp.Out && m.Kind == "relay":
-			if tl.firstAnswer.IsZero() && sentTo(m, c.Requester.Addr) {
+			if (tl.firstAnswer.IsZero() || t.Before(tl.firstAnswer)) && sentTo(m, c.Requester.Addr) {
 				tl.firstAnswer = t
 			}
 		case m.Direction == kp.In && m.Kind == "reply" && !m.Outsider && m.Class == kp.ClassHuman:
-			if tl.firstAnswer.IsZero() && o.StaffSide != nil && o.StaffSide(m.From.Addr) && !kp.SameAddr(m.From.Addr, c.Requester.Addr) {
+			if (tl.firstAnswer.IsZero() || t.Before(tl.firstAnswer)) && o.StaffSide != nil &&
+				!kp.SameAddr(m.From.Addr, c.Requester.Addr) && o.StaffSide(m.From.Addr) {
 				tl.firstAnswer = t
 			}
 		case m.Direction == kp.Out && followUps != nil && isFollowUp(m.Kind) && o.inPeriod(t):
 			followUps[m.Kind]++
 		}
 	}
-	if !statusSeen && c.Status == kp.StatusResolved && !c.ResolvedAt.IsZero() {
+	// Status records are few per case: an insertion sort puts them in
+	// time order (stable, so records of one instant keep store order).
+	for i := 1; i < len(statuses); i++ {
+		for j := i; j > 0 && statuses[j].at.Before(statuses[j-1].at); j-- {
+			statuses[j], statuses[j-1] = statuses[j-1], statuses[j]
+		}
+	}
+	prevResolved := false
+	for _, st := range statuses {
+		if st.resolved {
+			tl.lastResolve = st.at
+		} else if prevResolved {
+			tl.reopens = append(tl.reopens, st.at)
+		}
+		if st.resolved != prevResolved {
+			tl.changes = append(tl.changes, st)
+		}
+		prevResolved = st.resolved
+	}
+	if len(statuses) == 0 && c.Status == kp.StatusResolved && !c.ResolvedAt.IsZero() {
 		tl.lastResolve = c.ResolvedAt
 		tl.changes = []change{{c.ResolvedAt, true}}
 		prevResolved = true
@@ -362,7 +366,7 @@ func Compute(cases []Input, o Options) *Report {
 		}
 		return g
 	}
-	var tls []timeline
+	tls := make([]timeline, 0, len(cases))
 	for i := range cases {
 		c := &cases[i].Case
 		if c.MergedInto != 0 {
@@ -381,17 +385,20 @@ func Compute(cases []Input, o Options) *Report {
 			assignee = NoAssignee
 		}
 		tg, ag := groupOf(teams, team), groupOf(assignees, assignee)
-		all := []*Figures{&r.Totals, &tg.Figures, &ag.Figures}
+		// all holds the figures a case counts in; the fourth place is
+		// for the week of the event at hand.
+		all := [4]*Figures{&r.Totals, &tg.Figures, &ag.Figures}
+		with := func(w *Week) []*Figures { all[3] = &w.Figures; return all[:] }
 		if o.inPeriod(tl.created) {
 			w := weekOf(tl.created)
 			domains[domainOf(c.Requester.Addr)]++
-			for _, f := range append(all, &w.Figures) {
+			for _, f := range with(w) {
 				f.New++
 			}
 			if !tl.firstAnswer.IsZero() {
 				secs := int64(o.Clock.Between(tl.created, tl.firstAnswer) / time.Second)
 				in := o.Clock == nil || !tl.firstAnswer.After(o.Clock.Add(tl.created, o.RespondWithin))
-				for _, f := range append(all, &w.Figures) {
+				for _, f := range with(w) {
 					f.Answered++
 					f.firstAnswers = append(f.firstAnswers, secs)
 					if in {
@@ -405,14 +412,14 @@ func Compute(cases []Input, o Options) *Report {
 		}
 		if !tl.lastResolve.IsZero() && o.inPeriod(tl.lastResolve) {
 			secs := int64(o.Clock.Between(tl.created, tl.lastResolve) / time.Second)
-			for _, f := range append(all, &weekOf(tl.lastResolve).Figures) {
+			for _, f := range with(weekOf(tl.lastResolve)) {
 				f.Resolved++
 				f.resolutions = append(f.resolutions, secs)
 			}
 		}
 		for _, t := range tl.reopens {
 			if o.inPeriod(t) {
-				for _, f := range append(all, &weekOf(t).Figures) {
+				for _, f := range with(weekOf(t)) {
 					f.markReopened(c.ID)
 				}
 			}
@@ -420,7 +427,7 @@ func Compute(cases []Input, o Options) *Report {
 		for _, e := range tl.escalations {
 			if o.inPeriod(e.at) {
 				r.EscalationsByLevel[strconv.Itoa(e.level)]++
-				for _, f := range append(all, &weekOf(e.at).Figures) {
+				for _, f := range with(weekOf(e.at)) {
 					f.markEscalated(c.ID)
 				}
 			}
