@@ -97,6 +97,9 @@ type Options struct {
 	Now func() time.Time
 	// Log receives request errors; nil discards them.
 	Log *slog.Logger
+	// Report computes the figures of the statistics page (/stats);
+	// nil leaves the page out.
+	Report ReportFunc
 }
 
 // DefaultIMAPGrace is how long a lost IMAP session is tolerated before
@@ -181,6 +184,8 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("GET /{$}", s.protect(http.HandlerFunc(d.list)))
 	mux.Handle("GET /case", s.protect(http.HandlerFunc(d.jump)))
 	mux.Handle("GET /case/{id}", s.protect(http.HandlerFunc(d.caseView)))
+	mux.Handle("GET /stats", s.protect(http.HandlerFunc(d.stats)))
+	mux.Handle("GET /stats.csv", s.protect(http.HandlerFunc(d.statsCSV)))
 	return secure(mux), nil
 }
 
