@@ -262,6 +262,9 @@ func (g *Gateway) RunFollowUps(ctx context.Context, wake <-chan struct{}) error 
 		if _, err := g.SendDigests(ctx); err != nil {
 			g.Log.Error("digest", "err", err)
 		}
+		if _, err := g.SendWeeklyReport(ctx); err != nil {
+			g.Log.Error("weekly report", "err", err)
+		}
 		if now := g.now(); now.Sub(lastPrune) > time.Hour {
 			// The per-recipient send log only needs the last day.
 			if err := g.Store.Update(func(tx *store.Tx) error {

@@ -14,6 +14,16 @@ import (
 // a side open), in one read transaction.
 func (g *Gateway) ReportInputs(from, to time.Time) (cases []report.Input, unfiled, quarantined, spam int, err error) {
 	err = g.Store.View(func(tx *store.Tx) error {
+		var err error
+		cases, unfiled, quarantined, spam, err = reportInputs(tx, from, to)
+		return err
+	})
+	return cases, unfiled, quarantined, spam, err
+}
+
+// reportInputs is ReportInputs in the caller's transaction.
+func reportInputs(tx *store.Tx, from, to time.Time) (cases []report.Input, unfiled, quarantined, spam int, err error) {
+	err = func() error {
 		list, err := tx.Cases(store.CaseFilter{})
 		if err != nil {
 			return err
@@ -49,7 +59,7 @@ func (g *Gateway) ReportInputs(from, to time.Time) (cases []report.Input, unfile
 			}
 		}
 		return nil
-	})
+	}()
 	return cases, unfiled, quarantined, spam, err
 }
 

@@ -141,7 +141,7 @@ func TestReportFiguresFromScript(t *testing.T) {
 			if r.AnsweredInTargetShare == nil || *r.AnsweredInTargetShare != 0.75 {
 				t.Errorf("share answered within target = %v, want 0.75", r.AnsweredInTargetShare)
 			}
-			domains := []report.Count{{"example.org", 2}, {"example.com", 1}, {"uio.no", 1}}
+			domains := []report.Count{{Name: "example.org", Count: 2}, {Name: "example.com", Count: 1}, {Name: "uio.no", Count: 1}}
 			if !reflect.DeepEqual(r.RequesterDomains, domains) {
 				t.Errorf("requester domains = %v, want %v", r.RequesterDomains, domains)
 			}
