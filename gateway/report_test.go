@@ -122,15 +122,17 @@ func TestReportFiguresFromScript(t *testing.T) {
 				FirstAnswerP50: i64(9000), FirstAnswerP90: i64(39600), ResolutionP50: i64(32400), ResolutionP90: i64(100800), Answered: 2, AnsweredInTarget: 2}
 			none := report.Figures{New: 2, Escalated: 1, FirstAnswerP50: i64(34200), FirstAnswerP90: i64(34200), Answered: 1, AnsweredInTarget: 1}
 			teams := []report.Group{
-				{Name: report.NoTeam, Figures: none, FirstAnswerHist: []int{0, 0, 0, 1, 0, 0}},
-				{Name: "fs", Figures: fs, FirstAnswerHist: []int{0, 1, 0, 1, 0, 0}},
+				{Name: report.NoTeam, Figures: none, FirstAnswerHist: []int{0, 0, 0, 1, 0, 0, 0, 0}, FirstAnswerSum: 34200, ResolutionHist: []int{0, 0, 0, 0, 0, 0, 0, 0}},
+				{Name: "fs", Figures: fs, FirstAnswerHist: []int{0, 1, 0, 1, 0, 0, 0, 0}, FirstAnswerSum: 48600,
+					ResolutionHist: []int{0, 0, 0, 1, 1, 0, 0, 0}, ResolutionSum: 133200},
 			}
 			if got := js(r.Teams); got != js(teams) {
 				t.Errorf("teams = %s\nwant    %s", got, js(teams))
 			}
 			assignees := []report.Group{
-				{Name: report.NoAssignee, Figures: none, FirstAnswerHist: []int{0, 0, 0, 1, 0, 0}},
-				{Name: per, Figures: fs, FirstAnswerHist: []int{0, 1, 0, 1, 0, 0}},
+				{Name: report.NoAssignee, Figures: none, FirstAnswerHist: []int{0, 0, 0, 1, 0, 0, 0, 0}, FirstAnswerSum: 34200, ResolutionHist: []int{0, 0, 0, 0, 0, 0, 0, 0}},
+				{Name: per, Figures: fs, FirstAnswerHist: []int{0, 1, 0, 1, 0, 0, 0, 0}, FirstAnswerSum: 48600,
+					ResolutionHist: []int{0, 0, 0, 1, 1, 0, 0, 0}, ResolutionSum: 133200},
 			}
 			if got := js(r.Assignees); got != js(assignees) {
 				t.Errorf("assignees = %s\nwant        %s", got, js(assignees))

@@ -108,8 +108,14 @@ type Group struct {
 	Name string `json:"name"`
 	Figures
 	// FirstAnswerHist counts first answers by business time, in the
-	// buckets of HistBuckets (the last one open-ended).
+	// buckets of HistBuckets (the last one open-ended), and
+	// FirstAnswerSum adds them up (business seconds); ResolutionHist and
+	// ResolutionSum do the same for resolutions. With them a Prometheus
+	// histogram can be exported.
 	FirstAnswerHist []int `json:"first_answer_hist"`
+	FirstAnswerSum  int64 `json:"first_answer_sum_s"`
+	ResolutionHist  []int `json:"resolution_hist"`
+	ResolutionSum   int64 `json:"resolution_sum_s"`
 }
 
 // Count is a named number.
@@ -157,9 +163,9 @@ const (
 	NoAssignee = "(unassigned)"
 )
 
-// histBounds are the first-answer histogram buckets in business hours:
-// up to 1 hour, 4 hours, 1 day (8 h), 2 days, 5 days, and more.
-var histBounds = []int64{3600, 4 * 3600, 8 * 3600, 16 * 3600, 40 * 3600}
+// histBounds are the histogram buckets in business hours: up to 1 hour,
+// 4 hours, 1 day (8 h), 2 days, 5 days, 10 days, 20 days, and more.
+var histBounds = []int64{3600, 4 * 3600, 8 * 3600, 16 * 3600, 40 * 3600, 80 * 3600, 160 * 3600}
 
 // timeline is what one case did, read from its messages.
 type timeline struct {
@@ -361,7 +367,7 @@ func Compute(cases []Input, o Options) *Report {
 	groupOf := func(m map[string]*Group, name string) *Group {
 		g := m[name]
 		if g == nil {
-			g = &Group{Name: name, FirstAnswerHist: make([]int, len(histBounds)+1)}
+			g = &Group{Name: name, FirstAnswerHist: make([]int, len(histBounds)+1), ResolutionHist: make([]int, len(histBounds)+1)}
 			m[name] = g
 		}
 		return g
@@ -408,6 +414,8 @@ func Compute(cases []Input, o Options) *Report {
 				b := bucket(secs)
 				tg.FirstAnswerHist[b]++
 				ag.FirstAnswerHist[b]++
+				tg.FirstAnswerSum += secs
+				ag.FirstAnswerSum += secs
 			}
 		}
 		if !tl.lastResolve.IsZero() && o.inPeriod(tl.lastResolve) {
@@ -416,6 +424,11 @@ func Compute(cases []Input, o Options) *Report {
 				f.Resolved++
 				f.resolutions = append(f.resolutions, secs)
 			}
+			b := bucket(secs)
+			tg.ResolutionHist[b]++
+			ag.ResolutionHist[b]++
+			tg.ResolutionSum += secs
+			ag.ResolutionSum += secs
 		}
 		for _, t := range tl.reopens {
 			if o.inPeriod(t) {

@@ -200,7 +200,7 @@ func (d *dashboard) stats(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	rep, err := d.s.o.Report(from, to, team)
+	rep, err := d.s.cachedReport(from, to, team)
 	if err != nil {
 		d.s.log.Error("statistics", "err", err)
 		http.Error(w, "the statistics could not be computed", http.StatusInternalServerError)
@@ -258,7 +258,7 @@ func (d *dashboard) statsCSV(w http.ResponseWriter, r *http.Request) {
 		http.Error(w, err.Error(), http.StatusBadRequest)
 		return
 	}
-	rep, err := d.s.o.Report(from, to, team)
+	rep, err := d.s.cachedReport(from, to, team)
 	if err != nil {
 		d.s.log.Error("statistics", "err", err)
 		http.Error(w, "the statistics could not be computed", http.StatusInternalServerError)

@@ -138,3 +138,55 @@ func TestBrowserStats(t *testing.T) {
 		t.Errorf("printing the page gave no PDF (%v)", err)
 	}
 }
+
+// TestAnswerHistograms: /metrics carries the first-answer and resolution
+// histograms per team, cumulative over the report's buckets.
+func TestAnswerHistograms(t *testing.T) {
+	st := openStore(t)
+	h := newHandler(t, st, &clock{t: t0}, func(o *Options) { o.Report = statsReport(t) })
+	code, body, _ := get(t, h, "/metrics")
+	if code != 200 {
+		t.Fatalf("/metrics: %d", code)
+	}
+	// team-fs: first answers after 2 h and 0.5 h of working time (sum
+	// 9000 s) and two resolutions; team-lms one answer, no resolution.
+	for _, want := range []string{
+		`kontaktpunkt_first_answer_business_seconds_bucket{team="team-fs",le="3600"} 1`,
+		`kontaktpunkt_first_answer_business_seconds_bucket{team="team-fs",le="14400"} 2`,
+		`kontaktpunkt_first_answer_business_seconds_sum{team="team-fs"} 9000`,
+		`kontaktpunkt_first_answer_business_seconds_count{team="team-fs"} 2`,
+		`kontaktpunkt_first_answer_business_seconds_count{team="team-lms"} 1`,
+		`kontaktpunkt_resolution_business_seconds_count{team="team-fs"} 2`,
+		`kontaktpunkt_resolution_business_seconds_count{team="team-lms"} 0`,
+		`kontaktpunkt_first_answer_business_seconds_count{team=""} 0`,
+	} {
+		if !strings.Contains(body, want) {
+			t.Errorf("/metrics lacks %s", want)
+		}
+	}
+}
+
+// TestStatsCacheFollowsTheStore: the report is computed once while the
+// store does not change, and again after any write.
+func TestStatsCacheFollowsTheStore(t *testing.T) {
+	st := openStore(t)
+	inner := statsReport(t)
+	calls := 0
+	h := newHandler(t, st, &clock{t: t0}, func(o *Options) {
+		o.Report = func(from, to time.Time, team string) (*report.Report, error) {
+			calls++
+			return inner(from, to, team)
+		}
+	})
+	get(t, h, "/stats")
+	get(t, h, "/stats")
+	get(t, h, "/metrics")
+	if calls != 2 { // the page's period and the histograms' all time
+		t.Fatalf("reports computed = %d, want 2 (one per period)", calls)
+	}
+	addCase(t, st, kp.Case{Subject: "Ny", Requester: kp.Address{Addr: "ny@example.org"}, Created: t0, Updated: t0})
+	get(t, h, "/stats")
+	if calls != 3 {
+		t.Fatalf("after a write: reports computed = %d, want 3", calls)
+	}
+}

@@ -127,6 +127,9 @@ type server struct {
 	// disconnected, for a Health that does not say.
 	downMu   sync.Mutex
 	downSeen time.Time
+
+	// reports caches the statistics page's and the histograms' reports.
+	reports reportCache
 }
 
 // New returns the handler of every route. It fails when the options are
