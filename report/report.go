@@ -89,8 +89,9 @@ type Figures struct {
 
 	firstAnswers []int64
 	resolutions  []int64
-	reopened     map[kp.CaseID]bool
-	escalated    map[kp.CaseID]bool
+	// lastReopened and lastEscalated are the case last counted: a case's
+	// events are all read before the next case's, so a case counts once.
+	lastReopened, lastEscalated kp.CaseID
 }
 
 // Week is one ISO week of the period.
@@ -299,6 +300,45 @@ func isFollowUp(kind string) bool {
 	return false
 }
 
+// backlog sets each week's backlog: the cases open or waiting at its end
+// (at now, for the running week). Each case adds one from its creation,
+// and each status change to or from resolved takes it out or puts it
+// back; the changes are placed in the first week that ends after them and
+// summed up week by week.
+func backlog(weeks map[time.Time]*Week, tls []timeline, now time.Time) {
+	ws := make([]*Week, 0, len(weeks))
+	for _, w := range weeks {
+		ws = append(ws, w)
+	}
+	sort.Slice(ws, func(i, j int) bool { return ws[i].start.Before(ws[j].start) })
+	ends := make([]time.Time, len(ws))
+	for i, w := range ws {
+		ends[i] = w.start.AddDate(0, 0, 7)
+		if !now.IsZero() && now.Before(ends[i]) {
+			ends[i] = now
+		}
+	}
+	deltas := make([]int, len(ws)+1)
+	add := func(t time.Time, d int) {
+		deltas[sort.Search(len(ends), func(i int) bool { return t.Before(ends[i]) })] += d
+	}
+	for i := range tls {
+		add(tls[i].created, 1)
+		for _, ch := range tls[i].changes {
+			if ch.resolved {
+				add(ch.at, -1)
+			} else {
+				add(ch.at, 1)
+			}
+		}
+	}
+	n := 0
+	for i, w := range ws {
+		n += deltas[i]
+		w.Backlog = n
+	}
+}
+
 // openAt reports whether the case was open or waiting at t.
 func (tl *timeline) openAt(t time.Time) bool {
 	if tl.created.After(t) {
@@ -372,6 +412,9 @@ func Compute(cases []Input, o Options) *Report {
 		}
 		return g
 	}
+	cal, target := calendar(cases, &o)
+	r.Totals.firstAnswers = make([]int64, 0, len(cases))
+	r.Totals.resolutions = make([]int64, 0, len(cases))
 	tls := make([]timeline, 0, len(cases))
 	for i := range cases {
 		c := &cases[i].Case
@@ -402,8 +445,9 @@ func Compute(cases []Input, o Options) *Report {
 				f.New++
 			}
 			if !tl.firstAnswer.IsZero() {
-				secs := int64(o.Clock.Between(tl.created, tl.firstAnswer) / time.Second)
-				in := o.Clock == nil || !tl.firstAnswer.After(o.Clock.Add(tl.created, o.RespondWithin))
+				span := cal.Between(tl.created, tl.firstAnswer)
+				secs := int64(span / time.Second)
+				in := span <= target
 				for _, f := range with(w) {
 					f.Answered++
 					f.firstAnswers = append(f.firstAnswers, secs)
@@ -419,7 +463,7 @@ func Compute(cases []Input, o Options) *Report {
 			}
 		}
 		if !tl.lastResolve.IsZero() && o.inPeriod(tl.lastResolve) {
-			secs := int64(o.Clock.Between(tl.created, tl.lastResolve) / time.Second)
+			secs := int64(cal.Between(tl.created, tl.lastResolve) / time.Second)
 			for _, f := range with(weekOf(tl.lastResolve)) {
 				f.Resolved++
 				f.resolutions = append(f.resolutions, secs)
@@ -468,18 +512,7 @@ func Compute(cases []Input, o Options) *Report {
 			weekOf(s)
 		}
 	}
-	for _, w := range weeks {
-		end := w.start.AddDate(0, 0, 7)
-		if !o.Now.IsZero() && o.Now.Before(end) {
-			end = o.Now
-		}
-		at := end.Add(-time.Nanosecond)
-		for i := range tls {
-			if tls[i].openAt(at) {
-				w.Backlog++
-			}
-		}
-	}
+	backlog(weeks, tls, o.Now)
 	r.Weeks = make([]Week, 0, len(weeks))
 	for _, w := range weeks {
 		w.finish()
@@ -503,29 +536,57 @@ func Compute(cases []Input, o Options) *Report {
 	return r
 }
 
-// backlog is computed by walking every case per week; for a year that is
-// 53 passes over the cases, each a few comparisons.
+// calendar builds the business calendar spanning the cases and the
+// period, and the respond target in business time. Being the same
+// business time, "within the target" is the same as the answer coming no
+// later than Clock.Add(created, RespondWithin).
+func calendar(cases []Input, o *Options) (*routing.Calendar, time.Duration) {
+	var first, last time.Time
+	for i := range cases {
+		t := cases[i].Case.Created
+		if first.IsZero() || t.Before(first) {
+			first = t
+		}
+		if t.After(last) {
+			last = t
+		}
+	}
+	for _, t := range []time.Time{o.Now, o.To} {
+		if t.After(last) {
+			last = t
+		}
+	}
+	if o.Now.IsZero() && o.To.IsZero() {
+		last = last.AddDate(1, 0, 0) // events after the newest case
+	}
+	if first.IsZero() {
+		first = last
+	}
+	d := o.RespondWithin
+	target := time.Duration(d.Days)*o.Clock.DayLength() + time.Duration(d.Hours)*time.Hour + time.Duration(d.Minutes)*time.Minute
+	return o.Clock.Calendar(first, last.AddDate(0, 0, 1)), target
+}
+
 
 func (f *Figures) markReopened(id kp.CaseID) {
-	if f.reopened == nil {
-		f.reopened = map[kp.CaseID]bool{}
+	if f.lastReopened != id {
+		f.Reopened++
+		f.lastReopened = id
 	}
-	f.reopened[id] = true
 }
 
 func (f *Figures) markEscalated(id kp.CaseID) {
-	if f.escalated == nil {
-		f.escalated = map[kp.CaseID]bool{}
+	if f.lastEscalated != id {
+		f.Escalated++
+		f.lastEscalated = id
 	}
-	f.escalated[id] = true
 }
 
 // finish turns the gathered values into the figures.
 func (f *Figures) finish() {
-	f.Reopened, f.Escalated = len(f.reopened), len(f.escalated)
 	f.FirstAnswerP50, f.FirstAnswerP90 = Percentile(f.firstAnswers, 50), Percentile(f.firstAnswers, 90)
 	f.ResolutionP50, f.ResolutionP90 = Percentile(f.resolutions, 50), Percentile(f.resolutions, 90)
-	f.firstAnswers, f.resolutions, f.reopened, f.escalated = nil, nil, nil, nil
+	f.firstAnswers, f.resolutions, f.lastReopened, f.lastEscalated = nil, nil, 0, 0
 }
 
 // Percentile is the p-th percentile of vs by nearest rank (vs is sorted in

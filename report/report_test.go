@@ -148,3 +148,35 @@ func BenchmarkReadOnly(b *testing.B) {
 		}
 	})
 }
+
+// TestBacklogAgreesWithOpenAt: the week-by-week sweep gives, for every
+// week, the number of cases open at its end as openAt counts them.
+func TestBacklogAgreesWithOpenAt(t *testing.T) {
+	clk, _ := routing.NewClock("", "", nil, nil)
+	cases := synthetic(3000, clk)
+	now := time.Date(2026, 10, 7, 12, 0, 0, 0, clk.Loc) // weeks after it end at now
+	r := Compute(cases, Options{Clock: clk, StaffSide: staffSide, Now: now, To: time.Date(2026, 12, 1, 0, 0, 0, 0, clk.Loc)})
+	var tls []timeline
+	for i := range cases {
+		tls = append(tls, read(&cases[i], &Options{}, nil))
+	}
+	for _, w := range r.Weeks {
+		start, _ := time.ParseInLocation(time.DateOnly, w.Start, clk.Loc)
+		end := start.AddDate(0, 0, 7)
+		if now.Before(end) {
+			end = now
+		}
+		want := 0
+		for i := range tls {
+			if tls[i].openAt(end.Add(-time.Nanosecond)) {
+				want++
+			}
+		}
+		if w.Backlog != want {
+			t.Errorf("%s: backlog %d, want %d", w.Week, w.Backlog, want)
+		}
+	}
+	if len(r.Weeks) < 40 {
+		t.Errorf("only %d weeks", len(r.Weeks))
+	}
+}

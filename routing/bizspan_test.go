@@ -45,3 +45,24 @@ func TestBetweenInvertsAdd(t *testing.T) {
 		}
 	}
 }
+
+// TestCalendarAgreesWithBetween: over a year of spans, including ones
+// outside the calendar and across the clock changes, Calendar.Between and
+// Clock.Between give the same time.
+func TestCalendarAgreesWithBetween(t *testing.T) {
+	c, err := NewClock("", "", nil, []string{"2026-07-15"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, c.Loc)
+	cal := c.Calendar(start, start.AddDate(1, 0, 0))
+	step := 7*time.Hour + 13*time.Minute + 7*time.Second
+	for a := start.AddDate(0, 0, -3); a.Before(start.AddDate(1, 0, 5)); a = a.Add(step) {
+		for _, span := range []time.Duration{0, 20 * time.Minute, 3 * time.Hour, 30 * time.Hour, 9 * 24 * time.Hour} {
+			b := a.Add(span)
+			if got, want := cal.Between(a, b), c.Between(a, b); got != want {
+				t.Fatalf("Calendar.Between(%v, %v) = %v, Clock.Between = %v", a, b, got, want)
+			}
+		}
+	}
+}
