@@ -567,7 +567,6 @@ func calendar(cases []Input, o *Options) (*routing.Calendar, time.Duration) {
 	return o.Clock.Calendar(first, last.AddDate(0, 0, 1)), target
 }
 
-
 func (f *Figures) markReopened(id kp.CaseID) {
 	if f.lastReopened != id {
 		f.Reopened++
