@@ -11,7 +11,10 @@
 //     page; the overdue list walks the follow-up due index; /metrics reads
 //     O(1) counters kept by the store. The one bounded exception is the
 //     escalated list, which has no index: it looks at the newest
-//     escalatedScan open and waiting cases and says so on the page.
+//     escalatedScan open and waiting cases and says so on the page. The
+//     other is the statistics page and the answer-time histograms of
+//     /metrics: they need every case, get them from Options.Report, and
+//     keep the result until the store's generation changes.
 //   - Mail is untrusted: every value reaches the page through html/template
 //     and its contextual escaping; pages carry a Content-Security-Policy
 //     that allows no script at all.
