@@ -67,6 +67,8 @@ type Config struct {
 	HTTP HTTP `yaml:"http"`
 	// Log configures log/slog output.
 	Log Log `yaml:"log"`
+	// Reports configures the weekly report mail.
+	Reports Reports `yaml:"reports"`
 }
 
 // Contact is the contact point's address and how cases are tagged.
@@ -571,6 +573,7 @@ func (c *Config) applyDefaults() {
 	setStr(&f.WaitingReminder, "5d")
 	setStr(&f.AutoResolveAfter, "15d")
 	setStr(&f.Digest.At, "08:00")
+	c.Reports.applyDefaults()
 	setDur(&f.ImportHorizon, 7*Day)
 	setInt(&f.MaxPerTick, 50)
 

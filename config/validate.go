@@ -75,6 +75,7 @@ func (c *Config) Validate() error {
 	c.validateTeams(&ps)
 	c.validateRouting(&ps)
 	c.validateFollowUp(&ps)
+	c.validateReports(&ps)
 	c.validateLimits(&ps)
 	switch c.Templates.Language {
 	case "nb", "en":

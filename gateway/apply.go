@@ -228,6 +228,10 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 			return res, false, fmt.Errorf("loading case %d: %w", th.Case, err)
 		}
 	}
+	before := recordOf(c)
+	if th.NewCase {
+		before = changeRecord{status: kp.StatusOpen}
+	}
 	g.joinThread(c, th, p)
 	msg.Case = c.ID
 	id := c.ID
@@ -308,6 +312,9 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		}
 	} else {
 		g.schedule(c, prevNext, out.remind)
+	}
+	if err := g.recordChanges(tx, c, before, now); err != nil {
+		return res, false, err
 	}
 	if err := tx.PutCase(c); err != nil {
 		return res, false, fmt.Errorf("storing case %d: %w", c.ID, err)

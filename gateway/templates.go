@@ -36,6 +36,7 @@ var templateKinds = []string{
 	"ack", "notify", "assign", "relay", "note", "outsider", "receipt",
 	"delivery-failure", "triage", "respond", "escalate", "waiting",
 	"auto-resolve", "snooze", "digest", "flood", "relay-paused", "followup-digest",
+	"weekly",
 }
 
 // LoadTemplates loads the built-in templates and, if dir is not empty, the

@@ -4,6 +4,8 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+
+	"kontaktpunkt/report"
 )
 
 //go:embed templates/*.html
@@ -13,7 +15,7 @@ var templateFS embed.FS
 // value for its context, which is what keeps hostile mail (subjects,
 // names, bodies) inert on the page.
 func parseTemplates() (*template.Template, error) {
-	t, err := template.New("").ParseFS(templateFS, "templates/*.html")
+	t, err := template.New("").Funcs(template.FuncMap{"hours": report.Hours}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: parsing templates: %w", err)
 	}

@@ -64,6 +64,7 @@ const usage = `usage: kontaktpunkt COMMAND [flags] [args]
   check-store  [-config FILE] [-db FILE] [-json]   read-only check of the store file and its indexes
   backup       [-config FILE] [-db FILE] OUT
   followup rearm [-since DATE] [-dry-run]     arm follow-ups of open cases an archive import left unarmed
+  report       [-config FILE|-db FILE] [-from DATE] [-to DATE] [-team NAME] [-json|-csv]   figures in business time
 `
 
 // Run runs one command and returns its exit status. Tests call it directly.
@@ -84,7 +85,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "ingest":
 		err = cmdIngest(ctx, rest, stdin, stdout, stderr)
-	case "cases", "case", "outbox", "backup", "followup":
+	case "cases", "case", "outbox", "backup", "followup", "report":
 		err = cmdOffline(ctx, cmd, rest, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(rest, stdout)

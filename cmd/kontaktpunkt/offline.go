@@ -89,6 +89,10 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 	page := fs.Int("page", 0, "cases: the page of -limit cases to show, from 1")
 	since := fs.String("since", "", "followup rearm: only cases updated on or after this date (YYYY-MM-DD)")
 	dryRun := fs.Bool("dry-run", false, "followup rearm: only count the cases")
+	from := fs.String("from", "", "report: first date YYYY-MM-DD")
+	to := fs.String("to", "", "report: last date YYYY-MM-DD (inclusive)")
+	team := fs.String("team", "", "report: only this team's cases")
+	asCSV := fs.Bool("csv", false, "report: print CSV")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -190,6 +194,10 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 			fmt.Fprintf(stdout, "re-armed %d cases; follow-ups already overdue fire now, at most followup.max_per_tick mails at once\n", n)
 			return nil
 		}
+	case "report":
+		if run, err = reportCommand(pos, *from, *to, *team, *asJSON, *asCSV, stdout); err != nil {
+			return err
+		}
 	case "backup":
 		if len(pos) != 1 {
 			return usageErr("usage: backup [-config FILE] [-db FILE] OUT")
@@ -212,7 +220,7 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		return err
 	}
 	// Commands that only read share the store with each other.
-	readOnly := cmd == "cases" || cmd == "backup" || cmd == "check-store" || (cmd == "case" && pos[0] == "show") || (cmd == "outbox" && len(pos) == 0)
+	readOnly := cmd == "cases" || cmd == "backup" || cmd == "check-store" || cmd == "report" || (cmd == "case" && pos[0] == "show") || (cmd == "outbox" && len(pos) == 0)
 	e, closeEnv, err := open(cfg, readOnly)
 	var fw forwarded
 	if errors.As(err, &fw) {

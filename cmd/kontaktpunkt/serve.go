@@ -186,6 +186,7 @@ func (s *Server) Run(ctx context.Context) error {
 			IMAPGrace:   time.Duration(s.Config.HTTP.IMAPGrace),
 			RequireAuth: !isLoopbackListen(s.httpLn.Addr()), Now: s.Gateway.Now, Location: s.Gateway.Clock.Loc, Log: log.With("component", "http"),
 			Quotes: s.Gateway.Templates.Trimmer(),
+			Report: s.Gateway.Report,
 		})
 		if err != nil {
 			return configError{err}
