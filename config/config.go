@@ -67,6 +67,8 @@ type Config struct {
 	HTTP HTTP `yaml:"http"`
 	// Log configures log/slog output.
 	Log Log `yaml:"log"`
+	// Retention purges old mail; every period is off (zero) by default.
+	Retention Retention `yaml:"retention"`
 }
 
 // Contact is the contact point's address and how cases are tagged.

@@ -86,6 +86,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdIngest(ctx, rest, stdin, stdout, stderr)
 	case "cases", "case", "outbox", "backup", "followup":
 		err = cmdOffline(ctx, cmd, rest, stdout, stderr)
+	case "compact", "forget", "purge", "audit":
+		err = cmdOffline(ctx, cmd, rest, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(rest, stdout)
 	case "check-store":

@@ -37,7 +37,7 @@ func cmdOffline(ctx context.Context, cmd string, args []string, stdout, stderr i
 	// serve may run in another directory: name files absolutely before a
 	// command line may be forwarded to it.
 	args = absFlagValues(args, "config", "db")
-	if cmd == "backup" {
+	if cmd == "backup" || cmd == "compact" {
 		args = absPositional(args)
 	}
 	return runOffline(ctx, cmd, args, stdout, func(cfg *config.Config, readOnly bool) (*env, func(), error) {
@@ -169,6 +169,10 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 			fmt.Fprintf(stdout, "re-armed %d cases; follow-ups already overdue fire now, at most followup.max_per_tick mails at once\n", n)
 			return nil
 		}
+	case "compact", "forget", "purge", "audit":
+		if run, err = privacyCommand(cmd, pos, *dryRun, *asJSON, stdout); err != nil {
+			return err
+		}
 	case "backup":
 		if len(pos) != 1 {
 			return usageErr("usage: backup [-config FILE] [-db FILE] OUT")
@@ -191,7 +195,7 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		return err
 	}
 	// Commands that only read share the store with each other.
-	readOnly := cmd == "cases" || cmd == "backup" || (cmd == "case" && pos[0] == "show") || (cmd == "outbox" && len(pos) == 0)
+	readOnly := cmd == "cases" || cmd == "backup" || cmd == "compact" || cmd == "audit" || (cmd == "forget" || cmd == "purge") && *dryRun || (cmd == "case" && pos[0] == "show") || (cmd == "outbox" && len(pos) == 0)
 	e, closeEnv, err := open(cfg, readOnly)
 	var fw forwarded
 	if errors.As(err, &fw) {
