@@ -56,8 +56,12 @@ type forgetter struct {
 
 // matches reports whether s holds a needle, ignoring case.
 func (f *forgetter) matches(s string) bool {
+	if s == "" {
+		return false
+	}
+	low := strings.ToLower(s)
 	for _, n := range f.needles {
-		if indexFold(s, n) >= 0 {
+		if strings.Contains(low, n) || (len(low) != len(s) && indexFold(s, n) >= 0) {
 			return true
 		}
 	}

@@ -314,7 +314,7 @@ type RetentionPolicy struct {
 
 // DefaultPurgeBudget is the work time of one purge transaction: with
 // its commit it holds the write lock well under 100 ms.
-const DefaultPurgeBudget = 40 * time.Millisecond
+const DefaultPurgeBudget = 25 * time.Millisecond
 
 // PurgeReport says what Purge did (or, in a dry run, would do).
 type PurgeReport struct {
@@ -417,7 +417,7 @@ func (s *Store) Purge(p RetentionPolicy) (PurgeReport, error) {
 			for !pos.Done && time.Now().Before(deadline) {
 				var n PurgeCounts
 				var err error
-				if pos, n, err = tx.SweepPurged(pos, 1024); err != nil {
+				if pos, n, err = tx.SweepPurged(pos, 256); err != nil {
 					return false, err
 				}
 				rep.add(n)
