@@ -288,6 +288,9 @@ type caseJSON struct {
 	MergedInto      kp.CaseID           `json:"merged_into,omitempty"`
 	Links           []kp.CaseID         `json:"links,omitempty"`
 	OpenedBy        string              `json:"opened_by,omitempty"`
+	// Audit and Tombstone are shown by case show only.
+	Audit     []store.AuditEntry `json:"audit,omitempty"`
+	Tombstone *store.Tombstone   `json:"tombstone,omitempty"`
 }
 
 type messageJSON struct {
@@ -370,15 +373,25 @@ func listCases(e *env, status kp.Status, assignee string, asJSON bool, stdout io
 
 func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 	var (
-		c    *kp.Case
-		msgs []kp.Message
+		c     *kp.Case
+		msgs  []kp.Message
+		audit []store.AuditEntry
+		tomb  *store.Tombstone
 	)
 	err := e.st.View(func(tx *store.Tx) error {
 		var err error
 		if c, err = tx.Case(id); err != nil {
 			return err
 		}
-		msgs, err = tx.CaseMessages(id)
+		if msgs, err = tx.CaseMessages(id); err != nil {
+			return err
+		}
+		if t, ok, err := tx.Tombstone(id); err != nil {
+			return err
+		} else if ok {
+			tomb = &t
+		}
+		audit, err = tx.Audit(id)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -411,6 +424,7 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 			ms = append(ms, mj)
 		}
 		cj.Messages = ms
+		cj.Audit, cj.Tombstone = audit, tomb
 		return writeJSON(stdout, cj)
 	}
 	fmt.Fprintf(stdout, "%s %s\n", c.ID.Tag(prefix), c.Subject)
@@ -431,6 +445,15 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  their ref:  %s (%s)\n", r.Ref, counterpartName(r))
 	}
 	showThreadLinks(stdout, c, prefix)
+	if tomb != nil {
+		fmt.Fprintf(stdout, "  purged:     %s (retention; %d messages in, %d out)\n", tomb.Purged.In(e.loc()).Format("2006-01-02 15:04"), tomb.Inbound, tomb.Outbound)
+	}
+	defer func() {
+		if len(audit) > 0 {
+			fmt.Fprintf(stdout, "\naudit trail:\n")
+			printAudit(e, audit, stdout)
+		}
+	}()
 	for _, m := range msgs {
 		arrow := "<-"
 		if m.Direction == kp.Out {

@@ -19,7 +19,15 @@ func TestForgetCompactAuditCommands(t *testing.T) {
 	if _, errOut, code := run(t, "", "ingest", "-db", db, "-quiet", mail); code != 0 {
 		t.Fatalf("ingest exit %d: %s", code, errOut)
 	}
-	out, errOut, code := run(t, "", "forget", "-db", db, "-dry-run", "Ola@Example.org")
+	// An operator action is in the audit trail and shown on the case.
+	if out, errOut, code := run(t, "", "case", "status", "1", "waiting", "-db", db); code != 0 {
+		t.Fatalf("case status exit %d: %s%s", code, out, errOut)
+	}
+	out, errOut, code := run(t, "", "case", "show", "1", "-db", db)
+	if code != 0 || !strings.Contains(out, "audit trail:") || !strings.Contains(out, "[status:waiting]: status waiting") {
+		t.Fatalf("case show exit %d: %s%s", code, out, errOut)
+	}
+	out, errOut, code = run(t, "", "forget", "-db", db, "-dry-run", "Ola@Example.org")
 	if code != 0 || !strings.Contains(out, "would replace") || !strings.Contains(out, "in 2 messages") {
 		t.Fatalf("forget -dry-run exit %d: %s%s", code, out, errOut)
 	}
@@ -54,7 +62,7 @@ func TestForgetCompactAuditCommands(t *testing.T) {
 	var as []struct {
 		Action, Actor, Channel, Detail string
 	}
-	if err := json.Unmarshal([]byte(out), &as); err != nil || len(as) != 1 || as[0].Action != "forget" || as[0].Channel != "cli" || !strings.Contains(as[0].Detail, "forgotten-") {
+	if err := json.Unmarshal([]byte(out), &as); err != nil || len(as) != 2 || as[0].Action != "status" || as[1].Action != "forget" || as[1].Channel != "cli" || !strings.Contains(as[1].Detail, "forgotten-") {
 		t.Fatalf("audit -json: %v %s", err, out)
 	}
 	if out, errOut, code = run(t, "", "check-store", "-db", db); code != 0 {
