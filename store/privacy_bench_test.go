@@ -3,6 +3,7 @@ package store
 import (
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"testing"
 	"time"
@@ -74,7 +75,18 @@ func BenchmarkPurgeExpired(b *testing.B) {
 	var rep PurgeReport
 	for range b.N {
 		var err error
-		rep, err = s.Purge(RetentionPolicy{ResolvedBefore: resolved.Add(time.Hour), Now: time.Now()})
+		held, commit := map[string][]time.Duration{}, map[string][]time.Duration{}
+		rep, err = s.Purge(RetentionPolicy{ResolvedBefore: resolved.Add(time.Hour), Now: time.Now(),
+			OnBatch: func(phase string, d, c time.Duration) {
+				held[phase] = append(held[phase], d)
+				commit[phase] = append(commit[phase], c)
+			}})
+		for phase, ds := range held {
+			slices.Sort(ds)
+			cs := commit[phase]
+			slices.Sort(cs)
+			b.Logf("%s: %d batches, lock held median %v, p99 %v, max %v; commit median %v, max %v", phase, len(ds), ds[len(ds)/2], ds[len(ds)*99/100], ds[len(ds)-1], cs[len(cs)/2], cs[len(cs)-1])
+		}
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -40,6 +40,9 @@ func cmdOffline(ctx context.Context, cmd string, args []string, stdout, stderr i
 	if cmd == "backup" || cmd == "compact" {
 		args = absPositional(args)
 	}
+	if cmd == "export-person" || cmd == "case" && len(args) > 0 && args[0] == "export" {
+		args = absLastPositional(args)
+	}
 	return runOffline(ctx, cmd, args, stdout, func(cfg *config.Config, readOnly bool) (*env, func(), error) {
 		st, err := openStoreMode(cfg, readOnly)
 		if err != nil {
@@ -169,7 +172,7 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 			fmt.Fprintf(stdout, "re-armed %d cases; follow-ups already overdue fire now, at most followup.max_per_tick mails at once\n", n)
 			return nil
 		}
-	case "compact", "forget", "purge", "audit":
+	case "compact", "forget", "purge", "audit", "export-person":
 		if run, err = privacyCommand(cmd, pos, *dryRun, *asJSON, stdout); err != nil {
 			return err
 		}
@@ -250,8 +253,18 @@ func caseCommand(sub string, id kp.CaseID, rest []string, asJSON bool, stdout io
 		return func(e *env) error { return operate(e, "[note]", strings.Join(rest, " ")) }, nil
 	case "merge":
 		return mergeCommand(id, rest, operator, stdout)
+	case "archived":
+		if len(rest) != 1 {
+			return nil, usageErr("usage: case archived N REFERENCE (the archive's reference, like 2026/1234)")
+		}
+		return func(e *env) error { return operate(e, "[archived:"+rest[0]+"]", "") }, nil
+	case "export":
+		if len(rest) != 1 {
+			return nil, usageErr("usage: case export N OUT")
+		}
+		return func(e *env) error { return exportCase(e, id, rest[0], stdout) }, nil
 	}
-	return nil, usageErr("unknown case command %q (show, assign, status, note, merge, move)", sub)
+	return nil, usageErr("unknown case command %q (show, assign, status, note, merge, move, archived, export)", sub)
 }
 
 func operatorAddr() string {
@@ -288,6 +301,7 @@ type caseJSON struct {
 	MergedInto      kp.CaseID           `json:"merged_into,omitempty"`
 	Links           []kp.CaseID         `json:"links,omitempty"`
 	OpenedBy        string              `json:"opened_by,omitempty"`
+	Archived        string              `json:"archived,omitempty"`
 	// Audit and Tombstone are shown by case show only.
 	Audit     []store.AuditEntry `json:"audit,omitempty"`
 	Tombstone *store.Tombstone   `json:"tombstone,omitempty"`
@@ -319,7 +333,7 @@ func toCaseJSON(c *kp.Case, prefix string) caseJSON {
 		Assignee: c.Assignee, Team: c.Team, Priority: c.Priority, Escalation: c.Escalation,
 		Created: c.Created, Updated: c.Updated, Messages: c.Messages, Next: c.Next,
 		Previous: c.PreviousCase, Cc: c.Participants, CounterpartRefs: c.Counterparts,
-		MergedInto: c.MergedInto, Links: c.Links, OpenedBy: c.OpenedBy,
+		MergedInto: c.MergedInto, Links: c.Links, OpenedBy: c.OpenedBy, Archived: c.Archived,
 	}
 }
 
@@ -445,6 +459,9 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  their ref:  %s (%s)\n", r.Ref, counterpartName(r))
 	}
 	showThreadLinks(stdout, c, prefix)
+	if c.Archived != "" {
+		fmt.Fprintf(stdout, "  archived:   %s\n", c.Archived)
+	}
 	if tomb != nil {
 		fmt.Fprintf(stdout, "  purged:     %s (retention; %d messages in, %d out)\n", tomb.Purged.In(e.loc()).Format("2006-01-02 15:04"), tomb.Inbound, tomb.Outbound)
 	}

@@ -10,7 +10,8 @@ import (
 	"kontaktpunkt/store"
 )
 
-// privacyCommand builds the runner of compact, forget, purge and audit.
+// privacyCommand builds the runner of compact, forget, purge, export-person
+// and audit.
 // Each works offline and, while serve holds the store, through serve.
 func privacyCommand(cmd string, pos []string, dryRun, asJSON bool, stdout io.Writer) (func(*env) error, error) {
 	actor := "operator " + operatorAddr()
@@ -84,6 +85,11 @@ func privacyCommand(cmd string, pos []string, dryRun, asJSON bool, stdout io.Wri
 				rep.Cases, rep.Messages, rep.Unfiled, rep.RawBytes, rep.Outbound, rep.Index, rep.Batches, rep.MaxBatch.Round(time.Microsecond))
 			return nil
 		}, nil
+	case "export-person":
+		if len(pos) != 2 {
+			return nil, usageErr("usage: export-person [-config FILE] [-db FILE] ADDRESS OUT")
+		}
+		return func(e *env) error { return exportPerson(e, pos[0], pos[1], stdout) }, nil
 	case "audit":
 		if len(pos) != 0 {
 			return nil, usageErr("usage: audit [-config FILE] [-db FILE] [-json]")
