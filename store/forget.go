@@ -9,6 +9,7 @@ import (
 	"encoding/hex"
 	"fmt"
 	"runtime"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -251,10 +252,17 @@ func (s *Store) Forget(addr string, o ForgetOptions) (ForgetReport, error) {
 
 	// Pass 1: the names the address went by.
 	names := map[string]bool{}
+	// Raw bytes are searched after lower-casing ASCII letters only: a
+	// name with other letters is looked for as written, too.
+	rawNames := map[string]bool{}
+	var namesMu sync.Mutex
 	addName := func(ad kp.Address) {
 		if kp.NormAddr(ad.Addr) == a {
 			if n := strings.ToLower(strings.TrimSpace(ad.Name)); len(n) >= 4 && kp.NormAddr(n) != a {
+				namesMu.Lock()
 				names[n] = true
+				rawNames[string(lowerASCII([]byte(strings.TrimSpace(ad.Name))))] = true
+				namesMu.Unlock()
 			}
 		}
 	}
@@ -286,14 +294,20 @@ func (s *Store) Forget(addr string, o ForgetOptions) (ForgetReport, error) {
 		for n := range names {
 			f.needles = append(f.needles, n)
 		}
+		rawNeedles := slices.Clone(f.needles)
+		for n := range rawNames {
+			if !names[n] {
+				rawNeedles = append(rawNeedles, n)
+			}
+		}
 		rep.Names = len(names)
 		// Pass 2: what names the person.
 		var mu sync.Mutex
 		if err := tx.scanMessages(func(m *kp.Message, raw []byte) bool {
 			hit := f.message(m)
 			if !hit && raw != nil {
-				low := bytes.ToLower(raw)
-				for _, n := range f.needles {
+				low := lowerASCII(raw)
+				for _, n := range rawNeedles {
 					if bytes.Contains(low, []byte(n)) {
 						hit = true
 						break
@@ -502,26 +516,30 @@ func (tx *Tx) scanMessages(fn func(m *kp.Message, raw []byte) bool, raw bool) er
 		}()
 	}
 	var err error
-	_ = tx.b(bucketMsg).ForEach(func(k, v []byte) error {
-		j := job{seq: binary.BigEndian.Uint64(k), rec: v}
-		if raw {
-			// The Message-ID is the record's first field.
-			p, e1 := tx.codec.unpack(v)
-			var m *kp.Message
-			if e1 == nil {
-				m, e1 = decodeMessage(p, j.seq)
-			}
+	if !raw {
+		_ = tx.b(bucketMsg).ForEach(func(k, v []byte) error {
+			jobs <- job{seq: binary.BigEndian.Uint64(k), rec: v}
+			return nil
+		})
+	} else {
+		// The Message-ID index says where each message's raw bytes are.
+		msgs := tx.b(bucketMsg)
+		_ = tx.b(bucketMsgID).ForEach(func(k, v []byte) error {
+			e, e1 := decodeIDEntry(v)
 			if e1 != nil {
 				err = e1
 				return e1
 			}
-			e, ok, e2 := tx.lookupID(m.ID)
-			if e2 != nil {
-				err = e2
-				return e2
+			if e.seq == 0 {
+				return nil
+			}
+			j := job{seq: e.seq, rec: msgs.Get(u64(e.seq))}
+			if j.rec == nil {
+				err = fmt.Errorf("message %d of id %q: %w", e.seq, k, ErrCorrupt)
+				return err
 			}
 			switch {
-			case !ok || e.rawLen == 0:
+			case e.rawLen == 0:
 			case e.rawLen >= bigRaw:
 				j.packed = tx.b(bucketRawBig).Get(u64(e.seq))
 			default:
@@ -530,14 +548,26 @@ func (tx *Tx) scanMessages(fn func(m *kp.Message, raw []byte) bool, raw bool) er
 				}
 				j.packedOwns = true
 			}
-		}
-		jobs <- j
-		return nil
-	})
+			jobs <- j
+			return nil
+		})
+	}
 	close(jobs)
 	wg.Wait()
 	if err != nil {
 		return err
 	}
 	return ferr
+}
+
+// lowerASCII lower-cases the ASCII letters of b in place and returns it
+// (raw bytes a scan owns; non-ASCII bytes stay, so UTF-8 names are
+// matched as written in lower case).
+func lowerASCII(b []byte) []byte {
+	for i, c := range b {
+		if c >= 'A' && c <= 'Z' {
+			b[i] = c + 'a' - 'A'
+		}
+	}
+	return b
 }
