@@ -69,6 +69,8 @@ type Config struct {
 	Log Log `yaml:"log"`
 	// Reports configures the weekly report mail.
 	Reports Reports `yaml:"reports"`
+	// Retention purges old mail; every period is off (zero) by default.
+	Retention Retention `yaml:"retention"`
 }
 
 // Contact is the contact point's address and how cases are tagged.

@@ -83,6 +83,7 @@ func (c *Config) Validate() error {
 		ps.add("templates.language", "must be nb or en, not %q", c.Templates.Language)
 	}
 	c.validateHTTP(&ps)
+	c.validateRetention(&ps)
 	switch c.Log.Format {
 	case "text", "json":
 	default:

@@ -370,6 +370,9 @@ func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parse
 	if staffSide {
 		fx = g.applyCommands(c, cmds, refused, msg.From.Addr, out.now)
 		out.remind = fx.remind
+		if err := g.recordAudit(out.tx, out.now, msg.From.Addr, ChannelMail, c.ID, fx); err != nil {
+			return err
+		}
 		if !kp.SameAddr(c.Requester.Addr, before.Requester.Addr) {
 			// Staff wrote in on someone's behalf: the sender is not a participant.
 			c.Participants = removeAddr(c.Participants, c.Requester.Addr)
@@ -400,6 +403,9 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 		before := *c
 		fx := g.applyCommands(c, cmds, refused, msg.From.Addr, out.now)
 		out.remind = fx.remind
+		if err := g.recordAudit(out.tx, out.now, msg.From.Addr, ChannelMail, c.ID, fx); err != nil {
+			return err
+		}
 		own := g.Templates.Trimmer().Split(msg.Text).Own
 		hasText := own != ""
 		assignedWithText := false

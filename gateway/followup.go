@@ -274,6 +274,12 @@ func (g *Gateway) RunFollowUps(ctx context.Context, wake <-chan struct{}) error 
 				g.Log.Error("pruning send log", "err", err)
 			}
 			lastPrune = now
+			// Retention: purges in short batches, intake goes on between them.
+			if rep, err := g.PurgeExpired("retention", "schedule", false); err != nil {
+				g.Log.Error("retention purge", "err", err)
+			} else if rep.Cases+rep.Messages > 0 {
+				g.Log.Info("retention purge", "cases", rep.Cases, "messages", rep.Messages, "batches", rep.Batches, "max_batch", rep.MaxBatch)
+			}
 		}
 		return nil
 	}, (*store.Tx).NextDue)

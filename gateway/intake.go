@@ -86,6 +86,9 @@ func (g *Gateway) Operate(id kp.CaseID, actor kp.Address, commands, text string)
 		prev := recordOf(c)
 		fx := g.applyCommands(c, cmds, refused, actor.Addr, now)
 		out.remind = fx.remind
+		if err := g.recordAudit(tx, now, actor.Addr, ChannelCLI, c.ID, fx); err != nil {
+			return err
+		}
 		if fx.note {
 			msg.Kind = "note"
 			to := append(g.staffAddrs(actor.Addr), g.assigneeAddrs(c, actor.Addr)...)

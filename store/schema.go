@@ -44,6 +44,13 @@ var (
 	// by the offset and length in its bucketMsgID entry. Append-only; only
 	// the last block is rewritten, to fill it.
 	bucketRaw = []byte("raw")
+	// bucketRawFree: u64 offset -> uvarint length. Ranges of the raw log
+	// whose message was purged (retention, forget): their bytes are zeroed,
+	// and a block wholly inside one range (not the last block) is deleted,
+	// so the log may have gaps. Adjacent ranges are merged, so ranges never
+	// touch or overlap. Added without a version change: no range existed
+	// before it.
+	bucketRawFree = []byte("raw_free")
 	// bucketRawBig: u64 seq -> packed raw message, for packed sizes of
 	// bigRaw and more, where one overflow value wastes under 1/16.
 	bucketRawBig = []byte("raw_big")
@@ -90,6 +97,18 @@ var (
 	// only the subject finds its candidates here, newest last.
 	bucketCaseSubject = []byte("case_subject")
 
+	// bucketTombstone: u64 case id -> tombstone record (tombstone.go): what
+	// a case purged by retention keeps beside its blanked case record
+	// (purge time, first answer, message counts). Added without a version
+	// change.
+	bucketTombstone = []byte("tombstone")
+	// bucketAudit: u64 seq -> packed audit record (audit.go): one staff or
+	// operator action. The bucket sequence numbers them.
+	bucketAudit = []byte("audit")
+	// bucketAuditCase: u64 case | u64 audit seq -> (empty). Audit records
+	// that concern a case.
+	bucketAuditCase = []byte("audit_case")
+
 	// bucketCursor: mailbox name -> 4-byte UIDVALIDITY | 4-byte last UID.
 	bucketCursor = []byte("cursor")
 
@@ -128,6 +147,11 @@ var (
 	// keyRawBlock: uvarint block size of the raw log, fixed when the file
 	// is created (it follows from the page size).
 	keyRawBlock = []byte("raw_block")
+	// keyForgetSalt: 16 random bytes, made by the first forget: the key of
+	// the keyed hash that turns a forgotten address into its pseudonym, so
+	// the pseudonym cannot be recomputed from a guessed address without the
+	// store.
+	keyForgetSalt = []byte("forget_salt")
 )
 
 // bigRaw is the packed size from which a raw message is stored as one
@@ -154,6 +178,7 @@ var buckets = []bucketDef{
 	{bucketMsg, 0.95}, // append-only; a little room for UpdateMessage
 	{bucketRaw, 1.0},  // append-only log
 	{bucketRawBig, 1.0},
+	{bucketRawFree, bolt.DefaultFillPercent},
 	{bucketMsgID, bolt.DefaultFillPercent},
 	{bucketCaseMsg, 0.9}, // mostly appends: new messages go to recent cases
 	{bucketCase, 0.9},    // appended by id; rewritten in place, records are small
@@ -163,6 +188,9 @@ var buckets = []bucketDef{
 	{bucketCaseCounterpart, bolt.DefaultFillPercent},
 	{bucketRefBy, bolt.DefaultFillPercent},
 	{bucketCaseSubject, bolt.DefaultFillPercent},
+	{bucketTombstone, 0.9},
+	{bucketAudit, 1.0}, // append-only
+	{bucketAuditCase, bolt.DefaultFillPercent},
 	{bucketCursor, bolt.DefaultFillPercent},
 	{bucketOut, 0.9},
 	{bucketOutRaw, 1.0},

@@ -87,6 +87,8 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdIngest(ctx, rest, stdin, stdout, stderr)
 	case "cases", "case", "outbox", "backup", "followup", "report":
 		err = cmdOffline(ctx, cmd, rest, stdout, stderr)
+	case "compact", "forget", "purge", "audit", "export-person":
+		err = cmdOffline(ctx, cmd, rest, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(rest, stdout)
 	case "check-store":

@@ -42,8 +42,11 @@ func cmdOffline(ctx context.Context, cmd string, args []string, stdout, stderr i
 	// serve may run in another directory: name files absolutely before a
 	// command line may be forwarded to it.
 	args = absFlagValues(args, "config", "db")
-	if cmd == "backup" {
+	if cmd == "backup" || cmd == "compact" {
 		args = absPositional(args)
+	}
+	if cmd == "export-person" || cmd == "case" && len(args) > 0 && args[0] == "export" {
+		args = absLastPositional(args)
 	}
 	return runOffline(ctx, cmd, args, stdout, func(cfg *config.Config, readOnly bool) (*env, func(), error) {
 		st, err := openStoreMode(cfg, readOnly)
@@ -198,6 +201,10 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		if run, err = reportCommand(pos, *from, *to, *team, *asJSON, *asCSV, stdout); err != nil {
 			return err
 		}
+	case "compact", "forget", "purge", "audit", "export-person":
+		if run, err = privacyCommand(cmd, pos, *dryRun, *asJSON, stdout); err != nil {
+			return err
+		}
 	case "backup":
 		if len(pos) != 1 {
 			return usageErr("usage: backup [-config FILE] [-db FILE] OUT")
@@ -220,7 +227,8 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		return err
 	}
 	// Commands that only read share the store with each other.
-	readOnly := cmd == "cases" || cmd == "backup" || cmd == "check-store" || cmd == "report" || (cmd == "case" && pos[0] == "show") || (cmd == "outbox" && len(pos) == 0)
+	readOnly := cmd == "cases" || cmd == "backup" || cmd == "check-store" || cmd == "report" || cmd == "compact" || cmd == "audit" ||
+		(cmd == "forget" || cmd == "purge") && *dryRun || (cmd == "case" && pos[0] == "show") || (cmd == "outbox" && len(pos) == 0)
 	e, closeEnv, err := open(cfg, readOnly)
 	var fw forwarded
 	if errors.As(err, &fw) {
@@ -275,8 +283,18 @@ func caseCommand(sub string, id kp.CaseID, rest []string, asJSON bool, stdout io
 		return func(e *env) error { return operate(e, "[note]", strings.Join(rest, " ")) }, nil
 	case "merge":
 		return mergeCommand(id, rest, operator, stdout)
+	case "archived":
+		if len(rest) != 1 {
+			return nil, usageErr("usage: case archived N REFERENCE (the archive's reference, like 2026/1234)")
+		}
+		return func(e *env) error { return operate(e, "[archived:"+rest[0]+"]", "") }, nil
+	case "export":
+		if len(rest) != 1 {
+			return nil, usageErr("usage: case export N OUT")
+		}
+		return func(e *env) error { return exportCase(e, id, rest[0], stdout) }, nil
 	}
-	return nil, usageErr("unknown case command %q (show, assign, status, note, merge, move)", sub)
+	return nil, usageErr("unknown case command %q (show, assign, status, note, merge, move, archived, export)", sub)
 }
 
 func operatorAddr() string {
@@ -313,6 +331,10 @@ type caseJSON struct {
 	MergedInto      kp.CaseID           `json:"merged_into,omitempty"`
 	Links           []kp.CaseID         `json:"links,omitempty"`
 	OpenedBy        string              `json:"opened_by,omitempty"`
+	Archived        string              `json:"archived,omitempty"`
+	// Audit and Tombstone are shown by case show only.
+	Audit     []store.AuditEntry `json:"audit,omitempty"`
+	Tombstone *store.Tombstone   `json:"tombstone,omitempty"`
 }
 
 type messageJSON struct {
@@ -341,7 +363,7 @@ func toCaseJSON(c *kp.Case, prefix string) caseJSON {
 		Assignee: c.Assignee, Team: c.Team, Priority: c.Priority, Escalation: c.Escalation,
 		Created: c.Created, Updated: c.Updated, Messages: c.Messages, Next: c.Next,
 		Previous: c.PreviousCase, Cc: c.Participants, CounterpartRefs: c.Counterparts,
-		MergedInto: c.MergedInto, Links: c.Links, OpenedBy: c.OpenedBy,
+		MergedInto: c.MergedInto, Links: c.Links, OpenedBy: c.OpenedBy, Archived: c.Archived,
 	}
 }
 
@@ -433,15 +455,25 @@ func listCases(e *env, f store.CaseFilter, asJSON bool, stdout io.Writer) error 
 
 func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 	var (
-		c    *kp.Case
-		msgs []kp.Message
+		c     *kp.Case
+		msgs  []kp.Message
+		audit []store.AuditEntry
+		tomb  *store.Tombstone
 	)
 	err := e.st.View(func(tx *store.Tx) error {
 		var err error
 		if c, err = tx.Case(id); err != nil {
 			return err
 		}
-		msgs, err = tx.CaseMessages(id)
+		if msgs, err = tx.CaseMessages(id); err != nil {
+			return err
+		}
+		if t, ok, err := tx.Tombstone(id); err != nil {
+			return err
+		} else if ok {
+			tomb = &t
+		}
+		audit, err = tx.Audit(id)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) {
@@ -474,6 +506,7 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 			ms = append(ms, mj)
 		}
 		cj.Messages = ms
+		cj.Audit, cj.Tombstone = audit, tomb
 		return writeJSON(stdout, cj)
 	}
 	fmt.Fprintf(stdout, "%s %s\n", c.ID.Tag(prefix), c.Subject)
@@ -494,6 +527,18 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 		fmt.Fprintf(stdout, "  their ref:  %s (%s)\n", r.Ref, counterpartName(r))
 	}
 	showThreadLinks(stdout, c, prefix)
+	if c.Archived != "" {
+		fmt.Fprintf(stdout, "  archived:   %s\n", c.Archived)
+	}
+	if tomb != nil {
+		fmt.Fprintf(stdout, "  purged:     %s (retention; %d messages in, %d out)\n", tomb.Purged.In(e.loc()).Format("2006-01-02 15:04"), tomb.Inbound, tomb.Outbound)
+	}
+	defer func() {
+		if len(audit) > 0 {
+			fmt.Fprintf(stdout, "\naudit trail:\n")
+			printAudit(e, audit, stdout)
+		}
+	}()
 	for _, m := range msgs {
 		arrow := "<-"
 		if m.Direction == kp.Out {
