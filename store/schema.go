@@ -90,6 +90,20 @@ var (
 	// only the subject finds its candidates here, newest last.
 	bucketCaseSubject = []byte("case_subject")
 
+	// bucketSuggestDoc: u64 case id -> uvarint term count, then per term
+	// lstr term | uvarint frequency: the terms of a case's request
+	// (package suggest), written once when the case opens so its postings
+	// can be replaced. Added without a version change: Open creates missing
+	// buckets, and cases from before it simply have no terms.
+	bucketSuggestDoc = []byte("suggest_doc")
+	// bucketSuggestPost: lstr term | u64 case id -> uvarint frequency |
+	// uvarint term count of the case. The inverted index the suggestions
+	// rank past cases by; one entry per term of each bucketSuggestDoc.
+	bucketSuggestPost = []byte("suggest_post")
+	// bucketSuggestDF: term -> uvarint number of cases with the term
+	// (document frequency; also the vocabulary compounds are split by).
+	bucketSuggestDF = []byte("suggest_df")
+
 	// bucketCursor: mailbox name -> 4-byte UIDVALIDITY | 4-byte last UID.
 	bucketCursor = []byte("cursor")
 
@@ -117,7 +131,8 @@ var (
 	bucketCounters = []byte("counters")
 	// bucketStats: internal counter name -> 8-byte big-endian int64.
 	// "case/<status>" counts cases per status, "out/<state>" outbound
-	// messages per state, so counts are O(1) at any store size.
+	// messages per state, "suggest/docs" and "suggest/terms" the cases in
+	// bucketSuggestDoc and the sum of their term counts, so counts are O(1) at any store size.
 	bucketStats = []byte("stats")
 )
 
@@ -163,6 +178,9 @@ var buckets = []bucketDef{
 	{bucketCaseCounterpart, bolt.DefaultFillPercent},
 	{bucketRefBy, bolt.DefaultFillPercent},
 	{bucketCaseSubject, bolt.DefaultFillPercent},
+	{bucketSuggestDoc, 0.9}, // appended by case id
+	{bucketSuggestPost, bolt.DefaultFillPercent},
+	{bucketSuggestDF, bolt.DefaultFillPercent},
 	{bucketCursor, bolt.DefaultFillPercent},
 	{bucketOut, 0.9},
 	{bucketOutRaw, 1.0},
