@@ -368,7 +368,12 @@ func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parse
 			c.Participants = removeAddr(c.Participants, c.Requester.Addr)
 		}
 	}
+	sug, err := g.suggestCase(out, c, msg)
+	if err != nil {
+		return err
+	}
 	data := g.caseData(c, msg)
+	data.Suggest = sug
 	if !fx.note && !out.noAck {
 		out.send(c, "ack", []kp.Address{c.Requester}, nil, "auto-replied", data)
 	}
