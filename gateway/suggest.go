@@ -1,10 +1,12 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 
 	kp "kontaktpunkt"
+	"kontaktpunkt/store"
 	"kontaktpunkt/suggest"
 )
 
@@ -69,4 +71,154 @@ func (g *Gateway) tagList(ids []kp.CaseID, n int) string {
 		b.WriteString(id.Tag(g.Config.Contact.TagPrefix))
 	}
 	return b.String()
+}
+
+// CaseTerms returns the suggestion terms of case c: those indexed when it
+// opened, else (a case from before the index) from its subject and the
+// message that opened it.
+func CaseTerms(tx *store.Tx, c *kp.Case) (map[string]int, error) {
+	terms, err := tx.CaseTerms(c.ID)
+	if err != nil || terms != nil {
+		return terms, err
+	}
+	msgs, err := tx.CaseMessages(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	text := ""
+	for _, m := range msgs {
+		if m.Kind == "request" {
+			text = m.Text
+			break
+		}
+	}
+	return suggest.CaseTerms(c.Subject, text, suggest.VocabOf(tx)), nil
+}
+
+// Suggest ranks teams and people for case id by the other cases, and
+// lists the most similar ones (those resolved in Answered).
+func Suggest(tx *store.Tx, id kp.CaseID) (*suggest.Result, error) {
+	c, err := tx.Case(id)
+	if err != nil {
+		return nil, err
+	}
+	terms, err := CaseTerms(tx, c)
+	if err != nil {
+		return nil, err
+	}
+	return suggest.Rank(tx, terms, suggest.Options{Exclude: id})
+}
+
+// IndexHistory adds the cases that have no suggestion terms (opened
+// before the index existed) to the index, a batch per transaction, and
+// returns how many it added.
+func IndexHistory(st *store.Store) (int, error) {
+	const batch = 500
+	var last kp.CaseID
+	if err := st.View(func(tx *store.Tx) (err error) { last, err = tx.LastCaseID(); return err }); err != nil {
+		return 0, err
+	}
+	added := 0
+	for start := kp.CaseID(1); start <= last; start += batch {
+		err := st.Update(func(tx *store.Tx) error {
+			for id := start; id < start+batch && id <= last; id++ {
+				c, err := tx.Case(id)
+				if errors.Is(err, store.ErrNotFound) {
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				if t, err := tx.CaseTerms(id); err != nil || t != nil {
+					if err != nil {
+						return err
+					}
+					continue
+				}
+				terms, err := CaseTerms(tx, c)
+				if err != nil {
+					return err
+				}
+				if err := tx.PutCaseTerms(id, terms); err != nil {
+					return err
+				}
+				added++
+			}
+			return nil
+		})
+		if err != nil {
+			return added, err
+		}
+	}
+	return added, nil
+}
+
+// Replay is how suggestions would have done on past cases.
+type Replay struct {
+	// Cases is how many assigned cases were replayed.
+	Cases int `json:"cases"`
+	// Right is how many of them went to the top suggestion (the team, or
+	// the person for a case with no team).
+	Right int `json:"right"`
+	// NoSuggestion is how many had no suggestion at all.
+	NoSuggestion int `json:"no_suggestion"`
+	// Accuracy is Right over Cases.
+	Accuracy float64 `json:"accuracy"`
+}
+
+// ReplaySuggestions replays the last n assigned, indexed cases (all when n
+// <= 0): was each one's final team the top suggestion from the cases
+// before it? Term rarity is the index's today, a small look ahead.
+func ReplaySuggestions(tx *store.Tx, n int) (Replay, error) {
+	var r Replay
+	max, err := tx.LastCaseID()
+	if err != nil {
+		return r, err
+	}
+	for id := max; id > 0 && (n <= 0 || r.Cases < n); id-- {
+		terms, err := tx.CaseTerms(id)
+		if err != nil {
+			return r, err
+		}
+		if terms == nil {
+			continue
+		}
+		c, err := tx.Case(id)
+		if err != nil {
+			if errors.Is(err, store.ErrNotFound) {
+				continue
+			}
+			return r, err
+		}
+		if c.MergedInto != 0 || (c.Team == "" && c.Assignee == "") {
+			continue
+		}
+		res, err := suggest.Rank(tx, terms, suggest.Options{Before: id})
+		if err != nil {
+			return r, err
+		}
+		r.Cases++
+		if len(res.Suggestions) == 0 {
+			r.NoSuggestion++
+			continue
+		}
+		if c.Team != "" {
+			if top, ok := res.Top(); ok && top.Team == c.Team {
+				r.Right++
+			}
+			continue
+		}
+		for _, s := range res.Suggestions {
+			if s.Assignee != "" {
+				if kp.SameAddr(s.Assignee, c.Assignee) {
+					r.Right++
+				}
+				break
+			}
+		}
+	}
+	if r.Cases > 0 {
+		r.Accuracy = float64(r.Right) / float64(r.Cases)
+	}
+	return r, nil
 }

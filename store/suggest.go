@@ -196,3 +196,8 @@ func addUvarint(b interface {
 	}
 	return b.Put(key, binary.AppendUvarint(nil, uint64(v)))
 }
+
+// LastCaseID returns the highest case id allocated so far (0 for none).
+func (tx *Tx) LastCaseID() (kp.CaseID, error) {
+	return kp.CaseID(tx.b(bucketCase).Sequence()), nil
+}

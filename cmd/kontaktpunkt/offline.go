@@ -82,6 +82,8 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 	assignee := fs.String("assignee", "", "only cases assigned to this address")
 	since := fs.String("since", "", "followup rearm: only cases updated on or after this date (YYYY-MM-DD)")
 	dryRun := fs.Bool("dry-run", false, "followup rearm: only count the cases")
+	replay := fs.Bool("replay", false, "case suggest: replay the latest assigned cases and print how often the top suggestion was right")
+	reindex := fs.Bool("reindex", false, "case suggest: add cases opened before the suggestion index to it")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -98,8 +100,14 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		}
 		run = func(e *env) error { return listCases(e, kp.Status(*status), *assignee, *asJSON, stdout) }
 	case "case":
+		if len(pos) >= 1 && pos[0] == "suggest" && (*replay || *reindex) {
+			if run, err = suggestHistoryCommand(pos[1:], *replay, *reindex, *asJSON, stdout); err != nil {
+				return err
+			}
+			break
+		}
 		if len(pos) < 2 {
-			return usageErr("usage: case show N | case assign N WHO | case status N S | case note N TEXT | case merge FROM INTO | case move MSGID N")
+			return usageErr("usage: case show N | case assign N WHO | case status N S | case note N TEXT | case merge FROM INTO | case move MSGID N | case suggest N")
 		}
 		if pos[0] == "move" {
 			if run, err = moveCommand(pos[1:], stdout); err != nil {
@@ -191,7 +199,7 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		return err
 	}
 	// Commands that only read share the store with each other.
-	readOnly := cmd == "cases" || cmd == "backup" || (cmd == "case" && pos[0] == "show") || (cmd == "outbox" && len(pos) == 0)
+	readOnly := cmd == "cases" || cmd == "backup" || (cmd == "case" && (pos[0] == "show" || pos[0] == "suggest" && !*reindex)) || (cmd == "outbox" && len(pos) == 0)
 	e, closeEnv, err := open(cfg, readOnly)
 	var fw forwarded
 	if errors.As(err, &fw) {
@@ -246,8 +254,10 @@ func caseCommand(sub string, id kp.CaseID, rest []string, asJSON bool, stdout io
 		return func(e *env) error { return operate(e, "[note]", strings.Join(rest, " ")) }, nil
 	case "merge":
 		return mergeCommand(id, rest, operator, stdout)
+	case "suggest":
+		return suggestCommand(id, rest, asJSON, stdout)
 	}
-	return nil, usageErr("unknown case command %q (show, assign, status, note, merge, move)", sub)
+	return nil, usageErr("unknown case command %q (show, assign, status, note, merge, move, suggest)", sub)
 }
 
 func operatorAddr() string {
