@@ -25,18 +25,25 @@ type suggestLine struct {
 	Auto bool
 }
 
+// indexSuggestions is switched off only by the benchmark that measures
+// what keeping the suggestion index costs ingest.
+var indexSuggestions = true
+
 // suggestCase adds the request that opens c to the suggestion index and,
 // when mail will be sent or automatic assignment is on, ranks teams by
 // the cases before it. An unassigned case whose top suggestion is
 // confident enough (suggest.auto_assign_above) is assigned to that team.
 // The line for the notification is nil when there is nothing to say.
 func (g *Gateway) suggestCase(out *outbox, c *kp.Case, msg *kp.Message) (*suggestLine, error) {
+	if !indexSuggestions {
+		return nil, nil
+	}
 	terms := suggest.CaseTerms(c.Subject, msg.Text, suggest.VocabOf(out.tx))
 	auto := g.Config.Suggest.AutoAssignAbove
 	unassigned := c.Team == "" && c.Assignee == ""
 	var line *suggestLine
 	if unassigned && (!out.quiet || auto > 0) {
-		res, err := suggest.Rank(out.tx, terms, suggest.Options{Exclude: c.ID})
+		res, err := suggest.Rank(out.tx, terms, suggest.Options{Exclude: c.ID, VotesOnly: true})
 		if err != nil {
 			return nil, err
 		}

@@ -9,11 +9,26 @@ import (
 	kp "kontaktpunkt"
 )
 
+// The suggestion index is an inverted index of the terms of each case's
+// request. Writing a case's postings as it opens would touch a page per
+// term, scattered over the postings bucket, in every transaction; instead
+// a new case's terms are appended to bucketSuggestDoc (one page) and
+// folded into the postings a few hundred cases at a time, when pages are
+// shared by many cases. Until then, readers see them through
+// pendingTerms, built once per transaction from the few unfolded
+// records. Cases up to the "suggest/folded" id are in the postings; later
+// ones are pending.
+
 // Stats keys of the suggestion index (bucketStats).
 var (
-	statSuggestDocs  = []byte("suggest/docs")
-	statSuggestTerms = []byte("suggest/terms")
+	statSuggestDocs    = []byte("suggest/docs")
+	statSuggestTerms   = []byte("suggest/terms")
+	statSuggestFolded  = []byte("suggest/folded")
+	statSuggestPending = []byte("suggest/pending")
 )
+
+// foldEvery is how many pending cases are folded into the postings at once.
+const foldEvery = 512
 
 func suggestPostKey(term string, id kp.CaseID) []byte {
 	return appendU64(appendLstr(make([]byte, 0, 10+len(term)), term), uint64(id))
@@ -22,6 +37,89 @@ func suggestPostKey(term string, id kp.CaseID) []byte {
 // maxSuggestTerm is the longest term indexed; longer ones are noise
 // (hashes, URLs run together) and would bloat keys.
 const maxSuggestTerm = 64
+
+// posting is one case's entry for a term.
+type posting struct {
+	id           kp.CaseID
+	freq, length int
+}
+
+// pendingTerms are the terms of the cases not yet folded into the
+// postings, as an index of their own.
+type pendingTerms struct {
+	df   map[string]int
+	post map[string][]posting
+}
+
+func (p *pendingTerms) add(id kp.CaseID, terms map[string]int) {
+	total := docLength(terms)
+	for t, n := range terms {
+		p.df[t]++
+		p.post[t] = append(p.post[t], posting{id, n, total})
+	}
+}
+
+func (p *pendingTerms) remove(id kp.CaseID, terms map[string]int) {
+	for t := range terms {
+		list := p.post[t]
+		for i, e := range list {
+			if e.id == id {
+				p.post[t] = append(list[:i:i], list[i+1:]...)
+				if p.df[t]--; p.df[t] <= 0 {
+					delete(p.df, t)
+					delete(p.post, t)
+				}
+				break
+			}
+		}
+	}
+}
+
+// cleanTerms drops what is not indexed: empty and overlong terms and
+// counts below one.
+func cleanTerms(terms map[string]int) map[string]int {
+	out := make(map[string]int, len(terms))
+	for t, n := range terms {
+		if t != "" && n > 0 && len(t) <= maxSuggestTerm {
+			out[t] = n
+		}
+	}
+	return out
+}
+
+func docLength(terms map[string]int) int {
+	total := 0
+	for _, n := range terms {
+		total += n
+	}
+	return total
+}
+
+// pendingIndex returns the unfolded terms, reading them once per
+// transaction.
+func (tx *Tx) pendingIndex() (*pendingTerms, error) {
+	if tx.pending != nil {
+		return tx.pending, nil
+	}
+	folded, err := tx.stat(statSuggestFolded)
+	if err != nil {
+		return nil, err
+	}
+	p := &pendingTerms{df: map[string]int{}, post: map[string][]posting{}}
+	cur := tx.b(bucketSuggestDoc).Cursor()
+	for k, v := cur.Seek(u64(uint64(folded) + 1)); k != nil; k, v = cur.Next() {
+		if len(k) != 8 {
+			return nil, fmt.Errorf("suggestion terms: key %x: %w", k, ErrCorrupt)
+		}
+		terms, err := decodeSuggestDoc(v)
+		if err != nil {
+			return nil, fmt.Errorf("terms of case %d: %w", binary.BigEndian.Uint64(k), err)
+		}
+		p.add(kp.CaseID(binary.BigEndian.Uint64(k)), terms)
+	}
+	tx.pending = p
+	return p, nil
+}
 
 // PutCaseTerms records the terms of case id's request (term -> frequency)
 // in the suggestion index, replacing any it had. The case's team and
@@ -34,31 +132,18 @@ func (tx *Tx) PutCaseTerms(id kp.CaseID, terms map[string]int) error {
 	if err := tx.DeleteCaseTerms(id); err != nil {
 		return err
 	}
-	keys := make([]string, 0, len(terms))
-	total := 0
-	for t, n := range terms {
-		if t == "" || n <= 0 || len(t) > maxSuggestTerm {
-			continue
-		}
-		keys = append(keys, t)
-		total += n
-	}
-	if len(keys) == 0 {
+	terms = cleanTerms(terms)
+	if len(terms) == 0 {
 		return nil
+	}
+	keys := make([]string, 0, len(terms))
+	for t := range terms {
+		keys = append(keys, t)
 	}
 	sort.Strings(keys)
 	doc := binary.AppendUvarint(nil, uint64(len(keys)))
-	post, df := tx.b(bucketSuggestPost), tx.b(bucketSuggestDF)
 	for _, t := range keys {
-		n := terms[t]
-		doc = binary.AppendUvarint(appendLstr(doc, t), uint64(n))
-		v := binary.AppendUvarint(binary.AppendUvarint(make([]byte, 0, 6), uint64(n)), uint64(total))
-		if err := post.Put(suggestPostKey(t, id), v); err != nil {
-			return fmt.Errorf("indexing terms of case %d: %w", id, err)
-		}
-		if err := addUvarint(df, []byte(t), 1); err != nil {
-			return fmt.Errorf("indexing terms of case %d: %w", id, err)
-		}
+		doc = binary.AppendUvarint(appendLstr(doc, t), uint64(terms[t]))
 	}
 	if err := tx.b(bucketSuggestDoc).Put(u64(uint64(id)), doc); err != nil {
 		return fmt.Errorf("indexing terms of case %d: %w", id, err)
@@ -66,7 +151,89 @@ func (tx *Tx) PutCaseTerms(id kp.CaseID, terms map[string]int) error {
 	if err := tx.addStat(statSuggestDocs, 1); err != nil {
 		return err
 	}
-	return tx.addStat(statSuggestTerms, int64(total))
+	if err := tx.addStat(statSuggestTerms, int64(docLength(terms))); err != nil {
+		return err
+	}
+	folded, err := tx.stat(statSuggestFolded)
+	if err != nil {
+		return err
+	}
+	if uint64(id) <= uint64(folded) {
+		// An old case indexed late: straight into the postings.
+		return tx.writePostings(id, terms, 1)
+	}
+	p, err := tx.pendingIndex()
+	if err != nil {
+		return err
+	}
+	p.add(id, terms)
+	if err := tx.addStat(statSuggestPending, 1); err != nil {
+		return err
+	}
+	if n, err := tx.stat(statSuggestPending); err != nil || n < foldEvery {
+		return err
+	}
+	return tx.foldPending()
+}
+
+// foldPending writes the pending cases' postings and marks them folded.
+func (tx *Tx) foldPending() error {
+	folded, err := tx.stat(statSuggestFolded)
+	if err != nil {
+		return err
+	}
+	last := uint64(folded)
+	cur := tx.b(bucketSuggestDoc).Cursor()
+	// Collect first: writing other buckets while a cursor walks this one
+	// is safe, but the walk must end before the stats change.
+	type doc struct {
+		id    kp.CaseID
+		terms map[string]int
+	}
+	var docs []doc
+	for k, v := cur.Seek(u64(uint64(folded) + 1)); k != nil; k, v = cur.Next() {
+		terms, err := decodeSuggestDoc(v)
+		if err != nil || len(k) != 8 {
+			return fmt.Errorf("folding suggestion terms: key %x: %w", k, ErrCorrupt)
+		}
+		last = binary.BigEndian.Uint64(k)
+		docs = append(docs, doc{kp.CaseID(last), terms})
+	}
+	for _, d := range docs {
+		if err := tx.writePostings(d.id, d.terms, 1); err != nil {
+			return err
+		}
+	}
+	if err := tx.b(bucketStats).Put(statSuggestFolded, binary.BigEndian.AppendUint64(nil, last)); err != nil {
+		return err
+	}
+	if err := tx.b(bucketStats).Delete(statSuggestPending); err != nil {
+		return err
+	}
+	tx.pending = &pendingTerms{df: map[string]int{}, post: map[string][]posting{}}
+	return nil
+}
+
+// writePostings adds (sign 1) or removes (sign -1) case id's postings and
+// document frequencies.
+func (tx *Tx) writePostings(id kp.CaseID, terms map[string]int, sign int64) error {
+	post, df := tx.b(bucketSuggestPost), tx.b(bucketSuggestDF)
+	total := uint64(docLength(terms))
+	for t, n := range terms {
+		var err error
+		if sign > 0 {
+			err = post.Put(suggestPostKey(t, id), binary.AppendUvarint(binary.AppendUvarint(make([]byte, 0, 6), uint64(n)), total))
+		} else {
+			err = post.Delete(suggestPostKey(t, id))
+		}
+		if err == nil {
+			err = addUvarint(df, []byte(t), sign)
+		}
+		if err != nil {
+			return fmt.Errorf("indexing terms of case %d: %w", id, err)
+		}
+	}
+	return nil
 }
 
 // DeleteCaseTerms removes case id from the suggestion index.
@@ -80,14 +247,21 @@ func (tx *Tx) DeleteCaseTerms(id kp.CaseID) error {
 	if err != nil {
 		return fmt.Errorf("terms of case %d: %w", id, err)
 	}
-	post, df := tx.b(bucketSuggestPost), tx.b(bucketSuggestDF)
-	total := 0
-	for t, n := range terms {
-		total += n
-		if err := post.Delete(suggestPostKey(t, id)); err != nil {
+	folded, err := tx.stat(statSuggestFolded)
+	if err != nil {
+		return err
+	}
+	if uint64(id) <= uint64(folded) {
+		if err := tx.writePostings(id, terms, -1); err != nil {
 			return err
 		}
-		if err := addUvarint(df, []byte(t), -1); err != nil {
+	} else {
+		p, err := tx.pendingIndex()
+		if err != nil {
+			return err
+		}
+		p.remove(id, terms)
+		if err := tx.addStat(statSuggestPending, -1); err != nil {
 			return err
 		}
 	}
@@ -97,7 +271,7 @@ func (tx *Tx) DeleteCaseTerms(id kp.CaseID) error {
 	if err := tx.addStat(statSuggestDocs, -1); err != nil {
 		return err
 	}
-	return tx.addStat(statSuggestTerms, -int64(total))
+	return tx.addStat(statSuggestTerms, -int64(docLength(terms)))
 }
 
 // CaseTerms returns the indexed terms of case id, nil when it has none.
@@ -141,12 +315,14 @@ func decodeSuggestDoc(v []byte) (map[string]int, error) {
 }
 
 // TermCases returns how many indexed cases have term (0 for a term the
-// index does not know).
+// index does not know, or when the index cannot be read).
 func (tx *Tx) TermCases(term string) int {
-	v := tx.b(bucketSuggestDF).Get([]byte(term))
-	n, k := binary.Uvarint(v)
+	n, k := binary.Uvarint(tx.b(bucketSuggestDF).Get([]byte(term)))
 	if k <= 0 {
-		return 0
+		n = 0
+	}
+	if p, err := tx.pendingIndex(); err == nil {
+		n += uint64(p.df[term])
 	}
 	return int(n)
 }
@@ -170,6 +346,17 @@ func (tx *Tx) TermPostings(term string, fn func(id kp.CaseID, freq, length int) 
 			return nil
 		}
 	}
+	p, err := tx.pendingIndex()
+	if err != nil {
+		return err
+	}
+	list := p.post[term]
+	sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
+	for _, e := range list {
+		if !fn(e.id, e.freq, e.length) {
+			return nil
+		}
+	}
 	return nil
 }
 
@@ -181,6 +368,11 @@ func (tx *Tx) TermStats() (cases, terms int64, err error) {
 	}
 	terms, err = tx.stat(statSuggestTerms)
 	return cases, terms, err
+}
+
+// LastCaseID returns the highest case id allocated so far (0 for none).
+func (tx *Tx) LastCaseID() (kp.CaseID, error) {
+	return kp.CaseID(tx.b(bucketCase).Sequence()), nil
 }
 
 // addUvarint adds delta to a uvarint counter value, deleting it at zero.
@@ -195,9 +387,4 @@ func addUvarint(b interface {
 		return b.Delete(key)
 	}
 	return b.Put(key, binary.AppendUvarint(nil, uint64(v)))
-}
-
-// LastCaseID returns the highest case id allocated so far (0 for none).
-func (tx *Tx) LastCaseID() (kp.CaseID, error) {
-	return kp.CaseID(tx.b(bucketCase).Sequence()), nil
 }

@@ -63,3 +63,61 @@ func TestCaseTermsIndex(t *testing.T) {
 		return nil
 	})
 }
+
+// TestCaseTermsFold crosses the fold: cases before it are read from the
+// postings, later ones from the pending records, and both agree.
+func TestCaseTermsFold(t *testing.T) {
+	s := openTest(t)
+	const n = foldEvery + 40
+	update(t, s, func(tx *Tx) error {
+		for id := kp.CaseID(1); id <= n; id++ {
+			terms := map[string]int{"felles": 1}
+			if id%2 == 0 {
+				terms["partall"] = 2
+			}
+			if err := tx.PutCaseTerms(id, terms); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	check := func(wantAll, wantEven int) {
+		t.Helper()
+		view(t, s, func(tx *Tx) error {
+			if got := tx.TermCases("felles"); got != wantAll {
+				t.Errorf("felles in %d cases, want %d", got, wantAll)
+			}
+			if got := tx.TermCases("partall"); got != wantEven {
+				t.Errorf("partall in %d cases, want %d", got, wantEven)
+			}
+			var ids []kp.CaseID
+			if err := tx.TermPostings("felles", func(id kp.CaseID, f, l int) bool { ids = append(ids, id); return true }); err != nil {
+				return err
+			}
+			if len(ids) != wantAll {
+				t.Errorf("%d felles postings, want %d", len(ids), wantAll)
+			}
+			for i := 1; i < len(ids); i++ {
+				if ids[i] <= ids[i-1] {
+					t.Fatalf("postings out of order at %d: %v", i, ids[i-1:i+1])
+				}
+			}
+			return nil
+		})
+	}
+	check(n, n/2)
+	view(t, s, func(tx *Tx) error {
+		if f, _ := tx.stat(statSuggestFolded); f != foldEvery {
+			t.Errorf("folded up to %d, want %d", f, foldEvery)
+		}
+		return nil
+	})
+	// Remove one folded and one pending case, in one transaction.
+	update(t, s, func(tx *Tx) error {
+		if err := tx.DeleteCaseTerms(2); err != nil {
+			return err
+		}
+		return tx.DeleteCaseTerms(n)
+	})
+	check(n-2, n/2-2)
+}

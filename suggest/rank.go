@@ -40,6 +40,9 @@ type Options struct {
 	Before kp.CaseID
 	// Neighbours is how many similar assigned cases vote (default 15).
 	Neighbours int
+	// VotesOnly stops reading cases once the voters are found: the
+	// Similar and Answered lists may be short.
+	VotesOnly bool
 }
 
 // Suggestion is a team or a person who answered similar cases. Exactly
@@ -103,7 +106,7 @@ const (
 	// and costs the most to score; it is skipped.
 	commonShare = 0.25
 	// readBudget caps the candidate cases read to find the voters.
-	readBudget = 300
+	readBudget = 200
 	// minShare: a candidate less similar than this share of the best one
 	// does not vote.
 	minShare = 0.25
@@ -214,7 +217,7 @@ func Rank(ix Index, terms map[string]int, o Options) (*Result, error) {
 	}
 	var sum float64
 	for _, c := range top {
-		if res.Voters >= o.Neighbours && len(res.Answered) >= listed {
+		if res.Voters >= o.Neighbours && (o.VotesOnly || len(res.Answered) >= listed) {
 			break
 		}
 		cs, err := ix.Case(c.id)

@@ -211,6 +211,9 @@ func Stem(w string) string {
 }
 
 func stripSuffix(w string) string {
+	if w == "" || !strings.ContainsRune("aenrt", rune(w[len(w)-1])) {
+		return w // every ending is on one of these letters
+	}
 	for _, s := range suffixes {
 		if !strings.HasSuffix(w, s.end) {
 			continue
@@ -301,25 +304,42 @@ func CaseTerms(subject, text string, known Vocab) map[string]int {
 }
 
 func addTerms(out map[string]int, text string, known Vocab, weight int) {
+	// A request repeats its words: each distinct word is stemmed and
+	// split once.
+	seen := make(map[string][]string)
 	for _, w := range words(text) {
 		if w.acronym {
 			out[w.text] += weight
 			continue
 		}
-		if len(w.text) < 2 || stopWords[w.text] || allDigits(w.text) {
-			continue
+		terms, ok := seen[w.text]
+		if !ok {
+			terms = wordTerms(w.text, known)
+			seen[w.text] = terms
 		}
-		st := Stem(w.text)
-		if len(st) < 2 || stopWords[st] {
-			continue
-		}
-		out[st] += weight
-		for _, p := range splitCompound(w.text, known, 0) {
-			if p != st && !stopWords[p] {
-				out[p] += weight
-			}
+		for _, t := range terms {
+			out[t] += weight
 		}
 	}
+}
+
+// wordTerms returns the terms of one folded word: its stem and the known
+// parts of a compound; none for a stop word, a number or a single letter.
+func wordTerms(w string, known Vocab) []string {
+	if len(w) < 2 || stopWords[w] || allDigits(w) {
+		return nil
+	}
+	st := Stem(w)
+	if len(st) < 2 || stopWords[st] {
+		return nil
+	}
+	terms := []string{st}
+	for _, p := range splitCompound(w, known, 0) {
+		if p != st && !stopWords[p] {
+			terms = append(terms, p)
+		}
+	}
+	return terms
 }
 
 func allDigits(s string) bool {
