@@ -80,42 +80,6 @@ func (g *Gateway) tagList(ids []kp.CaseID, n int) string {
 	return b.String()
 }
 
-// CaseTerms returns the suggestion terms of case c: those indexed when it
-// opened, else (a case from before the index) from its subject and the
-// message that opened it.
-func CaseTerms(tx *store.Tx, c *kp.Case) (map[string]int, error) {
-	terms, err := tx.CaseTerms(c.ID)
-	if err != nil || terms != nil {
-		return terms, err
-	}
-	msgs, err := tx.CaseMessages(c.ID)
-	if err != nil {
-		return nil, err
-	}
-	text := ""
-	for _, m := range msgs {
-		if m.Kind == "request" {
-			text = m.Text
-			break
-		}
-	}
-	return suggest.CaseTerms(c.Subject, text, suggest.VocabOf(tx)), nil
-}
-
-// Suggest ranks teams and people for case id by the other cases, and
-// lists the most similar ones (those resolved in Answered).
-func Suggest(tx *store.Tx, id kp.CaseID) (*suggest.Result, error) {
-	c, err := tx.Case(id)
-	if err != nil {
-		return nil, err
-	}
-	terms, err := CaseTerms(tx, c)
-	if err != nil {
-		return nil, err
-	}
-	return suggest.Rank(tx, terms, suggest.Options{Exclude: id})
-}
-
 // IndexHistory adds the cases that have no suggestion terms (opened
 // before the index existed) to the index, a batch per transaction, and
 // returns how many it added.
@@ -142,7 +106,7 @@ func IndexHistory(st *store.Store) (int, error) {
 					}
 					continue
 				}
-				terms, err := CaseTerms(tx, c)
+				terms, err := suggest.TermsOf(tx, c)
 				if err != nil {
 					return err
 				}

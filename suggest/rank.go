@@ -320,3 +320,49 @@ func respell(ix Index, t string) (string, int) {
 	}
 	return best, bestDF
 }
+
+// CaseIndex is an Index that also holds each case's indexed terms and
+// its messages.
+type CaseIndex interface {
+	Index
+	// CaseTerms returns the terms indexed for a case, nil for none.
+	CaseTerms(id kp.CaseID) (map[string]int, error)
+	// CaseMessages returns a case's messages in order.
+	CaseMessages(id kp.CaseID) ([]kp.Message, error)
+}
+
+// TermsOf returns the terms of case c: those indexed when it opened, else
+// (a case from before the index) from its subject and the request that
+// opened it.
+func TermsOf(ix CaseIndex, c *kp.Case) (map[string]int, error) {
+	terms, err := ix.CaseTerms(c.ID)
+	if err != nil || terms != nil {
+		return terms, err
+	}
+	msgs, err := ix.CaseMessages(c.ID)
+	if err != nil {
+		return nil, err
+	}
+	text := ""
+	for _, m := range msgs {
+		if m.Kind == "request" {
+			text = m.Text
+			break
+		}
+	}
+	return CaseTerms(c.Subject, text, VocabOf(ix)), nil
+}
+
+// ForCase ranks teams and people for case id by the other cases, and
+// lists the most similar ones (those resolved in Answered).
+func ForCase(ix CaseIndex, id kp.CaseID) (*Result, error) {
+	c, err := ix.Case(id)
+	if err != nil {
+		return nil, err
+	}
+	terms, err := TermsOf(ix, c)
+	if err != nil {
+		return nil, err
+	}
+	return Rank(ix, terms, Options{Exclude: id})
+}

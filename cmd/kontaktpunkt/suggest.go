@@ -27,7 +27,7 @@ func suggestCommand(id kp.CaseID, rest []string, asJSON bool, stdout io.Writer) 
 	return func(e *env) error {
 		var res *suggest.Result
 		err := e.st.View(func(tx *store.Tx) (err error) {
-			res, err = gateway.Suggest(tx, id)
+			res, err = suggest.ForCase(tx, id)
 			return err
 		})
 		if errors.Is(err, store.ErrNotFound) {
