@@ -96,9 +96,13 @@ var (
 	// can be replaced. Added without a version change: Open creates missing
 	// buckets, and cases from before it simply have no terms.
 	bucketSuggestDoc = []byte("suggest_doc")
-	// bucketSuggestPost: lstr term | u64 case id -> uvarint frequency |
-	// uvarint term count of the case. The inverted index the suggestions
-	// rank past cases by; one entry per term of each bucketSuggestDoc.
+	// bucketSuggestPost: lstr term | u64 first case id -> a block of
+	// postings in case id order, each uvarint id difference (from the
+	// previous posting; 0 for the first, whose id is in the key) | uvarint
+	// frequency | uvarint term count of the case. The inverted index the
+	// suggestions rank past cases by: one posting per term of each folded
+	// bucketSuggestDoc record (store/suggest.go), written a block per term
+	// per fold; a case indexed late gets blocks of its own.
 	bucketSuggestPost = []byte("suggest_post")
 	// bucketSuggestDF: term -> uvarint number of cases with the term
 	// (document frequency; also the vocabulary compounds are split by).

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 
 	kp "kontaktpunkt"
@@ -160,7 +161,7 @@ func (tx *Tx) PutCaseTerms(id kp.CaseID, terms map[string]int) error {
 	}
 	if uint64(id) <= uint64(folded) {
 		// An old case indexed late: straight into the postings.
-		return tx.writePostings(id, terms, 1)
+		return tx.writePostings(id, terms)
 	}
 	p, err := tx.pendingIndex()
 	if err != nil {
@@ -199,10 +200,15 @@ func (tx *Tx) foldPending() error {
 		last = binary.BigEndian.Uint64(k)
 		docs = append(docs, doc{kp.CaseID(last), terms})
 	}
+	blocks := make(map[string][]posting)
 	for _, d := range docs {
-		if err := tx.writePostings(d.id, d.terms, 1); err != nil {
-			return err
+		total := docLength(d.terms)
+		for t, n := range d.terms {
+			blocks[t] = append(blocks[t], posting{d.id, n, total})
 		}
+	}
+	if err := tx.putBlocks(blocks); err != nil {
+		return err
 	}
 	if err := tx.b(bucketStats).Put(statSuggestFolded, binary.BigEndian.AppendUint64(nil, last)); err != nil {
 		return err
@@ -214,26 +220,116 @@ func (tx *Tx) foldPending() error {
 	return nil
 }
 
-// writePostings adds (sign 1) or removes (sign -1) case id's postings and
-// document frequencies.
-func (tx *Tx) writePostings(id kp.CaseID, terms map[string]int, sign int64) error {
+// putBlocks writes one postings block per term (its postings in id
+// order) and adds their counts to the document frequencies. Terms are
+// written in key order, so neighbouring keys share pages.
+func (tx *Tx) putBlocks(blocks map[string][]posting) error {
+	terms := make([]string, 0, len(blocks))
+	for t := range blocks {
+		terms = append(terms, t)
+	}
+	sort.Strings(terms)
 	post, df := tx.b(bucketSuggestPost), tx.b(bucketSuggestDF)
-	total := uint64(docLength(terms))
-	for t, n := range terms {
-		var err error
-		if sign > 0 {
-			err = post.Put(suggestPostKey(t, id), binary.AppendUvarint(binary.AppendUvarint(make([]byte, 0, 6), uint64(n)), total))
-		} else {
-			err = post.Delete(suggestPostKey(t, id))
+	for _, t := range terms {
+		list := blocks[t]
+		if err := post.Put(suggestPostKey(t, list[0].id), encodeBlock(list)); err != nil {
+			return fmt.Errorf("indexing term %q: %w", t, err)
 		}
-		if err == nil {
-			err = addUvarint(df, []byte(t), sign)
-		}
-		if err != nil {
-			return fmt.Errorf("indexing terms of case %d: %w", id, err)
+		if err := addUvarint(df, []byte(t), int64(len(list))); err != nil {
+			return fmt.Errorf("indexing term %q: %w", t, err)
 		}
 	}
 	return nil
+}
+
+// writePostings adds one case's postings, each a block of its own.
+func (tx *Tx) writePostings(id kp.CaseID, terms map[string]int) error {
+	total := docLength(terms)
+	blocks := make(map[string][]posting, len(terms))
+	for t, n := range terms {
+		blocks[t] = []posting{{id, n, total}}
+	}
+	return tx.putBlocks(blocks)
+}
+
+// removePostings takes case id out of the blocks of its terms.
+func (tx *Tx) removePostings(id kp.CaseID, terms map[string]int) error {
+	post, df := tx.b(bucketSuggestPost), tx.b(bucketSuggestDF)
+	for t := range terms {
+		prefix := appendLstr(nil, t)
+		cur := post.Cursor()
+		k, v := cur.Seek(suggestPostKey(t, id))
+		if k == nil || !bytes.Equal(k, suggestPostKey(t, id)) {
+			k, v = cur.Prev()
+		}
+		if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+8 {
+			continue // not there: nothing to take out
+		}
+		first := kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):]))
+		list, err := decodeBlock(first, v)
+		if err != nil {
+			return fmt.Errorf("term %q: %w", t, err)
+		}
+		i := slices.IndexFunc(list, func(p posting) bool { return p.id == id })
+		if i < 0 {
+			continue
+		}
+		list = slices.Delete(list, i, i+1)
+		key := bytes.Clone(k)
+		if err := post.Delete(key); err != nil {
+			return err
+		}
+		if len(list) > 0 {
+			if err := post.Put(suggestPostKey(t, list[0].id), encodeBlock(list)); err != nil {
+				return err
+			}
+		}
+		if err := addUvarint(df, []byte(t), -1); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// encodeBlock packs postings in id order: per posting the uvarint id
+// difference from the one before (from the block's first id, in its key,
+// for the first), uvarint frequency, uvarint case term count.
+func encodeBlock(list []posting) []byte {
+	out := make([]byte, 0, 4*len(list))
+	prev := list[0].id
+	for _, p := range list {
+		out = binary.AppendUvarint(out, uint64(p.id-prev))
+		out = binary.AppendUvarint(out, uint64(p.freq))
+		out = binary.AppendUvarint(out, uint64(p.length))
+		prev = p.id
+	}
+	return out
+}
+
+// eachInBlock calls fn for each posting of a block until it returns false.
+func eachInBlock(first kp.CaseID, v []byte, fn func(posting) bool) error {
+	id := first
+	for len(v) > 0 {
+		var x [3]uint64
+		for i := range x {
+			n, k := binary.Uvarint(v)
+			if k <= 0 {
+				return ErrCorrupt
+			}
+			x[i], v = n, v[k:]
+		}
+		id += kp.CaseID(x[0])
+		if !fn(posting{id, int(x[1]), int(x[2])}) {
+			return nil
+		}
+	}
+	return nil
+}
+
+func decodeBlock(first kp.CaseID, v []byte) ([]posting, error) {
+	var out []posting
+	err := eachInBlock(first, v, func(p posting) bool { out = append(out, p); return true })
+	return out, err
 }
 
 // DeleteCaseTerms removes case id from the suggestion index.
@@ -252,7 +348,7 @@ func (tx *Tx) DeleteCaseTerms(id kp.CaseID) error {
 		return err
 	}
 	if uint64(id) <= uint64(folded) {
-		if err := tx.writePostings(id, terms, -1); err != nil {
+		if err := tx.removePostings(id, terms); err != nil {
 			return err
 		}
 	} else {
@@ -327,24 +423,28 @@ func (tx *Tx) TermCases(term string) int {
 	return int(n)
 }
 
-// TermPostings calls fn for each indexed case with term, lowest case id
-// first, with the term's frequency in the case and the case's term count,
-// until fn returns false.
+// TermPostings calls fn for each indexed case with term, with the term's
+// frequency in the case and the case's term count, until fn returns
+// false. Cases come in id order, except that a case indexed late (after
+// later cases were folded) may come out of it.
 func (tx *Tx) TermPostings(term string, fn func(id kp.CaseID, freq, length int) bool) error {
 	prefix := appendLstr(nil, term)
 	cur := tx.b(bucketSuggestPost).Cursor()
-	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+	more := true
+	for k, v := cur.Seek(prefix); more && k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 		if len(k) != len(prefix)+8 {
 			return fmt.Errorf("term %q: key %x: %w", term, k, ErrCorrupt)
 		}
-		f, a := binary.Uvarint(v)
-		l, b := binary.Uvarint(v[max(a, 0):])
-		if a <= 0 || b <= 0 {
-			return fmt.Errorf("term %q: posting %x: %w", term, v, ErrCorrupt)
+		err := eachInBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):])), v, func(p posting) bool {
+			more = fn(p.id, p.freq, p.length)
+			return more
+		})
+		if err != nil {
+			return fmt.Errorf("term %q: block %x: %w", term, k, err)
 		}
-		if !fn(kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):])), int(f), int(l)) {
-			return nil
-		}
+	}
+	if !more {
+		return nil
 	}
 	p, err := tx.pendingIndex()
 	if err != nil {

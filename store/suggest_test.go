@@ -97,10 +97,12 @@ func TestCaseTermsFold(t *testing.T) {
 			if len(ids) != wantAll {
 				t.Errorf("%d felles postings, want %d", len(ids), wantAll)
 			}
-			for i := 1; i < len(ids); i++ {
-				if ids[i] <= ids[i-1] {
-					t.Fatalf("postings out of order at %d: %v", i, ids[i-1:i+1])
+			seen := map[kp.CaseID]bool{}
+			for _, id := range ids {
+				if seen[id] {
+					t.Fatalf("case %d twice in the felles postings", id)
 				}
+				seen[id] = true
 			}
 			return nil
 		})
@@ -120,4 +122,18 @@ func TestCaseTermsFold(t *testing.T) {
 		return tx.DeleteCaseTerms(n)
 	})
 	check(n-2, n/2-2)
+	// Replacing a folded case's terms moves it out of its block into
+	// one of its own.
+	update(t, s, func(tx *Tx) error { return tx.PutCaseTerms(4, map[string]int{"felles": 1, "ny": 1}) })
+	check(n-2, n/2-3)
+	view(t, s, func(tx *Tx) error {
+		var ids []kp.CaseID
+		if err := tx.TermPostings("ny", func(id kp.CaseID, f, l int) bool { ids = append(ids, id); return true }); err != nil {
+			return err
+		}
+		if len(ids) != 1 || ids[0] != 4 || tx.TermCases("ny") != 1 {
+			t.Errorf("ny postings %v, in %d cases; want case 4 alone", ids, tx.TermCases("ny"))
+		}
+		return nil
+	})
 }

@@ -46,6 +46,16 @@ var fold = map[rune]rune{
 
 // Fold lower-cases s and folds diacritics other than æ, ø and å.
 func Fold(s string) string {
+	ascii := true
+	for i := 0; i < len(s); i++ {
+		if s[i] >= utf8.RuneSelf {
+			ascii = false
+			break
+		}
+	}
+	if ascii {
+		return strings.ToLower(s) // no copy when already lower case
+	}
 	var b strings.Builder
 	b.Grow(len(s))
 	for _, r := range s {
@@ -73,11 +83,9 @@ var inflections = map[string]bool{
 
 func wordRune(r rune) bool { return unicode.IsLetter(r) || unicode.IsDigit(r) }
 
-// words splits text into words. A run of letters and digits joined by
-// single hyphens is one token; a token with a capitalised acronym part
-// ("FS-API-et", "P360", "LMS") is an IT name and keeps its hyphens, with
-// a trailing inflection dropped; any other hyphenated token is split.
-func words(text string) []word {
+// tokens splits text into raw tokens: runs of letters and digits joined
+// by single hyphens. They are substrings of text; nothing is copied.
+func tokens(text string, fn func(tok string)) {
 	if len(text) > maxTextBytes {
 		cut := maxTextBytes
 		for cut > 0 && !utf8.RuneStart(text[cut]) {
@@ -85,7 +93,6 @@ func words(text string) []word {
 		}
 		text = text[:cut]
 	}
-	var out []word
 	i := 0
 	for i < len(text) {
 		r, n := utf8.DecodeRuneInString(text[i:])
@@ -93,7 +100,6 @@ func words(text string) []word {
 			i += n
 			continue
 		}
-		// Collect letters, digits and inner hyphens.
 		j := i
 		for j < len(text) {
 			r, n := utf8.DecodeRuneInString(text[j:])
@@ -110,10 +116,9 @@ func words(text string) []word {
 			}
 			break
 		}
-		out = appendToken(out, text[i:j])
+		fn(text[i:j])
 		i = j
 	}
-	return out
 }
 
 // isAcronym reports whether a part is written as an IT name: two or more
@@ -133,7 +138,14 @@ func isAcronym(part string) bool {
 	return lower == 0 && (upper >= 2 || (upper >= 1 && digit >= 1))
 }
 
+// appendToken adds the words of one token. A token with a capitalised
+// acronym part ("FS-API-et", "P360", "LMS") is an IT name and keeps its
+// hyphens, with a trailing inflection dropped; any other hyphenated token
+// is split.
 func appendToken(out []word, tok string) []word {
+	if strings.IndexByte(tok, '-') < 0 {
+		return append(out, word{text: Fold(tok), acronym: isAcronym(tok)})
+	}
 	parts := strings.Split(tok, "-")
 	name := false
 	for _, p := range parts {
@@ -304,23 +316,27 @@ func CaseTerms(subject, text string, known Vocab) map[string]int {
 }
 
 func addTerms(out map[string]int, text string, known Vocab, weight int) {
-	// A request repeats its words: each distinct word is stemmed and
-	// split once.
+	// A request repeats its words: each distinct token is folded,
+	// stemmed and split once.
 	seen := make(map[string][]string)
-	for _, w := range words(text) {
-		if w.acronym {
-			out[w.text] += weight
-			continue
-		}
-		terms, ok := seen[w.text]
+	var ws []word
+	tokens(text, func(tok string) {
+		terms, ok := seen[tok]
 		if !ok {
-			terms = wordTerms(w.text, known)
-			seen[w.text] = terms
+			ws = appendToken(ws[:0], tok)
+			for _, w := range ws {
+				if w.acronym {
+					terms = append(terms, w.text)
+				} else {
+					terms = append(terms, wordTerms(w.text, known)...)
+				}
+			}
+			seen[tok] = terms
 		}
 		for _, t := range terms {
 			out[t] += weight
 		}
-	}
+	})
 }
 
 // wordTerms returns the terms of one folded word: its stem and the known
