@@ -57,6 +57,8 @@ type Config struct {
 	// Routing rules are tried in order for a new case; the first match
 	// decides its team or assignee.
 	Routing []Rule `yaml:"routing"`
+	// Suggest tunes the suggestions drawn from past cases' assignments.
+	Suggest Suggest `yaml:"suggest"`
 	// FollowUp holds reminder and escalation policy (DESIGN section 8).
 	FollowUp FollowUp `yaml:"followup"`
 	// Limits caps automatic mail (DESIGN section 7) and message size.
@@ -519,6 +521,7 @@ func (c *Config) applyDefaults() {
 	setStr(&c.Contact.TagPrefix, "INT")
 	setDur(&c.Contact.ReopenWithin, 14*Day)
 	setStr(&c.Store.Path, "kontaktpunkt.db")
+	setInt(&c.Suggest.MinVotes, 3)
 
 	m := &c.IMAP
 	setStr(&m.Security, "tls")

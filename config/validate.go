@@ -74,6 +74,7 @@ func (c *Config) Validate() error {
 	c.validateStaff(&ps)
 	c.validateTeams(&ps)
 	c.validateRouting(&ps)
+	c.validateSuggest(&ps)
 	c.validateFollowUp(&ps)
 	c.validateReports(&ps)
 	c.validateLimits(&ps)

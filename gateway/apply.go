@@ -378,7 +378,12 @@ func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parse
 			c.Participants = removeAddr(c.Participants, c.Requester.Addr)
 		}
 	}
+	sug, err := g.suggestCase(out, c, msg)
+	if err != nil {
+		return err
+	}
 	data := out.caseData(c, msg)
+	data.Suggest = sug
 	if !fx.note && !out.noAck {
 		out.send(c, "ack", []kp.Address{c.Requester}, nil, "auto-replied", data)
 	}

@@ -66,6 +66,7 @@ type caseData struct {
 	Limit                     int
 	Message, MessageFrom      string
 	Cases                     []digestLine
+	Suggest                   *suggestLine // new-case notification only
 }
 
 type digestLine struct {

@@ -108,6 +108,23 @@ var (
 	// bucketAuditCase: u64 case | u64 audit seq -> (empty). Audit records
 	// that concern a case.
 	bucketAuditCase = []byte("audit_case")
+	// bucketSuggestDoc: u64 case id -> uvarint term count, then per term
+	// lstr term | uvarint frequency: the terms of a case's request
+	// (package suggest), written once when the case opens so its postings
+	// can be replaced. Added without a version change: Open creates missing
+	// buckets, and cases from before it simply have no terms.
+	bucketSuggestDoc = []byte("suggest_doc")
+	// bucketSuggestPost: lstr term | u64 first case id -> a block of
+	// postings in case id order, each uvarint id difference (from the
+	// previous posting; 0 for the first, whose id is in the key) | uvarint
+	// frequency | uvarint term count of the case. The inverted index the
+	// suggestions rank past cases by: one posting per term of each folded
+	// bucketSuggestDoc record (store/suggest.go), written a block per term
+	// per fold; a case indexed late gets blocks of its own.
+	bucketSuggestPost = []byte("suggest_post")
+	// bucketSuggestDF: term -> uvarint number of cases with the term
+	// (document frequency; also the vocabulary compounds are split by).
+	bucketSuggestDF = []byte("suggest_df")
 
 	// bucketCursor: mailbox name -> 4-byte UIDVALIDITY | 4-byte last UID.
 	bucketCursor = []byte("cursor")
@@ -136,7 +153,8 @@ var (
 	bucketCounters = []byte("counters")
 	// bucketStats: internal counter name -> 8-byte big-endian int64.
 	// "case/<status>" counts cases per status, "out/<state>" outbound
-	// messages per state, so counts are O(1) at any store size.
+	// messages per state, "suggest/docs" and "suggest/terms" the cases in
+	// bucketSuggestDoc and the sum of their term counts, so counts are O(1) at any store size.
 	bucketStats = []byte("stats")
 )
 
@@ -191,6 +209,9 @@ var buckets = []bucketDef{
 	{bucketTombstone, 0.9},
 	{bucketAudit, 1.0}, // append-only
 	{bucketAuditCase, bolt.DefaultFillPercent},
+	{bucketSuggestDoc, 0.9}, // appended by case id
+	{bucketSuggestPost, bolt.DefaultFillPercent},
+	{bucketSuggestDF, bolt.DefaultFillPercent},
 	{bucketCursor, bolt.DefaultFillPercent},
 	{bucketOut, 0.9},
 	{bucketOutRaw, 1.0},

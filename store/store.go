@@ -422,6 +422,7 @@ type Tx struct {
 	codec    *codec
 	rawBlock int
 	bkts     map[string]*bolt.Bucket
+	pending  *pendingTerms // suggestion terms not yet in the postings (suggest.go)
 }
 
 func (s *Store) newTx(btx *bolt.Tx) *Tx {

@@ -15,6 +15,7 @@ import (
 	kp "kontaktpunkt"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
+	"kontaktpunkt/suggest"
 )
 
 const (
@@ -430,6 +431,8 @@ type casePage struct {
 	LastInbound string
 	LastStaff   string
 	Messages    []messageView
+	// Suggest is who similar past cases went to, and those cases.
+	Suggest suggestView
 }
 
 // messageView is one message of the timeline.
@@ -476,13 +479,17 @@ func (d *dashboard) caseView(w http.ResponseWriter, r *http.Request) {
 	var (
 		c    *kp.Case
 		msgs []kp.Message
+		sug  *suggest.Result
 	)
 	err = d.s.o.Store.View(func(tx *store.Tx) error {
 		var err error
 		if c, err = tx.Case(kp.CaseID(id)); err != nil {
 			return err
 		}
-		msgs, err = tx.CaseMessages(kp.CaseID(id))
+		if msgs, err = tx.CaseMessages(kp.CaseID(id)); err != nil {
+			return err
+		}
+		sug, err = suggest.ForCase(tx, kp.CaseID(id))
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) && c == nil {
@@ -522,6 +529,7 @@ func (d *dashboard) caseView(w http.ResponseWriter, r *http.Request) {
 	for i := range msgs {
 		p.Messages = append(p.Messages, d.message(&msgs[i], i))
 	}
+	p.Suggest = d.suggestView(sug, link)
 	d.render(w, r, "case", p)
 }
 

@@ -59,6 +59,7 @@ const usage = `usage: kontaktpunkt COMMAND [flags] [args]
   ingest       [-config FILE] [-db FILE] [-quiet] [-json] PATH... | -
   cases        [-config FILE] [-db FILE] [-status S] [-assignee A] [-limit N [-page P]] [-json]
   case show N  [-json]  |  case assign N WHO  |  case status N S  |  case note N TEXT
+  case suggest N [-json]  |  case suggest -replay [LAST] [-json]  |  case suggest -reindex
   outbox       [-json]  |  outbox retry ID
   check-config -config FILE
   check-store  [-config FILE] [-db FILE] [-json]   read-only check of the store file and its indexes

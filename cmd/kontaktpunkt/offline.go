@@ -96,6 +96,8 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 	to := fs.String("to", "", "report: last date YYYY-MM-DD (inclusive)")
 	team := fs.String("team", "", "report: only this team's cases")
 	asCSV := fs.Bool("csv", false, "report: print CSV")
+	replay := fs.Bool("replay", false, "case suggest: replay the latest assigned cases and print how often the top suggestion was right")
+	reindex := fs.Bool("reindex", false, "case suggest: add cases opened before the suggestion index to it")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -119,8 +121,14 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		}
 		run = func(e *env) error { return listCases(e, f, *asJSON, stdout) }
 	case "case":
+		if len(pos) >= 1 && pos[0] == "suggest" && (*replay || *reindex) {
+			if run, err = suggestHistoryCommand(pos[1:], *replay, *reindex, *asJSON, stdout); err != nil {
+				return err
+			}
+			break
+		}
 		if len(pos) < 2 {
-			return usageErr("usage: case show N | case assign N WHO | case status N S | case note N TEXT | case merge FROM INTO | case move MSGID N")
+			return usageErr("usage: case show N | case assign N WHO | case status N S | case note N TEXT | case merge FROM INTO | case move MSGID N | case suggest N")
 		}
 		if pos[0] == "move" {
 			if run, err = moveCommand(pos[1:], stdout); err != nil {
@@ -228,7 +236,8 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 	}
 	// Commands that only read share the store with each other.
 	readOnly := cmd == "cases" || cmd == "backup" || cmd == "check-store" || cmd == "report" || cmd == "compact" || cmd == "audit" ||
-		(cmd == "forget" || cmd == "purge") && *dryRun || (cmd == "case" && pos[0] == "show") || (cmd == "outbox" && len(pos) == 0)
+		(cmd == "forget" || cmd == "purge") && *dryRun || (cmd == "case" && (pos[0] == "show" || pos[0] == "suggest" && !*reindex)) ||
+		(cmd == "outbox" && len(pos) == 0)
 	e, closeEnv, err := open(cfg, readOnly)
 	var fw forwarded
 	if errors.As(err, &fw) {
@@ -293,8 +302,10 @@ func caseCommand(sub string, id kp.CaseID, rest []string, asJSON bool, stdout io
 			return nil, usageErr("usage: case export N OUT")
 		}
 		return func(e *env) error { return exportCase(e, id, rest[0], stdout) }, nil
+	case "suggest":
+		return suggestCommand(id, rest, asJSON, stdout)
 	}
-	return nil, usageErr("unknown case command %q (show, assign, status, note, merge, move, archived, export)", sub)
+	return nil, usageErr("unknown case command %q (show, assign, status, note, merge, move, archived, export, suggest)", sub)
 }
 
 func operatorAddr() string {
