@@ -98,6 +98,9 @@ type page struct {
 	Contact string
 	User    string
 	Now     string
+	// CSRF is the token of the page's forms; "" when the user may not
+	// act, and the pages then show no forms.
+	CSRF string
 }
 
 func (d *dashboard) page(r *http.Request, title string, now time.Time) page {
@@ -105,7 +108,11 @@ func (d *dashboard) page(r *http.Request, title string, now time.Time) page {
 	if contact == "" {
 		contact = "Kontaktpunkt"
 	}
-	return page{Title: title, Contact: contact, User: userOf(r.Context()), Now: d.fmtTime(now)}
+	p := page{Title: title, Contact: contact, User: userOf(r.Context()), Now: d.fmtTime(now)}
+	if d.s.canAct(r) {
+		p.CSRF = d.s.csrfToken(p.User, now)
+	}
+	return p
 }
 
 func (d *dashboard) fmtTime(t time.Time) string {
@@ -430,10 +437,24 @@ type casePage struct {
 	LastInbound string
 	LastStaff   string
 	Messages    []messageView
+	// Failed are the case's outbound messages that failed for good,
+	// each with a retry button.
+	Failed []failedOut
+}
+
+// failedOut is one failed outbound message of a case.
+type failedOut struct {
+	ID      uint64
+	Kind    string
+	To      string
+	Error   string
+	Subject string
 }
 
 // messageView is one message of the timeline.
 type messageView struct {
+	// ID is the Message-ID, for the move form.
+	ID            string
 	Anchor        string
 	Time          string
 	Direction     string
@@ -474,15 +495,22 @@ func (d *dashboard) caseView(w http.ResponseWriter, r *http.Request) {
 	}
 	now := d.s.now()
 	var (
-		c    *kp.Case
-		msgs []kp.Message
+		c      *kp.Case
+		msgs   []kp.Message
+		failed []kp.Outbound
 	)
 	err = d.s.o.Store.View(func(tx *store.Tx) error {
 		var err error
 		if c, err = tx.Case(kp.CaseID(id)); err != nil {
 			return err
 		}
-		msgs, err = tx.CaseMessages(kp.CaseID(id))
+		if msgs, err = tx.CaseMessages(kp.CaseID(id)); err != nil {
+			return err
+		}
+		if d.s.o.Actions == nil {
+			return nil
+		}
+		failed, err = tx.ListOutbound(kp.OutFailed, failedShown)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) && c == nil {
@@ -519,6 +547,11 @@ func (d *dashboard) caseView(w http.ResponseWriter, r *http.Request) {
 		p.Links = append(p.Links, link(id))
 	}
 	p.OpenedBy = c.OpenedBy
+	for _, o := range failed {
+		if o.Case == c.ID {
+			p.Failed = append(p.Failed, failedOut{ID: o.ID, Kind: o.Kind, To: strings.Join(o.To, ", "), Error: o.LastError, Subject: o.Subject})
+		}
+	}
 	for i := range msgs {
 		p.Messages = append(p.Messages, d.message(&msgs[i], i))
 	}
@@ -531,6 +564,7 @@ func (d *dashboard) message(m *kp.Message, i int) messageView {
 		t = m.Received
 	}
 	v := messageView{
+		ID:            m.ID,
 		Anchor:        "m" + strconv.Itoa(i+1),
 		Time:          d.fmtTime(t),
 		Direction:     string(m.Direction),
@@ -592,6 +626,11 @@ func byteSize(n int64) string {
 // render executes a template into a buffer first, so a template error
 // becomes a clean 500 instead of half a page.
 func (d *dashboard) render(w http.ResponseWriter, r *http.Request, name string, data any) {
+	d.renderStatus(w, r, http.StatusOK, name, data)
+}
+
+// renderStatus is render with a status code other than 200.
+func (d *dashboard) renderStatus(w http.ResponseWriter, r *http.Request, code int, name string, data any) {
 	var buf bytes.Buffer
 	if err := d.t.ExecuteTemplate(&buf, name, data); err != nil {
 		d.s.log.Error("rendering page", "page", name, "err", err)
@@ -600,6 +639,7 @@ func (d *dashboard) render(w http.ResponseWriter, r *http.Request, name string, 
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(code)
 	if r.Method == http.MethodHead {
 		return
 	}

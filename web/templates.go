@@ -13,7 +13,9 @@ var templateFS embed.FS
 // value for its context, which is what keeps hostile mail (subjects,
 // names, bodies) inert on the page.
 func parseTemplates() (*template.Template, error) {
-	t, err := template.New("").ParseFS(templateFS, "templates/*.html")
+	t, err := template.New("").Funcs(template.FuncMap{
+		"list": func(s ...string) []string { return s },
+	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: parsing templates: %w", err)
 	}

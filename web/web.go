@@ -4,8 +4,10 @@
 //
 // Invariants:
 //
-//   - Nothing here writes to the store: every request runs in one read-only
-//     View, and only GET and HEAD are answered.
+//   - Pages only read: every GET runs in one read-only View. Changes come
+//     only through Options.Actions, by POST from an authenticated user
+//     (or, without authentication configured, from this machine) with a
+//     CSRF token, and are the same operations as staff commands in mail.
 //   - No request scans the whole store. The case list walks the status or
 //     assignee index (or the case bucket newest first) and stops after one
 //     page; the overdue list walks the follow-up due index; /metrics reads
@@ -21,6 +23,7 @@
 package web
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -93,6 +96,15 @@ type Options struct {
 	// Quotes splits a reply's own text from its quoted history on the
 	// case page; nil knows what mail programs write but not our own mail.
 	Quotes *routing.QuoteTrimmer
+	// Actions carries out staff actions from the dashboard; nil keeps
+	// the dashboard read-only.
+	Actions Actions
+	// IsStaff reports whether a user name that is an address is a staff
+	// member's: actions are then recorded under that address.
+	IsStaff func(addr string) bool
+	// ActorDomain is the domain other users' actions are recorded under
+	// ("kari" acts as kari@ActorDomain); "" means "web".
+	ActorDomain string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log receives request errors; nil discards them.
@@ -119,6 +131,8 @@ type server struct {
 	now  func() time.Time
 	loc  *time.Location
 	log  *slog.Logger
+	// csrfKey signs the forms' CSRF tokens; new on every start.
+	csrfKey [32]byte
 
 	// downMu guards downSeen: when this handler first saw IMAP
 	// disconnected, for a Health that does not say.
@@ -137,6 +151,7 @@ func New(o Options) (http.Handler, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	rand.Read(s.csrfKey[:]) // never fails
 	if s.loc == nil {
 		s.loc = time.Local
 	}
@@ -181,6 +196,11 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("GET /{$}", s.protect(http.HandlerFunc(d.list)))
 	mux.Handle("GET /case", s.protect(http.HandlerFunc(d.jump)))
 	mux.Handle("GET /case/{id}", s.protect(http.HandlerFunc(d.caseView)))
+	if o.Actions != nil {
+		mux.Handle("POST /case/{id}/act", s.protect(http.HandlerFunc(d.caseAct)))
+		mux.Handle("POST /message/act", s.protect(http.HandlerFunc(d.messageAct)))
+		mux.Handle("POST /outbox/{id}/retry", s.protect(http.HandlerFunc(d.retry)))
+	}
 	return secure(mux), nil
 }
 
