@@ -414,9 +414,25 @@ func TestWebOpensCaseFromQuarantine(t *testing.T) {
 	if r.Case != nil {
 		t.Fatalf("setup: %+v", r)
 	}
+	garbage := s.ingest(t, []byte("\x00\x01 garbage"))
 	c := newWebServer(t, s, gwKari)
+	code, page := c.do("GET", "/unfiled", nil, true)
+	if code != 200 {
+		t.Fatalf("unfiled: %d", code)
+	}
+	mustContain(t, page, "Eksamen", "liv@example.net", "spam", "quarantined", `value="liv1@example.net"`, `value="open"`)
+	_, page = c.do("GET", "/unfiled?f=spam", nil, true)
+	mustContain(t, page, "Eksamen")
+	mustNotContain(t, page, "quarantined</span>")
+	// File the quarantined one into the case.
+	c.act("/message/act", url.Values{"do": {"move"}, "msg": {garbage.MessageID}, "case": {fmt.Sprint(s.id)}}, s.id)
+	var g *kp.Message
+	s.st.View(func(tx *store.Tx) error { g, _ = tx.Message(garbage.MessageID); return nil })
+	if g.Case != s.id {
+		t.Fatalf("quarantined message on case %d", g.Case)
+	}
 	form := url.Values{"do": {"open"}, "msg": {"liv1@example.net"}, "csrf": {c.token(s.id)}}
-	code, _ := c.do("POST", "/message/act", form, true)
+	code, _ = c.do("POST", "/message/act", form, true)
 	if code != http.StatusSeeOther {
 		t.Fatalf("open: %d", code)
 	}
@@ -427,5 +443,8 @@ func TestWebOpensCaseFromQuarantine(t *testing.T) {
 	}
 	if got := s.mail(t, 0); !slices.Contains(got, "ack to liv@example.net") {
 		t.Fatalf("mail %q", got)
+	}
+	if _, page = c.do("GET", "/unfiled", nil, true); !strings.Contains(page, "Nothing here.") {
+		t.Fatal("filed messages still listed")
 	}
 }
