@@ -1,0 +1,146 @@
+// Package search turns text into the tokens of the full-text index and
+// reads search queries. It is pure: the store keeps the index, and the
+// dashboard and the command line ask it.
+//
+// Tokens are Norwegian-aware: case is folded, æ, ø and å stay letters of
+// their own, and other diacritics fold to their base letter (é → e,
+// ü → u, ö → o), so "Bjørn Müller" is found by "bjørn" and "muller" but
+// "bjorn" finds nobody called Bjørn.
+package search
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxToken is the longest token in bytes; a longer word is indexed by its
+// first MaxToken bytes, which prefix search still finds.
+const MaxToken = 32
+
+// fold maps a lower-case letter with a diacritic to its base letters.
+// æ, ø and å are missing on purpose: they are letters of their own.
+var fold = map[rune]string{
+	'à': "a", 'á': "a", 'â': "a", 'ã': "a", 'ä': "a", 'ā': "a", 'ă': "a", 'ą': "a",
+	'ç': "c", 'ć': "c", 'ĉ': "c", 'ċ': "c", 'č': "c",
+	'ď': "d", 'đ': "d", 'ð': "d",
+	'è': "e", 'é': "e", 'ê': "e", 'ë': "e", 'ē': "e", 'ĕ': "e", 'ė': "e", 'ę': "e", 'ě': "e",
+	'ĝ': "g", 'ğ': "g", 'ġ': "g", 'ģ': "g",
+	'ĥ': "h", 'ħ': "h",
+	'ì': "i", 'í': "i", 'î': "i", 'ï': "i", 'ĩ': "i", 'ī': "i", 'ĭ': "i", 'į': "i", 'ı': "i",
+	'ĵ': "j", 'ķ': "k",
+	'ĺ': "l", 'ļ': "l", 'ľ': "l", 'ŀ': "l", 'ł': "l",
+	'ñ': "n", 'ń': "n", 'ņ': "n", 'ň': "n",
+	'ò': "o", 'ó': "o", 'ô': "o", 'õ': "o", 'ö': "o", 'ō': "o", 'ŏ': "o", 'ő': "o",
+	'œ': "oe",
+	'ŕ': "r", 'ŗ': "r", 'ř': "r",
+	'ś': "s", 'ŝ': "s", 'ş': "s", 'š': "s", 'ß': "ss",
+	'ţ': "t", 'ť': "t", 'ŧ': "t", 'þ': "th",
+	'ù': "u", 'ú': "u", 'û': "u", 'ü': "u", 'ũ': "u", 'ū': "u", 'ŭ': "u", 'ů': "u", 'ű': "u", 'ų': "u",
+	'ŵ': "w", 'ý': "y", 'ÿ': "y", 'ŷ': "y",
+	'ź': "z", 'ż': "z", 'ž': "z",
+}
+
+// Fold returns r lower-cased with its diacritic removed (æ, ø, å kept),
+// or "" when r is no letter or digit and so separates words.
+func Fold(r rune) string {
+	if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+		return ""
+	}
+	r = unicode.ToLower(r)
+	if f, ok := fold[r]; ok {
+		return f
+	}
+	if unicode.Is(unicode.Mn, r) {
+		return ""
+	}
+	return string(r)
+}
+
+// Tokens splits s into folded words (letters and digits), in order, with
+// repeats. Invalid UTF-8 separates words. Combining marks are dropped
+// (a decomposed "é" is "e"), except the ring of a decomposed "å".
+func Tokens(s string) []string {
+	var out []string
+	var b strings.Builder
+	flush := func() {
+		if b.Len() > 0 {
+			out = append(out, truncate(b.String()))
+			b.Reset()
+		}
+	}
+	for _, r := range s {
+		if r == '\u030a' && b.Len() > 0 && strings.HasSuffix(b.String(), "a") {
+			// "a" + combining ring: the letter å.
+			t := b.String()
+			b.Reset()
+			b.WriteString(t[:len(t)-1] + "å")
+			continue
+		}
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
+		f := Fold(r)
+		if f == "" {
+			flush()
+			continue
+		}
+		b.WriteString(f)
+	}
+	flush()
+	return out
+}
+
+// truncate cuts a token to MaxToken bytes at a character boundary.
+func truncate(t string) string {
+	if len(t) <= MaxToken {
+		return t
+	}
+	n := MaxToken
+	for n > 0 && !utf8.RuneStart(t[n]) {
+		n--
+	}
+	return t[:n]
+}
+
+// AddressTokens returns the tokens that find an address as a whole: the
+// address itself and "@domain" for its domain and each parent domain of
+// two labels or more ("ola@hf.uib.no" gives "ola@hf.uib.no",
+// "@hf.uib.no", "@uib.no"). The words of the address come from Tokens.
+func AddressTokens(addr string) []string {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 || at == len(addr)-1 || !validAddrToken(addr) {
+		return nil
+	}
+	out := []string{addr}
+	domain := addr[at+1:]
+	for strings.Count(domain, ".") >= 1 {
+		out = append(out, "@"+domain)
+		domain = domain[strings.IndexByte(domain, '.')+1:]
+	}
+	return out
+}
+
+// FromTokens are AddressTokens marked as the sender's, for from: filters.
+func FromTokens(addr string) []string {
+	t := AddressTokens(addr)
+	for i := range t {
+		t[i] = "from:" + t[i]
+	}
+	return t
+}
+
+// validAddrToken keeps address tokens printable, bounded and free of the
+// byte that separates a token from its case number in the index.
+func validAddrToken(s string) bool {
+	if len(s) > 254 || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
