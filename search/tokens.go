@@ -144,3 +144,62 @@ func validAddrToken(s string) bool {
 	}
 	return true
 }
+
+// Snippet returns about width bytes of text around the first word that
+// one of words is a prefix of (as folded tokens), on one line, and
+// whether one was found.
+func Snippet(text string, words []string, width int) (string, bool) {
+	if len(words) == 0 || text == "" {
+		return "", false
+	}
+	matches := func(word string) bool {
+		toks := Tokens(word)
+		if len(toks) != 1 {
+			return false
+		}
+		for _, w := range words {
+			if strings.HasPrefix(toks[0], w) {
+				return true
+			}
+		}
+		return false
+	}
+	at, start := -1, -1
+	for i, r := range text {
+		inWord := Fold(r) != "" || unicode.Is(unicode.Mn, r)
+		switch {
+		case inWord && start < 0:
+			start = i
+		case !inWord && start >= 0:
+			if matches(text[start:i]) {
+				at = start
+			}
+			start = -1
+		}
+		if at >= 0 {
+			break
+		}
+	}
+	if at < 0 && start >= 0 && matches(text[start:]) {
+		at = start
+	}
+	if at < 0 {
+		return "", false
+	}
+	from := max(at-width/3, 0)
+	for from > 0 && !utf8.RuneStart(text[from]) {
+		from--
+	}
+	to := min(from+width, len(text))
+	for to < len(text) && !utf8.RuneStart(text[to]) {
+		to--
+	}
+	s := strings.Join(strings.Fields(text[from:to]), " ")
+	if from > 0 {
+		s = "…" + s
+	}
+	if to < len(text) {
+		s += "…"
+	}
+	return s, true
+}

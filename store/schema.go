@@ -90,6 +90,15 @@ var (
 	// only the subject finds its candidates here, newest last.
 	bucketCaseSubject = []byte("case_subject")
 
+	// bucketSearch is the full-text index: token | 0x00 | u64 first case
+	// id -> uvarint gaps to the further case ids of the block, ascending
+	// (a posting block of at most blockMax cases). Tokens (package search)
+	// never hold a 0x00 byte, so the blocks of one token sit together, and
+	// those of every token with a prefix sit in one key range. Written with the message (PutMessage,
+	// UpdateMessage) and the case (PutCase) in their transaction. Added
+	// without a version change: Open creates missing buckets.
+	bucketSearch = []byte("search")
+
 	// bucketCursor: mailbox name -> 4-byte UIDVALIDITY | 4-byte last UID.
 	bucketCursor = []byte("cursor")
 
@@ -163,6 +172,7 @@ var buckets = []bucketDef{
 	{bucketCaseCounterpart, bolt.DefaultFillPercent},
 	{bucketRefBy, bolt.DefaultFillPercent},
 	{bucketCaseSubject, bolt.DefaultFillPercent},
+	{bucketSearch, bolt.DefaultFillPercent},
 	{bucketCursor, bolt.DefaultFillPercent},
 	{bucketOut, 0.9},
 	{bucketOutRaw, 1.0},
