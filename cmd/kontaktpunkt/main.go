@@ -60,6 +60,7 @@ const usage = `usage: kontaktpunkt COMMAND [flags] [args]
   cases        [-config FILE] [-db FILE] [-status S] [-assignee A] [-json]
   case show N  [-json]  |  case assign N WHO  |  case status N S  |  case note N TEXT
   outbox       [-json]  |  outbox retry ID
+  search       [-config FILE] [-db FILE] [-json] QUERY   words (prefixes) and status: team: from: after: before:
   check-config -config FILE
   check-store  [-config FILE] [-db FILE] [-json]   read-only check of the store file and its indexes
   backup       [-config FILE] [-db FILE] OUT
@@ -84,7 +85,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "ingest":
 		err = cmdIngest(ctx, rest, stdin, stdout, stderr)
-	case "cases", "case", "outbox", "backup", "followup":
+	case "cases", "case", "outbox", "backup", "followup", "search":
 		err = cmdOffline(ctx, cmd, rest, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(rest, stdout)

@@ -169,6 +169,12 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 			fmt.Fprintf(stdout, "re-armed %d cases; follow-ups already overdue fire now, at most followup.max_per_tick mails at once\n", n)
 			return nil
 		}
+	case "search":
+		if len(pos) == 0 {
+			return usageErr("usage: search [-json] QUERY")
+		}
+		query := strings.Join(pos, " ")
+		run = func(e *env) error { return searchCases(e, query, *asJSON, stdout) }
 	case "backup":
 		if len(pos) != 1 {
 			return usageErr("usage: backup [-config FILE] [-db FILE] OUT")
@@ -191,7 +197,7 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		return err
 	}
 	// Commands that only read share the store with each other.
-	readOnly := cmd == "cases" || cmd == "backup" || (cmd == "case" && pos[0] == "show") || (cmd == "outbox" && len(pos) == 0)
+	readOnly := cmd == "cases" || cmd == "backup" || cmd == "search" || (cmd == "case" && pos[0] == "show") || (cmd == "outbox" && len(pos) == 0)
 	e, closeEnv, err := open(cfg, readOnly)
 	var fw forwarded
 	if errors.As(err, &fw) {
