@@ -101,6 +101,8 @@ type page struct {
 	// CSRF is the token of the page's forms; "" when the user may not
 	// act, and the pages then show no forms.
 	CSRF string
+	// Query fills the search box.
+	Query string
 }
 
 func (d *dashboard) page(r *http.Request, title string, now time.Time) page {
