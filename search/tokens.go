@@ -62,19 +62,40 @@ func Fold(r rune) string {
 // (a decomposed "é" is "e"), except the ring of a decomposed "å".
 func Tokens(s string) []string {
 	var out []string
-	var b strings.Builder
+	EachToken(s, func(tok []byte) { out = append(out, string(tok)) })
+	return out
+}
+
+// EachToken calls fn with each token of s, as Tokens returns them; tok
+// is only valid during the call.
+func EachToken(s string, fn func(tok []byte)) {
+	var buf [4 * MaxToken]byte
+	b := buf[:0]
 	flush := func() {
-		if b.Len() > 0 {
-			out = append(out, truncate(b.String()))
-			b.Reset()
+		if len(b) > 0 {
+			fn(truncateBytes(b))
+			b = b[:0]
 		}
 	}
-	for _, r := range s {
-		if r == '\u030a' && b.Len() > 0 && strings.HasSuffix(b.String(), "a") {
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			switch {
+			case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+				b = append(b, c)
+			case 'A' <= c && c <= 'Z':
+				b = append(b, c+'a'-'A')
+			default:
+				flush()
+			}
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		i += n
+		if r == '\u030a' && len(b) > 0 && b[len(b)-1] == 'a' {
 			// "a" + combining ring: the letter å.
-			t := b.String()
-			b.Reset()
-			b.WriteString(t[:len(t)-1] + "å")
+			b = append(b[:len(b)-1], "å"...)
 			continue
 		}
 		if unicode.Is(unicode.Mn, r) {
@@ -85,10 +106,24 @@ func Tokens(s string) []string {
 			flush()
 			continue
 		}
-		b.WriteString(f)
+		if len(b)+len(f) > cap(b) {
+			continue // past MaxToken anyway
+		}
+		b = append(b, f...)
 	}
 	flush()
-	return out
+}
+
+// truncateBytes cuts a token to MaxToken bytes at a character boundary.
+func truncateBytes(t []byte) []byte {
+	if len(t) <= MaxToken {
+		return t
+	}
+	n := MaxToken
+	for n > 0 && !utf8.RuneStart(t[n]) {
+		n--
+	}
+	return t[:n]
 }
 
 // truncate cuts a token to MaxToken bytes at a character boundary.

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"time"
 
+	bolt "go.etcd.io/bbolt"
+
 	kp "kontaktpunkt"
 	"kontaktpunkt/search"
 )
@@ -92,9 +94,24 @@ func (u *uniqueTokens) add(toks ...string) {
 	}
 }
 
+// addText adds the tokens of s.
+func (u *uniqueTokens) addText(s string) {
+	if u.seen == nil {
+		u.seen = make(map[string]struct{})
+	}
+	search.EachToken(s, func(tok []byte) {
+		if _, ok := u.seen[string(tok)]; ok || len(u.list) >= maxMessageTokens {
+			return
+		}
+		t := string(tok)
+		u.seen[t] = struct{}{}
+		u.list = append(u.list, t)
+	})
+}
+
 func (u *uniqueTokens) addr(a kp.Address) {
-	u.add(search.Tokens(a.Name)...)
-	u.add(search.Tokens(a.Addr)...)
+	u.addText(a.Name)
+	u.addText(a.Addr)
 	u.add(search.AddressTokens(a.Addr)...)
 }
 
@@ -115,15 +132,15 @@ func messageTokens(m *kp.Message) []string {
 	}
 	u.add(search.FromTokens(m.From.Addr)...)
 	u.addr(m.From)
-	u.add(search.Tokens(m.Subject)...)
+	u.addText(m.Subject)
 	for _, a := range m.Attachments {
-		u.add(search.Tokens(a.Name)...)
+		u.addText(a.Name)
 	}
 	text := m.Text
 	if len(text) > maxIndexText {
 		text = text[:maxIndexText]
 	}
-	u.add(search.Tokens(text)...)
+	u.addText(text)
 	return u.list
 }
 
@@ -150,71 +167,136 @@ func caseSearchChanged(old, c *kp.Case) bool {
 		!slices.Equal(old.Participants, c.Participants) || !slices.Equal(old.Counterparts, c.Counterparts)
 }
 
-// indexSearch adds case id to the postings of tokens. Postings are
-// never removed: a message moved away leaves its old case findable by
-// it, which errs on the side of finding.
+// indexSearch adds case id to the postings of tokens, written when the
+// transaction's Update function returns. Postings are never removed: a
+// message moved away leaves its old case findable by it, which errs on
+// the side of finding.
 func (tx *Tx) indexSearch(id kp.CaseID, tokens []string) error {
-	if id == 0 || len(tokens) == 0 {
+	if id == 0 || len(tokens) == 0 || tx.noSearch {
 		return nil
 	}
-	b := tx.b(bucketSearch)
-	var ids []kp.CaseID
+	if tx.search == nil {
+		tx.search = make(map[string][]kp.CaseID, 4096)
+	}
 	for _, t := range tokens {
-		prefix := append([]byte(t), 0)
-		cur := b.Cursor()
-		k, _ := cur.Seek(searchKey(t, id))
-		if k != nil && bytes.Equal(k, searchKey(t, id)) {
-			continue // id starts a block
-		}
-		if k == nil {
-			k, _ = cur.Last()
-		} else {
-			k, _ = cur.Prev()
-		}
-		var v []byte
-		if k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 {
-			v = b.Get(k)
-		} else {
-			k = nil
-		}
-		if k == nil {
-			// No block starts at or before id: id starts one.
-			if err := b.Put(searchKey(t, id), nil); err != nil {
-				return fmt.Errorf("search index: %w", err)
-			}
+		ids := tx.search[t]
+		if len(ids) > 0 && ids[len(ids)-1] == id {
 			continue
 		}
-		first := kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):]))
-		var err error
-		if ids, err = decodeBlock(first, v, ids[:0]); err != nil {
-			return err
-		}
-		i, found := slices.BinarySearch(ids, id)
-		if found {
-			continue
-		}
-		if i == len(ids) && len(ids) >= blockMax {
-			if err := b.Put(searchKey(t, id), nil); err != nil {
-				return fmt.Errorf("search index: %w", err)
-			}
-			continue
-		}
-		ids = slices.Insert(ids, i, id)
-		var put [][2][]byte
-		if len(ids) > blockMax {
-			half := len(ids) / 2
-			put = append(put, [2][]byte{searchKey(t, ids[0]), encodeBlock(ids[:half])},
-				[2][]byte{searchKey(t, ids[half]), encodeBlock(ids[half:])})
-		} else {
-			put = append(put, [2][]byte{searchKey(t, ids[0]), encodeBlock(ids)})
-		}
-		for _, kv := range put {
-			if err := b.Put(kv[0], kv[1]); err != nil {
-				return fmt.Errorf("search index: %w", err)
+		tx.search[t] = append(ids, id)
+	}
+	return nil
+}
+
+// flushSearch writes the postings indexSearch collected.
+func (tx *Tx) flushSearch() error {
+	if len(tx.search) == 0 {
+		return nil
+	}
+	tokens := make([]string, 0, len(tx.search))
+	for t := range tx.search {
+		tokens = append(tokens, t)
+	}
+	slices.Sort(tokens) // in key order: neighbouring writes share pages
+	b := tx.b(bucketSearch)
+	var block []kp.CaseID
+	for _, t := range tokens {
+		ids := tx.search[t]
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		for len(ids) > 0 {
+			var err error
+			if block, ids, err = addPostings(b, t, ids, block[:0]); err != nil {
+				return err
 			}
 		}
 	}
+	tx.search = nil
 	return nil
+}
+
+// addPostings adds ascending ids to the blocks of token: the ids that
+// go into the block starting at or before ids[0] (up to the next block's
+// start), or a new block. It returns the ids still to add.
+func addPostings(b *bolt.Bucket, token string, ids, block []kp.CaseID) ([]kp.CaseID, []kp.CaseID, error) {
+	prefix := append([]byte(token), 0)
+	cur := b.Cursor()
+	seek := searchKey(token, ids[0])
+	k, v := cur.Seek(seek)
+	var next kp.CaseID // the start of the following block, 0 if none
+	if k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 {
+		start := kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):]))
+		if start == ids[0] {
+			// ids[0] starts this block.
+			var err error
+			if block, err = decodeBlock(start, v, block); err != nil {
+				return block, nil, err
+			}
+			k, _ = cur.Next()
+			if k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 {
+				next = kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):]))
+			}
+			return mergeBlock(b, token, block, ids, next)
+		}
+		next = start
+		k, v = cur.Prev()
+	} else if k == nil {
+		k, v = cur.Last()
+	} else {
+		k, v = cur.Prev()
+	}
+	if k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 {
+		var err error
+		if block, err = decodeBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):])), v, block); err != nil {
+			return block, nil, err
+		}
+	}
+	return mergeBlock(b, token, block, ids, next)
+}
+
+// mergeBlock merges the ids below next into block (which may be empty: a
+// new block) and writes it, split in blocks of at most blockMax.
+func mergeBlock(b *bolt.Bucket, token string, block, ids []kp.CaseID, next kp.CaseID) ([]kp.CaseID, []kp.CaseID, error) {
+	n := len(ids)
+	if next != 0 {
+		n, _ = slices.BinarySearch(ids, next)
+	}
+	take, rest := ids[:n], ids[n:]
+	if len(take) == 0 {
+		// Only when ids[0] == next, which Seek would have found.
+		return block, rest, fmt.Errorf("search index: %q: %w", token, ErrCorrupt)
+	}
+	oldFirst := kp.CaseID(0)
+	if len(block) > 0 {
+		oldFirst = block[0]
+	}
+	changed := false
+	for _, id := range take {
+		i, found := slices.BinarySearch(block, id)
+		if !found {
+			block = slices.Insert(block, i, id)
+			changed = true
+		}
+	}
+	if !changed {
+		return block, rest, nil
+	}
+	if oldFirst != 0 && block[0] != oldFirst {
+		// Cannot happen (ids start at or after the block), kept safe.
+		if err := b.Delete(searchKey(token, oldFirst)); err != nil {
+			return block, rest, err
+		}
+	}
+	for len(block) > 0 {
+		// Full blocks from the start: appends, the usual case, then
+		// leave every block but the last full.
+		n := min(len(block), blockMax)
+		if err := b.Put(searchKey(token, block[0]), encodeBlock(block[:n])); err != nil {
+			return block, rest, fmt.Errorf("search index: %w", err)
+		}
+		block = block[n:]
+	}
+	return block, rest, nil
 }
 
 // SearchHit is one case found, with text around a matching word (""

@@ -123,12 +123,18 @@ func TestSearchBlocksSplit(t *testing.T) {
 			first = append(first, i)
 		}
 	}
-	err := s.Update(func(tx *Tx) error {
-		for _, i := range append(first, late...) {
-			if err := tx.indexSearch(kp.CaseID(i), []string{"felles", "felles"}); err != nil {
-				return err
+	// In three transactions: the later ones add to blocks on disk.
+	for _, part := range [][]int{first[:len(first)/2], first[len(first)/2:], late} {
+		update(t, s, func(tx *Tx) error {
+			for _, i := range part {
+				if err := tx.indexSearch(kp.CaseID(i), []string{"felles", "felles"}); err != nil {
+					return err
+				}
 			}
-		}
+			return nil
+		})
+	}
+	err := s.View(func(tx *Tx) error {
 		set, _, err := tx.postings("felles", true)
 		if err != nil {
 			return err
