@@ -473,7 +473,7 @@ type messageView struct {
 	Subject       string
 	Text          string
 	Cut           bool
-	Attachments   []string
+	Attachments   []attachmentLink
 	Quarantine    string
 	// Folded is set for a reply shown as its own text (Own, "" when
 	// nothing new) with its quoted history (Quoted) folded away.
@@ -601,10 +601,18 @@ func (d *dashboard) message(m *kp.Message, i int) messageView {
 		}
 		v.Folded, v.Own, v.Quoted, v.QuotedLines = true, q.Own, q.Quoted, q.QuotedLines
 	}
-	for _, a := range m.Attachments {
-		v.Attachments = append(v.Attachments, a.Name+" ("+a.ContentType+", "+byteSize(a.Size)+")")
+	for j, a := range m.Attachments {
+		v.Attachments = append(v.Attachments, attachmentLink{
+			Label: a.Name + " (" + a.ContentType + ", " + byteSize(a.Size) + ")",
+			Href:  "/case/" + strconv.FormatUint(uint64(m.Case), 10) + "/attachment?m=" + strconv.Itoa(i+1) + "&a=" + strconv.Itoa(j),
+		})
 	}
 	return v
+}
+
+// attachmentLink is an attachment on the case page, with its download.
+type attachmentLink struct {
+	Label, Href string
 }
 
 func joinAddrs(as []kp.Address) string {

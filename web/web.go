@@ -196,6 +196,7 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("GET /{$}", s.protect(http.HandlerFunc(d.list)))
 	mux.Handle("GET /case", s.protect(http.HandlerFunc(d.jump)))
 	mux.Handle("GET /case/{id}", s.protect(http.HandlerFunc(d.caseView)))
+	mux.Handle("GET /case/{id}/attachment", s.protect(http.HandlerFunc(d.attachment)))
 	mux.Handle("GET /search", s.protect(http.HandlerFunc(d.search)))
 	mux.Handle("GET /unfiled", s.protect(http.HandlerFunc(d.unfiled)))
 	if o.Actions != nil {
