@@ -439,9 +439,20 @@ type casePage struct {
 	LastInbound string
 	LastStaff   string
 	Messages    []messageView
+	// Suppressed is set when mail to the requester is suppressed (it
+	// bounced for good).
+	Suppressed bool
+	// Plan is what follows if nothing happens.
+	Plan []planRow
 	// Failed are the case's outbound messages that failed for good,
 	// each with a retry button.
 	Failed []failedOut
+}
+
+// planRow is one step of the follow-up plan, formatted.
+type planRow struct {
+	Kind, Due, Who, Effect string
+	Overdue                bool
 }
 
 // failedOut is one failed outbound message of a case.
@@ -477,10 +488,14 @@ type messageView struct {
 	Quarantine    string
 	// Folded is set for a reply shown as its own text (Own, "" when
 	// nothing new) with its quoted history (Quoted) folded away.
-	Folded      bool
-	Own, Quoted string
-	QuotedLines int
-	CollidedID  string
+	Folded bool
+	// Note marks an internal note; Event a line the gateway or an
+	// operator recorded; NotAuth mail that failed the sender check;
+	// Bounce and Spam the classes.
+	Note, Event, NotAuth, Bounce, Spam bool
+	Own, Quoted                        string
+	QuotedLines                        int
+	CollidedID                         string
 }
 
 // caseLink is a case named on another case's page.
@@ -497,9 +512,10 @@ func (d *dashboard) caseView(w http.ResponseWriter, r *http.Request) {
 	}
 	now := d.s.now()
 	var (
-		c      *kp.Case
-		msgs   []kp.Message
-		failed []kp.Outbound
+		c          *kp.Case
+		msgs       []kp.Message
+		failed     []kp.Outbound
+		suppressed bool
 	)
 	err = d.s.o.Store.View(func(tx *store.Tx) error {
 		var err error
@@ -508,6 +524,11 @@ func (d *dashboard) caseView(w http.ResponseWriter, r *http.Request) {
 		}
 		if msgs, err = tx.CaseMessages(kp.CaseID(id)); err != nil {
 			return err
+		}
+		if c.Requester.Addr != "" {
+			if suppressed, err = tx.Suppressed(c.Requester.Addr, now); err != nil {
+				return err
+			}
 		}
 		if d.s.o.Actions == nil {
 			return nil
@@ -549,6 +570,19 @@ func (d *dashboard) caseView(w http.ResponseWriter, r *http.Request) {
 		p.Links = append(p.Links, link(id))
 	}
 	p.OpenedBy = c.OpenedBy
+	p.Suppressed = suppressed
+	if d.s.o.FollowUpPlan != nil {
+		for _, st := range d.s.o.FollowUpPlan(*c) {
+			row := planRow{Kind: st.Kind, Due: d.fmtTime(st.Due), Who: st.Who, Overdue: st.Due.Before(now)}
+			switch {
+			case st.Resolve:
+				row.Effect = d.tr(r, "resolves the case")
+			case st.Escalation > 0:
+				row.Effect = d.tr(r, "escalation level") + " " + strconv.Itoa(st.Escalation)
+			}
+			p.Plan = append(p.Plan, row)
+		}
+	}
 	for _, o := range failed {
 		if o.Case == c.ID {
 			p.Failed = append(p.Failed, failedOut{ID: o.ID, Kind: o.Kind, To: strings.Join(o.To, ", "), Error: o.LastError, Subject: o.Subject})
@@ -567,6 +601,11 @@ func (d *dashboard) message(m *kp.Message, i int) messageView {
 	}
 	v := messageView{
 		ID:            m.ID,
+		Note:          m.Kind == "note",
+		Event:         m.Kind == "event" || m.Kind == "command",
+		NotAuth:       m.Kind == "not-authenticated",
+		Bounce:        m.Class == kp.ClassBounce,
+		Spam:          m.Class == kp.ClassSpam,
 		Anchor:        "m" + strconv.Itoa(i+1),
 		Time:          d.fmtTime(t),
 		Direction:     string(m.Direction),

@@ -32,6 +32,7 @@ import (
 	"sync"
 	"time"
 
+	kp "kontaktpunkt"
 	"kontaktpunkt/config"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
@@ -105,10 +106,26 @@ type Options struct {
 	// ActorDomain is the domain other users' actions are recorded under
 	// ("kari" acts as kari@ActorDomain); "" means "web".
 	ActorDomain string
+	// FollowUpPlan returns the follow-ups a case will get if nothing
+	// happens, for the case page; nil shows only the next one.
+	FollowUpPlan func(c kp.Case) []PlanStep
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log receives request errors; nil discards them.
 	Log *slog.Logger
+}
+
+// PlanStep is one follow-up of a case's plan.
+type PlanStep struct {
+	// Kind is the follow-up kind ("respond", "escalate-1", …).
+	Kind string
+	Due  time.Time
+	// Who says who is mailed ("assignee", "escalation, lead").
+	Who string
+	// Escalation is the level the step raises the case to (0: none).
+	Escalation int
+	// Resolve is set for the auto-resolve.
+	Resolve bool
 }
 
 // DefaultIMAPGrace is how long a lost IMAP session is tolerated before

@@ -184,7 +184,7 @@ func (s *Server) Run(ctx context.Context) error {
 			IMAPGrace:   time.Duration(s.Config.HTTP.IMAPGrace),
 			RequireAuth: !isLoopbackListen(s.httpLn.Addr()), Now: s.Gateway.Now, Location: s.Gateway.Clock.Loc, Log: log.With("component", "http"),
 			Quotes:  s.Gateway.Templates.Trimmer(),
-			Actions: s.Gateway, IsStaff: s.Gateway.Dir.IsStaff,
+			Actions: s.Gateway, IsStaff: s.Gateway.Dir.IsStaff, FollowUpPlan: webPlan(s.Gateway),
 		})
 		if err != nil {
 			return configError{err}
