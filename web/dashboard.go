@@ -194,13 +194,13 @@ func (d *dashboard) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	title := "Cases"
+	title := d.tr(r, "Cases")
 	for _, f := range filters {
 		if f.name == lq.filter {
-			title = f.label + " cases"
+			title = d.tr(r, f.label) + " " + d.tr(r, "cases")
 		}
 	}
-	p := listPage{page: d.page(r, title, now), Filter: lq.filter, Assignee: lq.assignee, PageNo: lq.page, Note: note}
+	p := listPage{page: d.page(r, title, now), Filter: lq.filter, Assignee: lq.assignee, PageNo: lq.page, Note: d.tr(r, note)}
 	counts := map[string]string{
 		"open":     strconv.Itoa(byStatus[kp.StatusOpen]),
 		"waiting":  strconv.Itoa(byStatus[kp.StatusWaiting]),
@@ -218,7 +218,7 @@ func (d *dashboard) list(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, f := range filters {
 		q := listQuery{filter: f.name, assignee: lq.assignee, page: 1}
-		p.Tabs = append(p.Tabs, tab{Label: f.label, Count: counts[f.name], Href: q.href(), Active: f.name == lq.filter})
+		p.Tabs = append(p.Tabs, tab{Label: d.tr(r, f.label), Count: counts[f.name], Href: q.href(), Active: f.name == lq.filter})
 	}
 	for i := range cases {
 		p.Rows = append(p.Rows, d.row(&cases[i], now))
@@ -234,9 +234,9 @@ func (d *dashboard) list(w http.ResponseWriter, r *http.Request) {
 		p.Next = q.href()
 	}
 	if len(p.Rows) == 0 {
-		p.Empty = "No cases here."
+		p.Empty = d.tr(r, "No cases here.")
 		if lq.page > 1 {
-			p.Empty = "No cases on this page."
+			p.Empty = d.tr(r, "No cases on this page.")
 		}
 	}
 	d.render(w, r, "list", p)

@@ -109,6 +109,9 @@ type Options struct {
 	// FollowUpPlan returns the follow-ups a case will get if nothing
 	// happens, for the case page; nil shows only the next one.
 	FollowUpPlan func(c kp.Case) []PlanStep
+	// Language is the dashboard's language, as templates.language: "nb"
+	// (bokmål) or "en"; anything else means "en".
+	Language string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log receives request errors; nil discards them.
@@ -148,6 +151,8 @@ type server struct {
 	now  func() time.Time
 	loc  *time.Location
 	log  *slog.Logger
+	// lang is the dashboard's language: "nb" or "en".
+	lang string
 	// csrfKey signs the forms' CSRF tokens; new on every start.
 	csrfKey [32]byte
 
@@ -197,7 +202,11 @@ func New(o Options) (http.Handler, error) {
 	if users != nil || o.TrustedHeader != "" {
 		s.auth = newAuthenticator(users, o.TrustedHeader, o.TrustedProxies, s.now)
 	}
-	pages, err := parseTemplates()
+	s.lang = "en"
+	if o.Language == "nb" {
+		s.lang = "nb"
+	}
+	pages, err := parseTemplates(s.lang)
 	if err != nil {
 		return nil, err
 	}

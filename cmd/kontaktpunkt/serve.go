@@ -185,6 +185,7 @@ func (s *Server) Run(ctx context.Context) error {
 			RequireAuth: !isLoopbackListen(s.httpLn.Addr()), Now: s.Gateway.Now, Location: s.Gateway.Clock.Loc, Log: log.With("component", "http"),
 			Quotes:  s.Gateway.Templates.Trimmer(),
 			Actions: s.Gateway, IsStaff: s.Gateway.Dir.IsStaff, FollowUpPlan: webPlan(s.Gateway),
+			Language: s.Gateway.Templates.Lang(),
 		})
 		if err != nil {
 			return configError{err}
