@@ -120,6 +120,11 @@ func (tx *Tx) indexCase(old, c *kp.Case) error {
 	if err := tx.indexCounterparts(old, c); err != nil {
 		return err
 	}
+	if caseSearchChanged(old, c) {
+		if err := tx.indexSearch(c.ID, caseTokens(c)); err != nil {
+			return err
+		}
+	}
 	var oldDue, newDue []byte
 	if old != nil && old.Next != nil {
 		oldDue = dueKey(old.Next.Due, uint64(c.ID))

@@ -125,6 +125,14 @@ var (
 	// bucketSuggestDF: term -> uvarint number of cases with the term
 	// (document frequency; also the vocabulary compounds are split by).
 	bucketSuggestDF = []byte("suggest_df")
+	// bucketSearch is the full-text index: token | 0x00 | u64 first case
+	// id -> uvarint gaps to the further case ids of the block, ascending
+	// (a posting block of at most blockMax cases). Tokens (package search)
+	// never hold a 0x00 byte, so the blocks of one token sit together, and
+	// those of every token with a prefix sit in one key range. Written with the message (PutMessage,
+	// UpdateMessage) and the case (PutCase) in their transaction. Added
+	// without a version change: Open creates missing buckets.
+	bucketSearch = []byte("search")
 
 	// bucketCursor: mailbox name -> 4-byte UIDVALIDITY | 4-byte last UID.
 	bucketCursor = []byte("cursor")
@@ -212,6 +220,7 @@ var buckets = []bucketDef{
 	{bucketSuggestDoc, 0.9}, // appended by case id
 	{bucketSuggestPost, bolt.DefaultFillPercent},
 	{bucketSuggestDF, bolt.DefaultFillPercent},
+	{bucketSearch, bolt.DefaultFillPercent},
 	{bucketCursor, bolt.DefaultFillPercent},
 	{bucketOut, 0.9},
 	{bucketOutRaw, 1.0},

@@ -33,6 +33,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	kp "kontaktpunkt"
 )
 
 // Errors of the store. Test with errors.Is.
@@ -79,6 +81,10 @@ type Options struct {
 	// ReadOnly opens the store for reading, under a shared lock: several
 	// readers may open it at once, none while a writer holds it.
 	ReadOnly bool
+	// NoSearchIndex leaves the full-text index unwritten, so that
+	// benchmarks can measure what it costs. Search then misses what was
+	// stored meanwhile.
+	NoSearchIndex bool
 }
 
 // Store is an open store file. Its methods are safe for concurrent use;
@@ -89,6 +95,7 @@ type Store struct {
 	codec    *codec
 	rawBlock int // block size of the raw log (schema.go)
 	readOnly bool
+	noSearch bool
 }
 
 // Open opens or creates the store at path, creates missing buckets and
@@ -172,7 +179,7 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, codec: c, readOnly: opts.ReadOnly}
+	s := &Store{db: db, path: path, codec: c, readOnly: opts.ReadOnly, noSearch: opts.NoSearchIndex}
 	if err := s.init(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -227,7 +234,11 @@ func (s *Store) Path() string { return s.path }
 // instead of crashing the program; so do View and Backup.
 func (s *Store) Update(fn func(tx *Tx) error) error {
 	return s.update(func(btx *bolt.Tx) error {
-		return fn(s.newTx(btx))
+		tx := s.newTx(btx)
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.flushSearch()
 	})
 }
 
@@ -423,10 +434,15 @@ type Tx struct {
 	rawBlock int
 	bkts     map[string]*bolt.Bucket
 	pending  *pendingTerms // suggestion terms not yet in the postings (suggest.go)
+	// search holds the full-text postings added in this transaction,
+	// written to the index when fn of Update returns (flushSearch): one
+	// read and write per token and transaction rather than per message.
+	search   map[string][]kp.CaseID
+	noSearch bool
 }
 
 func (s *Store) newTx(btx *bolt.Tx) *Tx {
-	return &Tx{tx: btx, codec: s.codec, rawBlock: s.rawBlock}
+	return &Tx{tx: btx, codec: s.codec, rawBlock: s.rawBlock, noSearch: s.noSearch}
 }
 
 // b returns a bucket with its schema FillPercent set (bolt does not

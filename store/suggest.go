@@ -232,7 +232,7 @@ func (tx *Tx) putBlocks(blocks map[string][]posting) error {
 	post, df := tx.b(bucketSuggestPost), tx.b(bucketSuggestDF)
 	for _, t := range terms {
 		list := blocks[t]
-		if err := post.Put(suggestPostKey(t, list[0].id), encodeBlock(list)); err != nil {
+		if err := post.Put(suggestPostKey(t, list[0].id), encodeSuggestBlock(list)); err != nil {
 			return fmt.Errorf("indexing term %q: %w", t, err)
 		}
 		if err := addUvarint(df, []byte(t), int64(len(list))); err != nil {
@@ -266,7 +266,7 @@ func (tx *Tx) removePostings(id kp.CaseID, terms map[string]int) error {
 			continue // not there: nothing to take out
 		}
 		first := kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):]))
-		list, err := decodeBlock(first, v)
+		list, err := decodeSuggestBlock(first, v)
 		if err != nil {
 			return fmt.Errorf("term %q: %w", t, err)
 		}
@@ -280,7 +280,7 @@ func (tx *Tx) removePostings(id kp.CaseID, terms map[string]int) error {
 			return err
 		}
 		if len(list) > 0 {
-			if err := post.Put(suggestPostKey(t, list[0].id), encodeBlock(list)); err != nil {
+			if err := post.Put(suggestPostKey(t, list[0].id), encodeSuggestBlock(list)); err != nil {
 				return err
 			}
 		}
@@ -291,10 +291,10 @@ func (tx *Tx) removePostings(id kp.CaseID, terms map[string]int) error {
 	return nil
 }
 
-// encodeBlock packs postings in id order: per posting the uvarint id
+// encodeSuggestBlock packs postings in id order: per posting the uvarint id
 // difference from the one before (from the block's first id, in its key,
 // for the first), uvarint frequency, uvarint case term count.
-func encodeBlock(list []posting) []byte {
+func encodeSuggestBlock(list []posting) []byte {
 	out := make([]byte, 0, 4*len(list))
 	prev := list[0].id
 	for _, p := range list {
@@ -326,7 +326,7 @@ func eachInBlock(first kp.CaseID, v []byte, fn func(posting) bool) error {
 	return nil
 }
 
-func decodeBlock(first kp.CaseID, v []byte) ([]posting, error) {
+func decodeSuggestBlock(first kp.CaseID, v []byte) ([]posting, error) {
 	var out []posting
 	err := eachInBlock(first, v, func(p posting) bool { out = append(out, p); return true })
 	return out, err

@@ -4,8 +4,10 @@
 //
 // Invariants:
 //
-//   - Nothing here writes to the store: every request runs in one read-only
-//     View, and only GET and HEAD are answered.
+//   - Pages only read: every GET runs in one read-only View. Changes come
+//     only through Options.Actions, by POST from an authenticated user
+//     (or, without authentication configured, from this machine) with a
+//     CSRF token, and are the same operations as staff commands in mail.
 //   - No request scans the whole store. The case list walks the status or
 //     assignee index (or the case bucket newest first) and stops after one
 //     page; the overdue list walks the follow-up due index; /metrics reads
@@ -24,6 +26,7 @@
 package web
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -32,6 +35,7 @@ import (
 	"sync"
 	"time"
 
+	kp "kontaktpunkt"
 	"kontaktpunkt/config"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
@@ -96,6 +100,21 @@ type Options struct {
 	// Quotes splits a reply's own text from its quoted history on the
 	// case page; nil knows what mail programs write but not our own mail.
 	Quotes *routing.QuoteTrimmer
+	// Actions carries out staff actions from the dashboard; nil keeps
+	// the dashboard read-only.
+	Actions Actions
+	// IsStaff reports whether a user name that is an address is a staff
+	// member's: actions are then recorded under that address.
+	IsStaff func(addr string) bool
+	// ActorDomain is the domain other users' actions are recorded under
+	// ("kari" acts as kari@ActorDomain); "" means "web".
+	ActorDomain string
+	// FollowUpPlan returns the follow-ups a case will get if nothing
+	// happens, for the case page; nil shows only the next one.
+	FollowUpPlan func(c kp.Case) []PlanStep
+	// Language is the dashboard's language, as templates.language: "nb"
+	// (bokmål) or "en"; anything else means "en".
+	Language string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log receives request errors; nil discards them.
@@ -103,6 +122,19 @@ type Options struct {
 	// Report computes the figures of the statistics page (/stats);
 	// nil leaves the page out.
 	Report ReportFunc
+}
+
+// PlanStep is one follow-up of a case's plan.
+type PlanStep struct {
+	// Kind is the follow-up kind ("respond", "escalate-1", …).
+	Kind string
+	Due  time.Time
+	// Who says who is mailed ("assignee", "escalation, lead").
+	Who string
+	// Escalation is the level the step raises the case to (0: none).
+	Escalation int
+	// Resolve is set for the auto-resolve.
+	Resolve bool
 }
 
 // DefaultIMAPGrace is how long a lost IMAP session is tolerated before
@@ -125,6 +157,10 @@ type server struct {
 	now  func() time.Time
 	loc  *time.Location
 	log  *slog.Logger
+	// lang is the dashboard's language: "nb" or "en".
+	lang string
+	// csrfKey signs the forms' CSRF tokens; new on every start.
+	csrfKey [32]byte
 
 	// downMu guards downSeen: when this handler first saw IMAP
 	// disconnected, for a Health that does not say.
@@ -146,6 +182,7 @@ func New(o Options) (http.Handler, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	rand.Read(s.csrfKey[:]) // never fails
 	if s.loc == nil {
 		s.loc = time.Local
 	}
@@ -174,7 +211,11 @@ func New(o Options) (http.Handler, error) {
 	if users != nil || o.TrustedHeader != "" {
 		s.auth = newAuthenticator(users, o.TrustedHeader, o.TrustedProxies, s.now)
 	}
-	pages, err := parseTemplates()
+	s.lang = "en"
+	if o.Language == "nb" {
+		s.lang = "nb"
+	}
+	pages, err := parseTemplates(s.lang)
 	if err != nil {
 		return nil, err
 	}
@@ -192,6 +233,14 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("GET /case/{id}", s.protect(http.HandlerFunc(d.caseView)))
 	mux.Handle("GET /stats", s.protect(http.HandlerFunc(d.stats)))
 	mux.Handle("GET /stats.csv", s.protect(http.HandlerFunc(d.statsCSV)))
+	mux.Handle("GET /case/{id}/attachment", s.protect(http.HandlerFunc(d.attachment)))
+	mux.Handle("GET /search", s.protect(http.HandlerFunc(d.search)))
+	mux.Handle("GET /unfiled", s.protect(http.HandlerFunc(d.unfiled)))
+	if o.Actions != nil {
+		mux.Handle("POST /case/{id}/act", s.protect(http.HandlerFunc(d.caseAct)))
+		mux.Handle("POST /message/act", s.protect(http.HandlerFunc(d.messageAct)))
+		mux.Handle("POST /outbox/{id}/retry", s.protect(http.HandlerFunc(d.retry)))
+	}
 	return secure(mux), nil
 }
 

@@ -61,6 +61,7 @@ const usage = `usage: kontaktpunkt COMMAND [flags] [args]
   case show N  [-json]  |  case assign N WHO  |  case status N S  |  case note N TEXT
   case suggest N [-json]  |  case suggest -replay [LAST] [-json]  |  case suggest -reindex
   outbox       [-json]  |  outbox retry ID
+  search       [-config FILE] [-db FILE] [-json] QUERY   words (prefixes) and status: team: from: after: before:
   check-config -config FILE
   check-store  [-config FILE] [-db FILE] [-json]   read-only check of the store file and its indexes
   backup       [-config FILE] [-db FILE] OUT
@@ -86,7 +87,7 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "ingest":
 		err = cmdIngest(ctx, rest, stdin, stdout, stderr)
-	case "cases", "case", "outbox", "backup", "followup", "report":
+	case "cases", "case", "outbox", "backup", "followup", "report", "search":
 		err = cmdOffline(ctx, cmd, rest, stdout, stderr)
 	case "compact", "forget", "purge", "audit", "export-person":
 		err = cmdOffline(ctx, cmd, rest, stdout, stderr)

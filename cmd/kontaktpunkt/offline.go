@@ -213,6 +213,12 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		if run, err = privacyCommand(cmd, pos, *dryRun, *asJSON, stdout); err != nil {
 			return err
 		}
+	case "search":
+		if len(pos) == 0 {
+			return usageErr("usage: search [-json] QUERY")
+		}
+		query := strings.Join(pos, " ")
+		run = func(e *env) error { return searchCases(e, query, *asJSON, stdout) }
 	case "backup":
 		if len(pos) != 1 {
 			return usageErr("usage: backup [-config FILE] [-db FILE] OUT")
@@ -235,7 +241,7 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		return err
 	}
 	// Commands that only read share the store with each other.
-	readOnly := cmd == "cases" || cmd == "backup" || cmd == "check-store" || cmd == "report" || cmd == "compact" || cmd == "audit" ||
+	readOnly := cmd == "cases" || cmd == "backup" || cmd == "check-store" || cmd == "report" || cmd == "search" || cmd == "compact" || cmd == "audit" ||
 		(cmd == "forget" || cmd == "purge") && *dryRun || (cmd == "case" && (pos[0] == "show" || pos[0] == "suggest" && !*reindex)) ||
 		(cmd == "outbox" && len(pos) == 0)
 	e, closeEnv, err := open(cfg, readOnly)

@@ -185,8 +185,10 @@ func (s *Server) Run(ctx context.Context) error {
 			AuthFile: s.Config.HTTP.AuthFile, TrustedHeader: s.Config.HTTP.TrustedHeader, TrustedProxies: proxies,
 			IMAPGrace:   time.Duration(s.Config.HTTP.IMAPGrace),
 			RequireAuth: !isLoopbackListen(s.httpLn.Addr()), Now: s.Gateway.Now, Location: s.Gateway.Clock.Loc, Log: log.With("component", "http"),
-			Quotes: s.Gateway.Templates.Trimmer(),
-			Report: s.Gateway.Report,
+			Quotes:  s.Gateway.Templates.Trimmer(),
+			Report:  s.Gateway.Report,
+			Actions: s.Gateway, IsStaff: s.Gateway.Dir.IsStaff, FollowUpPlan: webPlan(s.Gateway),
+			Language: s.Gateway.Templates.Lang(),
 		})
 		if err != nil {
 			return configError{err}
