@@ -1,5 +1,5 @@
 // Package config reads and checks the kontaktpunkt configuration file
-// (DESIGN section 10).
+// (config.example.yaml documents every key).
 //
 // Invariants:
 //   - Decoding is strict: an unknown key is an error naming its line.
@@ -57,9 +57,9 @@ type Config struct {
 	// Routing rules are tried in order for a new case; the first match
 	// decides its team or assignee.
 	Routing []Rule `yaml:"routing"`
-	// FollowUp holds reminder and escalation policy (DESIGN section 8).
+	// FollowUp holds reminder and escalation policy (docs/behaviour.md, Follow-up).
 	FollowUp FollowUp `yaml:"followup"`
-	// Limits caps automatic mail (DESIGN section 7) and message size.
+	// Limits caps automatic mail (docs/behaviour.md, Outbound mail) and message size.
 	Limits Limits `yaml:"limits"`
 	// Templates selects the language and an optional override folder.
 	Templates Templates `yaml:"templates"`
@@ -90,7 +90,7 @@ type Contact struct {
 	AckForwarded *bool `yaml:"ack_forwarded"`
 }
 
-// ReplyToken configures signed reply addresses (DESIGN section 5, rule 2).
+// ReplyToken configures signed reply addresses (docs/behaviour.md, Threading, rule 2).
 type ReplyToken struct {
 	// Enabled puts a signed token in the Reply-To of outbound mail.
 	Enabled bool `yaml:"enabled"`
@@ -108,7 +108,7 @@ type Store struct {
 	Path string `yaml:"path"`
 }
 
-// IMAP is the intake mailbox (DESIGN section 3).
+// IMAP is the intake mailbox (docs/behaviour.md, From mailbox to store).
 type IMAP struct {
 	// Host of the IMAP server; empty disables intake.
 	Host string `yaml:"host"`
@@ -159,7 +159,7 @@ type OAuth2 struct {
 	Mechanism string `yaml:"mechanism"`
 }
 
-// SMTP is the relay for outbound mail (DESIGN section 7).
+// SMTP is the relay for outbound mail (docs/behaviour.md, Outbound mail).
 type SMTP struct {
 	// Host of the relay; empty disables sending.
 	Host string `yaml:"host"`
@@ -182,7 +182,7 @@ type SMTP struct {
 	Timeout Duration `yaml:"timeout"`
 }
 
-// Staff are the contact point's own people (DESIGN section 6).
+// Staff are the contact point's own people (docs/behaviour.md, Staff commands).
 type Staff struct {
 	// Members receive notifications of new cases and may use subject
 	// commands.
@@ -248,7 +248,7 @@ type Rule struct {
 	Assignee string `yaml:"assignee"`
 }
 
-// FollowUp is the reminder and escalation policy (DESIGN section 8). The
+// FollowUp is the reminder and escalation policy (docs/behaviour.md, Follow-up). The
 // durations are business durations: "4h", "2d", "1d4h", "30m"; a day is a
 // working day, an hour a working hour.
 type FollowUp struct {

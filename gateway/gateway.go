@@ -2,7 +2,7 @@
 // package routing to the store: every inbound message is parsed and
 // classified outside any transaction, then threaded, applied to its case,
 // and the outbound mail and follow-up it causes are queued, all in one store
-// transaction (DESIGN section 2). It never does network I/O inside a
+// transaction (docs/architecture.md). It never does network I/O inside a
 // transaction; the outbox worker and the IMAP poller do that afterwards.
 package gateway
 

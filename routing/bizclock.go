@@ -1,6 +1,6 @@
 package routing
 
-// Business time (DESIGN section 8).
+// Business time (docs/behaviour.md, Follow-up).
 //
 // A Clock knows when the contact point is open: a time zone, daily working
 // hours, the working days of the week, Norwegian public holidays and extra

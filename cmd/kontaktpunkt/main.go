@@ -22,7 +22,7 @@ import (
 	"kontaktpunkt/store"
 )
 
-// Exit statuses (DESIGN section 9).
+// Exit statuses (docs/behaviour.md, Command line).
 const (
 	exitOK        = 0
 	exitUser      = 1
