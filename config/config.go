@@ -438,10 +438,19 @@ func Load(path string) (*Config, error) {
 	}
 	c.resolvePaths(filepath.Dir(path))
 	if err := errors.Join(err, withLines(c.Validate(), node)); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, &FileError{Path: path, Err: err}
 	}
 	return c, nil
 }
+
+// FileError holds every problem found in one configuration file.
+type FileError struct {
+	Path string
+	Err  error // the problems, joined, one per line
+}
+
+func (e *FileError) Error() string { return fmt.Sprintf("config %s: %v", e.Path, e.Err) }
+func (e *FileError) Unwrap() error { return e.Err }
 
 // Parse decodes data strictly, applies defaults and validates. All problems
 // are returned at once, joined. Paths are left as written.
@@ -467,6 +476,10 @@ func decode(data []byte) (*Config, *yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var errs []error
+	// A second, lenient decode gives the node tree for line numbers and
+	// key names.
+	var doc yaml.Node
+	docErr := yaml.Unmarshal(data, &doc)
 	err := dec.Decode(c)
 	var te *yaml.TypeError
 	switch {
@@ -476,7 +489,7 @@ func decode(data []byte) (*Config, *yaml.Node, error) {
 			if m := unknownField.FindStringSubmatch(e); m != nil {
 				e = fmt.Sprintf("line %s: unknown key %q", m[1], m[2])
 			}
-			errs = append(errs, errors.New(e))
+			errs = append(errs, errors.New(describeTypeError(e, &doc)))
 		}
 	default:
 		return nil, nil, fmt.Errorf("decoding YAML: %w", err)
@@ -487,10 +500,8 @@ func decode(data []byte) (*Config, *yaml.Node, error) {
 			errs = append(errs, errors.New("config holds more than one YAML document"))
 		}
 	}
-	// A second, lenient decode gives the node tree for line numbers.
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, nil, fmt.Errorf("decoding YAML: %w", err)
+	if docErr != nil {
+		return nil, nil, fmt.Errorf("decoding YAML: %w", docErr)
 	}
 	c.applyDefaults()
 	return c, &doc, errors.Join(errs...)

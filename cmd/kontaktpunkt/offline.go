@@ -80,7 +80,7 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 	asJSON := fs.Bool("json", false, "print JSON")
 	status := fs.String("status", "", "only cases with this status (open, waiting, resolved)")
 	assignee := fs.String("assignee", "", "only cases assigned to this address")
-	since := fs.String("since", "", "followup rearm: only cases updated on or after this date (YYYY-MM-DD)")
+	since := fs.String("since", "", "followup rearm: only cases updated on or after this `DATE` (YYYY-MM-DD)")
 	dryRun := fs.Bool("dry-run", false, "followup rearm: only count the cases")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
