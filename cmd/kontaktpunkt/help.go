@@ -22,7 +22,7 @@ type helpEntry struct {
 
 var helpEntries = []helpEntry{
 	{name: "serve", usage: "-config FILE",
-		summary: "Runs the gateway: IMAP intake, the outbox, follow-ups, the admin socket and HTTP (dashboard, /healthz, /metrics), until SIGINT or SIGTERM.",
+		summary:  "Runs the gateway: IMAP intake, the outbox, follow-ups, the admin socket and HTTP (dashboard, /healthz, /metrics), until SIGINT or SIGTERM.",
 		examples: []string{"kontaktpunkt serve -config /etc/kontaktpunkt/kontaktpunkt.yaml"}},
 	{name: "demo", usage: "[-keep] [-v]",
 		summary:  "Plays a scripted conversation on in-process IMAP and SMTP servers with a temporary store, printing every mail and case change.",
@@ -68,8 +68,8 @@ var helpEntries = []helpEntry{
 		summary: "Only `followup rearm`: see `kontaktpunkt help followup rearm`.", flags: []string{"config", "db", "since", "dry-run"},
 		examples: []string{"kontaktpunkt followup rearm -db cases.db -dry-run"}},
 	{name: "followup rearm", usage: "[-config FILE | -db FILE] [-since YYYY-MM-DD] [-dry-run]",
-		summary: "Counts the open and waiting cases without a follow-up (an archive import leaves old ones unarmed) and arms them.",
-		flags:   []string{"config", "db", "since", "dry-run"},
+		summary:  "Counts the open and waiting cases without a follow-up (an archive import leaves old ones unarmed) and arms them.",
+		flags:    []string{"config", "db", "since", "dry-run"},
 		examples: []string{"kontaktpunkt followup rearm -db cases.db -since 2026-11-01 -dry-run"}},
 	{name: "check-config", usage: "-config FILE",
 		summary:  "Reports every problem in the configuration at once, with its line, and checks that secret files are readable. Exit status 0 when it would start.",
