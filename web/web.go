@@ -55,6 +55,9 @@ type Health struct {
 	// program started if none has connected yet. Zero means unknown; the
 	// handler then counts from when it first saw the poller disconnected.
 	IMAPDownSince time.Time
+	// IMAPLastSync is when the last pass over the mailbox completed; zero
+	// before the first.
+	IMAPLastSync time.Time
 }
 
 // Options configure New.
@@ -97,6 +100,8 @@ type Options struct {
 	Now func() time.Time
 	// Log receives request errors; nil discards them.
 	Log *slog.Logger
+	// Version is the running build's version, for kontaktpunkt_build_info.
+	Version string
 }
 
 // DefaultIMAPGrace is how long a lost IMAP session is tolerated before

@@ -126,3 +126,23 @@ func TestErrorMessagesSayItOnce(t *testing.T) {
 		}
 	}
 }
+
+// serve's first log line names the version, so a log shows which build
+// wrote it; here serve then refuses a file that is not a store.
+func TestServeLogsVersionFirst(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.WriteFile(filepath.Join(dir, "kp.db"), []byte("not a store at all, just text"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cfg := writeFile(t, dir, "kp.yaml", "contact:\n  address: integrasjon@example.org\nstore:\n  path: kp.db\nhttp:\n  listen: \"\"\n")
+	version = "9.9.9-test"
+	defer func() { version = "" }()
+	_, errOut, code := run(t, "", "serve", "-config", cfg)
+	if code != exitUser {
+		t.Fatalf("serve on a non-store: exit %d: %s", code, errOut)
+	}
+	first, _, _ := strings.Cut(errOut, "\n")
+	if !strings.Contains(first, "kontaktpunkt starting") || !strings.Contains(first, "version=9.9.9-test") {
+		t.Errorf("first log line %q does not name the version", first)
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -50,6 +51,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	s.Log.Info("kontaktpunkt starting", "version", buildVersion(), "go", runtime.Version(), "config", *path)
 	if err := s.Open(); err != nil {
 		return err
 	}
@@ -183,7 +185,7 @@ func (s *Server) Run(ctx context.Context) error {
 			AuthFile: s.Config.HTTP.AuthFile, TrustedHeader: s.Config.HTTP.TrustedHeader, TrustedProxies: proxies,
 			IMAPGrace:   time.Duration(s.Config.HTTP.IMAPGrace),
 			RequireAuth: !isLoopbackListen(s.httpLn.Addr()), Now: s.Gateway.Now, Location: s.Gateway.Clock.Loc, Log: log.With("component", "http"),
-			Quotes: s.Gateway.Templates.Trimmer(),
+			Quotes: s.Gateway.Templates.Trimmer(), Version: buildVersion(),
 		})
 		if err != nil {
 			return configError{err}
@@ -298,6 +300,7 @@ func (s *Server) health() web.Health {
 // session has connected yet; a connected session carries no error.
 func pollerHealth(h *web.Health, st mailbox.PollerStatus, started time.Time) {
 	h.IMAPConnected = st.Connected
+	h.IMAPLastSync = st.LastSync
 	if st.Connected {
 		return
 	}
