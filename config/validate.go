@@ -240,8 +240,14 @@ func (c *Config) validateSMTP(ps *problems) {
 }
 
 func validateSecret(ps *problems, path string, s Secret) {
-	if s.File != "" && s.Env != "" {
+	switch {
+	case s.sources() > 1 && s.Credential == "":
 		ps.add(path, "set file or env, not both")
+	case s.sources() > 1:
+		ps.add(path, "set one of file, env and credential, not more")
+	}
+	if s.Credential != "" && !validCredentialName(s.Credential) {
+		ps.add(path+".credential", "%q is not a credential name (a file name as in LoadCredential=NAME:PATH)", s.Credential)
 	}
 	if s.Env != "" && !envNameRE.MatchString(s.Env) {
 		ps.add(path+".env", "%q is not an environment variable name", s.Env)
