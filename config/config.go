@@ -142,7 +142,7 @@ type IMAP struct {
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
-// OAuth2 obtains access tokens for IMAP. Without RefreshToken the
+// OAuth2 obtains access tokens for IMAP or SMTP. Without RefreshToken the
 // client_credentials grant is used (Microsoft 365 application access).
 type OAuth2 struct {
 	// TokenURL is the token endpoint; https, or http to loopback.
@@ -170,8 +170,13 @@ type SMTP struct {
 	Security string `yaml:"security"`
 	// Username for SMTP AUTH; empty sends without authentication.
 	Username string `yaml:"username"`
-	// Password for SMTP AUTH; required with Username.
+	// Password for SMTP AUTH; with Username, exactly one of Password and
+	// OAuth2.
 	Password Secret `yaml:"password"`
+	// OAuth2 for AUTH XOAUTH2/OAUTHBEARER, the same settings as
+	// imap.oauth2 (Microsoft 365 smtp.office365.com:587, Google
+	// smtp.gmail.com:587).
+	OAuth2 *OAuth2 `yaml:"oauth2"`
 	// HeloName is sent in EHLO; default is the system host name.
 	HeloName string `yaml:"helo_name"`
 	// CAFile is a PEM bundle to trust instead of the system roots.
@@ -548,6 +553,9 @@ func (c *Config) applyDefaults() {
 
 	s := &c.SMTP
 	setStr(&s.Security, "starttls")
+	if s.OAuth2 != nil {
+		setStr(&s.OAuth2.Mechanism, "xoauth2")
+	}
 	if s.Port == 0 {
 		switch s.Security {
 		case "tls":
@@ -636,6 +644,11 @@ func (c *Config) secrets() []namedSecret {
 		l = append(l,
 			namedSecret{"imap.oauth2.client_secret", &o.ClientSecret},
 			namedSecret{"imap.oauth2.refresh_token", &o.RefreshToken})
+	}
+	if o := c.SMTP.OAuth2; o != nil {
+		l = append(l,
+			namedSecret{"smtp.oauth2.client_secret", &o.ClientSecret},
+			namedSecret{"smtp.oauth2.refresh_token", &o.RefreshToken})
 	}
 	return l
 }

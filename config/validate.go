@@ -155,33 +155,8 @@ func (c *Config) validateIMAP(ps *problems) {
 	case !m.Password.IsSet() && m.OAuth2 == nil:
 		ps.add("imap.password", "required when imap.host is set (or configure imap.oauth2)")
 	}
-	if o := m.OAuth2; o != nil {
-		switch u, err := url.Parse(o.TokenURL); {
-		case o.TokenURL == "":
-			ps.add("imap.oauth2.token_url", "required")
-		case err != nil || u.Host == "":
-			ps.add("imap.oauth2.token_url", "%q is not an absolute URL", o.TokenURL)
-		case u.Scheme == "https":
-		case u.Scheme == "http" && isLoopback(u.Hostname()):
-		default:
-			ps.add("imap.oauth2.token_url", "must be https (http only to loopback), not %q", o.TokenURL)
-		}
-		if o.ClientID == "" {
-			ps.add("imap.oauth2.client_id", "required")
-		}
-		if !o.RefreshToken.IsSet() && !o.ClientSecret.IsSet() {
-			ps.add("imap.oauth2.client_secret", "required without refresh_token (the client_credentials grant)")
-		}
-		switch o.Mechanism {
-		case "xoauth2", "oauthbearer":
-		default:
-			ps.add("imap.oauth2.mechanism", "must be xoauth2 or oauthbearer, not %q", o.Mechanism)
-		}
-		for i, s := range o.Scopes {
-			if s == "" || strings.ContainsAny(s, " \t\r\n") {
-				ps.add(fmt.Sprintf("imap.oauth2.scopes[%d]", i), "%q must be one scope without spaces", s)
-			}
-		}
+	if m.OAuth2 != nil {
+		validateOAuth2(ps, "imap.oauth2", m.OAuth2)
 	}
 	folders := map[string]string{}
 	for _, f := range []struct{ path, name string }{
@@ -210,6 +185,36 @@ func (c *Config) validateIMAP(ps *problems) {
 	}
 }
 
+// validateOAuth2 checks the oauth2 settings of imap or smtp (prefix).
+func validateOAuth2(ps *problems, prefix string, o *OAuth2) {
+	switch u, err := url.Parse(o.TokenURL); {
+	case o.TokenURL == "":
+		ps.add(prefix+".token_url", "required")
+	case err != nil || u.Host == "":
+		ps.add(prefix+".token_url", "%q is not an absolute URL", o.TokenURL)
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		ps.add(prefix+".token_url", "must be https (http only to loopback), not %q", o.TokenURL)
+	}
+	if o.ClientID == "" {
+		ps.add(prefix+".client_id", "required")
+	}
+	if !o.RefreshToken.IsSet() && !o.ClientSecret.IsSet() {
+		ps.add(prefix+".client_secret", "required without refresh_token (the client_credentials grant)")
+	}
+	switch o.Mechanism {
+	case "xoauth2", "oauthbearer":
+	default:
+		ps.add(prefix+".mechanism", "must be xoauth2 or oauthbearer, not %q", o.Mechanism)
+	}
+	for i, s := range o.Scopes {
+		if s == "" || strings.ContainsAny(s, " \t\r\n") {
+			ps.add(fmt.Sprintf("%s.scopes[%d]", prefix, i), "%q must be one scope without spaces", s)
+		}
+	}
+}
+
 func (c *Config) validateSMTP(ps *problems) {
 	s := &c.SMTP
 	validatePort(ps, "smtp.port", s.Port)
@@ -225,8 +230,16 @@ func (c *Config) validateSMTP(ps *problems) {
 		return
 	}
 	validateHost(ps, "smtp.host", s.Host)
-	if s.Username != "" && !s.Password.IsSet() {
-		ps.add("smtp.password", "required when smtp.username is set")
+	switch {
+	case s.Password.IsSet() && s.OAuth2 != nil:
+		ps.add("smtp.password", "set either password or oauth2, not both")
+	case s.OAuth2 != nil && s.Username == "":
+		ps.add("smtp.username", "required with smtp.oauth2 (the mailbox the token is for)")
+	case s.Username != "" && !s.Password.IsSet() && s.OAuth2 == nil:
+		ps.add("smtp.password", "required when smtp.username is set (or configure smtp.oauth2)")
+	}
+	if s.OAuth2 != nil {
+		validateOAuth2(ps, "smtp.oauth2", s.OAuth2)
 	}
 	if s.Username == "" && s.Password.IsSet() {
 		ps.add("smtp.username", "required when smtp.password is set")

@@ -114,6 +114,14 @@ func (ts *TokenSource) Token(ctx context.Context) (string, error) {
 	return ts.access, nil
 }
 
+// forget drops the current token, after a server refused it: the next
+// Token asks the endpoint.
+func (ts *TokenSource) forget() {
+	ts.mu.Lock()
+	ts.access = ""
+	ts.mu.Unlock()
+}
+
 // refreshIn is how long until the current token is due for renewal; a long
 // time when there is no token or no known expiry.
 func (ts *TokenSource) refreshIn() time.Duration {

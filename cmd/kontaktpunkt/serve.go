@@ -369,15 +369,9 @@ func imapConfig(cfg *config.Config) (mailbox.IMAPConfig, error) {
 	}
 	ic.MaxMessageBytes = cfg.Limits.MaxMessageBytes
 	if c.OAuth2 != nil {
-		o := c.OAuth2
-		oc := &mailbox.OAuth2Config{TokenURL: o.TokenURL, ClientID: o.ClientID, Scopes: o.Scopes, Mechanism: o.Mechanism}
-		if oc.ClientSecret, err = secretValue(o.ClientSecret); err != nil {
-			return ic, fmt.Errorf("imap.oauth2.client_secret: %w", err)
+		if ic.OAuth2, err = oauth2Config("imap.oauth2", c.OAuth2); err != nil {
+			return ic, err
 		}
-		if oc.RefreshToken, err = secretValue(o.RefreshToken); err != nil {
-			return ic, fmt.Errorf("imap.oauth2.refresh_token: %w", err)
-		}
-		ic.OAuth2 = oc
 	} else if ic.Password, err = secretValue(c.Password); err != nil {
 		return ic, fmt.Errorf("imap.password: %w", err)
 	}
@@ -394,10 +388,27 @@ func smtpConfig(cfg *config.Config) (mailbox.SMTPConfig, error) {
 		Addr: net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), Security: c.Security, Username: c.Username,
 		HeloName: c.HeloName, TLSConfig: tc, Timeout: time.Duration(c.Timeout),
 	}
-	if sc.Password, err = secretValue(c.Password); err != nil {
+	if c.OAuth2 != nil {
+		if sc.OAuth2, err = oauth2Config("smtp.oauth2", c.OAuth2); err != nil {
+			return sc, err
+		}
+	} else if sc.Password, err = secretValue(c.Password); err != nil {
 		return sc, fmt.Errorf("smtp.password: %w", err)
 	}
 	return sc, nil
+}
+
+// oauth2Config reads the secrets of an oauth2 section (path names it).
+func oauth2Config(path string, o *config.OAuth2) (*mailbox.OAuth2Config, error) {
+	oc := &mailbox.OAuth2Config{TokenURL: o.TokenURL, ClientID: o.ClientID, Scopes: o.Scopes, Mechanism: o.Mechanism}
+	var err error
+	if oc.ClientSecret, err = secretValue(o.ClientSecret); err != nil {
+		return nil, fmt.Errorf("%s.client_secret: %w", path, err)
+	}
+	if oc.RefreshToken, err = secretValue(o.RefreshToken); err != nil {
+		return nil, fmt.Errorf("%s.refresh_token: %w", path, err)
+	}
+	return oc, nil
 }
 
 func secretValue(s config.Secret) (string, error) {
