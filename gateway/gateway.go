@@ -102,8 +102,8 @@ func New(cfg *config.Config, st *store.Store, log *slog.Logger) (*Gateway, error
 		secret, err := cfg.Contact.ReplyToken.Secret.Value()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("contact.reply_token.secret: %w", err))
-		} else if len(secret) < 16 {
-			errs = append(errs, errors.New("contact.reply_token.secret: must be at least 16 characters"))
+		} else if len(secret) < config.MinReplyTokenSecret {
+			errs = append(errs, fmt.Errorf("contact.reply_token.secret: must be at least %d characters", config.MinReplyTokenSecret))
 		} else {
 			g.TokenSecret = []byte(secret)
 		}
