@@ -129,6 +129,9 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 					if errors.Is(err, store.ErrNotFound) {
 						return usageErr("no outbound message %d", id)
 					}
+					if errors.Is(err, gateway.ErrAlreadySent) {
+						return usageErr("%v; nothing to retry", err)
+					}
 					return err
 				}
 				fmt.Fprintf(stdout, "outbound %d queued for a new attempt\n", id)
