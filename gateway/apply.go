@@ -277,7 +277,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	case pi.class.Machine():
 		// Machine mail attaches without reopening and triggers no mail,
 		// except that a bounce of our own mail is a delivery failure staff
-		// must hear about (DESIGN section 7).
+		// must hear about (docs/behaviour.md, Outbound mail).
 		if pi.class == kp.ClassBounce {
 			if err := out.bounce(c, p); err != nil {
 				return res, false, err

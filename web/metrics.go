@@ -171,6 +171,7 @@ func (s *server) registry() (*prometheus.Registry, error) {
 	for _, c := range []prometheus.Collector{
 		newCollector(s),
 		newAnswerCollector(s),
+		newOpsCollector(s),
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
 	} {

@@ -62,6 +62,9 @@ type Health struct {
 	// program started if none has connected yet. Zero means unknown; the
 	// handler then counts from when it first saw the poller disconnected.
 	IMAPDownSince time.Time
+	// IMAPLastSync is when the last pass over the mailbox completed; zero
+	// before the first.
+	IMAPLastSync time.Time
 }
 
 // Options configure New.
@@ -122,6 +125,8 @@ type Options struct {
 	// Report computes the figures of the statistics page (/stats);
 	// nil leaves the page out.
 	Report ReportFunc
+	// Version is the running build's version, for kontaktpunkt_build_info.
+	Version string
 }
 
 // PlanStep is one follow-up of a case's plan.

@@ -90,7 +90,7 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 	assignee := fs.String("assignee", "", "only cases assigned to this address")
 	limit := fs.Int("limit", 0, "cases: at most this many (newest first)")
 	page := fs.Int("page", 0, "cases: the page of -limit cases to show, from 1")
-	since := fs.String("since", "", "followup rearm: only cases updated on or after this date (YYYY-MM-DD)")
+	since := fs.String("since", "", "followup rearm: only cases updated on or after this `DATE` (YYYY-MM-DD)")
 	dryRun := fs.Bool("dry-run", false, "followup rearm: only count the cases")
 	from := fs.String("from", "", "report: first date YYYY-MM-DD")
 	to := fs.String("to", "", "report: last date YYYY-MM-DD (inclusive)")
@@ -157,6 +157,9 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 				if err := e.g.RetryOutbound(id); err != nil {
 					if errors.Is(err, store.ErrNotFound) {
 						return usageErr("no outbound message %d", id)
+					}
+					if errors.Is(err, gateway.ErrAlreadySent) {
+						return usageErr("%v; nothing to retry", err)
 					}
 					return err
 				}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
@@ -51,6 +52,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	s.Log.Info("kontaktpunkt starting", "version", buildVersion(), "go", runtime.Version(), "config", *path)
 	if err := s.Open(); err != nil {
 		return err
 	}
@@ -186,6 +188,7 @@ func (s *Server) Run(ctx context.Context) error {
 			IMAPGrace:   time.Duration(s.Config.HTTP.IMAPGrace),
 			RequireAuth: !isLoopbackListen(s.httpLn.Addr()), Now: s.Gateway.Now, Location: s.Gateway.Clock.Loc, Log: log.With("component", "http"),
 			Quotes:  s.Gateway.Templates.Trimmer(),
+			Version: buildVersion(),
 			Report:  s.Gateway.Report,
 			Actions: s.Gateway, IsStaff: s.Gateway.Dir.IsStaff, FollowUpPlan: webPlan(s.Gateway),
 			Language: s.Gateway.Templates.Lang(),
@@ -313,6 +316,7 @@ func (s *Server) health() web.Health {
 // session has connected yet; a connected session carries no error.
 func pollerHealth(h *web.Health, st mailbox.PollerStatus, started time.Time) {
 	h.IMAPConnected = st.Connected
+	h.IMAPLastSync = st.LastSync
 	if st.Connected {
 		return
 	}
@@ -381,15 +385,9 @@ func imapConfig(cfg *config.Config) (mailbox.IMAPConfig, error) {
 	}
 	ic.MaxMessageBytes = cfg.Limits.MaxMessageBytes
 	if c.OAuth2 != nil {
-		o := c.OAuth2
-		oc := &mailbox.OAuth2Config{TokenURL: o.TokenURL, ClientID: o.ClientID, Scopes: o.Scopes, Mechanism: o.Mechanism}
-		if oc.ClientSecret, err = secretValue(o.ClientSecret); err != nil {
-			return ic, fmt.Errorf("imap.oauth2.client_secret: %w", err)
+		if ic.OAuth2, err = oauth2Config("imap.oauth2", c.OAuth2); err != nil {
+			return ic, err
 		}
-		if oc.RefreshToken, err = secretValue(o.RefreshToken); err != nil {
-			return ic, fmt.Errorf("imap.oauth2.refresh_token: %w", err)
-		}
-		ic.OAuth2 = oc
 	} else if ic.Password, err = secretValue(c.Password); err != nil {
 		return ic, fmt.Errorf("imap.password: %w", err)
 	}
@@ -406,10 +404,27 @@ func smtpConfig(cfg *config.Config) (mailbox.SMTPConfig, error) {
 		Addr: net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), Security: c.Security, Username: c.Username,
 		HeloName: c.HeloName, TLSConfig: tc, Timeout: time.Duration(c.Timeout),
 	}
-	if sc.Password, err = secretValue(c.Password); err != nil {
+	if c.OAuth2 != nil {
+		if sc.OAuth2, err = oauth2Config("smtp.oauth2", c.OAuth2); err != nil {
+			return sc, err
+		}
+	} else if sc.Password, err = secretValue(c.Password); err != nil {
 		return sc, fmt.Errorf("smtp.password: %w", err)
 	}
 	return sc, nil
+}
+
+// oauth2Config reads the secrets of an oauth2 section (path names it).
+func oauth2Config(path string, o *config.OAuth2) (*mailbox.OAuth2Config, error) {
+	oc := &mailbox.OAuth2Config{TokenURL: o.TokenURL, ClientID: o.ClientID, Scopes: o.Scopes, Mechanism: o.Mechanism}
+	var err error
+	if oc.ClientSecret, err = secretValue(o.ClientSecret); err != nil {
+		return nil, fmt.Errorf("%s.client_secret: %w", path, err)
+	}
+	if oc.RefreshToken, err = secretValue(o.RefreshToken); err != nil {
+		return nil, fmt.Errorf("%s.refresh_token: %w", path, err)
+	}
+	return oc, nil
 }
 
 func secretValue(s config.Secret) (string, error) {
