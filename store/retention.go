@@ -87,6 +87,9 @@ func (tx *Tx) PurgeCase(id kp.CaseID, now time.Time) (PurgeCounts, error) {
 	if err != nil {
 		return n, err
 	}
+	if err := tx.unindexSearch(id, searchTokensOf(c, msgs)); err != nil {
+		return n, err
+	}
 	t := Tombstone{Purged: now}
 	for i := range msgs {
 		m := &msgs[i]
