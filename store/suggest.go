@@ -142,6 +142,17 @@ func (tx *Tx) PutCaseTerms(id kp.CaseID, terms map[string]int) error {
 		keys = append(keys, t)
 	}
 	sort.Strings(keys)
+	folded, err := tx.stat(statSuggestFolded)
+	if err != nil {
+		return err
+	}
+	var p *pendingTerms
+	if uint64(id) > uint64(folded) {
+		// Read the pending records before this one joins them.
+		if p, err = tx.pendingIndex(); err != nil {
+			return err
+		}
+	}
 	doc := binary.AppendUvarint(nil, uint64(len(keys)))
 	for _, t := range keys {
 		doc = binary.AppendUvarint(appendLstr(doc, t), uint64(terms[t]))
@@ -155,17 +166,9 @@ func (tx *Tx) PutCaseTerms(id kp.CaseID, terms map[string]int) error {
 	if err := tx.addStat(statSuggestTerms, int64(docLength(terms))); err != nil {
 		return err
 	}
-	folded, err := tx.stat(statSuggestFolded)
-	if err != nil {
-		return err
-	}
-	if uint64(id) <= uint64(folded) {
+	if p == nil {
 		// An old case indexed late: straight into the postings.
 		return tx.writePostings(id, terms)
-	}
-	p, err := tx.pendingIndex()
-	if err != nil {
-		return err
 	}
 	p.add(id, terms)
 	if err := tx.addStat(statSuggestPending, 1); err != nil {

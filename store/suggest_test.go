@@ -137,3 +137,28 @@ func TestCaseTermsFold(t *testing.T) {
 		return nil
 	})
 }
+
+// TestCaseTermsSameTransaction reads the index in the transaction that
+// writes it: a case counts once, first write in the transaction or not.
+func TestCaseTermsSameTransaction(t *testing.T) {
+	s := openTest(t)
+	update(t, s, func(tx *Tx) error {
+		if err := tx.PutCaseTerms(1, map[string]int{"eksam": 1}); err != nil {
+			return err
+		}
+		if n := tx.TermCases("eksam"); n != 1 {
+			t.Errorf("eksam in %d cases after the first write, want 1", n)
+		}
+		if err := tx.PutCaseTerms(2, map[string]int{"eksam": 1}); err != nil {
+			return err
+		}
+		n := 0
+		if err := tx.TermPostings("eksam", func(kp.CaseID, int, int) bool { n++; return true }); err != nil {
+			return err
+		}
+		if n != 2 || tx.TermCases("eksam") != 2 {
+			t.Errorf("%d postings, %d cases; want 2 and 2", n, tx.TermCases("eksam"))
+		}
+		return nil
+	})
+}
