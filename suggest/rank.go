@@ -205,7 +205,7 @@ func Rank(ix Index, terms map[string]int, o Options) (*Result, error) {
 	// Only the best few are read; a partial order suffices for the rest.
 	budget := readBudget
 	if o.VotesOnly {
-		budget = 4 * o.Neighbours
+		budget = 2 * o.Neighbours
 	}
 	top := topN(cands, budget, func(a, b cand) int { return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(b.id, a.id)) })
 	if len(top) == 0 {
