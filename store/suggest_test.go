@@ -116,8 +116,12 @@ func TestCaseTermsFold(t *testing.T) {
 	})
 	// Remove one folded and one pending case, in one transaction.
 	update(t, s, func(tx *Tx) error {
+		before := tx.TermCases("felles") // cached for the transaction
 		if err := tx.DeleteCaseTerms(2); err != nil {
 			return err
+		}
+		if got := tx.TermCases("felles"); got != before-1 {
+			t.Errorf("felles in %d cases after deleting a folded one in the same transaction, want %d", got, before-1)
 		}
 		return tx.DeleteCaseTerms(n)
 	})
