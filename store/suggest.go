@@ -50,6 +50,10 @@ type posting struct {
 type pendingTerms struct {
 	df   map[string]int
 	post map[string][]posting
+	// folded caches the document frequencies read from bucketSuggestDF
+	// in this transaction (the vocabulary is asked about the same words
+	// again and again); writing postings clears it.
+	folded map[string]int
 }
 
 func (p *pendingTerms) add(id kp.CaseID, terms map[string]int) {
@@ -142,6 +146,17 @@ func (tx *Tx) PutCaseTerms(id kp.CaseID, terms map[string]int) error {
 		keys = append(keys, t)
 	}
 	sort.Strings(keys)
+	folded, err := tx.stat(statSuggestFolded)
+	if err != nil {
+		return err
+	}
+	var p *pendingTerms
+	if uint64(id) > uint64(folded) {
+		// Read the pending records before this one joins them.
+		if p, err = tx.pendingIndex(); err != nil {
+			return err
+		}
+	}
 	doc := binary.AppendUvarint(nil, uint64(len(keys)))
 	for _, t := range keys {
 		doc = binary.AppendUvarint(appendLstr(doc, t), uint64(terms[t]))
@@ -155,17 +170,9 @@ func (tx *Tx) PutCaseTerms(id kp.CaseID, terms map[string]int) error {
 	if err := tx.addStat(statSuggestTerms, int64(docLength(terms))); err != nil {
 		return err
 	}
-	folded, err := tx.stat(statSuggestFolded)
-	if err != nil {
-		return err
-	}
-	if uint64(id) <= uint64(folded) {
+	if p == nil {
 		// An old case indexed late: straight into the postings.
 		return tx.writePostings(id, terms)
-	}
-	p, err := tx.pendingIndex()
-	if err != nil {
-		return err
 	}
 	p.add(id, terms)
 	if err := tx.addStat(statSuggestPending, 1); err != nil {
@@ -220,6 +227,14 @@ func (tx *Tx) foldPending() error {
 	return nil
 }
 
+// clearFoldedDF forgets the cached document frequencies before they
+// change.
+func (tx *Tx) clearFoldedDF() {
+	if tx.pending != nil {
+		tx.pending.folded = nil
+	}
+}
+
 // putBlocks writes one postings block per term (its postings in id
 // order) and adds their counts to the document frequencies. Terms are
 // written in key order, so neighbouring keys share pages.
@@ -229,6 +244,7 @@ func (tx *Tx) putBlocks(blocks map[string][]posting) error {
 		terms = append(terms, t)
 	}
 	sort.Strings(terms)
+	tx.clearFoldedDF()
 	post, df := tx.b(bucketSuggestPost), tx.b(bucketSuggestDF)
 	for _, t := range terms {
 		list := blocks[t]
@@ -254,6 +270,7 @@ func (tx *Tx) writePostings(id kp.CaseID, terms map[string]int) error {
 
 // removePostings takes case id out of the blocks of its terms.
 func (tx *Tx) removePostings(id kp.CaseID, terms map[string]int) error {
+	tx.clearFoldedDF()
 	post, df := tx.b(bucketSuggestPost), tx.b(bucketSuggestDF)
 	for t := range terms {
 		prefix := appendLstr(nil, t)
@@ -413,14 +430,22 @@ func decodeSuggestDoc(v []byte) (map[string]int, error) {
 // TermCases returns how many indexed cases have term (0 for a term the
 // index does not know, or when the index cannot be read).
 func (tx *Tx) TermCases(term string) int {
-	n, k := binary.Uvarint(tx.b(bucketSuggestDF).Get([]byte(term)))
-	if k <= 0 {
-		n = 0
+	p, err := tx.pendingIndex()
+	if err != nil {
+		return 0
 	}
-	if p, err := tx.pendingIndex(); err == nil {
-		n += uint64(p.df[term])
+	n, ok := p.folded[term]
+	if !ok {
+		v, k := binary.Uvarint(tx.b(bucketSuggestDF).Get([]byte(term)))
+		if k > 0 {
+			n = int(v)
+		}
+		if p.folded == nil {
+			p.folded = make(map[string]int)
+		}
+		p.folded[term] = n
 	}
-	return int(n)
+	return n + p.df[term]
 }
 
 // TermPostings calls fn for each indexed case with term, with the term's

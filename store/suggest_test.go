@@ -116,8 +116,12 @@ func TestCaseTermsFold(t *testing.T) {
 	})
 	// Remove one folded and one pending case, in one transaction.
 	update(t, s, func(tx *Tx) error {
+		before := tx.TermCases("felles") // cached for the transaction
 		if err := tx.DeleteCaseTerms(2); err != nil {
 			return err
+		}
+		if got := tx.TermCases("felles"); got != before-1 {
+			t.Errorf("felles in %d cases after deleting a folded one in the same transaction, want %d", got, before-1)
 		}
 		return tx.DeleteCaseTerms(n)
 	})
@@ -133,6 +137,31 @@ func TestCaseTermsFold(t *testing.T) {
 		}
 		if len(ids) != 1 || ids[0] != 4 || tx.TermCases("ny") != 1 {
 			t.Errorf("ny postings %v, in %d cases; want case 4 alone", ids, tx.TermCases("ny"))
+		}
+		return nil
+	})
+}
+
+// TestCaseTermsSameTransaction reads the index in the transaction that
+// writes it: a case counts once, first write in the transaction or not.
+func TestCaseTermsSameTransaction(t *testing.T) {
+	s := openTest(t)
+	update(t, s, func(tx *Tx) error {
+		if err := tx.PutCaseTerms(1, map[string]int{"eksam": 1}); err != nil {
+			return err
+		}
+		if n := tx.TermCases("eksam"); n != 1 {
+			t.Errorf("eksam in %d cases after the first write, want 1", n)
+		}
+		if err := tx.PutCaseTerms(2, map[string]int{"eksam": 1}); err != nil {
+			return err
+		}
+		n := 0
+		if err := tx.TermPostings("eksam", func(kp.CaseID, int, int) bool { n++; return true }); err != nil {
+			return err
+		}
+		if n != 2 || tx.TermCases("eksam") != 2 {
+			t.Errorf("%d postings, %d cases; want 2 and 2", n, tx.TermCases("eksam"))
 		}
 		return nil
 	})

@@ -171,14 +171,23 @@ func Rank(ix Index, terms map[string]int, o Options) (*Result, error) {
 		}
 		self += q.weight * q.idf * f * (k1 + 1) / (f + k1*(1-b+b*float64(qlen)/avgdl))
 	}
-	scores := make(map[kp.CaseID]float64)
+	// Scores accumulate in a slice indexed by case id (ids are dense):
+	// a map costs more than the postings it sums over.
+	var scores []float32
+	var touched []kp.CaseID
 	for _, q := range qs {
 		err := ix.TermPostings(q.term, func(id kp.CaseID, f, l int) bool {
 			if id == o.Exclude || (o.Before != 0 && id >= o.Before) {
 				return true
 			}
+			if int(id) >= len(scores) {
+				scores = append(scores, make([]float32, int(id)+1-len(scores)+len(scores)/2)...)
+			}
+			if scores[id] == 0 {
+				touched = append(touched, id)
+			}
 			ff := float64(f)
-			scores[id] += q.weight * q.idf * ff * (k1 + 1) / (ff + k1*(1-b+b*float64(l)/avgdl))
+			scores[id] += float32(q.weight * q.idf * ff * (k1 + 1) / (ff + k1*(1-b+b*float64(l)/avgdl)))
 			return true
 		})
 		if err != nil {
@@ -189,12 +198,16 @@ func Rank(ix Index, terms map[string]int, o Options) (*Result, error) {
 		id    kp.CaseID
 		score float64
 	}
-	cands := make([]cand, 0, len(scores))
-	for id, s := range scores {
-		cands = append(cands, cand{id, s})
+	cands := make([]cand, 0, len(touched))
+	for _, id := range touched {
+		cands = append(cands, cand{id, float64(scores[id])})
 	}
 	// Only the best few are read; a partial order suffices for the rest.
-	top := topN(cands, readBudget, func(a, b cand) int { return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(b.id, a.id)) })
+	budget := readBudget
+	if o.VotesOnly {
+		budget = 2 * o.Neighbours
+	}
+	top := topN(cands, budget, func(a, b cand) int { return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(b.id, a.id)) })
 	if len(top) == 0 {
 		return res, nil
 	}

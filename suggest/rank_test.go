@@ -5,6 +5,7 @@ import (
 	"testing"
 
 	kp "kontaktpunkt"
+	"kontaktpunkt/gateway"
 	"kontaktpunkt/store"
 	"kontaktpunkt/suggest"
 )
@@ -101,4 +102,26 @@ func contains(s []string, x string) bool {
 		}
 	}
 	return false
+}
+
+// TestReplayHistory replays a generated history: for each assigned case,
+// was its team the top suggestion from the cases before it?
+func TestReplayHistory(t *testing.T) {
+	s := openStore(t)
+	load(t, s, newGen(2).history(800, false), 100)
+	var r gateway.Replay
+	err := s.View(func(tx *store.Tx) (err error) {
+		r, err = gateway.ReplaySuggestions(tx, 0)
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("replay: %d cases, top suggestion right for %d (%.1f %%), none for %d", r.Cases, r.Right, 100*r.Accuracy, r.NoSuggestion)
+	if r.Cases != 800 {
+		t.Errorf("replayed %d cases, want 800", r.Cases)
+	}
+	if r.Accuracy < 0.8 {
+		t.Errorf("replay accuracy %.1f %%, want at least 80 %%", 100*r.Accuracy)
+	}
 }
