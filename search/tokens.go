@@ -126,7 +126,6 @@ func truncateBytes(t []byte) []byte {
 	return t[:n]
 }
 
-
 // AddressTokens returns the tokens that find an address as a whole: the
 // address itself and "@domain" for its domain and each parent domain of
 // two labels or more ("ola@hf.uib.no" gives "ola@hf.uib.no",
