@@ -52,12 +52,12 @@ func (g *Gateway) applyRepairs(tx *store.Tx, out *outbox, c *kp.Case, from kp.Ad
 		case "merge":
 			err = g.mergeCases(tx, c.ID, other, from, out.now)
 			if err == nil {
-				fx.applied = append(fx.applied, fmt.Sprintf("%s merged into %s", c.ID.Tag(prefix), other.Tag(prefix)))
+				fx.applied = append(fx.applied, g.say("merged", c.ID.Tag(prefix), other.Tag(prefix)))
 			}
 		case "link":
 			err = linkCases(tx, c.ID, other)
 			if err == nil {
-				fx.applied = append(fx.applied, fmt.Sprintf("%s linked with %s", c.ID.Tag(prefix), other.Tag(prefix)))
+				fx.applied = append(fx.applied, g.say("linked", c.ID.Tag(prefix), other.Tag(prefix)))
 			}
 		}
 		switch {

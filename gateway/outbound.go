@@ -340,13 +340,12 @@ func (o *outbox) unauthenticatedReceipt(c *kp.Case, to kp.Address, tags []string
 	if o.err = o.tx.RecordSent(key, o.now); o.err != nil {
 		return
 	}
-	const why = "the message was not authenticated: no Authentication-Results of our own mail system vouched for the sender (dmarc=pass or an aligned dkim=pass)"
 	var fx commandEffects
 	for _, t := range tags {
-		fx.refused = append(fx.refused, t+": refused: "+why)
+		fx.refused = append(fx.refused, o.g.say("unauthenticated", t))
 	}
 	if notRelayed {
-		fx.refused = append(fx.refused, "the message was stored on the case marked not authenticated and NOT relayed: "+why)
+		fx.refused = append(fx.refused, o.g.say("unauthenticated-held"))
 	}
 	if len(fx.refused) == 0 {
 		return
