@@ -34,7 +34,9 @@ func (w *lineWriter) Write(p []byte) (int, error) {
 
 type nopSink struct{}
 
-func (nopSink) Cursor(context.Context, string) (kp.Cursor, bool, error) { return kp.Cursor{}, false, nil }
+func (nopSink) Cursor(context.Context, string) (kp.Cursor, bool, error) {
+	return kp.Cursor{}, false, nil
+}
 func (nopSink) Deliver(context.Context, kp.Cursor, []mailbox.Fetched) ([]mailbox.Disposition, error) {
 	return nil, nil
 }
