@@ -84,7 +84,7 @@ const (
 // MatchedByValues lists every MatchedBy value in threading order, for
 // metrics and documentation.
 var MatchedByValues = []MatchedBy{
-	MatchDuplicate, MatchReplyToken, MatchInReplyTo, MatchReferences, MatchSubjectTag, MatchBounce,
+	MatchDuplicate, MatchReplyToken, MatchInReplyTo, MatchReferences, MatchSubjectTag, MatchBounce, MatchCounterpartRef,
 	MatchReferencedBy, MatchSharedParent, MatchSubject, MatchBodyTag, MatchNew, MatchNone,
 }
 
@@ -334,6 +334,9 @@ type Case struct {
 	// OpenedBy is the staff member who forwarded the request on the
 	// requester's behalf, if any.
 	OpenedBy string `json:"opened_by,omitempty"`
+	// Archived is the document archive's reference for the case, set by
+	// staff with [archived:2026/1234] once it is filed there.
+	Archived string `json:"archived,omitempty"`
 }
 
 // CounterpartRef is a counterpart ticket system's own reference for a case.

@@ -57,6 +57,8 @@ type Config struct {
 	// Routing rules are tried in order for a new case; the first match
 	// decides its team or assignee.
 	Routing []Rule `yaml:"routing"`
+	// Suggest tunes the suggestions drawn from past cases' assignments.
+	Suggest Suggest `yaml:"suggest"`
 	// FollowUp holds reminder and escalation policy (docs/behaviour.md, Follow-up).
 	FollowUp FollowUp `yaml:"followup"`
 	// Limits caps automatic mail (docs/behaviour.md, Outbound mail) and message size.
@@ -67,6 +69,10 @@ type Config struct {
 	HTTP HTTP `yaml:"http"`
 	// Log configures log/slog output.
 	Log Log `yaml:"log"`
+	// Reports configures the weekly report mail.
+	Reports Reports `yaml:"reports"`
+	// Retention purges old mail; every period is off (zero) by default.
+	Retention Retention `yaml:"retention"`
 }
 
 // Contact is the contact point's address and how cases are tagged.
@@ -531,6 +537,7 @@ func (c *Config) applyDefaults() {
 	setStr(&c.Contact.TagPrefix, "INT")
 	setDur(&c.Contact.ReopenWithin, 14*Day)
 	setStr(&c.Store.Path, "kontaktpunkt.db")
+	setInt(&c.Suggest.MinVotes, 3)
 
 	m := &c.IMAP
 	setStr(&m.Security, "tls")
@@ -590,6 +597,7 @@ func (c *Config) applyDefaults() {
 	setStr(&f.WaitingReminder, "5d")
 	setStr(&f.AutoResolveAfter, "15d")
 	setStr(&f.Digest.At, "08:00")
+	c.Reports.applyDefaults()
 	setDur(&f.ImportHorizon, 7*Day)
 	setInt(&f.MaxPerTick, 50)
 

@@ -75,7 +75,9 @@ func (c *Config) Validate() error {
 	c.validateStaff(&ps)
 	c.validateTeams(&ps)
 	c.validateRouting(&ps)
+	c.validateSuggest(&ps)
 	c.validateFollowUp(&ps)
+	c.validateReports(&ps)
 	c.validateLimits(&ps)
 	switch c.Templates.Language {
 	case "nb", "en":
@@ -83,6 +85,7 @@ func (c *Config) Validate() error {
 		ps.add("templates.language", "must be nb or en, not %q", c.Templates.Language)
 	}
 	c.validateHTTP(&ps)
+	c.validateRetention(&ps)
 	switch c.Log.Format {
 	case "text", "json":
 	default:

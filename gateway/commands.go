@@ -10,12 +10,16 @@ import (
 
 // commandEffects is what staff commands did to a case beyond its fields.
 type commandEffects struct {
-	applied   []string  // human-readable, for the receipt
-	refused   []string  // each with its reason
-	note      bool      // [note]: internal note
-	escalated bool      // [escalate]
-	statusSet bool      // an explicit status change
-	remind    time.Time // [remind:…]: the next follow-up
+	applied []string // in English: the audit trail and the command line
+	refused []string // each with its reason, in English
+	// receiptApplied and receiptRefused are the same lines in the
+	// template language, for the sender's receipt.
+	receiptApplied []string
+	receiptRefused []string
+	note           bool      // [note]: internal note
+	escalated      bool      // [escalate]
+	statusSet      bool      // an explicit status change
+	remind         time.Time // [remind:…]: the next follow-up
 }
 
 // applyCommands applies parsed subject commands to c. It only changes c and
@@ -23,21 +27,21 @@ type commandEffects struct {
 func (g *Gateway) applyCommands(c *kp.Case, cmds []routing.Command, refused []routing.Refused, sender string, now time.Time) commandEffects {
 	var fx commandEffects
 	for _, r := range refused {
-		fx.refused = append(fx.refused, g.refusal(r))
+		fx.refuseText(r.Reason, g.refusal(r))
 	}
 	// ok and no record a receipt line in the template language.
 	ok := func(cmd routing.Command, key string, args ...any) {
-		fx.applied = append(fx.applied, g.say(key, append([]any{cmd.Raw}, args...)...))
+		fx.apply(g, key, append([]any{cmd.Raw}, args...)...)
 	}
 	no := func(cmd routing.Command, key string, args ...any) {
-		fx.refused = append(fx.refused, g.say(key, append([]any{cmd.Raw}, args...)...))
+		fx.refuse(g, key, append([]any{cmd.Raw}, args...)...)
 	}
 	for _, cmd := range cmds {
 		switch cmd.Verb {
 		case "assign":
 			assignee, team, err := g.Dir.Resolve(cmd.Arg)
 			if err != nil {
-				fx.refused = append(fx.refused, g.resolveRefusal(cmd.Raw, cmd.Arg, err))
+				fx.refuseText(cmd.Raw+": "+err.Error(), g.resolveRefusal(cmd.Raw, cmd.Arg, err))
 				continue
 			}
 			c.Assignee, c.Team, c.AssignedAt, c.Escalation = kp.NormAddr(assignee), team, now, 0
@@ -129,11 +133,32 @@ func (g *Gateway) applyCommands(c *kp.Case, cmds []routing.Command, refused []ro
 			c.Requester = kp.Address{Name: kp.CleanName(a.Name), Addr: kp.NormAddr(a.Address)}
 			c.Participants = removeAddr(c.Participants, a.Address)
 			ok(cmd, "requester", c.Requester.Addr)
+		case "archived":
+			c.Archived = cmd.Arg
+			ok(cmd, "archived", cmd.Arg)
 		default:
 			no(cmd, "unknown-command")
 		}
 	}
 	return fx
+}
+
+// apply records an applied command's line, in English and in the template
+// language.
+func (fx *commandEffects) apply(g *Gateway, key string, args ...any) {
+	fx.applied = append(fx.applied, g.sayIn(false, key, args...))
+	fx.receiptApplied = append(fx.receiptApplied, g.say(key, args...))
+}
+
+// refuse records a refusal's line, in English and in the template language.
+func (fx *commandEffects) refuse(g *Gateway, key string, args ...any) {
+	fx.refuseText(g.sayIn(false, key, args...), g.say(key, args...))
+}
+
+// refuseText records a refusal already worded in both.
+func (fx *commandEffects) refuseText(english, local string) {
+	fx.refused = append(fx.refused, english)
+	fx.receiptRefused = append(fx.receiptRefused, local)
 }
 
 // setStatus changes a case's status and the times that go with it.

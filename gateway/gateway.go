@@ -199,9 +199,9 @@ type parsedItem struct {
 	parsed   *kp.Parsed
 	parseErr error
 	class    kp.Class
-	// hash is the content hash (contentHash) and collided the Message-ID
-	// the message arrived with when it had to be stored under a derived
-	// one; both set by storedCopy.
+	// hash is the content hash (contentHash), computed with the parse;
+	// collided is the Message-ID the message arrived with when it had to
+	// be stored under a derived one (storedCopy).
 	hash     uint64
 	collided string
 }
@@ -251,6 +251,7 @@ func parseOne(it Item, limit int64, o routing.ClassifyOptions) (pi parsedItem) {
 		pi.parsed = &kp.Parsed{MessageID: mailbox.SyntheticID(it.Raw), SyntheticID: true, Size: int64(len(it.Raw))}
 	}
 	pi.class = routing.ClassifyWith(pi.parsed, o)
+	pi.hash = contentHash(it.Raw)
 	return pi
 }
 

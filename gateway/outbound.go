@@ -66,6 +66,7 @@ type caseData struct {
 	Limit                     int
 	Message, MessageFrom      string
 	Cases                     []digestLine
+	Suggest                   *suggestLine // new-case notification only
 }
 
 type digestLine struct {
@@ -73,6 +74,15 @@ type digestLine struct {
 	Status       kp.Status
 	Overdue      bool
 	Kind         string // the follow-up folded into a digest
+}
+
+// caseData is the template data of mail this outbox may send about msg;
+// an archive import sends none, so it skips the work.
+func (o *outbox) caseData(c *kp.Case, msg *kp.Message) *caseData {
+	if o.quiet {
+		return &caseData{Case: c}
+	}
+	return o.g.caseData(c, msg)
 }
 
 func (g *Gateway) caseData(c *kp.Case, msg *kp.Message) *caseData {
@@ -321,7 +331,7 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 // receipt tells a staff sender what their subject commands did.
 func (o *outbox) receipt(c *kp.Case, to kp.Address, fx commandEffects) {
 	d := o.g.caseData(c, nil)
-	d.Applied, d.Refused = fx.applied, fx.refused
+	d.Applied, d.Refused = fx.receiptApplied, fx.receiptRefused
 	o.send(c, "receipt", []kp.Address{to}, nil, "auto-replied", d)
 }
 
@@ -342,10 +352,10 @@ func (o *outbox) unauthenticatedReceipt(c *kp.Case, to kp.Address, tags []string
 	}
 	var fx commandEffects
 	for _, t := range tags {
-		fx.refused = append(fx.refused, o.g.say("unauthenticated", t))
+		fx.refuse(o.g, "unauthenticated", t)
 	}
 	if notRelayed {
-		fx.refused = append(fx.refused, o.g.say("unauthenticated-held"))
+		fx.refuse(o.g, "unauthenticated-held")
 	}
 	if len(fx.refused) == 0 {
 		return

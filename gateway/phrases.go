@@ -25,6 +25,7 @@ var phrases = map[string]phrase{
 	"escalated":        {"%s: escalated to level %d", "%s: eskalert til nivå %d"},
 	"cc":               {"%s: added participant %s", "%s: la til deltaker %s"},
 	"requester":        {"%s: requester %s", "%s: innsender %s"},
+	"archived":         {"%s: filed in the archive as %s", "%s: arkivert som %s"},
 	"merged":           {"%s merged into %s", "%s er slått inn i %s"},
 	"linked":           {"%s linked with %s", "%s er koblet til %s"},
 	"status-invalid":   {"%s: status must be open, waiting or resolved", "%s: status må være open, waiting eller resolved"},
@@ -53,13 +54,16 @@ func (g *Gateway) norwegian() bool {
 }
 
 // say renders a receipt line in the template language.
-func (g *Gateway) say(key string, args ...any) string {
+func (g *Gateway) say(key string, args ...any) string { return g.sayIn(g.norwegian(), key, args...) }
+
+// sayIn renders a line in Norwegian or English.
+func (g *Gateway) sayIn(norwegian bool, key string, args ...any) string {
 	p, ok := phrases[key]
 	if !ok {
 		panic("gateway: no phrase " + key) // a programming error, caught by the tests
 	}
 	format := p.en
-	if g.norwegian() {
+	if norwegian {
 		format = p.nb
 	}
 	return fmt.Sprintf(format, args...)
@@ -85,6 +89,9 @@ var routingRefusals = map[string]func(a []string) string{
 		return fmt.Sprintf("%s: remind må være en varighet i arbeidstid som 3d, 4h eller 1d4h, eller en dato som 2026-12-01", a[0])
 	},
 	"bad-address": func(a []string) string { return fmt.Sprintf("%s: %q er ikke en gyldig e-postadresse", a[0], a[1]) },
+	"bad-archive-ref": func(a []string) string {
+		return fmt.Sprintf("%s: arkivreferansen må være bokstaver, sifre og / . _ - (høyst 64), som [archived:2026/1234]", a[0])
+	},
 	"bad-caseref": func(a []string) string {
 		return fmt.Sprintf("%s: [%s:…] viser til en sak med merke eller nummer, som [%s:INT#5]", a[0], a[1], a[1])
 	},

@@ -67,7 +67,7 @@ func TestReceiptFollowsTemplateLanguage(t *testing.T) {
 // Every routing refusal key has a Norwegian wording, and each wording
 // takes the arguments routing gives it.
 func TestRoutingRefusalsHaveNorwegian(t *testing.T) {
-	_, refused, _ := routing.ParseCommands("[asign:x] [take:x] [assign] [status:done] [prio:x] [remind:soon] [cc:nope] [merge:who]")
+	_, refused, _ := routing.ParseCommands("[asign:x] [take:x] [assign] [status:done] [prio:x] [remind:soon] [cc:nope] [merge:who] [archived:a b]")
 	g := &Gateway{Config: testConfig()}
 	seen := map[string]bool{}
 	for _, r := range refused {

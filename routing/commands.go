@@ -63,6 +63,7 @@ var verbs = []struct {
 	{"requester", argRequired},
 	{"merge", argRequired},
 	{"link", argRequired},
+	{"archived", argRequired},
 }
 
 // verbAliases are accepted spellings of a canonical verb.
@@ -187,6 +188,10 @@ func parseTag(raw string) (cmd Command, ref *Refused, isCmd bool) {
 			return refuse("bad-address", []string{arg}, "%q is not a valid e-mail address", arg)
 		}
 		arg = addr
+	case "archived":
+		if !validArchiveRef(arg) {
+			return refuse("bad-archive-ref", nil, "the archive reference must be letters, digits and / . _ - (at most 64), like [archived:2026/1234]")
+		}
 	case "assign":
 		// Any non-empty name: the Directory resolves it.
 	case "merge", "link":
@@ -279,6 +284,8 @@ func verbExample(verb string) string {
 		return "[requester:someone@example.org]"
 	case "merge", "link":
 		return "[" + verb + ":INT#5]"
+	case "archived":
+		return "[archived:2026/1234]"
 	}
 	return "[" + verb + "]"
 }
@@ -427,4 +434,18 @@ func ParseRemind(arg string) (Remind, error) {
 	}
 	r.Duration = time.Duration(r.Days)*24*time.Hour + time.Duration(r.Hours)*time.Hour
 	return r, nil
+}
+
+// validArchiveRef reports whether ref is an archive system's case
+// reference as [archived:…] takes it: "2026/1234", "24/00123-4".
+func validArchiveRef(ref string) bool {
+	if ref == "" || len(ref) > 64 {
+		return false
+	}
+	for _, r := range ref {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-", r)) {
+			return false
+		}
+	}
+	return true
 }

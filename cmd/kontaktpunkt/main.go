@@ -58,13 +58,16 @@ const usage = `usage: kontaktpunkt COMMAND [flags] [args]
   serve        [-config FILE]                 intake, outbox, follow-up and HTTP until SIGINT/SIGTERM
   demo         [-keep]                        a scripted conversation on in-process IMAP and SMTP servers
   ingest       [-config FILE] [-db FILE] [-quiet] [-json] PATH... | -
-  cases        [-config FILE] [-db FILE] [-status S] [-assignee A] [-json]
+  cases        [-config FILE] [-db FILE] [-status S] [-assignee A] [-limit N [-page P]] [-json]
   case show N  [-json]  |  case assign N WHO  |  case status N S  |  case note N TEXT
+  case suggest N [-json]  |  case suggest -replay [LAST] [-json]  |  case suggest -reindex
   outbox       [-json]  |  outbox retry ID
+  search       [-config FILE] [-db FILE] [-json] QUERY   words (prefixes) and status: team: from: after: before:
   check-config -config FILE
   check-store  [-config FILE] [-db FILE] [-json]   read-only check of the store file and its indexes
   backup       [-config FILE] [-db FILE] OUT
   followup rearm [-since DATE] [-dry-run]     arm follow-ups of open cases an archive import left unarmed
+  report       [-config FILE|-db FILE] [-from DATE] [-to DATE] [-team NAME] [-json|-csv]   figures in business time
   version                                     print the version
   help         [CMD]                          a command's usage, flags and examples (also CMD -h)
 `
@@ -92,12 +95,14 @@ func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "ingest":
 		err = cmdIngest(ctx, rest, stdin, stdout, stderr)
-	case "cases", "case", "outbox", "backup", "followup":
+	case "cases", "case", "outbox", "backup", "followup", "report", "search":
+		err = cmdOffline(ctx, cmd, rest, stdout, stderr)
+	case "compact", "forget", "purge", "audit", "export-person":
 		err = cmdOffline(ctx, cmd, rest, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(rest, stdout)
 	case "check-store":
-		err = cmdCheckStore(rest, stdout)
+		err = cmdCheckStore(ctx, rest, stdout, stderr)
 	default:
 		err = usageErr("unknown command %q; run kontaktpunkt help", cmd)
 	}
