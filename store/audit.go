@@ -134,4 +134,3 @@ func (tx *Tx) rewriteAudit(fn func(a *AuditEntry) bool) (int, error) {
 	}
 	return len(ups), nil
 }
-
