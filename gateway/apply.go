@@ -422,7 +422,7 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 		case len(refused) > 0:
 			// A mistyped tag might have been meant as [note]: hold the
 			// message rather than risk relaying internal text.
-			fx.refused = append(fx.refused, "the message was NOT relayed to the requester because a tag was refused; correct the tag and send it again")
+			fx.refuse(g, "not-relayed")
 		case hasVerb(cmds, "assign", "take") && (c.Assignee != "" || c.Team != ""):
 			// "[assign:per] Per, kan du ta denne?" speaks to the
 			// colleague: the words go with the assignment, the case

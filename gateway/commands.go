@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"fmt"
 	"net/mail"
 	"time"
 
@@ -11,12 +10,16 @@ import (
 
 // commandEffects is what staff commands did to a case beyond its fields.
 type commandEffects struct {
-	applied   []string  // human-readable, for the receipt
-	refused   []string  // each with its reason
-	note      bool      // [note]: internal note
-	escalated bool      // [escalate]
-	statusSet bool      // an explicit status change
-	remind    time.Time // [remind:…]: the next follow-up
+	applied []string // in English: the audit trail and the command line
+	refused []string // each with its reason, in English
+	// receiptApplied and receiptRefused are the same lines in the
+	// template language, for the sender's receipt.
+	receiptApplied []string
+	receiptRefused []string
+	note           bool      // [note]: internal note
+	escalated      bool      // [escalate]
+	statusSet      bool      // an explicit status change
+	remind         time.Time // [remind:…]: the next follow-up
 }
 
 // applyCommands applies parsed subject commands to c. It only changes c and
@@ -24,20 +27,21 @@ type commandEffects struct {
 func (g *Gateway) applyCommands(c *kp.Case, cmds []routing.Command, refused []routing.Refused, sender string, now time.Time) commandEffects {
 	var fx commandEffects
 	for _, r := range refused {
-		fx.refused = append(fx.refused, r.Reason)
+		fx.refuseText(r.Reason, g.refusal(r))
 	}
-	ok := func(cmd routing.Command, what string) {
-		fx.applied = append(fx.applied, fmt.Sprintf("%s: %s", cmd.Raw, what))
+	// ok and no record a receipt line in the template language.
+	ok := func(cmd routing.Command, key string, args ...any) {
+		fx.apply(g, key, append([]any{cmd.Raw}, args...)...)
 	}
-	no := func(cmd routing.Command, why string) {
-		fx.refused = append(fx.refused, fmt.Sprintf("%s: %s", cmd.Raw, why))
+	no := func(cmd routing.Command, key string, args ...any) {
+		fx.refuse(g, key, append([]any{cmd.Raw}, args...)...)
 	}
 	for _, cmd := range cmds {
 		switch cmd.Verb {
 		case "assign":
 			assignee, team, err := g.Dir.Resolve(cmd.Arg)
 			if err != nil {
-				no(cmd, err.Error())
+				fx.refuseText(cmd.Raw+": "+err.Error(), g.resolveRefusal(cmd.Raw, cmd.Arg, err))
 				continue
 			}
 			c.Assignee, c.Team, c.AssignedAt, c.Escalation = kp.NormAddr(assignee), team, now, 0
@@ -45,16 +49,16 @@ func (g *Gateway) applyCommands(c *kp.Case, cmds []routing.Command, refused []ro
 				c.Team = g.teamOf(c.Assignee)
 			}
 			if c.Assignee != "" {
-				ok(cmd, "assigned to "+c.Assignee)
+				ok(cmd, "assigned", c.Assignee)
 			} else {
-				ok(cmd, "assigned to team "+team)
+				ok(cmd, "assigned-team", team)
 			}
 		case "take":
 			c.Assignee, c.AssignedAt, c.Escalation = kp.NormAddr(sender), now, 0
 			if c.Team == "" {
 				c.Team = g.teamOf(c.Assignee)
 			}
-			ok(cmd, "assigned to "+c.Assignee)
+			ok(cmd, "assigned", c.Assignee)
 		case "unassign":
 			c.Assignee, c.Team, c.AssignedAt = "", "", now // triage counts afresh
 			ok(cmd, "unassigned")
@@ -66,27 +70,27 @@ func (g *Gateway) applyCommands(c *kp.Case, cmds []routing.Command, refused []ro
 				s = kp.StatusOpen
 			}
 			if !s.Valid() {
-				no(cmd, "status must be open, waiting or resolved")
+				no(cmd, "status-invalid")
 				continue
 			}
 			setStatus(c, s, now)
 			fx.statusSet = true
-			ok(cmd, "status "+string(s))
+			ok(cmd, "status", string(s))
 		case "note":
 			fx.note = true
-			ok(cmd, "internal note, not sent to the requester")
+			ok(cmd, "note")
 		case "prio":
 			p := kp.Priority(cmd.Arg)
 			if !p.Valid() {
-				no(cmd, "priority must be low, normal, high or urgent")
+				no(cmd, "prio-invalid")
 				continue
 			}
 			c.Priority = p
-			ok(cmd, "priority "+string(p))
+			ok(cmd, "prio", string(p))
 		case "remind":
 			r, err := routing.ParseRemind(cmd.Arg)
 			if err != nil {
-				no(cmd, err.Error())
+				no(cmd, "bad-remind", err.Error())
 				continue
 			}
 			var at time.Time
@@ -96,19 +100,19 @@ func (g *Gateway) applyCommands(c *kp.Case, cmds []routing.Command, refused []ro
 				at = g.Clock.Add(now, routing.BizDuration{Days: r.Days, Hours: r.Hours})
 			}
 			if !at.After(now) {
-				no(cmd, "the date is not in the future")
+				no(cmd, "date-past")
 				continue
 			}
 			fx.remind = at
-			ok(cmd, "next follow-up "+at.In(g.Clock.Loc).Format("2006-01-02 15:04"))
+			ok(cmd, "remind", at.In(g.Clock.Loc).Format("2006-01-02 15:04"))
 		case "escalate":
 			if c.Escalation >= 2 {
-				no(cmd, "already at the highest escalation level")
+				no(cmd, "top-level")
 				continue
 			}
 			c.Escalation++
 			fx.escalated = true
-			ok(cmd, fmt.Sprintf("escalated to level %d", c.Escalation))
+			ok(cmd, "escalated", c.Escalation)
 		case "cc":
 			a, why := g.commandAddress(cmd.Arg)
 			if why != "" {
@@ -116,10 +120,10 @@ func (g *Gateway) applyCommands(c *kp.Case, cmds []routing.Command, refused []ro
 				continue
 			}
 			if left := g.capParticipants(c, []string{a.Address}); len(left) > 0 {
-				no(cmd, fmt.Sprintf("the case already has the most participants allowed (%d)", g.Config.Limits.MaxParticipants))
+				no(cmd, "max-participants", g.Config.Limits.MaxParticipants)
 				continue
 			}
-			ok(cmd, "added participant "+kp.NormAddr(a.Address))
+			ok(cmd, "cc", kp.NormAddr(a.Address))
 		case "requester":
 			a, why := g.commandAddress(cmd.Arg)
 			if why != "" {
@@ -128,15 +132,33 @@ func (g *Gateway) applyCommands(c *kp.Case, cmds []routing.Command, refused []ro
 			}
 			c.Requester = kp.Address{Name: kp.CleanName(a.Name), Addr: kp.NormAddr(a.Address)}
 			c.Participants = removeAddr(c.Participants, a.Address)
-			ok(cmd, "requester "+c.Requester.Addr)
+			ok(cmd, "requester", c.Requester.Addr)
 		case "archived":
 			c.Archived = cmd.Arg
-			ok(cmd, "filed in the archive as "+cmd.Arg)
+			ok(cmd, "archived", cmd.Arg)
 		default:
-			no(cmd, "unknown command")
+			no(cmd, "unknown-command")
 		}
 	}
 	return fx
+}
+
+// apply records an applied command's line, in English and in the template
+// language.
+func (fx *commandEffects) apply(g *Gateway, key string, args ...any) {
+	fx.applied = append(fx.applied, g.sayIn(false, key, args...))
+	fx.receiptApplied = append(fx.receiptApplied, g.say(key, args...))
+}
+
+// refuse records a refusal's line, in English and in the template language.
+func (fx *commandEffects) refuse(g *Gateway, key string, args ...any) {
+	fx.refuseText(g.sayIn(false, key, args...), g.say(key, args...))
+}
+
+// refuseText records a refusal already worded in both.
+func (fx *commandEffects) refuseText(english, local string) {
+	fx.refused = append(fx.refused, english)
+	fx.receiptRefused = append(fx.receiptRefused, local)
 }
 
 // setStatus changes a case's status and the times that go with it.
@@ -169,14 +191,14 @@ func (g *Gateway) teamOf(addr string) string {
 }
 
 // commandAddress parses the address argument of [cc:] and [requester:];
-// a non-empty reason says why it is refused.
+// a non-empty phrase key says why it is refused.
 func (g *Gateway) commandAddress(arg string) (*mail.Address, string) {
 	a, err := mail.ParseAddress(arg)
 	if err != nil {
-		return nil, "not an e-mail address"
+		return nil, "not-address"
 	}
 	if g.isUs(a.Address) {
-		return nil, "that is the contact address itself"
+		return nil, "contact-itself"
 	}
 	return a, ""
 }

@@ -55,7 +55,7 @@ func TestCcCommandRespectsParticipantLimit(t *testing.T) {
 		t.Fatalf("participants = %v, want only a@example.net", c.Participants)
 	}
 	receipts := h.mailsTo(kari, "receipt")
-	if len(receipts) != 2 || !strings.Contains(textOf(t, receipts[1]), "participants allowed") {
+	if len(receipts) != 2 || !strings.Contains(textOf(t, receipts[1]), "så mange deltakere som tillatt") { // nb receipt
 		t.Errorf("the refused [cc:] is not explained in the receipt")
 	}
 }

@@ -52,17 +52,17 @@ func (g *Gateway) applyRepairs(tx *store.Tx, out *outbox, c *kp.Case, from kp.Ad
 		case "merge":
 			err = g.mergeCases(tx, c.ID, other, from, out.now)
 			if err == nil {
-				fx.applied = append(fx.applied, fmt.Sprintf("%s merged into %s", c.ID.Tag(prefix), other.Tag(prefix)))
+				fx.apply(g, "merged", c.ID.Tag(prefix), other.Tag(prefix))
 			}
 		case "link":
 			err = linkCases(tx, c.ID, other)
 			if err == nil {
-				fx.applied = append(fx.applied, fmt.Sprintf("%s linked with %s", c.ID.Tag(prefix), other.Tag(prefix)))
+				fx.apply(g, "linked", c.ID.Tag(prefix), other.Tag(prefix))
 			}
 		}
 		switch {
 		case errors.Is(err, ErrRepair) || errors.Is(err, store.ErrNotFound):
-			fx.refused = append(fx.refused, r.Raw+": "+err.Error())
+			fx.refuseText(r.Raw+": "+err.Error(), r.Raw+": "+err.Error())
 		case err != nil:
 			return err
 		}

@@ -331,7 +331,7 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 // receipt tells a staff sender what their subject commands did.
 func (o *outbox) receipt(c *kp.Case, to kp.Address, fx commandEffects) {
 	d := o.g.caseData(c, nil)
-	d.Applied, d.Refused = fx.applied, fx.refused
+	d.Applied, d.Refused = fx.receiptApplied, fx.receiptRefused
 	o.send(c, "receipt", []kp.Address{to}, nil, "auto-replied", d)
 }
 
@@ -350,13 +350,12 @@ func (o *outbox) unauthenticatedReceipt(c *kp.Case, to kp.Address, tags []string
 	if o.err = o.tx.RecordSent(key, o.now); o.err != nil {
 		return
 	}
-	const why = "the message was not authenticated: no Authentication-Results of our own mail system vouched for the sender (dmarc=pass or an aligned dkim=pass)"
 	var fx commandEffects
 	for _, t := range tags {
-		fx.refused = append(fx.refused, t+": refused: "+why)
+		fx.refuse(o.g, "unauthenticated", t)
 	}
 	if notRelayed {
-		fx.refused = append(fx.refused, "the message was stored on the case marked not authenticated and NOT relayed: "+why)
+		fx.refuse(o.g, "unauthenticated-held")
 	}
 	if len(fx.refused) == 0 {
 		return

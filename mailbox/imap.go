@@ -240,7 +240,7 @@ func NewPoller(cfg IMAPConfig, sink Sink, log *slog.Logger) *Poller {
 	p := &Poller{
 		cfg:    cfg,
 		sink:   sink,
-		log:    log.With("component", "imap", "mailbox", cfg.Mailbox),
+		log:    log.With("mailbox", cfg.Mailbox), // the caller names the component
 		Now:    time.Now,
 		Jitter: rand.Float64,
 	}

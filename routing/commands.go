@@ -28,6 +28,11 @@ type Command struct {
 type Refused struct {
 	Raw    string
 	Reason string
+	// Key names the reason ("unknown-tag", "bad-status" …) and Args fill
+	// it, so a receipt can say it in its own language; Reason is the
+	// English wording.
+	Key  string
+	Args []string
 }
 
 // argKind says what argument a verb takes.
@@ -141,55 +146,58 @@ func parseTag(raw string) (cmd Command, ref *Refused, isCmd bool) {
 		if !ok {
 			return Command{}, nil, false
 		}
-		return Command{}, &Refused{Raw: raw, Reason: fmt.Sprintf("unknown tag %s; did you mean %s?", raw, verbUsage(sugg))}, true
+		return Command{}, &Refused{Raw: raw, Reason: fmt.Sprintf("unknown tag %s; did you mean %s?", raw, verbUsage(sugg)),
+			Key: "unknown-tag", Args: []string{raw, verbUsage(sugg)}}, true
 	}
-	refuse := func(format string, a ...any) (Command, *Refused, bool) {
-		return Command{}, &Refused{Raw: raw, Reason: raw + ": " + fmt.Sprintf(format, a...)}, true
+	refuse := func(key string, args []string, format string, a ...any) (Command, *Refused, bool) {
+		return Command{}, &Refused{Raw: raw, Reason: raw + ": " + fmt.Sprintf(format, a...), Key: key, Args: append([]string{raw}, args...)}, true
 	}
 	if kind == argNone {
 		if arg != "" {
-			return refuse("[%s] takes no argument", word)
+			return refuse("takes-no-argument", []string{word}, "[%s] takes no argument", word)
 		}
 		return Command{Verb: word, Raw: raw}, nil, true
 	}
 	if arg == "" {
-		return refuse("[%s] needs an argument, like %s", word, verbExample(word))
+		return refuse("needs-argument", []string{word, verbExample(word)}, "[%s] needs an argument, like %s", word, verbExample(word))
 	}
 	switch word {
 	case "status":
 		v := strings.ToLower(arg)
 		if !oneOf(v, "open", "waiting", "resolved") {
-			return refuse("status must be open, waiting or resolved%s", didYouMean(v, "open", "waiting", "resolved"))
+			sugg := nearest(v, "open", "waiting", "resolved")
+			return refuse("bad-status", []string{sugg}, "status must be open, waiting or resolved%s", didYouMean(v, "open", "waiting", "resolved"))
 		}
 		arg = v
 	case "prio":
 		v := strings.ToLower(arg)
 		if !oneOf(v, "low", "normal", "high", "urgent") {
-			return refuse("priority must be low, normal, high or urgent%s", didYouMean(v, "low", "normal", "high", "urgent"))
+			sugg := nearest(v, "low", "normal", "high", "urgent")
+			return refuse("bad-prio", []string{sugg}, "priority must be low, normal, high or urgent%s", didYouMean(v, "low", "normal", "high", "urgent"))
 		}
 		arg = v
 	case "remind":
 		v := strings.ToLower(arg)
 		if _, err := ParseRemind(v); err != nil {
-			return refuse("remind must be a business duration like 3d, 4h or 1d4h, or a date like 2026-12-01")
+			return refuse("bad-remind", nil, "remind must be a business duration like 3d, 4h or 1d4h, or a date like 2026-12-01")
 		}
 		arg = v
 	case "cc", "requester":
 		addr, err := parseAddrSpec(arg)
 		if err != nil {
-			return refuse("%q is not a valid e-mail address", arg)
+			return refuse("bad-address", []string{arg}, "%q is not a valid e-mail address", arg)
 		}
 		arg = addr
 	case "archived":
 		if !validArchiveRef(arg) {
-			return refuse("the archive reference must be letters, digits and / . _ - (at most 64), like [archived:2026/1234]")
+			return refuse("bad-archive-ref", nil, "the archive reference must be letters, digits and / . _ - (at most 64), like [archived:2026/1234]")
 		}
 	case "assign":
 		// Any non-empty name: the Directory resolves it.
 	case "merge", "link":
 		id, ok := caseRef(arg)
 		if !ok {
-			return refuse("[%s:…] names a case by its tag or number, like [%s:INT#5]", word, word)
+			return refuse("bad-caseref", []string{word}, "[%s:…] names a case by its tag or number, like [%s:INT#5]", word, word)
 		}
 		arg = strconv.FormatUint(id, 10)
 	}
@@ -285,16 +293,22 @@ func verbExample(verb string) string {
 // didYouMean returns "; did you mean X?" for the closest choice within edit
 // distance 2, or "".
 func didYouMean(v string, choices ...string) string {
+	best := nearest(v, choices...)
+	if best == "" {
+		return ""
+	}
+	return "; did you mean " + best + "?"
+}
+
+// nearest returns the choice within edit distance 2 of v, or "".
+func nearest(v string, choices ...string) string {
 	best, bestD := "", 3
 	for _, c := range choices {
 		if d := editDistance(v, c); d < bestD {
 			best, bestD = c, d
 		}
 	}
-	if best == "" {
-		return ""
-	}
-	return "; did you mean " + best + "?"
+	return best
 }
 
 func oneOf(v string, choices ...string) bool {

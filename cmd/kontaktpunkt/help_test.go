@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"os"
 	"path/filepath"
 	"strings"
@@ -128,20 +130,20 @@ func TestErrorMessagesSayItOnce(t *testing.T) {
 }
 
 // serve's first log line names the version, so a log shows which build
-// wrote it; here serve then refuses a file that is not a store.
+// wrote it. (A serve that cannot start says why in one line and logs
+// nothing before it.)
 func TestServeLogsVersionFirst(t *testing.T) {
 	dir := t.TempDir()
-	if err := os.WriteFile(filepath.Join(dir, "kp.db"), []byte("not a store at all, just text"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	cfg := writeFile(t, dir, "kp.yaml", "contact:\n  address: integrasjon@example.org\nstore:\n  path: kp.db\nhttp:\n  listen: \"\"\n")
+	cfg := writeFile(t, dir, "kp.yaml", "contact:\n  address: integrasjon@example.org\nstore:\n  path: kp.db\nstaff:\n  require_authenticated: false\nhttp:\n  listen: \"off\"\n")
 	version = "9.9.9-test"
 	defer func() { version = "" }()
-	_, errOut, code := run(t, "", "serve", "-config", cfg)
-	if code != exitUser {
-		t.Fatalf("serve on a non-store: exit %d: %s", code, errOut)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel() // serve starts, finds its context done, and stops
+	var out, errb bytes.Buffer
+	if code := Run(ctx, []string{"serve", "-config", cfg}, strings.NewReader(""), &out, &errb); code != 0 {
+		t.Fatalf("serve: exit %d: %s", code, errb.String())
 	}
-	first, _, _ := strings.Cut(errOut, "\n")
+	first, _, _ := strings.Cut(errb.String(), "\n")
 	if !strings.Contains(first, "kontaktpunkt starting") || !strings.Contains(first, "version=9.9.9-test") {
 		t.Errorf("first log line %q does not name the version", first)
 	}

@@ -52,11 +52,11 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
-	s.Log.Info("kontaktpunkt starting", "version", buildVersion(), "go", runtime.Version(), "config", *path)
 	if err := s.Open(); err != nil {
-		return err
+		return err // one line saying why, nothing logged before it
 	}
 	defer s.Close()
+	s.Log.Info("kontaktpunkt starting", "version", buildVersion(), "go", runtime.Version(), "config", *path)
 	return s.Run(ctx)
 }
 
