@@ -315,32 +315,60 @@ type SearchResult struct {
 	Partial string
 }
 
-// postings returns the cases with a token that word is a prefix of (or,
-// exact, the token word), and whether maxPostings cut the scan.
-func (tx *Tx) postings(word string, exact bool) (map[kp.CaseID]struct{}, bool, error) {
+// postings returns the cases, ascending, with a token that word is a
+// prefix of (or, exact, the token word), and whether maxPostings cut the
+// scan.
+func (tx *Tx) postings(word string, exact bool) ([]kp.CaseID, bool, error) {
 	prefix := []byte(word)
 	if exact {
 		prefix = append(prefix, 0)
 	}
-	out := make(map[kp.CaseID]struct{})
+	var out []kp.CaseID
+	blocks := 0
 	cur := tx.b(bucketSearch).Cursor()
-	var ids []kp.CaseID
 	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 		if len(k) < 9 {
 			continue
 		}
 		var err error
-		if ids, err = decodeBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(k)-8:])), v, ids[:0]); err != nil {
+		if out, err = decodeBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(k)-8:])), v, out); err != nil {
 			return nil, false, err
 		}
-		for _, id := range ids {
-			out[id] = struct{}{}
-		}
+		blocks++
 		if len(out) > maxPostings {
-			return out, true, nil
+			return sortedUnique(out, blocks), true, nil
 		}
 	}
-	return out, false, nil
+	return sortedUnique(out, blocks), false, nil
+}
+
+// sortedUnique sorts ids read from blocks and drops repeats; the blocks
+// of one token are already in order.
+func sortedUnique(ids []kp.CaseID, blocks int) []kp.CaseID {
+	if blocks > 1 || !slices.IsSorted(ids) {
+		slices.Sort(ids)
+	}
+	return slices.Compact(ids)
+}
+
+// intersect returns the ids in every one of the ascending lists.
+func intersect(lists [][]kp.CaseID) []kp.CaseID {
+	slices.SortFunc(lists, func(a, b []kp.CaseID) int { return len(a) - len(b) })
+	out := slices.Clone(lists[0])
+	for _, l := range lists[1:] {
+		n, j := 0, 0
+		for _, id := range out {
+			for j < len(l) && l[j] < id {
+				j++
+			}
+			if j < len(l) && l[j] == id {
+				out[n] = id
+				n++
+			}
+		}
+		out = out[:n]
+	}
+	return out
 }
 
 // Search finds the cases matching q, newest first, at most limit of them.
@@ -353,7 +381,14 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 	if loc == nil {
 		loc = time.Local
 	}
-	var sets []map[kp.CaseID]struct{}
+	var after, before time.Time
+	if !q.After.IsZero() {
+		after = time.Date(q.After.Year(), q.After.Month(), q.After.Day(), 0, 0, 0, 0, loc)
+	}
+	if !q.Before.IsZero() {
+		before = time.Date(q.Before.Year(), q.Before.Month(), q.Before.Day(), 0, 0, 0, 0, loc)
+	}
+	var sets [][]kp.CaseID
 	for _, f := range q.From {
 		s, cut, err := tx.postings(f, true)
 		if err != nil {
@@ -376,50 +411,34 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 		}
 		sets = append(sets, s)
 	}
-	var ids []kp.CaseID
 	if len(sets) == 0 {
-		cs, err := tx.Cases(CaseFilter{Status: kp.Status(q.Status), Assignee: q.Assignee, Limit: filterScan + 1})
-		if err != nil {
-			return res, err
-		}
-		if len(cs) > filterScan {
-			cs = cs[:filterScan]
-			res.Partial = fmt.Sprintf("only the newest %d cases were looked at; add words to search all", filterScan)
-		}
-		for _, c := range cs {
-			ids = append(ids, c.ID)
-		}
-	} else {
-		slices.SortFunc(sets, func(a, b map[kp.CaseID]struct{}) int { return len(a) - len(b) })
-		for id := range sets[0] {
-			in := true
-			for _, s := range sets[1:] {
-				if _, ok := s[id]; !ok {
-					in = false
-					break
+		// Filters only: walk the newest cases (of the status or
+		// assignee index) a page at a time, up to filterScan.
+		for off := 0; off < filterScan; off += 500 {
+			cs, err := tx.Cases(CaseFilter{Status: kp.Status(q.Status), Assignee: q.Assignee, Limit: 500, Offset: off})
+			if err != nil {
+				return res, err
+			}
+			for i := range cs {
+				c := &cs[i]
+				if !matchFilters(c, q, after, before) {
+					continue
 				}
+				if limit > 0 && len(res.Hits) == limit {
+					res.More = true
+					return res, nil
+				}
+				res.Hits = append(res.Hits, SearchHit{Case: *c})
 			}
-			if in {
-				ids = append(ids, id)
+			if len(cs) < 500 {
+				return res, nil
 			}
 		}
+		res.Partial = fmt.Sprintf("only the newest %d cases were looked at; add words to search all", filterScan)
+		return res, nil
 	}
-	slices.SortFunc(ids, func(a, b kp.CaseID) int {
-		if a > b {
-			return -1
-		}
-		if a < b {
-			return 1
-		}
-		return 0
-	})
-	var after, before time.Time
-	if !q.After.IsZero() {
-		after = time.Date(q.After.Year(), q.After.Month(), q.After.Day(), 0, 0, 0, 0, loc)
-	}
-	if !q.Before.IsZero() {
-		before = time.Date(q.Before.Year(), q.Before.Month(), q.Before.Day(), 0, 0, 0, 0, loc)
-	}
+	ids := intersect(sets)
+	slices.Reverse(ids) // newest first
 	for _, id := range ids {
 		c, err := tx.Case(id)
 		if err != nil {
@@ -428,11 +447,7 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 			}
 			return res, err
 		}
-		if (q.Status != "" && string(c.Status) != q.Status) ||
-			(q.Team != "" && !strings.EqualFold(c.Team, q.Team)) ||
-			(q.Assignee != "" && !kp.SameAddr(c.Assignee, q.Assignee)) ||
-			(!after.IsZero() && c.Created.Before(after)) ||
-			(!before.IsZero() && !c.Created.Before(before)) {
+		if !matchFilters(c, q, after, before) {
 			continue
 		}
 		if limit > 0 && len(res.Hits) == limit {
@@ -446,6 +461,15 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 		res.Hits = append(res.Hits, hit)
 	}
 	return res, nil
+}
+
+// matchFilters reports whether c passes the filters of q.
+func matchFilters(c *kp.Case, q search.Query, after, before time.Time) bool {
+	return (q.Status == "" || string(c.Status) == q.Status) &&
+		(q.Team == "" || strings.EqualFold(c.Team, q.Team)) &&
+		(q.Assignee == "" || kp.SameAddr(c.Assignee, q.Assignee)) &&
+		(after.IsZero() || !c.Created.Before(after)) &&
+		(before.IsZero() || c.Created.Before(before))
 }
 
 // snippet returns text around the first matching word in the case's
