@@ -499,3 +499,61 @@ func (tx *Tx) snippet(id kp.CaseID, words []string) (string, error) {
 	}
 	return "", nil
 }
+
+// ReindexSearch adds every case and every message filed on one to the
+// full-text index, in transactions of about batch messages, for a store
+// written before the index existed. Running it again changes nothing.
+// It returns the number of messages read.
+func (s *Store) ReindexSearch(batch int) (int, error) {
+	if batch <= 0 {
+		batch = 2000
+	}
+	total := 0
+	for next := uint64(1); next != 0; {
+		err := s.Update(func(tx *Tx) error {
+			n := 0
+			// indexSearch only collects until the function returns, so
+			// the cursors stay valid.
+			cur := tx.b(bucketCase).Cursor()
+			for k, _ := cur.Seek(u64(next)); k != nil; k, _ = cur.Next() {
+				if len(k) != 8 {
+					return fmt.Errorf("reindex: case key %x: %w", k, ErrCorrupt)
+				}
+				id := binary.BigEndian.Uint64(k)
+				if n >= batch {
+					next = id
+					return nil
+				}
+				c, err := tx.Case(kp.CaseID(id))
+				if err != nil {
+					return err
+				}
+				if err := tx.indexSearch(c.ID, caseTokens(c)); err != nil {
+					return err
+				}
+				mc := tx.b(bucketCaseMsg).Cursor()
+				prefix := u64(id)
+				for mk, _ := mc.Seek(prefix); mk != nil && bytes.HasPrefix(mk, prefix); mk, _ = mc.Next() {
+					if len(mk) != 16 {
+						return fmt.Errorf("reindex: message index key %x: %w", mk, ErrCorrupt)
+					}
+					m, err := tx.messageBySeq(binary.BigEndian.Uint64(mk[8:]))
+					if err != nil {
+						return err
+					}
+					if err := tx.indexSearch(c.ID, messageTokens(m)); err != nil {
+						return err
+					}
+					n++
+					total++
+				}
+			}
+			next = 0
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
+}

@@ -82,6 +82,7 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 	assignee := fs.String("assignee", "", "only cases assigned to this address")
 	since := fs.String("since", "", "followup rearm: only cases updated on or after this date (YYYY-MM-DD)")
 	dryRun := fs.Bool("dry-run", false, "followup rearm: only count the cases")
+	reindex := fs.Bool("reindex", false, "search: add the mail stored before the search index existed to it")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -170,8 +171,12 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 			return nil
 		}
 	case "search":
+		if *reindex {
+			run = func(e *env) error { return reindexSearch(e, stdout) }
+			break
+		}
 		if len(pos) == 0 {
-			return usageErr("usage: search [-json] QUERY")
+			return usageErr("usage: search [-json] QUERY | search -reindex")
 		}
 		query := strings.Join(pos, " ")
 		run = func(e *env) error { return searchCases(e, query, *asJSON, stdout) }
@@ -197,7 +202,7 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		return err
 	}
 	// Commands that only read share the store with each other.
-	readOnly := cmd == "cases" || cmd == "backup" || cmd == "search" || (cmd == "case" && pos[0] == "show") || (cmd == "outbox" && len(pos) == 0)
+	readOnly := cmd == "cases" || cmd == "backup" || (cmd == "search" && !*reindex) || (cmd == "case" && pos[0] == "show") || (cmd == "outbox" && len(pos) == 0)
 	e, closeEnv, err := open(cfg, readOnly)
 	var fw forwarded
 	if errors.As(err, &fw) {
