@@ -60,7 +60,7 @@ const usage = `usage: kontaktpunkt COMMAND [flags] [args]
   cases        [-config FILE] [-db FILE] [-status S] [-assignee A] [-json]
   case show N  [-json]  |  case assign N WHO  |  case status N S  |  case note N TEXT
   outbox       [-json]  |  outbox retry ID
-  search       [-config FILE] [-db FILE] [-json] QUERY   words (prefixes) and status: team: from: after: before:
+  search       [-config FILE] [-db FILE] [-json] QUERY | search -reindex   words (prefixes), status: team: from: after: before:
   check-config -config FILE
   check-store  [-config FILE] [-db FILE] [-json]   read-only check of the store file and its indexes
   backup       [-config FILE] [-db FILE] OUT
