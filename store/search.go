@@ -27,8 +27,11 @@ const (
 	// (no words, no from:) looks at.
 	filterScan = 5000
 	// snippetScan bounds how many messages of a case are read for its
-	// snippet.
-	snippetScan = 50
+	// snippet, and snippetBudget how many one search reads in all: a
+	// case whose words are spread over its messages gets no snippet
+	// rather than a slow search.
+	snippetScan   = 8
+	snippetBudget = 300
 	// snippetWidth is the length of a snippet in bytes.
 	snippetWidth = 160
 )
@@ -157,13 +160,24 @@ func caseTokens(c *kp.Case) []string {
 	for _, r := range c.Counterparts {
 		u.add(search.Tokens(r.Ref)...)
 	}
+	// For the team: and after:/before: filters, which would otherwise
+	// load every case the words found.
+	if c.Team != "" {
+		u.add("team:" + strings.ToLower(c.Team))
+	}
+	if !c.Created.IsZero() {
+		u.add(openedToken(c.Created))
+	}
 	return u.list
 }
+
+// openedToken names the day (UTC) a case was opened on.
+func openedToken(t time.Time) string { return "opened:" + t.UTC().Format("2006-01-02") }
 
 // caseSearchChanged reports whether a case's own tokens may differ
 // from its last stored version's.
 func caseSearchChanged(old, c *kp.Case) bool {
-	return old == nil || old.Subject != c.Subject || old.Requester != c.Requester ||
+	return old == nil || old.Subject != c.Subject || old.Requester != c.Requester || old.Team != c.Team || !old.Created.Equal(c.Created) ||
 		!slices.Equal(old.Participants, c.Participants) || !slices.Equal(old.Counterparts, c.Counterparts)
 }
 
@@ -342,6 +356,28 @@ func (tx *Tx) postings(word string, exact bool) ([]kp.CaseID, bool, error) {
 	return sortedUnique(out, blocks), false, nil
 }
 
+// postingsRange returns the cases, ascending, of every token from lo
+// (included) to hi (excluded).
+func (tx *Tx) postingsRange(lo, hi string) ([]kp.CaseID, bool, error) {
+	var out []kp.CaseID
+	blocks := 0
+	cur := tx.b(bucketSearch).Cursor()
+	for k, v := cur.Seek([]byte(lo)); k != nil && bytes.Compare(k, []byte(hi)) < 0; k, v = cur.Next() {
+		if len(k) < 9 {
+			continue
+		}
+		var err error
+		if out, err = decodeBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(k)-8:])), v, out); err != nil {
+			return nil, false, err
+		}
+		blocks++
+		if len(out) > maxPostings {
+			return sortedUnique(out, blocks), true, nil
+		}
+	}
+	return sortedUnique(out, blocks), false, nil
+}
+
 // sortedUnique sorts ids read from blocks and drops repeats; the blocks
 // of one token are already in order.
 func sortedUnique(ids []kp.CaseID, blocks int) []kp.CaseID {
@@ -399,6 +435,32 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 		}
 		sets = append(sets, s)
 	}
+	if q.Team != "" {
+		s, _, err := tx.postings("team:"+strings.ToLower(q.Team), true)
+		if err != nil {
+			return res, err
+		}
+		sets = append(sets, s)
+	}
+	if !after.IsZero() || !before.IsZero() {
+		// The UTC days around the range; the exact bounds are checked
+		// on the cases.
+		lo, hi := "opened:", "opened;"
+		if !after.IsZero() {
+			lo = openedToken(after.AddDate(0, 0, -1))
+		}
+		if !before.IsZero() {
+			hi = openedToken(before.AddDate(0, 0, 1)) + "\x01"
+		}
+		s, cut, err := tx.postingsRange(lo, hi)
+		if err != nil {
+			return res, err
+		}
+		if cut {
+			res.Partial = "the dates matched too many cases; only some were considered"
+		}
+		sets = append(sets, s)
+	}
 	for _, w := range q.Words {
 		// A word of one character matches only itself: as a prefix it
 		// would read a large part of the index.
@@ -437,6 +499,7 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 		res.Partial = fmt.Sprintf("only the newest %d cases were looked at; add words to search all", filterScan)
 		return res, nil
 	}
+	budget := snippetBudget
 	ids := intersect(sets)
 	slices.Reverse(ids) // newest first
 	for _, id := range ids {
@@ -455,7 +518,7 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 			break
 		}
 		hit := SearchHit{Case: *c}
-		if hit.Snippet, err = tx.snippet(id, q.Words); err != nil {
+		if hit.Snippet, err = tx.snippet(id, q.Words, &budget); err != nil {
 			return res, err
 		}
 		res.Hits = append(res.Hits, hit)
@@ -474,14 +537,14 @@ func matchFilters(c *kp.Case, q search.Query, after, before time.Time) bool {
 
 // snippet returns text around the first matching word in the case's
 // first snippetScan inbound messages.
-func (tx *Tx) snippet(id kp.CaseID, words []string) (string, error) {
+func (tx *Tx) snippet(id kp.CaseID, words []string, budget *int) (string, error) {
 	if len(words) == 0 {
 		return "", nil
 	}
 	cur := tx.b(bucketCaseMsg).Cursor()
 	prefix := u64(uint64(id))
 	n := 0
-	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && n < snippetScan; k, _ = cur.Next() {
+	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && n < snippetScan && *budget > 0; k, _ = cur.Next() {
 		if len(k) != 16 {
 			return "", fmt.Errorf("snippet: message index key %x: %w", k, ErrCorrupt)
 		}
@@ -489,6 +552,7 @@ func (tx *Tx) snippet(id kp.CaseID, words []string) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		*budget--
 		if m.Direction != kp.In {
 			continue
 		}

@@ -86,6 +86,11 @@ func TestSearchFindsByWordsPeopleDomainsAndDates(t *testing.T) {
 		{"canvas after:2026-03-01", []kp.CaseID{canvas}},
 		{"canvas before:2026-03-01", []kp.CaseID{other}},
 		{"status:resolved", []kp.CaseID{other}},
+		{"team:fs", []kp.CaseID{canvas}},
+		{"after:2026-04-02", []kp.CaseID{canvas}},
+		{"after:2026-04-03", nil},
+		{"before:2026-01-11", []kp.CaseID{other}},
+		{"before:2026-01-10", nil},
 		{"canvas nothingmatches", nil},
 		{"", nil},
 	} {
