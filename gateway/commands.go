@@ -129,6 +129,9 @@ func (g *Gateway) applyCommands(c *kp.Case, cmds []routing.Command, refused []ro
 			c.Requester = kp.Address{Name: kp.CleanName(a.Name), Addr: kp.NormAddr(a.Address)}
 			c.Participants = removeAddr(c.Participants, a.Address)
 			ok(cmd, "requester "+c.Requester.Addr)
+		case "archived":
+			c.Archived = cmd.Arg
+			ok(cmd, "filed in the archive as "+cmd.Arg)
 		default:
 			no(cmd, "unknown command")
 		}

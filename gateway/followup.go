@@ -86,6 +86,7 @@ func (g *Gateway) fireOne(tx *store.Tx, id kp.CaseID, now time.Time, tk *tick) (
 		c.Next.Due = now.Add(deferFollowUp)
 		return false, tx.PutCase(c)
 	}
+	before := recordOf(c)
 	if !action.Skip {
 		if action.Escalation > c.Escalation {
 			c.Escalation = action.Escalation
@@ -107,6 +108,9 @@ func (g *Gateway) fireOne(tx *store.Tx, id kp.CaseID, now time.Time, tk *tick) (
 		c.Next = nil
 	}
 	c.Updated = now
+	if err := g.recordChanges(tx, c, before, now); err != nil {
+		return false, err
+	}
 	if err := tx.PutCase(c); err != nil {
 		return false, err
 	}
@@ -258,6 +262,9 @@ func (g *Gateway) RunFollowUps(ctx context.Context, wake <-chan struct{}) error 
 		if _, err := g.SendDigests(ctx); err != nil {
 			g.Log.Error("digest", "err", err)
 		}
+		if _, err := g.SendWeeklyReport(ctx); err != nil {
+			g.Log.Error("weekly report", "err", err)
+		}
 		if now := g.now(); now.Sub(lastPrune) > time.Hour {
 			// The per-recipient send log only needs the last day.
 			if err := g.Store.Update(func(tx *store.Tx) error {
@@ -267,6 +274,12 @@ func (g *Gateway) RunFollowUps(ctx context.Context, wake <-chan struct{}) error 
 				g.Log.Error("pruning send log", "err", err)
 			}
 			lastPrune = now
+			// Retention: purges in short batches, intake goes on between them.
+			if rep, err := g.PurgeExpired("retention", "schedule", false); err != nil {
+				g.Log.Error("retention purge", "err", err)
+			} else if rep.Cases+rep.Messages > 0 {
+				g.Log.Info("retention purge", "cases", rep.Cases, "messages", rep.Messages, "batches", rep.Batches, "max_batch", rep.MaxBatch)
+			}
 		}
 		return nil
 	}, (*store.Tx).NextDue)

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Command is one staff command found in a subject line (DESIGN section 6).
+// Command is one staff command found in a subject line (docs/behaviour.md, Staff commands).
 type Command struct {
 	// Verb is the canonical lower-case verb: "assign", "take", "unassign",
 	// "status", "close", "reopen", "note", "prio", "remind", "escalate",
@@ -58,6 +58,7 @@ var verbs = []struct {
 	{"requester", argRequired},
 	{"merge", argRequired},
 	{"link", argRequired},
+	{"archived", argRequired},
 }
 
 // verbAliases are accepted spellings of a canonical verb.
@@ -179,6 +180,10 @@ func parseTag(raw string) (cmd Command, ref *Refused, isCmd bool) {
 			return refuse("%q is not a valid e-mail address", arg)
 		}
 		arg = addr
+	case "archived":
+		if !validArchiveRef(arg) {
+			return refuse("the archive reference must be letters, digits and / . _ - (at most 64), like [archived:2026/1234]")
+		}
 	case "assign":
 		// Any non-empty name: the Directory resolves it.
 	case "merge", "link":
@@ -271,6 +276,8 @@ func verbExample(verb string) string {
 		return "[requester:someone@example.org]"
 	case "merge", "link":
 		return "[" + verb + ":INT#5]"
+	case "archived":
+		return "[archived:2026/1234]"
 	}
 	return "[" + verb + "]"
 }
@@ -413,4 +420,18 @@ func ParseRemind(arg string) (Remind, error) {
 	}
 	r.Duration = time.Duration(r.Days)*24*time.Hour + time.Duration(r.Hours)*time.Hour
 	return r, nil
+}
+
+// validArchiveRef reports whether ref is an archive system's case
+// reference as [archived:…] takes it: "2026/1234", "24/00123-4".
+func validArchiveRef(ref string) bool {
+	if ref == "" || len(ref) > 64 {
+		return false
+	}
+	for _, r := range ref {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("/._-", r)) {
+			return false
+		}
+	}
+	return true
 }

@@ -18,6 +18,10 @@ func TestParseCommands(t *testing.T) {
 		restSame bool // rest must equal the subject unchanged
 	}{
 		{name: "no commands", subject: "Re: [INT#4]  Tilgang", rest: "Re: [INT#4]  Tilgang", restSame: true},
+		{name: "archived with the archive's reference", subject: "[INT#4] [archived:2026/1234] x",
+			cmds: []Command{{"archived", "2026/1234", "[archived:2026/1234]"}}, rest: "[INT#4] x"},
+		{name: "archived without a reference", subject: "[archived] x", refused: []string{"needs an argument, like [archived:2026/1234]"}, rest: "x"},
+		{name: "archived with a bad reference", subject: "[archived:2026 <b>] x", refused: []string{"archive reference must be"}, rest: "x"},
 		{name: "assign", subject: "[INT#4] [assign:ole] Tilgang",
 			cmds: []Command{{"assign", "ole", "[assign:ole]"}}, rest: "[INT#4] Tilgang"},
 		{name: "assign address and team", subject: "x [assign:Ole@UiO.no] [assign:team-fs]",

@@ -137,18 +137,6 @@ func truncateBytes(t []byte) []byte {
 	return t[:n]
 }
 
-// truncate cuts a token to MaxToken bytes at a character boundary.
-func truncate(t string) string {
-	if len(t) <= MaxToken {
-		return t
-	}
-	n := MaxToken
-	for n > 0 && !utf8.RuneStart(t[n]) {
-		n--
-	}
-	return t[:n]
-}
-
 // AddressTokens returns the tokens that find an address as a whole: the
 // address itself and "@domain" for its domain and each parent domain of
 // two labels or more ("ola@hf.uib.no" gives "ola@hf.uib.no",

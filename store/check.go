@@ -73,7 +73,15 @@ func (tx *Tx) checkIndexes() []error {
 	// The raw log: blocks 0, 1, 2 … all full but the last.
 	var logEnd uint64
 	bs := uint64(tx.rawBlock)
+	// Purged ranges may leave gaps of whole blocks, each inside one free
+	// range (bucketRawFree).
 	_ = tx.b(bucketRaw).ForEach(func(k, v []byte) error {
+		if len(k) == 8 && binary.BigEndian.Uint64(k)*bs > logEnd && logEnd%bs == 0 {
+			if at := binary.BigEndian.Uint64(k) * bs; !tx.rawFreeCovers(logEnd, at) {
+				c.add("raw log: blocks missing from offset %d to %d outside a purged range", logEnd, at)
+			}
+			logEnd = binary.BigEndian.Uint64(k) * bs
+		}
 		if len(k) != 8 || binary.BigEndian.Uint64(k)*bs != logEnd || uint64(len(v)) > bs {
 			c.add("raw log: block %x (%d bytes) at offset %d", k, len(v), logEnd)
 		}
@@ -83,6 +91,7 @@ func (tx *Tx) checkIndexes() []error {
 		logEnd += uint64(len(v))
 		return nil
 	})
+	logFree := tx.freeRawBytes(&c, logEnd)
 
 	// Message-ID index: entries with a seq were matched one to one above
 	// when their number equals the number of messages.
@@ -132,8 +141,8 @@ func (tx *Tx) checkIndexes() []error {
 	if n := count(bucketRawBig); n != nBig {
 		c.add("raw_big: %d entries for %d big messages", n, nBig)
 	}
-	if logUsed != logEnd {
-		c.add("raw log: %d bytes, messages use %d", logEnd, logUsed)
+	if logUsed+logFree != logEnd {
+		c.add("raw log: %d bytes, messages use %d and %d are purged", logEnd, logUsed, logFree)
 	}
 	if nIDMsg != nMsg {
 		c.add("msgid: %d entries with a message for %d messages", nIDMsg, nMsg)

@@ -560,6 +560,7 @@ func encodeCase(c *kp.Case) []byte {
 		e.uvarint(uint64(l))
 	}
 	e.str(c.OpenedBy)
+	e.str(c.Archived)
 	return e.b
 }
 
@@ -606,6 +607,9 @@ func decodeCase(b []byte, id kp.CaseID) (*kp.Case, error) {
 			}
 		}
 		c.OpenedBy = d.str()
+	}
+	if d.more() {
+		c.Archived = d.str()
 	}
 	if d.err != nil {
 		return nil, fmt.Errorf("case %d: %w", id, d.err)

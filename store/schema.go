@@ -44,6 +44,13 @@ var (
 	// by the offset and length in its bucketMsgID entry. Append-only; only
 	// the last block is rewritten, to fill it.
 	bucketRaw = []byte("raw")
+	// bucketRawFree: u64 offset -> uvarint length. Ranges of the raw log
+	// whose message was purged (retention, forget): their bytes are zeroed,
+	// and a block wholly inside one range (not the last block) is deleted,
+	// so the log may have gaps. Adjacent ranges are merged, so ranges never
+	// touch or overlap. Added without a version change: no range existed
+	// before it.
+	bucketRawFree = []byte("raw_free")
 	// bucketRawBig: u64 seq -> packed raw message, for packed sizes of
 	// bigRaw and more, where one overflow value wastes under 1/16.
 	bucketRawBig = []byte("raw_big")
@@ -90,6 +97,34 @@ var (
 	// only the subject finds its candidates here, newest last.
 	bucketCaseSubject = []byte("case_subject")
 
+	// bucketTombstone: u64 case id -> tombstone record (tombstone.go): what
+	// a case purged by retention keeps beside its blanked case record
+	// (purge time, first answer, message counts). Added without a version
+	// change.
+	bucketTombstone = []byte("tombstone")
+	// bucketAudit: u64 seq -> packed audit record (audit.go): one staff or
+	// operator action. The bucket sequence numbers them.
+	bucketAudit = []byte("audit")
+	// bucketAuditCase: u64 case | u64 audit seq -> (empty). Audit records
+	// that concern a case.
+	bucketAuditCase = []byte("audit_case")
+	// bucketSuggestDoc: u64 case id -> uvarint term count, then per term
+	// lstr term | uvarint frequency: the terms of a case's request
+	// (package suggest), written once when the case opens so its postings
+	// can be replaced. Added without a version change: Open creates missing
+	// buckets, and cases from before it simply have no terms.
+	bucketSuggestDoc = []byte("suggest_doc")
+	// bucketSuggestPost: lstr term | u64 first case id -> a block of
+	// postings in case id order, each uvarint id difference (from the
+	// previous posting; 0 for the first, whose id is in the key) | uvarint
+	// frequency | uvarint term count of the case. The inverted index the
+	// suggestions rank past cases by: one posting per term of each folded
+	// bucketSuggestDoc record (store/suggest.go), written a block per term
+	// per fold; a case indexed late gets blocks of its own.
+	bucketSuggestPost = []byte("suggest_post")
+	// bucketSuggestDF: term -> uvarint number of cases with the term
+	// (document frequency; also the vocabulary compounds are split by).
+	bucketSuggestDF = []byte("suggest_df")
 	// bucketSearch is the full-text index: token | 0x00 | u64 first case
 	// id -> uvarint gaps to the further case ids of the block, ascending
 	// (a posting block of at most blockMax cases). Tokens (package search)
@@ -126,7 +161,8 @@ var (
 	bucketCounters = []byte("counters")
 	// bucketStats: internal counter name -> 8-byte big-endian int64.
 	// "case/<status>" counts cases per status, "out/<state>" outbound
-	// messages per state, so counts are O(1) at any store size.
+	// messages per state, "suggest/docs" and "suggest/terms" the cases in
+	// bucketSuggestDoc and the sum of their term counts, so counts are O(1) at any store size.
 	bucketStats = []byte("stats")
 )
 
@@ -137,6 +173,11 @@ var (
 	// keyRawBlock: uvarint block size of the raw log, fixed when the file
 	// is created (it follows from the page size).
 	keyRawBlock = []byte("raw_block")
+	// keyForgetSalt: 16 random bytes, made by the first forget: the key of
+	// the keyed hash that turns a forgotten address into its pseudonym, so
+	// the pseudonym cannot be recomputed from a guessed address without the
+	// store.
+	keyForgetSalt = []byte("forget_salt")
 )
 
 // bigRaw is the packed size from which a raw message is stored as one
@@ -163,6 +204,7 @@ var buckets = []bucketDef{
 	{bucketMsg, 0.95}, // append-only; a little room for UpdateMessage
 	{bucketRaw, 1.0},  // append-only log
 	{bucketRawBig, 1.0},
+	{bucketRawFree, bolt.DefaultFillPercent},
 	{bucketMsgID, bolt.DefaultFillPercent},
 	{bucketCaseMsg, 0.9}, // mostly appends: new messages go to recent cases
 	{bucketCase, 0.9},    // appended by id; rewritten in place, records are small
@@ -172,6 +214,12 @@ var buckets = []bucketDef{
 	{bucketCaseCounterpart, bolt.DefaultFillPercent},
 	{bucketRefBy, bolt.DefaultFillPercent},
 	{bucketCaseSubject, bolt.DefaultFillPercent},
+	{bucketTombstone, 0.9},
+	{bucketAudit, 1.0}, // append-only
+	{bucketAuditCase, bolt.DefaultFillPercent},
+	{bucketSuggestDoc, 0.9}, // appended by case id
+	{bucketSuggestPost, bolt.DefaultFillPercent},
+	{bucketSuggestDF, bolt.DefaultFillPercent},
 	{bucketSearch, bolt.DefaultFillPercent},
 	{bucketCursor, bolt.DefaultFillPercent},
 	{bucketOut, 0.9},

@@ -321,7 +321,7 @@ func (s *Store) BackupFile(path string) (err error) {
 // agrees with it, every record has its index entries, and the counters
 // match. It reads the whole store; use it in tests and for diagnosis.
 func (s *Store) Check() error {
-	if errs := s.check(); len(errs) > 0 {
+	if errs := s.check(nil); len(errs) > 0 {
 		return fmt.Errorf("checking %s: %w", s.path, errors.Join(errs...))
 	}
 	return nil
@@ -332,10 +332,18 @@ func (s *Store) Check() error {
 // found nothing it depends on, as a broken level says nothing reliable
 // about the next. bbolt's check also reads both header pages, on a
 // goroutine of its own where a panic cannot be caught, so it is skipped
-// when one of them is damaged.
-func (s *Store) check() []error {
+// when one of them is damaged. If r is not nil, check fills in what it
+// says about the file.
+func (s *Store) check(r *Report) []error {
 	var errs []error
 	err := s.view(func(btx *bolt.Tx) error {
+		if r != nil {
+			r.PageSize = uint64(s.db.Info().PageSize)
+			r.Pages, r.Transaction = uint64(btx.Size())/r.PageSize, uint64(btx.ID())
+			if fi, err := os.Stat(s.path); err == nil {
+				r.Size = fi.Size()
+			}
+		}
 		hdr, pages := s.checkPages(btx)
 		if errs = append(hdr, pages...); len(pages) > 0 {
 			return nil
@@ -425,6 +433,7 @@ type Tx struct {
 	codec    *codec
 	rawBlock int
 	bkts     map[string]*bolt.Bucket
+	pending  *pendingTerms // suggestion terms not yet in the postings (suggest.go)
 	// search holds the full-text postings added in this transaction,
 	// written to the index when fn of Update returns (flushSearch): one
 	// read and write per token and transaction rather than per message.

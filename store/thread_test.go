@@ -129,7 +129,7 @@ func TestRecordsWrittenBeforeNewFields(t *testing.T) {
 	c := &kp.Case{ID: 3, Subject: "x", Status: kp.StatusOpen, MergedInto: 9, Links: []kp.CaseID{4, 5}, OpenedBy: "kari@uio.no"}
 	full := encodeCase(c)
 	old := encodeCase(&kp.Case{ID: 3, Subject: "x", Status: kp.StatusOpen})
-	old = old[:len(old)-3] // MergedInto 0, no links, empty OpenedBy: one byte each
+	old = old[:len(old)-4] // MergedInto 0, no links, empty OpenedBy, and the later empty Archived: one byte each
 	got, err := decodeCase(full, 3)
 	if err != nil || got.MergedInto != 9 || !slices.Equal(got.Links, []kp.CaseID{4, 5}) || got.OpenedBy != "kari@uio.no" {
 		t.Fatalf("decodeCase(new) = %+v, %v", got, err)

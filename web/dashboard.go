@@ -15,6 +15,7 @@ import (
 	kp "kontaktpunkt"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
+	"kontaktpunkt/suggest"
 )
 
 const (
@@ -439,6 +440,8 @@ type casePage struct {
 	LastInbound string
 	LastStaff   string
 	Messages    []messageView
+	// Suggest is who similar past cases went to, and those cases.
+	Suggest suggestView
 	// Suppressed is set when mail to the requester is suppressed (it
 	// bounced for good).
 	Suppressed bool
@@ -514,6 +517,7 @@ func (d *dashboard) caseView(w http.ResponseWriter, r *http.Request) {
 	var (
 		c          *kp.Case
 		msgs       []kp.Message
+		sug        *suggest.Result
 		failed     []kp.Outbound
 		suppressed bool
 	)
@@ -523,6 +527,9 @@ func (d *dashboard) caseView(w http.ResponseWriter, r *http.Request) {
 			return err
 		}
 		if msgs, err = tx.CaseMessages(kp.CaseID(id)); err != nil {
+			return err
+		}
+		if sug, err = suggest.ForCase(tx, kp.CaseID(id)); err != nil {
 			return err
 		}
 		if c.Requester.Addr != "" {
@@ -591,6 +598,7 @@ func (d *dashboard) caseView(w http.ResponseWriter, r *http.Request) {
 	for i := range msgs {
 		p.Messages = append(p.Messages, d.message(&msgs[i], i))
 	}
+	p.Suggest = d.suggestView(sug, link)
 	d.render(w, r, "case", p)
 }
 

@@ -4,6 +4,8 @@ import (
 	"embed"
 	"fmt"
 	"html/template"
+
+	"kontaktpunkt/report"
 )
 
 //go:embed templates/*.html
@@ -17,9 +19,10 @@ func parseTemplates(lang string) (*template.Template, error) {
 		lang = "en"
 	}
 	t, err := template.New("").Funcs(template.FuncMap{
-		"list": func(s ...string) []string { return s },
-		"t":    func(s string) string { return translate(lang, s) },
-		"lang": func() string { return lang },
+		"list":  func(s ...string) []string { return s },
+		"t":     func(s string) string { return translate(lang, s) },
+		"lang":  func() string { return lang },
+		"hours": report.Hours,
 	}).ParseFS(templateFS, "templates/*.html")
 	if err != nil {
 		return nil, fmt.Errorf("web: parsing templates: %w", err)

@@ -13,7 +13,10 @@
 //     page; the overdue list walks the follow-up due index; /metrics reads
 //     O(1) counters kept by the store. The one bounded exception is the
 //     escalated list, which has no index: it looks at the newest
-//     escalatedScan open and waiting cases and says so on the page.
+//     escalatedScan open and waiting cases and says so on the page. The
+//     other is the statistics page and the answer-time histograms of
+//     /metrics: they need every case, get them from Options.Report, and
+//     keep the result until the store's generation changes.
 //   - Mail is untrusted: every value reaches the page through html/template
 //     and its contextual escaping; pages carry a Content-Security-Policy
 //     that allows no script at all.
@@ -59,6 +62,9 @@ type Health struct {
 	// program started if none has connected yet. Zero means unknown; the
 	// handler then counts from when it first saw the poller disconnected.
 	IMAPDownSince time.Time
+	// IMAPLastSync is when the last pass over the mailbox completed; zero
+	// before the first.
+	IMAPLastSync time.Time
 }
 
 // Options configure New.
@@ -116,6 +122,11 @@ type Options struct {
 	Now func() time.Time
 	// Log receives request errors; nil discards them.
 	Log *slog.Logger
+	// Report computes the figures of the statistics page (/stats);
+	// nil leaves the page out.
+	Report ReportFunc
+	// Version is the running build's version, for kontaktpunkt_build_info.
+	Version string
 }
 
 // PlanStep is one follow-up of a case's plan.
@@ -160,6 +171,9 @@ type server struct {
 	// disconnected, for a Health that does not say.
 	downMu   sync.Mutex
 	downSeen time.Time
+
+	// reports caches the statistics page's and the histograms' reports.
+	reports reportCache
 }
 
 // New returns the handler of every route. It fails when the options are
@@ -222,6 +236,8 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("GET /{$}", s.protect(http.HandlerFunc(d.list)))
 	mux.Handle("GET /case", s.protect(http.HandlerFunc(d.jump)))
 	mux.Handle("GET /case/{id}", s.protect(http.HandlerFunc(d.caseView)))
+	mux.Handle("GET /stats", s.protect(http.HandlerFunc(d.stats)))
+	mux.Handle("GET /stats.csv", s.protect(http.HandlerFunc(d.statsCSV)))
 	mux.Handle("GET /case/{id}/attachment", s.protect(http.HandlerFunc(d.attachment)))
 	mux.Handle("GET /search", s.protect(http.HandlerFunc(d.search)))
 	mux.Handle("GET /unfiled", s.protect(http.HandlerFunc(d.unfiled)))

@@ -1,0 +1,118 @@
+package store
+
+import (
+	"os"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"testing"
+	"time"
+
+	kp "kontaktpunkt"
+)
+
+// benchCases builds a store of n resolved cases, each with one generated
+// mail (~3 KB raw), resolved at resolved.
+func benchCases(b *testing.B, n int, resolved time.Time) *Store {
+	s, err := Open(filepath.Join(b.TempDir(), "kp.db"), Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { s.Close() })
+	g := newMailGen(3)
+	at := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	for i := 0; i < n; i += 1000 {
+		if err := s.Update(func(tx *Tx) error {
+			for j := i; j < min(i+1000, n); j++ {
+				at = at.Add(time.Minute)
+				raw, m := g.next(at)
+				id, err := tx.NextCaseID()
+				if err != nil {
+					return err
+				}
+				m.Case = id
+				if err := tx.PutMessage(m, raw); err != nil {
+					return err
+				}
+				if err := tx.IndexSubject(m.Subject, id); err != nil {
+					return err
+				}
+				if err := tx.PutCase(&kp.Case{ID: id, Subject: m.Subject, Status: kp.StatusResolved, Requester: m.From,
+					Priority: kp.PriorityNormal, Created: at, Updated: at, ResolvedAt: resolved, Messages: 1, ThreadID: m.ID}); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+	}
+	return s
+}
+
+func benchSize(b *testing.B, def int) int {
+	if v, err := strconv.Atoi(os.Getenv("KP_BENCH_CASES")); err == nil && v > 0 {
+		return v
+	}
+	return def
+}
+
+// BenchmarkPurgeExpired purges every case of a store of resolved cases
+// (KP_BENCH_CASES, default 100,000) and reports the longest time one batch
+// held the write lock, beside a baseline: one Update storing a message.
+func BenchmarkPurgeExpired(b *testing.B) {
+	n := benchSize(b, 100000)
+	resolved := time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC)
+	s := benchCases(b, n, resolved)
+	g := newMailGen(9)
+	raw, m := g.next(resolved)
+	t0 := time.Now()
+	if err := s.Update(func(tx *Tx) error { return tx.PutMessage(m, raw) }); err != nil {
+		b.Fatal(err)
+	}
+	baseline := time.Since(t0)
+	b.ResetTimer()
+	var rep PurgeReport
+	for range b.N {
+		var err error
+		held, commit := map[string][]time.Duration{}, map[string][]time.Duration{}
+		rep, err = s.Purge(RetentionPolicy{ResolvedBefore: resolved.Add(time.Hour), Now: time.Now(),
+			OnBatch: func(phase string, d, c time.Duration) {
+				held[phase] = append(held[phase], d)
+				commit[phase] = append(commit[phase], c)
+			}})
+		for phase, ds := range held {
+			slices.Sort(ds)
+			cs := commit[phase]
+			slices.Sort(cs)
+			b.Logf("%s: %d batches, lock held median %v, p99 %v, max %v; commit median %v, max %v", phase, len(ds), ds[len(ds)/2], ds[len(ds)*99/100], ds[len(ds)-1], cs[len(cs)/2], cs[len(cs)-1])
+		}
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(rep.Cases), "cases")
+	b.ReportMetric(float64(rep.Batches), "batches")
+	b.ReportMetric(float64(rep.MaxBatch.Microseconds())/1000, "max-batch-ms")
+	b.ReportMetric(float64(baseline.Microseconds())/1000, "baseline-update-ms")
+}
+
+// BenchmarkForget forgets one address on a store of KP_BENCH_CASES
+// (default 100,000) generated mails, each read with its raw bytes.
+func BenchmarkForget(b *testing.B) {
+	n := benchSize(b, 100000)
+	s := benchCases(b, n, time.Date(2025, 1, 1, 0, 0, 0, 0, time.UTC))
+	b.ResetTimer()
+	var rep ForgetReport
+	for range b.N {
+		var err error
+		rep, err = s.Forget("kari.17@student.example.no", ForgetOptions{Now: time.Now(), Actor: "bench", Channel: "cli"})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+	b.StopTimer()
+	b.ReportMetric(float64(n), "messages")
+	b.ReportMetric(float64(rep.Messages), "forgotten")
+}
