@@ -28,6 +28,9 @@ func (g *Gateway) OpenFromMessage(id string, actor kp.Address) (kp.CaseID, error
 			return fmt.Errorf("%w: message %q is not inbound mail", ErrRepair, id)
 		}
 		p := g.storedParsed(tx, m)
+		if p.From.Addr == "" {
+			return fmt.Errorf("%w: message %q has no sender address to open a case for; file it into a case instead", ErrRepair, id)
+		}
 		now := g.now()
 		if cid, err = tx.NextCaseID(); err != nil {
 			return err

@@ -60,6 +60,9 @@ func TestFileUnfiledIntoCase(t *testing.T) {
 	if len(unfiled) != 1 {
 		t.Fatalf("setup: %d unfiled", len(unfiled))
 	}
+	if _, err := h.g.OpenFromMessage(unfiled[0].ID, kp.Address{Addr: kari}); !errors.Is(err, ErrRepair) {
+		t.Fatalf("a case opened for a message without a sender: %v", err)
+	}
 	before := h.caseOf(id).Messages
 	from, err := h.g.MoveMessage(unfiled[0].ID, id, kp.Address{Addr: kari})
 	if err != nil || from != 0 {

@@ -69,15 +69,26 @@ func Tokens(s string) []string {
 // EachToken calls fn with each token of s, as Tokens returns them; tok
 // is only valid during the call.
 func EachToken(s string, fn func(tok []byte)) {
+	eachToken(s, func(tok []byte, _ int) bool { fn(tok); return true })
+}
+
+// eachToken calls fn with each token of s and the byte offset where its
+// word starts, until fn returns false.
+func eachToken(s string, fn func(tok []byte, start int) bool) {
 	var buf [4 * MaxToken]byte
 	b := buf[:0]
+	start := 0
+	stop := false
 	flush := func() {
-		if len(b) > 0 {
-			fn(truncateBytes(b))
-			b = b[:0]
+		if len(b) > 0 && !stop {
+			stop = !fn(truncateBytes(b), start)
 		}
+		b = b[:0]
 	}
-	for i := 0; i < len(s); {
+	for i := 0; i < len(s) && !stop; {
+		if len(b) == 0 {
+			start = i
+		}
 		c := s[i]
 		if c < utf8.RuneSelf {
 			i++
@@ -175,49 +186,30 @@ func Snippet(text string, words []string, width int) (string, bool) {
 	if len(words) == 0 || text == "" {
 		return "", false
 	}
-	matches := func(word string) bool {
-		toks := Tokens(word)
-		if len(toks) != 1 {
-			return false
-		}
+	at := -1
+	eachToken(text, func(tok []byte, start int) bool {
 		for _, w := range words {
-			if strings.HasPrefix(toks[0], w) {
-				return true
-			}
-		}
-		return false
-	}
-	at, start := -1, -1
-	for i, r := range text {
-		inWord := Fold(r) != "" || unicode.Is(unicode.Mn, r)
-		switch {
-		case inWord && start < 0:
-			start = i
-		case !inWord && start >= 0:
-			if matches(text[start:i]) {
+			if len(tok) >= len(w) && string(tok[:len(w)]) == w {
 				at = start
+				return false
 			}
-			start = -1
 		}
-		if at >= 0 {
-			break
-		}
-	}
-	if at < 0 && start >= 0 && matches(text[start:]) {
-		at = start
-	}
+		return true
+	})
 	if at < 0 {
 		return "", false
 	}
+	// Cut at character boundaries, looking a few bytes at most: text
+	// that is no UTF-8 has none.
 	from := max(at-width/3, 0)
-	for from > 0 && !utf8.RuneStart(text[from]) {
+	for i := 0; i < utf8.UTFMax && from > 0 && !utf8.RuneStart(text[from]); i++ {
 		from--
 	}
-	to := min(from+width, len(text))
-	for to < len(text) && !utf8.RuneStart(text[to]) {
-		to--
+	to := max(min(from+width, len(text)), at)
+	for i := 0; i < utf8.UTFMax && to < len(text) && !utf8.RuneStart(text[to]); i++ {
+		to++
 	}
-	s := strings.Join(strings.Fields(text[from:to]), " ")
+	s := strings.Join(strings.Fields(strings.ToValidUTF8(text[from:to], "")), " ")
 	if from > 0 {
 		s = "…" + s
 	}

@@ -82,6 +82,12 @@ func FuzzTokens(f *testing.F) {
 				t.Fatalf("bad address token %q", tok)
 			}
 		}
+		if toks := Tokens(s); len(toks) > 0 {
+			sn, ok := Snippet(s, toks[len(toks)-1:], 40)
+			if !ok || !utf8.ValidString(sn) {
+				t.Fatalf("snippet of %q for its own token: %q %v", s, sn, ok)
+			}
+		}
 		q := ParseQuery(s)
 		if len(q.Words) > maxQueryWords {
 			t.Fatalf("%d words", len(q.Words))

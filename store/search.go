@@ -27,8 +27,11 @@ const (
 	// (no words, no from:) looks at.
 	filterScan = 5000
 	// snippetScan bounds how many messages of a case are read for its
-	// snippet.
-	snippetScan = 50
+	// snippet, and snippetBudget how many one search reads in all: a
+	// case whose words are spread over its messages gets no snippet
+	// rather than a slow search.
+	snippetScan   = 8
+	snippetBudget = 300
 	// snippetWidth is the length of a snippet in bytes.
 	snippetWidth = 160
 )
@@ -157,13 +160,24 @@ func caseTokens(c *kp.Case) []string {
 	for _, r := range c.Counterparts {
 		u.add(search.Tokens(r.Ref)...)
 	}
+	// For the team: and after:/before: filters, which would otherwise
+	// load every case the words found.
+	if c.Team != "" {
+		u.add("team:" + strings.ToLower(c.Team))
+	}
+	if !c.Created.IsZero() {
+		u.add(openedToken(c.Created))
+	}
 	return u.list
 }
+
+// openedToken names the day (UTC) a case was opened on.
+func openedToken(t time.Time) string { return "opened:" + t.UTC().Format("2006-01-02") }
 
 // caseSearchChanged reports whether a case's own tokens may differ
 // from its last stored version's.
 func caseSearchChanged(old, c *kp.Case) bool {
-	return old == nil || old.Subject != c.Subject || old.Requester != c.Requester ||
+	return old == nil || old.Subject != c.Subject || old.Requester != c.Requester || old.Team != c.Team || !old.Created.Equal(c.Created) ||
 		!slices.Equal(old.Participants, c.Participants) || !slices.Equal(old.Counterparts, c.Counterparts)
 }
 
@@ -315,32 +329,82 @@ type SearchResult struct {
 	Partial string
 }
 
-// postings returns the cases with a token that word is a prefix of (or,
-// exact, the token word), and whether maxPostings cut the scan.
-func (tx *Tx) postings(word string, exact bool) (map[kp.CaseID]struct{}, bool, error) {
+// postings returns the cases, ascending, with a token that word is a
+// prefix of (or, exact, the token word), and whether maxPostings cut the
+// scan.
+func (tx *Tx) postings(word string, exact bool) ([]kp.CaseID, bool, error) {
 	prefix := []byte(word)
 	if exact {
 		prefix = append(prefix, 0)
 	}
-	out := make(map[kp.CaseID]struct{})
+	var out []kp.CaseID
+	blocks := 0
 	cur := tx.b(bucketSearch).Cursor()
-	var ids []kp.CaseID
 	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
 		if len(k) < 9 {
 			continue
 		}
 		var err error
-		if ids, err = decodeBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(k)-8:])), v, ids[:0]); err != nil {
+		if out, err = decodeBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(k)-8:])), v, out); err != nil {
 			return nil, false, err
 		}
-		for _, id := range ids {
-			out[id] = struct{}{}
-		}
+		blocks++
 		if len(out) > maxPostings {
-			return out, true, nil
+			return sortedUnique(out, blocks), true, nil
 		}
 	}
-	return out, false, nil
+	return sortedUnique(out, blocks), false, nil
+}
+
+// postingsRange returns the cases, ascending, of every token from lo
+// (included) to hi (excluded).
+func (tx *Tx) postingsRange(lo, hi string) ([]kp.CaseID, bool, error) {
+	var out []kp.CaseID
+	blocks := 0
+	cur := tx.b(bucketSearch).Cursor()
+	for k, v := cur.Seek([]byte(lo)); k != nil && bytes.Compare(k, []byte(hi)) < 0; k, v = cur.Next() {
+		if len(k) < 9 {
+			continue
+		}
+		var err error
+		if out, err = decodeBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(k)-8:])), v, out); err != nil {
+			return nil, false, err
+		}
+		blocks++
+		if len(out) > maxPostings {
+			return sortedUnique(out, blocks), true, nil
+		}
+	}
+	return sortedUnique(out, blocks), false, nil
+}
+
+// sortedUnique sorts ids read from blocks and drops repeats; the blocks
+// of one token are already in order.
+func sortedUnique(ids []kp.CaseID, blocks int) []kp.CaseID {
+	if blocks > 1 || !slices.IsSorted(ids) {
+		slices.Sort(ids)
+	}
+	return slices.Compact(ids)
+}
+
+// intersect returns the ids in every one of the ascending lists.
+func intersect(lists [][]kp.CaseID) []kp.CaseID {
+	slices.SortFunc(lists, func(a, b []kp.CaseID) int { return len(a) - len(b) })
+	out := slices.Clone(lists[0])
+	for _, l := range lists[1:] {
+		n, j := 0, 0
+		for _, id := range out {
+			for j < len(l) && l[j] < id {
+				j++
+			}
+			if j < len(l) && l[j] == id {
+				out[n] = id
+				n++
+			}
+		}
+		out = out[:n]
+	}
+	return out
 }
 
 // Search finds the cases matching q, newest first, at most limit of them.
@@ -353,7 +417,14 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 	if loc == nil {
 		loc = time.Local
 	}
-	var sets []map[kp.CaseID]struct{}
+	var after, before time.Time
+	if !q.After.IsZero() {
+		after = time.Date(q.After.Year(), q.After.Month(), q.After.Day(), 0, 0, 0, 0, loc)
+	}
+	if !q.Before.IsZero() {
+		before = time.Date(q.Before.Year(), q.Before.Month(), q.Before.Day(), 0, 0, 0, 0, loc)
+	}
+	var sets [][]kp.CaseID
 	for _, f := range q.From {
 		s, cut, err := tx.postings(f, true)
 		if err != nil {
@@ -361,6 +432,32 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 		}
 		if cut {
 			res.Partial = "a filter matched too many cases; only some were considered"
+		}
+		sets = append(sets, s)
+	}
+	if q.Team != "" {
+		s, _, err := tx.postings("team:"+strings.ToLower(q.Team), true)
+		if err != nil {
+			return res, err
+		}
+		sets = append(sets, s)
+	}
+	if !after.IsZero() || !before.IsZero() {
+		// The UTC days around the range; the exact bounds are checked
+		// on the cases.
+		lo, hi := "opened:", "opened;"
+		if !after.IsZero() {
+			lo = openedToken(after.AddDate(0, 0, -1))
+		}
+		if !before.IsZero() {
+			hi = openedToken(before.AddDate(0, 0, 1)) + "\x01"
+		}
+		s, cut, err := tx.postingsRange(lo, hi)
+		if err != nil {
+			return res, err
+		}
+		if cut {
+			res.Partial = "the dates matched too many cases; only some were considered"
 		}
 		sets = append(sets, s)
 	}
@@ -376,50 +473,35 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 		}
 		sets = append(sets, s)
 	}
-	var ids []kp.CaseID
 	if len(sets) == 0 {
-		cs, err := tx.Cases(CaseFilter{Status: kp.Status(q.Status), Assignee: q.Assignee, Limit: filterScan + 1})
-		if err != nil {
-			return res, err
-		}
-		if len(cs) > filterScan {
-			cs = cs[:filterScan]
-			res.Partial = fmt.Sprintf("only the newest %d cases were looked at; add words to search all", filterScan)
-		}
-		for _, c := range cs {
-			ids = append(ids, c.ID)
-		}
-	} else {
-		slices.SortFunc(sets, func(a, b map[kp.CaseID]struct{}) int { return len(a) - len(b) })
-		for id := range sets[0] {
-			in := true
-			for _, s := range sets[1:] {
-				if _, ok := s[id]; !ok {
-					in = false
-					break
+		// Filters only: walk the newest cases (of the status or
+		// assignee index) a page at a time, up to filterScan.
+		for off := 0; off < filterScan; off += 500 {
+			cs, err := tx.Cases(CaseFilter{Status: kp.Status(q.Status), Assignee: q.Assignee, Limit: 500, Offset: off})
+			if err != nil {
+				return res, err
+			}
+			for i := range cs {
+				c := &cs[i]
+				if !matchFilters(c, q, after, before) {
+					continue
 				}
+				if limit > 0 && len(res.Hits) == limit {
+					res.More = true
+					return res, nil
+				}
+				res.Hits = append(res.Hits, SearchHit{Case: *c})
 			}
-			if in {
-				ids = append(ids, id)
+			if len(cs) < 500 {
+				return res, nil
 			}
 		}
+		res.Partial = fmt.Sprintf("only the newest %d cases were looked at; add words to search all", filterScan)
+		return res, nil
 	}
-	slices.SortFunc(ids, func(a, b kp.CaseID) int {
-		if a > b {
-			return -1
-		}
-		if a < b {
-			return 1
-		}
-		return 0
-	})
-	var after, before time.Time
-	if !q.After.IsZero() {
-		after = time.Date(q.After.Year(), q.After.Month(), q.After.Day(), 0, 0, 0, 0, loc)
-	}
-	if !q.Before.IsZero() {
-		before = time.Date(q.Before.Year(), q.Before.Month(), q.Before.Day(), 0, 0, 0, 0, loc)
-	}
+	budget := snippetBudget
+	ids := intersect(sets)
+	slices.Reverse(ids) // newest first
 	for _, id := range ids {
 		c, err := tx.Case(id)
 		if err != nil {
@@ -428,11 +510,7 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 			}
 			return res, err
 		}
-		if (q.Status != "" && string(c.Status) != q.Status) ||
-			(q.Team != "" && !strings.EqualFold(c.Team, q.Team)) ||
-			(q.Assignee != "" && !kp.SameAddr(c.Assignee, q.Assignee)) ||
-			(!after.IsZero() && c.Created.Before(after)) ||
-			(!before.IsZero() && !c.Created.Before(before)) {
+		if !matchFilters(c, q, after, before) {
 			continue
 		}
 		if limit > 0 && len(res.Hits) == limit {
@@ -440,7 +518,7 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 			break
 		}
 		hit := SearchHit{Case: *c}
-		if hit.Snippet, err = tx.snippet(id, q.Words); err != nil {
+		if hit.Snippet, err = tx.snippet(id, q.Words, &budget); err != nil {
 			return res, err
 		}
 		res.Hits = append(res.Hits, hit)
@@ -448,16 +526,25 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 	return res, nil
 }
 
+// matchFilters reports whether c passes the filters of q.
+func matchFilters(c *kp.Case, q search.Query, after, before time.Time) bool {
+	return (q.Status == "" || string(c.Status) == q.Status) &&
+		(q.Team == "" || strings.EqualFold(c.Team, q.Team)) &&
+		(q.Assignee == "" || kp.SameAddr(c.Assignee, q.Assignee)) &&
+		(after.IsZero() || !c.Created.Before(after)) &&
+		(before.IsZero() || c.Created.Before(before))
+}
+
 // snippet returns text around the first matching word in the case's
 // first snippetScan inbound messages.
-func (tx *Tx) snippet(id kp.CaseID, words []string) (string, error) {
+func (tx *Tx) snippet(id kp.CaseID, words []string, budget *int) (string, error) {
 	if len(words) == 0 {
 		return "", nil
 	}
 	cur := tx.b(bucketCaseMsg).Cursor()
 	prefix := u64(uint64(id))
 	n := 0
-	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && n < snippetScan; k, _ = cur.Next() {
+	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && n < snippetScan && *budget > 0; k, _ = cur.Next() {
 		if len(k) != 16 {
 			return "", fmt.Errorf("snippet: message index key %x: %w", k, ErrCorrupt)
 		}
@@ -465,6 +552,7 @@ func (tx *Tx) snippet(id kp.CaseID, words []string) (string, error) {
 		if err != nil {
 			return "", err
 		}
+		*budget--
 		if m.Direction != kp.In {
 			continue
 		}
@@ -474,6 +562,64 @@ func (tx *Tx) snippet(id kp.CaseID, words []string) (string, error) {
 		}
 	}
 	return "", nil
+}
+
+// ReindexSearch adds every case and every message filed on one to the
+// full-text index, in transactions of about batch messages, for a store
+// written before the index existed. Running it again changes nothing.
+// It returns the number of messages read.
+func (s *Store) ReindexSearch(batch int) (int, error) {
+	if batch <= 0 {
+		batch = 2000
+	}
+	total := 0
+	for next := uint64(1); next != 0; {
+		err := s.Update(func(tx *Tx) error {
+			n := 0
+			// indexSearch only collects until the function returns, so
+			// the cursors stay valid.
+			cur := tx.b(bucketCase).Cursor()
+			for k, _ := cur.Seek(u64(next)); k != nil; k, _ = cur.Next() {
+				if len(k) != 8 {
+					return fmt.Errorf("reindex: case key %x: %w", k, ErrCorrupt)
+				}
+				id := binary.BigEndian.Uint64(k)
+				if n >= batch {
+					next = id
+					return nil
+				}
+				c, err := tx.Case(kp.CaseID(id))
+				if err != nil {
+					return err
+				}
+				if err := tx.indexSearch(c.ID, caseTokens(c)); err != nil {
+					return err
+				}
+				mc := tx.b(bucketCaseMsg).Cursor()
+				prefix := u64(id)
+				for mk, _ := mc.Seek(prefix); mk != nil && bytes.HasPrefix(mk, prefix); mk, _ = mc.Next() {
+					if len(mk) != 16 {
+						return fmt.Errorf("reindex: message index key %x: %w", mk, ErrCorrupt)
+					}
+					m, err := tx.messageBySeq(binary.BigEndian.Uint64(mk[8:]))
+					if err != nil {
+						return err
+					}
+					if err := tx.indexSearch(c.ID, messageTokens(m)); err != nil {
+						return err
+					}
+					n++
+					total++
+				}
+			}
+			next = 0
+			return nil
+		})
+		if err != nil {
+			return total, err
+		}
+	}
+	return total, nil
 }
 
 // unindexSearch removes case id from the postings of tokens, deleting a

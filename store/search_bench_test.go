@@ -81,6 +81,7 @@ func BenchmarkSearch(b *testing.B) {
 		qs[i] = search.ParseQuery(q)
 	}
 	var lat []time.Duration
+	per := make([][]time.Duration, len(qs))
 	hits := 0
 	b.ResetTimer()
 	for i := 0; i < b.N; i++ {
@@ -94,8 +95,26 @@ func BenchmarkSearch(b *testing.B) {
 			b.Fatal(err)
 		}
 		lat = append(lat, time.Since(start))
+		per[i%len(qs)] = append(per[i%len(qs)], lat[len(lat)-1])
 	}
 	b.StopTimer()
+	// The slowest queries by their median, for whoever tunes the index.
+	type slow struct {
+		q string
+		d time.Duration
+	}
+	var list []slow
+	for i, l := range per {
+		if len(l) > 0 {
+			slices.Sort(l)
+			list = append(list, slow{searchQueries[i], l[len(l)/2]})
+		}
+	}
+	slices.SortFunc(list, func(a, b slow) int { return int(b.d - a.d) })
+	if len(list) > 3 {
+		list = list[:3]
+	}
+	b.Logf("slowest queries (median): %v", list)
 	slices.Sort(lat)
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*95/100].Microseconds())/1000, "p95-ms")

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"path/filepath"
 	"slices"
 	"strings"
 	"testing"
@@ -85,6 +86,11 @@ func TestSearchFindsByWordsPeopleDomainsAndDates(t *testing.T) {
 		{"canvas after:2026-03-01", []kp.CaseID{canvas}},
 		{"canvas before:2026-03-01", []kp.CaseID{other}},
 		{"status:resolved", []kp.CaseID{other}},
+		{"team:fs", []kp.CaseID{canvas}},
+		{"after:2026-04-02", []kp.CaseID{canvas}},
+		{"after:2026-04-03", nil},
+		{"before:2026-01-11", []kp.CaseID{other}},
+		{"before:2026-01-10", nil},
 		{"canvas nothingmatches", nil},
 		{"", nil},
 	} {
@@ -143,13 +149,50 @@ func TestSearchBlocksSplit(t *testing.T) {
 			t.Errorf("%d cases found, want %d", len(set), n)
 		}
 		for i := 1; i <= n; i++ {
-			if _, ok := set[kp.CaseID(i)]; !ok {
+			if _, ok := slices.BinarySearch(set, kp.CaseID(i)); !ok {
 				t.Errorf("case %d missing", i)
 			}
 		}
 		return nil
 	})
 	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestReindexSearch: a store written without the index finds nothing
+// until ReindexSearch, and then what an indexed store finds.
+func TestReindexSearch(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kp.db")
+	s, err := Open(path, Options{NoSearchIndex: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	in := newIngester(5)
+	ingestBatches(t, s, in, in.mails(300))
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if got := searchIDs(t, s, "canvas"); len(got) != 0 {
+		t.Fatalf("found %d cases before reindexing", len(got))
+	}
+	n, err := s.ReindexSearch(64)
+	if err != nil || n != 300 {
+		t.Fatalf("ReindexSearch = %d, %v", n, err)
+	}
+	got := searchIDs(t, s, "canvas")
+	if len(got) == 0 {
+		t.Fatal("nothing found after reindexing")
+	}
+	if n, err = s.ReindexSearch(0); err != nil || n != 300 || !slices.Equal(searchIDs(t, s, "canvas"), got) {
+		t.Fatalf("second reindex changed the result: %d %v", n, err)
+	}
+	if err := s.Check(); err != nil {
 		t.Fatal(err)
 	}
 }

@@ -62,7 +62,7 @@ const usage = `usage: kontaktpunkt COMMAND [flags] [args]
   case show N  [-json]  |  case assign N WHO  |  case status N S  |  case note N TEXT
   case suggest N [-json]  |  case suggest -replay [LAST] [-json]  |  case suggest -reindex
   outbox       [-json]  |  outbox retry ID
-  search       [-config FILE] [-db FILE] [-json] QUERY   words (prefixes) and status: team: from: after: before:
+  search       [-config FILE] [-db FILE] [-json] QUERY | search -reindex   words (prefixes), status: team: from: after: before:
   check-config -config FILE
   check-store  [-config FILE] [-db FILE] [-json]   read-only check of the store file and its indexes
   backup       [-config FILE] [-db FILE] OUT

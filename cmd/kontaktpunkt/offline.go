@@ -97,7 +97,7 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 	team := fs.String("team", "", "report: only this team's cases")
 	asCSV := fs.Bool("csv", false, "report: print CSV")
 	replay := fs.Bool("replay", false, "case suggest: replay the latest assigned cases and print how often the top suggestion was right")
-	reindex := fs.Bool("reindex", false, "case suggest: add cases opened before the suggestion index to it")
+	reindex := fs.Bool("reindex", false, "case suggest, search: add what was stored before the index existed to it")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -217,8 +217,12 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 			return err
 		}
 	case "search":
+		if *reindex {
+			run = func(e *env) error { return reindexSearch(e, stdout) }
+			break
+		}
 		if len(pos) == 0 {
-			return usageErr("usage: search [-json] QUERY")
+			return usageErr("usage: search [-json] QUERY | search -reindex")
 		}
 		query := strings.Join(pos, " ")
 		run = func(e *env) error { return searchCases(e, query, *asJSON, stdout) }
@@ -244,7 +248,7 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		return err
 	}
 	// Commands that only read share the store with each other.
-	readOnly := cmd == "cases" || cmd == "backup" || cmd == "check-store" || cmd == "report" || cmd == "search" || cmd == "compact" || cmd == "audit" ||
+	readOnly := cmd == "cases" || cmd == "backup" || cmd == "check-store" || cmd == "report" || (cmd == "search" && !*reindex) || cmd == "compact" || cmd == "audit" ||
 		(cmd == "forget" || cmd == "purge") && *dryRun || (cmd == "case" && (pos[0] == "show" || pos[0] == "suggest" && !*reindex)) ||
 		(cmd == "outbox" && len(pos) == 0)
 	e, closeEnv, err := open(cfg, readOnly)

@@ -65,3 +65,13 @@ func searchCases(e *env, query string, asJSON bool, stdout io.Writer) error {
 	}
 	return nil
 }
+
+// reindexSearch runs `search -reindex`.
+func reindexSearch(e *env, stdout io.Writer) error {
+	n, err := e.st.ReindexSearch(0)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "search index: %d messages indexed\n", n)
+	return nil
+}

@@ -45,6 +45,12 @@ func TestSearchOffline(t *testing.T) {
 	if _, errOut, code = run(t, "", "search", "-db", db, "after:soon"); code != 1 || !strings.Contains(errOut, "after:soon") {
 		t.Fatalf("bad date: %d %s", code, errOut)
 	}
+	if out, errOut, code = run(t, "", "search", "-db", db, "-reindex"); code != 0 || !strings.Contains(out, "messages indexed") {
+		t.Fatalf("reindex (%d): %s %s", code, out, errOut)
+	}
+	if out, _, _ = run(t, "", "search", "-db", db, "-json", "tillegg"); !strings.Contains(out, `"id": 1`) {
+		t.Fatalf("after reindex: %s", out)
+	}
 }
 
 func TestSearchThroughRunningServe(t *testing.T) {
