@@ -583,7 +583,10 @@ func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {
 			flags = append(flags, "id collided with an earlier message: <"+m.CollidedID+">, stored as <"+m.ID+">")
 		}
 		who := m.From.String()
-		if m.Direction == kp.Out {
+		if m.Direction == kp.Out && len(m.To)+len(m.Cc) == 0 {
+			// A line the gateway records (an event, a status change): no mail.
+			arrow, who = "--", "recorded"
+		} else if m.Direction == kp.Out {
 			var to []string
 			for _, a := range append(append([]kp.Address{}, m.To...), m.Cc...) {
 				to = append(to, a.Addr)
