@@ -34,7 +34,7 @@ func (s Status) Valid() bool {
 	return s == StatusOpen || s == StatusWaiting || s == StatusResolved
 }
 
-// Class is what kind of sender wrote a message (DESIGN section 4).
+// Class is what kind of sender wrote a message (docs/behaviour.md, Reading a message).
 type Class string
 
 const (
@@ -53,7 +53,7 @@ const (
 func (c Class) Machine() bool { return c != ClassHuman && c != "" }
 
 // MatchedBy names the threading rule that decided a message's case
-// (DESIGN section 5).
+// (docs/behaviour.md, Threading).
 type MatchedBy string
 
 const (
@@ -84,7 +84,7 @@ const (
 // MatchedByValues lists every MatchedBy value in threading order, for
 // metrics and documentation.
 var MatchedByValues = []MatchedBy{
-	MatchDuplicate, MatchReplyToken, MatchInReplyTo, MatchReferences, MatchSubjectTag, MatchBounce,
+	MatchDuplicate, MatchReplyToken, MatchInReplyTo, MatchReferences, MatchSubjectTag, MatchBounce, MatchCounterpartRef,
 	MatchReferencedBy, MatchSharedParent, MatchSubject, MatchBodyTag, MatchNew, MatchNone,
 }
 
@@ -264,7 +264,7 @@ type Message struct {
 	// Outsider marks mail from someone who is not a participant of the case.
 	Outsider bool `json:"outsider"`
 	// Authenticated marks inbound mail whose sender passed the
-	// Authentication-Results check (DESIGN section 6).
+	// Authentication-Results check (docs/behaviour.md, Staff commands).
 	Authenticated bool `json:"authenticated,omitempty"`
 	// Quarantine is the reason the message was quarantined, if it was.
 	Quarantine string `json:"quarantine,omitempty"`
@@ -377,7 +377,7 @@ func (c *Case) HasParticipant(addr string) bool {
 	return false
 }
 
-// FollowUpKind names a follow-up rule (DESIGN section 8).
+// FollowUpKind names a follow-up rule (docs/behaviour.md, Follow-up).
 type FollowUpKind string
 
 const (

@@ -1,5 +1,5 @@
 // Package config reads and checks the kontaktpunkt configuration file
-// (DESIGN section 10).
+// (config.example.yaml documents every key).
 //
 // Invariants:
 //   - Decoding is strict: an unknown key is an error naming its line.
@@ -57,9 +57,11 @@ type Config struct {
 	// Routing rules are tried in order for a new case; the first match
 	// decides its team or assignee.
 	Routing []Rule `yaml:"routing"`
-	// FollowUp holds reminder and escalation policy (DESIGN section 8).
+	// Suggest tunes the suggestions drawn from past cases' assignments.
+	Suggest Suggest `yaml:"suggest"`
+	// FollowUp holds reminder and escalation policy (docs/behaviour.md, Follow-up).
 	FollowUp FollowUp `yaml:"followup"`
-	// Limits caps automatic mail (DESIGN section 7) and message size.
+	// Limits caps automatic mail (docs/behaviour.md, Outbound mail) and message size.
 	Limits Limits `yaml:"limits"`
 	// Templates selects the language and an optional override folder.
 	Templates Templates `yaml:"templates"`
@@ -67,6 +69,8 @@ type Config struct {
 	HTTP HTTP `yaml:"http"`
 	// Log configures log/slog output.
 	Log Log `yaml:"log"`
+	// Reports configures the weekly report mail.
+	Reports Reports `yaml:"reports"`
 	// Retention purges old mail; every period is off (zero) by default.
 	Retention Retention `yaml:"retention"`
 }
@@ -92,7 +96,7 @@ type Contact struct {
 	AckForwarded *bool `yaml:"ack_forwarded"`
 }
 
-// ReplyToken configures signed reply addresses (DESIGN section 5, rule 2).
+// ReplyToken configures signed reply addresses (docs/behaviour.md, Threading, rule 2).
 type ReplyToken struct {
 	// Enabled puts a signed token in the Reply-To of outbound mail.
 	Enabled bool `yaml:"enabled"`
@@ -110,7 +114,7 @@ type Store struct {
 	Path string `yaml:"path"`
 }
 
-// IMAP is the intake mailbox (DESIGN section 3).
+// IMAP is the intake mailbox (docs/behaviour.md, From mailbox to store).
 type IMAP struct {
 	// Host of the IMAP server; empty disables intake.
 	Host string `yaml:"host"`
@@ -144,7 +148,7 @@ type IMAP struct {
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 }
 
-// OAuth2 obtains access tokens for IMAP. Without RefreshToken the
+// OAuth2 obtains access tokens for IMAP or SMTP. Without RefreshToken the
 // client_credentials grant is used (Microsoft 365 application access).
 type OAuth2 struct {
 	// TokenURL is the token endpoint; https, or http to loopback.
@@ -161,7 +165,7 @@ type OAuth2 struct {
 	Mechanism string `yaml:"mechanism"`
 }
 
-// SMTP is the relay for outbound mail (DESIGN section 7).
+// SMTP is the relay for outbound mail (docs/behaviour.md, Outbound mail).
 type SMTP struct {
 	// Host of the relay; empty disables sending.
 	Host string `yaml:"host"`
@@ -172,8 +176,13 @@ type SMTP struct {
 	Security string `yaml:"security"`
 	// Username for SMTP AUTH; empty sends without authentication.
 	Username string `yaml:"username"`
-	// Password for SMTP AUTH; required with Username.
+	// Password for SMTP AUTH; with Username, exactly one of Password and
+	// OAuth2.
 	Password Secret `yaml:"password"`
+	// OAuth2 for AUTH XOAUTH2/OAUTHBEARER, the same settings as
+	// imap.oauth2 (Microsoft 365 smtp.office365.com:587, Google
+	// smtp.gmail.com:587).
+	OAuth2 *OAuth2 `yaml:"oauth2"`
 	// HeloName is sent in EHLO; default is the system host name.
 	HeloName string `yaml:"helo_name"`
 	// CAFile is a PEM bundle to trust instead of the system roots.
@@ -184,7 +193,7 @@ type SMTP struct {
 	Timeout Duration `yaml:"timeout"`
 }
 
-// Staff are the contact point's own people (DESIGN section 6).
+// Staff are the contact point's own people (docs/behaviour.md, Staff commands).
 type Staff struct {
 	// Members receive notifications of new cases and may use subject
 	// commands.
@@ -250,7 +259,7 @@ type Rule struct {
 	Assignee string `yaml:"assignee"`
 }
 
-// FollowUp is the reminder and escalation policy (DESIGN section 8). The
+// FollowUp is the reminder and escalation policy (docs/behaviour.md, Follow-up). The
 // durations are business durations: "4h", "2d", "1d4h", "30m"; a day is a
 // working day, an hour a working hour.
 type FollowUp struct {
@@ -440,10 +449,19 @@ func Load(path string) (*Config, error) {
 	}
 	c.resolvePaths(filepath.Dir(path))
 	if err := errors.Join(err, withLines(c.Validate(), node)); err != nil {
-		return nil, fmt.Errorf("config %s: %w", path, err)
+		return nil, &FileError{Path: path, Err: err}
 	}
 	return c, nil
 }
+
+// FileError holds every problem found in one configuration file.
+type FileError struct {
+	Path string
+	Err  error // the problems, joined, one per line
+}
+
+func (e *FileError) Error() string { return fmt.Sprintf("config %s: %v", e.Path, e.Err) }
+func (e *FileError) Unwrap() error { return e.Err }
 
 // Parse decodes data strictly, applies defaults and validates. All problems
 // are returned at once, joined. Paths are left as written.
@@ -469,6 +487,10 @@ func decode(data []byte) (*Config, *yaml.Node, error) {
 	dec := yaml.NewDecoder(bytes.NewReader(data))
 	dec.KnownFields(true)
 	var errs []error
+	// A second, lenient decode gives the node tree for line numbers and
+	// key names.
+	var doc yaml.Node
+	docErr := yaml.Unmarshal(data, &doc)
 	err := dec.Decode(c)
 	var te *yaml.TypeError
 	switch {
@@ -478,7 +500,7 @@ func decode(data []byte) (*Config, *yaml.Node, error) {
 			if m := unknownField.FindStringSubmatch(e); m != nil {
 				e = fmt.Sprintf("line %s: unknown key %q", m[1], m[2])
 			}
-			errs = append(errs, errors.New(e))
+			errs = append(errs, errors.New(describeTypeError(e, &doc)))
 		}
 	default:
 		return nil, nil, fmt.Errorf("decoding YAML: %w", err)
@@ -489,10 +511,8 @@ func decode(data []byte) (*Config, *yaml.Node, error) {
 			errs = append(errs, errors.New("config holds more than one YAML document"))
 		}
 	}
-	// A second, lenient decode gives the node tree for line numbers.
-	var doc yaml.Node
-	if err := yaml.Unmarshal(data, &doc); err != nil {
-		return nil, nil, fmt.Errorf("decoding YAML: %w", err)
+	if docErr != nil {
+		return nil, nil, fmt.Errorf("decoding YAML: %w", docErr)
 	}
 	c.applyDefaults()
 	return c, &doc, errors.Join(errs...)
@@ -517,6 +537,7 @@ func (c *Config) applyDefaults() {
 	setStr(&c.Contact.TagPrefix, "INT")
 	setDur(&c.Contact.ReopenWithin, 14*Day)
 	setStr(&c.Store.Path, "kontaktpunkt.db")
+	setInt(&c.Suggest.MinVotes, 3)
 
 	m := &c.IMAP
 	setStr(&m.Security, "tls")
@@ -539,6 +560,9 @@ func (c *Config) applyDefaults() {
 
 	s := &c.SMTP
 	setStr(&s.Security, "starttls")
+	if s.OAuth2 != nil {
+		setStr(&s.OAuth2.Mechanism, "xoauth2")
+	}
 	if s.Port == 0 {
 		switch s.Security {
 		case "tls":
@@ -573,6 +597,7 @@ func (c *Config) applyDefaults() {
 	setStr(&f.WaitingReminder, "5d")
 	setStr(&f.AutoResolveAfter, "15d")
 	setStr(&f.Digest.At, "08:00")
+	c.Reports.applyDefaults()
 	setDur(&f.ImportHorizon, 7*Day)
 	setInt(&f.MaxPerTick, 50)
 
@@ -627,6 +652,11 @@ func (c *Config) secrets() []namedSecret {
 		l = append(l,
 			namedSecret{"imap.oauth2.client_secret", &o.ClientSecret},
 			namedSecret{"imap.oauth2.refresh_token", &o.RefreshToken})
+	}
+	if o := c.SMTP.OAuth2; o != nil {
+		l = append(l,
+			namedSecret{"smtp.oauth2.client_secret", &o.ClientSecret},
+			namedSecret{"smtp.oauth2.refresh_token", &o.RefreshToken})
 	}
 	return l
 }

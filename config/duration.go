@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"kontaktpunkt/routing"
 )
 
 // Duration is a wall-clock duration written in YAML as "30s", "5m", "1h30m",
@@ -99,30 +101,18 @@ type BusinessDuration struct {
 	Time time.Duration // hours and minutes of working time
 }
 
-var businessRE = regexp.MustCompile(`^(?:(\d+)d)?(?:(\d+)h)?(?:(\d+)m)?$`)
-
-// ParseBusinessDuration parses "4h", "2d", "1d4h", "30m": the syntax
-// ^(\d+d)?(\d+h)?(\d+m)?$, not empty. Zero ("0d") is allowed and means
-// "at once".
+// ParseBusinessDuration parses a follow-up duration with the grammar of
+// routing.ParseBizDuration, the one the follow-up clock runs on: a number
+// and a unit for each of d, h and m, in that order, any letter case ("4h",
+// "4H", "2d", "1d4h", "30m"; "0" means at once).
 func ParseBusinessDuration(s string) (BusinessDuration, error) {
-	m := businessRE.FindStringSubmatch(s)
-	if s == "" || m == nil {
+	d, err := routing.ParseBizDuration(s)
+	if err != nil {
 		return BusinessDuration{}, fmt.Errorf("invalid business duration %q (use e.g. 4h, 2d, 1d4h, 30m)", s)
 	}
-	var parts [3]int
-	for i := range parts {
-		if m[i+1] == "" {
-			continue
-		}
-		n, err := strconv.Atoi(m[i+1])
-		if err != nil || n > 100000 {
-			return BusinessDuration{}, fmt.Errorf("business duration %q out of range", s)
-		}
-		parts[i] = n
-	}
 	return BusinessDuration{
-		Days: parts[0],
-		Time: time.Duration(parts[1])*time.Hour + time.Duration(parts[2])*time.Minute,
+		Days: d.Days,
+		Time: time.Duration(d.Hours)*time.Hour + time.Duration(d.Minutes)*time.Minute,
 	}, nil
 }
 

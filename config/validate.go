@@ -16,6 +16,8 @@ import (
 	_ "time/tzdata" // followup.timezone validates the same on every machine
 
 	"gopkg.in/yaml.v3"
+
+	"kontaktpunkt/routing"
 )
 
 // Problem is one thing wrong with a config, at a YAML path such as
@@ -50,7 +52,6 @@ var (
 	teamNameRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
 	envNameRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
 	headerRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
-	clockRE     = regexp.MustCompile(`^([01]\d|2[0-3]):([0-5]\d)$`)
 )
 
 // Weekdays are the accepted followup.workdays names, Sunday first as in
@@ -74,7 +75,9 @@ func (c *Config) Validate() error {
 	c.validateStaff(&ps)
 	c.validateTeams(&ps)
 	c.validateRouting(&ps)
+	c.validateSuggest(&ps)
 	c.validateFollowUp(&ps)
+	c.validateReports(&ps)
 	c.validateLimits(&ps)
 	switch c.Templates.Language {
 	case "nb", "en":
@@ -156,33 +159,8 @@ func (c *Config) validateIMAP(ps *problems) {
 	case !m.Password.IsSet() && m.OAuth2 == nil:
 		ps.add("imap.password", "required when imap.host is set (or configure imap.oauth2)")
 	}
-	if o := m.OAuth2; o != nil {
-		switch u, err := url.Parse(o.TokenURL); {
-		case o.TokenURL == "":
-			ps.add("imap.oauth2.token_url", "required")
-		case err != nil || u.Host == "":
-			ps.add("imap.oauth2.token_url", "%q is not an absolute URL", o.TokenURL)
-		case u.Scheme == "https":
-		case u.Scheme == "http" && isLoopback(u.Hostname()):
-		default:
-			ps.add("imap.oauth2.token_url", "must be https (http only to loopback), not %q", o.TokenURL)
-		}
-		if o.ClientID == "" {
-			ps.add("imap.oauth2.client_id", "required")
-		}
-		if !o.RefreshToken.IsSet() && !o.ClientSecret.IsSet() {
-			ps.add("imap.oauth2.client_secret", "required without refresh_token (the client_credentials grant)")
-		}
-		switch o.Mechanism {
-		case "xoauth2", "oauthbearer":
-		default:
-			ps.add("imap.oauth2.mechanism", "must be xoauth2 or oauthbearer, not %q", o.Mechanism)
-		}
-		for i, s := range o.Scopes {
-			if s == "" || strings.ContainsAny(s, " \t\r\n") {
-				ps.add(fmt.Sprintf("imap.oauth2.scopes[%d]", i), "%q must be one scope without spaces", s)
-			}
-		}
+	if m.OAuth2 != nil {
+		validateOAuth2(ps, "imap.oauth2", m.OAuth2)
 	}
 	folders := map[string]string{}
 	for _, f := range []struct{ path, name string }{
@@ -211,6 +189,36 @@ func (c *Config) validateIMAP(ps *problems) {
 	}
 }
 
+// validateOAuth2 checks the oauth2 settings of imap or smtp (prefix).
+func validateOAuth2(ps *problems, prefix string, o *OAuth2) {
+	switch u, err := url.Parse(o.TokenURL); {
+	case o.TokenURL == "":
+		ps.add(prefix+".token_url", "required")
+	case err != nil || u.Host == "":
+		ps.add(prefix+".token_url", "%q is not an absolute URL", o.TokenURL)
+	case u.Scheme == "https":
+	case u.Scheme == "http" && isLoopback(u.Hostname()):
+	default:
+		ps.add(prefix+".token_url", "must be https (http only to loopback), not %q", o.TokenURL)
+	}
+	if o.ClientID == "" {
+		ps.add(prefix+".client_id", "required")
+	}
+	if !o.RefreshToken.IsSet() && !o.ClientSecret.IsSet() {
+		ps.add(prefix+".client_secret", "required without refresh_token (the client_credentials grant)")
+	}
+	switch o.Mechanism {
+	case "xoauth2", "oauthbearer":
+	default:
+		ps.add(prefix+".mechanism", "must be xoauth2 or oauthbearer, not %q", o.Mechanism)
+	}
+	for i, s := range o.Scopes {
+		if s == "" || strings.ContainsAny(s, " \t\r\n") {
+			ps.add(fmt.Sprintf("%s.scopes[%d]", prefix, i), "%q must be one scope without spaces", s)
+		}
+	}
+}
+
 func (c *Config) validateSMTP(ps *problems) {
 	s := &c.SMTP
 	validatePort(ps, "smtp.port", s.Port)
@@ -226,8 +234,16 @@ func (c *Config) validateSMTP(ps *problems) {
 		return
 	}
 	validateHost(ps, "smtp.host", s.Host)
-	if s.Username != "" && !s.Password.IsSet() {
-		ps.add("smtp.password", "required when smtp.username is set")
+	switch {
+	case s.Password.IsSet() && s.OAuth2 != nil:
+		ps.add("smtp.password", "set either password or oauth2, not both")
+	case s.OAuth2 != nil && s.Username == "":
+		ps.add("smtp.username", "required with smtp.oauth2 (the mailbox the token is for)")
+	case s.Username != "" && !s.Password.IsSet() && s.OAuth2 == nil:
+		ps.add("smtp.password", "required when smtp.username is set (or configure smtp.oauth2)")
+	}
+	if s.OAuth2 != nil {
+		validateOAuth2(ps, "smtp.oauth2", s.OAuth2)
 	}
 	if s.Username == "" && s.Password.IsSet() {
 		ps.add("smtp.username", "required when smtp.password is set")
@@ -241,8 +257,14 @@ func (c *Config) validateSMTP(ps *problems) {
 }
 
 func validateSecret(ps *problems, path string, s Secret) {
-	if s.File != "" && s.Env != "" {
+	switch {
+	case s.sources() > 1 && s.Credential == "":
 		ps.add(path, "set file or env, not both")
+	case s.sources() > 1:
+		ps.add(path, "set one of file, env and credential, not more")
+	}
+	if s.Credential != "" && !validCredentialName(s.Credential) {
+		ps.add(path+".credential", "%q is not a credential name (a file name as in LoadCredential=NAME:PATH)", s.Credential)
 	}
 	if s.Env != "" && !envNameRE.MatchString(s.Env) {
 		ps.add(path+".env", "%q is not an environment variable name", s.Env)
@@ -386,14 +408,15 @@ func (c *Config) validateFollowUp(ps *problems) {
 	} else if from >= to {
 		ps.add("followup.work_hours", "%q must end after it starts", f.WorkHours)
 	}
-	days := map[string]bool{}
+	days := map[time.Weekday]bool{}
 	for i, d := range f.Workdays {
-		if _, ok := ParseWeekday(d); !ok {
-			ps.add(fmt.Sprintf("followup.workdays[%d]", i), "%q must be one of mon, tue, wed, thu, fri, sat, sun", d)
-		} else if days[strings.ToLower(d)] {
+		wd, ok := ParseWeekday(d)
+		if !ok {
+			ps.add(fmt.Sprintf("followup.workdays[%d]", i), "%q must be one of mon, tue, wed, thu, fri, sat, sun (or the full name)", d)
+		} else if days[wd] {
 			ps.add(fmt.Sprintf("followup.workdays[%d]", i), "%q is listed twice", d)
 		}
-		days[strings.ToLower(d)] = true
+		days[wd] = true
 	}
 	for i, d := range f.ClosedDays {
 		if _, err := time.Parse(time.DateOnly, d); err != nil {
@@ -405,7 +428,7 @@ func (c *Config) validateFollowUp(ps *problems) {
 		EscalateAfter: f.EscalateAfter, Escalate2After: f.Escalate2After,
 		WaitingReminder: f.WaitingReminder, AutoResolveAfter: f.AutoResolveAfter,
 	}, true)
-	if f.Digest.At == "" || !clockRE.MatchString(f.Digest.At) {
+	if _, ok := ParseClock(f.Digest.At); !ok {
 		ps.add("followup.digest.at", "%q must be a time HH:MM", f.Digest.At)
 	}
 	for name, o := range f.Teams {
@@ -451,40 +474,30 @@ func validateBusiness(ps *problems, path string, o FollowUpOverride, required bo
 	}
 }
 
-// ParseWeekday reads a followup.workdays name ("mon", case-insensitive).
-func ParseWeekday(s string) (time.Weekday, bool) {
-	for i, n := range Weekdays {
-		if strings.EqualFold(s, n) {
-			return time.Weekday(i), true
-		}
-	}
-	return 0, false
-}
+// ParseWeekday reads a followup.workdays name with routing.ParseWeekday,
+// the grammar the clock uses: "mon" or "Monday", any letter case.
+func ParseWeekday(s string) (time.Weekday, bool) { return routing.ParseWeekday(s) }
 
-// ParseClock reads "HH:MM" and returns the time since midnight.
+// ParseClock reads a time of day "HH:MM" (00:00 to 23:59) with
+// routing.ParseTimeOfDay, the grammar the clock uses, and returns the time
+// since midnight.
 func ParseClock(s string) (time.Duration, bool) {
-	m := clockRE.FindStringSubmatch(s)
-	if m == nil {
+	d, err := routing.ParseTimeOfDay(s)
+	if err != nil || d >= 24*time.Hour {
 		return 0, false
 	}
-	h, _ := strconv.Atoi(m[1])
-	mi, _ := strconv.Atoi(m[2])
-	return time.Duration(h)*time.Hour + time.Duration(mi)*time.Minute, true
+	return d, true
 }
 
-// parseWorkHours reads "HH:MM-HH:MM"; "24:00" is allowed as the end.
+// parseWorkHours reads "HH:MM-HH:MM" as the clock does; "24:00" may end it.
 func parseWorkHours(s string) (from, to time.Duration, ok bool) {
 	a, b, found := strings.Cut(s, "-")
 	if !found {
 		return 0, 0, false
 	}
-	from, ok1 := ParseClock(strings.TrimSpace(a))
-	b = strings.TrimSpace(b)
-	to, ok2 := ParseClock(b)
-	if b == "24:00" {
-		to, ok2 = 24*time.Hour, true
-	}
-	return from, to, ok1 && ok2
+	from, ok1 := ParseClock(a)
+	to, err := routing.ParseTimeOfDay(b)
+	return from, to, ok1 && err == nil
 }
 
 // WorkHoursSpan returns followup.work_hours as times since midnight.
@@ -574,6 +587,10 @@ func hasControl(s string) bool {
 // machine: every configured secret can be read and is not empty, CA files
 // and the auth file are readable, templates.dir is a folder, and the
 // store's folder exists. `check-config` and `serve` call it after Load.
+// MinReplyTokenSecret is the shortest contact.reply_token.secret accepted,
+// in bytes of the secret as read (`head -c 48 /dev/urandom | base64` gives 64).
+const MinReplyTokenSecret = 16
+
 func (c *Config) CheckFiles() error {
 	var ps problems
 	for _, s := range c.secrets() {
@@ -583,8 +600,8 @@ func (c *Config) CheckFiles() error {
 		v, err := s.secret.Value()
 		if err != nil {
 			ps.add(s.path, "%v", err)
-		} else if s.secret == &c.Contact.ReplyToken.Secret && len(v) < 16 {
-			ps.add(s.path, "too short to sign reply tokens: use at least 16 random characters (e.g. head -c 48 /dev/urandom | base64)")
+		} else if s.secret == &c.Contact.ReplyToken.Secret && len(v) < MinReplyTokenSecret {
+			ps.add(s.path, "too short to sign reply tokens: use at least %d random characters (e.g. head -c 48 /dev/urandom | base64)", MinReplyTokenSecret)
 		}
 	}
 	for _, f := range []struct{ path, file string }{{"imap.ca_file", c.IMAP.CAFile}, {"smtp.ca_file", c.SMTP.CAFile}} {

@@ -228,6 +228,10 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 			return res, false, fmt.Errorf("loading case %d: %w", th.Case, err)
 		}
 	}
+	before := recordOf(c)
+	if th.NewCase {
+		before = changeRecord{status: kp.StatusOpen}
+	}
 	g.joinThread(c, th, p)
 	msg.Case = c.ID
 	id := c.ID
@@ -273,7 +277,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	case pi.class.Machine():
 		// Machine mail attaches without reopening and triggers no mail,
 		// except that a bounce of our own mail is a delivery failure staff
-		// must hear about (DESIGN section 7).
+		// must hear about (docs/behaviour.md, Outbound mail).
 		if pi.class == kp.ClassBounce {
 			if err := out.bounce(c, p); err != nil {
 				return res, false, err
@@ -308,6 +312,9 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		}
 	} else {
 		g.schedule(c, prevNext, out.remind)
+	}
+	if err := g.recordChanges(tx, c, before, now); err != nil {
+		return res, false, err
 	}
 	if err := tx.PutCase(c); err != nil {
 		return res, false, fmt.Errorf("storing case %d: %w", c.ID, err)
@@ -371,7 +378,12 @@ func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parse
 			c.Participants = removeAddr(c.Participants, c.Requester.Addr)
 		}
 	}
-	data := g.caseData(c, msg)
+	sug, err := g.suggestCase(out, c, msg)
+	if err != nil {
+		return err
+	}
+	data := out.caseData(c, msg)
+	data.Suggest = sug
 	if !fx.note && !out.noAck {
 		out.send(c, "ack", []kp.Address{c.Requester}, nil, "auto-replied", data)
 	}
@@ -390,7 +402,7 @@ func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parse
 
 // reply handles a message on an existing case.
 func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds []routing.Command, refused []routing.Refused) error {
-	data := g.caseData(c, msg)
+	data := out.caseData(c, msg)
 	switch r {
 	case roleStaffSide:
 		before := *c
@@ -420,8 +432,10 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 				assignedWithText = true
 			}
 		case hasText || len(cmds) == 0:
-			data.Text = out.withholdInternal(c, data.Text)
-			data.Quote = quote(data.Text)
+			if !out.quiet {
+				data.Text = out.withholdInternal(c, data.Text)
+				data.Quote = quote(data.Text)
+			}
 			to, cc := g.requesterAddrs(c, msg.From.Addr)
 			out.send(c, "relay", to, cc, "", data)
 			c.LastStaffReply = out.now

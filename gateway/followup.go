@@ -86,6 +86,7 @@ func (g *Gateway) fireOne(tx *store.Tx, id kp.CaseID, now time.Time, tk *tick) (
 		c.Next.Due = now.Add(deferFollowUp)
 		return false, tx.PutCase(c)
 	}
+	before := recordOf(c)
 	if !action.Skip {
 		if action.Escalation > c.Escalation {
 			c.Escalation = action.Escalation
@@ -107,6 +108,9 @@ func (g *Gateway) fireOne(tx *store.Tx, id kp.CaseID, now time.Time, tk *tick) (
 		c.Next = nil
 	}
 	c.Updated = now
+	if err := g.recordChanges(tx, c, before, now); err != nil {
+		return false, err
+	}
 	if err := tx.PutCase(c); err != nil {
 		return false, err
 	}
@@ -257,6 +261,9 @@ func (g *Gateway) RunFollowUps(ctx context.Context, wake <-chan struct{}) error 
 		}
 		if _, err := g.SendDigests(ctx); err != nil {
 			g.Log.Error("digest", "err", err)
+		}
+		if _, err := g.SendWeeklyReport(ctx); err != nil {
+			g.Log.Error("weekly report", "err", err)
 		}
 		if now := g.now(); now.Sub(lastPrune) > time.Hour {
 			// The per-recipient send log only needs the last day.

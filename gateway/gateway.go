@@ -2,7 +2,7 @@
 // package routing to the store: every inbound message is parsed and
 // classified outside any transaction, then threaded, applied to its case,
 // and the outbound mail and follow-up it causes are queued, all in one store
-// transaction (DESIGN section 2). It never does network I/O inside a
+// transaction (docs/architecture.md). It never does network I/O inside a
 // transaction; the outbox worker and the IMAP poller do that afterwards.
 package gateway
 
@@ -102,8 +102,8 @@ func New(cfg *config.Config, st *store.Store, log *slog.Logger) (*Gateway, error
 		secret, err := cfg.Contact.ReplyToken.Secret.Value()
 		if err != nil {
 			errs = append(errs, fmt.Errorf("contact.reply_token.secret: %w", err))
-		} else if len(secret) < 16 {
-			errs = append(errs, errors.New("contact.reply_token.secret: must be at least 16 characters"))
+		} else if len(secret) < config.MinReplyTokenSecret {
+			errs = append(errs, fmt.Errorf("contact.reply_token.secret: must be at least %d characters", config.MinReplyTokenSecret))
 		} else {
 			g.TokenSecret = []byte(secret)
 		}
@@ -199,9 +199,9 @@ type parsedItem struct {
 	parsed   *kp.Parsed
 	parseErr error
 	class    kp.Class
-	// hash is the content hash (contentHash) and collided the Message-ID
-	// the message arrived with when it had to be stored under a derived
-	// one; both set by storedCopy.
+	// hash is the content hash (contentHash), computed with the parse;
+	// collided is the Message-ID the message arrived with when it had to
+	// be stored under a derived one (storedCopy).
 	hash     uint64
 	collided string
 }
@@ -251,6 +251,7 @@ func parseOne(it Item, limit int64, o routing.ClassifyOptions) (pi parsedItem) {
 		pi.parsed = &kp.Parsed{MessageID: mailbox.SyntheticID(it.Raw), SyntheticID: true, Size: int64(len(it.Raw))}
 	}
 	pi.class = routing.ClassifyWith(pi.parsed, o)
+	pi.hash = contentHash(it.Raw)
 	return pi
 }
 

@@ -83,6 +83,7 @@ func (g *Gateway) Operate(id kp.CaseID, actor kp.Address, commands, text string)
 		c.Updated = now
 		out := &outbox{g: g, tx: tx, now: now, quiet: g.Quiet}
 		before := *c
+		prev := recordOf(c)
 		fx := g.applyCommands(c, cmds, refused, actor.Addr, now)
 		out.remind = fx.remind
 		if err := g.recordAudit(tx, now, actor.Addr, ChannelCLI, c.ID, fx); err != nil {
@@ -109,6 +110,9 @@ func (g *Gateway) Operate(id kp.CaseID, actor kp.Address, commands, text string)
 		result = append(append(result, fx.applied...), prefixAll("refused: ", fx.refused)...)
 		if len(fx.applied) == 0 {
 			return fmt.Errorf("%w: %s", ErrNothingApplied, strings.Join(fx.refused, "; "))
+		}
+		if err := g.recordChanges(tx, c, prev, now); err != nil {
+			return err
 		}
 		return tx.PutCase(c)
 	})

@@ -23,6 +23,7 @@ var internalKinds = map[string]bool{
 	"delivery-failure": true, "triage": true, "respond": true, "escalate": true,
 	"digest": true, "followup-digest": true, "snooze": true, "flood": true, "relay-paused": true,
 	"escalate-1": true, "escalate-2": true, "remind": true,
+	"weekly": true,
 }
 
 // IsInternalKind reports whether mail of this kind goes only to staff,

@@ -66,6 +66,7 @@ type caseData struct {
 	Limit                     int
 	Message, MessageFrom      string
 	Cases                     []digestLine
+	Suggest                   *suggestLine // new-case notification only
 }
 
 type digestLine struct {
@@ -73,6 +74,15 @@ type digestLine struct {
 	Status       kp.Status
 	Overdue      bool
 	Kind         string // the follow-up folded into a digest
+}
+
+// caseData is the template data of mail this outbox may send about msg;
+// an archive import sends none, so it skips the work.
+func (o *outbox) caseData(c *kp.Case, msg *kp.Message) *caseData {
+	if o.quiet {
+		return &caseData{Case: c}
+	}
+	return o.g.caseData(c, msg)
 }
 
 func (g *Gateway) caseData(c *kp.Case, msg *kp.Message) *caseData {

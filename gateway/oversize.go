@@ -24,7 +24,9 @@ func parseOversize(it Item, limit int64, o routing.ClassifyOptions) (pi parsedIt
 			pi.class = kp.ClassHuman
 		}
 	}()
-	pi.parsed, _ = mailbox.Parse(it.Raw)
+	if pi.parsed, _ = mailbox.Parse(it.Raw); pi.parsed == nil {
+		pi.parsed = &kp.Parsed{MessageID: mailbox.SyntheticID(it.Raw), SyntheticID: true}
+	}
 	pi.parsed.Size = size
 	pi.class = routing.ClassifyWith(pi.parsed, o)
 	return pi

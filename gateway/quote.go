@@ -121,7 +121,7 @@ func (t *Templates) Trimmer() *routing.QuoteTrimmer {
 	if t == nil || t.trim == nil {
 		return builtinTrimmer()
 	}
-	return t.trim
+	return t.trim()
 }
 
 // mailText is the text of msg that mail about it carries: the writer's own

@@ -378,6 +378,9 @@ func (g *Gateway) runLoop(ctx context.Context, wake <-chan struct{}, work func()
 	}
 }
 
+// ErrAlreadySent is returned by RetryOutbound for a message that was sent.
+var ErrAlreadySent = errors.New("already sent")
+
 // RetryOutbound puts a failed or queued message back for an attempt now.
 func (g *Gateway) RetryOutbound(id uint64) error {
 	return g.Store.Update(func(tx *store.Tx) error {
@@ -386,7 +389,7 @@ func (g *Gateway) RetryOutbound(id uint64) error {
 			return fmt.Errorf("outbound %d: %w", id, err)
 		}
 		if o.State == kp.OutSent {
-			return fmt.Errorf("outbound %d was already sent %s", id, o.Sent.Format(time.RFC3339))
+			return fmt.Errorf("outbound %d was %w %s", id, ErrAlreadySent, o.Sent.Format(time.RFC3339))
 		}
 		o.State, o.NextTry = kp.OutQueued, g.now()
 		if o.Queued.Before(g.now().Add(-maxRetryAge / 2)) {

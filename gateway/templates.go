@@ -10,6 +10,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"sync"
 	"text/template"
 
 	"kontaktpunkt/routing"
@@ -26,8 +27,8 @@ type Templates struct {
 	set  map[string]*template.Template // "nb/ack" -> template
 	// fragments are the literal lines of internal templates (see
 	// withholdInternal).
-	fragments []string
-	trim      *routing.QuoteTrimmer // knows the lines of set
+	fragments func() []string
+	trim      func() *routing.QuoteTrimmer // knows the lines of set
 }
 
 // templateKinds lists every template the gateway renders.
@@ -35,6 +36,7 @@ var templateKinds = []string{
 	"ack", "notify", "assign", "relay", "note", "outsider", "receipt",
 	"delivery-failure", "triage", "respond", "escalate", "waiting",
 	"auto-resolve", "snooze", "digest", "flood", "relay-paused", "followup-digest",
+	"weekly",
 }
 
 // LoadTemplates loads the built-in templates and, if dir is not empty, the
@@ -79,8 +81,10 @@ func LoadTemplates(lang, dir string) (*Templates, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	t.fragments = internalTemplateFragments(sources)
-	t.trim = trimmerFor(t.set)
+	// Both are built on first use: a command that sends no mail (cases,
+	// case show) should not pay for them at start-up.
+	t.fragments = sync.OnceValue(func() []string { return internalTemplateFragments(sources) })
+	t.trim = sync.OnceValue(func() *routing.QuoteTrimmer { return trimmerFor(t.set) })
 	return t, nil
 }
 
@@ -119,7 +123,10 @@ func (t *Templates) internalFragments() []string {
 	if t == nil {
 		return nil
 	}
-	return t.fragments
+	if t.fragments == nil {
+		return nil
+	}
+	return t.fragments()
 }
 
 // Render executes the template of kind in the configured language.

@@ -44,13 +44,23 @@ func (x *txIndex) SubjectCases(subject string) []kp.CaseID {
 // copy that took another route (other Received lines, CRLF or LF) hashes
 // alike. Never 0, which means "no hash" in the store.
 func contentHash(raw []byte) uint64 {
-	// The header ends at the first empty line ("\n\n" or "\n\r\n").
+	// The header ends at the first empty line ("\n\n" or "\n\r\n"); the
+	// walk stops there, so the body is never scanned twice.
 	body := raw
-	end := bytes.Index(raw, []byte("\n\n"))
-	if i := bytes.Index(raw, []byte("\n\r\n")); i >= 0 && (end < 0 || i < end) {
-		body = raw[i+3:]
-	} else if end >= 0 {
-		body = raw[end+2:]
+	for i := 0; i < len(raw); {
+		j := bytes.IndexByte(raw[i:], '\n')
+		if j < 0 {
+			break
+		}
+		i += j + 1
+		if i < len(raw) && raw[i] == '\n' {
+			body = raw[i+1:]
+			break
+		}
+		if i+1 < len(raw) && raw[i] == '\r' && raw[i+1] == '\n' {
+			body = raw[i+2:]
+			break
+		}
 	}
 	h := sha256.New()
 	for len(body) > 0 {
@@ -83,7 +93,9 @@ const maxDerived = 8
 // have no content to compare and count as copies, as before.
 func (g *Gateway) storedCopy(tx *store.Tx, pi *parsedItem) (kp.CaseID, bool, error) {
 	p := pi.parsed
-	pi.hash = contentHash(pi.Raw)
+	if pi.hash == 0 {
+		pi.hash = contentHash(pi.Raw)
+	}
 	orig := p.MessageID
 	id := orig
 	for n := 0; ; n++ {

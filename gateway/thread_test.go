@@ -130,3 +130,11 @@ func TestAttachedMailIsAForwardOnlyWhenTheSubjectSaysSo(t *testing.T) {
 		}
 	}
 }
+
+func BenchmarkContentHash(b *testing.B) {
+	raw := benchMail(1)
+	b.SetBytes(int64(len(raw)))
+	for b.Loop() {
+		contentHash(raw)
+	}
+}

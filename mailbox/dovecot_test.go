@@ -138,7 +138,13 @@ func TestDovecotDropMidFetch(t *testing.T) {
 
 // BenchmarkBacklog10k: 10,000 ~3 KB messages waiting in INBOX; time until
 // all are delivered and moved to Processed.
-func BenchmarkBacklog10k(b *testing.B) {
+func BenchmarkBacklog10k(b *testing.B) { backlog10k(b, 0) }
+
+// BenchmarkBacklog10kSizeLimit is BenchmarkBacklog10k with the size limit
+// serve uses by default: the sizes are fetched first.
+func BenchmarkBacklog10kSizeLimit(b *testing.B) { backlog10k(b, 50<<20) }
+
+func backlog10k(b *testing.B, limit int64) {
 	const n = 10000
 	msgs := make([][]byte, n)
 	for i := range n {
@@ -157,6 +163,7 @@ func BenchmarkBacklog10k(b *testing.B) {
 		p := NewPoller(IMAPConfig{
 			Addr: srv.TLSAddr, Security: securityTLS, Username: srv.Username, Password: srv.Password,
 			TLSConfig: srv.TLSConfig(), BatchSize: benchBatch(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
+			MaxMessageBytes: limit,
 		}, sink, imapTestLogger(b))
 		b.StartTimer()
 		start := time.Now()

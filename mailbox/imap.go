@@ -4,6 +4,9 @@
 // Invariants:
 //
 //   - Messages are fetched with BODY.PEEK[], so reading never changes flags.
+//     With a size limit (MaxMessageBytes) their sizes are fetched first, and
+//     a message over it is fetched as its header only (BODY.PEEK[HEADER]);
+//     no message over the limit is ever held whole.
 //   - A message leaves the intake mailbox only after the Sink has committed it
 //     (or decided to quarantine it): MOVE to the Processed or Quarantine folder,
 //     in UID-set batches. Where the server lacks MOVE, UID COPY + UID STORE

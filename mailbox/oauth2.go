@@ -2,10 +2,8 @@ package mailbox
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -14,6 +12,8 @@ import (
 	"time"
 
 	"github.com/emersion/go-sasl"
+	"golang.org/x/oauth2"
+	"golang.org/x/oauth2/clientcredentials"
 )
 
 // SASL mechanism names for OAuth2Config.Mechanism.
@@ -61,8 +61,12 @@ func (e *TokenError) Error() string {
 	return fmt.Sprintf("oauth2 token endpoint: HTTP %d", e.Status)
 }
 
-// TokenSource hands out OAuth2 access tokens and renews them ahead of expiry.
-// Safe for concurrent use.
+// TokenSource hands out OAuth2 access tokens and renews them ahead of
+// expiry. The token requests, their authentication and the parsing of the
+// endpoint's answers are golang.org/x/oauth2's; TokenSource only keeps the
+// current token, decides when to renew it on its own clock (so the IMAP
+// session can restart IDLE before a token lapses, and tests can move time),
+// and keeps a rotated refresh token. Safe for concurrent use.
 type TokenSource struct {
 	cfg  OAuth2Config
 	http *http.Client
@@ -110,6 +114,14 @@ func (ts *TokenSource) Token(ctx context.Context) (string, error) {
 	return ts.access, nil
 }
 
+// forget drops the current token, after a server refused it: the next
+// Token asks the endpoint.
+func (ts *TokenSource) forget() {
+	ts.mu.Lock()
+	ts.access = ""
+	ts.mu.Unlock()
+}
+
 // refreshIn is how long until the current token is due for renewal; a long
 // time when there is no token or no known expiry.
 func (ts *TokenSource) refreshIn() time.Duration {
@@ -133,76 +145,72 @@ func (ts *TokenSource) dueLocked() bool {
 	return !ts.now().Before(ts.refreshAtLocked())
 }
 
-type tokenResponse struct {
-	AccessToken      string          `json:"access_token"`
-	TokenType        string          `json:"token_type"`
-	ExpiresIn        json.RawMessage `json:"expires_in"` // a number; some endpoints send a string
-	RefreshToken     string          `json:"refresh_token"`
-	Error            string          `json:"error"`
-	ErrorDescription string          `json:"error_description"`
+// exchangeConfig is the token request. Both grants go through
+// clientcredentials.Config, which sends the scopes with every request:
+// oauth2.Config's refresher drops them, and Microsoft's endpoint uses the
+// scope to choose the resource the token is for (Exchange, not Graph).
+// Its EndpointParams may replace grant_type for exactly this purpose.
+func (ts *TokenSource) exchangeConfig() *clientcredentials.Config {
+	c := &clientcredentials.Config{
+		ClientID:     ts.cfg.ClientID,
+		ClientSecret: ts.cfg.ClientSecret,
+		TokenURL:     ts.cfg.TokenURL,
+		Scopes:       ts.cfg.Scopes,
+		// client_secret_post: both providers accept it, and a public
+		// client (no secret) sends its id the same way.
+		AuthStyle: oauth2.AuthStyleInParams,
+	}
+	if ts.refresh != "" {
+		c.EndpointParams = url.Values{"grant_type": {"refresh_token"}, "refresh_token": {ts.refresh}}
+	}
+	return c
 }
 
 func (ts *TokenSource) fetchLocked(ctx context.Context) error {
-	form := url.Values{}
-	if ts.refresh != "" {
-		form.Set("grant_type", "refresh_token")
-		form.Set("refresh_token", ts.refresh)
-	} else {
-		form.Set("grant_type", "client_credentials")
-	}
-	form.Set("client_id", ts.cfg.ClientID)
-	if ts.cfg.ClientSecret != "" {
-		form.Set("client_secret", ts.cfg.ClientSecret)
-	}
-	if len(ts.cfg.Scopes) > 0 {
-		form.Set("scope", strings.Join(ts.cfg.Scopes, " "))
-	}
-	req, err := http.NewRequestWithContext(ctx, http.MethodPost, ts.cfg.TokenURL, strings.NewReader(form.Encode()))
-	if err != nil {
-		return fmt.Errorf("oauth2 token request: %w", err)
-	}
-	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-	req.Header.Set("Accept", "application/json")
 	issued := ts.now()
-	resp, err := ts.http.Do(req)
+	start := time.Now()
+	tok, err := ts.exchangeConfig().Token(context.WithValue(ctx, oauth2.HTTPClient, ts.http))
 	if err != nil {
+		var re *oauth2.RetrieveError
+		if errors.As(err, &re) {
+			te := &TokenError{Code: re.ErrorCode, Description: re.ErrorDescription}
+			if re.Response != nil {
+				te.Status = re.Response.StatusCode
+			}
+			return te
+		}
 		return fmt.Errorf("oauth2 token request: %w", err)
 	}
-	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, 1<<20))
-	if err != nil {
-		return fmt.Errorf("oauth2 token response: %w", err)
-	}
-	var tr tokenResponse
-	jerr := json.Unmarshal(body, &tr)
-	if resp.StatusCode != http.StatusOK || tr.Error != "" {
-		return &TokenError{Status: resp.StatusCode, Code: tr.Error, Description: tr.ErrorDescription}
-	}
-	if jerr != nil {
-		return fmt.Errorf("oauth2 token response: %w", jerr)
-	}
-	if tr.AccessToken == "" {
-		return errors.New("oauth2 token response: no access_token")
-	}
-	ts.access = tr.AccessToken
+	ts.access = tok.AccessToken
 	ts.issued = issued
 	ts.expiry = time.Time{}
-	if secs := parseExpiresIn(tr.ExpiresIn); secs > 0 {
+	if secs := expiresIn(tok, start); secs > 0 {
 		ts.expiry = issued.Add(time.Duration(secs) * time.Second)
 	}
-	if tr.RefreshToken != "" && ts.refresh != "" {
-		ts.refresh = tr.RefreshToken
+	if tok.RefreshToken != "" && ts.refresh != "" {
+		ts.refresh = tok.RefreshToken
 	}
 	return nil
 }
 
-func parseExpiresIn(raw json.RawMessage) int64 {
-	s := strings.Trim(strings.TrimSpace(string(raw)), `"`)
-	n, err := strconv.ParseInt(s, 10, 64)
-	if err != nil || n < 0 {
+// expiresIn returns the token's lifetime in seconds as the endpoint wrote
+// it (a number, or a string from some endpoints), else as x/oauth2 worked
+// it out against the wall clock; 0 when unknown.
+func expiresIn(tok *oauth2.Token, start time.Time) int64 {
+	switch v := tok.Extra("expires_in").(type) {
+	case float64:
+		if v > 0 {
+			return int64(v)
+		}
+	case string:
+		if n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64); err == nil && n > 0 {
+			return n
+		}
+	}
+	if tok.Expiry.IsZero() {
 		return 0
 	}
-	return n
+	return max(int64(tok.Expiry.Sub(start).Round(time.Second)/time.Second), 0)
 }
 
 // xoauth2Client is the SASL XOAUTH2 mechanism (Google, Microsoft):

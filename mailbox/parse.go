@@ -1,4 +1,4 @@
-// Parsing: raw mail into kp.Parsed (DESIGN section 4). The package comment
+// Parsing: raw mail into kp.Parsed (docs/behaviour.md, Reading a message). The package comment
 // lives in imap.go; these are the parser's invariants.
 //
 //   - Parse never panics and never hangs on untrusted input: MIME nesting is

@@ -41,6 +41,9 @@ type SMTPConfig struct {
 	// offers only that). Credentials are sent only over TLS, or in clear to
 	// a loopback address.
 	Username, Password string
+	// OAuth2, instead of Password, authenticates Username with XOAUTH2 or
+	// OAUTHBEARER and an access token (Microsoft 365, Google).
+	OAuth2 *OAuth2Config
 	// HeloName is the name in EHLO; default the host name.
 	HeloName string
 	// TLSConfig is used for "tls" and "starttls"; default verifies the
@@ -173,9 +176,11 @@ type Sender struct {
 	// default time.Now.
 	Now func() time.Time
 
-	cfg  SMTPConfig
-	log  *slog.Logger
-	host string
+	cfg    SMTPConfig
+	log    *slog.Logger
+	host   string
+	port   string
+	tokens *TokenSource // with cfg.OAuth2
 
 	c        *smtp.Client
 	conn     net.Conn // the TCP connection under c, for deadlines
@@ -191,14 +196,18 @@ func NewSender(cfg SMTPConfig, log *slog.Logger) *Sender {
 	if cfg.Security == "" {
 		cfg.Security = SecuritySTARTTLS
 	}
-	host, _, err := net.SplitHostPort(cfg.Addr)
+	host, port, err := net.SplitHostPort(cfg.Addr)
 	if err != nil {
 		host = cfg.Addr
 	}
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &Sender{Now: time.Now, cfg: cfg, log: log, host: host}
+	s := &Sender{Now: time.Now, cfg: cfg, log: log, host: host, port: port}
+	if cfg.OAuth2 != nil {
+		s.tokens = NewTokenSource(*cfg.OAuth2, nil)
+	}
+	return s
 }
 
 // Send delivers raw from the envelope sender from ("" for the null sender
@@ -338,7 +347,7 @@ func (s *Sender) connect(ctx context.Context) error {
 		}
 	}
 	if s.cfg.Username != "" {
-		if err := s.auth(); err != nil {
+		if err := s.auth(ctx); err != nil {
 			return err
 		}
 	}
@@ -348,10 +357,13 @@ func (s *Sender) connect(ctx context.Context) error {
 	return nil
 }
 
-func (s *Sender) auth() error {
+func (s *Sender) auth(ctx context.Context) error {
 	ok, mechs := s.c.Extension("AUTH")
 	if !ok {
 		return errors.New("relay offers no AUTH, but a username is configured")
+	}
+	if s.cfg.OAuth2 != nil {
+		return s.authOAuth2(ctx, strings.Fields(strings.ToUpper(mechs)))
 	}
 	// The TLS check is ours (Security), not go-mail's: it knows only the
 	// literal names "localhost", "127.0.0.1" and "::1".

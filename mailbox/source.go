@@ -1,6 +1,6 @@
 package mailbox
 
-// This file reads mail for `kontaktpunkt ingest` (DESIGN section 3) from
+// This file reads mail for `kontaktpunkt ingest` (docs/behaviour.md, From mailbox to store) from
 // files, mbox files, Maildir folders, folder trees and standard input.
 
 import (

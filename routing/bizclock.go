@@ -1,6 +1,6 @@
 package routing
 
-// Business time (DESIGN section 8).
+// Business time (docs/behaviour.md, Follow-up).
 //
 // A Clock knows when the contact point is open: a time zone, daily working
 // hours, the working days of the week, Norwegian public holidays and extra
@@ -164,6 +164,15 @@ var weekdayNames = map[string]time.Weekday{
 	"thursday": time.Thursday, "friday": time.Friday, "saturday": time.Saturday,
 }
 
+// ParseWeekday reads a weekday: its English name or three-letter
+// abbreviation, in any letter case ("Monday", "mon", "MON"). It is the one
+// weekday grammar: the configuration's followup.workdays and the clock
+// both read days with it.
+func ParseWeekday(s string) (time.Weekday, bool) {
+	wd, ok := weekdayNames[strings.ToLower(strings.TrimSpace(s))]
+	return wd, ok
+}
+
 // NewClock builds a Clock. tz is an IANA zone ("" means Europe/Oslo),
 // workHours is "HH:MM-HH:MM" ("" means 08:00-16:00; "24:00" may end it),
 // workdays are "mon".."sun" or full English names (nil means Monday to
@@ -200,7 +209,7 @@ func NewClock(tz, workHours string, workdays []string, closed []string) (*Clock,
 		workdays = []string{"mon", "tue", "wed", "thu", "fri"}
 	}
 	for _, w := range workdays {
-		wd, ok := weekdayNames[strings.ToLower(strings.TrimSpace(w))]
+		wd, ok := ParseWeekday(w)
 		if !ok {
 			errs = append(errs, fmt.Errorf("%w: workday %q: want mon, tue, wed, thu, fri, sat or sun", ErrBizTime, w))
 			continue

@@ -25,8 +25,8 @@ type ClassifyOptions struct {
 // Classify is ClassifyWith with the zero options.
 func Classify(p *kp.Parsed) kp.Class { return ClassifyWith(p, ClassifyOptions{}) }
 
-// ClassifyWith says what kind of sender wrote a parsed message (DESIGN
-// section 4). It is pure: the same Parsed and options always give the same
+// ClassifyWith says what kind of sender wrote a parsed message
+// (docs/behaviour.md, Reading a message). It is pure: the same Parsed and options always give the same
 // Class. It judges how the message looks; ClassifyFor then lets who wrote
 // it overrule a bulk look.
 //

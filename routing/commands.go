@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// Command is one staff command found in a subject line (DESIGN section 6).
+// Command is one staff command found in a subject line (docs/behaviour.md, Staff commands).
 type Command struct {
 	// Verb is the canonical lower-case verb: "assign", "take", "unassign",
 	// "status", "close", "reopen", "note", "prio", "remind", "escalate",

@@ -153,7 +153,7 @@ func MatchAddrPattern(pattern, addr string) bool {
 
 // Team finds a team by name, case-insensitively. A leading "team-" is
 // optional on either side: "team-fs", "Team-FS" and "fs" all find a team
-// named "fs" (DESIGN writes "[assign:team-fs]"), and "fs" also finds a team
+// named "fs" (staff write "[assign:team-fs]"), and "fs" also finds a team
 // configured as "team-fs". An exact (case-insensitive) name wins over a
 // match by the stripped name.
 func (d *Directory) Team(name string) (*Team, bool) {

@@ -1,6 +1,6 @@
 package routing
 
-// Follow-up policy (DESIGN section 8), as pure functions of a case's state.
+// Follow-up policy (docs/behaviour.md, Follow-up), as pure functions of a case's state.
 //
 // Every case is in at most one follow-up chain, decided by its state:
 //
@@ -53,7 +53,7 @@ import (
 	kp "kontaktpunkt"
 )
 
-// Policy holds the follow-up durations of DESIGN section 8, all in
+// Policy holds the follow-up durations of docs/behaviour.md, Follow-up, all in
 // business time. A zero duration switches its rule off.
 type Policy struct {
 	// TriageWithin: an unassigned case reminds staff this long after it opened.
@@ -76,7 +76,7 @@ type Policy struct {
 	RespondRepeat BizDuration
 }
 
-// DefaultPolicy is DESIGN section 8's table: triage 4h then daily, respond
+// DefaultPolicy is the table in docs/behaviour.md, Follow-up: triage 4h then daily, respond
 // 2d then every 2 days, escalation after 5d and 10d, waiting reminder after
 // 5d, auto-resolve after 15d.
 func DefaultPolicy() Policy {

@@ -1,7 +1,6 @@
 package routing
 
 import (
-	"regexp"
 	"strings"
 
 	kp "kontaktpunkt"
@@ -45,18 +44,18 @@ func HasForwardPrefix(subject, prefix string) bool {
 // message's header block: Gmail, Apple Mail, and Outlook in Norwegian,
 // English, German, Swedish and Danish (classic Outlook writes "Original
 // Message" for forwards too; newer Outlook a line of underscores).
-var forwardSeparator = regexp.MustCompile(`(?i)^(-{3,}\s*(forwarded message|videresendt melding|videresendt e-post|original message|opprinnelig melding|ursprüngliche nachricht|weitergeleitete nachricht|vidarebefordrat meddelande|ursprungligt meddelande|oprindelig meddelelse|videresendt meddelelse|message transféré|message d'origine)\s*-{3,}|begin forwarded message:|start på videresendt melding:|anfang der weitergeleiteten nachricht:|vidarebefordrat brev:|videresendt besked:|_{10,})$`)
+var forwardSeparator = lazyRegexp(`(?i)^(-{3,}\s*(forwarded message|videresendt melding|videresendt e-post|original message|opprinnelig melding|ursprüngliche nachricht|weitergeleitete nachricht|vidarebefordrat meddelande|ursprungligt meddelande|oprindelig meddelelse|videresendt meddelelse|message transféré|message d'origine)\s*-{3,}|begin forwarded message:|start på videresendt melding:|anfang der weitergeleiteten nachricht:|vidarebefordrat brev:|videresendt besked:|_{10,})$`)
 
 // forwardHeader matches a header line of a forwarded block: the field name
 // in the languages of forwardSeparator, and its value.
-var forwardHeader = regexp.MustCompile(`(?i)^\*?(from|fra|von|från|de|van|da|od|sent|sendt|date|dato|datum|gesendet|skickat|to|til|an|till|cc|subject|emne|betreff|ämne|emne|objet|reply-to)\*?\s*:\s*(.*)$`)
+var forwardHeader = lazyRegexp(`(?i)^\*?(from|fra|von|från|de|van|da|od|sent|sendt|date|dato|datum|gesendet|skickat|to|til|an|till|cc|subject|emne|betreff|ämne|emne|objet|reply-to)\*?\s*:\s*(.*)$`)
 
 // senderField names the From field of a forwarded header block.
 var senderField = map[string]bool{"from": true, "fra": true, "von": true, "från": true, "de": true, "van": true, "da": true, "od": true}
 
 // addrInText finds an e-mail address in a header value: "Name <a@b>",
 // "Name [mailto:a@b]" (older Outlook), "a@b".
-var addrInText = regexp.MustCompile(`[A-Za-z0-9._%+\-=!#$&'*/?^{|}~]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
+var addrInText = lazyRegexp(`[A-Za-z0-9._%+\-=!#$&'*/?^{|}~]+@[A-Za-z0-9.\-]+\.[A-Za-z]{2,}`)
 
 // maxForwardScan bounds the lines ForwardedFrom reads.
 const maxForwardScan = 400
@@ -83,11 +82,11 @@ func ForwardedFrom(text string) (kp.Address, bool) {
 	afterSep := -1
 	for i, raw := range lines {
 		l := clean(raw)
-		if forwardSeparator.MatchString(l) {
+		if forwardSeparator().MatchString(l) {
 			afterSep = i
 			continue
 		}
-		m := forwardHeader.FindStringSubmatch(l)
+		m := forwardHeader().FindStringSubmatch(l)
 		if m == nil || !senderField[strings.ToLower(m[1])] {
 			continue
 		}
@@ -95,7 +94,7 @@ func ForwardedFrom(text string) (kp.Address, bool) {
 		if !near {
 			fields := 0
 			for _, next := range lines[i+1 : min(len(lines), i+6)] {
-				if nm := forwardHeader.FindStringSubmatch(clean(next)); nm != nil && !senderField[strings.ToLower(nm[1])] {
+				if nm := forwardHeader().FindStringSubmatch(clean(next)); nm != nil && !senderField[strings.ToLower(nm[1])] {
 					fields++
 				}
 			}
@@ -105,7 +104,7 @@ func ForwardedFrom(text string) (kp.Address, bool) {
 			continue
 		}
 		value := m[2]
-		addr := addrInText.FindString(value)
+		addr := addrInText().FindString(value)
 		if addr == "" {
 			return kp.Address{}, false
 		}

@@ -292,7 +292,7 @@ func skipLeadingTags(subject string) string {
 		group := s[:end+1]
 		word := strings.ToLower(group[1:end])
 		_, verb := verbArg(word)
-		if !rtTagRE.MatchString(group) && !ticketHookRE.MatchString(group) && (word == "" || !isLetters(word) || verb) {
+		if !rtTagRE().MatchString(group) && !ticketHookRE().MatchString(group) && (word == "" || !isLetters(word) || verb) {
 			break
 		}
 		s = strings.TrimLeft(s[end+1:], " \t")

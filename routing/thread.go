@@ -25,7 +25,7 @@ type Index interface {
 }
 
 // DefaultReopenWithin is how long after resolution a human reply reopens a
-// case when ThreadInput.ReopenWithin is zero (DESIGN section 5).
+// case when ThreadInput.ReopenWithin is zero (docs/behaviour.md, Threading).
 const DefaultReopenWithin = 14 * 24 * time.Hour
 
 // ThreadInput is what ThreadMessage decides on.
@@ -78,7 +78,7 @@ type Thread struct {
 // maxMergeHops bounds how far a chain of merged cases is followed.
 const maxMergeHops = 8
 
-// ThreadMessage decides which case a message belongs to (DESIGN section 5).
+// ThreadMessage decides which case a message belongs to (docs/behaviour.md, Threading).
 // The rules, in order:
 //
 //  1. duplicate: Parsed.MessageID is already stored (even unfiled).

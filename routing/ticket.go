@@ -1,7 +1,6 @@
 package routing
 
 import (
-	"regexp"
 	"strings"
 
 	kp "kontaktpunkt"
@@ -26,17 +25,17 @@ const (
 
 var (
 	// "[rt.uio.no #4711]": RT's subject tag, rtname and ticket number.
-	rtTagRE = regexp.MustCompile(`\[([A-Za-z0-9][A-Za-z0-9._-]{0,62}) #([0-9]{1,12})\]`)
+	rtTagRE = lazyRegexp(`\[([A-Za-z0-9][A-Za-z0-9._-]{0,62}) #([0-9]{1,12})\]`)
 	// "FS-1234": a Jira issue key.
-	jiraKeyRE = regexp.MustCompile(`\b([A-Z][A-Z0-9_]{1,9}-[1-9][0-9]{0,8})\b`)
+	jiraKeyRE = lazyRegexp(`\b([A-Z][A-Z0-9_]{1,9}-[1-9][0-9]{0,8})\b`)
 	// "INC0012345": a ServiceNow task number (incident, request, change …).
-	snowRE = regexp.MustCompile(`\b((?:INC|RITM|REQ|CHG|PRB|SCTASK|TASK|CS)[0-9]{7,10})\b`)
+	snowRE = lazyRegexp(`\b((?:INC|RITM|REQ|CHG|PRB|SCTASK|TASK|CS)[0-9]{7,10})\b`)
 	// "Ref:MSG0012345": the watermark ServiceNow puts in the body.
-	snowMarkRE = regexp.MustCompile(`Ref:MSG[0-9]{4,}`)
+	snowMarkRE = lazyRegexp(`Ref:MSG[0-9]{4,}`)
 	// "[Ticket#2026120210000012]": Znuny/OTRS and Zammad (hook "Ticket#").
-	ticketHookRE = regexp.MustCompile(`(?i)\[(ticket#[0-9]{4,20})\]`)
+	ticketHookRE = lazyRegexp(`(?i)\[(ticket#[0-9]{4,20})\]`)
 	// "I 2312 045", "I2312-045": a TOPdesk incident number.
-	topdeskRE = regexp.MustCompile(`\b([IC] ?[0-9]{4}[ -][0-9]{3,5})\b`)
+	topdeskRE = lazyRegexp(`\b([IC] ?[0-9]{4}[ -][0-9]{3,5})\b`)
 )
 
 // TicketRef is what a message tells about the ticket system that sent it.
@@ -57,23 +56,71 @@ func DetectTicket(p *kp.Parsed) (TicketRef, bool) {
 		return TicketRef{}, false
 	}
 	subject := head(p.Subject, 500)
+	keys := ticketKeysOf(p)
 	switch {
 	// Header names in canonical form: the lookup then needs no copy.
 	case has(p, "Rt-Ticket") || has(p, "X-Rt-Loop-Prevention") || has(p, "Rt-Originator") ||
-		strings.HasPrefix(strings.ToLower(get(p, "Managed-By")), "rt "):
+		(has(p, "Managed-By") && strings.HasPrefix(strings.ToLower(get(p, "Managed-By")), "rt ")):
 		return TicketRef{System: TicketRT, Ref: rtRef(p, subject)}, true
-	case has(p, "X-Jira-Fingerprint") || strings.HasPrefix(subject, "[JIRA]") && (autoSubmitted(p) || strings.Contains(strings.ToLower(p.From.Addr), "jira")):
-		return TicketRef{System: TicketJira, Ref: jiraKeyRE.FindString(strings.TrimPrefix(subject, "[JIRA]"))}, true
-	case hasPrefixKey(p, "X-Otrs-") || hasPrefixKey(p, "X-Znuny-"):
+	case has(p, "X-Jira-Fingerprint") || strings.HasPrefix(subject, "[JIRA]") && (autoSubmitted(p) || hasFold(p.From.Addr, "jira")):
+		return TicketRef{System: TicketJira, Ref: jiraKeyRE().FindString(strings.TrimPrefix(subject, "[JIRA]"))}, true
+	case keys.otrs:
 		return TicketRef{System: TicketOTRS, Ref: hookRef(subject)}, true
-	case hasPrefixKey(p, "X-Zammad-"):
+	case keys.zammad:
 		return TicketRef{System: TicketZammad, Ref: hookRef(subject)}, true
-	case snowRE.MatchString(subject) && (snowMarkRE.MatchString(head(p.Text, 20000)) || hasPrefixKey(p, "X-Servicenow-")):
-		return TicketRef{System: TicketServiceNow, Ref: snowRE.FindString(subject)}, true
-	case strings.Contains(strings.ToLower(get(p, "X-Mailer")), "topdesk") || strings.Contains(strings.ToLower(p.MessageID), "topdesk"):
-		return TicketRef{System: TicketTOPdesk, Ref: topdeskRE.FindString(subject)}, true
+	case hasDigitRun(subject, 7) && snowRE().MatchString(subject) && (keys.servicenow || snowMarkRE().MatchString(head(p.Text, 20000))):
+		return TicketRef{System: TicketServiceNow, Ref: snowRE().FindString(subject)}, true
+	case (has(p, "X-Mailer") && hasFold(get(p, "X-Mailer"), "topdesk")) || hasFold(p.MessageID, "topdesk"):
+		return TicketRef{System: TicketTOPdesk, Ref: topdeskRE().FindString(subject)}, true
 	}
 	return TicketRef{}, false
+}
+
+// ticketKeys says which ticket systems' own header field families a
+// message carries, from one pass over its field names.
+type ticketKeys struct{ otrs, zammad, servicenow bool }
+
+func ticketKeysOf(p *kp.Parsed) (k ticketKeys) {
+	for name := range p.Header {
+		if len(name) < 3 || name[0] != 'X' || name[1] != '-' {
+			continue
+		}
+		switch {
+		case strings.HasPrefix(name, "X-Otrs-") || strings.HasPrefix(name, "X-Znuny-"):
+			k.otrs = true
+		case strings.HasPrefix(name, "X-Zammad-"):
+			k.zammad = true
+		case strings.HasPrefix(name, "X-Servicenow-"):
+			k.servicenow = true
+		}
+	}
+	return k
+}
+
+// hasDigitRun reports whether s holds n digits in a row.
+func hasDigitRun(s string, n int) bool {
+	run := 0
+	for i := 0; i < len(s); i++ {
+		if s[i] >= '0' && s[i] <= '9' {
+			if run++; run >= n {
+				return true
+			}
+		} else {
+			run = 0
+		}
+	}
+	return false
+}
+
+// hasFold reports whether s contains the lower-case ASCII word sub,
+// ignoring case, without copying s.
+func hasFold(s, sub string) bool {
+	for i := 0; i+len(sub) <= len(s); i++ {
+		if strings.EqualFold(s[i:i+len(sub)], sub) {
+			return true
+		}
+	}
+	return false
 }
 
 // TicketHeaders reports header fields only a ticket system writes (RT,
@@ -98,7 +145,7 @@ func SubjectTicketRef(subject, tagPrefix string) string {
 		tagPrefix = DefaultTagPrefix
 	}
 	subject = head(subject, 500)
-	for _, m := range rtTagRE.FindAllStringSubmatch(subject, -1) {
+	for _, m := range rtTagRE().FindAllStringSubmatch(subject, -1) {
 		if !strings.EqualFold(m[1], tagPrefix) {
 			return m[0]
 		}
@@ -106,10 +153,10 @@ func SubjectTicketRef(subject, tagPrefix string) string {
 	if r := hookRef(subject); r != "" {
 		return r
 	}
-	if r := snowRE.FindString(subject); r != "" {
+	if r := snowRE().FindString(subject); r != "" {
 		return r
 	}
-	for _, k := range jiraKeyRE.FindAllString(subject, -1) {
+	for _, k := range jiraKeyRE().FindAllString(subject, -1) {
 		if !strings.HasPrefix(strings.ToUpper(k), strings.ToUpper(tagPrefix)+"-") {
 			return k
 		}
@@ -129,7 +176,7 @@ func rtRef(p *kp.Parsed, subject string) string {
 			}
 		}
 	}
-	tags := rtTagRE.FindAllStringSubmatch(subject, -1)
+	tags := rtTagRE().FindAllStringSubmatch(subject, -1)
 	if loop := strings.TrimSpace(get(p, "X-Rt-Loop-Prevention")); loop != "" {
 		for _, m := range tags {
 			if strings.EqualFold(m[1], loop) {
@@ -144,7 +191,7 @@ func rtRef(p *kp.Parsed, subject string) string {
 }
 
 func hookRef(subject string) string {
-	if m := ticketHookRE.FindStringSubmatch(subject); m != nil {
+	if m := ticketHookRE().FindStringSubmatch(subject); m != nil {
 		return m[0]
 	}
 	return ""
@@ -182,19 +229,19 @@ func TicketRefKeys(subject string) []string {
 			keys = append(keys, k)
 		}
 	}
-	for _, m := range rtTagRE.FindAllString(subject, -1) {
+	for _, m := range rtTagRE().FindAllString(subject, -1) {
 		add(m)
 	}
-	for _, m := range ticketHookRE.FindAllString(subject, -1) {
+	for _, m := range ticketHookRE().FindAllString(subject, -1) {
 		add(m)
 	}
-	for _, m := range snowRE.FindAllString(subject, -1) {
+	for _, m := range snowRE().FindAllString(subject, -1) {
 		add(m)
 	}
-	for _, m := range jiraKeyRE.FindAllString(subject, -1) {
+	for _, m := range jiraKeyRE().FindAllString(subject, -1) {
 		add(m)
 	}
-	for _, m := range topdeskRE.FindAllString(subject, -1) {
+	for _, m := range topdeskRE().FindAllString(subject, -1) {
 		add(m)
 	}
 	return keys

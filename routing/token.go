@@ -10,7 +10,7 @@ import (
 	kp "kontaktpunkt"
 )
 
-// Reply tokens (DESIGN section 5, rule 2) put a case number, signed, into the
+// Reply tokens (docs/behaviour.md, Threading, rule 2) put a case number, signed, into the
 // local part of the Reply-To address: integrasjon+<token>@uio.no. A reply
 // reaches the case whatever the client did to the subject and the
 // References.

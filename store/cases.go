@@ -120,6 +120,11 @@ func (tx *Tx) indexCase(old, c *kp.Case) error {
 	if err := tx.indexCounterparts(old, c); err != nil {
 		return err
 	}
+	if caseSearchChanged(old, c) {
+		if err := tx.indexSearch(c.ID, caseTokens(c)); err != nil {
+			return err
+		}
+	}
 	var oldDue, newDue []byte
 	if old != nil && old.Next != nil {
 		oldDue = dueKey(old.Next.Due, uint64(c.ID))
@@ -221,22 +226,36 @@ type CaseFilter struct {
 // Status or Assignee it walks that index instead of every case.
 func (tx *Tx) Cases(f CaseFilter) ([]kp.Case, error) {
 	var out []kp.Case
-	skip := f.Offset
+	err := tx.EachCase(f, func(c *kp.Case) error {
+		out = append(out, *c)
+		return nil
+	})
+	return out, err
+}
+
+// EachCase calls fn for each case matching f, newest (highest id) first,
+// one at a time, so a listing of any size needs the memory of one case.
+// An error from fn stops the walk and is returned.
+func (tx *Tx) EachCase(f CaseFilter, fn func(*kp.Case) error) error {
+	skip, n := f.Offset, 0
 	// take applies the filters the walk does not already guarantee and
 	// the paging; false stops the walk.
-	take := func(c *kp.Case) bool {
+	take := func(c *kp.Case) (bool, error) {
 		if f.Status != "" && c.Status != f.Status {
-			return true
+			return true, nil
 		}
 		if f.Assignee != "" && !kp.SameAddr(c.Assignee, f.Assignee) {
-			return true
+			return true, nil
 		}
 		if skip > 0 {
 			skip--
-			return true
+			return true, nil
 		}
-		out = append(out, *c)
-		return f.Limit <= 0 || len(out) < f.Limit
+		if err := fn(c); err != nil {
+			return false, err
+		}
+		n++
+		return f.Limit <= 0 || n < f.Limit, nil
 	}
 	var prefix []byte
 	var idx []byte
@@ -249,37 +268,37 @@ func (tx *Tx) Cases(f CaseFilter) ([]kp.Case, error) {
 		cur := tx.b(bucketCase).Cursor()
 		for k, v := cur.Last(); k != nil; k, v = cur.Prev() {
 			if len(k) != 8 {
-				return nil, fmt.Errorf("listing cases: key %x: %w", k, ErrCorrupt)
+				return fmt.Errorf("listing cases: key %x: %w", k, ErrCorrupt)
 			}
 			id := kp.CaseID(binary.BigEndian.Uint64(k))
 			p, err := tx.codec.unpack(v)
 			if err != nil {
-				return nil, fmt.Errorf("listing cases: case %d: %w", id, err)
+				return fmt.Errorf("listing cases: case %d: %w", id, err)
 			}
 			c, err := decodeCase(p, id)
 			if err != nil {
-				return nil, fmt.Errorf("listing cases: %w", err)
+				return fmt.Errorf("listing cases: %w", err)
 			}
-			if !take(c) {
-				break
+			if more, err := take(c); err != nil || !more {
+				return err
 			}
 		}
-		return out, nil
+		return nil
 	}
 	cur := tx.b(idx).Cursor()
 	for k := lastWithPrefix(cur, prefix); k != nil && bytes.HasPrefix(k, prefix); k, _ = cur.Prev() {
 		if len(k) != len(prefix)+8 {
-			return nil, fmt.Errorf("listing cases: index key %x: %w", k, ErrCorrupt)
+			return fmt.Errorf("listing cases: index key %x: %w", k, ErrCorrupt)
 		}
 		c, err := tx.Case(kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):])))
 		if err != nil {
-			return nil, fmt.Errorf("listing cases: %w", err)
+			return fmt.Errorf("listing cases: %w", err)
 		}
-		if !take(c) {
-			break
+		if more, err := take(c); err != nil || !more {
+			return err
 		}
 	}
-	return out, nil
+	return nil
 }
 
 // lastWithPrefix positions cur on the last key that starts with prefix

@@ -34,34 +34,25 @@ func CheckFile(path string) (*Report, error) {
 	if fi.Size() == 0 {
 		return nil, fmt.Errorf("checking %s: %w", path, ErrNotStore)
 	}
-	r := &Report{Path: path, Size: fi.Size(), Problems: []string{}}
 	st, openErr := Open(path, Options{ReadOnly: true})
-	if openErr != nil && !errors.Is(openErr, ErrDamaged) {
+	if openErr == nil {
+		defer st.Close()
+		return st.CheckReport(), nil
+	}
+	if !errors.Is(openErr, ErrDamaged) {
 		return nil, openErr
 	}
+	// Open refused the file: say why as precisely as the pages allow.
 	f, err := os.Open(path)
 	if err != nil {
-		if st != nil {
-			st.Close()
-		}
 		return nil, err
 	}
 	defer f.Close()
 	h := inspect(f)
-	r.Size = h.size
+	r := &Report{Path: path, Size: h.size, Problems: h.problems}
 	if h.cur.pageSize != 0 {
 		r.PageSize, r.Pages, r.Transaction = h.cur.pageSize, h.cur.pgid, h.cur.txid
 	}
-	if st != nil {
-		// Open holds a shared lock: no writer changes the file meanwhile.
-		defer st.Close()
-		for _, e := range st.check() {
-			r.Problems = append(r.Problems, e.Error())
-		}
-		return r, nil
-	}
-	// Open refused the file: say why as precisely as the pages allow.
-	r.Problems = append(r.Problems, h.problems...)
 	if !h.fatal {
 		w := newWalker(f, h.cur.pageSize, h.cur.pgid)
 		w.walk(h.cur.root, h.cur.freelist)
@@ -73,6 +64,16 @@ func CheckFile(path string) (*Report, error) {
 		r.Problems = append(r.Problems, d.Problem)
 	}
 	return r, nil
+}
+
+// CheckReport checks the open store as CheckFile does, on one snapshot,
+// while other transactions go on.
+func (s *Store) CheckReport() *Report {
+	r := &Report{Path: s.path, Problems: []string{}}
+	for _, e := range s.check(r) {
+		r.Problems = append(r.Problems, e.Error())
+	}
+	return r
 }
 
 // preflight checks the header pages of the file at path, if it exists,

@@ -206,7 +206,7 @@ func inspect(f *os.File) header {
 		h.add(true, "the root page %d is not a branch or leaf page (flags %#x)", m.root, hd.flags)
 	}
 	if m.freelist != noFreelist {
-		if _, err := pr.freelist(m.freelist); err != nil {
+		if _, err := pr.freelist(m.freelist, false); err != nil {
 			h.add(true, "%v", err)
 		}
 	}
@@ -257,8 +257,10 @@ func (r *pageReader) header(id uint64) (pageHeader, error) {
 	return h, nil
 }
 
-// freelist checks the freelist page id and returns the free page ids.
-func (r *pageReader) freelist(id uint64) ([]uint64, error) {
+// freelist checks the freelist page id and, if withIDs, returns the free
+// page ids (bbolt reads them when it opens the file for writing; a large
+// file may have many).
+func (r *pageReader) freelist(id uint64, withIDs bool) ([]uint64, error) {
 	if id < 2 || id >= r.hwm {
 		return nil, fmt.Errorf("the freelist page %d is outside the file's %d pages", id, r.hwm)
 	}
@@ -280,6 +282,9 @@ func (r *pageReader) freelist(id uint64) ([]uint64, error) {
 	}
 	if n > span/8 || start-id*r.pageSize+n*8 > span {
 		return nil, fmt.Errorf("freelist page %d: %d entries do not fit in %d bytes", id, n, span)
+	}
+	if !withIDs {
+		return nil, nil
 	}
 	b := make([]byte, n*8)
 	if err := r.readAt(b, start); err != nil {
@@ -330,7 +335,7 @@ func (w *walker) walk(root, freelist uint64) {
 	if freelist == noFreelist || w.full() {
 		return
 	}
-	ids, err := w.freelist(freelist)
+	ids, err := w.freelist(freelist, true)
 	if err != nil {
 		w.add("%v", err)
 		return

@@ -74,6 +74,11 @@ func (tx *Tx) PutMessage(m *kp.Message, raw []byte) error {
 	if err := tx.b(bucketCaseMsg).Put(caseMsgKey(m.Case, seq), nil); err != nil {
 		return fmt.Errorf("indexing message %q: %w", m.ID, err)
 	}
+	if m.Case != 0 {
+		if err := tx.indexSearch(m.Case, messageTokens(m)); err != nil {
+			return fmt.Errorf("indexing message %q: %w", m.ID, err)
+		}
+	}
 	m.Seq = seq
 	return nil
 }
@@ -113,6 +118,9 @@ func (tx *Tx) UpdateMessage(m *kp.Message) error {
 	}
 	e.cas = m.Case
 	if err := tx.b(bucketMsgID).Put(msgIDKey(m.ID), e.encode()); err != nil {
+		return fmt.Errorf("updating message %q: %w", m.ID, err)
+	}
+	if err := tx.indexSearch(m.Case, messageTokens(m)); err != nil {
 		return fmt.Errorf("updating message %q: %w", m.ID, err)
 	}
 	return nil

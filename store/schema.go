@@ -109,6 +109,31 @@ var (
 	// bucketAuditCase: u64 case | u64 audit seq -> (empty). Audit records
 	// that concern a case.
 	bucketAuditCase = []byte("audit_case")
+	// bucketSuggestDoc: u64 case id -> uvarint term count, then per term
+	// lstr term | uvarint frequency: the terms of a case's request
+	// (package suggest), written once when the case opens so its postings
+	// can be replaced. Added without a version change: Open creates missing
+	// buckets, and cases from before it simply have no terms.
+	bucketSuggestDoc = []byte("suggest_doc")
+	// bucketSuggestPost: lstr term | u64 first case id -> a block of
+	// postings in case id order, each uvarint id difference (from the
+	// previous posting; 0 for the first, whose id is in the key) | uvarint
+	// frequency | uvarint term count of the case. The inverted index the
+	// suggestions rank past cases by: one posting per term of each folded
+	// bucketSuggestDoc record (store/suggest.go), written a block per term
+	// per fold; a case indexed late gets blocks of its own.
+	bucketSuggestPost = []byte("suggest_post")
+	// bucketSuggestDF: term -> uvarint number of cases with the term
+	// (document frequency; also the vocabulary compounds are split by).
+	bucketSuggestDF = []byte("suggest_df")
+	// bucketSearch is the full-text index: token | 0x00 | u64 first case
+	// id -> uvarint gaps to the further case ids of the block, ascending
+	// (a posting block of at most blockMax cases). Tokens (package search)
+	// never hold a 0x00 byte, so the blocks of one token sit together, and
+	// those of every token with a prefix sit in one key range. Written with the message (PutMessage,
+	// UpdateMessage) and the case (PutCase) in their transaction. Added
+	// without a version change: Open creates missing buckets.
+	bucketSearch = []byte("search")
 
 	// bucketCursor: mailbox name -> 4-byte UIDVALIDITY | 4-byte last UID.
 	bucketCursor = []byte("cursor")
@@ -137,7 +162,8 @@ var (
 	bucketCounters = []byte("counters")
 	// bucketStats: internal counter name -> 8-byte big-endian int64.
 	// "case/<status>" counts cases per status, "out/<state>" outbound
-	// messages per state, so counts are O(1) at any store size.
+	// messages per state, "suggest/docs" and "suggest/terms" the cases in
+	// bucketSuggestDoc and the sum of their term counts, so counts are O(1) at any store size.
 	bucketStats = []byte("stats")
 )
 
@@ -192,6 +218,10 @@ var buckets = []bucketDef{
 	{bucketTombstone, 0.9},
 	{bucketAudit, 1.0}, // append-only
 	{bucketAuditCase, bolt.DefaultFillPercent},
+	{bucketSuggestDoc, 0.9}, // appended by case id
+	{bucketSuggestPost, bolt.DefaultFillPercent},
+	{bucketSuggestDF, bolt.DefaultFillPercent},
+	{bucketSearch, bolt.DefaultFillPercent},
 	{bucketCursor, bolt.DefaultFillPercent},
 	{bucketOut, 0.9},
 	{bucketOutRaw, 1.0},

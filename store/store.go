@@ -34,6 +34,8 @@ import (
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	kp "kontaktpunkt"
 )
 
 // Errors of the store. Test with errors.Is.
@@ -80,6 +82,10 @@ type Options struct {
 	// ReadOnly opens the store for reading, under a shared lock: several
 	// readers may open it at once, none while a writer holds it.
 	ReadOnly bool
+	// NoSearchIndex leaves the full-text index unwritten, so that
+	// benchmarks can measure what it costs. Search then misses what was
+	// stored meanwhile.
+	NoSearchIndex bool
 }
 
 // Store is an open store file. Its methods are safe for concurrent use;
@@ -90,6 +96,7 @@ type Store struct {
 	codec    *codec
 	rawBlock int // block size of the raw log (schema.go)
 	readOnly bool
+	noSearch bool
 }
 
 // Open opens or creates the store at path, creates missing buckets and
@@ -173,7 +180,7 @@ func Open(path string, opts Options) (*Store, error) {
 		db.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
-	s := &Store{db: db, path: path, codec: c, readOnly: opts.ReadOnly}
+	s := &Store{db: db, path: path, codec: c, readOnly: opts.ReadOnly, noSearch: opts.NoSearchIndex}
 	if err := s.init(); err != nil {
 		s.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
@@ -228,7 +235,11 @@ func (s *Store) Path() string { return s.path }
 // instead of crashing the program; so do View and Backup.
 func (s *Store) Update(fn func(tx *Tx) error) error {
 	return s.update(func(btx *bolt.Tx) error {
-		return fn(s.newTx(btx))
+		tx := s.newTx(btx)
+		if err := fn(tx); err != nil {
+			return err
+		}
+		return tx.flushSearch()
 	})
 }
 
@@ -311,7 +322,7 @@ func (s *Store) BackupFile(path string) (err error) {
 // agrees with it, every record has its index entries, and the counters
 // match. It reads the whole store; use it in tests and for diagnosis.
 func (s *Store) Check() error {
-	if errs := s.check(); len(errs) > 0 {
+	if errs := s.check(nil); len(errs) > 0 {
 		return fmt.Errorf("checking %s: %w", s.path, errors.Join(errs...))
 	}
 	return nil
@@ -322,10 +333,18 @@ func (s *Store) Check() error {
 // found nothing it depends on, as a broken level says nothing reliable
 // about the next. bbolt's check also reads both header pages, on a
 // goroutine of its own where a panic cannot be caught, so it is skipped
-// when one of them is damaged.
-func (s *Store) check() []error {
+// when one of them is damaged. If r is not nil, check fills in what it
+// says about the file.
+func (s *Store) check(r *Report) []error {
 	var errs []error
 	err := s.view(func(btx *bolt.Tx) error {
+		if r != nil {
+			r.PageSize = uint64(s.db.Info().PageSize)
+			r.Pages, r.Transaction = uint64(btx.Size())/r.PageSize, uint64(btx.ID())
+			if fi, err := os.Stat(s.path); err == nil {
+				r.Size = fi.Size()
+			}
+		}
 		hdr, pages := s.checkPages(btx)
 		if errs = append(hdr, pages...); len(pages) > 0 {
 			return nil
@@ -415,10 +434,16 @@ type Tx struct {
 	codec    *codec
 	rawBlock int
 	bkts     map[string]*bolt.Bucket
+	pending  *pendingTerms // suggestion terms not yet in the postings (suggest.go)
+	// search holds the full-text postings added in this transaction,
+	// written to the index when fn of Update returns (flushSearch): one
+	// read and write per token and transaction rather than per message.
+	search   map[string][]kp.CaseID
+	noSearch bool
 }
 
 func (s *Store) newTx(btx *bolt.Tx) *Tx {
-	return &Tx{tx: btx, codec: s.codec, rawBlock: s.rawBlock}
+	return &Tx{tx: btx, codec: s.codec, rawBlock: s.rawBlock, noSearch: s.noSearch}
 }
 
 // b returns a bucket with its schema FillPercent set (bolt does not

@@ -15,6 +15,7 @@ import (
 	kp "kontaktpunkt"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
+	"kontaktpunkt/suggest"
 )
 
 const (
@@ -98,6 +99,11 @@ type page struct {
 	Contact string
 	User    string
 	Now     string
+	// CSRF is the token of the page's forms; "" when the user may not
+	// act, and the pages then show no forms.
+	CSRF string
+	// Query fills the search box.
+	Query string
 }
 
 func (d *dashboard) page(r *http.Request, title string, now time.Time) page {
@@ -105,7 +111,11 @@ func (d *dashboard) page(r *http.Request, title string, now time.Time) page {
 	if contact == "" {
 		contact = "Kontaktpunkt"
 	}
-	return page{Title: title, Contact: contact, User: userOf(r.Context()), Now: d.fmtTime(now)}
+	p := page{Title: title, Contact: contact, User: userOf(r.Context()), Now: d.fmtTime(now)}
+	if d.s.canAct(r) {
+		p.CSRF = d.s.csrfToken(p.User, now)
+	}
+	return p
 }
 
 func (d *dashboard) fmtTime(t time.Time) string {
@@ -185,13 +195,13 @@ func (d *dashboard) list(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 
-	title := "Cases"
+	title := d.tr(r, "Cases")
 	for _, f := range filters {
 		if f.name == lq.filter {
-			title = f.label + " cases"
+			title = d.tr(r, f.label) + " " + d.tr(r, "cases")
 		}
 	}
-	p := listPage{page: d.page(r, title, now), Filter: lq.filter, Assignee: lq.assignee, PageNo: lq.page, Note: note}
+	p := listPage{page: d.page(r, title, now), Filter: lq.filter, Assignee: lq.assignee, PageNo: lq.page, Note: d.tr(r, note)}
 	counts := map[string]string{
 		"open":     strconv.Itoa(byStatus[kp.StatusOpen]),
 		"waiting":  strconv.Itoa(byStatus[kp.StatusWaiting]),
@@ -209,7 +219,7 @@ func (d *dashboard) list(w http.ResponseWriter, r *http.Request) {
 	}
 	for _, f := range filters {
 		q := listQuery{filter: f.name, assignee: lq.assignee, page: 1}
-		p.Tabs = append(p.Tabs, tab{Label: f.label, Count: counts[f.name], Href: q.href(), Active: f.name == lq.filter})
+		p.Tabs = append(p.Tabs, tab{Label: d.tr(r, f.label), Count: counts[f.name], Href: q.href(), Active: f.name == lq.filter})
 	}
 	for i := range cases {
 		p.Rows = append(p.Rows, d.row(&cases[i], now))
@@ -225,9 +235,9 @@ func (d *dashboard) list(w http.ResponseWriter, r *http.Request) {
 		p.Next = q.href()
 	}
 	if len(p.Rows) == 0 {
-		p.Empty = "No cases here."
+		p.Empty = d.tr(r, "No cases here.")
 		if lq.page > 1 {
-			p.Empty = "No cases on this page."
+			p.Empty = d.tr(r, "No cases on this page.")
 		}
 	}
 	d.render(w, r, "list", p)
@@ -430,10 +440,37 @@ type casePage struct {
 	LastInbound string
 	LastStaff   string
 	Messages    []messageView
+	// Suggest is who similar past cases went to, and those cases.
+	Suggest suggestView
+	// Suppressed is set when mail to the requester is suppressed (it
+	// bounced for good).
+	Suppressed bool
+	// Plan is what follows if nothing happens.
+	Plan []planRow
+	// Failed are the case's outbound messages that failed for good,
+	// each with a retry button.
+	Failed []failedOut
+}
+
+// planRow is one step of the follow-up plan, formatted.
+type planRow struct {
+	Kind, Due, Who, Effect string
+	Overdue                bool
+}
+
+// failedOut is one failed outbound message of a case.
+type failedOut struct {
+	ID      uint64
+	Kind    string
+	To      string
+	Error   string
+	Subject string
 }
 
 // messageView is one message of the timeline.
 type messageView struct {
+	// ID is the Message-ID, for the move form.
+	ID            string
 	Anchor        string
 	Time          string
 	Direction     string
@@ -450,14 +487,18 @@ type messageView struct {
 	Subject       string
 	Text          string
 	Cut           bool
-	Attachments   []string
+	Attachments   []attachmentLink
 	Quarantine    string
 	// Folded is set for a reply shown as its own text (Own, "" when
 	// nothing new) with its quoted history (Quoted) folded away.
-	Folded      bool
-	Own, Quoted string
-	QuotedLines int
-	CollidedID  string
+	Folded bool
+	// Note marks an internal note; Event a line the gateway or an
+	// operator recorded; NotAuth mail that failed the sender check;
+	// Bounce and Spam the classes.
+	Note, Event, NotAuth, Bounce, Spam bool
+	Own, Quoted                        string
+	QuotedLines                        int
+	CollidedID                         string
 }
 
 // caseLink is a case named on another case's page.
@@ -474,15 +515,32 @@ func (d *dashboard) caseView(w http.ResponseWriter, r *http.Request) {
 	}
 	now := d.s.now()
 	var (
-		c    *kp.Case
-		msgs []kp.Message
+		c          *kp.Case
+		msgs       []kp.Message
+		sug        *suggest.Result
+		failed     []kp.Outbound
+		suppressed bool
 	)
 	err = d.s.o.Store.View(func(tx *store.Tx) error {
 		var err error
 		if c, err = tx.Case(kp.CaseID(id)); err != nil {
 			return err
 		}
-		msgs, err = tx.CaseMessages(kp.CaseID(id))
+		if msgs, err = tx.CaseMessages(kp.CaseID(id)); err != nil {
+			return err
+		}
+		if sug, err = suggest.ForCase(tx, kp.CaseID(id)); err != nil {
+			return err
+		}
+		if c.Requester.Addr != "" {
+			if suppressed, err = tx.Suppressed(c.Requester.Addr, now); err != nil {
+				return err
+			}
+		}
+		if d.s.o.Actions == nil {
+			return nil
+		}
+		failed, err = tx.ListOutbound(kp.OutFailed, failedShown)
 		return err
 	})
 	if errors.Is(err, store.ErrNotFound) && c == nil {
@@ -519,9 +577,28 @@ func (d *dashboard) caseView(w http.ResponseWriter, r *http.Request) {
 		p.Links = append(p.Links, link(id))
 	}
 	p.OpenedBy = c.OpenedBy
+	p.Suppressed = suppressed
+	if d.s.o.FollowUpPlan != nil {
+		for _, st := range d.s.o.FollowUpPlan(*c) {
+			row := planRow{Kind: st.Kind, Due: d.fmtTime(st.Due), Who: st.Who, Overdue: st.Due.Before(now)}
+			switch {
+			case st.Resolve:
+				row.Effect = d.tr(r, "resolves the case")
+			case st.Escalation > 0:
+				row.Effect = d.tr(r, "escalation level") + " " + strconv.Itoa(st.Escalation)
+			}
+			p.Plan = append(p.Plan, row)
+		}
+	}
+	for _, o := range failed {
+		if o.Case == c.ID {
+			p.Failed = append(p.Failed, failedOut{ID: o.ID, Kind: o.Kind, To: strings.Join(o.To, ", "), Error: o.LastError, Subject: o.Subject})
+		}
+	}
 	for i := range msgs {
 		p.Messages = append(p.Messages, d.message(&msgs[i], i))
 	}
+	p.Suggest = d.suggestView(sug, link)
 	d.render(w, r, "case", p)
 }
 
@@ -531,6 +608,12 @@ func (d *dashboard) message(m *kp.Message, i int) messageView {
 		t = m.Received
 	}
 	v := messageView{
+		ID:            m.ID,
+		Note:          m.Kind == "note",
+		Event:         m.Kind == "event" || m.Kind == "command",
+		NotAuth:       m.Kind == "not-authenticated",
+		Bounce:        m.Class == kp.ClassBounce,
+		Spam:          m.Class == kp.ClassSpam,
 		Anchor:        "m" + strconv.Itoa(i+1),
 		Time:          d.fmtTime(t),
 		Direction:     string(m.Direction),
@@ -565,10 +648,18 @@ func (d *dashboard) message(m *kp.Message, i int) messageView {
 		}
 		v.Folded, v.Own, v.Quoted, v.QuotedLines = true, q.Own, q.Quoted, q.QuotedLines
 	}
-	for _, a := range m.Attachments {
-		v.Attachments = append(v.Attachments, a.Name+" ("+a.ContentType+", "+byteSize(a.Size)+")")
+	for j, a := range m.Attachments {
+		v.Attachments = append(v.Attachments, attachmentLink{
+			Label: a.Name + " (" + a.ContentType + ", " + byteSize(a.Size) + ")",
+			Href:  "/case/" + strconv.FormatUint(uint64(m.Case), 10) + "/attachment?m=" + strconv.Itoa(i+1) + "&a=" + strconv.Itoa(j),
+		})
 	}
 	return v
+}
+
+// attachmentLink is an attachment on the case page, with its download.
+type attachmentLink struct {
+	Label, Href string
 }
 
 func joinAddrs(as []kp.Address) string {
@@ -592,6 +683,11 @@ func byteSize(n int64) string {
 // render executes a template into a buffer first, so a template error
 // becomes a clean 500 instead of half a page.
 func (d *dashboard) render(w http.ResponseWriter, r *http.Request, name string, data any) {
+	d.renderStatus(w, r, http.StatusOK, name, data)
+}
+
+// renderStatus is render with a status code other than 200.
+func (d *dashboard) renderStatus(w http.ResponseWriter, r *http.Request, code int, name string, data any) {
 	var buf bytes.Buffer
 	if err := d.t.ExecuteTemplate(&buf, name, data); err != nil {
 		d.s.log.Error("rendering page", "page", name, "err", err)
@@ -600,6 +696,7 @@ func (d *dashboard) render(w http.ResponseWriter, r *http.Request, name string, 
 	}
 	w.Header().Set("Content-Type", "text/html; charset=utf-8")
 	w.Header().Set("Content-Length", strconv.Itoa(buf.Len()))
+	w.WriteHeader(code)
 	if r.Method == http.MethodHead {
 		return
 	}

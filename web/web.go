@@ -4,14 +4,19 @@
 //
 // Invariants:
 //
-//   - Nothing here writes to the store: every request runs in one read-only
-//     View, and only GET and HEAD are answered.
+//   - Pages only read: every GET runs in one read-only View. Changes come
+//     only through Options.Actions, by POST from an authenticated user
+//     (or, without authentication configured, from this machine) with a
+//     CSRF token, and are the same operations as staff commands in mail.
 //   - No request scans the whole store. The case list walks the status or
 //     assignee index (or the case bucket newest first) and stops after one
 //     page; the overdue list walks the follow-up due index; /metrics reads
 //     O(1) counters kept by the store. The one bounded exception is the
 //     escalated list, which has no index: it looks at the newest
-//     escalatedScan open and waiting cases and says so on the page.
+//     escalatedScan open and waiting cases and says so on the page. The
+//     other is the statistics page and the answer-time histograms of
+//     /metrics: they need every case, get them from Options.Report, and
+//     keep the result until the store's generation changes.
 //   - Mail is untrusted: every value reaches the page through html/template
 //     and its contextual escaping; pages carry a Content-Security-Policy
 //     that allows no script at all.
@@ -21,6 +26,7 @@
 package web
 
 import (
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -29,6 +35,7 @@ import (
 	"sync"
 	"time"
 
+	kp "kontaktpunkt"
 	"kontaktpunkt/config"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
@@ -55,6 +62,9 @@ type Health struct {
 	// program started if none has connected yet. Zero means unknown; the
 	// handler then counts from when it first saw the poller disconnected.
 	IMAPDownSince time.Time
+	// IMAPLastSync is when the last pass over the mailbox completed; zero
+	// before the first.
+	IMAPLastSync time.Time
 }
 
 // Options configure New.
@@ -93,10 +103,43 @@ type Options struct {
 	// Quotes splits a reply's own text from its quoted history on the
 	// case page; nil knows what mail programs write but not our own mail.
 	Quotes *routing.QuoteTrimmer
+	// Actions carries out staff actions from the dashboard; nil keeps
+	// the dashboard read-only.
+	Actions Actions
+	// IsStaff reports whether a user name that is an address is a staff
+	// member's: actions are then recorded under that address.
+	IsStaff func(addr string) bool
+	// ActorDomain is the domain other users' actions are recorded under
+	// ("kari" acts as kari@ActorDomain); "" means "web".
+	ActorDomain string
+	// FollowUpPlan returns the follow-ups a case will get if nothing
+	// happens, for the case page; nil shows only the next one.
+	FollowUpPlan func(c kp.Case) []PlanStep
+	// Language is the dashboard's language, as templates.language: "nb"
+	// (bokmål) or "en"; anything else means "en".
+	Language string
 	// Now is the clock; nil means time.Now.
 	Now func() time.Time
 	// Log receives request errors; nil discards them.
 	Log *slog.Logger
+	// Report computes the figures of the statistics page (/stats);
+	// nil leaves the page out.
+	Report ReportFunc
+	// Version is the running build's version, for kontaktpunkt_build_info.
+	Version string
+}
+
+// PlanStep is one follow-up of a case's plan.
+type PlanStep struct {
+	// Kind is the follow-up kind ("respond", "escalate-1", …).
+	Kind string
+	Due  time.Time
+	// Who says who is mailed ("assignee", "escalation, lead").
+	Who string
+	// Escalation is the level the step raises the case to (0: none).
+	Escalation int
+	// Resolve is set for the auto-resolve.
+	Resolve bool
 }
 
 // DefaultIMAPGrace is how long a lost IMAP session is tolerated before
@@ -119,11 +162,18 @@ type server struct {
 	now  func() time.Time
 	loc  *time.Location
 	log  *slog.Logger
+	// lang is the dashboard's language: "nb" or "en".
+	lang string
+	// csrfKey signs the forms' CSRF tokens; new on every start.
+	csrfKey [32]byte
 
 	// downMu guards downSeen: when this handler first saw IMAP
 	// disconnected, for a Health that does not say.
 	downMu   sync.Mutex
 	downSeen time.Time
+
+	// reports caches the statistics page's and the histograms' reports.
+	reports reportCache
 }
 
 // New returns the handler of every route. It fails when the options are
@@ -137,6 +187,7 @@ func New(o Options) (http.Handler, error) {
 	if s.now == nil {
 		s.now = time.Now
 	}
+	rand.Read(s.csrfKey[:]) // never fails
 	if s.loc == nil {
 		s.loc = time.Local
 	}
@@ -165,7 +216,11 @@ func New(o Options) (http.Handler, error) {
 	if users != nil || o.TrustedHeader != "" {
 		s.auth = newAuthenticator(users, o.TrustedHeader, o.TrustedProxies, s.now)
 	}
-	pages, err := parseTemplates()
+	s.lang = "en"
+	if o.Language == "nb" {
+		s.lang = "nb"
+	}
+	pages, err := parseTemplates(s.lang)
 	if err != nil {
 		return nil, err
 	}
@@ -181,6 +236,16 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("GET /{$}", s.protect(http.HandlerFunc(d.list)))
 	mux.Handle("GET /case", s.protect(http.HandlerFunc(d.jump)))
 	mux.Handle("GET /case/{id}", s.protect(http.HandlerFunc(d.caseView)))
+	mux.Handle("GET /stats", s.protect(http.HandlerFunc(d.stats)))
+	mux.Handle("GET /stats.csv", s.protect(http.HandlerFunc(d.statsCSV)))
+	mux.Handle("GET /case/{id}/attachment", s.protect(http.HandlerFunc(d.attachment)))
+	mux.Handle("GET /search", s.protect(http.HandlerFunc(d.search)))
+	mux.Handle("GET /unfiled", s.protect(http.HandlerFunc(d.unfiled)))
+	if o.Actions != nil {
+		mux.Handle("POST /case/{id}/act", s.protect(http.HandlerFunc(d.caseAct)))
+		mux.Handle("POST /message/act", s.protect(http.HandlerFunc(d.messageAct)))
+		mux.Handle("POST /outbox/{id}/retry", s.protect(http.HandlerFunc(d.retry)))
+	}
 	return secure(mux), nil
 }
 

@@ -52,6 +52,9 @@ func adminHandler(e *env, log *slog.Logger) http.Handler {
 		err := runOffline(r.Context(), req.Args[0], req.Args[1:], &stdout, func(*config.Config, bool) (*env, func(), error) {
 			return e, func() {}, nil
 		}, &stderr)
+		if err != nil && e.damaged != nil {
+			e.damaged(err)
+		}
 		code := exitCode(err, &stderr)
 		log.Info("admin command", "command", req.Args[0], "exit", code)
 		_ = json.NewEncoder(w).Encode(adminRunReply{Stdout: stdout.String(), Stderr: stderr.String(), Code: code})
@@ -65,6 +68,15 @@ func adminHandler(e *env, log *slog.Logger) http.Handler {
 		g := *e.g
 		g.Quiet = req.Quiet
 		results, err := g.Ingest(r.Context(), req.Items)
+		if msg := storeDamage(err); msg != "" {
+			// Permanent: the client exits 1, not 75 (an MTA would retry
+			// forever), and serve stops.
+			if e.damaged != nil {
+				e.damaged(err)
+			}
+			http.Error(w, msg, http.StatusUnprocessableEntity)
+			return
+		}
 		if err != nil {
 			http.Error(w, err.Error(), http.StatusServiceUnavailable)
 			return
@@ -124,6 +136,11 @@ func (c *adminClient) post(ctx context.Context, path string, in, out any) error 
 		return fmt.Errorf("the store is in use and its serve does not answer on the admin socket: %w", err)
 	}
 	defer resp.Body.Close()
+	if resp.StatusCode == http.StatusUnprocessableEntity {
+		// serve's store is damaged; the body is the message to show.
+		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
+		return remoteExit{code: exitUser, stderr: "kontaktpunkt: " + string(bytes.TrimSpace(msg)) + "\n"}
+	}
 	if resp.StatusCode != http.StatusOK {
 		msg, _ := io.ReadAll(io.LimitReader(resp.Body, 4096))
 		return fmt.Errorf("serve's admin endpoint: %s: %s", resp.Status, bytes.TrimSpace(msg))

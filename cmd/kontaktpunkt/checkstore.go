@@ -1,6 +1,7 @@
 package main
 
 import (
+	"context"
 	"errors"
 	"flag"
 	"fmt"
@@ -11,8 +12,10 @@ import (
 
 // cmdCheckStore checks the store file without writing to it: its header
 // and page structure, bbolt's consistency check and the store's indexes.
-// It works on a store that no longer opens.
-func cmdCheckStore(args []string, stdout io.Writer) error {
+// It works on a store that no longer opens. While serve holds the store,
+// serve checks it (one snapshot, while it goes on working).
+func cmdCheckStore(ctx context.Context, args []string, stdout, stderr io.Writer) error {
+	args = absFlagValues(args, "config", "db")
 	fs := flag.NewFlagSet("check-store", flag.ContinueOnError)
 	var cf commonFlags
 	cf.register(fs)
@@ -34,11 +37,20 @@ func cmdCheckStore(args []string, stdout io.Writer) error {
 	case isNotExist(err):
 		return usageErr("no store at %s", path)
 	case errors.Is(err, store.ErrInUse):
-		return fmt.Errorf("%w; stop serve to check it, or check a fresh backup (kontaktpunkt backup OUT, then check-store -db OUT)", err)
+		if client := adminClientFor(cfg); client != nil {
+			return client.run(ctx, append([]string{"check-store"}, args...), stdout, stderr)
+		}
+		return err
 	case err != nil:
 		return err
 	}
-	if *asJSON {
+	return printReport(r, *asJSON, stdout)
+}
+
+// printReport prints what check-store found and fails with damagedReport
+// when it found problems.
+func printReport(r *store.Report, asJSON bool, stdout io.Writer) error {
+	if asJSON {
 		if err := writeJSON(stdout, struct {
 			OK bool `json:"ok"`
 			*store.Report
@@ -46,25 +58,24 @@ func cmdCheckStore(args []string, stdout io.Writer) error {
 			return err
 		}
 	} else {
-		fmt.Fprintf(stdout, "%s: %d bytes", path, r.Size)
+		fmt.Fprintf(stdout, "%s: %d bytes", r.Path, r.Size)
 		if r.Pages > 0 {
 			fmt.Fprintf(stdout, ", %d pages of %d bytes, transaction %d", r.Pages, r.PageSize, r.Transaction)
 		}
-		if r.OK() {
+		switch len(r.Problems) {
+		case 0:
 			fmt.Fprintln(stdout, ": ok")
-		} else {
-			if len(r.Problems) == 1 {
-				fmt.Fprintln(stdout, ": 1 problem")
-			} else {
-				fmt.Fprintf(stdout, ": %d problems\n", len(r.Problems))
-			}
-			for _, p := range r.Problems {
-				fmt.Fprintf(stdout, "  %s\n", p)
-			}
+		case 1:
+			fmt.Fprintln(stdout, ": 1 problem")
+		default:
+			fmt.Fprintf(stdout, ": %d problems\n", len(r.Problems))
+		}
+		for _, p := range r.Problems {
+			fmt.Fprintf(stdout, "  %s\n", p)
 		}
 	}
 	if !r.OK() {
-		return damagedReport{path}
+		return damagedReport{r.Path}
 	}
 	return nil
 }

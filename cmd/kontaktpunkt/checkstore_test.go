@@ -6,6 +6,8 @@ import (
 	"encoding/binary"
 	"encoding/json"
 	"fmt"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
@@ -69,12 +71,11 @@ func (ds *damagedStore) findCasePages(t *testing.T) {
 	}
 	ne := binary.NativeEndian
 	const hdr = 16
-	ds.pageSize = int64(ne.Uint32(data[hdr+8:]))
+	ds.pageSize, ds.hwm, _ = ds.meta(t)
 	meta := data[hdr:]
 	if m1 := data[ds.pageSize+hdr:]; ne.Uint64(m1[48:]) > ne.Uint64(meta[48:]) {
 		meta = m1
 	}
-	ds.hwm = int64(ne.Uint64(meta[40:]))
 	page := func(id int64) []byte { return data[id*ds.pageSize:] }
 	root := page(int64(ne.Uint64(meta[16:])))
 	for i := 0; i < int(ne.Uint16(root[10:])); i++ {
@@ -94,6 +95,32 @@ func (ds *damagedStore) findCasePages(t *testing.T) {
 	for i := 0; i < int(ne.Uint16(p[10:])); i++ {
 		ds.caseLeaves = append(ds.caseLeaves, int64(ne.Uint64(p[hdr+i*16+8:])))
 	}
+}
+
+// meta returns the page size and, from the newer meta page, the
+// high-water mark and the root bucket's page.
+func (ds *damagedStore) meta(t *testing.T) (pageSize, hwm, root int64) {
+	t.Helper()
+	f, err := os.Open(ds.db)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	ne := binary.NativeEndian
+	const hdr = 16
+	b := make([]byte, 128)
+	if _, err := f.ReadAt(b, 0); err != nil {
+		t.Fatal(err)
+	}
+	pageSize = int64(ne.Uint32(b[hdr+8:]))
+	m1 := make([]byte, 128)
+	if _, err := f.ReadAt(m1, pageSize); err != nil {
+		t.Fatal(err)
+	}
+	if ne.Uint64(m1[hdr+48:]) > ne.Uint64(b[hdr+48:]) {
+		b = m1
+	}
+	return pageSize, int64(ne.Uint64(b[hdr+40:])), int64(ne.Uint64(b[hdr+16:]))
 }
 
 func (ds *damagedStore) overwrite(t *testing.T, ids ...int64) {
@@ -249,4 +276,112 @@ func TestEmptyStoreFile(t *testing.T) {
 	if out, errOut, code := run(t, "", "check-store", "-db", db); code != 0 {
 		t.Fatalf("check-store after ingest: exit %d: %s%s", code, out, errOut)
 	}
+}
+
+// While serve holds the store, check-store has serve check it.
+func TestCheckStoreThroughRunningServe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	var out strings.Builder
+	d, err := startDemo(ctx, t.TempDir(), &out, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	if _, err := d.write(demoOla, false, "Spørsmål om API", "Hei!\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.expect(ctx, "the acknowledgement", kindTo("ack", demoOla)); err != nil {
+		t.Fatal(err)
+	}
+	db := d.srv.Config.Store.Path
+	stdout, stderr, code := run(t, "", "check-store", "-db", db, "-json")
+	var rep struct {
+		OK       bool     `json:"ok"`
+		Path     string   `json:"path"`
+		Pages    int      `json:"pages"`
+		Problems []string `json:"problems"`
+	}
+	if err := json.Unmarshal([]byte(stdout), &rep); err != nil || code != 0 || !rep.OK || rep.Path != db || rep.Pages == 0 {
+		t.Fatalf("check-store while serve runs: exit %d, %+v, %v: %s%s", code, rep, err, stdout, stderr)
+	}
+}
+
+// startDamagedDemo starts the demo, lets it open a case, restarts the
+// program with nothing that writes on its own (no outbox, no follow-ups;
+// no IMAP either unless imap), then overwrites the root bucket's page of
+// its store. Every transaction reads that page first, and no commit in
+// flight can move it away from the damage.
+func startDamagedDemo(t *testing.T, ctx context.Context, imap bool) *demo {
+	t.Helper()
+	var out strings.Builder
+	d, err := startDemo(ctx, t.TempDir(), &out, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { d.close() })
+	if _, err := d.write(demoOla, false, "Spørsmål om API", "Hei!\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.expect(ctx, "the acknowledgement", kindTo("ack", demoOla)); err != nil {
+		t.Fatal(err)
+	}
+	stopServer(t, d)
+	cfg := *d.srv.Config
+	off := false
+	cfg.SMTP.Host, cfg.FollowUp.Enabled = "", &off
+	if !imap {
+		cfg.IMAP.Host = ""
+	}
+	startServer(t, ctx, d, &cfg)
+	ds := &damagedStore{db: cfg.Store.Path}
+	var root int64
+	ds.pageSize, _, root = ds.meta(t)
+	ds.overwrite(t, root)
+	return d
+}
+
+// waitStopped waits for serve to end on its damaged store with exit
+// status 1 and the message.
+func waitStopped(t *testing.T, ctx context.Context, d *demo) {
+	t.Helper()
+	select {
+	case err := <-d.done:
+		d.done <- nil // d.close waits for it
+		var errb bytes.Buffer
+		code := exitCode(err, &errb)
+		if code != exitUser || !strings.Contains(errb.String(), "serve stopped") || !strings.Contains(errb.String(), "check-store -db "+d.srv.Config.Store.Path) {
+			t.Errorf("serve ended with exit %d: %s", code, errb.String())
+		}
+	case <-ctx.Done():
+		t.Fatal("serve kept running on a damaged store")
+	}
+}
+
+// A store damaged while serve runs stops serve with exit status 1 once
+// intake reaches the damage, instead of failing every message forever.
+func TestServeStopsOnStoreDamagedWhileRunning(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d := startDamagedDemo(t, ctx, true)
+	// The poller stops serve when it next reads the store: at the start
+	// of its session or on this mail.
+	if _, err := d.write(demoOla, false, "Et spørsmål til", "Hei igjen!\n"); err != nil {
+		t.Fatal(err)
+	}
+	waitStopped(t, ctx, d)
+}
+
+// ingest handed to serve's socket exits 1 on serve's damaged store, not
+// 75, and serve stops.
+func TestIngestThroughServeOnDamagedStore(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	d := startDamagedDemo(t, ctx, false)
+	db := d.srv.Config.Store.Path
+	_, errOut, code := run(t, request1, "ingest", "-db", db, "-quiet", "-")
+	if code != exitUser || strings.Count(strings.TrimSpace(errOut), "\n") != 0 || !strings.Contains(errOut, "damaged") || !strings.Contains(errOut, "check-store -db "+db) {
+		t.Errorf("ingest through serve: exit %d, want 1 and one line with the pointer: %q", code, errOut)
+	}
+	waitStopped(t, ctx, d)
 }

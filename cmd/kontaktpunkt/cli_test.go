@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"flag"
+	"fmt"
 	"os"
 	"path/filepath"
 	"strings"
@@ -365,5 +366,75 @@ Eksporten fra dere feiler.
 	out, _, code = run(t, "", "case", "show", "1", "-db", db)
 	if code != 0 || !strings.Contains(out, "their ref:  [rt.vendor.example #881] (support@rt.vendor.example, rt)") {
 		t.Fatalf("case show (%d):\n%s", code, out)
+	}
+}
+
+// TestCasesStreamsAndPages: the streamed listing is the JSON array the
+// whole-list encoder wrote, and -limit/-page pick from the store.
+func TestCasesStreamsAndPages(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "kp.db")
+	for i := range 7 {
+		mail := strings.ReplaceAll(request1, "r1@example.org", fmt.Sprintf("page%d@example.org", i))
+		mail = strings.ReplaceAll(mail, "ola@example.org", fmt.Sprintf("p%d@example.org", i))
+		writeFile(t, filepath.Join(dir, "mail"), fmt.Sprintf("%d.eml", i), strings.ReplaceAll(mail, "Sp=F8rsm=E5l", "<b>&"))
+	}
+	if _, errb, code := run(t, "", "ingest", "-db", db, "-quiet", filepath.Join(dir, "mail")); code != 0 {
+		t.Fatalf("ingest: %s", errb)
+	}
+	out, _, code := run(t, "", "cases", "-db", db, "-json")
+	var all []caseJSON
+	if err := json.Unmarshal([]byte(out), &all); code != 0 || err != nil || len(all) != 7 {
+		t.Fatalf("cases -json: %d %v %d cases\n%s", code, err, len(all), out)
+	}
+	var want bytes.Buffer
+	if err := writeJSON(&want, all); err != nil {
+		t.Fatal(err)
+	}
+	if out != want.String() {
+		t.Errorf("streamed JSON differs from the array form:\n%s\nwant\n%s", out, want.String())
+	}
+	out, _, _ = run(t, "", "cases", "-db", db, "-json", "-limit", "3", "-page", "2")
+	var page []caseJSON
+	if err := json.Unmarshal([]byte(out), &page); err != nil || len(page) != 3 || page[0].ID != all[3].ID {
+		t.Fatalf("page 2 of 3: %v %+v", err, page)
+	}
+	out, _, _ = run(t, "", "cases", "-db", db, "-json", "-limit", "3", "-page", "4")
+	if strings.TrimSpace(out) != "[]" {
+		t.Errorf("a page past the end = %q, want []", out)
+	}
+	out, _, _ = run(t, "", "cases", "-db", db, "-limit", "2")
+	if n := strings.Count(out, "\n"); n != 3 {
+		t.Errorf("table with -limit 2 has %d lines, want a header and 2:\n%s", n, out)
+	}
+	if _, _, code := run(t, "", "cases", "-db", db, "-page", "2"); code != 1 {
+		t.Errorf("-page without -limit exits %d, want 1", code)
+	}
+}
+
+// TestIngestOddAddressesInABatch: addresses the parser accepts but a mail
+// cannot carry as written neither stop ingest nor roll back good mail.
+func TestIngestOddAddressesInABatch(t *testing.T) {
+	dir := t.TempDir()
+	db := filepath.Join(dir, "kp.db")
+	odd := []string{`"john smith"@example.org`, "john.@docomo.ne.jp", "taro..yamada@docomo.ne.jp", `"a,b"@example.org`, "pål@økonomi.no", "nul\x00l@example.org"}
+	for i, a := range odd {
+		writeFile(t, filepath.Join(dir, "mail"), fmt.Sprintf("%d-odd.eml", i), fmt.Sprintf(
+			"From: Sender %d <s%d@example.org>\nTo: integrasjon@example.org\nCc: Odd <%s>\nSubject: Sak %d\nMessage-ID: <odd%d@example.org>\n\nHei\n", i, i, a, i, i))
+		writeFile(t, filepath.Join(dir, "mail"), fmt.Sprintf("%d-good.eml", i), fmt.Sprintf(
+			"From: Good %d <g%d@example.org>\nTo: integrasjon@example.org\nSubject: God sak %d\nMessage-ID: <good%d@example.org>\n\nHei\n", i, i, i, i))
+	}
+	out, errb, code := run(t, "", "ingest", "-db", db, "-json", filepath.Join(dir, "mail"))
+	if code != 0 {
+		t.Fatalf("ingest exit %d: %s", code, errb)
+	}
+	if n := strings.Count(out, `"status":"stored"`); n != 2*len(odd) {
+		t.Errorf("stored %d of %d messages:\n%s", n, 2*len(odd), out)
+	}
+	out, _, _ = run(t, "", "outbox", "-db", db, "-json")
+	for _, a := range []string{"pål@", "nul"} {
+		if strings.Contains(out, a) {
+			t.Errorf("mail queued for an unwritable address %q", a)
+		}
 	}
 }

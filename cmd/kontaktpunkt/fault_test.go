@@ -2,7 +2,7 @@ package main
 
 // Crash-safety of the whole program: `kontaktpunkt serve` is killed with
 // SIGKILL at random moments while it works through a backlog on a real
-// Dovecot, and restarted, many times. DESIGN section 2 promises that a
+// Dovecot, and restarted, many times. docs/architecture.md promises that a
 // crash anywhere means the message is fetched again, recognised as stored
 // and only moved: so in the end every message is in exactly one case (or
 // quarantined), none twice, none missing, and all have left INBOX.
@@ -318,7 +318,7 @@ func checkCases(t *testing.T, bl *backlog, storeFlags ...string) {
 		err  error
 	}
 	// One at a time: an offline command holds the store alone, a second
-	// one at the same moment is told the store is in use (DESIGN 9).
+	// one at the same moment is told the store is in use (docs/behaviour.md, Command line).
 	bin := kpBinary(t)
 	results := make([]shown, len(cases))
 	for i, c := range cases {

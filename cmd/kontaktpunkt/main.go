@@ -22,7 +22,7 @@ import (
 	"kontaktpunkt/store"
 )
 
-// Exit statuses (DESIGN section 9).
+// Exit statuses (docs/behaviour.md, Command line).
 const (
 	exitOK        = 0
 	exitUser      = 1
@@ -57,9 +57,11 @@ const usage = `usage: kontaktpunkt COMMAND [flags] [args]
   serve        [-config FILE]                 intake, outbox, follow-up and HTTP until SIGINT/SIGTERM
   demo         [-keep]                        a scripted conversation on in-process IMAP and SMTP servers
   ingest       [-config FILE] [-db FILE] [-quiet] [-json] PATH... | -
-  cases        [-config FILE] [-db FILE] [-status S] [-assignee A] [-json]
+  cases        [-config FILE] [-db FILE] [-status S] [-assignee A] [-limit N [-page P]] [-json]
   case show N  [-json]  |  case assign N WHO  |  case status N S  |  case note N TEXT
+  case suggest N [-json]  |  case suggest -replay [LAST] [-json]  |  case suggest -reindex
   outbox       [-json]  |  outbox retry ID
+  search       [-config FILE] [-db FILE] [-json] QUERY   words (prefixes) and status: team: from: after: before:
   check-config -config FILE
   check-store  [-config FILE] [-db FILE] [-json]   read-only check of the store file and its indexes
   backup       [-config FILE] [-db FILE] OUT
@@ -70,36 +72,49 @@ const usage = `usage: kontaktpunkt COMMAND [flags] [args]
   case export N OUT  |  case archived N REF   archive export; record the archive's reference
   audit        [-config FILE] [-db FILE] [-json]   staff and operator actions
   followup rearm [-since DATE] [-dry-run]     arm follow-ups of open cases an archive import left unarmed
+  report       [-config FILE|-db FILE] [-from DATE] [-to DATE] [-team NAME] [-json|-csv]   figures in business time
+  version                                     print the version
+  help         [CMD]                          a command's usage, flags and examples (also CMD -h)
 `
 
 // Run runs one command and returns its exit status. Tests call it directly.
 func Run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.Writer) int {
-	if len(args) == 0 || args[0] == "-h" || args[0] == "-help" || args[0] == "--help" || args[0] == "help" {
+	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		if len(args) == 0 {
-			return exitUser
-		}
+		return exitUser
+	}
+	if isHelpFlag(args[0]) {
+		fmt.Fprint(stdout, usage)
 		return exitOK
 	}
 	cmd, rest := args[0], args[1:]
 	var err error
 	switch cmd {
+	case "help":
+		err = cmdHelp(func(a []string) int { return Run(ctx, a, stdin, stdout, stderr) }, rest, stdout)
+	case "version", "-version", "--version":
+		err = cmdVersion(rest, stdout)
 	case "serve":
 		err = cmdServe(ctx, rest, stdout, stderr)
 	case "demo":
 		err = cmdDemo(ctx, rest, stdout, stderr)
 	case "ingest":
 		err = cmdIngest(ctx, rest, stdin, stdout, stderr)
-	case "cases", "case", "outbox", "backup", "followup":
+	case "cases", "case", "outbox", "backup", "followup", "report", "search":
 		err = cmdOffline(ctx, cmd, rest, stdout, stderr)
 	case "compact", "forget", "purge", "audit", "export-person":
 		err = cmdOffline(ctx, cmd, rest, stdout, stderr)
 	case "check-config":
 		err = cmdCheckConfig(rest, stdout)
 	case "check-store":
-		err = cmdCheckStore(rest, stdout)
+		err = cmdCheckStore(ctx, rest, stdout, stderr)
 	default:
-		err = usageErr("unknown command %q; run kontaktpunkt -help", cmd)
+		err = usageErr("unknown command %q; run kontaktpunkt help", cmd)
+	}
+	var hr helpRequest
+	if errors.As(err, &hr) {
+		printRequestedHelp(hr, stdout)
+		return exitOK
 	}
 	return exitCode(err, stderr)
 }
@@ -123,8 +138,15 @@ func exitCode(err error, stderr io.Writer) int {
 	}
 	var ce configError
 	if errors.As(err, &ce) {
-		fmt.Fprintln(stderr, "kontaktpunkt: configuration problems:")
-		fmt.Fprintln(stderr, indent(ce.err.Error()))
+		problems := ce.err
+		var fe *config.FileError
+		if errors.As(problems, &fe) {
+			fmt.Fprintf(stderr, "kontaktpunkt: configuration problems in %s:\n", fe.Path)
+			problems = fe.Err
+		} else {
+			fmt.Fprintln(stderr, "kontaktpunkt: configuration problems:")
+		}
+		fmt.Fprintln(stderr, indent(problems.Error()))
 		return exitUser
 	}
 	var dr damagedReport
@@ -168,7 +190,7 @@ func parseFlags(fs *flag.FlagSet, args []string) ([]string, error) {
 	for {
 		if err := fs.Parse(args); err != nil {
 			if errors.Is(err, flag.ErrHelp) {
-				return nil, err
+				return nil, helpRequest{fs: fs, pos: pos}
 			}
 			return nil, usageErr("%s: %v", fs.Name(), err)
 		}
@@ -229,11 +251,8 @@ func openStoreMode(cfg *config.Config, readOnly bool) (*store.Store, error) {
 			return nil, usageErr("no store at %s", cfg.Store.Path)
 		}
 	}
-	st, err := store.Open(cfg.Store.Path, store.Options{ReadOnly: readOnly})
-	if err != nil {
-		return nil, fmt.Errorf("opening store %s: %w", cfg.Store.Path, err)
-	}
-	return st, nil
+	// store.Open's errors already name the file ("opening PATH: …").
+	return store.Open(cfg.Store.Path, store.Options{ReadOnly: readOnly})
 }
 
 // newLogger builds the slog logger the configuration asks for.

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"bufio"
+	"bytes"
 	"context"
 	"encoding/json"
 	"errors"
@@ -29,6 +31,9 @@ type env struct {
 	cfg *config.Config
 	st  *store.Store
 	g   *gateway.Gateway
+	// damaged, if set, is told of every error of a command; serve stops
+	// when one says its store is damaged.
+	damaged func(error)
 }
 
 // cmdOffline runs cases, case, outbox or backup, on the store directly or,
@@ -83,8 +88,16 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 	asJSON := fs.Bool("json", false, "print JSON")
 	status := fs.String("status", "", "only cases with this status (open, waiting, resolved)")
 	assignee := fs.String("assignee", "", "only cases assigned to this address")
-	since := fs.String("since", "", "followup rearm: only cases updated on or after this date (YYYY-MM-DD)")
+	limit := fs.Int("limit", 0, "cases: at most this many (newest first)")
+	page := fs.Int("page", 0, "cases: the page of -limit cases to show, from 1")
+	since := fs.String("since", "", "followup rearm: only cases updated on or after this `DATE` (YYYY-MM-DD)")
 	dryRun := fs.Bool("dry-run", false, "followup rearm: only count the cases")
+	from := fs.String("from", "", "report: first date YYYY-MM-DD")
+	to := fs.String("to", "", "report: last date YYYY-MM-DD (inclusive)")
+	team := fs.String("team", "", "report: only this team's cases")
+	asCSV := fs.Bool("csv", false, "report: print CSV")
+	replay := fs.Bool("replay", false, "case suggest: replay the latest assigned cases and print how often the top suggestion was right")
+	reindex := fs.Bool("reindex", false, "case suggest: add cases opened before the suggestion index to it")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -99,10 +112,23 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		if len(pos) > 0 {
 			return usageErr("cases takes no arguments (got %q)", pos[0])
 		}
-		run = func(e *env) error { return listCases(e, kp.Status(*status), *assignee, *asJSON, stdout) }
+		if *limit < 0 || *page < 0 || (*page > 0 && *limit == 0) {
+			return usageErr("-limit must be a positive number, and -page needs -limit")
+		}
+		f := store.CaseFilter{Status: kp.Status(*status), Assignee: kp.NormAddr(*assignee), Limit: *limit}
+		if *page > 1 {
+			f.Offset = (*page - 1) * *limit
+		}
+		run = func(e *env) error { return listCases(e, f, *asJSON, stdout) }
 	case "case":
+		if len(pos) >= 1 && pos[0] == "suggest" && (*replay || *reindex) {
+			if run, err = suggestHistoryCommand(pos[1:], *replay, *reindex, *asJSON, stdout); err != nil {
+				return err
+			}
+			break
+		}
 		if len(pos) < 2 {
-			return usageErr("usage: case show N | case assign N WHO | case status N S | case note N TEXT | case merge FROM INTO | case move MSGID N")
+			return usageErr("usage: case show N | case assign N WHO | case status N S | case note N TEXT | case merge FROM INTO | case move MSGID N | case suggest N")
 		}
 		if pos[0] == "move" {
 			if run, err = moveCommand(pos[1:], stdout); err != nil {
@@ -132,6 +158,9 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 					if errors.Is(err, store.ErrNotFound) {
 						return usageErr("no outbound message %d", id)
 					}
+					if errors.Is(err, gateway.ErrAlreadySent) {
+						return usageErr("%v; nothing to retry", err)
+					}
 					return err
 				}
 				fmt.Fprintf(stdout, "outbound %d queued for a new attempt\n", id)
@@ -140,6 +169,13 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		default:
 			return usageErr("usage: outbox [-json] | outbox retry ID")
 		}
+	case "check-store":
+		// Only through serve's admin socket: standalone, cmdCheckStore
+		// checks files that do not open.
+		if len(pos) > 0 {
+			return usageErr("check-store takes no arguments (got %q)", pos[0])
+		}
+		run = func(e *env) error { return printReport(e.st.CheckReport(), *asJSON, stdout) }
 	case "followup":
 		if len(pos) != 1 || pos[0] != "rearm" {
 			return usageErr("usage: followup rearm [-since YYYY-MM-DD] [-dry-run]")
@@ -172,10 +208,20 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 			fmt.Fprintf(stdout, "re-armed %d cases; follow-ups already overdue fire now, at most followup.max_per_tick mails at once\n", n)
 			return nil
 		}
+	case "report":
+		if run, err = reportCommand(pos, *from, *to, *team, *asJSON, *asCSV, stdout); err != nil {
+			return err
+		}
 	case "compact", "forget", "purge", "audit", "export-person":
 		if run, err = privacyCommand(cmd, pos, *dryRun, *asJSON, stdout); err != nil {
 			return err
 		}
+	case "search":
+		if len(pos) == 0 {
+			return usageErr("usage: search [-json] QUERY")
+		}
+		query := strings.Join(pos, " ")
+		run = func(e *env) error { return searchCases(e, query, *asJSON, stdout) }
 	case "backup":
 		if len(pos) != 1 {
 			return usageErr("usage: backup [-config FILE] [-db FILE] OUT")
@@ -198,7 +244,9 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 		return err
 	}
 	// Commands that only read share the store with each other.
-	readOnly := cmd == "cases" || cmd == "backup" || cmd == "compact" || cmd == "audit" || (cmd == "forget" || cmd == "purge") && *dryRun || (cmd == "case" && pos[0] == "show") || (cmd == "outbox" && len(pos) == 0)
+	readOnly := cmd == "cases" || cmd == "backup" || cmd == "check-store" || cmd == "report" || cmd == "search" || cmd == "compact" || cmd == "audit" ||
+		(cmd == "forget" || cmd == "purge") && *dryRun || (cmd == "case" && (pos[0] == "show" || pos[0] == "suggest" && !*reindex)) ||
+		(cmd == "outbox" && len(pos) == 0)
 	e, closeEnv, err := open(cfg, readOnly)
 	var fw forwarded
 	if errors.As(err, &fw) {
@@ -263,8 +311,10 @@ func caseCommand(sub string, id kp.CaseID, rest []string, asJSON bool, stdout io
 			return nil, usageErr("usage: case export N OUT")
 		}
 		return func(e *env) error { return exportCase(e, id, rest[0], stdout) }, nil
+	case "suggest":
+		return suggestCommand(id, rest, asJSON, stdout)
 	}
-	return nil, usageErr("unknown case command %q (show, assign, status, note, merge, move, archived, export)", sub)
+	return nil, usageErr("unknown case command %q (show, assign, status, note, merge, move, archived, export, suggest)", sub)
 }
 
 func operatorAddr() string {
@@ -352,37 +402,75 @@ func counterpartName(r kp.CounterpartRef) string {
 	return strings.Join(parts, ", ")
 }
 
-func listCases(e *env, status kp.Status, assignee string, asJSON bool, stdout io.Writer) error {
-	var cases []kp.Case
-	if err := e.st.View(func(tx *store.Tx) error {
-		var err error
-		cases, err = tx.Cases(store.CaseFilter{Status: status, Assignee: kp.NormAddr(assignee)})
-		return err
-	}); err != nil {
-		return err
-	}
+// listCases streams the cases: each is written as it is read, so a
+// listing of any size needs the memory of one case (and, for the table,
+// of one chunk of rows).
+func listCases(e *env, f store.CaseFilter, asJSON bool, stdout io.Writer) error {
 	prefix := e.cfg.Contact.TagPrefix
+	w := bufio.NewWriterSize(stdout, 64<<10)
 	if asJSON {
-		out := make([]caseJSON, 0, len(cases))
-		for i := range cases {
-			out = append(out, toCaseJSON(&cases[i], prefix))
+		first := true
+		if _, err := w.WriteString("["); err != nil {
+			return err
 		}
-		return writeJSON(stdout, out)
+		// The same form writeJSON gives a whole array, one case at a time.
+		var buf bytes.Buffer
+		enc := json.NewEncoder(&buf)
+		enc.SetEscapeHTML(false)
+		enc.SetIndent("  ", "  ")
+		err := e.st.View(func(tx *store.Tx) error {
+			return tx.EachCase(f, func(c *kp.Case) error {
+				buf.Reset()
+				if err := enc.Encode(toCaseJSON(c, prefix)); err != nil {
+					return err
+				}
+				b := bytes.TrimRight(buf.Bytes(), "\n")
+				sep := ",\n  "
+				if first {
+					sep, first = "\n  ", false
+				}
+				w.WriteString(sep)
+				_, err := w.Write(b)
+				return err
+			})
+		})
+		if err != nil {
+			return err
+		}
+		if !first {
+			w.WriteString("\n")
+		}
+		w.WriteString("]\n")
+		return w.Flush()
 	}
-	tw := tabwriter.NewWriter(stdout, 0, 4, 2, ' ', 0)
+	const chunk = 1000 // rows aligned together; the table is flushed per chunk
+	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
 	fmt.Fprintln(tw, "TAG\tSTATUS\tPRIO\tASSIGNEE\tREQUESTER\tUPDATED\tSUBJECT")
-	for _, c := range cases {
-		who := c.Assignee
-		if who == "" && c.Team != "" {
-			who = "team " + c.Team
-		}
-		if who == "" {
-			who = "-"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID.Tag(prefix), c.Status, c.Priority, who,
-			c.Requester.Addr, c.Updated.In(e.loc()).Format("2006-01-02 15:04"), c.Subject)
+	rows := 0
+	err := e.st.View(func(tx *store.Tx) error {
+		return tx.EachCase(f, func(c *kp.Case) error {
+			who := c.Assignee
+			if who == "" && c.Team != "" {
+				who = "team " + c.Team
+			}
+			if who == "" {
+				who = "-"
+			}
+			fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", c.ID.Tag(prefix), c.Status, c.Priority, who,
+				c.Requester.Addr, c.Updated.In(e.loc()).Format("2006-01-02 15:04"), c.Subject)
+			if rows++; rows%chunk == 0 {
+				return tw.Flush()
+			}
+			return nil
+		})
+	})
+	if err != nil {
+		return err
 	}
-	return tw.Flush()
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	return w.Flush()
 }
 
 func showCase(e *env, id kp.CaseID, asJSON bool, stdout io.Writer) error {

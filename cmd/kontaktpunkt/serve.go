@@ -13,12 +13,14 @@ import (
 	"net/http"
 	"net/netip"
 	"os"
+	"runtime"
 	"strconv"
 	"sync"
 	"time"
 
 	"golang.org/x/sync/errgroup"
 
+	kp "kontaktpunkt"
 	"kontaktpunkt/config"
 	"kontaktpunkt/gateway"
 	"kontaktpunkt/mailbox"
@@ -50,6 +52,7 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	if err != nil {
 		return err
 	}
+	s.Log.Info("kontaktpunkt starting", "version", buildVersion(), "go", runtime.Version(), "config", *path)
 	if err := s.Open(); err != nil {
 		return err
 	}
@@ -74,13 +77,14 @@ type Server struct {
 	wakeOut chan struct{}
 	wakeFU  chan struct{}
 	ready   chan struct{}
+	damaged chan error // the store turned out damaged while serving
 	once    sync.Once
 	started time.Time // when Run began, on the gateway's clock
 }
 
 // NewServer prepares a server; Open acquires its resources.
 func NewServer(cfg *config.Config, log *slog.Logger) (*Server, error) {
-	return &Server{Config: cfg, Log: log, wakeOut: make(chan struct{}, 1), wakeFU: make(chan struct{}, 1), ready: make(chan struct{})}, nil
+	return &Server{Config: cfg, Log: log, wakeOut: make(chan struct{}, 1), wakeFU: make(chan struct{}, 1), ready: make(chan struct{}), damaged: make(chan error, 1)}, nil
 }
 
 // HTTPAddr is the address the HTTP server listens on, once Open returned.
@@ -135,7 +139,7 @@ func (s *Server) Open() error {
 			s.Close()
 			return configError{err}
 		}
-		s.Poller = mailbox.NewPoller(icfg, g.Sink(), s.Log.With("component", "imap"))
+		s.Poller = mailbox.NewPoller(icfg, damageSink{g.Sink(), s.storeDamaged}, s.Log.With("component", "imap"))
 		if s.Now != nil {
 			s.Poller.Now = s.Now // /healthz compares the poller's times with this clock
 		}
@@ -183,7 +187,11 @@ func (s *Server) Run(ctx context.Context) error {
 			AuthFile: s.Config.HTTP.AuthFile, TrustedHeader: s.Config.HTTP.TrustedHeader, TrustedProxies: proxies,
 			IMAPGrace:   time.Duration(s.Config.HTTP.IMAPGrace),
 			RequireAuth: !isLoopbackListen(s.httpLn.Addr()), Now: s.Gateway.Now, Location: s.Gateway.Clock.Loc, Log: log.With("component", "http"),
-			Quotes: s.Gateway.Templates.Trimmer(),
+			Quotes:  s.Gateway.Templates.Trimmer(),
+			Version: buildVersion(),
+			Report:  s.Gateway.Report,
+			Actions: s.Gateway, IsStaff: s.Gateway.Dir.IsStaff, FollowUpPlan: webPlan(s.Gateway),
+			Language: s.Gateway.Templates.Lang(),
 		})
 		if err != nil {
 			return configError{err}
@@ -212,7 +220,7 @@ func (s *Server) Run(ctx context.Context) error {
 		log.Info("http listening", "addr", s.httpLn.Addr().String())
 	}
 	if s.adminLn != nil {
-		e := &env{cfg: s.Config, st: s.Store, g: s.Gateway}
+		e := &env{cfg: s.Config, st: s.Store, g: s.Gateway, damaged: s.storeDamaged}
 		srv := &http.Server{Handler: adminHandler(e, log.With("component", "admin")), ReadHeaderTimeout: 10 * time.Second}
 		servers = append(servers, srv)
 		grp.Go(func() error { return serveHTTP(srv, s.adminLn) })
@@ -225,6 +233,15 @@ func (s *Server) Run(ctx context.Context) error {
 			_ = srv.Shutdown(shutdownCtx)
 		}
 		return nil
+	})
+	grp.Go(func() error {
+		select {
+		case err := <-s.damaged:
+			log.Error("the store is damaged; stopping", "err", err)
+			return fmt.Errorf("serve stopped: %w", err)
+		case <-gctx.Done():
+			return nil
+		}
 	})
 	log.Info("serving", "contact", s.Config.Contact.Address, "store", s.Config.Store.Path,
 		"imap", s.Poller != nil, "smtp", s.Sender != nil)
@@ -289,6 +306,7 @@ func (s *Server) health() web.Health {
 	})
 	if err != nil {
 		h.StoreOK = false
+		s.storeDamaged(err)
 	}
 	return h
 }
@@ -298,6 +316,7 @@ func (s *Server) health() web.Health {
 // session has connected yet; a connected session carries no error.
 func pollerHealth(h *web.Health, st mailbox.PollerStatus, started time.Time) {
 	h.IMAPConnected = st.Connected
+	h.IMAPLastSync = st.LastSync
 	if st.Connected {
 		return
 	}
@@ -366,15 +385,9 @@ func imapConfig(cfg *config.Config) (mailbox.IMAPConfig, error) {
 	}
 	ic.MaxMessageBytes = cfg.Limits.MaxMessageBytes
 	if c.OAuth2 != nil {
-		o := c.OAuth2
-		oc := &mailbox.OAuth2Config{TokenURL: o.TokenURL, ClientID: o.ClientID, Scopes: o.Scopes, Mechanism: o.Mechanism}
-		if oc.ClientSecret, err = secretValue(o.ClientSecret); err != nil {
-			return ic, fmt.Errorf("imap.oauth2.client_secret: %w", err)
+		if ic.OAuth2, err = oauth2Config("imap.oauth2", c.OAuth2); err != nil {
+			return ic, err
 		}
-		if oc.RefreshToken, err = secretValue(o.RefreshToken); err != nil {
-			return ic, fmt.Errorf("imap.oauth2.refresh_token: %w", err)
-		}
-		ic.OAuth2 = oc
 	} else if ic.Password, err = secretValue(c.Password); err != nil {
 		return ic, fmt.Errorf("imap.password: %w", err)
 	}
@@ -391,10 +404,27 @@ func smtpConfig(cfg *config.Config) (mailbox.SMTPConfig, error) {
 		Addr: net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), Security: c.Security, Username: c.Username,
 		HeloName: c.HeloName, TLSConfig: tc, Timeout: time.Duration(c.Timeout),
 	}
-	if sc.Password, err = secretValue(c.Password); err != nil {
+	if c.OAuth2 != nil {
+		if sc.OAuth2, err = oauth2Config("smtp.oauth2", c.OAuth2); err != nil {
+			return sc, err
+		}
+	} else if sc.Password, err = secretValue(c.Password); err != nil {
 		return sc, fmt.Errorf("smtp.password: %w", err)
 	}
 	return sc, nil
+}
+
+// oauth2Config reads the secrets of an oauth2 section (path names it).
+func oauth2Config(path string, o *config.OAuth2) (*mailbox.OAuth2Config, error) {
+	oc := &mailbox.OAuth2Config{TokenURL: o.TokenURL, ClientID: o.ClientID, Scopes: o.Scopes, Mechanism: o.Mechanism}
+	var err error
+	if oc.ClientSecret, err = secretValue(o.ClientSecret); err != nil {
+		return nil, fmt.Errorf("%s.client_secret: %w", path, err)
+	}
+	if oc.RefreshToken, err = secretValue(o.RefreshToken); err != nil {
+		return nil, fmt.Errorf("%s.refresh_token: %w", path, err)
+	}
+	return oc, nil
 }
 
 func secretValue(s config.Secret) (string, error) {
@@ -402,4 +432,41 @@ func secretValue(s config.Secret) (string, error) {
 		return "", nil
 	}
 	return s.Value()
+}
+
+// storeDamaged stops Run with err when err says the store is damaged:
+// no transaction that reaches the damage can succeed, so serving on would
+// only fail every message again (IMAP reconnecting in a loop) while the
+// store needs restoring.
+func (s *Server) storeDamaged(err error) {
+	if storeDamage(err) == "" {
+		return
+	}
+	select {
+	case s.damaged <- err:
+	default:
+	}
+}
+
+// damageSink is the intake sink that tells the server when the store
+// turns out damaged.
+type damageSink struct {
+	mailbox.Sink
+	damaged func(error)
+}
+
+func (d damageSink) Cursor(ctx context.Context, mbox string) (kp.Cursor, bool, error) {
+	c, ok, err := d.Sink.Cursor(ctx, mbox)
+	if err != nil {
+		d.damaged(err)
+	}
+	return c, ok, err
+}
+
+func (d damageSink) Deliver(ctx context.Context, cur kp.Cursor, msgs []mailbox.Fetched) ([]mailbox.Disposition, error) {
+	disp, err := d.Sink.Deliver(ctx, cur, msgs)
+	if err != nil {
+		d.damaged(err)
+	}
+	return disp, err
 }

@@ -469,7 +469,7 @@ func (d *dcClient) raws(mailbox string) [][]byte {
 	return out
 }
 
-// canonicalMsgID is DESIGN section 4's form: no angle brackets, domain lower-cased.
+// canonicalMsgID is the form of docs/behaviour.md, Reading a message: no angle brackets, domain lower-cased.
 func canonicalMsgID(s string) string {
 	s = strings.TrimSuffix(strings.TrimPrefix(strings.TrimSpace(s), "<"), ">")
 	if at := strings.LastIndexByte(s, '@'); at >= 0 {

@@ -56,6 +56,7 @@ type Option func(*config)
 
 type config struct {
 	user, pass  string
+	oauthToken  string // with user: only XOAUTH2 and OAUTHBEARER
 	startTLS    bool
 	implicitTLS bool
 }
@@ -65,6 +66,14 @@ type config struct {
 // may use it); with TLS it offers AUTH only after the handshake.
 func WithAuth(user, pass string) Option {
 	return func(c *config) { c.user, c.pass = user, pass }
+}
+
+// WithOAuth2 requires AUTH XOAUTH2 or OAUTHBEARER as user with the access
+// token before MAIL FROM, and offers no other mechanism, like a Microsoft
+// 365 tenant with basic authentication switched off. A refused XOAUTH2
+// gets Google's JSON error challenge first, then 535.
+func WithOAuth2(user, token string) Option {
+	return func(c *config) { c.user, c.oauthToken = user, token }
 }
 
 // WithSTARTTLS offers STARTTLS with a self-signed certificate; see
@@ -403,9 +412,17 @@ func (s *session) Logout() error { return nil }
 // authSession adds AUTH PLAIN and LOGIN with the one configured user.
 type authSession struct{ *session }
 
-func (a *authSession) AuthMechanisms() []string { return []string{sasl.Plain, sasl.Login} }
+func (a *authSession) AuthMechanisms() []string {
+	if a.s.cfg.oauthToken != "" {
+		return []string{"XOAUTH2", sasl.OAuthBearer}
+	}
+	return []string{sasl.Plain, sasl.Login}
+}
 
 func (a *authSession) Auth(mech string) (sasl.Server, error) {
+	if a.s.cfg.oauthToken != "" {
+		return a.oauth(mech)
+	}
 	check := func(user, pass string) error {
 		if user != a.s.cfg.user || pass != a.s.cfg.pass {
 			return smtp.ErrAuthFailed
@@ -425,6 +442,59 @@ func (a *authSession) Auth(mech string) (sasl.Server, error) {
 		return &loginServer{check: check}, nil
 	}
 	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+// oauth serves XOAUTH2 and OAUTHBEARER for the one user and token.
+func (a *authSession) oauth(mech string) (sasl.Server, error) {
+	ok := func(user, token string) bool {
+		if user != a.s.cfg.user || token != a.s.cfg.oauthToken {
+			return false
+		}
+		a.user = user
+		return true
+	}
+	switch mech {
+	case "XOAUTH2":
+		return &xoauth2Server{ok: ok}, nil
+	case sasl.OAuthBearer:
+		return sasl.NewOAuthBearerServer(func(o sasl.OAuthBearerOptions) *sasl.OAuthBearerError {
+			if !ok(o.Username, o.Token) {
+				return &sasl.OAuthBearerError{Status: "invalid_token", Schemes: "bearer"}
+			}
+			return nil
+		}), nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+// xoauth2Server is the server side of XOAUTH2 as Google and Microsoft
+// speak it: "user=U^Aauth=Bearer T^A^A"; on failure a base64 JSON
+// challenge, and after the client's empty answer, 535.
+type xoauth2Server struct {
+	ok     func(user, token string) bool
+	failed bool
+}
+
+func (x *xoauth2Server) Next(resp []byte) ([]byte, bool, error) {
+	if x.failed {
+		return nil, true, smtp.ErrAuthFailed
+	}
+	if resp == nil {
+		return []byte{}, false, nil // ask for the initial response
+	}
+	var user, token string
+	for _, f := range strings.Split(string(resp), "\x01") {
+		if v, ok := strings.CutPrefix(f, "user="); ok {
+			user = v
+		} else if v, ok := strings.CutPrefix(f, "auth=Bearer "); ok {
+			token = v
+		}
+	}
+	if x.ok(user, token) {
+		return nil, true, nil
+	}
+	x.failed = true
+	return []byte(`{"status":"401","schemes":"bearer","scope":"https://mail.google.com/"}`), false, nil
 }
 
 // loginServer is the server side of the obsolete but common LOGIN

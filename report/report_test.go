@@ -1,0 +1,182 @@
+package report
+
+import (
+	"fmt"
+	"math/rand/v2"
+	"testing"
+	"time"
+
+	kp "kontaktpunkt"
+	"kontaktpunkt/routing"
+)
+
+func TestPercentileNearestRank(t *testing.T) {
+	for _, tc := range []struct {
+		vs   []int64
+		p    int
+		want int64
+	}{
+		{[]int64{5}, 50, 5},
+		{[]int64{5}, 90, 5},
+		{[]int64{3, 1, 2}, 50, 2},
+		{[]int64{3, 1, 2}, 90, 3},
+		{[]int64{1, 2, 3, 4}, 50, 2},
+		{[]int64{1, 2, 3, 4}, 90, 4},
+		{[]int64{10, 20, 30, 40, 50, 60, 70, 80, 90, 100}, 90, 90},
+		{[]int64{10, 20, 30, 40, 50, 60, 70, 80, 90, 100}, 50, 50},
+	} {
+		if got := Percentile(append([]int64(nil), tc.vs...), tc.p); got == nil || *got != tc.want {
+			t.Errorf("Percentile(%v, %d) = %v, want %d", tc.vs, tc.p, got, tc.want)
+		}
+	}
+	if Percentile(nil, 50) != nil {
+		t.Error("Percentile of nothing is not nil")
+	}
+}
+
+func TestWeekIDAndStartAcrossTheYear(t *testing.T) {
+	loc, _ := time.LoadLocation("Europe/Oslo")
+	for _, tc := range []struct {
+		t           time.Time
+		week, start string
+	}{
+		{time.Date(2026, 11, 29, 23, 30, 0, 0, loc), "2026-W48", "2026-11-23"},
+		{time.Date(2026, 11, 30, 0, 0, 0, 0, loc), "2026-W49", "2026-11-30"},
+		{time.Date(2027, 1, 1, 12, 0, 0, 0, loc), "2026-W53", "2026-12-28"},
+		{time.Date(2025, 12, 29, 8, 0, 0, 0, loc), "2026-W01", "2025-12-29"},
+		// 23:30 UTC on Sunday is already Monday in Oslo.
+		{time.Date(2026, 11, 29, 23, 30, 0, 0, time.UTC), "2026-W49", "2026-11-30"},
+	} {
+		if got := WeekID(tc.t, loc); got != tc.week {
+			t.Errorf("WeekID(%v) = %s, want %s", tc.t, got, tc.week)
+		}
+		if got := WeekStart(tc.t, loc).Format(time.DateOnly); got != tc.start {
+			t.Errorf("WeekStart(%v) = %s, want %s", tc.t, got, tc.start)
+		}
+	}
+}
+
+// TestMergedAndLegacyCases: a case merged into another is left out; a
+// resolved case without status records counts as resolved at ResolvedAt.
+func TestMergedAndLegacyCases(t *testing.T) {
+	clk, _ := routing.NewClock("", "", nil, nil)
+	mon := time.Date(2026, 11, 23, 9, 0, 0, 0, clk.Loc)
+	cases := []Input{
+		{Case: kp.Case{ID: 1, Status: kp.StatusResolved, Created: mon, ResolvedAt: mon.Add(3 * time.Hour), Requester: kp.Address{Addr: "a@x.org"}}},
+		{Case: kp.Case{ID: 2, Status: kp.StatusResolved, Created: mon, ResolvedAt: mon.Add(time.Hour), MergedInto: 1}},
+	}
+	r := Compute(cases, Options{Clock: clk, Now: mon.Add(24 * time.Hour)})
+	if r.Totals.New != 1 || r.Totals.Resolved != 1 || r.Totals.ResolutionP50 == nil || *r.Totals.ResolutionP50 != 3*3600 {
+		t.Errorf("totals = %+v", r.Totals)
+	}
+}
+
+// synthetic makes n cases over a year with a request, a staff answer, a
+// relay, status records, some reopenings, escalations and follow-ups.
+func synthetic(n int, clk *routing.Clock) []Input {
+	rng := rand.New(rand.NewPCG(1, 2))
+	start := time.Date(2026, 1, 1, 8, 0, 0, 0, clk.Loc)
+	teams := []string{"fs", "lms", "hr", "ad", ""}
+	out := make([]Input, n)
+	for i := range out {
+		created := start.Add(time.Duration(rng.Int64N(int64(360 * 24 * time.Hour))))
+		req := kp.Address{Addr: fmt.Sprintf("user%d@dom%d.example", i, rng.IntN(300))}
+		staff := kp.Address{Addr: fmt.Sprintf("staff%d@uio.no", rng.IntN(40))}
+		answer := created.Add(time.Duration(rng.Int64N(int64(96 * time.Hour))))
+		resolve := answer.Add(time.Duration(rng.Int64N(int64(200 * time.Hour))))
+		msgs := []kp.Message{
+			{Direction: kp.In, Kind: "request", Class: kp.ClassHuman, From: req, Date: created, Received: created},
+			{Direction: kp.Out, Kind: "ack", To: []kp.Address{req}, Date: created, Received: created},
+			{Direction: kp.In, Kind: "reply", Class: kp.ClassHuman, From: staff, Date: answer, Received: answer},
+			{Direction: kp.Out, Kind: "relay", To: []kp.Address{req}, Date: answer, Received: answer},
+			{Direction: kp.Out, Kind: kp.KindStatus, Subject: "status waiting", Date: answer, Received: answer},
+		}
+		if rng.IntN(10) == 0 {
+			esc := created.Add(50 * time.Hour)
+			msgs = append(msgs,
+				kp.Message{Direction: kp.Out, Kind: "escalate", Date: esc, Received: esc},
+				kp.Message{Direction: kp.Out, Kind: kp.KindEscalation, Subject: "level 1", Date: esc, Received: esc})
+		}
+		status := kp.StatusWaiting
+		if rng.IntN(5) != 0 {
+			status = kp.StatusResolved
+			msgs = append(msgs, kp.Message{Direction: kp.Out, Kind: kp.KindStatus, Subject: "status resolved", Date: resolve, Received: resolve})
+			if rng.IntN(8) == 0 {
+				re := resolve.Add(30 * time.Hour)
+				msgs = append(msgs,
+					kp.Message{Direction: kp.In, Kind: "reply", Class: kp.ClassHuman, From: req, Date: re, Received: re},
+					kp.Message{Direction: kp.Out, Kind: kp.KindStatus, Subject: "status open", Date: re, Received: re},
+					kp.Message{Direction: kp.Out, Kind: kp.KindStatus, Subject: "status resolved", Date: re.Add(time.Hour), Received: re.Add(time.Hour)})
+			}
+		}
+		out[i] = Input{
+			Case: kp.Case{ID: kp.CaseID(i + 1), Status: status, Created: created, Requester: req,
+				Team: teams[rng.IntN(len(teams))], Assignee: staff.Addr},
+			Messages: msgs,
+		}
+	}
+	return out
+}
+
+func staffSide(a string) bool { return len(a) > 7 && a[len(a)-7:] == "@uio.no" }
+
+func BenchmarkReportYear100k(b *testing.B) {
+	clk, _ := routing.NewClock("", "", nil, nil)
+	cases := synthetic(100_000, clk)
+	opts := Options{Clock: clk, StaffSide: staffSide, RespondWithin: routing.BizDuration{Days: 2},
+		From: time.Date(2026, 1, 1, 0, 0, 0, 0, clk.Loc), To: time.Date(2027, 1, 1, 0, 0, 0, 0, clk.Loc),
+		Now: time.Date(2027, 1, 10, 0, 0, 0, 0, clk.Loc)}
+	b.ResetTimer()
+	reportCPU(b, func() {
+		r := Compute(cases, opts)
+		if r.Totals.New == 0 {
+			b.Fatal("nothing counted")
+		}
+	})
+}
+
+// BenchmarkReadOnly is the baseline: one pass reading every case's
+// timeline, without the business-time arithmetic and grouping.
+func BenchmarkReadOnly(b *testing.B) {
+	clk, _ := routing.NewClock("", "", nil, nil)
+	cases := synthetic(100_000, clk)
+	opts := Options{Clock: clk, StaffSide: staffSide}
+	b.ResetTimer()
+	reportCPU(b, func() {
+		for i := range cases {
+			read(&cases[i], &opts, nil)
+		}
+	})
+}
+
+// TestBacklogAgreesWithOpenAt: the week-by-week sweep gives, for every
+// week, the number of cases open at its end as openAt counts them.
+func TestBacklogAgreesWithOpenAt(t *testing.T) {
+	clk, _ := routing.NewClock("", "", nil, nil)
+	cases := synthetic(3000, clk)
+	now := time.Date(2026, 10, 7, 12, 0, 0, 0, clk.Loc) // weeks after it end at now
+	r := Compute(cases, Options{Clock: clk, StaffSide: staffSide, Now: now, To: time.Date(2026, 12, 1, 0, 0, 0, 0, clk.Loc)})
+	var tls []timeline
+	for i := range cases {
+		tls = append(tls, read(&cases[i], &Options{}, nil))
+	}
+	for _, w := range r.Weeks {
+		start, _ := time.ParseInLocation(time.DateOnly, w.Start, clk.Loc)
+		end := start.AddDate(0, 0, 7)
+		if now.Before(end) {
+			end = now
+		}
+		want := 0
+		for i := range tls {
+			if tls[i].openAt(end.Add(-time.Nanosecond)) {
+				want++
+			}
+		}
+		if w.Backlog != want {
+			t.Errorf("%s: backlog %d, want %d", w.Week, w.Backlog, want)
+		}
+	}
+	if len(r.Weeks) < 40 {
+		t.Errorf("only %d weeks", len(r.Weeks))
+	}
+}

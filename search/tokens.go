@@ -1,0 +1,240 @@
+// Package search turns text into the tokens of the full-text index and
+// reads search queries. It is pure: the store keeps the index, and the
+// dashboard and the command line ask it.
+//
+// Tokens are Norwegian-aware: case is folded, æ, ø and å stay letters of
+// their own, and other diacritics fold to their base letter (é → e,
+// ü → u, ö → o), so "Bjørn Müller" is found by "bjørn" and "muller" but
+// "bjorn" finds nobody called Bjørn.
+package search
+
+import (
+	"strings"
+	"unicode"
+	"unicode/utf8"
+)
+
+// MaxToken is the longest token in bytes; a longer word is indexed by its
+// first MaxToken bytes, which prefix search still finds.
+const MaxToken = 32
+
+// fold maps a lower-case letter with a diacritic to its base letters.
+// æ, ø and å are missing on purpose: they are letters of their own.
+var fold = map[rune]string{
+	'à': "a", 'á': "a", 'â': "a", 'ã': "a", 'ä': "a", 'ā': "a", 'ă': "a", 'ą': "a",
+	'ç': "c", 'ć': "c", 'ĉ': "c", 'ċ': "c", 'č': "c",
+	'ď': "d", 'đ': "d", 'ð': "d",
+	'è': "e", 'é': "e", 'ê': "e", 'ë': "e", 'ē': "e", 'ĕ': "e", 'ė': "e", 'ę': "e", 'ě': "e",
+	'ĝ': "g", 'ğ': "g", 'ġ': "g", 'ģ': "g",
+	'ĥ': "h", 'ħ': "h",
+	'ì': "i", 'í': "i", 'î': "i", 'ï': "i", 'ĩ': "i", 'ī': "i", 'ĭ': "i", 'į': "i", 'ı': "i",
+	'ĵ': "j", 'ķ': "k",
+	'ĺ': "l", 'ļ': "l", 'ľ': "l", 'ŀ': "l", 'ł': "l",
+	'ñ': "n", 'ń': "n", 'ņ': "n", 'ň': "n",
+	'ò': "o", 'ó': "o", 'ô': "o", 'õ': "o", 'ö': "o", 'ō': "o", 'ŏ': "o", 'ő': "o",
+	'œ': "oe",
+	'ŕ': "r", 'ŗ': "r", 'ř': "r",
+	'ś': "s", 'ŝ': "s", 'ş': "s", 'š': "s", 'ß': "ss",
+	'ţ': "t", 'ť': "t", 'ŧ': "t", 'þ': "th",
+	'ù': "u", 'ú': "u", 'û': "u", 'ü': "u", 'ũ': "u", 'ū': "u", 'ŭ': "u", 'ů': "u", 'ű': "u", 'ų': "u",
+	'ŵ': "w", 'ý': "y", 'ÿ': "y", 'ŷ': "y",
+	'ź': "z", 'ż': "z", 'ž': "z",
+}
+
+// Fold returns r lower-cased with its diacritic removed (æ, ø, å kept),
+// or "" when r is no letter or digit and so separates words.
+func Fold(r rune) string {
+	if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
+		return ""
+	}
+	r = unicode.ToLower(r)
+	if f, ok := fold[r]; ok {
+		return f
+	}
+	if unicode.Is(unicode.Mn, r) {
+		return ""
+	}
+	return string(r)
+}
+
+// Tokens splits s into folded words (letters and digits), in order, with
+// repeats. Invalid UTF-8 separates words. Combining marks are dropped
+// (a decomposed "é" is "e"), except the ring of a decomposed "å".
+func Tokens(s string) []string {
+	var out []string
+	EachToken(s, func(tok []byte) { out = append(out, string(tok)) })
+	return out
+}
+
+// EachToken calls fn with each token of s, as Tokens returns them; tok
+// is only valid during the call.
+func EachToken(s string, fn func(tok []byte)) {
+	var buf [4 * MaxToken]byte
+	b := buf[:0]
+	flush := func() {
+		if len(b) > 0 {
+			fn(truncateBytes(b))
+			b = b[:0]
+		}
+	}
+	for i := 0; i < len(s); {
+		c := s[i]
+		if c < utf8.RuneSelf {
+			i++
+			switch {
+			case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
+				b = append(b, c)
+			case 'A' <= c && c <= 'Z':
+				b = append(b, c+'a'-'A')
+			default:
+				flush()
+			}
+			continue
+		}
+		r, n := utf8.DecodeRuneInString(s[i:])
+		i += n
+		if r == '\u030a' && len(b) > 0 && b[len(b)-1] == 'a' {
+			// "a" + combining ring: the letter å.
+			b = append(b[:len(b)-1], "å"...)
+			continue
+		}
+		if unicode.Is(unicode.Mn, r) {
+			continue
+		}
+		f := Fold(r)
+		if f == "" {
+			flush()
+			continue
+		}
+		if len(b)+len(f) > cap(b) {
+			continue // past MaxToken anyway
+		}
+		b = append(b, f...)
+	}
+	flush()
+}
+
+// truncateBytes cuts a token to MaxToken bytes at a character boundary.
+func truncateBytes(t []byte) []byte {
+	if len(t) <= MaxToken {
+		return t
+	}
+	n := MaxToken
+	for n > 0 && !utf8.RuneStart(t[n]) {
+		n--
+	}
+	return t[:n]
+}
+
+// truncate cuts a token to MaxToken bytes at a character boundary.
+func truncate(t string) string {
+	if len(t) <= MaxToken {
+		return t
+	}
+	n := MaxToken
+	for n > 0 && !utf8.RuneStart(t[n]) {
+		n--
+	}
+	return t[:n]
+}
+
+// AddressTokens returns the tokens that find an address as a whole: the
+// address itself and "@domain" for its domain and each parent domain of
+// two labels or more ("ola@hf.uib.no" gives "ola@hf.uib.no",
+// "@hf.uib.no", "@uib.no"). The words of the address come from Tokens.
+func AddressTokens(addr string) []string {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 || at == len(addr)-1 || !validAddrToken(addr) {
+		return nil
+	}
+	out := []string{addr}
+	domain := addr[at+1:]
+	for strings.Count(domain, ".") >= 1 {
+		out = append(out, "@"+domain)
+		domain = domain[strings.IndexByte(domain, '.')+1:]
+	}
+	return out
+}
+
+// FromTokens are AddressTokens marked as the sender's, for from: filters.
+func FromTokens(addr string) []string {
+	t := AddressTokens(addr)
+	for i := range t {
+		t[i] = "from:" + t[i]
+	}
+	return t
+}
+
+// validAddrToken keeps address tokens printable, bounded and free of the
+// byte that separates a token from its case number in the index.
+func validAddrToken(s string) bool {
+	if len(s) > 254 || !utf8.ValidString(s) {
+		return false
+	}
+	for _, r := range s {
+		if r <= ' ' || r == 0x7f || unicode.IsControl(r) {
+			return false
+		}
+	}
+	return true
+}
+
+// Snippet returns about width bytes of text around the first word that
+// one of words is a prefix of (as folded tokens), on one line, and
+// whether one was found.
+func Snippet(text string, words []string, width int) (string, bool) {
+	if len(words) == 0 || text == "" {
+		return "", false
+	}
+	matches := func(word string) bool {
+		toks := Tokens(word)
+		if len(toks) != 1 {
+			return false
+		}
+		for _, w := range words {
+			if strings.HasPrefix(toks[0], w) {
+				return true
+			}
+		}
+		return false
+	}
+	at, start := -1, -1
+	for i, r := range text {
+		inWord := Fold(r) != "" || unicode.Is(unicode.Mn, r)
+		switch {
+		case inWord && start < 0:
+			start = i
+		case !inWord && start >= 0:
+			if matches(text[start:i]) {
+				at = start
+			}
+			start = -1
+		}
+		if at >= 0 {
+			break
+		}
+	}
+	if at < 0 && start >= 0 && matches(text[start:]) {
+		at = start
+	}
+	if at < 0 {
+		return "", false
+	}
+	from := max(at-width/3, 0)
+	for from > 0 && !utf8.RuneStart(text[from]) {
+		from--
+	}
+	to := min(from+width, len(text))
+	for to < len(text) && !utf8.RuneStart(text[to]) {
+		to--
+	}
+	s := strings.Join(strings.Fields(text[from:to]), " ")
+	if from > 0 {
+		s = "…" + s
+	}
+	if to < len(text) {
+		s += "…"
+	}
+	return s, true
+}

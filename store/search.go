@@ -1,0 +1,477 @@
+package store
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"slices"
+	"strings"
+	"time"
+
+	bolt "go.etcd.io/bbolt"
+
+	kp "kontaktpunkt"
+	"kontaktpunkt/search"
+)
+
+const (
+	// maxIndexText bounds how much of one message's text is indexed.
+	maxIndexText = 256 << 10
+	// maxMessageTokens bounds the distinct tokens indexed per message.
+	maxMessageTokens = 5000
+	// maxPostings bounds how many index entries one query word reads;
+	// a word found in more cases is cut there and the search says so.
+	maxPostings = 500000
+	// filterScan is how many of the newest cases a query of filters only
+	// (no words, no from:) looks at.
+	filterScan = 5000
+	// snippetScan bounds how many messages of a case are read for its
+	// snippet.
+	snippetScan = 50
+	// snippetWidth is the length of a snippet in bytes.
+	snippetWidth = 160
+)
+
+// blockMax is the most case ids one posting block holds.
+const blockMax = 128
+
+// searchKey is the key of the posting block of token starting at id.
+func searchKey(token string, first kp.CaseID) []byte {
+	k := make([]byte, 0, len(token)+9)
+	k = append(k, token...)
+	k = append(k, 0)
+	return binary.BigEndian.AppendUint64(k, uint64(first))
+}
+
+// decodeBlock returns the case ids of a posting block: first, then one
+// uvarint gap per further id, ascending.
+func decodeBlock(first kp.CaseID, v []byte, into []kp.CaseID) ([]kp.CaseID, error) {
+	into = append(into, first)
+	cur := uint64(first)
+	for len(v) > 0 {
+		d, n := binary.Uvarint(v)
+		if n <= 0 || d == 0 {
+			return into, fmt.Errorf("search index: posting block: %w", ErrCorrupt)
+		}
+		cur += d
+		into = append(into, kp.CaseID(cur))
+		v = v[n:]
+	}
+	return into, nil
+}
+
+// encodeBlock is the value of a block of ascending ids (ids[0] is in the key).
+func encodeBlock(ids []kp.CaseID) []byte {
+	v := make([]byte, 0, 2*len(ids))
+	for i := 1; i < len(ids); i++ {
+		v = binary.AppendUvarint(v, uint64(ids[i]-ids[i-1]))
+	}
+	return v
+}
+
+// uniqueTokens collects distinct tokens up to maxMessageTokens.
+type uniqueTokens struct {
+	seen map[string]struct{}
+	list []string
+}
+
+func (u *uniqueTokens) add(toks ...string) {
+	if u.seen == nil {
+		u.seen = make(map[string]struct{})
+	}
+	for _, t := range toks {
+		if len(u.list) >= maxMessageTokens {
+			return
+		}
+		if t == "" || strings.IndexByte(t, 0) >= 0 {
+			continue
+		}
+		if _, ok := u.seen[t]; !ok {
+			u.seen[t] = struct{}{}
+			u.list = append(u.list, t)
+		}
+	}
+}
+
+// addText adds the tokens of s.
+func (u *uniqueTokens) addText(s string) {
+	if u.seen == nil {
+		u.seen = make(map[string]struct{})
+	}
+	search.EachToken(s, func(tok []byte) {
+		if _, ok := u.seen[string(tok)]; ok || len(u.list) >= maxMessageTokens {
+			return
+		}
+		t := string(tok)
+		u.seen[t] = struct{}{}
+		u.list = append(u.list, t)
+	})
+}
+
+func (u *uniqueTokens) addr(a kp.Address) {
+	u.addText(a.Name)
+	u.addText(a.Addr)
+	u.add(search.AddressTokens(a.Addr)...)
+}
+
+// messageTokens are the index tokens of a message: for inbound mail its
+// subject, text (new and quoted), sender, recipients and attachment
+// names; for our own outbound mail only its recipients, since its text
+// is our templates around text already indexed from the inbound copy.
+func messageTokens(m *kp.Message) []string {
+	var u uniqueTokens
+	for _, a := range m.To {
+		u.addr(a)
+	}
+	for _, a := range m.Cc {
+		u.addr(a)
+	}
+	if m.Direction != kp.In {
+		return u.list
+	}
+	u.add(search.FromTokens(m.From.Addr)...)
+	u.addr(m.From)
+	u.addText(m.Subject)
+	for _, a := range m.Attachments {
+		u.addText(a.Name)
+	}
+	text := m.Text
+	if len(text) > maxIndexText {
+		text = text[:maxIndexText]
+	}
+	u.addText(text)
+	return u.list
+}
+
+// caseTokens are the index tokens a case holds itself: its subject, its
+// requester and participants, and counterpart ticket references.
+func caseTokens(c *kp.Case) []string {
+	var u uniqueTokens
+	u.add(search.Tokens(c.Subject)...)
+	u.addr(c.Requester)
+	u.add(search.FromTokens(c.Requester.Addr)...)
+	for _, p := range c.Participants {
+		u.addr(kp.Address{Addr: p})
+	}
+	for _, r := range c.Counterparts {
+		u.add(search.Tokens(r.Ref)...)
+	}
+	return u.list
+}
+
+// caseSearchChanged reports whether a case's own tokens may differ
+// from its last stored version's.
+func caseSearchChanged(old, c *kp.Case) bool {
+	return old == nil || old.Subject != c.Subject || old.Requester != c.Requester ||
+		!slices.Equal(old.Participants, c.Participants) || !slices.Equal(old.Counterparts, c.Counterparts)
+}
+
+// indexSearch adds case id to the postings of tokens, written when the
+// transaction's Update function returns. Postings are never removed: a
+// message moved away leaves its old case findable by it, which errs on
+// the side of finding.
+func (tx *Tx) indexSearch(id kp.CaseID, tokens []string) error {
+	if id == 0 || len(tokens) == 0 || tx.noSearch {
+		return nil
+	}
+	if tx.search == nil {
+		tx.search = make(map[string][]kp.CaseID, 4096)
+	}
+	for _, t := range tokens {
+		ids := tx.search[t]
+		if len(ids) > 0 && ids[len(ids)-1] == id {
+			continue
+		}
+		tx.search[t] = append(ids, id)
+	}
+	return nil
+}
+
+// flushSearch writes the postings indexSearch collected.
+func (tx *Tx) flushSearch() error {
+	if len(tx.search) == 0 {
+		return nil
+	}
+	tokens := make([]string, 0, len(tx.search))
+	for t := range tx.search {
+		tokens = append(tokens, t)
+	}
+	slices.Sort(tokens) // in key order: neighbouring writes share pages
+	b := tx.b(bucketSearch)
+	var block []kp.CaseID
+	for _, t := range tokens {
+		ids := tx.search[t]
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		for len(ids) > 0 {
+			var err error
+			if block, ids, err = addPostings(b, t, ids, block[:0]); err != nil {
+				return err
+			}
+		}
+	}
+	tx.search = nil
+	return nil
+}
+
+// addPostings adds ascending ids to the blocks of token: the ids that
+// go into the block starting at or before ids[0] (up to the next block's
+// start), or a new block. It returns the ids still to add.
+func addPostings(b *bolt.Bucket, token string, ids, block []kp.CaseID) ([]kp.CaseID, []kp.CaseID, error) {
+	prefix := append([]byte(token), 0)
+	cur := b.Cursor()
+	seek := searchKey(token, ids[0])
+	k, v := cur.Seek(seek)
+	var next kp.CaseID // the start of the following block, 0 if none
+	if k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 {
+		start := kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):]))
+		if start == ids[0] {
+			// ids[0] starts this block.
+			var err error
+			if block, err = decodeBlock(start, v, block); err != nil {
+				return block, nil, err
+			}
+			k, _ = cur.Next()
+			if k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 {
+				next = kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):]))
+			}
+			return mergeBlock(b, token, block, ids, next)
+		}
+		next = start
+		k, v = cur.Prev()
+	} else if k == nil {
+		k, v = cur.Last()
+	} else {
+		k, v = cur.Prev()
+	}
+	if k != nil && bytes.HasPrefix(k, prefix) && len(k) == len(prefix)+8 {
+		var err error
+		if block, err = decodeBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):])), v, block); err != nil {
+			return block, nil, err
+		}
+	}
+	return mergeBlock(b, token, block, ids, next)
+}
+
+// mergeBlock merges the ids below next into block (which may be empty: a
+// new block) and writes it, split in blocks of at most blockMax.
+func mergeBlock(b *bolt.Bucket, token string, block, ids []kp.CaseID, next kp.CaseID) ([]kp.CaseID, []kp.CaseID, error) {
+	n := len(ids)
+	if next != 0 {
+		n, _ = slices.BinarySearch(ids, next)
+	}
+	take, rest := ids[:n], ids[n:]
+	if len(take) == 0 {
+		// Only when ids[0] == next, which Seek would have found.
+		return block, rest, fmt.Errorf("search index: %q: %w", token, ErrCorrupt)
+	}
+	oldFirst := kp.CaseID(0)
+	if len(block) > 0 {
+		oldFirst = block[0]
+	}
+	changed := false
+	for _, id := range take {
+		i, found := slices.BinarySearch(block, id)
+		if !found {
+			block = slices.Insert(block, i, id)
+			changed = true
+		}
+	}
+	if !changed {
+		return block, rest, nil
+	}
+	if oldFirst != 0 && block[0] != oldFirst {
+		// Cannot happen (ids start at or after the block), kept safe.
+		if err := b.Delete(searchKey(token, oldFirst)); err != nil {
+			return block, rest, err
+		}
+	}
+	for len(block) > 0 {
+		// Full blocks from the start: appends, the usual case, then
+		// leave every block but the last full.
+		n := min(len(block), blockMax)
+		if err := b.Put(searchKey(token, block[0]), encodeBlock(block[:n])); err != nil {
+			return block, rest, fmt.Errorf("search index: %w", err)
+		}
+		block = block[n:]
+	}
+	return block, rest, nil
+}
+
+// SearchHit is one case found, with text around a matching word (""
+// when only the subject, a name or a filter matched).
+type SearchHit struct {
+	Case    kp.Case
+	Snippet string
+}
+
+// SearchResult is what Search found.
+type SearchResult struct {
+	Hits []SearchHit
+	// More is set when more cases matched than were asked for.
+	More bool
+	// Partial says why not every case could be considered, or "".
+	Partial string
+}
+
+// postings returns the cases with a token that word is a prefix of (or,
+// exact, the token word), and whether maxPostings cut the scan.
+func (tx *Tx) postings(word string, exact bool) (map[kp.CaseID]struct{}, bool, error) {
+	prefix := []byte(word)
+	if exact {
+		prefix = append(prefix, 0)
+	}
+	out := make(map[kp.CaseID]struct{})
+	cur := tx.b(bucketSearch).Cursor()
+	var ids []kp.CaseID
+	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+		if len(k) < 9 {
+			continue
+		}
+		var err error
+		if ids, err = decodeBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(k)-8:])), v, ids[:0]); err != nil {
+			return nil, false, err
+		}
+		for _, id := range ids {
+			out[id] = struct{}{}
+		}
+		if len(out) > maxPostings {
+			return out, true, nil
+		}
+	}
+	return out, false, nil
+}
+
+// Search finds the cases matching q, newest first, at most limit of them.
+// Dates of q are days in loc.
+func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResult, error) {
+	var res SearchResult
+	if q.Empty() {
+		return res, nil
+	}
+	if loc == nil {
+		loc = time.Local
+	}
+	var sets []map[kp.CaseID]struct{}
+	for _, f := range q.From {
+		s, cut, err := tx.postings(f, true)
+		if err != nil {
+			return res, err
+		}
+		if cut {
+			res.Partial = "a filter matched too many cases; only some were considered"
+		}
+		sets = append(sets, s)
+	}
+	for _, w := range q.Words {
+		// A word of one character matches only itself: as a prefix it
+		// would read a large part of the index.
+		s, cut, err := tx.postings(w, len([]rune(w)) < 2)
+		if err != nil {
+			return res, err
+		}
+		if cut {
+			res.Partial = fmt.Sprintf("%q matched too many cases; only some were considered", w)
+		}
+		sets = append(sets, s)
+	}
+	var ids []kp.CaseID
+	if len(sets) == 0 {
+		cs, err := tx.Cases(CaseFilter{Status: kp.Status(q.Status), Assignee: q.Assignee, Limit: filterScan + 1})
+		if err != nil {
+			return res, err
+		}
+		if len(cs) > filterScan {
+			cs = cs[:filterScan]
+			res.Partial = fmt.Sprintf("only the newest %d cases were looked at; add words to search all", filterScan)
+		}
+		for _, c := range cs {
+			ids = append(ids, c.ID)
+		}
+	} else {
+		slices.SortFunc(sets, func(a, b map[kp.CaseID]struct{}) int { return len(a) - len(b) })
+		for id := range sets[0] {
+			in := true
+			for _, s := range sets[1:] {
+				if _, ok := s[id]; !ok {
+					in = false
+					break
+				}
+			}
+			if in {
+				ids = append(ids, id)
+			}
+		}
+	}
+	slices.SortFunc(ids, func(a, b kp.CaseID) int {
+		if a > b {
+			return -1
+		}
+		if a < b {
+			return 1
+		}
+		return 0
+	})
+	var after, before time.Time
+	if !q.After.IsZero() {
+		after = time.Date(q.After.Year(), q.After.Month(), q.After.Day(), 0, 0, 0, 0, loc)
+	}
+	if !q.Before.IsZero() {
+		before = time.Date(q.Before.Year(), q.Before.Month(), q.Before.Day(), 0, 0, 0, 0, loc)
+	}
+	for _, id := range ids {
+		c, err := tx.Case(id)
+		if err != nil {
+			if errors.Is(err, ErrNotFound) {
+				continue
+			}
+			return res, err
+		}
+		if (q.Status != "" && string(c.Status) != q.Status) ||
+			(q.Team != "" && !strings.EqualFold(c.Team, q.Team)) ||
+			(q.Assignee != "" && !kp.SameAddr(c.Assignee, q.Assignee)) ||
+			(!after.IsZero() && c.Created.Before(after)) ||
+			(!before.IsZero() && !c.Created.Before(before)) {
+			continue
+		}
+		if limit > 0 && len(res.Hits) == limit {
+			res.More = true
+			break
+		}
+		hit := SearchHit{Case: *c}
+		if hit.Snippet, err = tx.snippet(id, q.Words); err != nil {
+			return res, err
+		}
+		res.Hits = append(res.Hits, hit)
+	}
+	return res, nil
+}
+
+// snippet returns text around the first matching word in the case's
+// first snippetScan inbound messages.
+func (tx *Tx) snippet(id kp.CaseID, words []string) (string, error) {
+	if len(words) == 0 {
+		return "", nil
+	}
+	cur := tx.b(bucketCaseMsg).Cursor()
+	prefix := u64(uint64(id))
+	n := 0
+	for k, _ := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix) && n < snippetScan; k, _ = cur.Next() {
+		if len(k) != 16 {
+			return "", fmt.Errorf("snippet: message index key %x: %w", k, ErrCorrupt)
+		}
+		m, err := tx.messageBySeq(binary.BigEndian.Uint64(k[8:]))
+		if err != nil {
+			return "", err
+		}
+		if m.Direction != kp.In {
+			continue
+		}
+		n++
+		if s, ok := search.Snippet(m.Text, words, snippetWidth); ok {
+			return s, nil
+		}
+	}
+	return "", nil
+}
