@@ -415,6 +415,19 @@ func (s *Store) Forget(addr string, o ForgetOptions) (ForgetReport, error) {
 		}
 	}
 	err = s.Update(func(tx *Tx) error {
+		touched := map[kp.CaseID]bool{}
+		for _, id := range cases {
+			touched[id] = true
+		}
+		for _, seq := range hits {
+			m, err := tx.messageBySeq(seq)
+			if err != nil {
+				return err
+			}
+			if m.Case != 0 {
+				touched[m.Case] = true
+			}
+		}
 		for _, id := range cases {
 			c, err := tx.Case(id)
 			if err != nil {
@@ -452,6 +465,10 @@ func (s *Store) Forget(addr string, o ForgetOptions) (ForgetReport, error) {
 			return err
 		}
 		rep.Keys = n
+		if n, err = tx.forgetIndexes(touched); err != nil {
+			return err
+		}
+		rep.Keys += n
 		if rep.Audit, err = tx.rewriteAudit(func(e *AuditEntry) bool {
 			c := f.str(&e.Actor)
 			return f.str(&e.Detail) || c

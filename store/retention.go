@@ -125,7 +125,14 @@ func (tx *Tx) PurgeCase(id kp.CaseID, now time.Time) (PurgeCounts, error) {
 		LastStaffReply: c.LastStaffReply, AssignedAt: c.AssignedAt, WaitingSince: c.WaitingSince,
 		MergedInto: c.MergedInto, Links: c.Links, Archived: c.Archived,
 	}
-	if err := tx.PutCase(blank); err != nil {
+	if err := tx.DeleteCaseTerms(id); err != nil {
+		return n, err
+	}
+	noSearch := tx.noSearch
+	tx.noSearch = true // the blanked case adds no postings; SweepPurged drops its old ones
+	err = tx.PutCase(blank)
+	tx.noSearch = noSearch
+	if err != nil {
 		return n, err
 	}
 	if err := tx.b(bucketTombstone).Put(u64(uint64(id)), encodeTombstone(t)); err != nil {
@@ -181,13 +188,27 @@ type SweepPosition struct {
 
 // SweepPurged removes index entries and outbound mail that name a purged
 // case: the keys of caseKeyedIndexes, then outbound records of the case
-// that no stored message copied. It visits at most max keys from pos and
-// returns where to go on.
+// that no stored message copied, then the case's postings in the
+// full-text index. It visits at most max keys from pos and returns where
+// to go on.
 func (tx *Tx) SweepPurged(pos SweepPosition, max int) (SweepPosition, PurgeCounts, error) {
 	var n PurgeCounts
 	visited := 0
 	tomb := tx.b(bucketTombstone)
-	for pos.bucket < len(caseKeyedIndexes)+1 && visited < max {
+	for pos.bucket < len(caseKeyedIndexes)+2 && visited < max {
+		if pos.bucket == len(caseKeyedIndexes)+1 {
+			// The full-text index: purged cases leave every posting block.
+			next, c, err := tx.dropSearchCases(func(id kp.CaseID) bool { return tomb.Get(u64(uint64(id))) != nil }, pos.key, max-visited)
+			if err != nil {
+				return pos, n, err
+			}
+			n.Index += c
+			visited = max
+			if pos.key = next; next == nil {
+				pos.bucket++
+			}
+			continue
+		}
 		if pos.bucket == len(caseKeyedIndexes) {
 			// The outbox, by id.
 			cur := tx.b(bucketOut).Cursor()
@@ -246,7 +267,7 @@ func (tx *Tx) SweepPurged(pos SweepPosition, max int) (SweepPosition, PurgeCount
 			pos.bucket, pos.key = pos.bucket+1, nil
 		}
 	}
-	pos.Done = pos.bucket > len(caseKeyedIndexes)
+	pos.Done = pos.bucket > len(caseKeyedIndexes)+1
 	return pos, n, nil
 }
 
