@@ -5,6 +5,10 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	kp "kontaktpunkt"
+	"kontaktpunkt/internal/smtptest"
+	"kontaktpunkt/mailbox"
 )
 
 // TestWeeklyReportOnTheConfiguredDay: enabled on Monday, the report goes
@@ -59,6 +63,25 @@ func TestWeeklyReportOnTheConfiguredDay(t *testing.T) {
 			t.Errorf("the weekly report lacks %q:\n%s", want, body)
 		}
 	}
+	// It reaches the lead through SMTP as an automatic mail.
+	srv := smtptest.Start(t)
+	if _, err := h.g.SendDue(ctx, newSender(t, srv)); err != nil {
+		t.Fatal(err)
+	}
+	var got *kp.Parsed
+	for _, m := range srv.Messages() {
+		p, err := mailbox.Parse(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if p.Subject == "Weekly report 2026-W48" && len(m.To) == 1 && kp.SameAddr(m.To[0], kari) {
+			got = p
+		}
+	}
+	if got == nil || got.Get("Auto-Submitted") != "auto-generated" || !strings.Contains(got.Text, "Oldest open cases") {
+		t.Fatalf("the weekly report did not arrive at the lead's mailbox as automatic mail: %+v", got)
+	}
+
 	h.clock.t = time.Date(2026, 12, 8, 9, 0, 0, 0, loc)
 	if sent, err := h.g.SendWeeklyReport(ctx); err != nil || !sent {
 		t.Fatalf("the week after: sent %v, %v", sent, err)

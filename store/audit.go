@@ -134,18 +134,3 @@ func (tx *Tx) rewriteAudit(fn func(a *AuditEntry) bool) (int, error) {
 	}
 	return len(ups), nil
 }
-
-// ForEachMessage calls fn with every stored message in storage order
-// until fn returns an error, which it returns.
-func (tx *Tx) ForEachMessage(fn func(m *kp.Message) error) error {
-	return tx.b(bucketMsg).ForEach(func(k, v []byte) error {
-		if len(k) != 8 {
-			return fmt.Errorf("msg key %x: %w", k, ErrCorrupt)
-		}
-		m, err := tx.messageBySeq(binary.BigEndian.Uint64(k))
-		if err != nil {
-			return err
-		}
-		return fn(m)
-	})
-}

@@ -191,12 +191,14 @@ func (f *forgetter) outbound(o *kp.Outbound) bool {
 var keyIndexes = []struct {
 	name []byte
 	lstr bool // an lstr then a fixed tail (else the whole key is the text)
+	nul  bool // the text ends at a 0x00 byte, a fixed tail follows
 }{
-	{bucketSuppress, false},
-	{bucketSentLog, true},
-	{bucketCaseSubject, true},
-	{bucketRefBy, true},
-	{bucketCounters, false},
+	{name: bucketSuppress},
+	{name: bucketSentLog, lstr: true},
+	{name: bucketCaseSubject, lstr: true},
+	{name: bucketRefBy, lstr: true},
+	{name: bucketCounters},
+	{name: bucketSearch, nul: true}, // token | 0x00 | u64 first case
 }
 
 // pseudonym returns the pseudonym of a normalised address under salt.
@@ -496,6 +498,9 @@ func (tx *Tx) forgetKeys(f *forgetter) (int, error) {
 		var moves []kv
 		err := b.ForEach(func(k, v []byte) error {
 			text, tail := k, []byte(nil)
+			if i := bytes.IndexByte(k, 0); ix.nul && i >= 0 {
+				text, tail = k[:i], k[i:]
+			}
 			if ix.lstr {
 				l, w := binary.Uvarint(k)
 				if w <= 0 || uint64(len(k)-w) < l {
@@ -508,6 +513,9 @@ func (tx *Tx) forgetKeys(f *forgetter) (int, error) {
 				return nil
 			}
 			nk := []byte(s)
+			if ix.nul {
+				nk = append(nk, tail...)
+			}
 			if ix.lstr {
 				nk = append(appendLstr(nil, s), tail...)
 			}

@@ -13,7 +13,8 @@ import (
 // ones.
 
 // dropSearchCases removes the cases drop says to drop from every posting
-// block of the full-text index: a block is rewritten without them, or
+// block of the full-text index (forget uses it: a rewritten case's old
+// tokens are not all known any more): a block is rewritten without them, or
 // deleted when none is left. It visits at most max keys from after (nil:
 // the start) and returns the key to go on from, nil when done, and how
 // many blocks it changed.

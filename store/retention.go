@@ -87,6 +87,9 @@ func (tx *Tx) PurgeCase(id kp.CaseID, now time.Time) (PurgeCounts, error) {
 	if err != nil {
 		return n, err
 	}
+	if err := tx.unindexSearch(id, searchTokensOf(c, msgs)); err != nil {
+		return n, err
+	}
 	t := Tombstone{Purged: now}
 	for i := range msgs {
 		m := &msgs[i]
@@ -129,7 +132,7 @@ func (tx *Tx) PurgeCase(id kp.CaseID, now time.Time) (PurgeCounts, error) {
 		return n, err
 	}
 	noSearch := tx.noSearch
-	tx.noSearch = true // the blanked case adds no postings; SweepPurged drops its old ones
+	tx.noSearch = true // the blanked case adds no postings (its old ones are gone above)
 	err = tx.PutCase(blank)
 	tx.noSearch = noSearch
 	if err != nil {
@@ -188,27 +191,14 @@ type SweepPosition struct {
 
 // SweepPurged removes index entries and outbound mail that name a purged
 // case: the keys of caseKeyedIndexes, then outbound records of the case
-// that no stored message copied, then the case's postings in the
-// full-text index. It visits at most max keys from pos and returns where
-// to go on.
+// that no stored message copied. (PurgeCase itself takes the case out of
+// the full-text and suggestion indexes.) It visits at most max keys from
+// pos and returns where to go on.
 func (tx *Tx) SweepPurged(pos SweepPosition, max int) (SweepPosition, PurgeCounts, error) {
 	var n PurgeCounts
 	visited := 0
 	tomb := tx.b(bucketTombstone)
-	for pos.bucket < len(caseKeyedIndexes)+2 && visited < max {
-		if pos.bucket == len(caseKeyedIndexes)+1 {
-			// The full-text index: purged cases leave every posting block.
-			next, c, err := tx.dropSearchCases(func(id kp.CaseID) bool { return tomb.Get(u64(uint64(id))) != nil }, pos.key, max-visited)
-			if err != nil {
-				return pos, n, err
-			}
-			n.Index += c
-			visited = max
-			if pos.key = next; next == nil {
-				pos.bucket++
-			}
-			continue
-		}
+	for pos.bucket < len(caseKeyedIndexes)+1 && visited < max {
 		if pos.bucket == len(caseKeyedIndexes) {
 			// The outbox, by id.
 			cur := tx.b(bucketOut).Cursor()
@@ -267,7 +257,7 @@ func (tx *Tx) SweepPurged(pos SweepPosition, max int) (SweepPosition, PurgeCount
 			pos.bucket, pos.key = pos.bucket+1, nil
 		}
 	}
-	pos.Done = pos.bucket > len(caseKeyedIndexes)+1
+	pos.Done = pos.bucket > len(caseKeyedIndexes)
 	return pos, n, nil
 }
 

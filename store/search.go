@@ -475,3 +475,55 @@ func (tx *Tx) snippet(id kp.CaseID, words []string) (string, error) {
 	}
 	return "", nil
 }
+
+// unindexSearch removes case id from the postings of tokens, deleting a
+// block it leaves empty. Retention calls it for a purged case, so that
+// the words of purged mail leave the index (and, once compacted, the
+// file) with the mail.
+func (tx *Tx) unindexSearch(id kp.CaseID, tokens []string) error {
+	b := tx.b(bucketSearch)
+	var block []kp.CaseID
+	for _, t := range tokens {
+		if pending := tx.search[t]; len(pending) > 0 {
+			tx.search[t] = slices.DeleteFunc(pending, func(c kp.CaseID) bool { return c == id })
+		}
+		prefix := append([]byte(t), 0)
+		cur := b.Cursor()
+		k, v := cur.Seek(searchKey(t, id))
+		if k == nil || !bytes.Equal(k, searchKey(t, id)) {
+			k, v = cur.Prev()
+		}
+		if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+8 {
+			continue
+		}
+		start := kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):]))
+		var err error
+		if block, err = decodeBlock(start, v, block[:0]); err != nil {
+			return err
+		}
+		i := slices.Index(block, id)
+		if i < 0 {
+			continue
+		}
+		block = slices.Delete(block, i, i+1)
+		if err := b.Delete(bytes.Clone(k)); err != nil {
+			return err
+		}
+		if len(block) > 0 {
+			if err := b.Put(searchKey(t, block[0]), encodeBlock(block)); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+// searchTokensOf are every token case c and its messages put in the index.
+func searchTokensOf(c *kp.Case, msgs []kp.Message) []string {
+	var u uniqueTokens
+	u.add(caseTokens(c)...)
+	for i := range msgs {
+		u.add(messageTokens(&msgs[i])...)
+	}
+	return u.list
+}

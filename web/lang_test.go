@@ -17,7 +17,7 @@ func TestDashboardInBokmal(t *testing.T) {
 		kp.Message{Direction: kp.In, Kind: "note", From: kp.Address{Addr: "kari@uio.no"}, Text: "Intern"})
 	h := newHandler(t, st, c, func(o *Options) { o.Language = "nb" })
 	_, list, _ := get(t, h, "/")
-	mustContain(t, list, `<html lang="nb">`, "Åpne saker", "Søk i saker", "Ikke arkivert", "Fra ola@example.org", "ikke tildelt")
+	mustContain(t, list, `<html lang="nb">`, "Åpne saker", "Søk i saker", "Uten sak", "Fra ola@example.org", "ikke tildelt")
 	mustNotContain(t, list, "Open cases", "unassigned")
 	_, page, _ := get(t, h, fmt.Sprintf("/case/%d", id))
 	mustContain(t, page, "Saksbehandler", "Neste oppfølging", "Tidslinje", "Intern merknad · bare for oss")

@@ -19,7 +19,7 @@ func yearOfCases(n int) []report.Input {
 	teams := []string{"team-fs", "team-lms", "team-hr", "team-ad", ""}
 	out := make([]report.Input, n)
 	for i := range out {
-		created := t0.Add(-time.Duration(n-i) * 365 * 24 * time.Hour / time.Duration(n))
+		created := t0.Add(-time.Duration(n-i) * (365 * 24 * time.Hour / time.Duration(n)))
 		req := kp.Address{Addr: fmt.Sprintf("r%d@d%d.example", i, i%200)}
 		answer := created.Add(time.Duration(i%97) * time.Hour)
 		msgs := []kp.Message{

@@ -235,7 +235,7 @@ func exportPerson(e *env, addr, out string, stdout io.Writer) error {
 	err := e.st.View(func(tx *store.Tx) error {
 		cases := map[kp.CaseID]string{}
 		var msgs []kp.Message
-		if err := tx.ForEachMessage(func(m *kp.Message) error {
+		if err := tx.ForEachMessage(false, func(m *kp.Message) error {
 			if involves(append(append([]kp.Address{m.From}, m.To...), m.Cc...)...) {
 				msgs = append(msgs, *m)
 				if m.Case != 0 && cases[m.Case] == "" {

@@ -1,0 +1,92 @@
+package gateway
+
+import (
+	"fmt"
+	"path/filepath"
+	"testing"
+	"time"
+
+	kp "kontaktpunkt"
+	"kontaktpunkt/store"
+)
+
+// seedYear stores n cases spread over a year, each with a request, a
+// staff reply, a relay and status records, in batches of transactions.
+func seedYear(b testing.TB, st *store.Store, n int, loc *time.Location) {
+	b.Helper()
+	start := time.Date(2026, 1, 1, 0, 0, 0, 0, loc)
+	teams := []string{"fs", "lms", "hr", "ad", ""}
+	const batch = 5000
+	for done := 0; done < n; done += batch {
+		err := st.Update(func(tx *store.Tx) error {
+			for i := done; i < min(n, done+batch); i++ {
+				id, err := tx.NextCaseID()
+				if err != nil {
+					return err
+				}
+				created := start.Add(time.Duration(i) * (365 * 24 * time.Hour / time.Duration(n)))
+				req := kp.Address{Name: "Ola", Addr: fmt.Sprintf("u%d@d%d.example", i, i%300)}
+				answer := created.Add(time.Duration(i%97) * time.Hour)
+				c := &kp.Case{ID: id, Subject: fmt.Sprintf("Sak %d om tilgang til FS", i), Status: kp.StatusWaiting, Requester: req,
+					Team: teams[i%len(teams)], Assignee: per, Priority: kp.PriorityNormal, Created: created, Updated: answer}
+				msgs := []kp.Message{
+					{Direction: kp.In, Kind: "request", Class: kp.ClassHuman, From: req, Subject: c.Subject, Date: created, Received: created, Text: "Hei, jeg trenger tilgang til FS for et prosjekt.\n"},
+					{Direction: kp.In, Kind: "reply", Class: kp.ClassHuman, From: kp.Address{Addr: per}, Subject: "Re: " + c.Subject, Date: answer, Received: answer, Text: "Hei, tilgangen er gitt.\n", Authenticated: true},
+					{Direction: kp.Out, Kind: "relay", From: kp.Address{Addr: contact}, To: []kp.Address{req}, Subject: c.Subject, Date: answer, Received: answer, Text: "Hei, tilgangen er gitt.\n"},
+					{Direction: kp.Out, Kind: kp.KindStatus, Subject: "status waiting", Date: answer, Received: answer},
+				}
+				if i%5 != 0 {
+					at := answer.Add(time.Duration(i%131) * time.Hour)
+					c.Status, c.ResolvedAt = kp.StatusResolved, at
+					msgs = append(msgs, kp.Message{Direction: kp.Out, Kind: kp.KindStatus, Subject: "status resolved", Date: at, Received: at})
+				}
+				for j := range msgs {
+					msgs[j].ID, msgs[j].Case, msgs[j].MatchedBy = fmt.Sprintf("m%d.%d@bench.example", i, j), id, kp.MatchNone
+					if err := tx.PutMessage(&msgs[j], nil); err != nil {
+						return err
+					}
+				}
+				c.Messages = len(msgs)
+				if err := tx.PutCase(c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkReportFromStore100k is `report` over a year of 100,000 cases
+// (about 450,000 messages): "read" is reading the cases and messages from
+// the store, "report" reading and computing, as the command does.
+func BenchmarkReportFromStore100k(b *testing.B) {
+	st, err := store.Open(filepath.Join(b.TempDir(), "kp.db"), store.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	g, err := New(testConfig(), st, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	seedYear(b, st, 100_000, g.Clock.Loc)
+	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, g.Clock.Loc), time.Date(2027, 1, 1, 0, 0, 0, 0, g.Clock.Loc)
+	b.Run("read", func(b *testing.B) {
+		reportCPU(b, func() {
+			if _, _, _, _, err := g.ReportInputs(from, to); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("report", func(b *testing.B) {
+		reportCPU(b, func() {
+			r, err := g.Report(from, to, "")
+			if err != nil || r.Totals.New != 100_000 {
+				b.Fatalf("report: %v, %d new", err, r.Totals.New)
+			}
+		})
+	})
+}
