@@ -269,7 +269,7 @@ func (tx *Tx) ExpiredUnfiled(unfiledBefore, quarantineBefore time.Time, after ui
 	var out []kp.Message
 	cur := tx.b(bucketCaseMsg).Cursor()
 	last := after
-	for k, _ := cur.Seek(caseMsgKey(0, after+1)); k != nil && len(k) == 16 && binary.BigEndian.Uint64(k) == 0; k, _ = cur.Next() {
+	for k, _ := cur.Seek(caseMsgKey(0, after+1)); len(k) == 16 && binary.BigEndian.Uint64(k) == 0; k, _ = cur.Next() {
 		seq := binary.BigEndian.Uint64(k[8:])
 		last = seq
 		m, err := tx.messageBySeq(seq)
