@@ -9,10 +9,11 @@ import (
 	"encoding/hex"
 	"fmt"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"time"
+
+	"github.com/klauspost/compress/s2"
 
 	kp "kontaktpunkt"
 )
@@ -46,6 +47,9 @@ type ForgetReport struct {
 	// Keys counts index and limit entries rekeyed.
 	Keys  int `json:"keys"`
 	Audit int `json:"audit"`
+	// Scan and Write are how long the read pass and the writes took.
+	Scan  time.Duration `json:"scan_ns"`
+	Write time.Duration `json:"write_ns"`
 }
 
 // forgetter holds what forget looks for and what it puts instead.
@@ -252,6 +256,7 @@ func (s *Store) Forget(addr string, o ForgetOptions) (ForgetReport, error) {
 		f.needles = append(f.needles, local)
 	}
 
+	t0 := time.Now()
 	// Pass 1: the names the address went by.
 	names := map[string]bool{}
 	// Raw bytes are searched after lower-casing ASCII letters only: a
@@ -281,6 +286,12 @@ func (s *Store) Forget(addr string, o ForgetOptions) (ForgetReport, error) {
 		}); err != nil {
 			return err
 		}
+		// What names the person: one read of every message with its raw
+		// bytes, looking for the address and the names. A name found only
+		// then (a renamed address in a rewritten record) means one more
+		// read, for it alone, of the messages that were no hit.
+		// The names first, from the records alone: cheaper than a second
+		// read of the raw bytes.
 		if err := tx.scanMessages(func(m *kp.Message, _ []byte) bool {
 			addName(m.From)
 			for _, x := range m.To {
@@ -293,38 +304,68 @@ func (s *Store) Forget(addr string, o ForgetOptions) (ForgetReport, error) {
 		}, false); err != nil {
 			return err
 		}
-		for n := range names {
-			f.needles = append(f.needles, n)
-		}
-		rawNeedles := slices.Clone(f.needles)
-		for n := range rawNames {
-			if !names[n] {
-				rawNeedles = append(rawNeedles, n)
-			}
-		}
-		rep.Names = len(names)
-		// Pass 2: what names the person.
+		hitSet := map[uint64]bool{}
+		known := map[string]bool{}
 		var mu sync.Mutex
-		if err := tx.scanMessages(func(m *kp.Message, raw []byte) bool {
-			hit := f.message(m)
-			if !hit && raw != nil {
-				low := lowerASCII(raw)
-				for _, n := range rawNeedles {
-					if bytes.Contains(low, []byte(n)) {
-						hit = true
-						break
+		for pass := 0; pass < 4; pass++ {
+			var fresh []string
+			for n := range names {
+				if !known[n] {
+					fresh = append(fresh, n)
+					known[n] = true
+				}
+			}
+			for n := range rawNames {
+				if !known["raw:"+n] {
+					known["raw:"+n] = true
+					if !names[n] {
+						fresh = append(fresh, n)
 					}
 				}
 			}
-			if hit {
-				mu.Lock()
-				hits = append(hits, m.Seq)
-				mu.Unlock()
+			if pass > 0 && len(fresh) == 0 {
+				break
 			}
-			return hit
-		}, true); err != nil {
-			return err
+			f.needles = append(f.needles, fresh...)
+			needles := f.needles
+			if pass > 0 {
+				needles = fresh
+			}
+			if err := tx.scanMessages(func(m *kp.Message, raw []byte) bool {
+				if pass > 0 && hitSet[m.Seq] {
+					return false
+				}
+				addName(m.From)
+				for _, x := range m.To {
+					addName(x)
+				}
+				for _, x := range m.Cc {
+					addName(x)
+				}
+				hit := f.message(m)
+				if !hit && raw != nil {
+					low := lowerASCII(raw)
+					for _, n := range needles {
+						if bytes.Contains(low, []byte(n)) {
+							hit = true
+							break
+						}
+					}
+				}
+				if hit {
+					mu.Lock()
+					hits = append(hits, m.Seq)
+					mu.Unlock()
+				}
+				return hit
+			}, true); err != nil {
+				return err
+			}
+			for _, h := range hits {
+				hitSet[h] = true
+			}
 		}
+		rep.Names = len(names)
 		if err := tx.b(bucketCase).ForEach(func(k, v []byte) error {
 			c, err := tx.Case(kp.CaseID(binary.BigEndian.Uint64(k)))
 			if err == nil && f.kase(c) {
@@ -346,6 +387,7 @@ func (s *Store) Forget(addr string, o ForgetOptions) (ForgetReport, error) {
 		return rep, fmt.Errorf("forget: %w", err)
 	}
 	rep.Messages, rep.Cases, rep.Outbound = len(hits), len(cases), len(outs)
+	rep.Scan = time.Since(t0)
 	if o.DryRun {
 		return rep, nil
 	}
@@ -375,6 +417,19 @@ func (s *Store) Forget(addr string, o ForgetOptions) (ForgetReport, error) {
 		}
 	}
 	err = s.Update(func(tx *Tx) error {
+		touched := map[kp.CaseID]bool{}
+		for _, id := range cases {
+			touched[id] = true
+		}
+		for _, seq := range hits {
+			m, err := tx.messageBySeq(seq)
+			if err != nil {
+				return err
+			}
+			if m.Case != 0 {
+				touched[m.Case] = true
+			}
+		}
 		for _, id := range cases {
 			c, err := tx.Case(id)
 			if err != nil {
@@ -412,6 +467,10 @@ func (s *Store) Forget(addr string, o ForgetOptions) (ForgetReport, error) {
 			return err
 		}
 		rep.Keys = n
+		if n, err = tx.forgetIndexes(touched); err != nil {
+			return err
+		}
+		rep.Keys += n
 		if rep.Audit, err = tx.rewriteAudit(func(e *AuditEntry) bool {
 			c := f.str(&e.Actor)
 			return f.str(&e.Detail) || c
@@ -426,6 +485,7 @@ func (s *Store) Forget(addr string, o ForgetOptions) (ForgetReport, error) {
 	if err != nil {
 		return rep, fmt.Errorf("forget: %w", err)
 	}
+	rep.Write = time.Since(t0) - rep.Scan
 	return rep, nil
 }
 
@@ -499,6 +559,7 @@ func (tx *Tx) scanMessages(fn func(m *kp.Message, raw []byte) bool, raw bool) er
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
+			var buf []byte // reused for raw bytes up to 1 MiB
 			for j := range jobs {
 				p, err := tx.codec.unpack(j.rec)
 				var m *kp.Message
@@ -507,10 +568,8 @@ func (tx *Tx) scanMessages(fn func(m *kp.Message, raw []byte) bool, raw bool) er
 				}
 				var r []byte
 				if err == nil && j.packed != nil {
-					if j.packedOwns {
-						r, err = tx.codec.unpackOwned(j.packed)
-					} else {
-						r, err = tx.codec.unpack(j.packed)
+					if r, err = tx.codec.unpackReuse(j.packed, buf, j.packedOwns); err == nil && cap(r) > cap(buf) && cap(r) <= 1<<20 {
+						buf = r[:0]
 					}
 				}
 				if err != nil {
@@ -578,4 +637,44 @@ func lowerASCII(b []byte) []byte {
 		}
 	}
 	return b
+}
+
+// unpackReuse is unpack into buf when it is large enough (the result is
+// valid until buf is reused). With owned, v is the caller's, and a plain
+// payload is returned in place.
+func (c *codec) unpackReuse(v, buf []byte, owned bool) ([]byte, error) {
+	if len(v) == 0 {
+		return nil, fmt.Errorf("empty value: %w", ErrCorrupt)
+	}
+	switch v[0] {
+	case codecPlain:
+		if owned {
+			return v[1:], nil
+		}
+		return append(buf[:0], v[1:]...), nil
+	case codecZstd:
+		out, err := c.dec.DecodeAll(v[1:], buf[:0])
+		if err != nil {
+			return nil, fmt.Errorf("decompressing: %w (%w)", err, ErrCorrupt)
+		}
+		return out, nil
+	case codecS2, codecS2Dict:
+		n, err := s2.DecodedLen(v[1:])
+		if err != nil || n > maxDecoded {
+			return nil, fmt.Errorf("decompressing: length %d: %v (%w)", n, err, ErrCorrupt)
+		}
+		if cap(buf) < n {
+			buf = make([]byte, n)
+		}
+		if v[0] == codecS2 {
+			buf, err = s2.Decode(buf[:n], v[1:])
+		} else {
+			buf, err = mailS2Dict.Decode(buf[:n], v[1:])
+		}
+		if err != nil {
+			return nil, fmt.Errorf("decompressing: %w (%w)", err, ErrCorrupt)
+		}
+		return buf, nil
+	}
+	return c.unpack(v)
 }

@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -279,6 +280,20 @@ func TestPurgeLeavesTombstonesAndFreesRaw(t *testing.T) {
 				t.Fatalf("case %d keeps %d messages (%v)", id, len(ms), err)
 			}
 		}
+		purged := map[kp.CaseID]bool{}
+		for _, id := range resolved {
+			purged[id] = true
+		}
+		_ = tx.b(bucketSearch).ForEach(func(k, v []byte) error {
+			i := bytes.IndexByte(k, 0)
+			ids, _ := decodeBlock(kp.CaseID(binary.BigEndian.Uint64(k[i+1:])), v, nil)
+			for _, id := range ids {
+				if purged[id] {
+					t.Errorf("search token %q still finds purged case %d", k[:i], id)
+				}
+			}
+			return nil
+		})
 		cs, err := tx.Cases(CaseFilter{})
 		for _, c := range cs {
 			msgsAfter += c.Messages

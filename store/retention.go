@@ -128,7 +128,14 @@ func (tx *Tx) PurgeCase(id kp.CaseID, now time.Time) (PurgeCounts, error) {
 		LastStaffReply: c.LastStaffReply, AssignedAt: c.AssignedAt, WaitingSince: c.WaitingSince,
 		MergedInto: c.MergedInto, Links: c.Links, Archived: c.Archived,
 	}
-	if err := tx.PutCase(blank); err != nil {
+	if err := tx.DeleteCaseTerms(id); err != nil {
+		return n, err
+	}
+	noSearch := tx.noSearch
+	tx.noSearch = true // the blanked case adds no postings (its old ones are gone above)
+	err = tx.PutCase(blank)
+	tx.noSearch = noSearch
+	if err != nil {
 		return n, err
 	}
 	if err := tx.b(bucketTombstone).Put(u64(uint64(id)), encodeTombstone(t)); err != nil {
@@ -184,8 +191,9 @@ type SweepPosition struct {
 
 // SweepPurged removes index entries and outbound mail that name a purged
 // case: the keys of caseKeyedIndexes, then outbound records of the case
-// that no stored message copied. It visits at most max keys from pos and
-// returns where to go on.
+// that no stored message copied. (PurgeCase itself takes the case out of
+// the full-text and suggestion indexes.) It visits at most max keys from
+// pos and returns where to go on.
 func (tx *Tx) SweepPurged(pos SweepPosition, max int) (SweepPosition, PurgeCounts, error) {
 	var n PurgeCounts
 	visited := 0

@@ -42,7 +42,8 @@ var (
 	// fill a page: a ~2 KB value of its own would take a page and an
 	// overflow page, half of it empty. A message's packed bytes are found
 	// by the offset and length in its bucketMsgID entry. Append-only; only
-	// the last block is rewritten, to fill it.
+	// the last block is rewritten, to fill it, and blocks holding purged
+	// messages, which are zeroed or deleted (bucketRawFree).
 	bucketRaw = []byte("raw")
 	// bucketRawFree: u64 offset -> uvarint length. Ranges of the raw log
 	// whose message was purged (retention, forget): their bytes are zeroed,

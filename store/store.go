@@ -17,7 +17,8 @@
 //     bbolt memory map, so it stays valid after the transaction.
 //   - Raw messages are kept byte for byte (compressed when that pays:
 //     S2 with a mail dictionary below 64 KiB, zstd above; codec.go)
-//     and never rewritten.
+//     and never rewritten, only removed for good by retention or forget
+//     (purge.go): zeroed in the raw log, whose free ranges Check counts.
 //   - Only one process opens the file at a time; a second Open fails at
 //     once with ErrInUse.
 package store

@@ -129,10 +129,18 @@ func TestRecordsWrittenBeforeNewFields(t *testing.T) {
 	c := &kp.Case{ID: 3, Subject: "x", Status: kp.StatusOpen, MergedInto: 9, Links: []kp.CaseID{4, 5}, OpenedBy: "kari@uio.no"}
 	full := encodeCase(c)
 	old := encodeCase(&kp.Case{ID: 3, Subject: "x", Status: kp.StatusOpen})
-	old = old[:len(old)-4] // MergedInto 0, no links, empty OpenedBy, and the later empty Archived: one byte each
+	withoutArchived := old[:len(old)-1] // empty Archived is one byte
+	old = old[:len(old)-4]              // and MergedInto 0, no links, empty OpenedBy: one byte each
 	got, err := decodeCase(full, 3)
 	if err != nil || got.MergedInto != 9 || !slices.Equal(got.Links, []kp.CaseID{4, 5}) || got.OpenedBy != "kari@uio.no" {
 		t.Fatalf("decodeCase(new) = %+v, %v", got, err)
+	}
+	if got, err := decodeCase(withoutArchived, 3); err != nil || got.Archived != "" || got.Subject != "x" {
+		t.Errorf("decodeCase(without Archived) = %+v, %v", got, err)
+	}
+	c.Archived = "2026/1234"
+	if got, err := decodeCase(encodeCase(c), 3); err != nil || got.Archived != "2026/1234" || got.OpenedBy != "kari@uio.no" {
+		t.Errorf("decodeCase(with Archived) = %+v, %v", got, err)
 	}
 	got, err = decodeCase(old, 3)
 	if err != nil || got.MergedInto != 0 || got.Links != nil || got.OpenedBy != "" || got.Subject != "x" {

@@ -66,6 +66,12 @@ const usage = `usage: kontaktpunkt COMMAND [flags] [args]
   check-config -config FILE
   check-store  [-config FILE] [-db FILE] [-json]   read-only check of the store file and its indexes
   backup       [-config FILE] [-db FILE] OUT
+  compact      [-config FILE] [-db FILE] OUT     compacted copy of the store; swap it in with serve stopped
+  purge        [-config FILE] [-db FILE] [-dry-run] [-json]   apply the retention periods now
+  forget       [-config FILE] [-db FILE] [-dry-run] [-json] ADDRESS   erase a person: pseudonym, mail purged
+  export-person [-config FILE] [-db FILE] ADDRESS OUT   every case and message of an address (access request)
+  case export N OUT  |  case archived N REF   archive export; record the archive's reference
+  audit        [-config FILE] [-db FILE] [-json]   staff and operator actions
   followup rearm [-since DATE] [-dry-run]     arm follow-ups of open cases an archive import left unarmed
   report       [-config FILE|-db FILE] [-from DATE] [-to DATE] [-team NAME] [-json|-csv]   figures in business time
   version                                     print the version

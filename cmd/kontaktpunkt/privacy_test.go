@@ -2,11 +2,17 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
+	"time"
+
+	"kontaktpunkt/store"
 )
 
 func TestForgetCompactAuditCommands(t *testing.T) {
@@ -220,5 +226,66 @@ func TestExportPerson(t *testing.T) {
 	}
 	if o, errOut, code := run(t, "", "check-store", "-db", db); code != 0 {
 		t.Fatalf("check-store exit %d: %s%s", code, o, errOut)
+	}
+}
+
+// TestPrivacyCommandsReachRunningServe: while serve holds the store,
+// case export, export-person, forget, compact and audit run through its
+// admin socket.
+func TestPrivacyCommandsReachRunningServe(t *testing.T) {
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	dir := t.TempDir()
+	var out strings.Builder
+	d, err := startDemo(ctx, dir, &out, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.close()
+	if _, err := d.write(demoOla, false, "Spørsmål om API", "Hei!\n"); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.expect(ctx, "the acknowledgement", kindTo("ack", demoOla)); err != nil {
+		t.Fatal(err)
+	}
+	db := d.srv.Config.Store.Path
+	exp := filepath.Join(t.TempDir(), "case1")
+	if o, e, code := run(t, "", "case", "export", "1", exp, "-db", db); code != 0 {
+		t.Fatalf("case export through serve: exit %d: %s%s", code, o, e)
+	}
+	if _, err := os.Stat(filepath.Join(exp, "timeline.html")); err != nil {
+		t.Fatal(err)
+	}
+	person := filepath.Join(t.TempDir(), "ola")
+	if o, e, code := run(t, "", "export-person", "-db", db, demoOla.Addr, person); code != 0 || !strings.Contains(o, "1 cases") {
+		t.Fatalf("export-person through serve: exit %d: %s%s", code, o, e)
+	}
+	if o, e, code := run(t, "", "forget", "-db", db, demoOla.Addr); code != 0 || !strings.Contains(o, "replaced the address") {
+		t.Fatalf("forget through serve: exit %d: %s%s", code, o, e)
+	}
+	compacted := filepath.Join(t.TempDir(), "c.db")
+	if o, e, code := run(t, "", "compact", "-db", db, compacted); code != 0 {
+		t.Fatalf("compact through serve: exit %d: %s%s", code, o, e)
+	}
+	file, err := os.ReadFile(compacted)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, n := range []string{demoOla.Addr, "ola.nordmann", strings.ToLower(demoOla.Name)} {
+		if bytes.Contains(bytes.ToLower(file), []byte(n)) {
+			t.Errorf("compacted store holds %q", n)
+		}
+	}
+	st, err := store.Open(compacted, store.Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	if err := st.Check(); err != nil {
+		t.Fatal(err)
+	}
+	o, e, code := run(t, "", "audit", "-db", db)
+	if code != 0 || !strings.Contains(o, "export-person") || !strings.Contains(o, "forget") || strings.Contains(o, demoOla.Addr) {
+		t.Fatalf("audit through serve: exit %d: %s%s", code, o, e)
 	}
 }
