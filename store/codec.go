@@ -478,8 +478,9 @@ func encodeMessage(m *kp.Message) []byte {
 	return e.b
 }
 
-func decodeMessage(b []byte, seq uint64) (*kp.Message, error) {
-	d := dec{b: b}
+// messageHead reads a message record's fields up to Received, the part
+// every reader of a message needs (decodeMessage, decodeMessageHead).
+func (d *dec) messageHead(seq uint64) *kp.Message {
 	d.header("message")
 	m := &kp.Message{Seq: seq}
 	m.ID = d.str()
@@ -494,6 +495,12 @@ func decodeMessage(b []byte, seq uint64) (*kp.Message, error) {
 	m.Subject = d.str()
 	m.Date = d.time()
 	m.Received = d.time()
+	return m
+}
+
+func decodeMessage(b []byte, seq uint64) (*kp.Message, error) {
+	d := dec{b: b}
+	m := d.messageHead(seq)
 	m.Text = d.str()
 	if n := d.count(); n > 0 {
 		m.Attachments = make([]kp.Attachment, 0, n)

@@ -47,20 +47,7 @@ func (tx *Tx) ForEachMessage(head bool, fn func(m *kp.Message) error) error {
 // follows Quarantine; it must follow the same layout (encodeMessage).
 func decodeMessageHead(b []byte, seq uint64) (*kp.Message, error) {
 	d := dec{b: b}
-	d.header("message")
-	m := &kp.Message{Seq: seq}
-	m.ID = d.str()
-	m.Case = kp.CaseID(d.uvarint())
-	m.Direction = kp.Direction(d.str())
-	m.Class = kp.Class(d.str())
-	m.MatchedBy = kp.MatchedBy(d.str())
-	m.Kind = d.str()
-	m.From = d.addr()
-	m.To = d.addrs()
-	m.Cc = d.addrs()
-	m.Subject = d.str()
-	m.Date = d.time()
-	m.Received = d.time()
+	m := d.messageHead(seq)
 	d.skipStr() // Text
 	for i, n := 0, d.count(); i < n && d.err == nil; i++ {
 		d.skipStr()
