@@ -12,6 +12,7 @@ import (
 const (
 	ChannelMail     = "mail"     // a subject command in mail
 	ChannelCLI      = "cli"      // an operator command (Operate)
+	ChannelWeb      = "web"      // a dashboard action (WebActions)
 	ChannelSchedule = "schedule" // serve's own schedule (retention)
 )
 

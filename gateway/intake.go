@@ -59,6 +59,29 @@ var ErrNothingApplied = errors.New("nothing applied")
 // them in a subject, with text as the message body. It records the action
 // on the case and queues the mail it causes.
 func (g *Gateway) Operate(id kp.CaseID, actor kp.Address, commands, text string) ([]string, error) {
+	return g.operate(ChannelCLI, id, actor, commands, text)
+}
+
+// WebActions is the gateway as the dashboard's actions see it: the same
+// operations, with staff commands recorded in the audit trail as coming
+// from the web.
+type WebActions struct{ *Gateway }
+
+// Operate is Gateway.Operate on the web channel.
+func (w WebActions) Operate(id kp.CaseID, actor kp.Address, commands, text string) ([]string, error) {
+	return w.operate(ChannelWeb, id, actor, commands, text)
+}
+
+// operatorSource names where an operator's command came from on its
+// timeline record.
+func operatorSource(channel string) string {
+	if channel == ChannelWeb {
+		return "web"
+	}
+	return "operator"
+}
+
+func (g *Gateway) operate(channel string, id kp.CaseID, actor kp.Address, commands, text string) ([]string, error) {
 	var result []string
 	err := g.Store.Update(func(tx *store.Tx) error {
 		c, err := tx.Case(id)
@@ -74,7 +97,7 @@ func (g *Gateway) Operate(id kp.CaseID, actor kp.Address, commands, text string)
 		msg := &kp.Message{
 			ID: mailbox.NewMessageID("operator.invalid"), Case: c.ID, Direction: kp.In, Class: kp.ClassHuman,
 			MatchedBy: kp.MatchNone, Kind: "command", From: actor, Subject: strings.TrimSpace(commands),
-			Date: now, Received: now, Text: text, Authenticated: true, Source: "operator",
+			Date: now, Received: now, Text: text, Authenticated: true, Source: operatorSource(channel),
 		}
 		if err := tx.PutMessage(msg, nil); err != nil {
 			return err
@@ -86,7 +109,7 @@ func (g *Gateway) Operate(id kp.CaseID, actor kp.Address, commands, text string)
 		prev := recordOf(c)
 		fx := g.applyCommands(c, cmds, refused, actor.Addr, now)
 		out.remind = fx.remind
-		if err := g.recordAudit(tx, now, actor.Addr, ChannelCLI, c.ID, fx); err != nil {
+		if err := g.recordAudit(tx, now, actor.Addr, channel, c.ID, fx); err != nil {
 			return err
 		}
 		if fx.note {

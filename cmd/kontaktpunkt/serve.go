@@ -190,7 +190,7 @@ func (s *Server) Run(ctx context.Context) error {
 			Quotes:  s.Gateway.Templates.Trimmer(),
 			Version: buildVersion(),
 			Report:  s.Gateway.Report,
-			Actions: s.Gateway, IsStaff: s.Gateway.Dir.IsStaff, FollowUpPlan: webPlan(s.Gateway),
+			Actions: gateway.WebActions{Gateway: s.Gateway}, IsStaff: s.Gateway.Dir.IsStaff, FollowUpPlan: webPlan(s.Gateway),
 			Language: s.Gateway.Templates.Lang(),
 		})
 		if err != nil {
