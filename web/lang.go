@@ -6,7 +6,7 @@ import "net/http"
 // A text missing here is shown in English.
 var nb = map[string]string{
 	// Layout and lists.
-	"Not filed": "Uten sak", "Statistics": "Statistikk", "Search": "Søk", "Search cases": "Søk i saker", "Go": "Gå", "Case number": "Saksnummer",
+	"Not filed": "Uten sak", "Statistics": "Statistikk", "Cases per week": "Saker per uke", "Backlog at the end of each week": "Åpne saker ved slutten av hver uke", "Escalated cases per week": "Eskalerte saker per uke", "Search": "Søk", "Search cases": "Søk i saker", "Go": "Gå", "Case number": "Saksnummer",
 	"Signed in as": "Logget inn som", "Read-only view": "Bare lesing", "Filter": "Filter", "Assignee": "Saksbehandler",
 	"clear": "fjern", "← Newer": "← Nyere", "Older →": "Eldre →", "Page": "Side", "overdue": "forfalt",
 	"Open": "Åpne", "Waiting": "Venter", "Overdue": "Forfalt", "Escalated": "Eskalert", "Resolved": "Løst", "All": "Alle",

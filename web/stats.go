@@ -189,21 +189,31 @@ func (s *server) parseStatsQuery(q url.Values) (from, to time.Time, fromS, toS, 
 	return from, to, fromS, toS, team, nil
 }
 
-// stats serves /stats: the figures of a period as charts and tables.
-func (d *dashboard) stats(w http.ResponseWriter, r *http.Request) {
+// statsReport answers a statistics request's query with its report, or
+// writes the error and returns ok false.
+func (d *dashboard) statsReport(w http.ResponseWriter, r *http.Request) (rep *report.Report, fromS, toS, team string, ok bool) {
 	if d.s.o.Report == nil {
 		http.NotFound(w, r)
-		return
+		return nil, "", "", "", false
 	}
 	from, to, fromS, toS, team, err := d.s.parseStatsQuery(r.URL.Query())
 	if err != nil {
 		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
+		return nil, "", "", "", false
 	}
-	rep, err := d.s.cachedReport(from, to, team)
+	rep, err = d.s.cachedReport(from, to, team)
 	if err != nil {
 		d.s.log.Error("statistics", "err", err)
 		http.Error(w, "the statistics could not be computed", http.StatusInternalServerError)
+		return nil, "", "", "", false
+	}
+	return rep, fromS, toS, team, true
+}
+
+// stats serves /stats: the figures of a period as charts and tables.
+func (d *dashboard) stats(w http.ResponseWriter, r *http.Request) {
+	rep, fromS, toS, team, ok := d.statsReport(w, r)
+	if !ok {
 		return
 	}
 	p := statsPage{page: d.page(r, "Statistics", d.s.now()), From: fromS, To: toS, Team: team, R: rep}
@@ -224,9 +234,9 @@ func (d *dashboard) stats(w http.ResponseWriter, r *http.Request) {
 		news, resolved = append(news, wk.New), append(resolved, wk.Resolved)
 		backlog, escalated = append(backlog, wk.Backlog), append(escalated, wk.Escalated)
 	}
-	p.Charts.PerWeek = barChart("Cases per week", labels, []string{"new", "resolved"}, []string{"s-new", "s-res"}, news, resolved)
-	p.Charts.Backlog = barChart("Backlog at the end of each week", labels, []string{"open or waiting"}, []string{"s-back"}, backlog)
-	p.Charts.Escalations = barChart("Escalated cases per week", labels, []string{"escalated"}, []string{"s-esc"}, escalated)
+	p.Charts.PerWeek = barChart(d.tr(r, "Cases per week"), labels, []string{"new", "resolved"}, []string{"s-new", "s-res"}, news, resolved)
+	p.Charts.Backlog = barChart(d.tr(r, "Backlog at the end of each week"), labels, []string{"open or waiting"}, []string{"s-back"}, backlog)
+	p.Charts.Escalations = barChart(d.tr(r, "Escalated cases per week"), labels, []string{"escalated"}, []string{"s-esc"}, escalated)
 	p.Buckets = bucketNames(rep.HistBuckets)
 	for _, g := range rep.Teams {
 		row := histRow{Name: g.Name, Counts: g.FirstAnswerHist}
@@ -249,19 +259,8 @@ func (d *dashboard) stats(w http.ResponseWriter, r *http.Request) {
 
 // statsCSV serves /stats.csv: the same figures as one CSV table.
 func (d *dashboard) statsCSV(w http.ResponseWriter, r *http.Request) {
-	if d.s.o.Report == nil {
-		http.NotFound(w, r)
-		return
-	}
-	from, to, fromS, toS, team, err := d.s.parseStatsQuery(r.URL.Query())
-	if err != nil {
-		http.Error(w, err.Error(), http.StatusBadRequest)
-		return
-	}
-	rep, err := d.s.cachedReport(from, to, team)
-	if err != nil {
-		d.s.log.Error("statistics", "err", err)
-		http.Error(w, "the statistics could not be computed", http.StatusInternalServerError)
+	rep, fromS, toS, _, ok := d.statsReport(w, r)
+	if !ok {
 		return
 	}
 	var buf bytes.Buffer
