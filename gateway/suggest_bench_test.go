@@ -1,13 +1,10 @@
 package gateway
 
 import (
-	"context"
 	"fmt"
 	"math/rand/v2"
-	"path/filepath"
 	"strings"
 	"testing"
-	"time"
 
 	"kontaktpunkt/store"
 )
@@ -71,34 +68,9 @@ func BenchmarkIngestSuggest(b *testing.B) {
 			name := map[bool]string{true: "quiet", false: "queueing"}[quiet] + map[bool]string{true: "/index", false: "/baseline"}[on]
 			b.Run(name, func(b *testing.B) {
 				defer func() { indexSuggestions = true }()
-				for b.Loop() {
-					b.StopTimer()
+				for range b.N {
 					indexSuggestions = on
-					st, err := store.Open(filepath.Join(b.TempDir(), "kp.db"), store.Options{})
-					if err != nil {
-						b.Fatal(err)
-					}
-					g, err := New(testConfig(), st, nil)
-					if err != nil {
-						b.Fatal(err)
-					}
-					g.Quiet = quiet
-					b.StartTimer()
-					start, cpu0 := time.Now(), cpuTime()
-					for i := 0; i < n; i += 512 {
-						items := make([]Item, 0, 512)
-						for j := i; j < min(i+512, n); j++ {
-							items = append(items, Item{Source: "bench", Raw: mails[j]})
-						}
-						if _, err := g.Ingest(context.Background(), items); err != nil {
-							b.Fatal(err)
-						}
-					}
-					b.ReportMetric(float64(n)/time.Since(start).Seconds(), "msgs/s")
-					b.ReportMetric(float64((cpuTime()-cpu0).Microseconds())/float64(n), "cpu-µs/msg")
-					b.StopTimer()
-					st.Close()
-					b.StartTimer()
+					ingestRun(b, mails, store.Options{}, quiet)
 				}
 			})
 		}
