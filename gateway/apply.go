@@ -266,6 +266,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		g.recordCounterpart(c, p, sender, r == roleStaffSide)
 	}
 	msg.Kind, msg.Outsider = inboundKind(pi.class, th.NewCase, r, cmds, msg.Text)
+	tx.GivenTextTokens(msg.Text, pi.textTokens)
 	if err := tx.PutMessage(msg, pi.Raw); err != nil {
 		return res, false, fmt.Errorf("storing message: %w", err)
 	}

@@ -204,6 +204,9 @@ type parsedItem struct {
 	// be stored under a derived one (storedCopy).
 	hash     uint64
 	collided string
+	// textTokens are the search index tokens of the text (store.TextTokens),
+	// also found with the parse, so the writer does not tokenise.
+	textTokens []string
 }
 
 // parseAll parses items on all cores; order is kept. Messages over limit
@@ -252,6 +255,7 @@ func parseOne(it Item, limit int64, o routing.ClassifyOptions) (pi parsedItem) {
 	}
 	pi.class = routing.ClassifyWith(pi.parsed, o)
 	pi.hash = contentHash(it.Raw)
+	pi.textTokens = store.TextTokens(pi.parsed.Text)
 	return pi
 }
 

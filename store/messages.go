@@ -75,7 +75,7 @@ func (tx *Tx) PutMessage(m *kp.Message, raw []byte) error {
 		return fmt.Errorf("indexing message %q: %w", m.ID, err)
 	}
 	if m.Case != 0 {
-		if err := tx.indexSearch(m.Case, messageTokens(m)); err != nil {
+		if err := tx.indexSearch(m.Case, messageTokensWith(m, tx.givenTokens(m.Text))); err != nil {
 			return fmt.Errorf("indexing message %q: %w", m.ID, err)
 		}
 	}

@@ -122,7 +122,38 @@ func (u *uniqueTokens) addr(a kp.Address) {
 // subject, text (new and quoted), sender, recipients and attachment
 // names; for our own outbound mail only its recipients, since its text
 // is our templates around text already indexed from the inbound copy.
-func messageTokens(m *kp.Message) []string {
+func messageTokens(m *kp.Message) []string { return messageTokensWith(m, nil) }
+
+// TextTokens are the index tokens of a message text, as PutMessage would
+// find them. The gateway computes them on all cores while parsing and
+// hands them over with GivenTextTokens, so the single writer does not
+// tokenise: the text is most of the work.
+func TextTokens(text string) []string {
+	if len(text) > maxIndexText {
+		text = text[:maxIndexText]
+	}
+	var u uniqueTokens
+	u.addText(text)
+	return u.list
+}
+
+// GivenTextTokens tells the transaction the tokens of text (TextTokens),
+// for the next PutMessage of a message with exactly that text.
+func (tx *Tx) GivenTextTokens(text string, tokens []string) {
+	tx.textTokens.text, tx.textTokens.tokens = text, tokens
+}
+
+// givenTokens returns the tokens GivenTextTokens gave for text, or nil.
+func (tx *Tx) givenTokens(text string) []string {
+	if tx.textTokens.tokens == nil || tx.textTokens.text != text {
+		return nil
+	}
+	return tx.textTokens.tokens
+}
+
+// messageTokensWith is messageTokens with the text's tokens given
+// (TextTokens), or found here when textTokens is nil.
+func messageTokensWith(m *kp.Message, textTokens []string) []string {
 	var u uniqueTokens
 	for _, a := range m.To {
 		u.addr(a)
@@ -138,6 +169,10 @@ func messageTokens(m *kp.Message) []string {
 	u.addText(m.Subject)
 	for _, a := range m.Attachments {
 		u.addText(a.Name)
+	}
+	if textTokens != nil {
+		u.add(textTokens...)
+		return u.list
 	}
 	text := m.Text
 	if len(text) > maxIndexText {

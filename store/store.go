@@ -438,7 +438,13 @@ type Tx struct {
 	// search holds the full-text postings added in this transaction,
 	// written to the index when fn of Update returns (flushSearch): one
 	// read and write per token and transaction rather than per message.
-	search   map[string][]kp.CaseID
+	search map[string][]kp.CaseID
+	// textTokens are the tokens of one message text computed before the
+	// transaction (GivenTextTokens).
+	textTokens struct {
+		text   string
+		tokens []string
+	}
 	noSearch bool
 }
 
