@@ -121,8 +121,12 @@ func (g *Gateway) sendRecorded(ctx context.Context, s Sender, due []kp.Outbound)
 		recorded <- err
 	}()
 
+	// The bytes are rendered on another goroutine, a few messages ahead
+	// of the connection, so the relay does not wait for the encoding.
+	stop := make(chan struct{})
+	ready := renderAhead(due, stop)
 	sent := 0
-	for _, o := range due {
+	for r := range ready {
 		if ctx.Err() != nil || !acquire(tokens, failed) {
 			break
 		}
@@ -131,14 +135,60 @@ func (g *Gateway) sendRecorded(ctx context.Context, s Sender, due []kp.Outbound)
 		// giving up then would send it twice after a restart. The Sender's
 		// own timeout bounds the wait.
 		start := time.Now()
-		err := s.Send(context.WithoutCancel(ctx), o.From, o.To, o.Raw)
-		results <- sendResult{id: o.ID, err: err, took: time.Since(start)} // never blocks: the tokens bound what is pending
+		err := r.err
+		if err == nil {
+			err = s.Send(context.WithoutCancel(ctx), r.o.From, r.o.To, r.raw)
+		}
+		results <- sendResult{id: r.o.ID, err: err, took: time.Since(start)} // never blocks: the tokens bound what is pending
 		if err == nil {
 			sent++
 		}
 	}
+	close(stop)
 	close(results)
 	return sent, <-recorded
+}
+
+// rendered is one due message with its bytes, or why it has none.
+type rendered struct {
+	o   *kp.Outbound
+	raw []byte
+	err error
+}
+
+// renderAheadN is the most messages rendered and not yet sent.
+const renderAheadN = 8
+
+// renderAhead renders due in order on a goroutine of its own, at most
+// renderAhead messages ahead of the reader, until due is done or stop is
+// closed. A message that cannot be rendered comes with the error, so its
+// failure is recorded like a refusal.
+func renderAhead(due []kp.Outbound, stop <-chan struct{}) <-chan rendered {
+	out := make(chan rendered, renderAheadN)
+	go func() {
+		defer close(out)
+		for i := range due {
+			r := rendered{o: &due[i]}
+			r.raw, r.err = renderSafely(&due[i])
+			select {
+			case out <- r:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// renderSafely is render with a panic turned into an error, on the render
+// goroutine.
+func renderSafely(o *kp.Outbound) (raw []byte, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("rendering outbound %d: panic: %v: %w", o.ID, v, mailbox.ErrCompose)
+		}
+	}()
+	return render(o)
 }
 
 // gather appends to group the outcomes waiting in results, and waits for

@@ -458,7 +458,7 @@ func (s *Store) Forget(addr string, o ForgetOptions) (ForgetReport, error) {
 			if err := tx.indexOutbound(old, &ob, id); err != nil {
 				return err
 			}
-			if err := tx.b(bucketOutRaw).Delete(u64(id)); err != nil {
+			if err := tx.dropOutBytes(u64(id)); err != nil {
 				return err
 			}
 		}
