@@ -45,6 +45,8 @@ type Gateway struct {
 	// Wake, if set, is called after a commit that queued outbound mail or
 	// changed follow-ups, so the workers look at once.
 	Wake func()
+
+	journal sendJournal // the outbox's, opened on first use (sendloop.go)
 }
 
 // New builds a Gateway from a validated configuration.
