@@ -26,14 +26,17 @@ import (
 // flush. A record is the outbound id, the first 8 bytes of the SHA-256 of
 // its Message-ID (so that a journal left beside a store restored from an
 // older backup cannot mark another message with the same id as sent), the
-// time of the send, and a CRC; the first slot that does not check ends
-// the journal. Reset empties it (writes zeros over the records) once its
-// sends are in the store.
+// time of the send, and a CRC. Appends run concurrently, each in slots
+// of its own, so a crash can leave an empty or torn slot between records:
+// reading skips every slot that does not check. Reset empties the journal
+// (writes zeros over the records) once its sends are in the store.
 type SendJournal struct {
-	mu         sync.Mutex
-	f          *os.File
-	next, size int64 // next free slot, and the end of the space written
-	noSync     bool
+	mu     sync.RWMutex // held shared by Appends, exclusively to close or reset
+	f      *os.File
+	noSync bool
+
+	slots      sync.Mutex // guards next and size
+	next, size int64      // the first slot after the last record, and the end of the space written
 }
 
 // JournaledSend is one record of a SendJournal.
@@ -67,30 +70,29 @@ func OpenSendJournal(path string, noSync bool) (*SendJournal, error) {
 		return nil, fmt.Errorf("send journal: %w", err)
 	}
 	j := &SendJournal{f: f, noSync: noSync}
-	sends, size, err := j.read()
+	_, end, size, err := j.read()
 	if err != nil {
 		f.Close()
 		return nil, fmt.Errorf("send journal %s: %w", path, err)
 	}
-	j.next, j.size = int64(len(sends))*journalRecord, size
+	j.next, j.size = end, size
 	return j, nil
 }
 
-// read returns the records of the file and its size in whole slots.
-func (j *SendJournal) read() ([]JournaledSend, int64, error) {
+// read returns the records of the file, the end of the last one and the
+// file's size in whole slots.
+func (j *SendJournal) read() (sends []JournaledSend, end, size int64, err error) {
 	data, err := io.ReadAll(io.NewSectionReader(j.f, 0, 1<<40))
 	if err != nil {
-		return nil, 0, err
+		return nil, 0, 0, err
 	}
-	var sends []JournaledSend
 	for off := 0; off+journalRecord <= len(data); off += journalRecord {
-		e, ok := decodeJournaled(data[off : off+journalRecord])
-		if !ok {
-			break
+		if e, ok := decodeJournaled(data[off : off+journalRecord]); ok {
+			sends = append(sends, e)
+			end = int64(off + journalRecord)
 		}
-		sends = append(sends, e)
 	}
-	return sends, int64(len(data)) / journalRecord * journalRecord, nil
+	return sends, end, int64(len(data)) / journalRecord * journalRecord, nil
 }
 
 // Pending returns the sends in the journal: those a crash or a failed
@@ -104,7 +106,7 @@ func (j *SendJournal) Pending() ([]JournaledSend, error) {
 	if j.next == 0 {
 		return nil, nil
 	}
-	sends, _, err := j.read()
+	sends, _, _, err := j.read()
 	if err != nil {
 		return nil, fmt.Errorf("send journal: %w", err)
 	}
@@ -133,41 +135,43 @@ func decodeJournaled(b []byte) (JournaledSend, bool) {
 var ErrJournalClosed = errors.New("send journal closed")
 
 // Append makes sends durable: one write and, unless the space had to grow,
-// one fdatasync. Appends run one at a time.
+// one fdatasync. Appends run concurrently, each into slots of its own.
 func (j *SendJournal) Append(sends []JournaledSend) error {
 	if len(sends) == 0 {
 		return nil
 	}
-	j.mu.Lock()
-	defer j.mu.Unlock()
+	j.mu.RLock()
+	defer j.mu.RUnlock()
 	if j.f == nil {
 		return ErrJournalClosed
 	}
 	need := int64(len(sends) * journalRecord)
-	if j.next+need > j.size {
+	j.slots.Lock()
+	off := j.next
+	if off+need > j.size {
 		// Write the next chunk as zeros and sync it (size and all), so
 		// that records written into it need only their data synced.
 		grow := max(journalChunk, need)
 		if _, err := j.f.WriteAt(make([]byte, grow), j.size); err != nil {
+			j.slots.Unlock()
 			return fmt.Errorf("send journal: %w", err)
 		}
 		if err := j.sync(true); err != nil {
+			j.slots.Unlock()
 			return err
 		}
 		j.size += grow
 	}
+	j.next += need
+	j.slots.Unlock()
 	b := make([]byte, need)
 	for i, e := range sends {
 		encodeJournaled(b[i*journalRecord:], e)
 	}
-	if _, err := j.f.WriteAt(b, j.next); err != nil {
+	if _, err := j.f.WriteAt(b, off); err != nil {
 		return fmt.Errorf("send journal: %w", err)
 	}
-	if err := j.sync(false); err != nil {
-		return err
-	}
-	j.next += need
-	return nil
+	return j.sync(false)
 }
 
 func (j *SendJournal) sync(full bool) error {
