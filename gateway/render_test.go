@@ -218,3 +218,57 @@ func TestUnrenderableSpecFailsPermanently(t *testing.T) {
 		t.Error("render error does not wrap ErrCompose")
 	}
 }
+
+// TestJournaledSendsAreRecordedAtStart: sends a stop left in the journal
+// are recorded before anything is read as due, so they are not sent
+// again; a record whose Message-ID does not match the outbound message
+// with its id (a journal beside a store restored from an older backup)
+// is ignored, and that message is sent.
+func TestJournaledSendsAreRecordedAtStart(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kp.db")
+	st, err := store.Open(path, store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	now := time.Now()
+	ids := enqueueN(t, st, 3, now)
+	j, err := store.OpenSendJournal(path+".sent", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := j.Append([]store.JournaledSend{
+		{ID: 1, IDHash: store.MessageIDHash(ids[0]), Sent: now},
+		{ID: 2, IDHash: store.MessageIDHash("another@uio.no"), Sent: now},
+	}); err != nil {
+		t.Fatal(err)
+	}
+	j.Close()
+	g, err := New(testConfig(), st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	g.Now = func() time.Time { return now.Add(time.Second) }
+	srv := smtptest.Start(t)
+	if n, err := g.SendDue(context.Background(), newSender(t, srv)); err != nil || n != 2 {
+		t.Fatalf("sent %d, %v; want 2 (the journaled one is sent already)", n, err)
+	}
+	for _, m := range srv.Messages() {
+		if bytes.Contains(m.Data, []byte(ids[0])) {
+			t.Errorf("%s sent again", ids[0])
+		}
+	}
+	var o *kp.Outbound
+	st.View(func(tx *store.Tx) error { o, err = tx.Outbound(1); return err })
+	if err != nil || o.State != kp.OutSent || !o.Sent.Equal(now) {
+		t.Fatalf("journaled outbound: %+v, %v", o, err)
+	}
+	j, err = store.OpenSendJournal(path+".sent", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer j.Close()
+	if p, err := j.Pending(); err != nil || len(p) != 0 {
+		t.Fatalf("journal after the sends: %d records, %v", len(p), err)
+	}
+}
