@@ -15,9 +15,9 @@ import (
 //
 // A fact that can only matter after an earlier decision is gathered only
 // then: nothing after Screen for a message it settles, AnswersLooseMail
-// for a new case, Participant for an existing one, ForwardOf for a new
-// case by staff, OverNewCaseLimit when a decision asked for it
-// (Decision.CheckNewCaseLimit).
+// for a new case, Participant for an existing one, what concerns staff
+// for staff, ForwardOf for a new case by staff, and OverNewCaseLimit when
+// a decision asked for it (Decision.CheckNewCaseLimit).
 type Facts struct {
 	// StoredCopy: the message is a copy of one already stored (the
 	// duplicate rule, checked before anything else).
@@ -47,11 +47,11 @@ type Facts struct {
 	Participant bool
 
 	// Staff: the sender is staff or a responsible party (Directory).
-	// Authenticated: a trusted Authentication-Results vouches for it
-	// (checked for staff only). RequireAuth is staff.require_authenticated.
+	// For staff, Authenticated: a trusted Authentication-Results vouches
+	// for the sender; RequireAuth: staff.require_authenticated is on.
 	Staff, Authenticated, RequireAuth bool
 	// TicketSystem: the sender is a ticket system (a team's configured
-	// one, or recognised by its header fields).
+	// one, or recognised by its header fields). Gathered for staff.
 	TicketSystem bool
 	// AnswersInternalMail: the message replies to one of our internal
 	// mails (a note or an outsider notice). Gathered for staff.
