@@ -448,3 +448,55 @@ func TestDecideOverLimitAfterCheck(t *testing.T) {
 		t.Errorf("staff decision = %+v, want Filed without the limit", d)
 	}
 }
+
+// FuzzDecide checks the invariants carryOut relies on over any subject,
+// text and combination of facts: commands come only from staff, repairs
+// never stay among the commands, an outsider never reopens or continues
+// the thread, and only a new case by someone not staff asks for the limit.
+// Run: go test -run '^$' -fuzz FuzzDecide -fuzztime 20s ./routing/
+func FuzzDecide(f *testing.F) {
+	f.Add("[close] Re: [INT#7] x", "", uint16(0x0fff), uint8(0))
+	f.Add("[merge:INT#5] [note] x", "tekst", uint16(0x0a5a), uint8(0))
+	f.Add("Fwd: Tilgang", "hei", uint16(0x1234), uint8(2))
+	f.Add("", "", uint16(0), uint8(1))
+	classes := []kp.Class{kp.ClassHuman, kp.ClassBulk, kp.ClassAutoReply, kp.ClassBounce}
+	f.Fuzz(func(t *testing.T, subject, text string, bits uint16, class uint8) {
+		bit := func(i int) bool { return bits&(1<<i) != 0 }
+		c := classes[int(class)%len(classes)]
+		in := Facts{
+			StoredCopy: bit(0) && bit(1) && bit(2), ParsedClass: c, Class: c, Sender: "a@example.org",
+			Thread:  Thread{MatchedBy: kp.MatchInReplyTo, Case: 7, NewCase: bit(3), Reopen: bit(4), Unfiled: bit(5) && bit(6)},
+			Subject: subject, Text: text, AnswersLooseMail: bit(7), Participant: bit(8), Staff: bit(9),
+			Authenticated: bit(10), RequireAuth: bit(11), TicketSystem: bit(12), AnswersInternalMail: bit(13),
+			OverNewCaseLimit: bit(14),
+		}
+		if bit(15) {
+			in.ForwardOf = kp.Address{Addr: "kari@example.org"}
+		}
+		d := Decide(in)
+		if (d.Disposition == Filed) != (d.Role != 0) {
+			t.Fatalf("disposition %d with role %d", d.Disposition, d.Role)
+		}
+		if len(d.Commands)+len(d.Refused)+len(d.Repairs) > 0 && d.Role != SenderStaff {
+			t.Fatalf("commands from role %d: %+v", d.Role, d)
+		}
+		if hasVerb(d.Commands, "merge", "link") {
+			t.Fatalf("repair among the commands: %+v", d.Commands)
+		}
+		if len(d.Repairs) > 0 && d.Kind != "note" && !c.Machine() {
+			t.Fatalf("repair in a %q", d.Kind)
+		}
+		if (d.Outsider || d.Role == SenderOutsider || d.Role == SenderUnauthenticated) && (d.Reopen || d.Continues || d.RecordCounterpart) {
+			t.Fatalf("outsider or unauthenticated sender changes the thread: %+v", d)
+		}
+		if d.UnauthenticatedReceipt && (!in.Staff || in.TicketSystem) {
+			t.Fatalf("receipt to a sender who is not staff, or to a ticket system: %+v", d)
+		}
+		if d.CheckNewCaseLimit && (!d.NewCase || d.Role == SenderStaff || c != kp.ClassHuman) {
+			t.Fatalf("limit asked for: %+v", d)
+		}
+		if d.Disposition == Unfiled && d.MatchedBy != kp.MatchNone {
+			t.Fatalf("unfiled matched by %q", d.MatchedBy)
+		}
+	})
+}
