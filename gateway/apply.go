@@ -156,7 +156,8 @@ func (g *Gateway) gather(tx *store.Tx, pi *parsedItem, arrived time.Time) (*inbo
 }
 
 // carryOut does what d decided for pi: it stores the message, and for a
-// filed one changes its case and queues the mail and follow-up it causes.
+// filed one (file) changes its case and queues the mail and follow-up it
+// causes.
 func (g *Gateway) carryOut(tx *store.Tx, pi *parsedItem, in *inbound, d routing.Decision) (Result, bool, error) {
 	p := pi.parsed
 	res := Result{Source: pi.Source, MessageID: p.MessageID, Class: d.Class, MatchedBy: d.MatchedBy}
@@ -166,13 +167,6 @@ func (g *Gateway) carryOut(tx *store.Tx, pi *parsedItem, in *inbound, d routing.
 		Defects: p.Defects, Source: pi.Source, Size: p.Size,
 		ContentHash: pi.hash, CollidedID: pi.collided,
 	}
-	count := func(r *Result) error {
-		if err := tx.AddCounter("messages_class:"+string(r.Class), 1); err != nil {
-			return err
-		}
-		return tx.AddCounter("messages_matched_by:"+string(r.MatchedBy), 1)
-	}
-
 	switch d.Disposition {
 	case routing.Duplicate:
 		res.Status = ResultDuplicate
@@ -199,7 +193,7 @@ func (g *Gateway) carryOut(tx *store.Tx, pi *parsedItem, in *inbound, d routing.
 			return res, false, fmt.Errorf("storing quarantined message: %w", err)
 		}
 		res.Status, res.Error = ResultQuarantined, d.Reason
-		return res, false, count(&res)
+		return res, false, countResult(tx, &res)
 	case routing.Unfiled:
 		msg.Kind = "unfiled"
 		if d.Defect != "" {
@@ -209,9 +203,24 @@ func (g *Gateway) carryOut(tx *store.Tx, pi *parsedItem, in *inbound, d routing.
 			return res, false, fmt.Errorf("storing unfiled message: %w", err)
 		}
 		res.Status, res.Error = ResultUnfiled, d.Defect
-		return res, false, count(&res)
+		return res, false, countResult(tx, &res)
 	}
+	return g.file(tx, pi, in, d, msg, res)
+}
 
+// countResult counts a stored message by class and matching rule.
+func countResult(tx *store.Tx, r *Result) error {
+	if err := tx.AddCounter("messages_class:"+string(r.Class), 1); err != nil {
+		return err
+	}
+	return tx.AddCounter("messages_matched_by:"+string(r.MatchedBy), 1)
+}
+
+// file stores msg on its case, new or existing, and does what the
+// decision says to the case: the sender's commands, reopening, the mail
+// to staff and requester, the follow-up.
+func (g *Gateway) file(tx *store.Tx, pi *parsedItem, in *inbound, d routing.Decision, msg *kp.Message, res Result) (Result, bool, error) {
+	p := pi.parsed
 	if p.From.IsZero() {
 		p.From = senderOf(p)
 		msg.From = p.From
@@ -293,7 +302,9 @@ func (g *Gateway) carryOut(tx *store.Tx, pi *parsedItem, in *inbound, d routing.
 	}
 
 	if d.KeepFollowUp {
-		// followup rearm arms open cases on purpose.
+		// Old mail from an archive import keeps the follow-up a newer
+		// message armed and arms none; followup rearm arms open cases
+		// on purpose.
 		c.Next = prevNext
 		if c.Status == kp.StatusResolved {
 			c.Next = nil
@@ -313,7 +324,7 @@ func (g *Gateway) carryOut(tx *store.Tx, pi *parsedItem, in *inbound, d routing.
 	if out.err != nil {
 		return res, false, out.err
 	}
-	return res, out.queued > 0 || c.Next != prevNext, count(&res)
+	return res, out.queued > 0 || c.Next != prevNext, countResult(tx, &res)
 }
 
 // newCase makes the case a new request opens.
