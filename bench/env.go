@@ -136,6 +136,11 @@ func (e *env) kp(args ...string) (proc, error) {
 	return p, nil
 }
 
+// add sums two runs' costs (for alternating rounds).
+func (p proc) add(q proc) proc {
+	return proc{wall: p.wall + q.wall, cpu: p.cpu + q.cpu, maxRSS: max(p.maxRSS, q.maxRSS)}
+}
+
 func procOf(cmd *exec.Cmd, wall time.Duration) proc {
 	p := proc{wall: wall}
 	if ps := cmd.ProcessState; ps != nil {
