@@ -102,11 +102,12 @@ func TestDatesAdvanceInWorkingHours(t *testing.T) {
 	}
 }
 
-// TestEveryMessageIsFiledWithoutQuarantine runs the stream through the
-// gateway's ingest (parse, classify, thread, apply) with the stream's
-// configuration and checks nothing is quarantined, and that the shares of
-// classes and thread matches are what the package comment promises.
-func TestEveryMessageIsFiledWithoutQuarantine(t *testing.T) {
+// TestGatewayStoresEveryMessageUnquarantinedInTheStreamsMix runs the
+// stream through the gateway's ingest (parse, classify, thread, apply)
+// with the stream's configuration: nothing is quarantined, and the shares
+// of classes, thread matches and staff commands applied are what the
+// package comment promises.
+func TestGatewayStoresEveryMessageUnquarantinedInTheStreamsMix(t *testing.T) {
 	const n = 3000
 	st, err := store.Open(filepath.Join(t.TempDir(), "kp.db"), store.Options{NoSync: true})
 	if err != nil {
@@ -149,6 +150,22 @@ func TestEveryMessageIsFiledWithoutQuarantine(t *testing.T) {
 	}
 	if matched[kp.MatchBounce]+matched[kp.MatchReferences]+matched[kp.MatchInReplyTo] < n/2 {
 		t.Errorf("replies do not thread by their headers: %v", matched)
+	}
+	// staff tags are obeyed: some cases closed, some assigned to the team member
+	var resolved, assigned []kp.Case
+	if err := st.View(func(tx *store.Tx) error {
+		var err error
+		if resolved, err = tx.Cases(store.CaseFilter{Status: kp.StatusResolved}); err != nil {
+			return err
+		}
+		assigned, err = tx.Cases(store.CaseFilter{Assignee: benchmail.TeamMember})
+		return err
+	}); err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("%d cases resolved, %d assigned to %s", len(resolved), len(assigned), benchmail.TeamMember)
+	if len(resolved) == 0 || len(assigned) == 0 {
+		t.Errorf("staff commands not applied: %d cases resolved, %d assigned", len(resolved), len(assigned))
 	}
 }
 
