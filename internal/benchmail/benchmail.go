@@ -95,19 +95,20 @@ type Generator struct {
 
 // conv is an open conversation.
 type conv struct {
-	subject   string
-	norwegian bool
-	outlook   bool   // Outlook-style quoting, else Gmail
-	latin1    bool   // the requester's client writes ISO-8859-1
-	html      bool   // the requester's client adds an HTML part
-	name      string // requester
-	addr      string
-	lastID    string
-	refs      []string // newest last, at most maxRefs
-	lastFrom  string   // "Name <addr>" of the last message
-	lastDate  time.Time
-	lastText  string // the last message's text, quotes included, capped
-	messages  int
+	subject     string
+	norwegian   bool
+	outlook     bool   // Outlook-style quoting, else Gmail
+	latin1      bool   // the requester's client writes ISO-8859-1
+	html        bool   // the requester's client adds an HTML part
+	name        string // requester
+	addr        string
+	lastID      string
+	refs        []string // newest last, at most maxRefs
+	lastFrom    string   // "Name <addr>" of the last message
+	lastDate    time.Time
+	lastText    string // the last message's text, quotes included, capped
+	lastByStaff bool
+	messages    int
 }
 
 const (
@@ -152,6 +153,8 @@ func (g *Generator) Next() []byte {
 		return g.request()
 	case p < 0.56:
 		return g.reply(c)
+	case p < 0.84 && c.lastByStaff:
+		return g.reply(c) // staff answered last: the requester's turn
 	case p < 0.84:
 		return g.staffReply(c)
 	case p < 0.93:
@@ -341,6 +344,7 @@ func (g *Generator) reply(c *conv) []byte {
 	id := g.msgID(c.outlook)
 	m := g.human(c, c.name, c.addr, Contact, g.replySubject(c, c.outlook), id, text, c.refs)
 	g.advanceConv(c, id, fmtAddr(c.name, c.addr), text)
+	c.lastByStaff = false
 	return m
 }
 
@@ -360,13 +364,15 @@ func (g *Generator) staffReply(c *conv) []byte {
 	case t < 9:
 		subject += " [prio:high]"
 	}
-	own := g.body(c.norwegian, c.name, s[0], g.oneOf([]string{"Integrasjonskontakten, USIT", "USIT"}))
-	text := own + g.quote(c)
-	id := g.msgID(true)
+	// staff write with Outlook, in the requester's language
 	sc := *c
 	sc.latin1, sc.html, sc.outlook = false, g.r.IntN(2) == 0, true
+	own := g.body(c.norwegian, c.name, s[0], g.oneOf([]string{"Integrasjonskontakten, USIT", "USIT"}))
+	text := own + g.quote(&sc)
+	id := g.msgID(true)
 	m := g.human(&sc, s[0], s[1], Contact, subject, id, text, c.refs)
 	g.advanceConv(c, id, fmtAddr(s[0], s[1]), text)
+	c.lastByStaff = true
 	if closed {
 		g.drop(c)
 	}
