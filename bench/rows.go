@@ -285,7 +285,10 @@ func (e *env) rowCases() ([]result, error) {
 	if err != nil {
 		return nil, err
 	}
-	cmd := exec.Command(e.bin, "cases", "-config", cfg)
+	cmd, rss, err := e.rssCommand("cases", "-config", cfg)
+	if err != nil {
+		return nil, err
+	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
@@ -307,10 +310,19 @@ func (e *env) rowCases() ([]result, error) {
 		return nil, fmt.Errorf("cases: %w", err)
 	}
 	all := procOf(cmd, time.Since(start))
+	all.maxRSS = rss()
 	page, err := e.kp("cases", "-config", cfg, "-limit", "100")
 	if err != nil {
 		return nil, err
 	}
+	pcmd, prss, err := e.rssCommand("cases", "-config", cfg, "-limit", "100")
+	if err != nil {
+		return nil, err
+	}
+	if err := pcmd.Run(); err != nil {
+		return nil, fmt.Errorf("cases -limit 100: %w", err)
+	}
+	page.maxRSS = prss()
 	return []result{
 		{row: "cases", measure: fmt.Sprintf("`cases` at %d msgs, %d lines: time, peak RSS", e.o.largeN, lines),
 			got: fmt.Sprintf("%v, %.0f MiB", all.wall.Round(time.Millisecond), float64(all.maxRSS)/(1<<20)), target: "RSS < 64 MiB",
