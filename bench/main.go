@@ -33,7 +33,7 @@ type options struct {
 	largeN  int    // messages in the large store
 	cache   string // folder holding the large store between runs
 	only    string // comma-separated row names; empty: all
-	rounds  int    // alternating baseline/program rounds of the ingest rows
+	rounds  int    // alternating baseline/program rounds of the ingest row
 	seed    uint64 // benchmail seed
 	keep    bool   // keep the work folder
 	verbose bool
@@ -53,7 +53,7 @@ func main() {
 	flag.IntVar(&o.largeN, "large-n", 1000000, "messages in the large store")
 	flag.StringVar(&o.cache, "cache", "", "folder to keep the large store in between runs (default: a temporary folder, removed)")
 	flag.StringVar(&o.only, "only", "", "run only these rows, comma-separated: "+strings.Join(rowNames, ","))
-	flag.IntVar(&o.rounds, "rounds", 2, "rounds of the ingest and large rows, alternating baseline and program")
+	flag.IntVar(&o.rounds, "rounds", 2, "rounds of the ingest row, alternating baseline and program")
 	flag.Uint64Var(&o.seed, "seed", 1, "seed of the generated mail")
 	flag.BoolVar(&o.keep, "keep", false, "keep the work folder (stores, logs) and print its path")
 	flag.BoolVar(&o.verbose, "v", false, "print progress")
