@@ -47,6 +47,7 @@ type Gateway struct {
 	Wake func()
 
 	journal sendJournal // the outbox's, opened on first use (sendloop.go)
+	intake  intakeState // IMAP deliveries in progress (intake.go)
 }
 
 // New builds a Gateway from a validated configuration.

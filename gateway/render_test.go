@@ -272,3 +272,28 @@ func TestJournaledSendsAreRecordedAtStart(t *testing.T) {
 		t.Fatalf("journal after the sends: %d records, %v", len(p), err)
 	}
 }
+
+// TestIntakeBusyWhileDelivering: the intake counts as busy while a
+// delivery runs and for intakeQuiet after it, so the outbox worker holds
+// back; it is quiet before any delivery, and a cancelled worker does not
+// wait.
+func TestIntakeBusyWhileDelivering(t *testing.T) {
+	var s intakeState
+	if d := s.busyFor(); d != 0 {
+		t.Fatalf("before any delivery busy for %v", d)
+	}
+	s.begin()
+	if d := s.busyFor(); d != intakeQuiet {
+		t.Fatalf("during a delivery busy for %v, want %v", d, intakeQuiet)
+	}
+	s.end()
+	if d := s.busyFor(); d <= 0 || d > intakeQuiet {
+		t.Fatalf("just after a delivery busy for %v, want up to %v", d, intakeQuiet)
+	}
+	h := newHarness(t, nil)
+	h.g.intake.begin()
+	defer h.g.intake.end()
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	h.g.yieldToIntake(ctx) // returns at once
+}

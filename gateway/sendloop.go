@@ -494,10 +494,37 @@ func (g *Gateway) deliveryFailed(tx *store.Tx, o *kp.Outbound, failed []string, 
 	return out.queued > 0, nil
 }
 
-// RunOutbox sends due mail until ctx ends: at once when woken, else when the
-// next retry is due, and at least every minute.
+// maxIntakeYield is the longest the outbox worker waits for the IMAP
+// intake to go quiet before it sends what is due.
+const maxIntakeYield = 30 * time.Second
+
+// yieldToIntake waits while IMAP mail is coming in, at most
+// maxIntakeYield: on two cores, sending while a backlog is taken in
+// halves the intake's speed, and the acknowledgements it queued go out
+// as soon as it is through (or every maxIntakeYield of a long backlog).
+func (g *Gateway) yieldToIntake(ctx context.Context) {
+	deadline := time.Now().Add(maxIntakeYield)
+	for {
+		wait := min(g.intake.busyFor(), time.Until(deadline))
+		if wait <= 0 {
+			return
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunOutbox sends due mail until ctx ends: at once when woken (once the
+// IMAP intake is quiet, see yieldToIntake), else when the next retry is
+// due, and at least every minute.
 func (g *Gateway) RunOutbox(ctx context.Context, s Sender, wake <-chan struct{}) error {
 	return g.runLoop(ctx, wake, func() error {
+		g.yieldToIntake(ctx)
 		if _, err := g.SendDue(ctx, s); err != nil {
 			g.Log.Error("outbox", "err", err)
 		}
