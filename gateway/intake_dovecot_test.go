@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"path/filepath"
+	"sync"
 	"testing"
 	"time"
 
@@ -13,6 +14,7 @@ import (
 
 	"kontaktpunkt/config"
 	"kontaktpunkt/internal/dovecottest"
+	"kontaktpunkt/internal/smtptest"
 	"kontaktpunkt/mailbox"
 	"kontaktpunkt/store"
 )
@@ -37,7 +39,8 @@ func BenchmarkServeBacklog(b *testing.B) {
 	}
 	for range b.N {
 		b.Run("fetch-move", func(b *testing.B) { backlogRun(b, mails, drainPlain) })
-		b.Run("serve", func(b *testing.B) { backlogRun(b, mails, drainServe) })
+		b.Run("serve", func(b *testing.B) { backlogRun(b, mails, drainServe(false)) })
+		b.Run("serve+outbox", func(b *testing.B) { backlogRun(b, mails, drainServe(true)) })
 	}
 }
 
@@ -122,8 +125,15 @@ func drainPlain(b *testing.B, srv *dovecottest.Server, _ *imapclient.Client, n i
 }
 
 // drainServe runs the poller with the gateway as its sink, as serve wires
-// them, until every mail is stored and moved.
-func drainServe(b *testing.B, srv *dovecottest.Server, cl *imapclient.Client, n int) {
+// them, until every mail is stored and moved; with outbox also the outbox
+// worker, woken by the commits, sending to an SMTP sink.
+func drainServe(outbox bool) func(b *testing.B, srv *dovecottest.Server, cl *imapclient.Client, n int) {
+	return func(b *testing.B, srv *dovecottest.Server, cl *imapclient.Client, n int) {
+		drainServeWith(b, srv, cl, n, outbox)
+	}
+}
+
+func drainServeWith(b *testing.B, srv *dovecottest.Server, cl *imapclient.Client, n int, outbox bool) {
 	st, err := store.Open(filepath.Join(b.TempDir(), "kp.db"), store.Options{})
 	if err != nil {
 		b.Fatal(err)
@@ -133,19 +143,30 @@ func drainServe(b *testing.B, srv *dovecottest.Server, cl *imapclient.Client, n 
 	if err != nil {
 		b.Fatal(err)
 	}
+	ctx, cancel := context.WithCancel(context.Background())
+	var workers sync.WaitGroup
+	defer func() {
+		cancel()
+		workers.Wait()
+	}()
+	if outbox {
+		wake := make(chan struct{}, 1)
+		g.Wake = func() {
+			select {
+			case wake <- struct{}{}:
+			default:
+			}
+		}
+		sender := newSender(b, smtptest.Start(b))
+		workers.Go(func() { g.RunOutbox(ctx, sender, wake) })
+	}
 	def := config.Default()
 	p := mailbox.NewPoller(mailbox.IMAPConfig{
 		Addr: srv.TLSAddr, Security: "tls", Username: srv.Username, Password: srv.Password,
 		TLSConfig: srv.TLSConfig(), BatchSize: def.IMAP.BatchSize, MaxMessageBytes: def.Limits.MaxMessageBytes,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 	}, g.Sink(), slog.New(slog.NewTextHandler(io.Discard, nil)))
-	ctx, cancel := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() { done <- p.Run(ctx) }()
-	defer func() {
-		cancel()
-		<-done
-	}()
+	workers.Go(func() { p.Run(ctx) })
 	// Polls Dovecot's count: the poller reports no progress of its own.
 	for tick := time.NewTicker(20 * time.Millisecond); ; <-tick.C {
 		if countMbox(b, cl, "Processed") == n {
@@ -164,7 +185,7 @@ func drainServe(b *testing.B, srv *dovecottest.Server, cl *imapclient.Client, n 
 	}); err != nil {
 		b.Fatal(err)
 	}
-	if stored == 0 {
+	if stored == 0 && !outbox {
 		b.Fatal("nothing queued: the backlog should queue acknowledgements")
 	}
 }
