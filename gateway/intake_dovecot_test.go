@@ -4,6 +4,7 @@ import (
 	"context"
 	"io"
 	"log/slog"
+	"os"
 	"path/filepath"
 	"sync"
 	"testing"
@@ -13,6 +14,7 @@ import (
 	"github.com/emersion/go-imap/v2/imapclient"
 
 	"kontaktpunkt/config"
+	"kontaktpunkt/internal/benchmail"
 	"kontaktpunkt/internal/dovecottest"
 	"kontaktpunkt/internal/smtptest"
 	"kontaktpunkt/mailbox"
@@ -31,11 +33,16 @@ import (
 // in the background, so it can beat the baseline when Dovecot is the
 // bottleneck). Runs alternate baseline and serve. Reports msgs/s and the
 // process's CPU time per message (Dovecot's own CPU is not in it).
+// KP_BENCH_BENCHMAIL=1 takes the mail from internal/benchmail (the bench
+// harness's generator: staff replies, commands, HTML) instead of benchMail.
 func BenchmarkServeBacklog(b *testing.B) {
 	const n = 10000
 	mails := make([][]byte, n)
 	for i := range mails {
 		mails[i] = benchMail(i)
+	}
+	if os.Getenv("KP_BENCH_BENCHMAIL") != "" {
+		mails = benchmail.Generate(1, n)
 	}
 	for range b.N {
 		b.Run("fetch-move", func(b *testing.B) { backlogRun(b, mails, drainPlain) })
