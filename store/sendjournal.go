@@ -13,7 +13,7 @@ import (
 )
 
 // A SendJournal records that outbound messages were sent, each record
-// made durable with one write and one fdatasync of a file beside the
+// made durable with one synchronous write (O_DSYNC) of a file beside the
 // store (STORE.sent), which is much quicker than a store commit (two
 // fsyncs and the pages of every index the outcome touches). The outbox
 // writes a send there before it counts as recorded, and folds the sends
@@ -34,6 +34,7 @@ type SendJournal struct {
 	mu     sync.RWMutex // held shared by Appends, exclusively to close or reset
 	f      *os.File
 	noSync bool
+	dsync  bool // f is opened O_DSYNC: a write is durable when it returns
 
 	slots      sync.Mutex // guards next and size
 	next, size int64      // the first slot after the last record, and the end of the space written
@@ -65,11 +66,16 @@ func (e JournaledSend) Matches(id string) bool { return e.IDHash == MessageIDHas
 // OpenSendJournal opens or creates the journal at path. With noSync
 // nothing is fsync'd (for a store opened with NoSync).
 func OpenSendJournal(path string, noSync bool) (*SendJournal, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o600)
+	flags := os.O_RDWR | os.O_CREATE
+	dsync := !noSync && dsyncFlag != 0
+	if dsync {
+		flags |= dsyncFlag
+	}
+	f, err := os.OpenFile(path, flags, 0o600)
 	if err != nil {
 		return nil, fmt.Errorf("send journal: %w", err)
 	}
-	j := &SendJournal{f: f, noSync: noSync}
+	j := &SendJournal{f: f, noSync: noSync, dsync: dsync}
 	_, end, size, err := j.read()
 	if err != nil {
 		f.Close()
@@ -134,8 +140,8 @@ func decodeJournaled(b []byte) (JournaledSend, bool) {
 // ErrJournalClosed is returned by a closed journal.
 var ErrJournalClosed = errors.New("send journal closed")
 
-// Append makes sends durable: one write and, unless the space had to grow,
-// one fdatasync. Appends run concurrently, each into slots of its own.
+// Append makes sends durable: one O_DSYNC write (where there is none, a
+// write and an fdatasync), unless the space had to grow. Appends run concurrently, each into slots of its own.
 func (j *SendJournal) Append(sends []JournaledSend) error {
 	if len(sends) == 0 {
 		return nil
@@ -175,7 +181,7 @@ func (j *SendJournal) Append(sends []JournaledSend) error {
 }
 
 func (j *SendJournal) sync(full bool) error {
-	if j.noSync {
+	if j.noSync || j.dsync && !full {
 		return nil
 	}
 	var err error
