@@ -168,7 +168,7 @@ type intakeState struct {
 }
 
 // intakeQuiet is how long after a delivery the intake counts as busy.
-const intakeQuiet = 100 * time.Millisecond
+const intakeQuiet = 500 * time.Millisecond
 
 func (s *intakeState) begin() {
 	s.mu.Lock()
