@@ -22,8 +22,9 @@ func (g *Gateway) ReportInputs(from, to time.Time) (cases []report.Input, unfile
 }
 
 // reportInputs is ReportInputs in the caller's transaction. It reads the
-// cases, then every message in one sequential pass (faster than a lookup
-// per case), keeping the messages' text out: the report does not need it.
+// brief of every case, then the brief of every message in one sequential
+// pass (faster than a lookup per case): the report needs neither text
+// nor names.
 func reportInputs(tx *store.Tx, from, to time.Time) (cases []report.Input, unfiled, quarantined, spam int, err error) {
 	byStatus, err := tx.CountByStatus()
 	if err != nil {
@@ -34,18 +35,18 @@ func reportInputs(tx *store.Tx, from, to time.Time) (cases []report.Input, unfil
 		n += k
 	}
 	cases = make([]report.Input, 0, n)
-	index := make(map[kp.CaseID]int, n)
-	err = tx.ForEachCase(func(c *kp.Case) error {
-		index[c.ID] = len(cases)
+	index := caseIndex{limit: 4*n + 1024}
+	err = tx.ForEachCaseBrief(func(c *kp.Case) error {
+		index.put(c.ID, len(cases))
 		cases = append(cases, report.Input{Case: *c, Messages: make([]kp.Message, 0, c.Messages)})
 		return nil
 	})
 	if err != nil {
 		return nil, 0, 0, 0, err
 	}
-	err = tx.ForEachMessage(true, func(m *kp.Message) error {
+	err = tx.ForEachMessageBrief(func(m *kp.Message) error {
 		if m.Case != 0 {
-			if j, ok := index[m.Case]; ok {
+			if j, ok := index.get(m.Case); ok {
 				cases[j].Messages = append(cases[j].Messages, *m)
 			}
 			return nil
@@ -71,6 +72,38 @@ func reportInputs(tx *store.Tx, from, to time.Time) (cases []report.Input, unfil
 		return nil, 0, 0, 0, err
 	}
 	return cases, unfiled, quarantined, spam, nil
+}
+
+// caseIndex finds a case's place among the inputs by its id. Case ids are
+// handed out in sequence, so a slice indexed by id is dense and faster
+// than a map; ids beyond limit (a store with far fewer cases than ids)
+// go to a map.
+type caseIndex struct {
+	dense  []int32 // place+1 by id; 0 for none
+	sparse map[kp.CaseID]int
+	limit  int
+}
+
+func (x *caseIndex) put(id kp.CaseID, place int) {
+	if uint64(id) >= uint64(x.limit) {
+		if x.sparse == nil {
+			x.sparse = map[kp.CaseID]int{}
+		}
+		x.sparse[id] = place
+		return
+	}
+	if int(id) >= len(x.dense) {
+		x.dense = append(x.dense, make([]int32, int(id)+1-len(x.dense)+len(x.dense)/4)...)
+	}
+	x.dense[id] = int32(place) + 1
+}
+
+func (x *caseIndex) get(id kp.CaseID) (int, bool) {
+	if uint64(id) < uint64(len(x.dense)) && x.dense[id] > 0 {
+		return int(x.dense[id]) - 1, true
+	}
+	place, ok := x.sparse[id]
+	return place, ok
 }
 
 // Report computes the report of [from, to) (zero times leave a side open)

@@ -37,6 +37,7 @@ package report
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -594,9 +595,7 @@ func Percentile(vs []int64, p int) *int64 {
 	if len(vs) == 0 {
 		return nil
 	}
-	if !sort.SliceIsSorted(vs, func(i, j int) bool { return vs[i] < vs[j] }) {
-		sort.Slice(vs, func(i, j int) bool { return vs[i] < vs[j] })
-	}
+	slices.Sort(vs)
 	rank := (p*len(vs) + 99) / 100 // ceil(p/100 * n)
 	if rank < 1 {
 		rank = 1

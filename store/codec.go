@@ -151,6 +151,46 @@ func (c *codec) unpack(v []byte) ([]byte, error) {
 	}
 }
 
+// unpackBuf is unpack for a walk over many values: a compressed payload
+// is decompressed into buf (grown when too small, and returned for the
+// next value), a plain one is returned in place. The payload is valid
+// until the next call and, in place, only during the transaction.
+func (c *codec) unpackBuf(v, buf []byte) (p, next []byte, err error) {
+	if len(v) == 0 {
+		return nil, buf, fmt.Errorf("empty value: %w", ErrCorrupt)
+	}
+	switch v[0] {
+	case codecPlain:
+		return v[1:], buf, nil
+	case codecZstd:
+		out, err := c.dec.DecodeAll(v[1:], buf[:0])
+		if err != nil {
+			return nil, buf, fmt.Errorf("decompressing: %w (%w)", err, ErrCorrupt)
+		}
+		return out, out, nil
+	case codecS2, codecS2Dict:
+		n, err := s2.DecodedLen(v[1:])
+		if err != nil || n > maxDecoded {
+			return nil, buf, fmt.Errorf("decompressing: length %d: %v (%w)", n, err, ErrCorrupt)
+		}
+		if cap(buf) < n {
+			buf = make([]byte, n, max(n, 2*cap(buf)))
+		}
+		var out []byte
+		if v[0] == codecS2 {
+			out, err = s2.Decode(buf[:n], v[1:])
+		} else {
+			out, err = mailS2Dict.Decode(buf[:n], v[1:])
+		}
+		if err != nil {
+			return nil, buf, fmt.Errorf("decompressing: %w (%w)", err, ErrCorrupt)
+		}
+		return out, buf, nil
+	default:
+		return nil, buf, fmt.Errorf("unknown codec %d: %w", v[0], ErrCorrupt)
+	}
+}
+
 // unpackOwned is unpack for a value the caller owns (not in the mmap):
 // a plain payload is returned without copying.
 func (c *codec) unpackOwned(v []byte) ([]byte, error) {
