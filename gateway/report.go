@@ -124,5 +124,15 @@ func (g *Gateway) ReportOptions(from, to time.Time, team string) report.Options 
 		From: from, To: to, Team: team, Clock: g.Clock, Now: g.now(),
 		StaffSide:     func(a string) bool { return g.Dir.IsStaff(a) || g.Dir.IsResponsible(a) },
 		RespondWithin: g.Policy.RespondWithin,
+		Rules:         g.ruleKeys(),
 	}
+}
+
+// ruleKeys are the keys of the configured routing rules, in order.
+func (g *Gateway) ruleKeys() []string {
+	keys := make([]string, len(g.Rules))
+	for i := range g.Rules {
+		keys[i] = g.Rules[i].Key
+	}
+	return keys
 }

@@ -70,6 +70,10 @@ type Options struct {
 	// Now is when the report is made: the backlog of the running week is
 	// counted at Now, and weeks after it are not listed.
 	Now time.Time
+	// Rules are the keys of the configured routing rules in order
+	// (routing.Rule.Key): each gets a line in Report.Rules, even with no
+	// cases.
+	Rules []string
 }
 
 // Figures are the measures of one period, team or assignee.
@@ -126,6 +130,16 @@ type Count struct {
 	Count int    `json:"count"`
 }
 
+// RuleHits is how many new cases of the period one routing rule routed.
+type RuleHits struct {
+	// Rule is the rule's place in the configured routing list (1 for the
+	// first), 0 for a rule that routed cases but is configured no more.
+	Rule int `json:"rule"`
+	// Key names the rule (routing.Rule.Key).
+	Key string `json:"key"`
+	New int    `json:"new"`
+}
+
 // Report is everything Compute finds.
 type Report struct {
 	From      string  `json:"from,omitempty"`
@@ -149,6 +163,12 @@ type Report struct {
 	// HistBuckets are the upper bounds, in business seconds, of the
 	// first-answer histogram buckets of Teams and Assignees.
 	HistBuckets []int64 `json:"hist_buckets_s"`
+	// Rules counts the new cases of the period by the routing rule that
+	// matched their first message, the configured rules first in order;
+	// NoRule counts the new cases no rule matched (and those opened
+	// before the matching rule was recorded with a case).
+	Rules  []RuleHits `json:"rules"`
+	NoRule int        `json:"no_rule"`
 	// Unfiled, Quarantined and Spam count such messages received in the
 	// period (set by the caller, which reads them apart from cases).
 	Unfiled     int `json:"unfiled"`
@@ -159,10 +179,11 @@ type Report struct {
 // FollowUpKinds are the outbound mail kinds counted as follow-ups.
 var FollowUpKinds = []string{"triage", "respond", "escalate", "waiting", "auto-resolve", "snooze"}
 
-// NoTeam and NoAssignee name the groups of cases without one.
+// NoTeam, NoAssignee and NoRule name the groups of cases without one.
 const (
 	NoTeam     = "(no team)"
 	NoAssignee = "(unassigned)"
+	NoRule     = "(no rule)"
 )
 
 // histBounds are the histogram buckets in business hours: up to 1 hour,
@@ -396,6 +417,7 @@ func Compute(cases []Input, o Options) *Report {
 	teams := map[string]*Group{}
 	assignees := map[string]*Group{}
 	domains := map[string]int{}
+	ruleHits := map[string]int{}
 	weekOf := func(t time.Time) *Week {
 		s := WeekStart(t, loc)
 		w := weeks[s]
@@ -442,6 +464,11 @@ func Compute(cases []Input, o Options) *Report {
 		if o.inPeriod(tl.created) {
 			w := weekOf(tl.created)
 			domains[domainOf(c.Requester.Addr)]++
+			if c.Rule != "" {
+				ruleHits[c.Rule]++
+			} else {
+				r.NoRule++
+			}
 			for _, f := range with(w) {
 				f.New++
 			}
@@ -527,6 +554,7 @@ func Compute(cases []Input, o Options) *Report {
 		share = math.Round(share*10000) / 10000
 		r.AnsweredInTargetShare = &share
 	}
+	r.Rules = ruleList(o.Rules, ruleHits)
 	for d, n := range domains {
 		r.RequesterDomains = append(r.RequesterDomains, Count{d, n})
 	}
@@ -620,6 +648,28 @@ func groups(m map[string]*Group) []Group {
 		out = append(out, *g)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// ruleList lists the configured rules in order with their hits, then
+// the rules no longer configured by most hits.
+func ruleList(keys []string, hits map[string]int) []RuleHits {
+	out := make([]RuleHits, 0, len(keys)+len(hits))
+	listed := map[string]bool{}
+	for i, k := range keys {
+		out = append(out, RuleHits{Rule: i + 1, Key: k, New: hits[k]})
+		listed[k] = true
+	}
+	n := len(out)
+	for k, h := range hits {
+		if !listed[k] {
+			out = append(out, RuleHits{Key: k, New: h})
+		}
+	}
+	gone := out[n:]
+	sort.Slice(gone, func(i, j int) bool {
+		return gone[i].New > gone[j].New || gone[i].New == gone[j].New && gone[i].Key < gone[j].Key
+	})
 	return out
 }
 

@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,5 +180,36 @@ func TestBacklogAgreesWithOpenAt(t *testing.T) {
 	}
 	if len(r.Weeks) < 40 {
 		t.Errorf("only %d weeks", len(r.Weeks))
+	}
+}
+
+// TestRuleHits: new cases of the period count under the rule they
+// recorded, the configured rules first in order (even with none), a rule
+// configured no more after them, cases without a rule apart; the CSV has
+// a row for each.
+func TestRuleHits(t *testing.T) {
+	clk, _ := routing.NewClock("", "", nil, nil)
+	mon := time.Date(2026, 11, 23, 9, 0, 0, 0, clk.Loc)
+	mk := func(id int, created time.Time, rule string) Input {
+		return Input{Case: kp.Case{ID: kp.CaseID(id), Status: kp.StatusOpen, Created: created, Rule: rule, Requester: kp.Address{Addr: "a@x.org"}}}
+	}
+	cases := []Input{
+		mk(1, mon, "team fs; subject ~ FS"), mk(2, mon, "team fs; subject ~ FS"), mk(3, mon, "team old"),
+		mk(4, mon, ""), mk(5, mon.AddDate(0, 0, -30), "team fs; subject ~ FS"),
+	}
+	r := Compute(cases, Options{Clock: clk, Now: mon.Add(time.Hour), From: mon.AddDate(0, 0, -7),
+		Rules: []string{"assignee ole@uio.no", "team fs; subject ~ FS"}})
+	want := []RuleHits{{1, "assignee ole@uio.no", 0}, {2, "team fs; subject ~ FS", 2}, {0, "team old", 1}}
+	if !reflect.DeepEqual(r.Rules, want) || r.NoRule != 1 {
+		t.Errorf("rules = %+v, no rule %d; want %+v, 1", r.Rules, r.NoRule, want)
+	}
+	var b strings.Builder
+	if err := WriteCSV(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range []string{"rule,assignee ole@uio.no,1,0,", "rule,team fs; subject ~ FS,2,2,", "rule,team old,,1,", "rule,(no rule),,1,"} {
+		if !strings.Contains(b.String(), "\n"+row) {
+			t.Errorf("CSV lacks a row starting %q:\n%s", row, b.String())
+		}
 	}
 }

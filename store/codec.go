@@ -608,6 +608,7 @@ func encodeCase(c *kp.Case) []byte {
 	}
 	e.str(c.OpenedBy)
 	e.str(c.Archived)
+	e.str(c.Rule)
 	return e.b
 }
 
@@ -657,6 +658,9 @@ func decodeCase(b []byte, id kp.CaseID) (*kp.Case, error) {
 	}
 	if d.more() {
 		c.Archived = d.str()
+	}
+	if d.more() {
+		c.Rule = d.str()
 	}
 	if d.err != nil {
 		return nil, fmt.Errorf("case %d: %w", id, d.err)

@@ -193,7 +193,7 @@ func (in *interner) str(d *dec) string {
 // ForEachCaseBrief calls fn with the brief of every case, oldest first,
 // in one pass like ForEachCase: ID, Subject, Status, the requester's address,
 // Assignee, Team, Priority, Escalation, Created, Updated, ResolvedAt,
-// Messages and MergedInto. The rest stays zero and is not decoded. c is
+// Messages, MergedInto and Rule. The rest stays zero and is not decoded. c is
 // reused for the next case: a copy of *c is fn's to keep.
 func (tx *Tx) ForEachCaseBrief(fn func(c *kp.Case) error) error {
 	var (
@@ -266,6 +266,16 @@ func decodeCaseBrief(b []byte, id kp.CaseID, c *kp.Case, in *interner) error {
 	}
 	if d.more() {
 		c.MergedInto = kp.CaseID(d.uvarint())
+		for i, n := 0, d.count(); i < n && d.err == nil; i++ {
+			d.uvarint() // Links
+		}
+		d.skipStr() // OpenedBy
+	}
+	if d.more() {
+		d.skipStr() // Archived
+	}
+	if d.more() {
+		c.Rule = in.str(&d)
 	}
 	if d.err != nil {
 		return fmt.Errorf("case %d: %w", id, d.err)

@@ -141,7 +141,7 @@ func TestForEachCaseBrief(t *testing.T) {
 			Assignee: "per@uio.no", Team: "fs", Priority: kp.PriorityNormal, Escalation: 1, Created: at, Updated: at.Add(time.Hour),
 			ResolvedAt: at.Add(2 * time.Hour), Messages: 4, PreviousCase: 7, LastInbound: at, ThreadID: "t@x", LastMessageID: "l@x",
 			Next: &kp.FollowUp{Kind: kp.FollowRespond, Due: at, Count: 1}, Counterparts: []kp.CounterpartRef{{Team: "fs", Addr: "a@b", System: "rt", Ref: "1"}},
-			Links: []kp.CaseID{3}, OpenedBy: "staff@uio.no", Archived: "x"},
+			Links: []kp.CaseID{3}, OpenedBy: "staff@uio.no", Archived: "x", Rule: "team fs; subject ~ FS"},
 		{ID: 2, Subject: "Flettet", Status: kp.StatusOpen, Requester: kp.Address{Addr: "kari@x"}, Created: at, MergedInto: 1},
 	}
 	if err := s.Update(func(tx *Tx) error {
@@ -169,7 +169,7 @@ func TestForEachCaseBrief(t *testing.T) {
 	for i, f := range full {
 		want := kp.Case{ID: f.ID, Subject: f.Subject, Status: f.Status, Requester: kp.Address{Addr: f.Requester.Addr}, Assignee: f.Assignee, Team: f.Team,
 			Priority: f.Priority, Escalation: f.Escalation, Created: f.Created, Updated: f.Updated, ResolvedAt: f.ResolvedAt,
-			Messages: f.Messages, MergedInto: f.MergedInto}
+			Messages: f.Messages, MergedInto: f.MergedInto, Rule: f.Rule}
 		if !reflect.DeepEqual(brief[i], want) {
 			t.Errorf("case %d: brief %+v\nwant %+v", f.ID, brief[i], want)
 		}
