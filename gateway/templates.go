@@ -24,7 +24,8 @@ var builtinTemplates embed.FS
 // them with a file of the same name (DIR/nb/ack.tmpl).
 type Templates struct {
 	lang string
-	set  map[string]*template.Template // "nb/ack" -> template
+	// set parses the templates once, on first use: "nb/ack" -> template.
+	set func() map[string]*template.Template
 	// fragments are the literal lines of internal templates (see
 	// withholdInternal).
 	fragments func() []string
@@ -40,8 +41,11 @@ var templateKinds = []string{
 }
 
 // LoadTemplates loads the built-in templates and, if dir is not empty, the
-// overrides in it. Every template is parsed at once, so a broken override is
-// reported at start, not when the first mail of its kind goes out.
+// overrides in it. With overrides every template is parsed at once, so a
+// broken override is reported at start, not when the first mail of its
+// kind goes out. The built-in ones alone (tested, they parse) are parsed
+// on first use: a command that renders no mail (cases, case show, an
+// ingest piped in by an MTA that sends nothing) does not pay for them.
 func LoadTemplates(lang, dir string) (*Templates, error) {
 	if lang == "" {
 		lang = "nb"
@@ -49,9 +53,10 @@ func LoadTemplates(lang, dir string) (*Templates, error) {
 	if lang != "nb" && lang != "en" {
 		return nil, fmt.Errorf("templates: unknown language %q (nb or en)", lang)
 	}
-	t := &Templates{lang: lang, set: map[string]*template.Template{}}
+	t := &Templates{lang: lang}
 	var errs []error
 	sources := map[string]string{}
+	overridden := false
 	for _, l := range []string{"nb", "en"} {
 		for _, kind := range templateKinds {
 			name := l + "/" + kind
@@ -64,27 +69,49 @@ func LoadTemplates(lang, dir string) (*Templates, error) {
 				override, err := os.ReadFile(filepath.Join(dir, l, kind+".tmpl"))
 				switch {
 				case err == nil:
-					src = override
+					src, overridden = override, true
 				case !errors.Is(err, fs.ErrNotExist):
 					errs = append(errs, fmt.Errorf("template override %s: %w", name, err))
 				}
 			}
 			sources[name] = string(src)
-			tmpl, err := template.New(name).Option("missingkey=zero").Parse(string(src))
-			if err != nil {
-				errs = append(errs, fmt.Errorf("template %s: %w", name, err))
-				continue
-			}
-			t.set[name] = tmpl
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	parse := func() (map[string]*template.Template, error) {
+		set := make(map[string]*template.Template, len(sources))
+		var errs []error
+		for name, src := range sources {
+			tmpl, err := template.New(name).Option("missingkey=zero").Parse(src)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("template %s: %w", name, err))
+				continue
+			}
+			set[name] = tmpl
+		}
+		return set, errors.Join(errs...)
+	}
+	if overridden {
+		set, err := parse()
+		if err != nil {
+			return nil, err
+		}
+		t.set = func() map[string]*template.Template { return set }
+	} else {
+		t.set = sync.OnceValue(func() map[string]*template.Template {
+			set, err := parse()
+			if err != nil {
+				panic("built-in templates: " + err.Error()) // TestBuiltinTemplatesParse keeps this from happening
+			}
+			return set
+		})
+	}
 	// Both are built on first use: a command that sends no mail (cases,
 	// case show) should not pay for them at start-up.
 	t.fragments = sync.OnceValue(func() []string { return internalTemplateFragments(sources) })
-	t.trim = sync.OnceValue(func() *routing.QuoteTrimmer { return trimmerFor(t.set) })
+	t.trim = sync.OnceValue(func() *routing.QuoteTrimmer { return trimmerFor(t.set()) })
 	return t, nil
 }
 
@@ -131,7 +158,7 @@ func (t *Templates) internalFragments() []string {
 
 // Render executes the template of kind in the configured language.
 func (t *Templates) Render(kind string, data any) (string, error) {
-	tmpl := t.set[t.lang+"/"+kind]
+	tmpl := t.set()[t.lang+"/"+kind]
 	if tmpl == nil {
 		return "", fmt.Errorf("no template %q", kind)
 	}

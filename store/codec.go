@@ -92,7 +92,7 @@ func (c *codec) pack(p []byte, compress bool) []byte {
 	compress = compress && len(p) >= minCompress
 	if compress && len(p) < zstdFrom {
 		out := make([]byte, 1+s2.MaxEncodedLen(len(p)))
-		enc := mailS2Dict.Encode(out[1:], p)
+		enc := mailS2Dict().Encode(out[1:], p)
 		if len(enc) <= len(p)-len(p)/16 {
 			out[0] = codecS2Dict
 			return out[:1+len(enc)]
@@ -140,7 +140,7 @@ func (c *codec) unpack(v []byte) ([]byte, error) {
 		if v[0] == codecS2 {
 			out, err = s2.Decode(make([]byte, n), v[1:])
 		} else {
-			out, err = mailS2Dict.Decode(make([]byte, n), v[1:])
+			out, err = mailS2Dict().Decode(make([]byte, n), v[1:])
 		}
 		if err != nil {
 			return nil, fmt.Errorf("decompressing: %w (%w)", err, ErrCorrupt)
@@ -180,7 +180,7 @@ func (c *codec) unpackBuf(v, buf []byte) (p, next []byte, err error) {
 		if v[0] == codecS2 {
 			out, err = s2.Decode(buf[:n], v[1:])
 		} else {
-			out, err = mailS2Dict.Decode(buf[:n], v[1:])
+			out, err = mailS2Dict().Decode(buf[:n], v[1:])
 		}
 		if err != nil {
 			return nil, buf, fmt.Errorf("decompressing: %w (%w)", err, ErrCorrupt)

@@ -342,16 +342,17 @@ func addTerms(out map[string]int, text string, known Vocab, weight int) {
 // wordTerms returns the terms of one folded word: its stem and the known
 // parts of a compound; none for a stop word, a number or a single letter.
 func wordTerms(w string, known Vocab) []string {
-	if len(w) < 2 || stopWords[w] || allDigits(w) {
+	stop := stopWords()
+	if len(w) < 2 || stop[w] || allDigits(w) {
 		return nil
 	}
 	st := Stem(w)
-	if len(st) < 2 || stopWords[st] {
+	if len(st) < 2 || stop[st] {
 		return nil
 	}
 	terms := []string{st}
 	for _, p := range splitCompound(w, known, 0) {
-		if p != st && !stopWords[p] {
+		if p != st && !stop[p] {
 			terms = append(terms, p)
 		}
 	}

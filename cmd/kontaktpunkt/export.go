@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	kp "kontaktpunkt"
@@ -180,7 +181,7 @@ func exportCase(e *env, id kp.CaseID, out string, stdout io.Writer) error {
 	if err := writeJSONFile(filepath.Join(out, "case.json"), ce); err != nil {
 		return err
 	}
-	if err := writeHTMLFile(filepath.Join(out, "timeline.html"), caseHTML, ce); err != nil {
+	if err := writeHTMLFile(filepath.Join(out, "timeline.html"), caseHTML(), ce); err != nil {
 		return err
 	}
 	if err := e.st.Update(func(tx *store.Tx) error {
@@ -276,7 +277,7 @@ func exportPerson(e *env, addr, out string, stdout io.Writer) error {
 	if err := writeJSONFile(filepath.Join(out, "summary.json"), pe); err != nil {
 		return err
 	}
-	if err := writeHTMLFile(filepath.Join(out, "summary.html"), personHTML, pe); err != nil {
+	if err := writeHTMLFile(filepath.Join(out, "summary.html"), personHTML(), pe); err != nil {
 		return err
 	}
 	if err := e.st.Update(func(tx *store.Tx) error {
@@ -330,7 +331,8 @@ var templateFuncs = template.FuncMap{
 	"join": strings.Join,
 }
 
-var caseHTML = template.Must(template.New("case").Funcs(templateFuncs).Parse(`<!DOCTYPE html>
+var caseHTML = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("case").Funcs(templateFuncs).Parse(`<!DOCTYPE html>
 <html lang="nb"><head><meta charset="utf-8"><title>{{.Tag}} {{.Subject}}</title><style>` + exportStyle + `</style></head>
 <body><h1>{{.Tag}} {{.Subject}}</h1>
 <table class="meta">
@@ -356,8 +358,10 @@ File: {{.File}}{{if .Rebuilt}} (rebuilt from the record){{end}}</p>
 {{range .Audit}}<tr><td>{{date .At}}</td><td>{{.Actor}}</td><td>{{.Channel}}</td><td>{{.Detail}}</td></tr>{{end}}</table>{{end}}
 </body></html>
 `))
+})
 
-var personHTML = template.Must(template.New("person").Funcs(templateFuncs).Parse(`<!DOCTYPE html>
+var personHTML = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("person").Funcs(templateFuncs).Parse(`<!DOCTYPE html>
 <html lang="nb"><head><meta charset="utf-8"><title>Data about {{.Address}}</title><style>` + exportStyle + `</style></head>
 <body><h1>What {{.Contact}} keeps about {{.Address}}</h1>
 <p>Made {{date .Exported}}. The folder <code>messages</code> holds every message below as received (.eml, opens in a mail program).</p>
@@ -371,6 +375,7 @@ var personHTML = template.Must(template.New("person").Funcs(templateFuncs).Parse
 {{end}}
 </body></html>
 `))
+})
 
 // absLastPositional makes the last positional argument (an output
 // folder) an absolute path.
