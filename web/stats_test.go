@@ -198,3 +198,41 @@ func TestStatsCacheFollowsTheStore(t *testing.T) {
 		t.Fatalf("after a write: reports computed = %d, want 3", calls)
 	}
 }
+
+// TestStatsSuggestReplay: the page shows the replay of routing by example;
+// it is replayed once while the store is unchanged, shown with its time
+// after a write, and replayed again once it is older than replayEvery.
+func TestStatsSuggestReplay(t *testing.T) {
+	st := openStore(t)
+	clk := &clock{t: t0}
+	calls := 0
+	h := newHandler(t, st, clk, func(o *Options) {
+		o.Report = statsReport(t)
+		o.SuggestReplay = func(n int) (SuggestReplay, error) {
+			calls++
+			if n != replayCases {
+				t.Errorf("replayed %d cases, want %d", n, replayCases)
+			}
+			return SuggestReplay{Cases: 200, Right: 150 + calls, NoSuggestion: 10}, nil
+		}
+	})
+	_, body, _ := get(t, h, "/stats")
+	if !strings.Contains(body, "Routing by example") || !strings.Contains(body, "for 151 (76 %); no suggestion for 10") {
+		t.Fatalf("/stats lacks the replay:\n%s", body)
+	}
+	get(t, h, "/stats")
+	if calls != 1 {
+		t.Fatalf("replays with the store unchanged = %d, want 1", calls)
+	}
+	addCase(t, st, kp.Case{Subject: "Ny", Requester: kp.Address{Addr: "ny@example.org"}, Created: t0, Updated: t0})
+	clk.Add(replayEvery / 2)
+	_, body, _ = get(t, h, "/stats")
+	if calls != 1 || !strings.Contains(body, "for 151 (76 %)") || !strings.Contains(body, "the store has changed since") {
+		t.Fatalf("after a write, within %s: %d replays, page:\n%s", replayEvery, calls, body)
+	}
+	clk.Add(replayEvery)
+	_, body, _ = get(t, h, "/stats")
+	if calls != 2 || !strings.Contains(body, "for 152 (76 %)") || strings.Contains(body, "the store has changed since") {
+		t.Fatalf("after %s: %d replays, page:\n%s", replayEvery, calls, body)
+	}
+}
