@@ -24,7 +24,7 @@ func (g *Gateway) ReportInputs(from, to time.Time) (cases []report.Input, unfile
 // reportInputs is ReportInputs in the caller's transaction. It reads the
 // brief of every case, then the brief of every message in one sequential
 // pass (faster than a lookup per case): the report needs neither text
-// nor names.
+// nor names, nor the messages it does not count.
 func reportInputs(tx *store.Tx, from, to time.Time) (cases []report.Input, unfiled, quarantined, spam int, err error) {
 	byStatus, err := tx.CountByStatus()
 	if err != nil {
@@ -46,7 +46,7 @@ func reportInputs(tx *store.Tx, from, to time.Time) (cases []report.Input, unfil
 	}
 	err = tx.ForEachMessageBrief(func(m *kp.Message) error {
 		if m.Case != 0 {
-			if j, ok := index.get(m.Case); ok {
+			if j, ok := index.get(m.Case); ok && report.Counts(m) {
 				cases[j].Messages = append(cases[j].Messages, *m)
 			}
 			return nil

@@ -13,8 +13,9 @@ import (
 	"kontaktpunkt/store"
 )
 
-// seedYear stores n cases spread over a year, each with a request, a
-// staff reply, a relay and status records, in batches of transactions.
+// seedYear stores n cases spread over a year, each with a request, an
+// acknowledgement, a notification to staff, a staff reply, a relay and
+// status records, in batches of transactions.
 func seedYear(b testing.TB, st *store.Store, n int, loc *time.Location) {
 	b.Helper()
 	start := time.Date(2026, 1, 1, 0, 0, 0, 0, loc)
@@ -34,6 +35,8 @@ func seedYear(b testing.TB, st *store.Store, n int, loc *time.Location) {
 					Team: teams[i%len(teams)], Assignee: per, Priority: kp.PriorityNormal, Created: created, Updated: answer}
 				msgs := []kp.Message{
 					{Direction: kp.In, Kind: "request", Class: kp.ClassHuman, From: req, Subject: c.Subject, Date: created, Received: created, Text: benchText(i, 1500)},
+					{Direction: kp.Out, Kind: "ack", From: kp.Address{Addr: contact}, To: []kp.Address{req}, Subject: c.Subject, Date: created, Received: created, Text: benchText(i+2, 600)},
+					{Direction: kp.Out, Kind: "notify", From: kp.Address{Addr: contact}, To: []kp.Address{{Addr: kari}}, Subject: c.Subject, Date: created, Received: created, Text: benchText(i+3, 1600)},
 					{Direction: kp.In, Kind: "reply", Class: kp.ClassHuman, From: kp.Address{Addr: per}, Subject: "Re: " + c.Subject, Date: answer, Received: answer, Text: benchText(i+1, 900), Authenticated: true},
 					{Direction: kp.Out, Kind: "relay", From: kp.Address{Addr: contact}, To: []kp.Address{req}, Subject: c.Subject, Date: answer, Received: answer, Text: benchText(i+1, 900)},
 					{Direction: kp.Out, Kind: kp.KindStatus, Subject: "status waiting", Date: answer, Received: answer},
@@ -104,7 +107,7 @@ func readHead(st *store.Store) (n int, err error) {
 }
 
 // BenchmarkReportFromStore100k is `report` over a year of 100,000 cases
-// (about 450,000 messages, the requests and answers about 1 KB of text):
+// (about 650,000 messages, most with 1 KB of text or more):
 // "read" is reading the cases and messages from the store, "report"
 // reading and computing, as the command does; "read-head" is the
 // baseline, reading each message's head in full.

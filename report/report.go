@@ -299,6 +299,17 @@ func read(in *Input, o *Options, followUps map[string]int) timeline {
 	return tl
 }
 
+// Counts reports whether Compute looks at m at all: status and
+// escalation records, relays, follow-ups and inbound replies. A caller
+// that gathers many messages may leave the others out (acknowledgements,
+// notifications, requests, notes) and gets the same report.
+func Counts(m *kp.Message) bool {
+	if m.Direction == kp.In {
+		return m.Kind == "reply"
+	}
+	return m.Direction == kp.Out && (m.Kind == kp.KindStatus || m.Kind == kp.KindEscalation || m.Kind == "relay" || isFollowUp(m.Kind))
+}
+
 func sentTo(m *kp.Message, addr string) bool {
 	for _, a := range m.To {
 		if kp.SameAddr(a.Addr, addr) {

@@ -213,3 +213,32 @@ func TestRuleHits(t *testing.T) {
 		}
 	}
 }
+
+// TestCountsCoversWhatComputeReads: leaving out the messages Counts
+// rejects gives the same report.
+func TestCountsCoversWhatComputeReads(t *testing.T) {
+	clk, _ := routing.NewClock("", "", nil, nil)
+	cases := synthetic(2000, clk)
+	for i := range cases {
+		c := &cases[i]
+		at := c.Case.Created
+		c.Messages = append(c.Messages,
+			kp.Message{Direction: kp.Out, Kind: "ack", To: []kp.Address{c.Case.Requester}, Date: at, Received: at},
+			kp.Message{Direction: kp.In, Kind: "note", From: kp.Address{Addr: "per@uio.no"}, Class: kp.ClassHuman, Date: at, Received: at})
+	}
+	opts := Options{Clock: clk, StaffSide: staffSide, RespondWithin: routing.BizDuration{Days: 2},
+		Now: time.Date(2027, 1, 10, 0, 0, 0, 0, clk.Loc)}
+	want := Compute(cases, opts)
+	kept := make([]Input, len(cases))
+	for i, c := range cases {
+		kept[i].Case = c.Case
+		for j := range c.Messages {
+			if Counts(&c.Messages[j]) {
+				kept[i].Messages = append(kept[i].Messages, c.Messages[j])
+			}
+		}
+	}
+	if got := Compute(kept, opts); !reflect.DeepEqual(got, want) {
+		t.Errorf("without the messages Counts rejects the report differs:\n%+v\nwant\n%+v", got.Totals, want.Totals)
+	}
+}
