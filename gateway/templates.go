@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -24,7 +26,9 @@ var builtinTemplates embed.FS
 // them with a file of the same name (DIR/nb/ack.tmpl).
 type Templates struct {
 	lang string
-	// set parses the templates once, on first use: "nb/ack" -> template.
+	// one parses one template once, on first use: "nb/ack" -> its parser.
+	one map[string]func() (*template.Template, error)
+	// set parses every template (for the quote trimmer).
 	set func() map[string]*template.Template
 	// fragments are the literal lines of internal templates (see
 	// withholdInternal).
@@ -43,9 +47,10 @@ var templateKinds = []string{
 // LoadTemplates loads the built-in templates and, if dir is not empty, the
 // overrides in it. With overrides every template is parsed at once, so a
 // broken override is reported at start, not when the first mail of its
-// kind goes out. The built-in ones alone (tested, they parse) are parsed
-// on first use: a command that renders no mail (cases, case show, an
-// ingest piped in by an MTA that sends nothing) does not pay for them.
+// kind goes out. The built-in ones alone (tested, they parse) are each
+// parsed on first use: a command pays only for the mail it renders (an
+// ingest piped in by an MTA: the acknowledgement and the notification;
+// cases, case show: none).
 func LoadTemplates(lang, dir string) (*Templates, error) {
 	if lang == "" {
 		lang = "nb"
@@ -80,34 +85,35 @@ func LoadTemplates(lang, dir string) (*Templates, error) {
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
-	parse := func() (map[string]*template.Template, error) {
-		set := make(map[string]*template.Template, len(sources))
-		var errs []error
-		for name, src := range sources {
+	t.one = make(map[string]func() (*template.Template, error), len(sources))
+	for name, src := range sources {
+		t.one[name] = sync.OnceValues(func() (*template.Template, error) {
 			tmpl, err := template.New(name).Option("missingkey=zero").Parse(src)
 			if err != nil {
-				errs = append(errs, fmt.Errorf("template %s: %w", name, err))
-				continue
+				return nil, fmt.Errorf("template %s: %w", name, err)
 			}
-			set[name] = tmpl
-		}
-		return set, errors.Join(errs...)
-	}
-	if overridden {
-		set, err := parse()
-		if err != nil {
-			return nil, err
-		}
-		t.set = func() map[string]*template.Template { return set }
-	} else {
-		t.set = sync.OnceValue(func() map[string]*template.Template {
-			set, err := parse()
-			if err != nil {
-				panic("built-in templates: " + err.Error()) // TestBuiltinTemplatesParse keeps this from happening
-			}
-			return set
+			return tmpl, nil
 		})
 	}
+	if overridden {
+		for _, name := range slices.Sorted(maps.Keys(t.one)) {
+			if _, err := t.one[name](); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+	}
+	t.set = sync.OnceValue(func() map[string]*template.Template {
+		set := make(map[string]*template.Template, len(t.one))
+		for name, parse := range t.one {
+			if tmpl, err := parse(); err == nil {
+				set[name] = tmpl
+			}
+		}
+		return set
+	})
 	// Both are built on first use: a command that sends no mail (cases,
 	// case show) should not pay for them at start-up.
 	t.fragments = sync.OnceValue(func() []string { return internalTemplateFragments(sources) })
@@ -158,9 +164,13 @@ func (t *Templates) internalFragments() []string {
 
 // Render executes the template of kind in the configured language.
 func (t *Templates) Render(kind string, data any) (string, error) {
-	tmpl := t.set()[t.lang+"/"+kind]
-	if tmpl == nil {
+	parse := t.one[t.lang+"/"+kind]
+	if parse == nil {
 		return "", fmt.Errorf("no template %q", kind)
+	}
+	tmpl, err := parse()
+	if err != nil {
+		return "", err
 	}
 	var b bytes.Buffer
 	if err := tmpl.Execute(&b, data); err != nil {
