@@ -38,7 +38,9 @@ func reportInputs(tx *store.Tx, from, to time.Time) (cases []report.Input, unfil
 	index := caseIndex{limit: 4*n + 1024}
 	err = tx.ForEachCaseBrief(func(c *kp.Case) error {
 		index.put(c.ID, len(cases))
-		cases = append(cases, report.Input{Case: *c, Messages: make([]kp.Message, 0, c.Messages)})
+		// A case's status records, relay and answer are about half its
+		// messages; a longer case grows its slice.
+		cases = append(cases, report.Input{Case: *c, Messages: make([]kp.Message, 0, min(c.Messages, 4))})
 		return nil
 	})
 	if err != nil {
