@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"fmt"
+	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -111,8 +112,18 @@ func readHead(st *store.Store) (n int, err error) {
 // "read" is reading the cases and messages from the store, "report"
 // reading and computing, as the command does; "read-head" is the
 // baseline, reading each message's head in full.
+//
+// With KP_BENCH_CACHE=DIR the store is kept as DIR/report-year-100k.db and
+// reused by the next run (and by `kontaktpunkt report -db` to time the
+// command); delete it when the seed changes.
 func BenchmarkReportFromStore100k(b *testing.B) {
-	st, err := store.Open(filepath.Join(b.TempDir(), "kp.db"), store.Options{NoSync: true})
+	path, seeded := filepath.Join(b.TempDir(), "kp.db"), false
+	if dir := os.Getenv("KP_BENCH_CACHE"); dir != "" {
+		path = filepath.Join(dir, "report-year-100k.db")
+		_, err := os.Stat(path)
+		seeded = err == nil
+	}
+	st, err := store.Open(path, store.Options{NoSync: true})
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -121,7 +132,9 @@ func BenchmarkReportFromStore100k(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	seedYear(b, st, 100_000, g.Clock.Loc)
+	if !seeded {
+		seedYear(b, st, 100_000, g.Clock.Loc)
+	}
 	from, to := time.Date(2026, 1, 1, 0, 0, 0, 0, g.Clock.Loc), time.Date(2027, 1, 1, 0, 0, 0, 0, g.Clock.Loc)
 	b.Run("read-head", func(b *testing.B) {
 		reportCPU(b, func() {

@@ -192,7 +192,6 @@ var histBounds = []int64{3600, 4 * 3600, 8 * 3600, 16 * 3600, 40 * 3600, 80 * 36
 
 // timeline is what one case did, read from its messages.
 type timeline struct {
-	c           *kp.Case
 	created     time.Time
 	firstAnswer time.Time
 	lastResolve time.Time // zero unless resolved now
@@ -232,38 +231,174 @@ func (o *Options) inPeriod(t time.Time) bool {
 	return o.To.IsZero() || t.Before(o.To)
 }
 
-// read builds the timeline of one case and counts its follow-ups. The
-// messages may come in any order.
-func read(in *Input, o *Options, followUps map[string]int) timeline {
-	c := &in.Case
-	tl := timeline{c: c, created: c.Created}
+// Builder gathers what a report needs one case and one message at a time
+// and keeps of each message only the event it means to the figures (a
+// status change, an escalation, a follow-up sent, a first answer), so
+// that a report over a large store holds a few words per message rather
+// than the messages. Add every case before its messages. One Builder
+// gives reports of any period and team (Report).
+type Builder struct {
+	staffSide func(addr string) bool
+	cases     []caseFacts
+	index     caseIndex
+	events    []event
+}
+
+// caseIndex finds a case's place in Builder.cases by its id. Case ids are
+// handed out in sequence, so a slice indexed by id is dense and faster
+// than a map; ids far beyond the number of cases go to a map.
+type caseIndex struct {
+	dense  []int32 // place+1 by id; 0 for none
+	sparse map[kp.CaseID]int32
+}
+
+func (x *caseIndex) put(id kp.CaseID, place, n int) {
+	if uint64(id) >= uint64(4*n+1024) {
+		if x.sparse == nil {
+			x.sparse = map[kp.CaseID]int32{}
+		}
+		x.sparse[id] = int32(place)
+		return
+	}
+	if int(id) >= len(x.dense) {
+		x.dense = append(x.dense, make([]int32, int(id)+1-len(x.dense)+len(x.dense)/4)...)
+	}
+	x.dense[id] = int32(place) + 1
+}
+
+func (x *caseIndex) get(id kp.CaseID) (int32, bool) {
+	if uint64(id) < uint64(len(x.dense)) && x.dense[id] > 0 {
+		return x.dense[id] - 1, true
+	}
+	place, ok := x.sparse[id]
+	return place, ok
+}
+
+// caseFacts are the fields of a case the figures use.
+type caseFacts struct {
+	id                              kp.CaseID
+	created, resolvedAt             time.Time
+	resolved, merged                bool
+	team, assignee, requester, rule string
+	// firstAnswer is the earliest staff-side answer seen so far.
+	firstAnswer time.Time
+}
+
+// event is one message that counts, by its case's place in Builder.cases.
+type event struct {
+	at   time.Time
+	c    int32
+	kind uint8
+	// arg is 1 for a change to resolved (0 to open or waiting), the
+	// level of an escalation, the index in FollowUpKinds of a follow-up.
+	arg int32
+}
+
+const (
+	evStatus uint8 = iota
+	evEscalation
+	evFollowUp
+)
+
+// NewBuilder returns an empty Builder. staffSide reports whether an
+// address speaks for the contact point (Options.StaffSide); nil means
+// nobody.
+func NewBuilder(staffSide func(addr string) bool) *Builder {
+	return &Builder{staffSide: staffSide}
+}
+
+// AddCase adds a case; c is not retained.
+func (b *Builder) AddCase(c *kp.Case) {
+	b.index.put(c.ID, len(b.cases), len(b.cases))
+	b.addCase(c)
+}
+
+func (b *Builder) addCase(c *kp.Case) {
+	b.cases = append(b.cases, caseFacts{
+		id: c.ID, created: c.Created, resolvedAt: c.ResolvedAt, resolved: c.Status == kp.StatusResolved,
+		merged: c.MergedInto != 0, team: c.Team, assignee: c.Assignee, requester: c.Requester.Addr, rule: c.Rule,
+	})
+}
+
+// AddMessage adds a message of the case m.Case, which must have been
+// added; a message of another case is ignored. m is not retained. Only
+// the messages Counts accepts matter.
+func (b *Builder) AddMessage(m *kp.Message) {
+	if ci, ok := b.index.get(m.Case); ok {
+		b.add(ci, m)
+	}
+}
+
+// add reads what m means to the case at ci.
+func (b *Builder) add(ci int32, m *kp.Message) {
+	c := &b.cases[ci]
+	t := msgTime(m)
+	switch {
+	case m.Direction == kp.Out && m.Kind == kp.KindStatus:
+		if s, ok := strings.CutPrefix(m.Subject, "status "); ok {
+			arg := int32(0)
+			if kp.Status(s) == kp.StatusResolved {
+				arg = 1
+			}
+			b.events = append(b.events, event{at: t, c: ci, kind: evStatus, arg: arg})
+		}
+	case m.Direction == kp.Out && m.Kind == kp.KindEscalation:
+		if l, ok := strings.CutPrefix(m.Subject, "level "); ok {
+			if n, err := strconv.Atoi(l); err == nil {
+				b.events = append(b.events, event{at: t, c: ci, kind: evEscalation, arg: int32(n)})
+			}
+		}
+	case m.Direction == kp.Out && m.Kind == "relay":
+		if (c.firstAnswer.IsZero() || t.Before(c.firstAnswer)) && sentTo(m, c.requester) {
+			c.firstAnswer = t
+		}
+	case m.Direction == kp.In && m.Kind == "reply" && !m.Outsider && m.Class == kp.ClassHuman:
+		if (c.firstAnswer.IsZero() || t.Before(c.firstAnswer)) && b.staffSide != nil &&
+			!kp.SameAddr(m.From.Addr, c.requester) && b.staffSide(m.From.Addr) {
+			c.firstAnswer = t
+		}
+	case m.Direction == kp.Out:
+		if k := followUpIndex(m.Kind); k >= 0 {
+			b.events = append(b.events, event{at: t, c: ci, kind: evFollowUp, arg: int32(k)})
+		}
+	}
+}
+
+// byCase returns the events grouped by case in case order, each case's
+// in the order they were added, and where each case's start.
+func (b *Builder) byCase() ([]event, []int) {
+	start := make([]int, len(b.cases)+1)
+	for _, e := range b.events {
+		start[e.c+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	out := make([]event, len(b.events))
+	next := append([]int(nil), start[:len(b.cases)]...)
+	for _, e := range b.events {
+		out[next[e.c]] = e
+		next[e.c]++
+	}
+	return out, start
+}
+
+// timelineOf builds the timeline of a case from its events, counting its
+// follow-ups sent in o's period.
+func timelineOf(c *caseFacts, evs []event, o *Options, followUps map[string]int) timeline {
+	tl := timeline{created: c.created, firstAnswer: c.firstAnswer}
 	var buf [8]change
 	statuses := buf[:0]
-	for i := range in.Messages {
-		m := &in.Messages[i]
-		t := msgTime(m)
-		switch {
-		case m.Direction == kp.Out && m.Kind == kp.KindStatus:
-			if s, ok := strings.CutPrefix(m.Subject, "status "); ok {
-				statuses = append(statuses, change{t, kp.Status(s) == kp.StatusResolved})
+	for _, e := range evs {
+		switch e.kind {
+		case evStatus:
+			statuses = append(statuses, change{e.at, e.arg == 1})
+		case evEscalation:
+			tl.escalations = append(tl.escalations, escalation{e.at, int(e.arg)})
+		case evFollowUp:
+			if followUps != nil && o.inPeriod(e.at) {
+				followUps[FollowUpKinds[e.arg]]++
 			}
-		case m.Direction == kp.Out && m.Kind == kp.KindEscalation:
-			if l, ok := strings.CutPrefix(m.Subject, "level "); ok {
-				if n, err := strconv.Atoi(l); err == nil {
-					tl.escalations = append(tl.escalations, escalation{t, n})
-				}
-			}
-		case m.Direction == kp.Out && m.Kind == "relay":
-			if (tl.firstAnswer.IsZero() || t.Before(tl.firstAnswer)) && sentTo(m, c.Requester.Addr) {
-				tl.firstAnswer = t
-			}
-		case m.Direction == kp.In && m.Kind == "reply" && !m.Outsider && m.Class == kp.ClassHuman:
-			if (tl.firstAnswer.IsZero() || t.Before(tl.firstAnswer)) && o.StaffSide != nil &&
-				!kp.SameAddr(m.From.Addr, c.Requester.Addr) && o.StaffSide(m.From.Addr) {
-				tl.firstAnswer = t
-			}
-		case m.Direction == kp.Out && followUps != nil && isFollowUp(m.Kind) && o.inPeriod(t):
-			followUps[m.Kind]++
 		}
 	}
 	// Status records are few per case: an insertion sort puts them in
@@ -285,12 +420,12 @@ func read(in *Input, o *Options, followUps map[string]int) timeline {
 		}
 		prevResolved = st.resolved
 	}
-	if len(statuses) == 0 && c.Status == kp.StatusResolved && !c.ResolvedAt.IsZero() {
-		tl.lastResolve = c.ResolvedAt
-		tl.changes = []change{{c.ResolvedAt, true}}
+	if len(statuses) == 0 && c.resolved && !c.resolvedAt.IsZero() {
+		tl.lastResolve = c.resolvedAt
+		tl.changes = []change{{c.resolvedAt, true}}
 		prevResolved = true
 	}
-	if c.Status != kp.StatusResolved || !prevResolved {
+	if !c.resolved || !prevResolved {
 		tl.lastResolve = time.Time{}
 	}
 	if !tl.firstAnswer.IsZero() && tl.firstAnswer.Before(tl.created) {
@@ -299,7 +434,18 @@ func read(in *Input, o *Options, followUps map[string]int) timeline {
 	return tl
 }
 
-// Counts reports whether Compute looks at m at all: status and
+// read builds the timeline of one case and counts its follow-ups. The
+// messages may come in any order.
+func read(in *Input, o *Options, followUps map[string]int) timeline {
+	b := NewBuilder(o.StaffSide)
+	b.addCase(&in.Case)
+	for i := range in.Messages {
+		b.add(0, &in.Messages[i])
+	}
+	return timelineOf(&b.cases[0], b.events, o, followUps)
+}
+
+// Counts reports whether a report looks at m at all: status and
 // escalation records, relays, follow-ups and inbound replies. A caller
 // that gathers many messages may leave the others out (acknowledgements,
 // notifications, requests, notes) and gets the same report.
@@ -324,13 +470,15 @@ func sentTo(m *kp.Message, addr string) bool {
 	return false
 }
 
-func isFollowUp(kind string) bool {
-	for _, k := range FollowUpKinds {
+func isFollowUp(kind string) bool { return followUpIndex(kind) >= 0 }
+
+func followUpIndex(kind string) int {
+	for i, k := range FollowUpKinds {
 		if k == kind {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // backlog sets each week's backlog: the cases open or waiting at its end
@@ -410,6 +558,23 @@ func twoDigits(n int) string {
 
 // Compute computes the report of cases over o's period.
 func Compute(cases []Input, o Options) *Report {
+	b := NewBuilder(o.StaffSide)
+	b.cases = make([]caseFacts, 0, len(cases))
+	b.events = make([]event, 0, 2*len(cases))
+	for i := range cases {
+		b.addCase(&cases[i].Case)
+		ci := int32(len(b.cases) - 1)
+		for j := range cases[i].Messages {
+			b.add(ci, &cases[i].Messages[j])
+		}
+	}
+	return b.Report(o)
+}
+
+// Report computes the report of the cases added over o's period
+// (o.StaffSide is the Builder's). It may be called again, for another
+// period or team.
+func (b *Builder) Report(o Options) *Report {
 	loc := time.UTC
 	if o.Clock != nil && o.Clock.Loc != nil {
 		loc = o.Clock.Loc
@@ -446,21 +611,22 @@ func Compute(cases []Input, o Options) *Report {
 		}
 		return g
 	}
-	cal, target := calendar(cases, &o)
-	r.Totals.firstAnswers = make([]int64, 0, len(cases))
-	r.Totals.resolutions = make([]int64, 0, len(cases))
-	tls := make([]timeline, 0, len(cases))
-	for i := range cases {
-		c := &cases[i].Case
-		if c.MergedInto != 0 {
+	cal, target := calendar(b.cases, &o)
+	r.Totals.firstAnswers = make([]int64, 0, len(b.cases))
+	r.Totals.resolutions = make([]int64, 0, len(b.cases))
+	tls := make([]timeline, 0, len(b.cases))
+	evs, start := b.byCase()
+	for i := range b.cases {
+		c := &b.cases[i]
+		if c.merged {
 			continue
 		}
-		if o.Team != "" && !strings.EqualFold(c.Team, o.Team) {
+		if o.Team != "" && !strings.EqualFold(c.team, o.Team) {
 			continue
 		}
-		tl := read(&cases[i], &o, r.FollowUpsSent)
+		tl := timelineOf(c, evs[start[i]:start[i+1]], &o, r.FollowUpsSent)
 		tls = append(tls, tl)
-		team, assignee := c.Team, kp.NormAddr(c.Assignee)
+		team, assignee := c.team, kp.NormAddr(c.assignee)
 		if team == "" {
 			team = NoTeam
 		}
@@ -474,9 +640,9 @@ func Compute(cases []Input, o Options) *Report {
 		with := func(w *Week) []*Figures { all[3] = &w.Figures; return all[:] }
 		if o.inPeriod(tl.created) {
 			w := weekOf(tl.created)
-			domains[domainOf(c.Requester.Addr)]++
-			if c.Rule != "" {
-				ruleHits[c.Rule]++
+			domains[domainOf(c.requester)]++
+			if c.rule != "" {
+				ruleHits[c.rule]++
 			} else {
 				r.NoRule++
 			}
@@ -516,7 +682,7 @@ func Compute(cases []Input, o Options) *Report {
 		for _, t := range tl.reopens {
 			if o.inPeriod(t) {
 				for _, f := range with(weekOf(t)) {
-					f.markReopened(c.ID)
+					f.markReopened(c.id)
 				}
 			}
 		}
@@ -524,7 +690,7 @@ func Compute(cases []Input, o Options) *Report {
 			if o.inPeriod(e.at) {
 				r.EscalationsByLevel[strconv.Itoa(e.level)]++
 				for _, f := range with(weekOf(e.at)) {
-					f.markEscalated(c.ID)
+					f.markEscalated(c.id)
 				}
 			}
 		}
@@ -580,10 +746,10 @@ func Compute(cases []Input, o Options) *Report {
 // period, and the respond target in business time. Being the same
 // business time, "within the target" is the same as the answer coming no
 // later than Clock.Add(created, RespondWithin).
-func calendar(cases []Input, o *Options) (*routing.Calendar, time.Duration) {
+func calendar(cases []caseFacts, o *Options) (*routing.Calendar, time.Duration) {
 	var first, last time.Time
 	for i := range cases {
-		t := cases[i].Case.Created
+		t := cases[i].created
 		if first.IsZero() || t.Before(first) {
 			first = t
 		}
