@@ -482,11 +482,11 @@ func followUpIndex(kind string) int {
 }
 
 // backlog sets each week's backlog: the cases open or waiting at its end
-// (at now, for the running week). Each case adds one from its creation,
-// and each status change to or from resolved takes it out or puts it
-// back; the changes are placed in the first week that ends after them and
-// summed up week by week.
-func backlog(weeks map[time.Time]*Week, tls []timeline, now time.Time) {
+// (at now, for the running week). marks hold each case's creation (as a
+// change to open) and its status changes: a change to open adds one, to
+// resolved takes one away; they are placed in the first week that ends
+// after them and summed up week by week.
+func backlog(weeks map[time.Time]*Week, marks []change, now time.Time) {
 	ws := make([]*Week, 0, len(weeks))
 	for _, w := range weeks {
 		ws = append(ws, w)
@@ -503,14 +503,11 @@ func backlog(weeks map[time.Time]*Week, tls []timeline, now time.Time) {
 	add := func(t time.Time, d int) {
 		deltas[sort.Search(len(ends), func(i int) bool { return t.Before(ends[i]) })] += d
 	}
-	for i := range tls {
-		add(tls[i].created, 1)
-		for _, ch := range tls[i].changes {
-			if ch.resolved {
-				add(ch.at, -1)
-			} else {
-				add(ch.at, 1)
-			}
+	for _, ch := range marks {
+		if ch.resolved {
+			add(ch.at, -1)
+		} else {
+			add(ch.at, 1)
 		}
 	}
 	n := 0
@@ -614,7 +611,7 @@ func (b *Builder) Report(o Options) *Report {
 	cal, target := calendar(b.cases, &o)
 	r.Totals.firstAnswers = make([]int64, 0, len(b.cases))
 	r.Totals.resolutions = make([]int64, 0, len(b.cases))
-	tls := make([]timeline, 0, len(b.cases))
+	marks := make([]change, 0, 2*len(b.cases))
 	evs, start := b.byCase()
 	for i := range b.cases {
 		c := &b.cases[i]
@@ -625,7 +622,7 @@ func (b *Builder) Report(o Options) *Report {
 			continue
 		}
 		tl := timelineOf(c, evs[start[i]:start[i+1]], &o, r.FollowUpsSent)
-		tls = append(tls, tl)
+		marks = append(append(marks, change{tl.created, false}), tl.changes...)
 		team, assignee := c.team, kp.NormAddr(c.assignee)
 		if team == "" {
 			team = NoTeam
@@ -717,7 +714,7 @@ func (b *Builder) Report(o Options) *Report {
 			weekOf(s)
 		}
 	}
-	backlog(weeks, tls, o.Now)
+	backlog(weeks, marks, o.Now)
 	r.Weeks = make([]Week, 0, len(weeks))
 	for _, w := range weeks {
 		w.finish()
