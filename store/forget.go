@@ -15,6 +15,7 @@ import (
 	"strings"
 	"sync"
 	"time"
+	"unicode/utf8"
 
 	"github.com/klauspost/compress/s2"
 
@@ -74,6 +75,43 @@ type forgetter struct {
 	addr    string   // normalised address
 	needles []string // lower-case: the address, long display names, a long local part
 	pseudo  string
+
+	// For mayName: the needles as bytes, for how many of needles, and
+	// whether one has a byte beyond ASCII; buf is reused.
+	bneedles [][]byte
+	nonASCII bool
+	buf      []byte
+}
+
+// mayName reports whether b, a stored key or a plain record, may name
+// the person: whether b with its ASCII letters lower-cased holds a
+// needle. A needle with other letters lets any b with a byte beyond
+// ASCII through too, since matches folds their case and this does not.
+// false is certain; true needs the full test. Not safe for concurrent use.
+func (f *forgetter) mayName(b []byte) bool {
+	if len(f.bneedles) != len(f.needles) {
+		f.bneedles, f.nonASCII = f.bneedles[:0], false
+		for _, n := range f.needles {
+			f.bneedles = append(f.bneedles, []byte(n))
+			for i := 0; i < len(n); i++ {
+				f.nonASCII = f.nonASCII || n[i] >= utf8.RuneSelf
+			}
+		}
+	}
+	f.buf = lowerASCII(append(f.buf[:0], b...))
+	for _, n := range f.bneedles {
+		if bytes.Contains(f.buf, n) {
+			return true
+		}
+	}
+	if f.nonASCII {
+		for _, c := range b {
+			if c >= utf8.RuneSelf {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // matches reports whether s holds a needle, ignoring case.
@@ -426,7 +464,12 @@ func (tx *Tx) planForget(f *forgetter, thorough bool) (*forgetPlan, error) {
 	plan.names = len(ns.names)
 	// Cases and the outbox are read whole: their records are small and
 	// hold no raw mail.
+	// hold no raw mail, and are kept plain, so mayName passes over
+	// most of them without decoding.
 	if err := tx.b(bucketCase).ForEach(func(k, v []byte) error {
+		if len(v) > 0 && v[0] == codecPlain && !f.mayName(v) {
+			return nil
+		}
 		c, err := tx.Case(kp.CaseID(binary.BigEndian.Uint64(k)))
 		if err == nil && f.kase(c) {
 			plan.cases = append(plan.cases, c.ID)
@@ -436,6 +479,9 @@ func (tx *Tx) planForget(f *forgetter, thorough bool) (*forgetPlan, error) {
 		return nil, err
 	}
 	if err := tx.b(bucketOut).ForEach(func(k, v []byte) error {
+		if len(v) > 0 && v[0] == codecPlain && !f.mayName(v) {
+			return nil
+		}
 		ob, err := tx.outbound(binary.BigEndian.Uint64(k), false)
 		if err == nil && f.outbound(ob) {
 			plan.outs = append(plan.outs, ob.ID)
@@ -955,7 +1001,8 @@ func (s *Store) forgetWrites(f *forgetter, plan *forgetPlan, o ForgetOptions, re
 
 // forgetKeyMoves finds the keys of keyIndexes that name the person, in
 // bucket and key order. Tokens of the full-text index are lower case
-// already: a plain byte search passes over most of them.
+// already: a plain byte search passes over most of them, as mayName
+// does over the other keys.
 func (tx *Tx) forgetKeyMoves(f *forgetter) ([]keyMove, error) {
 	var moves []keyMove
 	lower := make([][]byte, len(f.needles))
@@ -980,6 +1027,8 @@ func (tx *Tx) forgetKeyMoves(f *forgetter) ([]keyMove, error) {
 				if !found {
 					return nil
 				}
+			} else if !f.mayName(k) {
+				return nil
 			}
 			if ix.lstr {
 				l, w := binary.Uvarint(k)
