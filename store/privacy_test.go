@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -412,5 +413,50 @@ func TestForgetIndexedAtScale(t *testing.T) {
 	}
 	if found := findPerson(t, out); len(found) > 0 {
 		t.Errorf("the compacted store still names the person:\n%s", strings.Join(found, "\n"))
+	}
+}
+
+// TestUnindexManyKeepsTheOthers takes cases spread over several posting
+// blocks of two tokens out at once and checks that exactly they left.
+func TestUnindexManyKeepsTheOthers(t *testing.T) {
+	s := openTest(t)
+	update(t, s, func(tx *Tx) error {
+		for id := kp.CaseID(1); id <= 400; id++ {
+			if err := tx.indexSearch(id, []string{"ord", "annet"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	drop := []kp.CaseID{1000, 5, 130, 131, 256, 399, 400, 1}
+	update(t, s, func(tx *Tx) error {
+		u := unindexer{}
+		for _, id := range drop {
+			u.add(id, []string{"ord"})
+		}
+		u.add(128, []string{"annet", "ukjent"})
+		_, err := tx.unindexMany(u)
+		return err
+	})
+	view(t, s, func(tx *Tx) error {
+		for tok, gone := range map[string][]kp.CaseID{"ord": drop, "annet": {128}} {
+			ids, _, err := tx.postings(tok, true)
+			if err != nil {
+				return err
+			}
+			var want []kp.CaseID
+			for id := kp.CaseID(1); id <= 400; id++ {
+				if !slices.Contains(gone, id) {
+					want = append(want, id)
+				}
+			}
+			if !slices.Equal(ids, want) {
+				t.Errorf("%s: %d cases left, want %d: %v", tok, len(ids), len(want), ids)
+			}
+		}
+		return nil
+	})
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
 	}
 }
