@@ -554,7 +554,6 @@ const indexCompleteBelow = 16 << 10
 // those messages brings the cases the index has it on, until no new
 // name turns up.
 func (tx *Tx) forgetScanIndexed(f *forgetter, ns *nameSet, plan *forgetPlan) error {
-	plan.indexed = true
 	queued := map[kp.CaseID]bool{}
 	var todo []kp.CaseID
 	queue := func(ids []kp.CaseID) {
@@ -589,6 +588,7 @@ func (tx *Tx) forgetScanIndexed(f *forgetter, ns *nameSet, plan *forgetPlan) err
 	if !ok {
 		return tx.forgetScanAll(f, ns, plan)
 	}
+	plan.indexed = true
 	// The mail of no case, and long records.
 	var seqs []uint64
 	cur := tx.b(bucketCaseMsg).Cursor()
@@ -628,7 +628,7 @@ func (tx *Tx) forgetScanIndexed(f *forgetter, ns *nameSet, plan *forgetPlan) err
 		}
 		if !ok {
 			clear(plan.hits)
-			plan.read = 0
+			plan.read, plan.indexed = 0, false
 			return tx.forgetScanAll(f, ns, plan)
 		}
 		// The messages of the cases queued so far.
