@@ -460,3 +460,22 @@ func TestUnindexManyKeepsTheOthers(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// TestForgetWithoutSearchIndexReadsEverything: a store that keeps no
+// full-text index cannot say which messages name the person, so every
+// message is read.
+func TestForgetWithoutSearchIndexReadsEverything(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "kp.db"), Options{NoSearchIndex: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	buildPrivacyStore(t, s, 300)
+	rep, err := s.Forget(forgetAddr, ForgetOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Indexed || rep.Messages != 3 || rep.Read < 300 {
+		t.Errorf("forget on a store without the index: %+v, want every message read and 3 found", rep)
+	}
+}
