@@ -819,6 +819,10 @@ func (tx *Tx) scanSeqs(seqs []uint64, fn func(m *kp.Message, raw []byte)) error 
 	return ferr
 }
 
+// forgetBatchCases bounds the cases one forget transaction rewrites (see
+// purgeBatchCases).
+const forgetBatchCases = 64
+
 // forgetWrites carries out a plan: the index and limit keys first, then
 // case by case in id order (the mail of no case first) the messages,
 // with the case's full-text postings taken from the old records and
@@ -911,51 +915,78 @@ func (s *Store) forgetWrites(f *forgetter, plan *forgetPlan, o ForgetOptions, re
 		}
 		return tx.blankMessage(m, ForgottenNote)
 	}
-	if err := steps(len(todo), func(tx *Tx, i int) error {
-		w := todo[i]
-		if w.id == 0 {
-			return blank(tx, w.seqs[0])
-		}
-		c, err := tx.Case(w.id)
-		if errors.Is(err, ErrNotFound) {
-			// Mail filed on a case number with no case record.
-			for _, seq := range w.seqs {
-				if err := blank(tx, seq); err != nil {
+	// A transaction takes cases while two thirds of the budget last, and
+	// at most forgetBatchCases: their old words leave the full-text index
+	// together (each posting block rewritten once), then their records
+	// are rewritten and indexed again.
+	for i := 0; i < len(todo); {
+		var next int
+		if err := s.Update(func(tx *Tx) error {
+			stop := time.Now().Add(budget * 2 / 3)
+			u := unindexer{}
+			type loaded struct {
+				w *work
+				c *kp.Case
+			}
+			var batch []loaded
+			for next = i; next < len(todo) && (next == i || next-i < forgetBatchCases && time.Now().Before(stop)); next++ {
+				w := todo[next]
+				if w.id == 0 {
+					batch = append(batch, loaded{w: w})
+					continue
+				}
+				c, err := tx.Case(w.id)
+				if errors.Is(err, ErrNotFound) {
+					// Mail filed on a case number with no case record.
+					batch = append(batch, loaded{w: w})
+					continue
+				}
+				if err != nil {
+					return err
+				}
+				msgs, err := tx.CaseMessages(w.id)
+				if err != nil {
+					return err
+				}
+				// The old words leave the full-text index with the old
+				// records (retention does the same); the new records give
+				// theirs.
+				u.add(w.id, searchTokensOf(c, msgs))
+				batch = append(batch, loaded{w: w, c: c})
+			}
+			if _, err := tx.unindexMany(u); err != nil {
+				return err
+			}
+			for _, l := range batch {
+				for _, seq := range l.w.seqs {
+					if err := blank(tx, seq); err != nil {
+						return err
+					}
+				}
+				if l.c == nil {
+					continue
+				}
+				f.kase(l.c)
+				if err := tx.PutCase(l.c); err != nil {
+					return err
+				}
+				msgs, err := tx.CaseMessages(l.w.id)
+				if err != nil {
+					return err
+				}
+				if err := tx.indexSearch(l.w.id, searchTokensOf(l.c, msgs)); err != nil {
+					return err
+				}
+				if err := tx.DeleteCaseTerms(l.w.id); err != nil {
 					return err
 				}
 			}
 			return nil
-		}
-		if err != nil {
+		}); err != nil {
 			return err
 		}
-		msgs, err := tx.CaseMessages(w.id)
-		if err != nil {
-			return err
-		}
-		// The old words leave the full-text index with the old records
-		// (retention does the same); the new records give theirs.
-		if err := tx.unindexSearch(w.id, searchTokensOf(c, msgs)); err != nil {
-			return err
-		}
-		for _, seq := range w.seqs {
-			if err := blank(tx, seq); err != nil {
-				return err
-			}
-		}
-		f.kase(c)
-		if err := tx.PutCase(c); err != nil {
-			return err
-		}
-		if msgs, err = tx.CaseMessages(w.id); err != nil {
-			return err
-		}
-		if err := tx.indexSearch(w.id, searchTokensOf(c, msgs)); err != nil {
-			return err
-		}
-		return tx.DeleteCaseTerms(w.id)
-	}); err != nil {
-		return err
+		rep.Batches++
+		i = next
 	}
 	if err := steps(len(plan.outs), func(tx *Tx, i int) error {
 		id := plan.outs[i]
