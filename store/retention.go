@@ -420,10 +420,17 @@ type PurgeBatch struct {
 	Held, Commit, CPU time.Duration
 }
 
-// purgeBatchCases bounds the cases one purge transaction takes, whatever
-// the time: the commit writes every page the batch dirtied, and a case
-// dirties a posting block per word of its mail.
-const purgeBatchCases = 64
+// purgeBatchCases, purgeBatchMessages and purgeBatchBytes (raw mail)
+// bound what one purge transaction takes, whatever the time: the commit
+// writes every page the batch dirtied, and a case dirties a posting
+// block per word of its mail and the raw log pages of its messages. A
+// case is never split, so one case larger than a budget is a batch of
+// its own.
+const (
+	purgeBatchCases    = 64
+	purgeBatchMessages = 512
+	purgeBatchBytes    = 8 << 20
+)
 
 // DefaultPurgeBudget is the work time of one purge transaction. Its
 // commit adds to it (it writes the freelist, which grows with the pages a
@@ -535,7 +542,8 @@ func (s *Store) Purge(p RetentionPolicy) (PurgeReport, error) {
 					}
 					n.add(c)
 					after = id
-					if cases++; cases >= purgeBatchCases || !time.Now().Before(stop) {
+					if cases++; cases >= purgeBatchCases || n.Messages >= purgeBatchMessages || n.RawBytes >= purgeBatchBytes || !time.Now().Before(stop) {
+						cases = purgeBatchCases // the batch is full
 						break
 					}
 				}
