@@ -10,6 +10,7 @@ import (
 	"kontaktpunkt/mailbox"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
+	"kontaktpunkt/suggest"
 )
 
 // txIndex lets routing's pure threading read the store inside a transaction.
@@ -286,7 +287,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		}
 	case th.NewCase:
 		g.markForwarded(c, out, fwd)
-		if err := g.openCase(out, c, msg, p, staffSide, cmds, refused); err != nil {
+		if err := g.openCase(out, c, msg, p, pi.suggestText, staffSide, cmds, refused); err != nil {
 			return res, false, err
 		}
 	default:
@@ -362,7 +363,8 @@ func (g *Gateway) noSubject() string {
 
 // openCase handles the first message of a case: routing rules, staff
 // commands, the acknowledgement, the staff notification and the assignment.
-func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parsed, staffSide bool, cmds []routing.Command, refused []routing.Refused) error {
+// text is the request's text prepared for suggestions, or nil.
+func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parsed, text *suggest.Prepared, staffSide bool, cmds []routing.Command, refused []routing.Refused) error {
 	if team, assignee, ok := routing.Route(g.Rules, p); ok {
 		c.Team, c.Assignee, c.AssignedAt = team, kp.NormAddr(assignee), out.now
 	}
@@ -379,7 +381,7 @@ func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parse
 			c.Participants = removeAddr(c.Participants, c.Requester.Addr)
 		}
 	}
-	sug, err := g.suggestCase(out, c, msg)
+	sug, err := g.suggestCase(out, c, msg, text)
 	if err != nil {
 		return err
 	}

@@ -58,7 +58,11 @@ func (tx *Tx) PutMessage(m *kp.Message, raw []byte) error {
 		return fmt.Errorf("storing message %q: %w", m.ID, err)
 	}
 	if raw != nil {
-		if e.rawLen, e.rawOff, err = tx.putRaw(seq, tx.codec.pack(raw, true)); err != nil {
+		packed := tx.givenPacked(raw)
+		if packed == nil {
+			packed = tx.codec.pack(raw, true)
+		}
+		if e.rawLen, e.rawOff, err = tx.putRaw(seq, packed); err != nil {
 			return fmt.Errorf("storing raw message %q (%d bytes): %w", m.ID, len(raw), err)
 		}
 	}
@@ -81,6 +85,35 @@ func (tx *Tx) PutMessage(m *kp.Message, raw []byte) error {
 	}
 	m.Seq = seq
 	return nil
+}
+
+// PackedRaw is the raw bytes of a message packed for storage before the
+// transaction that stores them (Store.PackRaw), so that compressing
+// them is not work of the single writer.
+type PackedRaw struct {
+	raw, packed []byte
+}
+
+// PackRaw packs raw as PutMessage stores it. It is safe for concurrent
+// use; raw must not change until it is stored.
+func (s *Store) PackRaw(raw []byte) PackedRaw {
+	return PackedRaw{raw: raw, packed: s.codec.pack(raw, true)}
+}
+
+// GivenPackedRaw hands the transaction raw bytes packed by PackRaw, used
+// by the next PutMessage of exactly those bytes (the same slice).
+func (tx *Tx) GivenPackedRaw(p PackedRaw) {
+	tx.packedRaw = p
+}
+
+// givenPacked returns the packed form GivenPackedRaw gave for raw, or nil.
+func (tx *Tx) givenPacked(raw []byte) []byte {
+	p := tx.packedRaw
+	if p.packed == nil || len(p.raw) != len(raw) || len(raw) == 0 || &p.raw[0] != &raw[0] {
+		return nil
+	}
+	tx.packedRaw = PackedRaw{}
+	return p.packed
 }
 
 func caseMsgKey(c kp.CaseID, seq uint64) []byte {

@@ -446,6 +446,9 @@ type Tx struct {
 		tokens []string
 	}
 	noSearch bool
+	// packedRaw is the packed raw bytes of one message, packed before
+	// the transaction (GivenPackedRaw).
+	packedRaw PackedRaw
 }
 
 func (s *Store) newTx(btx *bolt.Tx) *Tx {
