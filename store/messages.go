@@ -54,7 +54,7 @@ func (tx *Tx) PutMessage(m *kp.Message, raw []byte) error {
 		return fmt.Errorf("storing message %q: %w", m.ID, err)
 	}
 	key := u64(seq)
-	if err := msgs.Put(key, tx.codec.pack(encodeMessage(m), true)); err != nil {
+	if err := msgs.Put(key, tx.codec.packRecord(encodeMessage(m))); err != nil {
 		return fmt.Errorf("storing message %q: %w", m.ID, err)
 	}
 	if raw != nil {
@@ -136,7 +136,7 @@ func (tx *Tx) UpdateMessage(m *kp.Message) error {
 		return fmt.Errorf("updating message %q: seq %d, stored as %d: %w", m.ID, m.Seq, e.seq, ErrInvalid)
 	}
 	m.Seq = e.seq
-	if err := tx.b(bucketMsg).Put(u64(e.seq), tx.codec.pack(encodeMessage(m), true)); err != nil {
+	if err := tx.b(bucketMsg).Put(u64(e.seq), tx.codec.packRecord(encodeMessage(m))); err != nil {
 		return fmt.Errorf("updating message %q: %w", m.ID, err)
 	}
 	if e.cas == m.Case {
