@@ -264,7 +264,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	if r == roleStaffSide || r == roleRequester {
 		// Not from an outsider or unauthenticated mail in a team's name:
 		// a forged reference would go out in our mail to the team.
-		g.recordCounterpart(c, p, sender, r == roleStaffSide)
+		g.recordCounterpart(c, p, pi.ticket, sender, r == roleStaffSide)
 	}
 	msg.Kind, msg.Outsider = inboundKind(pi.class, th.NewCase, r, cmds, msg.Text)
 	tx.GivenTextTokens(msg.Text, pi.textTokens)
@@ -287,7 +287,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 		}
 	case th.NewCase:
 		g.markForwarded(c, out, fwd)
-		if err := g.openCase(out, c, msg, p, pi.suggestText, staffSide, cmds, refused); err != nil {
+		if err := g.openCase(out, c, msg, p, pi.suggestSubject, pi.suggestText, staffSide, cmds, refused); err != nil {
 			return res, false, err
 		}
 	default:
@@ -363,8 +363,8 @@ func (g *Gateway) noSubject() string {
 
 // openCase handles the first message of a case: routing rules, staff
 // commands, the acknowledgement, the staff notification and the assignment.
-// text is the request's text prepared for suggestions, or nil.
-func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parsed, text *suggest.Prepared, staffSide bool, cmds []routing.Command, refused []routing.Refused) error {
+// subject and text are the request's prepared for suggestions, or nil.
+func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parsed, subject, text *suggest.Prepared, staffSide bool, cmds []routing.Command, refused []routing.Refused) error {
 	if team, assignee, ok := routing.Route(g.Rules, p); ok {
 		c.Team, c.Assignee, c.AssignedAt = team, kp.NormAddr(assignee), out.now
 	}
@@ -381,7 +381,7 @@ func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parse
 			c.Participants = removeAddr(c.Participants, c.Requester.Addr)
 		}
 	}
-	sug, err := g.suggestCase(out, c, msg, text)
+	sug, err := g.suggestCase(out, c, msg, subject, text)
 	if err != nil {
 		return err
 	}

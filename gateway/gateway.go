@@ -214,6 +214,26 @@ type parsedItem struct {
 	// parse; the writer does what they leave.
 	packed      store.PackedRaw
 	suggestText *suggest.Prepared
+	// suggestSubject is the same for the subject the case would get
+	// (routing.CaseSubject) when no staff command changes it.
+	suggestSubject *suggest.Prepared
+	// ticket is what routing.DetectTicket says of the message, nil
+	// when it must be asked in the transaction (no From yet).
+	ticket *ticketMark
+}
+
+// ticketMark is a ticket system's mark found on a message, if any.
+type ticketMark struct {
+	ref      routing.TicketRef
+	detected bool
+}
+
+// detect returns the mark found with the parse, or looks now.
+func (m *ticketMark) detect(p *kp.Parsed) (routing.TicketRef, bool) {
+	if m == nil {
+		return routing.DetectTicket(p)
+	}
+	return m.ref, m.detected
 }
 
 // prepare is what the parsers compute for the writer besides the parse.
@@ -222,10 +242,12 @@ type prepare struct {
 	pack func(raw []byte) store.PackedRaw
 	// suggest prepares the suggestion terms of likely requests.
 	suggest bool
+	// tagPrefix is the case tag prefix (contact.tag_prefix).
+	tagPrefix string
 }
 
 func (g *Gateway) prepare() prepare {
-	return prepare{pack: g.Store.PackRaw, suggest: indexSuggestions}
+	return prepare{pack: g.Store.PackRaw, suggest: indexSuggestions, tagPrefix: g.Config.Contact.TagPrefix}
 }
 
 // parsing is a batch being parsed on all cores, in the background, so
@@ -303,6 +325,12 @@ func parseOne(it Item, limit int64, o routing.ClassifyOptions, pre prepare) (pi 
 		// token or the subject's tag threads it; a reply that opens one
 		// has its terms found in the transaction.
 		pi.suggestText = suggest.Prepare(pi.parsed.Text)
+		pi.suggestSubject = suggest.Prepare(routing.CaseSubject(pi.parsed.Subject, pre.tagPrefix))
+	}
+	if pi.parseErr == nil && pi.parsed.From.Addr != "" {
+		// (Apply gives a message without From its sender's address.)
+		ref, ok := routing.DetectTicket(pi.parsed)
+		pi.ticket = &ticketMark{ref, ok}
 	}
 	return pi
 }

@@ -34,15 +34,19 @@ var indexSuggestions = true
 // the cases before it. An unassigned case whose top suggestion is
 // confident enough (suggest.auto_assign_above) is assigned to that team.
 // The line for the notification is nil when there is nothing to say.
-// text, when not nil, is msg.Text prepared on the parsing cores.
-func (g *Gateway) suggestCase(out *outbox, c *kp.Case, msg *kp.Message, text *suggest.Prepared) (*suggestLine, error) {
+// subject and text, when not nil, are a subject and msg.Text prepared on
+// the parsing cores; they are used when they are the case's.
+func (g *Gateway) suggestCase(out *outbox, c *kp.Case, msg *kp.Message, subject, text *suggest.Prepared) (*suggestLine, error) {
 	if !indexSuggestions {
 		return nil, nil
+	}
+	if !subject.Of(c.Subject) {
+		subject = suggest.Prepare(c.Subject)
 	}
 	if !text.Of(msg.Text) {
 		text = suggest.Prepare(msg.Text)
 	}
-	terms := suggest.CaseTermsPrepared(c.Subject, text, suggest.VocabOf(out.tx))
+	terms := suggest.CaseTermsPrepared(subject, text, suggest.VocabOf(out.tx))
 	auto := g.Config.Suggest.AutoAssignAbove
 	unassigned := c.Team == "" && c.Assignee == ""
 	var line *suggestLine

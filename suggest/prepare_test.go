@@ -26,7 +26,7 @@ func TestCaseTermsPreparedLikeCaseTerms(t *testing.T) {
 			t.Errorf("%q: Of does not recognise its own text only", text)
 		}
 		for _, voc := range []Vocab{nil, known} {
-			got := CaseTermsPrepared("Eksamensdata i FS", p, voc)
+			got := CaseTermsPrepared(Prepare("Eksamensdata i FS"), p, voc)
 			want := CaseTerms("Eksamensdata i FS", text, voc)
 			if !maps.Equal(got, want) {
 				t.Errorf("%q: prepared %v, want %v", text, got, want)

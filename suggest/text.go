@@ -395,10 +395,11 @@ func (p *Prepared) add(out map[string]int, known Vocab, weight int) {
 	}
 }
 
-// CaseTermsPrepared is CaseTerms with the text already prepared.
-func CaseTermsPrepared(subject string, text *Prepared, known Vocab) map[string]int {
+// CaseTermsPrepared is CaseTerms with the subject and text already
+// prepared.
+func CaseTermsPrepared(subject, text *Prepared, known Vocab) map[string]int {
 	out := make(map[string]int)
-	addTerms(out, subject, known, 2)
+	subject.add(out, known, 2)
 	text.add(out, known, 1)
 	return out
 }
