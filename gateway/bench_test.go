@@ -3,6 +3,7 @@ package gateway
 import (
 	"bytes"
 	"context"
+	"encoding/base64"
 	"encoding/binary"
 	"fmt"
 	"io"
@@ -72,7 +73,7 @@ func benchMail(i int) []byte {
 	h := []string{
 		"From: " + from,
 		"To: " + contact,
-		fmt.Sprintf("Message-ID: <bench-%d@example.org>", i),
+		"Message-ID: " + benchID(i),
 		"Date: " + date.Format(time.RFC1123Z),
 		fmt.Sprintf("Received: from mx.example.org (mx.example.org [192.0.2.%d]) by mx.uio.no with ESMTPS id %x; %s", 1+i%250, r.Uint64(), date.Format(time.RFC1123Z)),
 		fmt.Sprintf("DKIM-Signature: v=1; a=rsa-sha256; d=example.org; s=sel; h=from:to:subject; bh=%x; b=%x%x", r.Uint64(), r.Uint64(), r.Uint64()),
@@ -83,7 +84,7 @@ func benchMail(i int) []byte {
 		return msg(h, benchText(r, topic, 3+r.IntN(5))+"Mvh\nPerson "+fmt.Sprint(who)+"\n")
 	}
 	h = append(h, "Subject: SV: "+subject,
-		fmt.Sprintf("In-Reply-To: <bench-%d@example.org>", i-1),
+		"In-Reply-To: "+benchID(i-1),
 		"References: "+benchRefs(parent, i))
 	own := benchText(r, topic, 1+r.IntN(2))
 	history := benchText(rand.New(rand.NewPCG(uint64(i-1), 0x6b70)), topic, 3+r.IntN(4))
@@ -105,11 +106,22 @@ func benchMail(i int) []byte {
 	return msg(h, body.String())
 }
 
+// benchID is the Message-ID of message i, as random as the ids Outlook
+// and Gmail make, so the Message-ID index is written all over, not
+// appended to.
+func benchID(i int) string {
+	r := rand.New(rand.NewPCG(uint64(i), 0x1d))
+	if i%2 == 0 {
+		return fmt.Sprintf("<AM9PR05MB%04X%012X@AM9PR05MB%04X.eurprd05.prod.outlook.com>", r.Uint32()&0xffff, r.Uint64()&(1<<48-1), r.Uint32()&0xffff)
+	}
+	return fmt.Sprintf("<CA%s@mail.gmail.com>", strings.TrimRight(base64.URLEncoding.EncodeToString(binary.BigEndian.AppendUint64(binary.BigEndian.AppendUint64(nil, r.Uint64()), r.Uint64())), "="))
+}
+
 // benchRefs is the References of reply i in the thread of request parent.
 func benchRefs(parent, i int) string {
 	var refs []string
 	for k := parent; k < i; k++ {
-		refs = append(refs, fmt.Sprintf("<bench-%d@example.org>", k))
+		refs = append(refs, benchID(k))
 	}
 	return strings.Join(refs, " ")
 }
