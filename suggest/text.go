@@ -265,17 +265,37 @@ func splitCompound(w string, known Vocab, depth int) []string {
 	if known == nil || len(w) < minCompound || depth > 2 {
 		return nil
 	}
-	// Longest known left part first: "studentdata" is student + data.
-	for cut := len(w) - 3; cut >= 3; cut-- {
-		if !utf8.RuneStart(w[cut]) {
+	return splitAt(w, compoundCuts(w), known, depth)
+}
+
+// cut is a place a compound may be split, with the stem of its left part.
+type cut struct {
+	at   int
+	left string
+}
+
+// compoundCuts returns the places w may be split, longest left part
+// first: "studentdata" is student + data. Finding them (stemming every
+// left part) needs no vocabulary.
+func compoundCuts(w string) []cut {
+	var cuts []cut
+	for at := len(w) - 3; at >= 3; at-- {
+		if !utf8.RuneStart(w[at]) || !hasVowel(w[:at]) {
 			continue
 		}
-		left := w[:cut]
-		if !hasVowel(left) || !known(Stem(left)) {
+		cuts = append(cuts, cut{at, Stem(w[:at])})
+	}
+	return cuts
+}
+
+// splitAt is splitCompound with w's cuts found.
+func splitAt(w string, cuts []cut, known Vocab, depth int) []string {
+	for _, c := range cuts {
+		if !known(c.left) {
 			continue
 		}
 		for _, link := range []string{"", "s", "e"} {
-			rest := w[cut:]
+			rest := w[c.at:]
 			if link != "" {
 				if !strings.HasPrefix(rest, link) {
 					continue
@@ -287,10 +307,10 @@ func splitCompound(w string, known Vocab, depth int) []string {
 			}
 			right := Stem(rest)
 			if known(right) && utf8.RuneCountInString(right) >= 3 {
-				return []string{Stem(left), right}
+				return []string{c.left, right}
 			}
 			if sub := splitCompound(rest, known, depth+1); sub != nil {
-				return append([]string{Stem(left)}, sub...)
+				return append([]string{c.left}, sub...)
 			}
 		}
 	}
@@ -330,10 +350,11 @@ type Prepared struct {
 	compounds []compound
 }
 
-// compound is a word that may be split, with its stem and count.
+// compound is a word that may be split, with its stem, count and cuts.
 type compound struct {
 	word, stem string
 	n          int
+	cuts       []cut
 }
 
 // Prepare returns the vocabulary-free terms of text.
@@ -372,7 +393,7 @@ func Prepare(text string) *Prepared {
 				continue
 			}
 			at[w.text] = len(p.compounds)
-			p.compounds = append(p.compounds, compound{word: w.text, stem: st, n: n})
+			p.compounds = append(p.compounds, compound{word: w.text, stem: st, n: n, cuts: compoundCuts(w.text)})
 		}
 	}
 	return p
@@ -386,8 +407,11 @@ func (p *Prepared) add(out map[string]int, known Vocab, weight int) {
 	for t, n := range p.terms {
 		out[t] += n * weight
 	}
+	if known == nil {
+		return
+	}
 	for _, c := range p.compounds {
-		for _, part := range splitCompound(c.word, known, 0) {
+		for _, part := range splitAt(c.word, c.cuts, known, 0) {
 			if part != c.stem && !stopWords[part] {
 				out[part] += c.n * weight
 			}
