@@ -239,6 +239,9 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
+		if err := tx.flushCounters(); err != nil {
+			return err
+		}
 		return tx.flushSearch()
 	})
 }
@@ -449,6 +452,9 @@ type Tx struct {
 	// packedRaw is the packed raw bytes of one message, packed before
 	// the transaction (GivenPackedRaw).
 	packedRaw PackedRaw
+	// counters are the sums AddCounter collected, written when fn of
+	// Update returns (flushCounters).
+	counters map[string]int64
 }
 
 func (s *Store) newTx(btx *bolt.Tx) *Tx {
