@@ -291,21 +291,23 @@ func ingestRun(b *testing.B, mails [][]byte, opts store.Options, quiet bool) rat
 	return r
 }
 
-// ingestTimed ingests mails through g in batches of ingestBatch and
-// returns the wall and CPU time it took, and the CPU time of the
-// thread that wrote.
+// ingestTimed ingests mails through g in batches of ingestBatch, as the
+// ingest command does (ingestBatches), and returns the wall and CPU
+// time it took, and the CPU time of the thread that wrote.
 func ingestTimed(b *testing.B, g *Gateway, mails [][]byte) rate {
 	runtime.LockOSThread()
 	defer runtime.UnlockOSThread()
-	start, cpu0, w0 := time.Now(), cpuTime(), threadCPUTime()
+	batches := make([][]Item, 0, len(mails)/ingestBatch+1)
 	for i := 0; i < len(mails); i += ingestBatch {
 		items := make([]Item, 0, ingestBatch)
 		for j := i; j < min(i+ingestBatch, len(mails)); j++ {
 			items = append(items, Item{Source: "bench", Raw: mails[j]})
 		}
-		if _, err := g.Ingest(context.Background(), items); err != nil {
-			b.Fatal(err)
-		}
+		batches = append(batches, items)
+	}
+	start, cpu0, w0 := time.Now(), cpuTime(), threadCPUTime()
+	if err := ingestBatches(g, batches); err != nil {
+		b.Fatal(err)
 	}
 	return rate{n: len(mails), elapsed: time.Since(start), cpu: cpuTime() - cpu0, writer: threadCPUTime() - w0}
 }

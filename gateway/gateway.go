@@ -375,9 +375,70 @@ func (g *Gateway) ingest(ctx context.Context, items []Item, cursor *kp.Cursor) (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	parsing := startParse(items, g.Config.Limits.MaxMessageBytes, g.classifyOptions(), g.prepare())
+	return g.applyBatch(ctx, g.parse(items), cursor)
+}
+
+// parse starts parsing items on all cores (startParse).
+func (g *Gateway) parse(items []Item) *parsing {
+	return startParse(items, g.Config.Limits.MaxMessageBytes, g.classifyOptions(), g.prepare())
+}
+
+// Pipeline ingests batches one after another as Ingest does, one
+// transaction each, but parses a batch while the one handed over before
+// it is written and committed: the parsing cores work while the writer
+// applies and the disk syncs. Its methods are not safe for concurrent use.
+type Pipeline struct {
+	g   *Gateway
+	ctx context.Context
+	// next is the batch handed over and not yet applied.
+	next *parsing
+}
+
+// Pipeline returns an empty pipeline that ingests through g.
+func (g *Gateway) Pipeline(ctx context.Context) *Pipeline {
+	return &Pipeline{g: g, ctx: ctx}
+}
+
+// Add hands over a batch, which is parsed from now on, and applies the
+// batch handed over before it. It returns that batch's results (nil
+// for the first call), durable when there is no error; on error
+// nothing of that batch was stored and the pipeline is empty. items
+// must not change until the results of its batch are returned.
+func (p *Pipeline) Add(items []Item) ([]Result, error) {
+	if err := p.ctx.Err(); err != nil {
+		p.next = nil
+		return nil, err
+	}
+	prev := p.next
+	p.next = p.g.parse(items)
+	if prev == nil {
+		return nil, nil
+	}
+	res, err := p.g.applyBatch(p.ctx, prev, nil)
+	if err != nil {
+		p.next = nil
+	}
+	return res, err
+}
+
+// Flush applies the batch handed over last and returns its results (nil
+// when there is none).
+func (p *Pipeline) Flush() ([]Result, error) {
+	prev := p.next
+	p.next = nil
+	if prev == nil {
+		return nil, nil
+	}
+	if err := p.ctx.Err(); err != nil {
+		return nil, err
+	}
+	return p.g.applyBatch(p.ctx, prev, nil)
+}
+
+// applyBatch applies a parsed batch in one store transaction; see Ingest.
+func (g *Gateway) applyBatch(ctx context.Context, parsing *parsing, cursor *kp.Cursor) ([]Result, error) {
 	parsed := parsing.items
-	results := make([]Result, len(items))
+	results := make([]Result, len(parsed))
 	var queued bool
 	// A message that cannot be applied for a reason of its own is
 	// quarantined and the batch applied again without it: one bad message
