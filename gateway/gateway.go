@@ -290,14 +290,6 @@ func (p *parsing) item(i int) *parsedItem {
 	return &p.items[i]
 }
 
-// wait waits for every item to be parsed.
-func (p *parsing) wait() []parsedItem {
-	for _, d := range p.done {
-		<-d
-	}
-	return p.items
-}
-
 func parseOne(it Item, limit int64, o routing.ClassifyOptions, pre prepare) (pi parsedItem) {
 	if it.Oversize > 0 || limit > 0 && int64(len(it.Raw)) > limit {
 		return parseOversize(it, limit, o)
