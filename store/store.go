@@ -455,6 +455,9 @@ type Tx struct {
 	// counters are the sums AddCounter collected, written when fn of
 	// Update returns (flushCounters).
 	counters map[string]int64
+	// ids are Message-ID entries read or written in this transaction
+	// (lookupID).
+	ids map[string]keptID
 }
 
 func (s *Store) newTx(btx *bolt.Tx) *Tx {
