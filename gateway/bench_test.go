@@ -422,7 +422,12 @@ func copyFile(from, to string) error {
 	if err != nil {
 		return err
 	}
+	// Synced, so the first commit's fsync does not write the copy back.
 	if _, err := io.Copy(dst, src); err != nil {
+		dst.Close()
+		return err
+	}
+	if err := dst.Sync(); err != nil {
 		dst.Close()
 		return err
 	}
