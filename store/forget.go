@@ -491,6 +491,9 @@ func (s *Store) Forget(addr string, o ForgetOptions) (ForgetReport, error) {
 
 // forgetKeys rewrites the keys of keyIndexes that name the person.
 func (tx *Tx) forgetKeys(f *forgetter) (int, error) {
+	if err := tx.flushCounters(); err != nil {
+		return 0, err
+	}
 	n := 0
 	for _, ix := range keyIndexes {
 		b := tx.b(ix.name)
