@@ -35,11 +35,11 @@ func seedYear(b testing.TB, st *store.Store, n int, loc *time.Location) {
 				c := &kp.Case{ID: id, Subject: fmt.Sprintf("Sak %d om tilgang til FS", i), Status: kp.StatusWaiting, Requester: req,
 					Team: teams[i%len(teams)], Assignee: per, Priority: kp.PriorityNormal, Created: created, Updated: answer}
 				msgs := []kp.Message{
-					{Direction: kp.In, Kind: "request", Class: kp.ClassHuman, From: req, Subject: c.Subject, Date: created, Received: created, Text: benchText(i, 1500)},
-					{Direction: kp.Out, Kind: "ack", From: kp.Address{Addr: contact}, To: []kp.Address{req}, Subject: c.Subject, Date: created, Received: created, Text: benchText(i+2, 600)},
-					{Direction: kp.Out, Kind: "notify", From: kp.Address{Addr: contact}, To: []kp.Address{{Addr: kari}}, Subject: c.Subject, Date: created, Received: created, Text: benchText(i+3, 1600)},
-					{Direction: kp.In, Kind: "reply", Class: kp.ClassHuman, From: kp.Address{Addr: per}, Subject: "Re: " + c.Subject, Date: answer, Received: answer, Text: benchText(i+1, 900), Authenticated: true},
-					{Direction: kp.Out, Kind: "relay", From: kp.Address{Addr: contact}, To: []kp.Address{req}, Subject: c.Subject, Date: answer, Received: answer, Text: benchText(i+1, 900)},
+					{Direction: kp.In, Kind: "request", Class: kp.ClassHuman, From: req, Subject: c.Subject, Date: created, Received: created, Text: reportText(i, 1500)},
+					{Direction: kp.Out, Kind: "ack", From: kp.Address{Addr: contact}, To: []kp.Address{req}, Subject: c.Subject, Date: created, Received: created, Text: reportText(i+2, 600)},
+					{Direction: kp.Out, Kind: "notify", From: kp.Address{Addr: contact}, To: []kp.Address{{Addr: kari}}, Subject: c.Subject, Date: created, Received: created, Text: reportText(i+3, 1600)},
+					{Direction: kp.In, Kind: "reply", Class: kp.ClassHuman, From: kp.Address{Addr: per}, Subject: "Re: " + c.Subject, Date: answer, Received: answer, Text: reportText(i+1, 900), Authenticated: true},
+					{Direction: kp.Out, Kind: "relay", From: kp.Address{Addr: contact}, To: []kp.Address{req}, Subject: c.Subject, Date: answer, Received: answer, Text: reportText(i+1, 900)},
 					{Direction: kp.Out, Kind: kp.KindStatus, Subject: "status waiting", Date: answer, Received: answer},
 				}
 				if i%5 != 0 {
@@ -66,9 +66,9 @@ func seedYear(b testing.TB, st *store.Store, n int, loc *time.Location) {
 	}
 }
 
-// benchText is about n bytes of mail text that differs from case to case,
+// reportText is about n bytes of mail text that differs from case to case,
 // so the message records are compressed as a real mail's are.
-func benchText(i, n int) string {
+func reportText(i, n int) string {
 	words := []string{"Hei,", "jeg", "trenger", "tilgang", "til", "FS", "for", "et", "prosjekt", "om", "opptak", "og", "vurdering",
 		"ved", "instituttet.", "Kan", "dere", "hjelpe", "meg", "med", "dette?", "Mvh", "Ola", "Nordmann", "semester", "emne"}
 	var b strings.Builder
