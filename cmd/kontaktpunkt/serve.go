@@ -182,7 +182,7 @@ func (s *Server) Run(ctx context.Context) error {
 			return configError{err}
 		}
 		h, err = web.New(web.Options{
-			Store: s.Store, TagPrefix: s.Config.Contact.TagPrefix, ContactName: s.Config.Contact.Name,
+			Store: s.Store, TagPrefix: s.Config.Contact.TagPrefix, ContactName: s.Config.Contact.Name, ContactAddress: s.Config.Contact.Address,
 			Health: s.health, IMAPReconnects: s.imapReconnects,
 			AuthFile: s.Config.HTTP.AuthFile, TrustedHeader: s.Config.HTTP.TrustedHeader, TrustedProxies: proxies,
 			IMAPGrace:   time.Duration(s.Config.HTTP.IMAPGrace),
@@ -190,6 +190,15 @@ func (s *Server) Run(ctx context.Context) error {
 			Quotes:  s.Gateway.Templates.Trimmer(),
 			Version: buildVersion(),
 			Report:  s.Gateway.Report,
+			SuggestReplay: func(n int) (web.SuggestReplay, error) {
+				var r gateway.Replay
+				err := s.Store.View(func(tx *store.Tx) error {
+					var err error
+					r, err = gateway.ReplaySuggestions(tx, n)
+					return err
+				})
+				return web.SuggestReplay{Cases: r.Cases, Right: r.Right, NoSuggestion: r.NoSuggestion}, err
+			},
 			Actions: gateway.WebActions{Gateway: s.Gateway}, IsStaff: s.Gateway.Dir.IsStaff, FollowUpPlan: webPlan(s.Gateway),
 			Language: s.Gateway.Templates.Lang(),
 		})
