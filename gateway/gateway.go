@@ -46,6 +46,9 @@ type Gateway struct {
 	// Wake, if set, is called after a commit that queued outbound mail or
 	// changed follow-ups, so the workers look at once.
 	Wake func()
+
+	journal sendJournal // the outbox's, opened on first use (sendloop.go)
+	intake  intakeState // IMAP deliveries in progress (intake.go)
 }
 
 // New builds a Gateway from a validated configuration.

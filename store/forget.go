@@ -1010,7 +1010,7 @@ func (s *Store) forgetWrites(f *forgetter, plan *forgetPlan, o ForgetOptions, re
 		if err := tx.indexOutbound(old, &ob, id); err != nil {
 			return err
 		}
-		return tx.b(bucketOutRaw).Delete(u64(id))
+		return tx.dropOutBytes(u64(id))
 	}); err != nil {
 		return err
 	}

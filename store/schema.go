@@ -144,6 +144,12 @@ var (
 	// bucketOutRaw: u64 outbound id -> packed raw message. Written once at
 	// Enqueue, deleted when the message is sent.
 	bucketOutRaw = []byte("out_raw")
+	// bucketOutSpec: u64 outbound id -> packed render spec (kp.OutSpec):
+	// what a message queued since specs exist is rendered from. Written
+	// once at Enqueue, deleted when the message is sent, like out_raw; an
+	// outbound message has an entry in one of the two until then. Added
+	// without a version change: Open creates missing buckets.
+	bucketOutSpec = []byte("out_spec")
 	// bucketOutDue: t12 next try | u64 outbound id -> (empty). Queued
 	// messages only.
 	bucketOutDue = []byte("out_due")
@@ -225,6 +231,7 @@ var buckets = []bucketDef{
 	{bucketCursor, bolt.DefaultFillPercent},
 	{bucketOut, 0.9},
 	{bucketOutRaw, 1.0},
+	{bucketOutSpec, 1.0},
 	{bucketOutDue, bolt.DefaultFillPercent},
 	{bucketOutState, bolt.DefaultFillPercent},
 	{bucketSuppress, bolt.DefaultFillPercent},
