@@ -20,9 +20,10 @@ const (
 	maxIndexText = 256 << 10
 	// maxMessageTokens bounds the distinct tokens indexed per message.
 	maxMessageTokens = 5000
-	// maxPostings bounds how many index entries one query word reads;
-	// a word found in more cases is cut there and the search says so.
-	maxPostings = 500000
+	// maxPostings bounds how many index entries one search reads: a
+	// search whose terms are found in more cases considers only the
+	// newest of them (whole windows, see search_query.go) and says so.
+	maxPostings = 2_000_000
 	// filterScan is how many of the newest cases a query of filters only
 	// (no words, no from:) looks at.
 	filterScan = 5000
@@ -391,28 +392,6 @@ func (tx *Tx) postings(word string, exact bool) ([]kp.CaseID, bool, error) {
 	return sortedUnique(out, blocks), false, nil
 }
 
-// postingsRange returns the cases, ascending, of every token from lo
-// (included) to hi (excluded).
-func (tx *Tx) postingsRange(lo, hi string) ([]kp.CaseID, bool, error) {
-	var out []kp.CaseID
-	blocks := 0
-	cur := tx.b(bucketSearch).Cursor()
-	for k, v := cur.Seek([]byte(lo)); k != nil && bytes.Compare(k, []byte(hi)) < 0; k, v = cur.Next() {
-		if len(k) < 9 {
-			continue
-		}
-		var err error
-		if out, err = decodeBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(k)-8:])), v, out); err != nil {
-			return nil, false, err
-		}
-		blocks++
-		if len(out) > maxPostings {
-			return sortedUnique(out, blocks), true, nil
-		}
-	}
-	return sortedUnique(out, blocks), false, nil
-}
-
 // sortedUnique sorts ids read from blocks and drops repeats; the blocks
 // of one token are already in order.
 func sortedUnique(ids []kp.CaseID, blocks int) []kp.CaseID {
@@ -420,26 +399,6 @@ func sortedUnique(ids []kp.CaseID, blocks int) []kp.CaseID {
 		slices.Sort(ids)
 	}
 	return slices.Compact(ids)
-}
-
-// intersect returns the ids in every one of the ascending lists.
-func intersect(lists [][]kp.CaseID) []kp.CaseID {
-	slices.SortFunc(lists, func(a, b []kp.CaseID) int { return len(a) - len(b) })
-	out := slices.Clone(lists[0])
-	for _, l := range lists[1:] {
-		n, j := 0, 0
-		for _, id := range out {
-			for j < len(l) && l[j] < id {
-				j++
-			}
-			if j < len(l) && l[j] == id {
-				out[n] = id
-				n++
-			}
-		}
-		out = out[:n]
-	}
-	return out
 }
 
 // Search finds the cases matching q, newest first, at most limit of them.
@@ -459,23 +418,32 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 	if !q.Before.IsZero() {
 		before = time.Date(q.Before.Year(), q.Before.Month(), q.Before.Day(), 0, 0, 0, 0, loc)
 	}
-	var sets [][]kp.CaseID
-	for _, f := range q.From {
-		s, cut, err := tx.postings(f, true)
+	b := tx.b(bucketSearch)
+	var terms []*termPostings
+	term := func(lo, hi string) error {
+		var h []byte
+		if hi != "" {
+			h = []byte(hi)
+		}
+		t, err := newTermPostings(b, []byte(lo), h)
 		if err != nil {
+			return fmt.Errorf("search index: %w", err)
+		}
+		if t.cut {
+			res.Partial = fmt.Sprintf("%q matched too many words; only some were considered", lo)
+		}
+		terms = append(terms, t)
+		return nil
+	}
+	for _, f := range q.From {
+		if err := term(f+"\x00", ""); err != nil {
 			return res, err
 		}
-		if cut {
-			res.Partial = "a filter matched too many cases; only some were considered"
-		}
-		sets = append(sets, s)
 	}
 	if q.Team != "" {
-		s, _, err := tx.postings("team:"+strings.ToLower(q.Team), true)
-		if err != nil {
+		if err := term("team:"+strings.ToLower(q.Team)+"\x00", ""); err != nil {
 			return res, err
 		}
-		sets = append(sets, s)
 	}
 	if !after.IsZero() || !before.IsZero() {
 		// The UTC days around the range; the exact bounds are checked
@@ -487,28 +455,21 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 		if !before.IsZero() {
 			hi = openedToken(before.AddDate(0, 0, 1)) + "\x01"
 		}
-		s, cut, err := tx.postingsRange(lo, hi)
-		if err != nil {
+		if err := term(lo, hi); err != nil {
 			return res, err
 		}
-		if cut {
-			res.Partial = "the dates matched too many cases; only some were considered"
-		}
-		sets = append(sets, s)
 	}
 	for _, w := range q.Words {
 		// A word of one character matches only itself: as a prefix it
 		// would read a large part of the index.
-		s, cut, err := tx.postings(w, len([]rune(w)) < 2)
-		if err != nil {
+		if len([]rune(w)) < 2 {
+			w += "\x00"
+		}
+		if err := term(w, ""); err != nil {
 			return res, err
 		}
-		if cut {
-			res.Partial = fmt.Sprintf("%q matched too many cases; only some were considered", w)
-		}
-		sets = append(sets, s)
 	}
-	if len(sets) == 0 {
+	if len(terms) == 0 {
 		// Filters only: walk the newest cases (of the status or
 		// assignee index) a page at a time, up to filterScan.
 		for off := 0; off < filterScan; off += 500 {
@@ -534,31 +495,74 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 		res.Partial = fmt.Sprintf("only the newest %d cases were looked at; add words to search all", filterScan)
 		return res, nil
 	}
+	top := terms[0].top
+	for _, t := range terms {
+		top = min(top, t.top)
+	}
 	budget := snippetBudget
-	ids := intersect(sets)
-	slices.Reverse(ids) // newest first
-	for _, id := range ids {
-		c, err := tx.Case(id)
-		if err != nil {
-			if errors.Is(err, ErrNotFound) {
-				continue
+	var windows []*window
+	var spare [][]uint64
+	read := 0
+	var err error
+	for hi, width := top+1, kp.CaseID(firstWindow); hi > 0 && err == nil; hi, width = hi-min(width, hi), width*windowGrowth {
+		lo := hi - min(width, hi)
+		// The window of the first term, narrowed by each other term's.
+		windows = windows[:0]
+		var acc *window
+		for i, t := range terms {
+			var reuse []uint64
+			if i < len(spare) {
+				reuse = spare[i]
 			}
-			return res, err
+			w := newWindow(lo, hi, reuse)
+			if err := t.fill(b, w); err != nil {
+				return res, fmt.Errorf("search index: %w", err)
+			}
+			read += t.read
+			t.read = 0
+			windows = append(windows, w)
+			if acc == nil {
+				acc = w
+			} else {
+				acc.and(w)
+			}
 		}
-		if !matchFilters(c, q, after, before) {
-			continue
+		spare = spare[:0]
+		for _, w := range windows {
+			spare = append(spare, w.bits)
 		}
-		if limit > 0 && len(res.Hits) == limit {
-			res.More = true
+		done := !acc.eachDown(func(id kp.CaseID) bool {
+			var c *kp.Case
+			if c, err = tx.Case(id); err != nil {
+				if errors.Is(err, ErrNotFound) {
+					err = nil
+					return true
+				}
+				return false
+			}
+			if !matchFilters(c, q, after, before) {
+				return true
+			}
+			if limit > 0 && len(res.Hits) == limit {
+				res.More = true
+				return false
+			}
+			hit := SearchHit{Case: *c}
+			if hit.Snippet, err = tx.snippet(id, q.Words, &budget); err != nil {
+				return false
+			}
+			res.Hits = append(res.Hits, hit)
+			return true
+		})
+		if done || err != nil {
 			break
 		}
-		hit := SearchHit{Case: *c}
-		if hit.Snippet, err = tx.snippet(id, q.Words, &budget); err != nil {
-			return res, err
+		if read > maxPostings && lo > 0 {
+			res.Partial = fmt.Sprintf("the search matched too many cases; only those from case %d on were considered", lo)
+			break
 		}
-		res.Hits = append(res.Hits, hit)
 	}
-	return res, nil
+	return res, err
 }
 
 // matchFilters reports whether c passes the filters of q.

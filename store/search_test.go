@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -195,4 +196,83 @@ func TestReindexSearch(t *testing.T) {
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
 	}
+}
+
+// TestSearchWindowsFindNewestFirst searches more cases than one window
+// holds: prefixes that match several tokens, words on both ends of the
+// range of ids, and a page limit, against the answer worked out by hand.
+func TestSearchWindowsFindNewestFirst(t *testing.T) {
+	s := openTest(t)
+	const n = 3*firstWindow + 500
+	tokens := func(id int) []string {
+		var ts []string
+		if id%7 == 0 {
+			ts = append(ts, "alpha")
+		}
+		if id%11 == 0 {
+			ts = append(ts, "alpine")
+		}
+		if id%13 == 0 {
+			ts = append(ts, "beta")
+		}
+		if id == 5 || id == n-1 {
+			ts = append(ts, "sjelden")
+		}
+		return ts
+	}
+	update(t, s, func(tx *Tx) error {
+		for i := 1; i <= n; i++ {
+			id, err := tx.NextCaseID()
+			if err != nil || id != kp.CaseID(i) {
+				return fmt.Errorf("case id %d, want %d: %v", id, i, err)
+			}
+			c := &kp.Case{ID: id, Subject: "x", Status: kp.StatusOpen, Priority: kp.PriorityNormal}
+			if err := tx.PutCase(c); err != nil {
+				return err
+			}
+			if err := tx.indexSearch(c.ID, tokens(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	want := func(match func(id int) bool) []kp.CaseID {
+		var out []kp.CaseID
+		for i := n; i >= 1; i-- {
+			if match(i) {
+				out = append(out, kp.CaseID(i))
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		q    string
+		want []kp.CaseID
+	}{
+		{"alp", want(func(i int) bool { return i%7 == 0 || i%11 == 0 })},
+		{"alpha", want(func(i int) bool { return i%7 == 0 })},
+		{"alp beta", want(func(i int) bool { return (i%7 == 0 || i%11 == 0) && i%13 == 0 })},
+		{"alpine beta", want(func(i int) bool { return i%11 == 0 && i%13 == 0 })},
+		{"sjelden", []kp.CaseID{n - 1, 5}},
+		{"sjelden alpha", nil},
+	} {
+		if got := searchIDs(t, s, tc.q); !slices.Equal(got, tc.want) {
+			t.Errorf("search %q: %d cases, want %d (first %v, want %v)", tc.q, len(got), len(tc.want), got[:min(3, len(got))], tc.want[:min(3, len(tc.want))])
+		}
+	}
+	view(t, s, func(tx *Tx) error {
+		res, err := tx.Search(search.ParseQuery("alpine"), time.UTC, 50)
+		if err != nil {
+			return err
+		}
+		all := want(func(i int) bool { return i%11 == 0 })
+		var got []kp.CaseID
+		for _, h := range res.Hits {
+			got = append(got, h.Case.ID)
+		}
+		if !slices.Equal(got, all[:50]) || !res.More {
+			t.Errorf("a page of 50: %v (more %v), want %v", got, res.More, all[:50])
+		}
+		return nil
+	})
 }
