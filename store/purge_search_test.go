@@ -37,8 +37,9 @@ func TestPurgeRemovesSearchPostings(t *testing.T) {
 	has := func(token string) bool {
 		found := false
 		if err := s.View(func(tx *Tx) error {
-			k, _ := tx.b(bucketSearch).Cursor().Seek(append([]byte(token), 0))
-			found = k != nil && bytes.HasPrefix(k, append([]byte(token), 0))
+			key := append([]byte(epochToken(0, token)), 0) // the test's cases are of epoch 0
+			k, _ := tx.b(bucketSearch).Cursor().Seek(key)
+			found = k != nil && bytes.HasPrefix(k, key)
 			return nil
 		}); err != nil {
 			t.Fatal(err)

@@ -40,6 +40,61 @@ const (
 // blockMax is the most case ids one posting block holds.
 const blockMax = 128
 
+// epochCases is how many consecutive case ids share an epoch of the
+// index. The keys of an epoch sit together, so a transaction's postings,
+// nearly all of new cases, land in the pages of the newest epoch instead
+// of all over the index; and a search reads the epochs newest first.
+const epochCases = 4096
+
+// epochLen is the length of an epoch's key prefix: four base-31 digits
+// written as the bytes 0x01 to 0x1f, which sort in order, are never 0x00
+// and never part of a token, an address or a name (so Forget's
+// rewriting of keys leaves them be). Keys of the layout before epochs
+// start with a token, at 0x21 or above.
+const epochLen = 4
+
+// caseEpoch is the epoch of case id.
+func caseEpoch(id kp.CaseID) uint64 { return uint64(id) / epochCases }
+
+// appendEpoch appends the key prefix of epoch e.
+func appendEpoch(dst []byte, e uint64) []byte {
+	var p [epochLen]byte
+	for i := epochLen - 1; i >= 0; i-- {
+		p[i] = byte(e%31) + 1
+		e /= 31
+	}
+	return append(dst, p[:]...)
+}
+
+// epochOf reads the epoch of a key prefix.
+func epochOf(p []byte) uint64 {
+	var e uint64
+	for _, c := range p[:epochLen] {
+		e = e*31 + uint64(c-1)
+	}
+	return e
+}
+
+// epochToken is the key token of token in epoch e.
+func epochToken(e uint64, token string) string {
+	return string(append(appendEpoch(make([]byte, 0, epochLen+len(token)), e), token...))
+}
+
+// lastEpoch returns the newest epoch in the index, and false if it is empty.
+func lastEpoch(b *bolt.Bucket) (uint64, bool) {
+	cur := b.Cursor()
+	k, _ := cur.Seek([]byte{0x20})
+	if k == nil {
+		k, _ = cur.Last()
+	} else {
+		k, _ = cur.Prev()
+	}
+	if k == nil || len(k) < epochLen || k[0] >= 0x20 {
+		return 0, false
+	}
+	return epochOf(k), true
+}
+
 // searchKey is the key of the posting block of token starting at id.
 func searchKey(token string, first kp.CaseID) []byte {
 	k := make([]byte, 0, len(token)+9)
@@ -238,25 +293,40 @@ func (tx *Tx) indexSearch(id kp.CaseID, tokens []string) error {
 	return nil
 }
 
-// flushSearch writes the postings indexSearch collected.
+// flushSearch writes the postings indexSearch collected: one write per
+// token and epoch (two or more only past a block's blockMax ids), in key
+// order.
 func (tx *Tx) flushSearch() error {
 	if len(tx.search) == 0 {
 		return nil
 	}
-	tokens := make([]string, 0, len(tx.search))
-	for t := range tx.search {
-		tokens = append(tokens, t)
+	type entry struct {
+		key string // epoch | token
+		ids []kp.CaseID
 	}
-	slices.Sort(tokens) // in key order: neighbouring writes share pages
-	b := tx.b(bucketSearch)
-	var block []kp.CaseID
-	for _, t := range tokens {
-		ids := tx.search[t]
+	entries := make([]entry, 0, len(tx.search))
+	for t, ids := range tx.search {
 		slices.Sort(ids)
 		ids = slices.Compact(ids)
 		for len(ids) > 0 {
+			e := caseEpoch(ids[0])
+			n := len(ids)
+			if caseEpoch(ids[n-1]) != e {
+				n, _ = slices.BinarySearch(ids, kp.CaseID((e+1)*epochCases))
+			}
+			entries = append(entries, entry{epochToken(e, t), ids[:n]})
+			ids = ids[n:]
+		}
+	}
+	// In key order: neighbouring writes share pages.
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	b := tx.b(bucketSearch)
+	var block []kp.CaseID
+	for _, en := range entries {
+		ids := en.ids
+		for len(ids) > 0 {
 			var err error
-			if block, ids, err = addPostings(b, t, ids, block[:0]); err != nil {
+			if block, ids, err = addPostings(b, en.key, ids, block[:0]); err != nil {
 				return err
 			}
 		}
@@ -366,27 +436,34 @@ type SearchResult struct {
 }
 
 // postings returns the cases, ascending, with a token that word is a
-// prefix of (or, exact, the token word), and whether maxPostings cut the
-// scan.
+// prefix of (or, exact, the token word) in any epoch, and whether
+// maxPostings cut the scan.
 func (tx *Tx) postings(word string, exact bool) ([]kp.CaseID, bool, error) {
-	prefix := []byte(word)
-	if exact {
-		prefix = append(prefix, 0)
+	b := tx.b(bucketSearch)
+	top, ok := lastEpoch(b)
+	if !ok {
+		return nil, false, nil
 	}
 	var out []kp.CaseID
 	blocks := 0
-	cur := tx.b(bucketSearch).Cursor()
-	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
-		if len(k) < 9 {
-			continue
+	cur := b.Cursor()
+	for e := uint64(0); e <= top; e++ {
+		prefix := append(appendEpoch(nil, e), word...)
+		if exact {
+			prefix = append(prefix, 0)
 		}
-		var err error
-		if out, err = decodeBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(k)-8:])), v, out); err != nil {
-			return nil, false, err
-		}
-		blocks++
-		if len(out) > maxPostings {
-			return sortedUnique(out, blocks), true, nil
+		for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+			if len(k) < epochLen+9 {
+				continue
+			}
+			var err error
+			if out, err = decodeBlock(blockFirst(k), v, out); err != nil {
+				return nil, false, err
+			}
+			blocks++
+			if len(out) > maxPostings {
+				return sortedUnique(out, blocks), true, nil
+			}
 		}
 	}
 	return sortedUnique(out, blocks), false, nil
@@ -418,21 +495,12 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 	if !q.Before.IsZero() {
 		before = time.Date(q.Before.Year(), q.Before.Month(), q.Before.Day(), 0, 0, 0, 0, loc)
 	}
-	b := tx.b(bucketSearch)
-	var terms []*termPostings
+	// Each term is a range of tokens: from lo, up to hi or, when hi is
+	// "", every token lo is a prefix of.
+	type termSpec struct{ lo, hi string }
+	var specs []termSpec
 	term := func(lo, hi string) error {
-		var h []byte
-		if hi != "" {
-			h = []byte(hi)
-		}
-		t, err := newTermPostings(b, []byte(lo), h)
-		if err != nil {
-			return fmt.Errorf("search index: %w", err)
-		}
-		if t.cut {
-			res.Partial = fmt.Sprintf("%q matched too many words; only some were considered", lo)
-		}
-		terms = append(terms, t)
+		specs = append(specs, termSpec{lo, hi})
 		return nil
 	}
 	for _, f := range q.From {
@@ -469,7 +537,7 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 			return res, err
 		}
 	}
-	if len(terms) == 0 {
+	if len(specs) == 0 {
 		// Filters only: walk the newest cases (of the status or
 		// assignee index) a page at a time, up to filterScan.
 		for off := 0; off < filterScan; off += 500 {
@@ -495,41 +563,47 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 		res.Partial = fmt.Sprintf("only the newest %d cases were looked at; add words to search all", filterScan)
 		return res, nil
 	}
-	top := terms[0].top
-	for _, t := range terms {
-		top = min(top, t.top)
+	b := tx.b(bucketSearch)
+	top, ok := lastEpoch(b)
+	if !ok {
+		return res, nil
 	}
 	budget := snippetBudget
-	var windows []*window
-	var spare [][]uint64
+	acc, w := newWindow(0, epochCases), newWindow(0, epochCases)
+	cur := b.Cursor()
 	read := 0
 	var err error
-	for hi, width := top+1, kp.CaseID(firstWindow); hi > 0 && err == nil; hi, width = hi-min(width, hi), width*windowGrowth {
-		lo := hi - min(width, hi)
-		// The window of the first term, narrowed by each other term's.
-		windows = windows[:0]
-		var acc *window
-		for i, t := range terms {
-			var reuse []uint64
-			if i < len(spare) {
-				reuse = spare[i]
+	for e := int64(top); e >= 0 && err == nil; e-- {
+		// The epoch's cases of the first term, narrowed by each other
+		// term's; an epoch where one term finds nothing is done.
+		lo := kp.CaseID(e) * epochCases
+		found := true
+		for i, sp := range specs {
+			ep := appendEpoch(nil, uint64(e))
+			var hi []byte
+			if sp.hi != "" {
+				hi = append(bytes.Clone(ep), sp.hi...)
 			}
-			w := newWindow(lo, hi, reuse)
-			if err := t.fill(b, w); err != nil {
+			into := acc
+			if i > 0 {
+				into = w
+			}
+			into.reset(lo)
+			n, any, err := fillTerm(cur, append(ep, sp.lo...), hi, into)
+			if err != nil {
 				return res, fmt.Errorf("search index: %w", err)
 			}
-			read += t.read
-			t.read = 0
-			windows = append(windows, w)
-			if acc == nil {
-				acc = w
-			} else {
+			read += n
+			if !any {
+				found = false
+				break
+			}
+			if i > 0 {
 				acc.and(w)
 			}
 		}
-		spare = spare[:0]
-		for _, w := range windows {
-			spare = append(spare, w.bits)
+		if !found {
+			continue
 		}
 		done := !acc.eachDown(func(id kp.CaseID) bool {
 			var c *kp.Case
@@ -557,7 +631,7 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 		if done || err != nil {
 			break
 		}
-		if read > maxPostings && lo > 0 {
+		if read > maxPostings && e > 0 {
 			res.Partial = fmt.Sprintf("the search matched too many cases; only those from case %d on were considered", lo)
 			break
 		}
@@ -672,10 +746,11 @@ func (tx *Tx) unindexSearch(id kp.CaseID, tokens []string) error {
 		if pending := tx.search[t]; len(pending) > 0 {
 			tx.search[t] = slices.DeleteFunc(pending, func(c kp.CaseID) bool { return c == id })
 		}
-		prefix := append([]byte(t), 0)
+		et := epochToken(caseEpoch(id), t)
+		prefix := append([]byte(et), 0)
 		cur := b.Cursor()
-		k, v := cur.Seek(searchKey(t, id))
-		if k == nil || !bytes.Equal(k, searchKey(t, id)) {
+		k, v := cur.Seek(searchKey(et, id))
+		if k == nil || !bytes.Equal(k, searchKey(et, id)) {
 			k, v = cur.Prev()
 		}
 		if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+8 {
@@ -695,7 +770,7 @@ func (tx *Tx) unindexSearch(id kp.CaseID, tokens []string) error {
 			return err
 		}
 		if len(block) > 0 {
-			if err := b.Put(searchKey(t, block[0]), encodeBlock(block)); err != nil {
+			if err := b.Put(searchKey(et, block[0]), encodeBlock(block)); err != nil {
 				return err
 			}
 		}
@@ -712,3 +787,54 @@ func searchTokensOf(c *kp.Case, msgs []kp.Message) []string {
 	}
 	return u.list
 }
+
+// upgradeSearch moves the posting blocks of the layout before epochs
+// (token | 0x00 | first case, without an epoch) into their epochs, in
+// transactions of upgradeBlocks blocks, so that a store written before
+// keeps finding what it found. Open runs it; on a current store it is one
+// seek.
+func (s *Store) upgradeSearch() error {
+	old := func(tx *Tx) bool {
+		k, _ := tx.b(bucketSearch).Cursor().Seek([]byte{0x20})
+		return k != nil
+	}
+	for {
+		more := false
+		if err := s.View(func(tx *Tx) error { more = old(tx); return nil }); err != nil || !more {
+			return err
+		}
+		err := s.Update(func(tx *Tx) error {
+			b := tx.b(bucketSearch)
+			cur := b.Cursor()
+			var dels [][]byte
+			if tx.search == nil {
+				tx.search = make(map[string][]kp.CaseID)
+			}
+			for k, v := cur.Seek([]byte{0x20}); k != nil && len(dels) < upgradeBlocks; k, v = cur.Next() {
+				dels = append(dels, bytes.Clone(k))
+				i := bytes.IndexByte(k, 0)
+				if i <= 0 || len(k) != i+9 {
+					continue // malformed: dropped
+				}
+				ids, err := decodeBlock(blockFirst(k), v, nil)
+				if err != nil {
+					return fmt.Errorf("upgrading the search index: %w", err)
+				}
+				t := string(k[:i])
+				tx.search[t] = append(tx.search[t], ids...)
+			}
+			for _, k := range dels {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil // Update's flushSearch writes them in their epochs
+		})
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// upgradeBlocks is how many blocks one transaction of upgradeSearch moves.
+const upgradeBlocks = 50000

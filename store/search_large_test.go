@@ -3,6 +3,7 @@ package store
 import (
 	"encoding/base64"
 	"fmt"
+	"io"
 	"math/rand/v2"
 	"os"
 	"path/filepath"
@@ -316,4 +317,87 @@ func runSearches(b *testing.B, s *Store, texts []string, qs []search.Query) {
 	b.ReportMetric(float64(lat[len(lat)/2].Microseconds())/1000, "p50-ms")
 	b.ReportMetric(float64(lat[len(lat)*95/100].Microseconds())/1000, "p95-ms")
 	b.ReportMetric(float64(hits)/float64(b.N), "hits/query")
+}
+
+// BenchmarkIngestLargeSearchIndex adds b.N varied messages to a copy of
+// the store of BenchmarkSearchLarge, in fsync'd transactions of 256 that
+// alternate between writing the full-text index and not, and reports
+// the CPU time per message of each (the same store, the same run). Run
+// with KP_SEARCH_LARGE=1 and -benchtime=20000x.
+func BenchmarkIngestLargeSearchIndex(b *testing.B) {
+	if os.Getenv("KP_SEARCH_LARGE") != "1" {
+		b.Skip("set KP_SEARCH_LARGE=1 to ingest into a store of 1,000,000 varied messages")
+	}
+	n := 1_000_000
+	if v, err := strconv.Atoi(os.Getenv("KP_SEARCH_LARGE_N")); err == nil && v > 0 {
+		n = v
+	}
+	src, _ := variedStore(b, n)
+	path := filepath.Join(b.TempDir(), "kp.db")
+	if err := copyFile(src, path); err != nil {
+		b.Fatal(err)
+	}
+	s, err := Open(path, Options{})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer s.Close()
+	// The generator goes on where the cached store ends, with its recent
+	// cases.
+	g := newVariedGen(8)
+	g.n = n + 1
+	if err := s.View(func(tx *Tx) error {
+		top := kp.CaseID(tx.b(bucketCase).Sequence())
+		for id := top - 1999; id <= top; id++ {
+			g.recent = append(g.recent, id)
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	var cpu [2]time.Duration
+	var msgs [2]int
+	b.ResetTimer()
+	for done, i := 0, 0; done < b.N; i++ {
+		with := i % 2
+		s.noSearch = with == 0
+		k := min(batchSize, b.N-done)
+		c0 := cpuTime()
+		if err := s.Update(func(tx *Tx) error {
+			for range k {
+				if err := g.apply(tx); err != nil {
+					return err
+				}
+			}
+			return nil
+		}); err != nil {
+			b.Fatal(err)
+		}
+		cpu[with] += cpuTime() - c0
+		msgs[with] += k
+		done += k
+	}
+	b.StopTimer()
+	without := float64(cpu[0].Microseconds()) / float64(max(msgs[0], 1))
+	with := float64(cpu[1].Microseconds()) / float64(max(msgs[1], 1))
+	b.ReportMetric(without, "without-cpu-us/msg")
+	b.ReportMetric(with, "with-cpu-us/msg")
+	b.ReportMetric(without/with, "rate-ratio")
+}
+
+func copyFile(from, to string) error {
+	in, err := os.Open(from)
+	if err != nil {
+		return err
+	}
+	defer in.Close()
+	out, err := os.Create(to)
+	if err != nil {
+		return err
+	}
+	if _, err := io.Copy(out, in); err != nil {
+		out.Close()
+		return err
+	}
+	return out.Close()
 }

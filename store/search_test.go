@@ -203,7 +203,7 @@ func TestReindexSearch(t *testing.T) {
 // range of ids, and a page limit, against the answer worked out by hand.
 func TestSearchWindowsFindNewestFirst(t *testing.T) {
 	s := openTest(t)
-	const n = 3*firstWindow + 500
+	const n = 3*epochCases + 500
 	tokens := func(id int) []string {
 		var ts []string
 		if id%7 == 0 {
@@ -272,6 +272,47 @@ func TestSearchWindowsFindNewestFirst(t *testing.T) {
 		}
 		if !slices.Equal(got, all[:50]) || !res.More {
 			t.Errorf("a page of 50: %v (more %v), want %v", got, res.More, all[:50])
+		}
+		return nil
+	})
+}
+
+// TestSearchUpgradesIndexWithoutEpochs: posting blocks of the layout
+// before epochs (token | 0x00 | first case) are moved into their epochs
+// when the store is opened for writing, a block spanning epochs split.
+func TestSearchUpgradesIndexWithoutEpochs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kp.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []kp.CaseID{1, 7, epochCases + 3, 2*epochCases + 9}
+	update(t, s, func(tx *Tx) error {
+		b := tx.b(bucketSearch)
+		if err := b.Put(searchKey("felles", ids[0]), encodeBlock(ids)); err != nil {
+			return err
+		}
+		return b.Put(searchKey("from:ola@uib.no", 7), nil)
+	})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	view(t, s, func(tx *Tx) error {
+		if k, _ := tx.b(bucketSearch).Cursor().Seek([]byte{0x20}); k != nil {
+			t.Errorf("a key of the old layout is left: %q", k)
+		}
+		got, _, err := tx.postings("fel", false)
+		if err != nil || !slices.Equal(got, ids) {
+			t.Errorf("felles: %v %v, want %v", got, err, ids)
+		}
+		got, _, err = tx.postings("from:ola@uib.no", true)
+		if err != nil || !slices.Equal(got, []kp.CaseID{7}) {
+			t.Errorf("from: %v %v", got, err)
 		}
 		return nil
 	})
