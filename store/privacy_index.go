@@ -19,6 +19,11 @@ import (
 // the start) and returns the key to go on from, nil when done, and how
 // many blocks it changed.
 func (tx *Tx) dropSearchCases(drop func(kp.CaseID) bool, after []byte, max int) ([]byte, int, error) {
+	if after == nil {
+		if err := tx.mergeSearchLog(nil); err != nil { // only blocks from here on
+			return nil, 0, err
+		}
+	}
 	b := tx.b(bucketSearch)
 	cur := b.Cursor()
 	var k, v []byte

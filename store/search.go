@@ -89,7 +89,7 @@ func lastEpoch(b *bolt.Bucket) (uint64, bool) {
 	} else {
 		k, _ = cur.Prev()
 	}
-	if k == nil || len(k) < epochLen || k[0] >= 0x20 {
+	if k == nil || len(k) < epochLen || k[0] == 0 || k[0] >= 0x20 {
 		return 0, false
 	}
 	return epochOf(k), true
@@ -227,7 +227,15 @@ func messageTokensWith(m *kp.Message, textTokens []string) []string {
 		u.addText(a.Name)
 	}
 	if textTokens != nil {
-		u.add(textTokens...)
+		// Distinct already: only the few tokens above are looked up.
+		for _, t := range textTokens {
+			if len(u.list) >= maxMessageTokens {
+				break
+			}
+			if _, ok := u.seen[t]; !ok {
+				u.list = append(u.list, t)
+			}
+		}
 		return u.list
 	}
 	text := m.Text
@@ -293,19 +301,31 @@ func (tx *Tx) indexSearch(id kp.CaseID, tokens []string) error {
 	return nil
 }
 
-// flushSearch writes the postings indexSearch collected: one write per
-// token and epoch (two or more only past a block's blockMax ids), in key
-// order.
+// flushSearch writes the postings indexSearch collected to the search
+// log (search_log.go).
 func (tx *Tx) flushSearch() error {
 	if len(tx.search) == 0 {
 		return nil
 	}
+	for t, ids := range tx.search {
+		slices.Sort(ids)
+		tx.search[t] = slices.Compact(ids)
+	}
+	err := tx.writeSearchLog(tx.search)
+	tx.search = nil
+	return err
+}
+
+// writeSearchPostings writes postings into the posting blocks: one write per
+// token and epoch (two or more only past a block's blockMax ids), in key
+// order.
+func (tx *Tx) writeSearchPostings(postings map[string][]kp.CaseID) error {
 	type entry struct {
 		key string // epoch | token
 		ids []kp.CaseID
 	}
-	entries := make([]entry, 0, len(tx.search))
-	for t, ids := range tx.search {
+	entries := make([]entry, 0, len(postings))
+	for t, ids := range postings {
 		slices.Sort(ids)
 		ids = slices.Compact(ids)
 		for len(ids) > 0 {
@@ -331,7 +351,6 @@ func (tx *Tx) flushSearch() error {
 			}
 		}
 	}
-	tx.search = nil
 	return nil
 }
 
@@ -440,10 +459,7 @@ type SearchResult struct {
 // maxPostings cut the scan.
 func (tx *Tx) postings(word string, exact bool) ([]kp.CaseID, bool, error) {
 	b := tx.b(bucketSearch)
-	top, ok := lastEpoch(b)
-	if !ok {
-		return nil, false, nil
-	}
+	top, _ := lastEpoch(b)
 	var out []kp.CaseID
 	blocks := 0
 	cur := b.Cursor()
@@ -465,6 +481,20 @@ func (tx *Tx) postings(word string, exact bool) ([]kp.CaseID, bool, error) {
 				return sortedUnique(out, blocks), true, nil
 			}
 		}
+	}
+	segs, err := searchLog(b)
+	if err != nil {
+		return nil, false, err
+	}
+	hi := ""
+	if exact {
+		hi = word + "\x00"
+	}
+	for _, sg := range segs {
+		if _, err := sg.each(word, hi, nil, func(_ []byte, ids []kp.CaseID) { out = append(out, ids...) }); err != nil {
+			return nil, false, err
+		}
+		blocks += 2
 	}
 	return sortedUnique(out, blocks), false, nil
 }
@@ -564,15 +594,36 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 		return res, nil
 	}
 	b := tx.b(bucketSearch)
-	top, ok := lastEpoch(b)
-	if !ok {
-		return res, nil
+	// The newest epoch: of the posting blocks, or of the cases, whose
+	// newest may still be only in the log.
+	top, _ := lastEpoch(b)
+	top = max(top, caseEpoch(kp.CaseID(tx.b(bucketCase).Sequence())))
+	// The cases of each term in the search log, read once.
+	segs, err := searchLog(b)
+	if err != nil {
+		return res, err
+	}
+	logged := make([][]kp.CaseID, len(specs))
+	var ids []kp.CaseID
+	for i, sp := range specs {
+		slo, shi := sp.lo, sp.hi
+		if t, ok := strings.CutSuffix(slo, "\x00"); ok && shi == "" {
+			slo, shi = t, slo // exactly the token
+		}
+		for _, sg := range segs {
+			if ids, err = sg.each(slo, shi, ids, func(_ []byte, ids []kp.CaseID) {
+				logged[i] = append(logged[i], ids...)
+			}); err != nil {
+				return res, err
+			}
+		}
+		slices.Sort(logged[i])
+		logged[i] = slices.Compact(logged[i])
 	}
 	budget := snippetBudget
 	acc, w := newWindow(0, epochCases), newWindow(0, epochCases)
 	cur := b.Cursor()
 	read := 0
-	var err error
 	for e := int64(top); e >= 0 && err == nil; e-- {
 		// The epoch's cases of the first term, narrowed by each other
 		// term's; an epoch where one term finds nothing is done.
@@ -594,7 +645,13 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 				return res, fmt.Errorf("search index: %w", err)
 			}
 			read += n
-			if !any {
+			l := logged[i]
+			from, _ := slices.BinarySearch(l, into.lo)
+			to, _ := slices.BinarySearch(l, into.hi)
+			for _, id := range l[from:to] {
+				into.set(id)
+			}
+			if !any && from == to {
 				found = false
 				break
 			}
@@ -740,6 +797,9 @@ func (s *Store) ReindexSearch(batch int) (int, error) {
 // the words of purged mail leave the index (and, once compacted, the
 // file) with the mail.
 func (tx *Tx) unindexSearch(id kp.CaseID, tokens []string) error {
+	if err := tx.mergeSearchLog(nil); err != nil {
+		return err
+	}
 	b := tx.b(bucketSearch)
 	var block []kp.CaseID
 	for _, t := range tokens {

@@ -317,3 +317,39 @@ func TestSearchUpgradesIndexWithoutEpochs(t *testing.T) {
 		return nil
 	})
 }
+
+// TestSearchLogMergesIntoBlocks: postings go to the search log a
+// transaction at a time and into the posting blocks every searchLogMax
+// transactions; a search finds them in both.
+func TestSearchLogMergesIntoBlocks(t *testing.T) {
+	s := openTest(t)
+	const n = 2*searchLogMax + 3
+	for i := 1; i <= n; i++ {
+		update(t, s, func(tx *Tx) error {
+			id, err := tx.NextCaseID()
+			if err != nil {
+				return err
+			}
+			c := &kp.Case{ID: id, Subject: fmt.Sprintf("felles sak%dz", i), Status: kp.StatusOpen, Priority: kp.PriorityNormal}
+			return tx.PutCase(c)
+		})
+	}
+	view(t, s, func(tx *Tx) error {
+		segs, err := searchLog(tx.b(bucketSearch))
+		if err != nil || len(segs) >= searchLogMax || len(segs) == 0 {
+			t.Errorf("%d segments in the log (%v), want 1 to %d", len(segs), err, searchLogMax-1)
+		}
+		if _, ok := lastEpoch(tx.b(bucketSearch)); !ok {
+			t.Error("nothing was merged into the posting blocks")
+		}
+		return nil
+	})
+	if got := searchIDs(t, s, "felles"); len(got) != n || got[0] != n || got[n-1] != 1 {
+		t.Errorf("felles: %v", got)
+	}
+	for _, i := range []int{1, searchLogMax, n} {
+		if got := searchIDs(t, s, fmt.Sprintf("sak%dz", i)); !slices.Equal(got, []kp.CaseID{kp.CaseID(i)}) {
+			t.Errorf("sak%d: %v", i, got)
+		}
+	}
+}
