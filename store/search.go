@@ -289,7 +289,7 @@ func (tx *Tx) indexSearch(id kp.CaseID, tokens []string) error {
 		return nil
 	}
 	if tx.search == nil {
-		tx.search = make(map[string][]kp.CaseID, 4096)
+		tx.search = make(map[string][]kp.CaseID, 1<<13)
 	}
 	for _, t := range tokens {
 		ids := tx.search[t]
@@ -867,9 +867,7 @@ func (s *Store) upgradeSearch() error {
 			b := tx.b(bucketSearch)
 			cur := b.Cursor()
 			var dels [][]byte
-			if tx.search == nil {
-				tx.search = make(map[string][]kp.CaseID)
-			}
+			postings := make(map[string][]kp.CaseID)
 			for k, v := cur.Seek([]byte{0x20}); k != nil && len(dels) < upgradeBlocks; k, v = cur.Next() {
 				dels = append(dels, bytes.Clone(k))
 				i := bytes.IndexByte(k, 0)
@@ -881,14 +879,19 @@ func (s *Store) upgradeSearch() error {
 					return fmt.Errorf("upgrading the search index: %w", err)
 				}
 				t := string(k[:i])
-				tx.search[t] = append(tx.search[t], ids...)
+				postings[t] = append(postings[t], ids...)
+			}
+			// Into the blocks of their epochs directly, not through
+			// the log: these are many.
+			if err := tx.writeSearchPostings(postings); err != nil {
+				return err
 			}
 			for _, k := range dels {
 				if err := b.Delete(k); err != nil {
 					return err
 				}
 			}
-			return nil // Update's flushSearch writes them in their epochs
+			return nil
 		})
 		if err != nil {
 			return err

@@ -29,7 +29,7 @@ import (
 // id | uvarint gaps. The tokens are plain (no epoch).
 
 // searchLogMax is how many segments are kept before they are merged.
-const searchLogMax = 32
+const searchLogMax = 64
 
 func segmentKey(seq uint64) []byte {
 	k := make([]byte, 0, 10)
@@ -177,7 +177,7 @@ func (tx *Tx) writeSearchLog(postings map[string][]kp.CaseID) error {
 func (tx *Tx) mergeSearchLog(postings map[string][]kp.CaseID) error {
 	b := tx.b(bucketSearch)
 	if postings == nil {
-		postings = make(map[string][]kp.CaseID)
+		postings = make(map[string][]kp.CaseID, 1<<14)
 	}
 	var keys [][]byte
 	cur := b.Cursor()
