@@ -89,7 +89,7 @@ func lastEpoch(b *bolt.Bucket) (uint64, bool) {
 	} else {
 		k, _ = cur.Prev()
 	}
-	if k == nil || len(k) < epochLen || k[0] == 0 || k[0] >= 0x20 {
+	if len(k) < epochLen || k[0] == 0 || k[0] >= 0x20 {
 		return 0, false
 	}
 	return epochOf(k), true
@@ -529,19 +529,12 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 	// "", every token lo is a prefix of.
 	type termSpec struct{ lo, hi string }
 	var specs []termSpec
-	term := func(lo, hi string) error {
-		specs = append(specs, termSpec{lo, hi})
-		return nil
-	}
+	term := func(lo, hi string) { specs = append(specs, termSpec{lo, hi}) }
 	for _, f := range q.From {
-		if err := term(f+"\x00", ""); err != nil {
-			return res, err
-		}
+		term(f+"\x00", "")
 	}
 	if q.Team != "" {
-		if err := term("team:"+strings.ToLower(q.Team)+"\x00", ""); err != nil {
-			return res, err
-		}
+		term("team:"+strings.ToLower(q.Team)+"\x00", "")
 	}
 	if !after.IsZero() || !before.IsZero() {
 		// The UTC days around the range; the exact bounds are checked
@@ -553,9 +546,7 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 		if !before.IsZero() {
 			hi = openedToken(before.AddDate(0, 0, 1)) + "\x01"
 		}
-		if err := term(lo, hi); err != nil {
-			return res, err
-		}
+		term(lo, hi)
 	}
 	for _, w := range q.Words {
 		// A word of one character matches only itself: as a prefix it
@@ -563,9 +554,7 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 		if len([]rune(w)) < 2 {
 			w += "\x00"
 		}
-		if err := term(w, ""); err != nil {
-			return res, err
-		}
+		term(w, "")
 	}
 	if len(specs) == 0 {
 		// Filters only: walk the newest cases (of the status or
