@@ -262,6 +262,52 @@ func BenchmarkSearchLarge(b *testing.B) {
 		n = v
 	}
 	path, g := variedStore(b, n)
+	if v, _ := strconv.Atoi(os.Getenv("KP_SEARCH_LOG")); v > 0 {
+		// Search a copy whose log holds v segments, of transactions
+		// of 256 messages.
+		cp := filepath.Join(b.TempDir(), "kp.db")
+		if err := copyFile(path, cp); err != nil {
+			b.Fatal(err)
+		}
+		s, err := Open(cp, Options{NoSync: true})
+		if err != nil {
+			b.Fatal(err)
+		}
+		more := continueVaried(b, s, n)
+		for i := 0; i < 2*searchLogMax; i++ {
+			var segs []segment
+			if err := s.View(func(tx *Tx) (err error) {
+				segs, err = searchLog(tx.b(bucketSearch))
+				return err
+			}); err != nil {
+				b.Fatal(err)
+			}
+			if len(segs) >= v {
+				break
+			}
+			if err := s.Update(func(tx *Tx) error {
+				for range batchSize {
+					if err := more.apply(tx); err != nil {
+						return err
+					}
+				}
+				return nil
+			}); err != nil {
+				b.Fatal(err)
+			}
+		}
+		if err := s.View(func(tx *Tx) error {
+			segs, err := searchLog(tx.b(bucketSearch))
+			b.Logf("%d segments in the search log", len(segs))
+			return err
+		}); err != nil {
+			b.Fatal(err)
+		}
+		if err := s.Close(); err != nil {
+			b.Fatal(err)
+		}
+		path = cp
+	}
 	s, err := Open(path, Options{ReadOnly: true})
 	if err != nil {
 		b.Fatal(err)
@@ -353,19 +399,7 @@ func BenchmarkIngestLargeSearchIndex(b *testing.B) {
 		b.Fatal(err)
 	}
 	defer s.Close()
-	// The generator goes on where the cached store ends, with its recent
-	// cases.
-	g := newVariedGen(8)
-	g.n = n + 1
-	if err := s.View(func(tx *Tx) error {
-		top := kp.CaseID(tx.b(bucketCase).Sequence())
-		for id := top - 1999; id <= top; id++ {
-			g.recent = append(g.recent, id)
-		}
-		return nil
-	}); err != nil {
-		b.Fatal(err)
-	}
+	g := continueVaried(b, s, n)
 	var cpu [2]time.Duration
 	var msgs [2]int
 	b.ResetTimer()
@@ -394,6 +428,23 @@ func BenchmarkIngestLargeSearchIndex(b *testing.B) {
 	b.ReportMetric(without, "without-cpu-us/msg")
 	b.ReportMetric(with, "with-cpu-us/msg")
 	b.ReportMetric(without/with, "rate-ratio")
+}
+
+// continueVaried returns a generator that goes on where the cached store
+// of n messages ends, with its recent cases.
+func continueVaried(b *testing.B, s *Store, n int) *variedGen {
+	g := newVariedGen(8)
+	g.n = n + 1
+	if err := s.View(func(tx *Tx) error {
+		top := kp.CaseID(tx.b(bucketCase).Sequence())
+		for id := max(top-1999, 1); id <= top; id++ {
+			g.recent = append(g.recent, id)
+		}
+		return nil
+	}); err != nil {
+		b.Fatal(err)
+	}
+	return g
 }
 
 func copyFile(from, to string) error {
