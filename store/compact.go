@@ -9,6 +9,26 @@ import (
 	bolt "go.etcd.io/bbolt"
 )
 
+// truncateSync cuts the file at path to size bytes and syncs it.
+func truncateSync(path string, size int64) error {
+	f, err := os.OpenFile(path, os.O_RDWR, 0)
+	if err != nil {
+		return err
+	}
+	if fi, err := f.Stat(); err == nil && fi.Size() > size {
+		err = f.Truncate(size)
+		if err != nil {
+			f.Close()
+			return err
+		}
+	}
+	if err := f.Sync(); err != nil {
+		f.Close()
+		return err
+	}
+	return f.Close()
+}
+
 // compactTxSize is how many bytes of keys and values one transaction of
 // the copy writes before it commits and starts the next, so a large store
 // is copied with bounded memory.
@@ -48,11 +68,17 @@ func (s *Store) CompactTo(path string) (err error) {
 	if err := guard(s.path, func() error { return bolt.Compact(dst, s.db, compactTxSize) }); err != nil {
 		return fmt.Errorf("compact: %w", err)
 	}
-	if err := dst.Sync(); err != nil {
-		return fmt.Errorf("compact: syncing %s: %w", tmp, err)
+	// bbolt grows a file ahead of its pages (by up to 16 MiB at a time):
+	// the copy ends at its last page instead.
+	var used int64
+	if err := dst.View(func(tx *bolt.Tx) error { used = tx.Size(); return nil }); err != nil {
+		return fmt.Errorf("compact: %w", err)
 	}
 	if err := dst.Close(); err != nil {
 		return fmt.Errorf("compact: closing %s: %w", tmp, err)
+	}
+	if err := truncateSync(tmp, used); err != nil {
+		return fmt.Errorf("compact: %w", err)
 	}
 	if _, err := os.Stat(path); err == nil {
 		return fmt.Errorf("compact: %s appeared while copying", path)
