@@ -37,7 +37,9 @@ const compactTxSize = 64 << 20
 // CompactTo writes a compacted copy of the store to path: only the live
 // keys and values, packed full, without the free pages bbolt keeps for
 // reuse (bbolt never shrinks a file, and freed pages still hold the bytes
-// of deleted records until they are reused). It reads one consistent
+// of deleted records until they are reused), message records packed
+// again with zstd and the mail dictionary (repack.go), as is queued
+// outbound mail. It reads one consistent
 // snapshot, so it runs while others write; writes made after it started
 // are not in the copy. The copy is written to path+".tmp" and renamed, so
 // path is either absent or complete. path must not exist.
@@ -65,7 +67,12 @@ func (s *Store) CompactTo(path string) (err error) {
 			os.Remove(tmp)
 		}
 	}()
-	if err := guard(s.path, func() error { return bolt.Compact(dst, s.db, compactTxSize) }); err != nil {
+	repack, err := newRepacker(s.codec)
+	if err != nil {
+		return fmt.Errorf("compact: %w", err)
+	}
+	defer repack.close()
+	if err := guard(s.path, func() error { return copyPacked(dst, s.db, repack) }); err != nil {
 		return fmt.Errorf("compact: %w", err)
 	}
 	// bbolt grows a file ahead of its pages (by up to 16 MiB at a time):
@@ -93,4 +100,92 @@ func (s *Store) CompactTo(path string) (err error) {
 		d.Close()
 	}
 	return nil
+}
+
+// copyPacked copies every bucket of src, on one snapshot, into dst,
+// packing pages full and committing every compactTxSize bytes. Message
+// records and queued outbound mail (values read only through
+// codec.unpack) are packed again with repack: zstd with the mail
+// dictionary, tighter than the S2 the write path affords; compaction runs
+// offline.
+func copyPacked(dst, src *bolt.DB, repack *repacker) error {
+	return src.View(func(stx *bolt.Tx) error {
+		tx, err := dst.Begin(true)
+		if err != nil {
+			return err
+		}
+		defer func() { tx.Rollback() }()
+		var size int64
+		// path names the bucket being copied, from the top, so the copy
+		// can find it again in a new transaction.
+		var copyBucket func(path [][]byte, b *bolt.Bucket) error
+		copyBucket = func(path [][]byte, b *bolt.Bucket) error {
+			repacked := len(path) == 1 && (string(path[0]) == string(bucketMsg) || string(path[0]) == string(bucketOutRaw))
+			return b.ForEach(func(k, v []byte) error {
+				if v == nil {
+					sub := b.Bucket(k)
+					d, err := dstBucket(tx, path)
+					if err != nil {
+						return err
+					}
+					nb, err := d.CreateBucket(k)
+					if err != nil {
+						return err
+					}
+					if err := nb.SetSequence(sub.Sequence()); err != nil {
+						return err
+					}
+					return copyBucket(append(append([][]byte(nil), path...), k), sub)
+				}
+				if repacked {
+					v = repack.value(v)
+				}
+				if size += int64(len(k) + len(v)); size > compactTxSize {
+					if err := tx.Commit(); err != nil {
+						return err
+					}
+					if tx, err = dst.Begin(true); err != nil {
+						return err
+					}
+					size = int64(len(k) + len(v))
+				}
+				d, err := dstBucket(tx, path)
+				if err != nil {
+					return err
+				}
+				return d.Put(k, v)
+			})
+		}
+		err = stx.ForEach(func(name []byte, b *bolt.Bucket) error {
+			nb, err := tx.CreateBucket(name)
+			if err != nil {
+				return err
+			}
+			if err := nb.SetSequence(b.Sequence()); err != nil {
+				return err
+			}
+			return copyBucket([][]byte{name}, b)
+		})
+		if err != nil {
+			return err
+		}
+		return tx.Commit()
+	})
+}
+
+// dstBucket returns the bucket at path in tx, set to pack its pages full:
+// the copy writes keys in order, so full pages never split.
+func dstBucket(tx *bolt.Tx, path [][]byte) (*bolt.Bucket, error) {
+	b := tx.Bucket(path[0])
+	for _, k := range path[1:] {
+		if b == nil {
+			break
+		}
+		b = b.Bucket(k)
+	}
+	if b == nil {
+		return nil, fmt.Errorf("bucket %q missing in the copy", path)
+	}
+	b.FillPercent = 1.0
+	return b, nil
 }

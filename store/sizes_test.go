@@ -3,7 +3,10 @@ package store
 import (
 	"os"
 	"path/filepath"
+	"reflect"
 	"testing"
+
+	kp "kontaktpunkt"
 )
 
 // TestCompactCopyEndsAtLastPage checks that the compacted copy holds no
@@ -12,7 +15,8 @@ import (
 func TestCompactCopyEndsAtLastPage(t *testing.T) {
 	s := openTest(t)
 	in := newIngester(1)
-	for _, ml := range in.mails(3000) {
+	mails := in.mails(3000)
+	for _, ml := range mails {
 		update(t, s, func(tx *Tx) error { return in.apply(tx, ml) })
 	}
 	out := filepath.Join(t.TempDir(), "compact.db")
@@ -48,6 +52,47 @@ func TestCompactCopyEndsAtLastPage(t *testing.T) {
 	if sizes[0].Keys == 0 {
 		t.Errorf("largest bucket %+v has no keys", sizes[0])
 	}
+	// Message records are packed again, tighter, and read the same.
+	var before, after int
+	for _, b := range sizes {
+		if b.Name == string(bucketMsg) {
+			after = b.LeafUse
+		}
+	}
+	orig, _, _ := s.Sizes()
+	for _, b := range orig {
+		if b.Name == string(bucketMsg) {
+			before = b.LeafUse
+		}
+	}
+	if after >= before*9/10 {
+		t.Errorf("message records take %d bytes in the copy, %d in the store", after, before)
+	}
+	view(t, c, func(tx *Tx) error {
+		repacked := 0
+		tx.b(bucketMsg).ForEach(func(k, v []byte) error {
+			if v[0] == codecZstdDict {
+				repacked++
+			}
+			return nil
+		})
+		if repacked < len(mails)/2 {
+			t.Errorf("%d of %d message records repacked", repacked, len(mails))
+		}
+		for _, ml := range mails[:200] {
+			var want *kp.Message
+			view(t, s, func(tx *Tx) error {
+				var err error
+				want, err = tx.Message(ml.m.ID)
+				return err
+			})
+			got, err := tx.Message(ml.m.ID)
+			if err != nil || !reflect.DeepEqual(got, want) {
+				t.Fatalf("message %s in the copy: %+v, %v; want %+v", ml.m.ID, got, err, want)
+			}
+		}
+		return nil
+	})
 	more := newIngester(2)
 	for _, ml := range more.mails(10) {
 		update(t, c, func(tx *Tx) error { return more.apply(tx, ml) })
