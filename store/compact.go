@@ -38,8 +38,9 @@ const compactTxSize = 64 << 20
 // keys and values, packed full, without the free pages bbolt keeps for
 // reuse (bbolt never shrinks a file, and freed pages still hold the bytes
 // of deleted records until they are reused), message records packed
-// again with zstd and the mail dictionary (repack.go), as is queued
-// outbound mail. It reads one consistent
+// again with zstd and the mail dictionary (repack.go), as are queued
+// outbound mail and the raw messages, whose log is written anew without
+// the ranges purged messages left. It reads one consistent
 // snapshot, so it runs while others write; writes made after it started
 // are not in the copy. The copy is written to path+".tmp" and renamed, so
 // path is either absent or complete. path must not exist.
@@ -72,7 +73,7 @@ func (s *Store) CompactTo(path string) (err error) {
 		return fmt.Errorf("compact: %w", err)
 	}
 	defer repack.close()
-	if err := guard(s.path, func() error { return copyPacked(dst, s.db, repack) }); err != nil {
+	if err := guard(s.path, func() error { return s.copyPacked(dst, repack) }); err != nil {
 		return fmt.Errorf("compact: %w", err)
 	}
 	// bbolt grows a file ahead of its pages (by up to 16 MiB at a time):
@@ -102,25 +103,78 @@ func (s *Store) CompactTo(path string) (err error) {
 	return nil
 }
 
-// copyPacked copies every bucket of src, on one snapshot, into dst,
+// copyPacked copies every bucket of the store, on one snapshot, into dst,
 // packing pages full and committing every compactTxSize bytes. Message
 // records and queued outbound mail (values read only through
 // codec.unpack) are packed again with repack: zstd with the mail
 // dictionary, tighter than the S2 the write path affords; compaction runs
-// offline.
-func copyPacked(dst, src *bolt.DB, repack *repacker) error {
-	return src.View(func(stx *bolt.Tx) error {
+// offline. The raw log is written anew, in Message-ID order, as the
+// Message-ID index is copied: each message's raw bytes packed again the
+// same way and its entry given the new offset and length, so the copy's
+// log has no purged ranges and raw_free is empty.
+func (s *Store) copyPacked(dst *bolt.DB, repack *repacker) error {
+	return s.view(func(stx *bolt.Tx) error {
+		src := s.newTx(stx)
 		tx, err := dst.Begin(true)
 		if err != nil {
 			return err
 		}
 		defer func() { tx.Rollback() }()
 		var size int64
-		// path names the bucket being copied, from the top, so the copy
-		// can find it again in a new transaction.
+		// put writes k, v into the bucket at path, in a new transaction
+		// when this one has written compactTxSize bytes.
+		put := func(path [][]byte, k, v []byte) error {
+			if size += int64(len(k) + len(v)); size > compactTxSize {
+				if err := tx.Commit(); err != nil {
+					return err
+				}
+				if tx, err = dst.Begin(true); err != nil {
+					return err
+				}
+				size = int64(len(k) + len(v))
+			}
+			d, err := dstBucket(tx, path)
+			if err != nil {
+				return err
+			}
+			return d.Put(k, v)
+		}
+		// rawEntry copies the raw bytes an index entry points to into the
+		// copy's log and returns the entry pointing there.
+		rawEntry := func(k, v []byte) ([]byte, error) {
+			e, err := decodeIDEntry(v)
+			if err != nil {
+				return nil, fmt.Errorf("msgid %q: %w", k, err)
+			}
+			if e.rawLen == 0 || e.rawLen >= bigRaw { // none, or in raw_big: copied as they are
+				return v, nil
+			}
+			packed, err := src.readRawLog(e.rawOff, e.rawLen)
+			if err != nil {
+				return nil, fmt.Errorf("msgid %q: %w", k, err)
+			}
+			packed = repack.value(packed)
+			size += int64(len(packed))
+			e.rawLen = uint64(len(packed))
+			if e.rawOff, err = s.newTx(tx).appendRawLog(packed); err != nil {
+				return nil, err
+			}
+			return e.encode(), nil
+		}
 		var copyBucket func(path [][]byte, b *bolt.Bucket) error
 		copyBucket = func(path [][]byte, b *bolt.Bucket) error {
-			repacked := len(path) == 1 && (string(path[0]) == string(bucketMsg) || string(path[0]) == string(bucketOutRaw))
+			top := ""
+			if len(path) == 1 {
+				top = string(path[0])
+			}
+			switch top {
+			case string(bucketRaw), string(bucketRawFree):
+				return nil // written with the Message-ID index
+			case string(bucketMsgID):
+				if err := ensureBucket(tx, bucketRaw, stx.Bucket(bucketRaw)); err != nil {
+					return err
+				}
+			}
 			return b.ForEach(func(k, v []byte) error {
 				if v == nil {
 					sub := b.Bucket(k)
@@ -137,31 +191,20 @@ func copyPacked(dst, src *bolt.DB, repack *repacker) error {
 					}
 					return copyBucket(append(append([][]byte(nil), path...), k), sub)
 				}
-				if repacked {
+				switch top {
+				case string(bucketMsg), string(bucketOutRaw):
 					v = repack.value(v)
-				}
-				if size += int64(len(k) + len(v)); size > compactTxSize {
-					if err := tx.Commit(); err != nil {
+				case string(bucketMsgID):
+					var err error
+					if v, err = rawEntry(k, v); err != nil {
 						return err
 					}
-					if tx, err = dst.Begin(true); err != nil {
-						return err
-					}
-					size = int64(len(k) + len(v))
 				}
-				d, err := dstBucket(tx, path)
-				if err != nil {
-					return err
-				}
-				return d.Put(k, v)
+				return put(path, k, v)
 			})
 		}
 		err = stx.ForEach(func(name []byte, b *bolt.Bucket) error {
-			nb, err := tx.CreateBucket(name)
-			if err != nil {
-				return err
-			}
-			if err := nb.SetSequence(b.Sequence()); err != nil {
+			if err := ensureBucket(tx, name, b); err != nil {
 				return err
 			}
 			return copyBucket([][]byte{name}, b)
@@ -171,6 +214,22 @@ func copyPacked(dst, src *bolt.DB, repack *repacker) error {
 		}
 		return tx.Commit()
 	})
+}
+
+// ensureBucket creates the top-level bucket name in tx, with the sequence
+// of src (nil: none), unless it exists.
+func ensureBucket(tx *bolt.Tx, name []byte, src *bolt.Bucket) error {
+	if tx.Bucket(name) != nil {
+		return nil
+	}
+	nb, err := tx.CreateBucket(name)
+	if err != nil {
+		return err
+	}
+	if src != nil {
+		return nb.SetSequence(src.Sequence())
+	}
+	return nil
 }
 
 // dstBucket returns the bucket at path in tx, set to pack its pages full:

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"os"
 	"path/filepath"
 	"reflect"
@@ -52,21 +53,24 @@ func TestCompactCopyEndsAtLastPage(t *testing.T) {
 	if sizes[0].Keys == 0 {
 		t.Errorf("largest bucket %+v has no keys", sizes[0])
 	}
-	// Message records are packed again, tighter, and read the same.
-	var before, after int
-	for _, b := range sizes {
-		if b.Name == string(bucketMsg) {
-			after = b.LeafUse
-		}
-	}
+	// Message records and raw messages are packed again, tighter, and
+	// read the same.
 	orig, _, _ := s.Sizes()
-	for _, b := range orig {
-		if b.Name == string(bucketMsg) {
-			before = b.LeafUse
+	for _, name := range [][]byte{bucketMsg, bucketRaw} {
+		var before, after int
+		for _, b := range sizes {
+			if b.Name == string(name) {
+				after = b.LeafUse
+			}
 		}
-	}
-	if after >= before*9/10 {
-		t.Errorf("message records take %d bytes in the copy, %d in the store", after, before)
+		for _, b := range orig {
+			if b.Name == string(name) {
+				before = b.LeafUse
+			}
+		}
+		if after >= before*9/10 {
+			t.Errorf("bucket %s takes %d bytes in the copy, %d in the store", name, after, before)
+		}
 	}
 	view(t, c, func(tx *Tx) error {
 		repacked := 0
@@ -89,6 +93,10 @@ func TestCompactCopyEndsAtLastPage(t *testing.T) {
 			got, err := tx.Message(ml.m.ID)
 			if err != nil || !reflect.DeepEqual(got, want) {
 				t.Fatalf("message %s in the copy: %+v, %v; want %+v", ml.m.ID, got, err, want)
+			}
+			raw, err := tx.Raw(ml.m.ID)
+			if err != nil || !bytes.Equal(raw, ml.raw) {
+				t.Fatalf("raw message %s in the copy: %d bytes, %v; want %d", ml.m.ID, len(raw), err, len(ml.raw))
 			}
 		}
 		return nil
