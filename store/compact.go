@@ -132,6 +132,11 @@ func (s *Store) copyPacked(dst *bolt.DB, repack *repacker) error {
 					return err
 				}
 				size = int64(len(k) + len(v))
+				// Let go of the pages of both files mapped so far, so
+				// the resident set stays at about one transaction's worth
+				// (releasePages).
+				src.releasePages()
+				s.newTx(tx).releasePages()
 			}
 			d, err := dstBucket(tx, path)
 			if err != nil {
