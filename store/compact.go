@@ -34,6 +34,10 @@ func truncateSync(path string, size int64) error {
 // is copied with bounded memory.
 const compactTxSize = 64 << 20
 
+// compactReleaseSize is how many bytes of keys and values the copy writes
+// between releases of the pages it mapped.
+const compactReleaseSize = 8 << 20
+
 // CompactTo writes a compacted copy of the store to path: only the live
 // keys and values, packed full, without the free pages bbolt keeps for
 // reuse (bbolt never shrinks a file, and freed pages still hold the bytes
@@ -120,7 +124,7 @@ func (s *Store) copyPacked(dst *bolt.DB, repack *repacker) error {
 			return err
 		}
 		defer func() { tx.Rollback() }()
-		var size int64
+		var size, released int64
 		// put writes k, v into the bucket at path, in a new transaction
 		// when this one has written compactTxSize bytes.
 		put := func(path [][]byte, k, v []byte) error {
@@ -132,11 +136,13 @@ func (s *Store) copyPacked(dst *bolt.DB, repack *repacker) error {
 					return err
 				}
 				size = int64(len(k) + len(v))
-				// Let go of the pages of both files mapped so far, so
-				// the resident set stays at about one transaction's worth
-				// (releasePages).
+			}
+			// Let go of the pages of both files mapped so far, so the
+			// resident set does not grow with the store (releasePages).
+			if released += int64(len(k) + len(v)); released > compactReleaseSize {
 				src.releasePages()
 				s.newTx(tx).releasePages()
+				released = 0
 			}
 			d, err := dstBucket(tx, path)
 			if err != nil {
