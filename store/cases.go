@@ -233,14 +233,24 @@ func (tx *Tx) Cases(f CaseFilter) ([]kp.Case, error) {
 	return out, err
 }
 
+// releaseEvery is how many cases EachCase reads between releases of the
+// store pages it mapped (releasePages): ~300 KiB of case records, whose
+// pages, with the kernel's fault-around, map up to ~16 times that:
+// `cases` over 220,000 cases peaks at 33 MiB RSS instead of 1 GiB.
+const releaseEvery = 1024
+
 // EachCase calls fn for each case matching f, newest (highest id) first,
-// one at a time, so a listing of any size needs the memory of one case.
+// one at a time, so a listing of any size needs the memory of one case:
+// the store pages it maps are released as it goes.
 // An error from fn stops the walk and is returned.
 func (tx *Tx) EachCase(f CaseFilter, fn func(*kp.Case) error) error {
-	skip, n := f.Offset, 0
+	skip, n, seen := f.Offset, 0, 0
 	// take applies the filters the walk does not already guarantee and
 	// the paging; false stops the walk.
 	take := func(c *kp.Case) (bool, error) {
+		if seen++; seen%releaseEvery == 0 {
+			tx.releasePages()
+		}
 		if f.Status != "" && c.Status != f.Status {
 			return true, nil
 		}

@@ -20,7 +20,13 @@ const (
 	codecZstd   byte = 1
 	codecS2     byte = 2 // S2 block
 	codecS2Dict byte = 3 // S2 block with mailDict as history (dict.go)
+	// codecZstdDict: a zstd frame with mailDict as its raw dictionary
+	// (zstdDictID). compact packs message records so (repack.go).
+	codecZstdDict byte = 4
 )
+
+// zstdDictID names mailDict in the zstd frames of codecZstdDict.
+const zstdDictID = 1
 
 // zstdFrom is the size from which values are compressed with zstd rather
 // than S2. On ~3 KB mails zstd's per-call cost (~75 µs on the 2-core test
@@ -73,6 +79,7 @@ func newCodec() (*codec, error) {
 		zstd.WithDecoderConcurrency(2),
 		zstd.WithDecoderLowmem(true),
 		zstd.WithDecoderMaxMemory(maxDecoded),
+		zstd.WithDecoderDictRaw(zstdDictID, []byte(mailDict)),
 	)
 	if err != nil {
 		enc.Close()
@@ -142,7 +149,7 @@ func (c *codec) unpack(v []byte) ([]byte, error) {
 	switch v[0] {
 	case codecPlain:
 		return append([]byte(nil), v[1:]...), nil
-	case codecZstd:
+	case codecZstd, codecZstdDict:
 		out, err := c.dec.DecodeAll(v[1:], nil)
 		if err != nil {
 			return nil, fmt.Errorf("decompressing: %w (%w)", err, ErrCorrupt)

@@ -83,3 +83,40 @@ func BenchmarkEachCase(b *testing.B) {
 	}
 	b.ReportMetric(float64(total)*float64(b.N)/b.Elapsed().Seconds(), "cases/s")
 }
+
+// TestEachCaseAcrossPageReleases lists more cases than EachCase reads
+// between releases of the mapped pages and checks every one comes back
+// whole and in order, by both walks (every case, and a status index).
+func TestEachCaseAcrossPageReleases(t *testing.T) {
+	s := openTest(t)
+	const n = 3*releaseEvery + 17
+	update(t, s, func(tx *Tx) error {
+		for i := range n {
+			id, err := tx.NextCaseID()
+			if err != nil {
+				return err
+			}
+			c := &kp.Case{ID: id, Subject: fmt.Sprintf("sak %d om søknad", id), Status: kp.StatusOpen,
+				Priority: kp.PriorityNormal, Created: time.Unix(int64(i), 0), Requester: kp.Address{Addr: fmt.Sprintf("p%d@uio.no", id)}}
+			if err := tx.PutCase(c); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	for _, f := range []CaseFilter{{}, {Status: kp.StatusOpen}} {
+		next := kp.CaseID(n)
+		err := s.View(func(tx *Tx) error {
+			return tx.EachCase(f, func(c *kp.Case) error {
+				if c.ID != next || c.Subject != fmt.Sprintf("sak %d om søknad", c.ID) || c.Requester.Addr != fmt.Sprintf("p%d@uio.no", c.ID) {
+					return fmt.Errorf("case %d (want %d): %q %q", c.ID, next, c.Subject, c.Requester.Addr)
+				}
+				next--
+				return nil
+			})
+		})
+		if err != nil || next != 0 {
+			t.Errorf("filter %+v: %v; %d cases not listed", f, err, next)
+		}
+	}
+}

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"text/tabwriter"
 
 	"kontaktpunkt/store"
 )
@@ -20,6 +21,7 @@ func cmdCheckStore(ctx context.Context, args []string, stdout, stderr io.Writer)
 	var cf commonFlags
 	cf.register(fs)
 	asJSON := fs.Bool("json", false, "print the report as JSON")
+	sizes := fs.Bool("sizes", false, "print only the bytes each bucket takes, largest first (no check)")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -32,6 +34,9 @@ func cmdCheckStore(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	path := cfg.Store.Path
+	if *sizes {
+		return printSizes(path, *asJSON, stdout)
+	}
 	r, err := store.CheckFile(path)
 	switch {
 	case isNotExist(err):
@@ -45,6 +50,43 @@ func cmdCheckStore(ctx context.Context, args []string, stdout, stderr io.Writer)
 		return err
 	}
 	return printReport(r, *asJSON, stdout)
+}
+
+// printSizes prints the bytes each bucket of the store at path takes.
+func printSizes(path string, asJSON bool, stdout io.Writer) error {
+	st, err := store.Open(path, store.Options{ReadOnly: true})
+	if isNotExist(err) {
+		return usageErr("no store at %s", path)
+	} else if err != nil {
+		return err
+	}
+	defer st.Close()
+	sizes, pageSize, err := st.Sizes()
+	if err != nil {
+		return err
+	}
+	if asJSON {
+		return writeJSON(stdout, struct {
+			PageSize int                `json:"page_size"`
+			Buckets  []store.BucketSize `json:"buckets"`
+		}{pageSize, sizes})
+	}
+	w := tabwriter.NewWriter(stdout, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(w, "bucket\tkeys\tleaf pages\toverflow\tin use\tpages\tfull\t")
+	var use, alloc int
+	for _, b := range sizes {
+		use, alloc = use+b.Use(), alloc+b.TotalAlloc
+		fmt.Fprintf(w, "%s\t%d\t%d\t%d\t%d\t%d\t%s\t\n", b.Name, b.Keys, b.LeafPages, b.Overflow, b.Use(), b.TotalAlloc, percent(b.Use(), b.TotalAlloc))
+	}
+	fmt.Fprintf(w, "total\t\t\t\t%d\t%d\t%s\t\n", use, alloc, percent(use, alloc))
+	return w.Flush()
+}
+
+func percent(a, b int) string {
+	if b == 0 {
+		return "-"
+	}
+	return fmt.Sprintf("%.0f%%", 100*float64(a)/float64(b))
 }
 
 // printReport prints what check-store found and fails with damagedReport

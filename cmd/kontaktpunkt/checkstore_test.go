@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -391,4 +392,26 @@ func TestIngestThroughServeOnDamagedStore(t *testing.T) {
 		t.Errorf("ingest through serve: exit %d, want 1 and one line with the pointer: %q", code, errOut)
 	}
 	waitStopped(t, ctx, d)
+}
+
+// check-store -sizes prints each bucket's keys and bytes, as a table and
+// as JSON.
+func TestCheckStoreSizes(t *testing.T) {
+	ds := newDamagedStore(t)
+	out, errOut, code := run(t, "", "check-store", "-db", ds.db, "-sizes")
+	if code != 0 || !strings.Contains(out, "bucket") || !regexp.MustCompile(`(?m)^\s+msg\s+[1-9]`).MatchString(out) || !strings.Contains(out, "total") {
+		t.Fatalf("check-store -sizes: exit %d: %s%s", code, out, errOut)
+	}
+	out, errOut, code = run(t, "", "check-store", "-db", ds.db, "-sizes", "-json")
+	var rep struct {
+		PageSize int `json:"page_size"`
+		Buckets  []struct {
+			Name  string `json:"name"`
+			Keys  int    `json:"keys"`
+			Alloc int    `json:"total_alloc"`
+		} `json:"buckets"`
+	}
+	if err := json.Unmarshal([]byte(out), &rep); err != nil || code != 0 || rep.PageSize == 0 || len(rep.Buckets) == 0 || rep.Buckets[0].Alloc == 0 {
+		t.Fatalf("check-store -sizes -json: exit %d, %+v, %v: %s%s", code, rep, err, out, errOut)
+	}
 }
