@@ -7,7 +7,7 @@ import (
 	"time"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
@@ -207,7 +207,7 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 
 	out := &outbox{g: g, tx: tx, now: now, quiet: g.Quiet}
 	if len(p.Attachments) > 0 && !g.Quiet && !pi.class.Machine() {
-		out.attach, out.omitted = mailbox.Attachments(pi.Raw, maxRelayAttachments)
+		out.attach, out.omitted = mailmsg.Attachments(pi.Raw, maxRelayAttachments)
 	}
 	var c *kp.Case
 	if th.NewCase {

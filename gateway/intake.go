@@ -8,6 +8,7 @@ import (
 
 	kp "kontaktpunkt"
 	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
@@ -95,7 +96,7 @@ func (g *Gateway) operate(channel string, id kp.CaseID, actor kp.Address, comman
 		}
 		prevNext := c.Next
 		msg := &kp.Message{
-			ID: mailbox.NewMessageID("operator.invalid"), Case: c.ID, Direction: kp.In, Class: kp.ClassHuman,
+			ID: mailmsg.NewMessageID("operator.invalid"), Case: c.ID, Direction: kp.In, Class: kp.ClassHuman,
 			MatchedBy: kp.MatchNone, Kind: "command", From: actor, Subject: strings.TrimSpace(commands),
 			Date: now, Received: now, Text: text, Authenticated: true, Source: operatorSource(channel),
 		}

@@ -9,7 +9,7 @@ import (
 	"time"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
@@ -27,7 +27,7 @@ type outbox struct {
 	caseID kp.CaseID // for log lines
 	// attach are the attachments of the message being applied, passed on
 	// by the mail that relays it; omitted names those too large to.
-	attach  []mailbox.Attached
+	attach  []mailmsg.Attached
 	omitted []string
 	// events are lines to record on the case once the mail is queued
 	// (recipients left out, limits reached).
@@ -168,7 +168,7 @@ func (o *outbox) send(c *kp.Case, kind string, to, cc []kp.Address, autoSubmitte
 		o.err = err
 		return
 	}
-	var att []mailbox.Attached
+	var att []mailmsg.Attached
 	if carriesAttachments(kind) {
 		att = o.attach
 		body += omittedNote(o.omitted, o.g.Templates.Lang())
@@ -212,7 +212,7 @@ func (o *outbox) filter(kind string, list []kp.Address) []kp.Address {
 			continue
 		}
 		seen[n] = true
-		if err := mailbox.CheckAddress(n); err != nil {
+		if err := mailmsg.CheckAddress(n); err != nil {
 			// Another person's mail may name an address no mail can be
 			// sent to; it must not stop the mail to everyone else.
 			o.events = append(o.events, fmt.Sprintf("%s: %s left out: %v", kind, n, err))
@@ -261,14 +261,14 @@ func (o *outbox) filter(kind string, list []kp.Address) []kp.Address {
 
 // queueMail composes a mail and puts it in the outbox and on the case's
 // timeline, in the caller's transaction.
-func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.Address, autoSubmitted, body string, att []mailbox.Attached, now time.Time) error {
+func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.Address, autoSubmitted, body string, att []mailmsg.Attached, now time.Time) error {
 	contact := kp.Address{Name: g.Config.Contact.Name, Addr: g.Config.Contact.Address}
 	replyTo := contact
 	if g.TokenSecret != nil {
 		replyTo.Addr = routing.TokenAddress(contact.Addr, routing.ReplyToken(g.TokenSecret, c.ID))
 	}
 	_, domain, _ := strings.Cut(contact.Addr, "@")
-	id := mailbox.NewMessageID(domain)
+	id := mailmsg.NewMessageID(domain)
 	subject := c.ID.Tag(g.Config.Contact.TagPrefix) + " " + c.Subject
 	if kind == "note" || kind == "outsider" {
 		// Internal mail says so in its subject, and a reply to it keeps
@@ -293,7 +293,7 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 	// relays too, so two ticket systems cannot talk to each other forever.
 	headers["X-Auto-Response-Suppress"] = "All"
 	from := g.headerFrom(contact, replyTo, to, cc)
-	raw, err := mailbox.Compose(mailbox.OutMail{
+	raw, err := mailmsg.Compose(mailmsg.OutMail{
 		From: from, To: to, Cc: cc, ReplyTo: replyTo, Subject: subject, Text: body,
 		MessageID: id, InReplyTo: c.LastMessageID, References: refs,
 		AutoSubmitted: autoSubmitted, Headers: headers, Date: now, Attachments: att,
@@ -489,8 +489,8 @@ func (g *Gateway) escalationAddrs(c *kp.Case, level int) []kp.Address {
 func (g *Gateway) queueLoose(tx *store.Tx, kind string, to []kp.Address, subject, body string, now time.Time) error {
 	contact := kp.Address{Name: g.Config.Contact.Name, Addr: g.Config.Contact.Address}
 	_, domain, _ := strings.Cut(contact.Addr, "@")
-	id := mailbox.NewMessageID(domain)
-	raw, err := mailbox.Compose(mailbox.OutMail{
+	id := mailmsg.NewMessageID(domain)
+	raw, err := mailmsg.Compose(mailmsg.OutMail{
 		From: contact, To: to, ReplyTo: contact, Subject: subject, Text: body, MessageID: id,
 		AutoSubmitted: "auto-generated", Date: now,
 		Headers: map[string]string{kp.LoopHeader: kp.NormAddr(contact.Addr), "X-Auto-Response-Suppress": "All"},
@@ -526,7 +526,7 @@ func (o *outbox) assignWith(c *kp.Case, except, author, message string) {
 			o.attach, o.omitted = nil, nil
 			if len(m.Attachments) > 0 {
 				if raw, err := o.tx.Raw(m.ID); err == nil {
-					o.attach, o.omitted = mailbox.Attachments(raw, maxRelayAttachments)
+					o.attach, o.omitted = mailmsg.Attachments(raw, maxRelayAttachments)
 				}
 			}
 		}

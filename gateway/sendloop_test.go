@@ -12,6 +12,7 @@ import (
 	"kontaktpunkt/config"
 	"kontaktpunkt/internal/smtptest"
 	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
@@ -55,7 +56,7 @@ func TestOutboxSendsEachMessageOnce(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, m := range got {
-		p, err := mailbox.Parse(m.Data)
+		p, err := mailmsg.Parse(m.Data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +111,7 @@ func TestOutboxPermanentFailureTellsStaff(t *testing.T) {
 	if len(notices) != 1 {
 		t.Fatalf("delivery-failure notices = %d", len(notices))
 	}
-	if p, err := mailbox.Parse(notices[0].Raw); err != nil || !strings.Contains(p.Text, ola) {
+	if p, err := mailmsg.Parse(notices[0].Raw); err != nil || !strings.Contains(p.Text, ola) {
 		t.Fatalf("notice does not name the address: %v %q", err, p.Text)
 	}
 	if c := h.caseOf(id); c.Messages < 4 {
@@ -355,7 +356,7 @@ func TestOutboxCrashSendsAtMostFourTwice(t *testing.T) {
 			}
 			got := map[string]int{}
 			for _, m := range srv.Messages() {
-				p, err := mailbox.Parse(m.Data)
+				p, err := mailmsg.Parse(m.Data)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -45,6 +45,7 @@ import (
 	"github.com/emersion/go-sasl"
 
 	kp "kontaktpunkt"
+	"kontaktpunkt/mailbox/mailmsg"
 )
 
 // Security modes for IMAPConfig.Security (the same words as SMTPConfig's).
@@ -887,7 +888,7 @@ func (s *session) collect(cmd *imapclient.FetchCommand, sizes map[imap.UID]int64
 				}
 				raw, oversize = b, over
 				if sizes != nil {
-					raw, oversize = HeaderPart(b), max(sizes[uid], over)
+					raw, oversize = mailmsg.HeaderPart(b), max(sizes[uid], over)
 				}
 				if sizes != nil && oversize == 0 {
 					// A header the server sent for a message not asked
@@ -915,7 +916,7 @@ func readLiteral(lit imap.LiteralReader, limit int64) (raw []byte, oversize int6
 	var n int64
 	switch {
 	case limit > 0 && size > limit:
-		raw, n, err = readPast(lit, nil)
+		raw, n, err = mailmsg.ReadPast(lit, nil)
 		oversize = n
 	case limit > 0:
 		raw = make([]byte, size)

@@ -8,6 +8,8 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"kontaktpunkt/mailbox/mailmsg"
 )
 
 // sizedMessage returns a message of exactly size bytes, ending in a line
@@ -145,39 +147,9 @@ func TestReadSourcesLimitHeaderOnly(t *testing.T) {
 	if got[0].Oversize != int64(len(raw)) {
 		t.Errorf("Oversize %d, want %d", got[0].Oversize, len(raw))
 	}
-	if len(got[0].Raw) > MaxStubHeader || !bytes.HasPrefix(raw, got[0].Raw) || !bytes.HasSuffix(got[0].Raw, []byte("\r\n")) {
-		t.Errorf("Raw is %d bytes, want a prefix of whole lines within %d", len(got[0].Raw), MaxStubHeader)
+	if len(got[0].Raw) > mailmsg.MaxStubHeader || !bytes.HasPrefix(raw, got[0].Raw) || !bytes.HasSuffix(got[0].Raw, []byte("\r\n")) {
+		t.Errorf("Raw is %d bytes, want a prefix of whole lines within %d", len(got[0].Raw), mailmsg.MaxStubHeader)
 	}
-}
-
-func TestHeaderPart(t *testing.T) {
-	for _, tc := range []struct{ raw, want string }{
-		{"A: 1\r\nB: 2\r\n\r\nbody\r\n\r\nmore", "A: 1\r\nB: 2\r\n\r\n"},
-		{"A: 1\nB: 2\n\nbody", "A: 1\nB: 2\n\n"},
-		{"\r\nbody", "\r\n"},
-		{"A: 1\r\nno end", "A: 1\r\nno end"},
-		{"", ""},
-	} {
-		if got := HeaderPart([]byte(tc.raw)); string(got) != tc.want {
-			t.Errorf("HeaderPart(%q) = %q, want %q", tc.raw, got, tc.want)
-		}
-	}
-}
-
-func FuzzHeaderPart(f *testing.F) {
-	f.Add([]byte("A: 1\r\nB: 2\r\n\r\nbody"))
-	f.Add([]byte("A: 1\n\n"))
-	f.Add([]byte("\n"))
-	f.Add([]byte("A: 1\r\n \r\n\r\n"))
-	f.Fuzz(func(t *testing.T, raw []byte) {
-		h := HeaderPart(raw)
-		if !bytes.HasPrefix(raw, h) || len(h) > MaxStubHeader {
-			t.Fatalf("HeaderPart returned %d bytes that are not a prefix within the cap", len(h))
-		}
-		if e := headerEnd(h); e >= 0 && e != len(h) {
-			t.Fatalf("the header part holds a blank line at %d before its end %d", e, len(h))
-		}
-	})
 }
 
 // FuzzReadSourcesLimit: whatever the input and limit, every message is

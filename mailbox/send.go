@@ -28,6 +28,8 @@ import (
 	"time"
 
 	"github.com/wneessen/go-mail/smtp"
+
+	"kontaktpunkt/mailbox/mailmsg"
 )
 
 // SMTPConfig says how to reach the relay.
@@ -159,7 +161,7 @@ func IsTemporary(err error) bool {
 	if errors.As(err, &se) {
 		return se.Temporary
 	}
-	if errors.Is(err, ErrCompose) || errors.Is(err, ErrNoRecipients) {
+	if errors.Is(err, mailmsg.ErrCompose) || errors.Is(err, ErrNoRecipients) {
 		return false
 	}
 	if code := replyCode(err); code != 0 {
@@ -421,7 +423,7 @@ func (s *Sender) transaction(ctx context.Context, from string, to []string, raw 
 		s.dirty = false
 	}
 	s.dirty = true // until DATA completes
-	if w, err := WireAddr(from); err == nil {
+	if w, err := mailmsg.WireAddr(from); err == nil {
 		from = w
 	}
 	if err := s.c.Mail("<" + from + ">"); err != nil {
@@ -430,7 +432,7 @@ func (s *Sender) transaction(ctx context.Context, from string, to []string, raw 
 	var accepted []string
 	var refused []*SendError
 	for _, rcpt := range to {
-		wire, err := WireAddr(rcpt)
+		wire, err := mailmsg.WireAddr(rcpt)
 		if err != nil {
 			refused = append(refused, &SendError{Code: 553, Rcpt: rcpt, Err: fmt.Errorf("RCPT TO: %w", err)})
 			continue

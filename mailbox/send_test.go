@@ -14,6 +14,7 @@ import (
 
 	kp "kontaktpunkt"
 	"kontaktpunkt/internal/smtptest"
+	"kontaktpunkt/mailbox/mailmsg"
 )
 
 const (
@@ -24,7 +25,7 @@ const (
 // testRaw composes a real message, as the outbox would hold it.
 func testRaw(t testing.TB, i int) []byte {
 	t.Helper()
-	raw, err := Compose(OutMail{
+	raw, err := mailmsg.Compose(mailmsg.OutMail{
 		From:      kp.Address{Name: "Integrasjon", Addr: envFrom},
 		To:        []kp.Address{{Name: "Ola Nordmann", Addr: ola}},
 		Subject:   fmt.Sprintf("[INT#%d] Spørsmål om blåbær", i),
@@ -360,7 +361,7 @@ func TestIsTemporary(t *testing.T) {
 		"network":      {&net.OpError{Op: "dial", Err: errors.New("connection refused")}, true},
 		"eof":          {io.EOF, true},
 		"unknown":      {errors.New("something odd"), true},
-		"compose":      {fmt.Errorf("x: %w", ErrCompose), false},
+		"compose":      {fmt.Errorf("x: %w", mailmsg.ErrCompose), false},
 		"send temp":    {&SendError{Temporary: true, Code: 452}, true},
 		"send perm":    {&SendError{Code: 554}, false},
 		"rcpts mixed":  {&RecipientErrors{Failed: []*SendError{{Rcpt: "a"}, {Rcpt: "b", Temporary: true}}}, true},

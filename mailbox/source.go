@@ -15,6 +15,8 @@ import (
 	"sort"
 	"strconv"
 	"strings"
+
+	"kontaktpunkt/mailbox/mailmsg"
 )
 
 // Source is one message read by ReadSources.
@@ -215,7 +217,7 @@ func (sr *sourceReader) readMbox(r *bufio.Reader, name string) error {
 					cur = append(cur, line...)
 					// A blank line may be the separator, not the message's.
 					if sr.limit > 0 && size > sr.limit && !(prevBlank && size-int64(lastLen) <= sr.limit) {
-						cur, over = HeaderPart(cur), true
+						cur, over = mailmsg.HeaderPart(cur), true
 					}
 				}
 			}

@@ -1,5 +1,5 @@
 // Parsing: raw mail into kp.Parsed (docs/behaviour.md, Reading a message). The package comment
-// lives in imap.go; these are the parser's invariants.
+// is in doc.go; these are the parser's invariants.
 //
 //   - Parse never panics and never hangs on untrusted input: MIME nesting is
 //     limited to maxDepth levels and maxParts parts, every loop consumes input,
@@ -60,7 +60,7 @@
 //
 // Every repair is recorded as a defect.
 
-package mailbox
+package mailmsg
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package mailbox
+package mailmsg
 
 // Outbound composition. Compose is a pure function: the same OutMail always
 // gives the same bytes, so the outbox can store the exact message that goes
