@@ -33,7 +33,6 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"net"
-	"net/http"
 	"runtime/debug"
 	"slices"
 	"strings"
@@ -46,6 +45,7 @@ import (
 
 	kp "kontaktpunkt"
 	"kontaktpunkt/mailbox/mailmsg"
+	"kontaktpunkt/mailbox/oauthsasl"
 )
 
 // Security modes for IMAPConfig.Security (the same words as SMTPConfig's).
@@ -83,7 +83,7 @@ type IMAPConfig struct {
 	// when the server does not offer AUTH=PLAIN.
 	Username, Password string
 	// OAuth2, when set, authenticates with XOAUTH2/OAUTHBEARER instead of the password.
-	OAuth2 *OAuth2Config
+	OAuth2 *oauthsasl.OAuth2Config
 	// Mailbox is the intake folder ("INBOX"); Processed and Quarantine receive
 	// committed and quarantined mail ("Processed", "Quarantine") and are
 	// created when missing.
@@ -189,7 +189,7 @@ type Poller struct {
 	cfg    IMAPConfig
 	sink   Sink
 	log    *slog.Logger
-	tokens *TokenSource
+	tokens *oauthsasl.TokenSource
 
 	// Now is the clock (time.Now by default); set before Run.
 	Now func() time.Time
@@ -246,7 +246,7 @@ func NewPoller(cfg IMAPConfig, sink Sink, log *slog.Logger) *Poller {
 		Jitter: rand.Float64,
 	}
 	if cfg.OAuth2 != nil {
-		p.tokens = NewTokenSource(*cfg.OAuth2, nil)
+		p.tokens = oauthsasl.NewTokenSource(*cfg.OAuth2, nil)
 	}
 	return p
 }
@@ -565,10 +565,10 @@ func (p *Poller) authenticate(ctx context.Context, c *imapclient.Client) error {
 		host, port := splitHostPort(p.cfg.Addr)
 		var mech sasl.Client
 		user := p.cfg.Username
-		if strings.EqualFold(p.cfg.OAuth2.Mechanism, MechOAuthBearer) {
-			mech = NewOAuthBearerClient(user, tok, host, port)
+		if strings.EqualFold(p.cfg.OAuth2.Mechanism, oauthsasl.MechOAuthBearer) {
+			mech = oauthsasl.NewOAuthBearerClient(user, tok, host, port)
 		} else {
-			mech = NewXOAuth2Client(user, tok)
+			mech = oauthsasl.NewXOAuth2Client(user, tok)
 		}
 		err = c.Authenticate(mech)
 	} else if c.Caps().Has(imap.AuthCap(sasl.Plain)) {
@@ -639,7 +639,7 @@ func (s *session) idle(ctx context.Context) (full bool, err error) {
 	if s.p.tokens != nil {
 		// Wake to renew the token ahead of expiry; a failing endpoint is
 		// asked again every tokenRetry at most.
-		restart = min(restart, max(s.p.tokens.refreshIn(), tokenRetry))
+		restart = min(restart, max(s.p.tokens.RefreshIn(), tokenRetry))
 	}
 	cmd, err := s.c.Idle()
 	if err != nil {
@@ -1166,12 +1166,4 @@ func (s *session) move(set imap.UIDSet, dest string) func() error {
 		}
 		return nil
 	}
-}
-
-// httpClientOrDefault returns c, or a client with a sane timeout.
-func httpClientOrDefault(c *http.Client) *http.Client {
-	if c != nil {
-		return c
-	}
-	return &http.Client{Timeout: 30 * time.Second}
 }

@@ -30,6 +30,7 @@ import (
 	"github.com/wneessen/go-mail/smtp"
 
 	"kontaktpunkt/mailbox/mailmsg"
+	"kontaktpunkt/mailbox/oauthsasl"
 )
 
 // SMTPConfig says how to reach the relay.
@@ -45,7 +46,7 @@ type SMTPConfig struct {
 	Username, Password string
 	// OAuth2, instead of Password, authenticates Username with XOAUTH2 or
 	// OAUTHBEARER and an access token (Microsoft 365, Google).
-	OAuth2 *OAuth2Config
+	OAuth2 *oauthsasl.OAuth2Config
 	// HeloName is the name in EHLO; default the host name.
 	HeloName string
 	// TLSConfig is used for "tls" and "starttls"; default verifies the
@@ -182,7 +183,7 @@ type Sender struct {
 	log    *slog.Logger
 	host   string
 	port   string
-	tokens *TokenSource // with cfg.OAuth2
+	tokens *oauthsasl.TokenSource // with cfg.OAuth2
 
 	c        *smtp.Client
 	conn     net.Conn // the TCP connection under c, for deadlines
@@ -207,7 +208,7 @@ func NewSender(cfg SMTPConfig, log *slog.Logger) *Sender {
 	}
 	s := &Sender{Now: time.Now, cfg: cfg, log: log, host: host, port: port}
 	if cfg.OAuth2 != nil {
-		s.tokens = NewTokenSource(*cfg.OAuth2, nil)
+		s.tokens = oauthsasl.NewTokenSource(*cfg.OAuth2, nil)
 	}
 	return s
 }

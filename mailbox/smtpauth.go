@@ -9,6 +9,8 @@ import (
 
 	"github.com/emersion/go-sasl"
 	"github.com/wneessen/go-mail/smtp"
+
+	"kontaktpunkt/mailbox/oauthsasl"
 )
 
 // saslAuth lets go-mail's SMTP client speak one of our SASL clients
@@ -36,9 +38,9 @@ func (a *saslAuth) Next(fromServer []byte, more bool) ([]byte, error) {
 // by the configured mechanism, which the relay must offer. A token the
 // relay refuses is forgotten, so the next connection asks for a new one.
 func (s *Sender) authOAuth2(ctx context.Context, offered []string) error {
-	mech := MechXOAuth2
+	mech := oauthsasl.MechXOAuth2
 	if strings.EqualFold(s.cfg.OAuth2.Mechanism, "oauthbearer") {
-		mech = MechOAuthBearer
+		mech = oauthsasl.MechOAuthBearer
 	}
 	if !contains(offered, mech) {
 		return fmt.Errorf("relay offers AUTH %q, not %s (smtp.oauth2.mechanism)", strings.Join(offered, " "), mech)
@@ -48,17 +50,17 @@ func (s *Sender) authOAuth2(ctx context.Context, offered []string) error {
 		return fmt.Errorf("getting an access token for %s: %w", s.cfg.Username, err)
 	}
 	var c sasl.Client
-	if mech == MechOAuthBearer {
+	if mech == oauthsasl.MechOAuthBearer {
 		port, _ := strconv.Atoi(s.port)
-		c = NewOAuthBearerClient(s.cfg.Username, token, s.host, port)
+		c = oauthsasl.NewOAuthBearerClient(s.cfg.Username, token, s.host, port)
 	} else {
-		c = NewXOAuth2Client(s.cfg.Username, token)
+		c = oauthsasl.NewXOAuth2Client(s.cfg.Username, token)
 	}
 	if err := s.c.Auth(&saslAuth{c: c, allowClear: isLoopback(s.host)}); err != nil {
-		s.tokens.forget()
+		s.tokens.Forget()
 		detail := ""
-		if x, ok := c.(*xoauth2Client); ok && x.failure != "" {
-			detail = " (" + oneLineSASL(x.failure) + ")"
+		if f := oauthsasl.Failure(c); f != "" {
+			detail = " (" + oneLineSASL(f) + ")"
 		}
 		return fmt.Errorf("auth as %s with %s: %w%s", s.cfg.Username, mech, err, detail)
 	}

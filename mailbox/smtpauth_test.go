@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"kontaktpunkt/internal/smtptest"
+	"kontaktpunkt/mailbox/internal/tokentest"
+	"kontaktpunkt/mailbox/oauthsasl"
 )
 
 // A relay that accepts only XOAUTH2/OAUTHBEARER (as Microsoft 365 does with
@@ -17,10 +19,10 @@ import (
 func TestSenderOAuth2OnlyRelay(t *testing.T) {
 	for _, mech := range []string{"xoauth2", "oauthbearer"} {
 		t.Run(mech, func(t *testing.T) {
-			te := newTokenEndpoint(t)
+			te := tokentest.New(t)
 			srv := smtptest.Start(t, smtptest.WithSTARTTLS(), smtptest.WithOAuth2("integrasjon@example.org", "token-1"))
 			s := NewSender(SMTPConfig{Addr: srv.Addr, Security: SecuritySTARTTLS, Username: "integrasjon@example.org",
-				OAuth2: &OAuth2Config{TokenURL: te.URL, ClientID: "app", ClientSecret: "s3cret",
+				OAuth2: &oauthsasl.OAuth2Config{TokenURL: te.URL, ClientID: "app", ClientSecret: "s3cret",
 					Scopes: []string{"https://outlook.office365.com/.default"}, Mechanism: mech},
 				TLSConfig: srv.ClientTLSConfig(), Timeout: 10 * time.Second}, nil)
 			defer s.Close()
@@ -33,7 +35,7 @@ func TestSenderOAuth2OnlyRelay(t *testing.T) {
 			if len(msgs) != 2 || msgs[0].User != "integrasjon@example.org" || !msgs[0].TLS {
 				t.Fatalf("received %+v", msgs)
 			}
-			reqs := te.reqs()
+			reqs := te.Requests()
 			if len(reqs) != 1 || reqs[0]["grant_type"] != "client_credentials" || reqs[0]["scope"] != "https://outlook.office365.com/.default" {
 				t.Errorf("token requests %v, want one client_credentials request with the scope", reqs)
 			}
@@ -45,10 +47,10 @@ func TestSenderOAuth2OnlyRelay(t *testing.T) {
 // the message), and the next attempt asks the endpoint for a new token
 // rather than offering the refused one again.
 func TestSenderOAuth2RefusedTokenIsRenewed(t *testing.T) {
-	te := newTokenEndpoint(t)
+	te := tokentest.New(t)
 	srv := smtptest.Start(t, smtptest.WithSTARTTLS(), smtptest.WithOAuth2("kp@example.org", "token-2"))
 	s := NewSender(SMTPConfig{Addr: srv.Addr, Security: SecuritySTARTTLS, Username: "kp@example.org",
-		OAuth2:    &OAuth2Config{TokenURL: te.URL, ClientID: "app", ClientSecret: "s3cret", RefreshToken: "refresh-0"},
+		OAuth2:    &oauthsasl.OAuth2Config{TokenURL: te.URL, ClientID: "app", ClientSecret: "s3cret", RefreshToken: "refresh-0"},
 		TLSConfig: srv.ClientTLSConfig(), Timeout: 10 * time.Second}, nil)
 	defer s.Close()
 	err := s.Send(context.Background(), envFrom, []string{ola}, testRaw(t, 1))
@@ -62,7 +64,7 @@ func TestSenderOAuth2RefusedTokenIsRenewed(t *testing.T) {
 	if err := s.Send(context.Background(), envFrom, []string{ola}, testRaw(t, 2)); err != nil {
 		t.Fatalf("second attempt with a new token: %v", err)
 	}
-	reqs := te.reqs()
+	reqs := te.Requests()
 	if len(reqs) != 2 || reqs[1]["grant_type"] != "refresh_token" {
 		t.Errorf("token requests %v, want two refresh_token requests", reqs)
 	}
@@ -71,16 +73,16 @@ func TestSenderOAuth2RefusedTokenIsRenewed(t *testing.T) {
 // A failing token endpoint is a temporary failure naming the endpoint's
 // error, never the secret.
 func TestSenderOAuth2TokenEndpointFailure(t *testing.T) {
-	te := newTokenEndpoint(t)
-	te.fail = "invalid_client"
+	te := tokentest.New(t)
+	te.Fail = "invalid_client"
 	srv := smtptest.Start(t, smtptest.WithSTARTTLS(), smtptest.WithOAuth2("kp@example.org", "token-1"))
 	s := NewSender(SMTPConfig{Addr: srv.Addr, Security: SecuritySTARTTLS, Username: "kp@example.org",
-		OAuth2:    &OAuth2Config{TokenURL: te.URL, ClientID: "app", ClientSecret: "topsecret"},
+		OAuth2:    &oauthsasl.OAuth2Config{TokenURL: te.URL, ClientID: "app", ClientSecret: "topsecret"},
 		TLSConfig: srv.ClientTLSConfig(), Timeout: 10 * time.Second}, nil)
 	defer s.Close()
 	err := s.Send(context.Background(), envFrom, []string{ola}, testRaw(t, 1))
 	var se *SendError
-	var tokErr *TokenError
+	var tokErr *oauthsasl.TokenError
 	if !errors.As(err, &se) || !se.Temporary || !errors.As(err, &tokErr) || tokErr.Code != "invalid_client" {
 		t.Fatalf("token endpoint failure: err = %v", err)
 	}
@@ -95,17 +97,17 @@ func TestSenderOAuth2TokenEndpointFailure(t *testing.T) {
 // A relay that does not offer the configured mechanism is told apart from
 // a refused token.
 func TestSenderOAuth2MechanismNotOffered(t *testing.T) {
-	te := newTokenEndpoint(t)
+	te := tokentest.New(t)
 	srv := smtptest.Start(t, smtptest.WithSTARTTLS(), smtptest.WithAuth("kp", "hemmelig"))
 	s := NewSender(SMTPConfig{Addr: srv.Addr, Security: SecuritySTARTTLS, Username: "kp",
-		OAuth2:    &OAuth2Config{TokenURL: te.URL, ClientID: "app", ClientSecret: "s3cret"},
+		OAuth2:    &oauthsasl.OAuth2Config{TokenURL: te.URL, ClientID: "app", ClientSecret: "s3cret"},
 		TLSConfig: srv.ClientTLSConfig(), Timeout: 10 * time.Second}, nil)
 	defer s.Close()
 	err := s.Send(context.Background(), envFrom, []string{ola}, testRaw(t, 1))
 	if err == nil || !strings.Contains(err.Error(), "not XOAUTH2") {
 		t.Fatalf("err = %v, want the mechanism named", err)
 	}
-	if n := len(te.reqs()); n != 0 {
+	if n := len(te.Requests()); n != 0 {
 		t.Errorf("%d token requests for a relay that cannot take a token", n)
 	}
 }

@@ -24,6 +24,7 @@ import (
 	"kontaktpunkt/config"
 	"kontaktpunkt/gateway"
 	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/oauthsasl"
 	"kontaktpunkt/store"
 	"kontaktpunkt/web"
 )
@@ -415,8 +416,8 @@ func smtpConfig(cfg *config.Config) (mailbox.SMTPConfig, error) {
 }
 
 // oauth2Config reads the secrets of an oauth2 section (path names it).
-func oauth2Config(path string, o *config.OAuth2) (*mailbox.OAuth2Config, error) {
-	oc := &mailbox.OAuth2Config{TokenURL: o.TokenURL, ClientID: o.ClientID, Scopes: o.Scopes, Mechanism: o.Mechanism}
+func oauth2Config(path string, o *config.OAuth2) (*oauthsasl.OAuth2Config, error) {
+	oc := &oauthsasl.OAuth2Config{TokenURL: o.TokenURL, ClientID: o.ClientID, Scopes: o.Scopes, Mechanism: o.Mechanism}
 	var err error
 	if oc.ClientSecret, err = secretValue(o.ClientSecret); err != nil {
 		return nil, fmt.Errorf("%s.client_secret: %w", path, err)

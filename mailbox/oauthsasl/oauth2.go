@@ -1,4 +1,11 @@
-package mailbox
+// Package oauthsasl gets OAuth2 access tokens (client-credentials or
+// refresh-token grant, through golang.org/x/oauth2) and speaks them as the
+// SASL mechanisms XOAUTH2 and OAUTHBEARER, so that the IMAP intake and the
+// SMTP sender authenticate with the same token source and the same bytes.
+//
+// A TokenSource renews a token ahead of its expiry on its own clock and
+// never logs or returns a secret in an error.
+package oauthsasl
 
 import (
 	"context"
@@ -114,17 +121,17 @@ func (ts *TokenSource) Token(ctx context.Context) (string, error) {
 	return ts.access, nil
 }
 
-// forget drops the current token, after a server refused it: the next
+// Forget drops the current token, after a server refused it: the next
 // Token asks the endpoint.
-func (ts *TokenSource) forget() {
+func (ts *TokenSource) Forget() {
 	ts.mu.Lock()
 	ts.access = ""
 	ts.mu.Unlock()
 }
 
-// refreshIn is how long until the current token is due for renewal; a long
+// RefreshIn is how long until the current token is due for renewal; a long
 // time when there is no token or no known expiry.
-func (ts *TokenSource) refreshIn() time.Duration {
+func (ts *TokenSource) RefreshIn() time.Duration {
 	ts.mu.Lock()
 	defer ts.mu.Unlock()
 	if ts.access == "" || ts.expiry.IsZero() {
@@ -236,6 +243,15 @@ func (c *xoauth2Client) Next(challenge []byte) ([]byte, error) {
 	return []byte{}, nil
 }
 
+// Failure returns the failure detail an XOAUTH2 server sent to c (its JSON
+// challenge), or "" for another client or when there was none.
+func Failure(c sasl.Client) string {
+	if x, ok := c.(*xoauth2Client); ok {
+		return x.failure
+	}
+	return ""
+}
+
 // oauthBearerClient is RFC 7628 OAUTHBEARER. Unlike go-sasl's client it
 // answers the server's error challenge with the GS2 ^A so that the server
 // ends the command with a tagged NO instead of leaving it hanging.
@@ -268,4 +284,12 @@ func (c *oauthBearerClient) Start() (string, []byte, error) {
 
 func (c *oauthBearerClient) Next(challenge []byte) ([]byte, error) {
 	return []byte{0x01}, nil
+}
+
+// httpClientOrDefault returns c, or a client with a sane timeout.
+func httpClientOrDefault(c *http.Client) *http.Client {
+	if c != nil {
+		return c
+	}
+	return &http.Client{Timeout: 30 * time.Second}
 }
