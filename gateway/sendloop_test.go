@@ -11,14 +11,14 @@ import (
 	kp "kontaktpunkt"
 	"kontaktpunkt/config"
 	"kontaktpunkt/internal/smtptest"
-	"kontaktpunkt/mailbox"
 	"kontaktpunkt/mailbox/mailmsg"
+	"kontaktpunkt/mailbox/smtpclient"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
 
-func newSender(t testing.TB, srv *smtptest.Server) *mailbox.Sender {
-	s := mailbox.NewSender(mailbox.SMTPConfig{Addr: srv.Addr, Security: "plain", Timeout: 10 * time.Second}, nil)
+func newSender(t testing.TB, srv *smtptest.Server) *smtpclient.Sender {
+	s := smtpclient.NewSender(smtpclient.SMTPConfig{Addr: srv.Addr, Security: "plain", Timeout: 10 * time.Second}, nil)
 	t.Cleanup(func() { s.Close() })
 	return s
 }

@@ -12,6 +12,7 @@ import (
 	kp "kontaktpunkt"
 	"kontaktpunkt/config"
 	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/smtpclient"
 )
 
 // lineWriter collects log output and signals the first complete line.
@@ -56,7 +57,7 @@ func TestIMAPLogLineComponentOnceAndReadableDelay(t *testing.T) {
 	cfg.Log.Format = "json"
 	w := &lineWriter{first: make(chan struct{})}
 	log := newLogger(cfg, w)
-	p := mailbox.NewPoller(mailbox.IMAPConfig{Addr: addr, Security: mailbox.SecurityPlain, Username: "u", Password: "p",
+	p := mailbox.NewPoller(mailbox.IMAPConfig{Addr: addr, Security: smtpclient.SecurityPlain, Username: "u", Password: "p",
 		Mailbox: "INBOX", Processed: "Processed", Quarantine: "Quarantine"}, nopSink{}, log.With("component", "imap"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -25,6 +25,7 @@ import (
 	"kontaktpunkt/gateway"
 	"kontaktpunkt/mailbox"
 	"kontaktpunkt/mailbox/oauthsasl"
+	"kontaktpunkt/mailbox/smtpclient"
 	"kontaktpunkt/store"
 	"kontaktpunkt/web"
 )
@@ -69,7 +70,7 @@ type Server struct {
 	Store   *store.Store
 	Gateway *gateway.Gateway
 	Poller  *mailbox.Poller
-	Sender  *mailbox.Sender
+	Sender  *smtpclient.Sender
 	// Now, if set before Open, is the gateway's clock (the demo speeds it up).
 	Now func() time.Time
 
@@ -151,7 +152,7 @@ func (s *Server) Open() error {
 			s.Close()
 			return configError{err}
 		}
-		s.Sender = mailbox.NewSender(scfg, s.Log.With("component", "smtp"))
+		s.Sender = smtpclient.NewSender(scfg, s.Log.With("component", "smtp"))
 	}
 	if cfg.HTTPEnabled() {
 		s.httpLn, err = net.Listen("tcp", cfg.HTTP.Listen)
@@ -395,13 +396,13 @@ func imapConfig(cfg *config.Config) (mailbox.IMAPConfig, error) {
 	return ic, nil
 }
 
-func smtpConfig(cfg *config.Config) (mailbox.SMTPConfig, error) {
+func smtpConfig(cfg *config.Config) (smtpclient.SMTPConfig, error) {
 	c := cfg.SMTP
 	tc, err := tlsConfig(c.Host, c.CAFile, c.InsecureSkipVerify)
 	if err != nil {
-		return mailbox.SMTPConfig{}, fmt.Errorf("smtp.%w", err)
+		return smtpclient.SMTPConfig{}, fmt.Errorf("smtp.%w", err)
 	}
-	sc := mailbox.SMTPConfig{
+	sc := smtpclient.SMTPConfig{
 		Addr: net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), Security: c.Security, Username: c.Username,
 		HeloName: c.HeloName, TLSConfig: tc, Timeout: time.Duration(c.Timeout),
 	}

@@ -1,12 +1,11 @@
-package mailbox
-
-// SMTP submission. Sender keeps one connection to the relay and reuses it
+// Package smtpclient submits mail to the relay over SMTP. Sender keeps one connection to the relay and reuses it
 // for every message; the raw bytes from the outbox go out unchanged (only
 // SMTP's own dot-stuffing is applied), so the Message-ID fixed at queue time
 // is the one that arrives.
 //
 // Every error Send returns is classified as temporary or permanent, and the
 // outbox's retry loop looks only at that (IsTemporary):
+//
 //   - no answer, broken connection, timeout, 4xx: temporary;
 //   - 5xx to MAIL FROM, RCPT TO or DATA: permanent;
 //   - anything unrecognised: temporary (retrying is the safe default);
@@ -14,6 +13,9 @@ package mailbox
 //     STARTTLS, AUTH) are temporary whatever their code: they say nothing
 //     about the message, and an operator who fixes a password must find the
 //     outbox still queued, not every message marked failed.
+//
+// go-mail types never leave this package.
+package smtpclient
 
 import (
 	"context"
