@@ -7,7 +7,7 @@ import (
 	"strings"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/imapintake"
 	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
@@ -15,7 +15,7 @@ import (
 
 // Sink returns the gateway as the IMAP poller's sink: fetched messages
 // and the mailbox cursor are committed in one transaction.
-func (g *Gateway) Sink() mailbox.Sink { return sink{g} }
+func (g *Gateway) Sink() imapintake.Sink { return sink{g} }
 
 type sink struct{ g *Gateway }
 
@@ -32,7 +32,7 @@ func (s sink) Cursor(ctx context.Context, mbox string) (kp.Cursor, bool, error) 
 	return c, ok, err
 }
 
-func (s sink) Deliver(ctx context.Context, cur kp.Cursor, msgs []mailbox.Fetched) ([]mailbox.Disposition, error) {
+func (s sink) Deliver(ctx context.Context, cur kp.Cursor, msgs []imapintake.Fetched) ([]imapintake.Disposition, error) {
 	items := make([]Item, len(msgs))
 	for i, m := range msgs {
 		items[i] = Item{Source: fmt.Sprintf("imap:%s/%d/%d", cur.Mailbox, cur.UIDValidity, m.UID), Raw: m.Raw, Oversize: m.Oversize}
@@ -41,12 +41,12 @@ func (s sink) Deliver(ctx context.Context, cur kp.Cursor, msgs []mailbox.Fetched
 	if err != nil {
 		return nil, err
 	}
-	out := make([]mailbox.Disposition, len(results))
+	out := make([]imapintake.Disposition, len(results))
 	for i, r := range results {
 		if r.Status == ResultQuarantined || (r.Status == ResultDuplicate && r.Error != "") {
-			out[i] = mailbox.Quarantined
+			out[i] = imapintake.Quarantined
 		} else {
-			out[i] = mailbox.Processed
+			out[i] = imapintake.Processed
 		}
 	}
 	return out, nil

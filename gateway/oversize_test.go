@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/imapintake"
 	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/store"
 )
@@ -104,14 +104,14 @@ func TestOversizeThroughSink(t *testing.T) {
 	h := newHarness(t, cfg)
 	big := sized("big@example.org", 300_000)
 	cur := kp.Cursor{Mailbox: "INBOX", UIDValidity: 7, LastUID: 2}
-	disp, err := h.g.Sink().Deliver(context.Background(), cur, []mailbox.Fetched{
+	disp, err := h.g.Sink().Deliver(context.Background(), cur, []imapintake.Fetched{
 		{UID: 1, Raw: mailmsg.HeaderPart(big), Oversize: int64(len(big))},
 		{UID: 2, Raw: request("good@example.org")},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(disp) != 2 || disp[0] != mailbox.Quarantined || disp[1] != mailbox.Processed {
+	if len(disp) != 2 || disp[0] != imapintake.Quarantined || disp[1] != imapintake.Processed {
 		t.Fatalf("dispositions = %v, want [quarantined processed]", disp)
 	}
 	if m, _ := h.stored("big@example.org"); m.Size != 300_000 || !strings.HasPrefix(m.Quarantine, "message too large") || m.Source != "imap:INBOX/7/1" {

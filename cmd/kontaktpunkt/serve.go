@@ -23,7 +23,7 @@ import (
 	kp "kontaktpunkt"
 	"kontaktpunkt/config"
 	"kontaktpunkt/gateway"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/imapintake"
 	"kontaktpunkt/mailbox/oauthsasl"
 	"kontaktpunkt/mailbox/smtpclient"
 	"kontaktpunkt/store"
@@ -69,7 +69,7 @@ type Server struct {
 	Log     *slog.Logger
 	Store   *store.Store
 	Gateway *gateway.Gateway
-	Poller  *mailbox.Poller
+	Poller  *imapintake.Poller
 	Sender  *smtpclient.Sender
 	// Now, if set before Open, is the gateway's clock (the demo speeds it up).
 	Now func() time.Time
@@ -141,7 +141,7 @@ func (s *Server) Open() error {
 			s.Close()
 			return configError{err}
 		}
-		s.Poller = mailbox.NewPoller(icfg, damageSink{g.Sink(), s.storeDamaged}, s.Log.With("component", "imap"))
+		s.Poller = imapintake.NewPoller(icfg, damageSink{g.Sink(), s.storeDamaged}, s.Log.With("component", "imap"))
 		if s.Now != nil {
 			s.Poller.Now = s.Now // /healthz compares the poller's times with this clock
 		}
@@ -316,7 +316,7 @@ func (s *Server) health() web.Health {
 // pollerHealth fills the IMAP part of h from the poller's status. Intake
 // counts as down since the session was lost, or since started when no
 // session has connected yet; a connected session carries no error.
-func pollerHealth(h *web.Health, st mailbox.PollerStatus, started time.Time) {
+func pollerHealth(h *web.Health, st imapintake.PollerStatus, started time.Time) {
 	h.IMAPConnected = st.Connected
 	h.IMAPLastSync = st.LastSync
 	if st.Connected {
@@ -373,13 +373,13 @@ func tlsConfig(host, caFile string, insecure bool) (*tls.Config, error) {
 	return tc, nil
 }
 
-func imapConfig(cfg *config.Config) (mailbox.IMAPConfig, error) {
+func imapConfig(cfg *config.Config) (imapintake.IMAPConfig, error) {
 	c := cfg.IMAP
 	tc, err := tlsConfig(c.Host, c.CAFile, c.InsecureSkipVerify)
 	if err != nil {
-		return mailbox.IMAPConfig{}, fmt.Errorf("imap.%w", err)
+		return imapintake.IMAPConfig{}, fmt.Errorf("imap.%w", err)
 	}
-	ic := mailbox.IMAPConfig{
+	ic := imapintake.IMAPConfig{
 		Addr: net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), Security: c.Security, Username: c.Username,
 		Mailbox: c.Mailbox, Processed: c.Processed, Quarantine: c.Quarantine,
 		PollInterval: time.Duration(c.PollInterval), IdleRestart: time.Duration(c.IdleRestart),
@@ -453,7 +453,7 @@ func (s *Server) storeDamaged(err error) {
 // damageSink is the intake sink that tells the server when the store
 // turns out damaged.
 type damageSink struct {
-	mailbox.Sink
+	imapintake.Sink
 	damaged func(error)
 }
 
@@ -465,7 +465,7 @@ func (d damageSink) Cursor(ctx context.Context, mbox string) (kp.Cursor, bool, e
 	return c, ok, err
 }
 
-func (d damageSink) Deliver(ctx context.Context, cur kp.Cursor, msgs []mailbox.Fetched) ([]mailbox.Disposition, error) {
+func (d damageSink) Deliver(ctx context.Context, cur kp.Cursor, msgs []imapintake.Fetched) ([]imapintake.Disposition, error) {
 	disp, err := d.Sink.Deliver(ctx, cur, msgs)
 	if err != nil {
 		d.damaged(err)

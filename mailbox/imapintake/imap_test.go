@@ -1,4 +1,4 @@
-package mailbox
+package imapintake
 
 import (
 	"bytes"
@@ -158,7 +158,7 @@ func runPoller(t testing.TB, p *Poller) (stop func() error) {
 func memIMAPConfig(srv *imaptest.Server) IMAPConfig {
 	return IMAPConfig{
 		Addr:       srv.Addr,
-		Security:   securityPlain,
+		Security:   SecurityPlain,
 		Username:   srv.Username,
 		Password:   srv.Password,
 		BatchSize:  7,
@@ -296,7 +296,7 @@ func TestPollerStopsOnCancel(t *testing.T) {
 }
 
 func TestPollerRefusesPlainToRemoteHost(t *testing.T) {
-	p := NewPoller(IMAPConfig{Addr: "192.0.2.1:143", Security: securityPlain, Username: "u"}, newMemSink(), nil)
+	p := NewPoller(IMAPConfig{Addr: "192.0.2.1:143", Security: SecurityPlain, Username: "u"}, newMemSink(), nil)
 	err := p.Run(context.Background())
 	if !errors.Is(err, ErrInsecure) {
 		t.Fatalf("Run = %v, want ErrInsecure", err)
@@ -308,7 +308,7 @@ func TestPollerStartTLS(t *testing.T) {
 	srv.Append(t, "INBOX", imaptest.Message("tls@example.org", 200))
 	sink := newMemSink()
 	cfg := memIMAPConfig(srv)
-	cfg.Security = securityStartTLS
+	cfg.Security = SecurityStartTLS
 	cfg.TLSConfig = &tls.Config{RootCAs: srv.RootCAs}
 	p := NewPoller(cfg, sink, imapTestLogger(t))
 	runPoller(t, p)
@@ -499,7 +499,7 @@ func TestPollerReconnectsAndCountsFailures(t *testing.T) {
 	// The proxy accepts and then fails to reach its target (a closed port),
 	// so every session dies before the greeting.
 	dead := imaptest.NewProxy(t, "127.0.0.1:1")
-	cfg := IMAPConfig{Addr: dead.Addr, Security: securityPlain, Username: "u", Password: "p",
+	cfg := IMAPConfig{Addr: dead.Addr, Security: SecurityPlain, Username: "u", Password: "p",
 		MinBackoff: time.Millisecond, MaxBackoff: 4 * time.Millisecond}
 	p := NewPoller(cfg, newMemSink(), imapTestLogger(t))
 	runPoller(t, p)

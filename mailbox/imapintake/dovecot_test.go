@@ -1,4 +1,4 @@
-package mailbox
+package imapintake
 
 import (
 	"bytes"
@@ -59,7 +59,7 @@ func (d *dovecotClient) count(mailbox string) int {
 }
 
 func TestDovecotPoller(t *testing.T) {
-	for _, security := range []string{securityTLS, securityStartTLS} {
+	for _, security := range []string{SecurityTLS, SecurityStartTLS} {
 		t.Run(security, func(t *testing.T) {
 			srv := dovecottest.Start(t)
 			cl := dialDovecot(t, srv)
@@ -73,7 +73,7 @@ func TestDovecotPoller(t *testing.T) {
 				Addr: srv.TLSAddr, Security: security, Username: srv.Username, Password: srv.Password,
 				TLSConfig: srv.TLSConfig(), BatchSize: 10, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 			}
-			if security == securityStartTLS {
+			if security == SecurityStartTLS {
 				cfg.Addr = srv.Addr
 			}
 			p := NewPoller(cfg, sink, imapTestLogger(t))
@@ -101,7 +101,7 @@ func TestDovecotWrongPasswordSetsAuthError(t *testing.T) {
 	srv := dovecottest.Start(t)
 	sink := newMemSink()
 	p := NewPoller(IMAPConfig{
-		Addr: srv.TLSAddr, Security: securityTLS, Username: srv.Username, Password: "wrong",
+		Addr: srv.TLSAddr, Security: SecurityTLS, Username: srv.Username, Password: "wrong",
 		TLSConfig: srv.TLSConfig(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 20 * time.Millisecond,
 	}, sink, imapTestLogger(t))
 	runPoller(t, p)
@@ -123,7 +123,7 @@ func TestDovecotDropMidFetch(t *testing.T) {
 	cut := proxy.CutOn(true, "Message-ID: <df25@")
 	sink := newMemSink()
 	p := NewPoller(IMAPConfig{
-		Addr: proxy.Addr, Security: securityPlain, Username: srv.Username, Password: srv.Password,
+		Addr: proxy.Addr, Security: SecurityPlain, Username: srv.Username, Password: srv.Password,
 		TLSConfig: srv.TLSConfig(), BatchSize: 20, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 	}, sink, imapTestLogger(t))
 	runPoller(t, p)
@@ -161,7 +161,7 @@ func backlog10k(b *testing.B, limit int64) {
 		}
 		sink := newMemSink()
 		p := NewPoller(IMAPConfig{
-			Addr: srv.TLSAddr, Security: securityTLS, Username: srv.Username, Password: srv.Password,
+			Addr: srv.TLSAddr, Security: SecurityTLS, Username: srv.Username, Password: srv.Password,
 			TLSConfig: srv.TLSConfig(), BatchSize: benchBatch(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 			MaxMessageBytes: limit,
 		}, sink, imapTestLogger(b))
@@ -187,7 +187,7 @@ func BenchmarkIdleLatency(b *testing.B) {
 	cl := dialDovecot(b, srv)
 	sink := newMemSink()
 	p := NewPoller(IMAPConfig{
-		Addr: srv.TLSAddr, Security: securityTLS, Username: srv.Username, Password: srv.Password,
+		Addr: srv.TLSAddr, Security: SecurityTLS, Username: srv.Username, Password: srv.Password,
 		TLSConfig: srv.TLSConfig(), MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 	}, sink, imapTestLogger(b))
 	runPoller(b, p)
@@ -217,7 +217,7 @@ func TestDovecotDropMidIdle(t *testing.T) {
 	cut := proxy.CutOn(true, "+ idling")
 	sink := newMemSink()
 	p := NewPoller(IMAPConfig{
-		Addr: proxy.Addr, Security: securityPlain, Username: srv.Username, Password: srv.Password,
+		Addr: proxy.Addr, Security: SecurityPlain, Username: srv.Username, Password: srv.Password,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 	}, sink, imapTestLogger(t))
 	runPoller(t, p)

@@ -1,4 +1,4 @@
-package mailbox
+package imapintake
 
 import (
 	"bytes"
@@ -14,6 +14,23 @@ import (
 	"kontaktpunkt/internal/dovecottest"
 	"kontaktpunkt/internal/imaptest"
 )
+
+// sizedMessage returns a message of exactly size bytes, ending in a line
+// end, whose header names id.
+func sizedMessage(id string, size int) []byte {
+	head := fmt.Sprintf("From: Kari <kari@example.org>\r\nSubject: Message %s\r\nMessage-ID: <%s@example.org>\r\n\r\n", id, id)
+	b := []byte(head)
+	line := "Lorem ipsum dolor sit amet, consectetur adipiscing elit.\r\n"
+	for len(b) < size {
+		b = append(b, line...)
+	}
+	return append(b[:size-2], "\r\n"...)
+}
+
+func headerOf(raw []byte) []byte {
+	i := bytes.Index(raw, []byte("\r\n\r\n"))
+	return raw[:i+4]
+}
 
 // sizeSink is a memSink that quarantines messages delivered as Oversize,
 // as the gateway does, and remembers what each message came as.
@@ -150,7 +167,7 @@ func TestDovecotQuarantinesOversizeWithHeaderOnly(t *testing.T) {
 	msgs := oversizeMailbox(func(raw []byte) { cl.appendMsg("INBOX", raw) })
 	sink := newSizeSink()
 	cfg := IMAPConfig{
-		Addr: srv.TLSAddr, Security: securityTLS, Username: srv.Username, Password: srv.Password,
+		Addr: srv.TLSAddr, Security: SecurityTLS, Username: srv.Username, Password: srv.Password,
 		TLSConfig: srv.TLSConfig(), BatchSize: 20, MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,
 		MaxMessageBytes: oversizeLimit,
 	}

@@ -1,4 +1,4 @@
-// Package mailbox reads the contact point's IMAP mailbox and hands every
+// Package imapintake reads the contact point's IMAP mailbox and hands every
 // message to a Sink that commits it.
 //
 // Invariants:
@@ -21,7 +21,7 @@
 //     place, logged, and retried on a later full pass; it never blocks the
 //     messages after it.
 //   - go-imap types never leave this package.
-package mailbox
+package imapintake
 
 import (
 	"cmp"
@@ -48,11 +48,11 @@ import (
 	"kontaktpunkt/mailbox/oauthsasl"
 )
 
-// Security modes for IMAPConfig.Security (the same words as SMTPConfig's).
+// Security modes for IMAPConfig.Security (the same words as smtpclient.SMTPConfig's).
 const (
-	securityTLS      = "tls"      // implicit TLS (port 993)
-	securityStartTLS = "starttls" // STARTTLS upgrade (port 143)
-	securityPlain    = "plain"    // no TLS; refused unless the host is a loopback address
+	SecurityTLS      = "tls"      // implicit TLS (port 993)
+	SecurityStartTLS = "starttls" // STARTTLS upgrade (port 143)
+	SecurityPlain    = "plain"    // no TLS; refused unless the host is a loopback address
 )
 
 // Defaults applied by NewPoller to zero IMAPConfig fields.
@@ -203,7 +203,7 @@ type Poller struct {
 // NewPoller returns a poller for cfg with defaults filled in. It does no I/O.
 func NewPoller(cfg IMAPConfig, sink Sink, log *slog.Logger) *Poller {
 	if cfg.Security == "" {
-		cfg.Security = securityTLS
+		cfg.Security = SecurityTLS
 	}
 	if cfg.Mailbox == "" {
 		cfg.Mailbox = "INBOX"
@@ -325,8 +325,8 @@ func (p *Poller) checkConfig() error {
 		return fmt.Errorf("mailbox: imap address %q: %w", p.cfg.Addr, err)
 	}
 	switch p.cfg.Security {
-	case securityTLS, securityStartTLS:
-	case securityPlain:
+	case SecurityTLS, SecurityStartTLS:
+	case SecurityPlain:
 		if !loopbackHost(host) {
 			return fmt.Errorf("%w: %q", ErrInsecure, host)
 		}
@@ -522,7 +522,7 @@ func (p *Poller) dial(ctx context.Context, opts *imapclient.Options) (*imapclien
 	}
 	var c *imapclient.Client
 	switch p.cfg.Security {
-	case securityTLS:
+	case SecurityTLS:
 		if tlsConfig.NextProtos == nil {
 			tlsConfig.NextProtos = []string{"imap"}
 		}
@@ -532,7 +532,7 @@ func (p *Poller) dial(ctx context.Context, opts *imapclient.Options) (*imapclien
 			return nil, fmt.Errorf("tls handshake with %s: %w", p.cfg.Addr, err)
 		}
 		c = imapclient.New(tc, opts)
-	case securityStartTLS:
+	case SecurityStartTLS:
 		opts.TLSConfig = tlsConfig
 		stop := context.AfterFunc(ctx, func() { conn.Close() })
 		c, err = imapclient.NewStartTLS(conn, opts)
