@@ -1,7 +1,7 @@
-package mailbox
-
-// This file reads mail for `kontaktpunkt ingest` (docs/behaviour.md, From mailbox to store) from
-// files, mbox files, Maildir folders, folder trees and standard input.
+// Package mailfile reads mail for `kontaktpunkt ingest` (docs/behaviour.md, From mailbox to store)
+// from files, mbox files, Maildir folders, folder trees and standard input. A
+// message over the size limit is read past, never held whole (oversize.go).
+package mailfile
 
 import (
 	"bufio"

@@ -1,4 +1,4 @@
-package mailbox
+package mailfile
 
 import (
 	"bytes"
