@@ -3,6 +3,8 @@ package mailmsg
 import (
 	"errors"
 	"fmt"
+	"mime"
+	"net/mail"
 	"strings"
 
 	kp "kontaktpunkt"
@@ -138,4 +140,251 @@ func validDomain(d string) bool {
 		}
 	}
 	return true
+}
+
+// Reading addresses: the From, Sender, Reply-To, To and Cc fields of a
+// parsed message, leniently.
+
+// addresses fills From, Sender, Reply-To, To and Cc.
+func (w *walker) addresses(fs []field) {
+	p := w.p
+	if l := w.addressList(lookup(fs, "From")); len(l) > 0 {
+		p.From = l[0]
+		if len(l) > 1 {
+			w.defect("several From addresses")
+		}
+	}
+	if l := w.addressList(lookup(fs, "Sender")); len(l) > 0 {
+		p.Sender = l[0]
+	}
+	p.ReplyTo = w.addressList(joinList(fs, "Reply-To"))
+	p.To = w.addressList(joinList(fs, "To"))
+	p.Cc = w.addressList(joinList(fs, "Cc"))
+	// Display names go into acknowledgements, notifications, headers and
+	// the dashboard: none may carry a line break (an encoded word can
+	// decode to CR LF) or another control character.
+	p.From.Name, p.Sender.Name = kp.CleanName(p.From.Name), kp.CleanName(p.Sender.Name)
+	for _, l := range [][]kp.Address{p.ReplyTo, p.To, p.Cc} {
+		for i := range l {
+			l[i].Name = kp.CleanName(l[i].Name)
+		}
+	}
+}
+
+func joinList(fs []field, name string) string {
+	var s string
+	for _, f := range fs {
+		if strings.EqualFold(f.name, name) && strings.TrimSpace(f.value) != "" {
+			if s != "" {
+				s += ", "
+			}
+			s += f.value
+		}
+	}
+	return s
+}
+
+var addrParser = &mail.AddressParser{WordDecoder: &mime.WordDecoder{CharsetReader: lenientCharsetReader}}
+
+// addressList parses an address list, keeping what parses; pieces that do
+// not parse fall back to the first something@something in their text.
+func (w *walker) addressList(v string) []kp.Address {
+	v = strings.TrimSpace(v)
+	if v == "" {
+		return nil
+	}
+	if len(v) > maxHeaderAddr {
+		v = v[:maxHeaderAddr]
+		w.defect("address header too long")
+	}
+	v = w.utf8Header(v)
+	if l, ok := simpleAddrList(v); ok {
+		return l
+	}
+	if l, err := addrParser.ParseList(v); err == nil {
+		out := make([]kp.Address, 0, len(l))
+		for _, a := range l {
+			out = append(out, kp.Address{Name: a.Name, Addr: a.Address})
+		}
+		return out
+	}
+	var out []kp.Address
+	bad := false
+	for _, piece := range splitAddrs(v) {
+		piece = strings.TrimSpace(piece)
+		if piece == "" {
+			continue
+		}
+		if a, err := addrParser.Parse(piece); err == nil {
+			out = append(out, kp.Address{Name: a.Name, Addr: a.Address})
+			continue
+		}
+		bad = true
+		if a, ok := w.rawAddress(piece); ok {
+			out = append(out, a)
+		}
+		if len(out) >= 1000 {
+			break
+		}
+	}
+	if bad {
+		w.defect("malformed address")
+	}
+	return out
+}
+
+// simpleAddrList parses the common shapes of an address list without
+// net/mail: comma-separated "a@b", "<a@b>", "Name <a@b>" and
+// "\"Any name\" <a@b>" with plain ASCII names. Anything else (comments,
+// groups, encoded words, quoted commas, non-ASCII) reports !ok and goes to
+// net/mail, which gives the same result for these shapes.
+func simpleAddrList(v string) ([]kp.Address, bool) {
+	out := make([]kp.Address, 0, 1+strings.Count(v, ","))
+	for len(v) > 0 {
+		piece := v
+		if i := strings.IndexByte(v, ','); i >= 0 {
+			piece, v = v[:i], v[i+1:]
+		} else {
+			v = ""
+		}
+		a, ok := simpleAddr(strings.Trim(piece, " \t"))
+		if !ok {
+			return nil, false
+		}
+		out = append(out, a)
+	}
+	return out, len(out) > 0
+}
+
+func simpleAddr(s string) (kp.Address, bool) {
+	if !strings.HasSuffix(s, ">") {
+		return kp.Address{Addr: s}, simpleAddrSpec(s)
+	}
+	i := strings.LastIndexByte(s, '<')
+	if i < 0 {
+		return kp.Address{}, false
+	}
+	addr := s[i+1 : len(s)-1]
+	if !simpleAddrSpec(addr) {
+		return kp.Address{}, false
+	}
+	name := strings.Trim(s[:i], " \t")
+	if len(name) >= 2 && name[0] == '"' && name[len(name)-1] == '"' {
+		inner := name[1 : len(name)-1]
+		for k := 0; k < len(inner); k++ {
+			if c := inner[k]; c == '"' || c == '\\' || c < ' ' || c > '~' {
+				return kp.Address{}, false
+			}
+		}
+		if strings.Contains(inner, "=?") {
+			return kp.Address{}, false
+		}
+		return kp.Address{Name: inner, Addr: addr}, true
+	}
+	for k := 0; k < len(name); k++ {
+		if c := name[k]; !(isAtext(c) || c == ' ' || c == '.') {
+			return kp.Address{}, false
+		}
+	}
+	if strings.Contains(name, "=?") || strings.HasPrefix(name, ".") {
+		return kp.Address{}, false
+	}
+	return kp.Address{Name: strings.Join(strings.Fields(name), " "), Addr: addr}, true
+}
+
+// simpleAddrSpec accepts dot-atom@domain with an ASCII domain name.
+func simpleAddrSpec(s string) bool {
+	at := strings.IndexByte(s, '@')
+	if at <= 0 || at == len(s)-1 || strings.IndexByte(s[at+1:], '@') >= 0 {
+		return false
+	}
+	local, domain := s[:at], s[at+1:]
+	if local[0] == '.' || local[len(local)-1] == '.' || strings.Contains(local, "..") ||
+		domain[0] == '.' || domain[len(domain)-1] == '.' || strings.Contains(domain, "..") {
+		return false
+	}
+	for k := 0; k < len(local); k++ {
+		if c := local[k]; !isAtext(c) && c != '.' {
+			return false
+		}
+	}
+	for k := 0; k < len(domain); k++ {
+		if c := domain[k]; !(c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '-' || c == '.') {
+			return false
+		}
+	}
+	return true
+}
+
+// isAtext reports RFC 5322 atext characters (ASCII only).
+func isAtext(c byte) bool {
+	return c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' ||
+		strings.IndexByte("!#$%&'*+-/=?^_`{|}~", c) >= 0
+}
+
+// rawAddress is the last resort for one unparsable address: the first
+// token that looks like something@something, the rest as display name.
+func (w *walker) rawAddress(piece string) (kp.Address, bool) {
+	var addr string
+	rest := piece
+	if i := strings.IndexByte(piece, '<'); i >= 0 {
+		if j := strings.IndexByte(piece[i:], '>'); j > 0 {
+			cand := cleanAddr(piece[i : i+j+1])
+			if cand != "" {
+				addr = cand
+				rest = piece[:i] + piece[i+j+1:]
+			}
+		}
+	}
+	if addr == "" {
+		for _, tok := range strings.Fields(piece) {
+			if a := cleanAddr(tok); a != "" {
+				addr = a
+				rest = strings.Replace(piece, tok, "", 1)
+				break
+			}
+		}
+	}
+	if addr == "" {
+		return kp.Address{}, false
+	}
+	name := strings.TrimSpace(rest)
+	if strings.Contains(name, "=?") {
+		name, _ = decodeWords(name)
+	}
+	name = strings.Trim(strings.TrimSpace(name), `"' `)
+	return kp.Address{Name: name, Addr: addr}, true
+}
+
+// splitAddrs splits an address list at commas outside quotes, comments and
+// angle brackets.
+func splitAddrs(v string) []string {
+	var out []string
+	quoted := false
+	depth, angle := 0, 0
+	start := 0
+	for i := 0; i < len(v); i++ {
+		switch c := v[i]; {
+		case c == '\\':
+			i++
+		case c == '"' && depth == 0:
+			quoted = !quoted
+		case quoted:
+		case c == '(':
+			depth++
+		case c == ')' && depth > 0:
+			depth--
+		case c == '<' && depth == 0:
+			angle++
+		case c == '>' && angle > 0:
+			angle--
+		case (c == ',' || c == ';') && depth == 0 && angle == 0:
+			out = append(out, v[start:i])
+			start = i + 1
+		}
+	}
+	if start < len(v) {
+		out = append(out, v[start:])
+	}
+	return out
 }

@@ -2,6 +2,7 @@ package mailmsg
 
 import (
 	"errors"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -107,4 +108,87 @@ func FuzzComposeParsedAddresses(f *testing.F) {
 			}
 		}
 	})
+}
+
+func TestParseMalformedAddressesKeepWhatParses(t *testing.T) {
+	p := mustParse(t, "From: Bob Dunite <bob@extern> Bobby Dunite <bobby@extern>\n"+
+		"To: ok@example.org, \"Broken <x\" , Name With Spaces broken@example.org, =?utf-8?Q?=C3=98ystein?= <oy@example.org>, nobody\n"+
+		"Subject: s\n\nx\n")
+	if p.From.Addr != "bob@extern" {
+		t.Errorf("from %+v", p.From)
+	}
+	var addrs []string
+	for _, a := range p.To {
+		addrs = append(addrs, a.Name+"|"+a.Addr)
+	}
+	want := []string{"|ok@example.org", "Name With Spaces|broken@example.org", "Øystein|oy@example.org"}
+	if !equalStrings(addrs, want...) {
+		t.Errorf("to = %q, want %q", addrs, want)
+	}
+	if !hasDefect(p, "malformed address") {
+		t.Errorf("defects %q", p.Defects)
+	}
+}
+
+// TestSimpleAddrListAgreesWithNetMail checks the fast path for common
+// address lists against net/mail wherever the fast path answers.
+func TestSimpleAddrListAgreesWithNetMail(t *testing.T) {
+	inputs := []string{
+		"a@b.example",
+		"<a@b.example>",
+		"Kari Nordmann <kari@vegvesen.no>",
+		"Kari   Nordmann <kari@vegvesen.no>",
+		`"integrasjon@uio.no" <integrasjon@uio.no>`,
+		`"Nordmann  Kari (NAV)" <kari@nav.no>`,
+		"a@b.example, Ola <ola@uio.no>, <c@d.example>",
+		"O'Brien <ob@x.example>",
+		"first.last+tag@sub.example.org",
+		"J. R. Hacker <jr@x.example>",
+		// Shapes the fast path must leave to net/mail:
+		`"Nordmann, Kari" <kari@nav.no>`,
+		"=?utf-8?Q?=C3=98ystein?= <oy@example.org>",
+		"kari@vegvesen.no (Kari)",
+		"undisclosed-recipients:;",
+		"Bjørn <b@x.example>",
+		`"a\"b" <a@b.example>`,
+		"a@b.example,",
+		"<a@[192.0.2.1]>",
+		".a@b.example",
+		"a@b..example",
+		"Name <a@b.example> junk",
+		"",
+	}
+	for _, in := range inputs {
+		fast, ok := simpleAddrList(in)
+		if !ok {
+			continue
+		}
+		l, err := addrParser.ParseList(in)
+		if err != nil {
+			t.Errorf("%q: fast path accepted what net/mail refuses (%v)", in, err)
+			continue
+		}
+		var slow []kp.Address
+		for _, a := range l {
+			slow = append(slow, kp.Address{Name: a.Name, Addr: a.Address})
+		}
+		if fmt.Sprint(fast) != fmt.Sprint(slow) {
+			t.Errorf("%q: fast %+v, net/mail %+v", in, fast, slow)
+		}
+	}
+}
+
+func TestDisplayNamesHaveNoLineBreaks(t *testing.T) {
+	raw := "From: =?utf-8?q?Ola=0D=0ABcc:_x=40evil.example?= <ola@example.org>\r\n" +
+		"To: =?utf-8?q?Integrasjon=0AFake_line?= <integrasjon@uio.no>\r\n" +
+		"Cc: =?utf-8?q?Per=C2=85Fake=E2=80=A8line?= <per@example.org>\r\n" +
+		"Subject: x\r\n\r\nHei\r\n"
+	p, err := Parse([]byte(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if p.From.Name != "Ola Bcc: x@evil.example" || len(p.To) != 1 || p.To[0].Name != "Integrasjon Fake line" ||
+		len(p.Cc) != 1 || p.Cc[0].Name != "Per Fake line" {
+		t.Errorf("From %q, To %q, Cc %q", p.From.Name, p.To, p.Cc)
+	}
 }

@@ -8,6 +8,8 @@ import (
 	"strings"
 
 	"github.com/emersion/go-message"
+
+	kp "kontaktpunkt"
 )
 
 // Attachments returns the attachments of raw with their decoded bytes, for
@@ -76,4 +78,30 @@ func attachmentName(h message.Header) (string, bool) {
 		return "", true
 	}
 	return "", false
+}
+
+// filename returns the decoded file name of a part, if any.
+func (w *walker) filename(h partHeader, params map[string]string) (disposition, name string) {
+	if d := lookup(h, "Content-Disposition"); d != "" {
+		dt, dp := w.dispositionParams(d)
+		disposition = dt
+		name = dp["filename"]
+	}
+	if name == "" {
+		name = params["name"]
+	}
+	if name != "" {
+		name = w.utf8Header(name)
+		if strings.Contains(name, "=?") {
+			name, _ = decodeWords(name)
+		}
+		name = strings.TrimSpace(strings.ReplaceAll(name, "\x00", ""))
+	}
+	return disposition, name
+}
+
+// Attachments seen by Parse.
+
+func (w *walker) attach(name, media string, size int64) {
+	w.p.Attachments = append(w.p.Attachments, kp.Attachment{Name: name, ContentType: media, Size: size})
 }

@@ -2,6 +2,8 @@ package mailmsg
 
 import (
 	"bytes"
+	"encoding/base64"
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -54,5 +56,32 @@ func TestAttachmentsAreExtractedAndComposed(t *testing.T) {
 	back, _ := Attachments(raw, 1<<20)
 	if len(back) != 2 || !bytes.Equal(back[0].Data, list[0].Data) || !bytes.Equal(back[1].Data, list[1].Data) {
 		t.Fatalf("attachments did not survive the round trip: %+v", back)
+	}
+}
+
+func TestParseAttachmentNamesAndDecodedSizes(t *testing.T) {
+	data := bytes.Repeat([]byte{0, 1, 2, 250}, 1000) // 4000 bytes
+	b64 := base64.StdEncoding.EncodeToString(data)
+	var wrapped strings.Builder
+	for i := 0; i < len(b64); i += 76 {
+		wrapped.WriteString(b64[i:min(i+76, len(b64))] + "\r\n")
+	}
+	raw := "From: a@b.example\r\nSubject: vedlegg\r\nContent-Type: multipart/mixed; boundary=B\r\n\r\n" +
+		"--B\r\nContent-Type: text/plain; charset=utf-8\r\n\r\nSe vedlegg.\r\n" +
+		"--B\r\nContent-Type: application/octet-stream\r\nContent-Disposition: attachment; filename*=utf-8''%C3%B8konomi%20rapport.bin\r\nContent-Transfer-Encoding: base64\r\n\r\n" + wrapped.String() +
+		"--B\r\nContent-Type: text/csv; name=\"=?utf-8?Q?bl=C3=A5b=C3=A6r.csv?=\"\r\nContent-Transfer-Encoding: quoted-printable\r\n\r\na;b=3Dc\r\n" +
+		"--B\r\nContent-Type: application/pdf\r\nContent-Disposition: attachment;\r\n filename*0*=iso-8859-1''s%F8knad;\r\n filename*1=\".pdf\"\r\n\r\n%PDF\r\n" +
+		"--B--\r\n"
+	p := mustParse(t, raw)
+	want := []kp.Attachment{
+		{Name: "økonomi rapport.bin", ContentType: "application/octet-stream", Size: 4000},
+		{Name: "blåbær.csv", ContentType: "text/csv", Size: 5},
+		{Name: "søknad.pdf", ContentType: "application/pdf", Size: 4},
+	}
+	if fmt.Sprint(p.Attachments) != fmt.Sprint(want) {
+		t.Errorf("attachments\n got %+v\nwant %+v", p.Attachments, want)
+	}
+	if p.Text != "Se vedlegg." {
+		t.Errorf("text %q", p.Text)
 	}
 }

@@ -229,3 +229,188 @@ func codeAt(s string, i int) string {
 	}
 	return s[i:j]
 }
+
+// Bounce detection and the failed recipients named in a bounce's text.
+
+// scanBounceText reads a bounce's readable text: Message-ID lines of the
+// quoted original, and, when no delivery-status part said so, the failed
+// recipients of non-standard bounces (best effort: addresses on lines that
+// carry an SMTP error or that name a recipient the way Postfix, qmail,
+// Exim and Sendmail bounces do).
+func (w *walker) scanBounceText(text string) {
+	w.scanBounceIDs(text)
+	if len(w.rcpts) > 0 || w.dsnSeen {
+		return
+	}
+	own := map[string]bool{}
+	for _, a := range append(append([]kp.Address{w.p.From}, w.p.To...), w.p.Cc...) {
+		own[kp.NormAddr(a.Addr)] = true
+	}
+	if len(text) > maxScanText {
+		text = text[:maxScanText]
+	}
+	lines := strings.Split(text, "\n")
+	perm := false
+	listMode, listed, listStart := false, 0, 0
+	var cand []string
+	for i, line := range lines {
+		l := strings.TrimSpace(line)
+		ll := strings.ToLower(l)
+		if isQuotedOriginalMarker(ll) {
+			break
+		}
+		code := smtpPermanent(l)
+		if code {
+			perm = true
+		}
+		if containsAny(ll, listIntros) {
+			listMode, listed, listStart = true, 0, i
+		}
+		if listMode && i-listStart > 8 && listed == 0 {
+			listMode = false
+		}
+		if strings.Contains(ll, "message-id") {
+			continue
+		}
+		addrs := addrsIn(l)
+		if len(addrs) == 0 {
+			if listMode && listed > 0 && l != "" {
+				listMode = false
+			}
+			continue
+		}
+		if listMode && len(strings.Fields(l)) <= 2 && (l[0] == '<' || strings.HasPrefix(l, addrs[0])) {
+			// A line that is just an address, in the list that follows
+			// "Delivery has failed to these recipients" and the like.
+			listed++
+			cand = append(cand, addrs...)
+			continue
+		}
+		nameLine := strings.HasSuffix(l, ":") && strings.HasPrefix(l, "<") || // qmail, Postfix
+			len(strings.Fields(l)) == 1 && i+1 < len(lines) && strings.HasPrefix(lines[i+1], " ") // Exim
+		if code || nameLine || strings.Contains(ll, "user unknown") || strings.Contains(ll, "does not exist") ||
+			strings.Contains(ll, "unknown user") || strings.Contains(ll, "mailbox unavailable") ||
+			strings.Contains(ll, "recipient") || strings.Contains(ll, "delivery to the following") {
+			cand = append(cand, addrs...)
+		}
+	}
+	for _, a := range cand {
+		if !own[kp.NormAddr(a)] && !isDaemonAddr(a) {
+			w.addRecipient(a)
+		}
+	}
+	if perm && len(w.p.BounceRecipients) > 0 {
+		w.p.BouncePermanent = true
+	}
+}
+
+// listIntros are phrases that introduce a list of failed recipients.
+var listIntros = []string{
+	"following address", "following recipient", "these recipients", "following destination",
+	"failure reason", "could not be delivered to", "permanent fatal errors",
+	// Exchange's localised "Delivery has failed to these recipients or groups".
+	"disse mottakerne", "følgende mottakere", "kunne ikke leveres til", "dessa mottagare",
+	"följande mottagare", "disse modtagere", "følgende modtagere", "folgende empfänger",
+	"diese empfänger",
+}
+
+func containsAny(s string, subs []string) bool {
+	for _, sub := range subs {
+		if strings.Contains(s, sub) {
+			return true
+		}
+	}
+	return false
+}
+
+func isQuotedOriginalMarker(ll string) bool {
+	for _, m := range []string{
+		"below this line is a copy of the message",
+		"this is a copy of the message",
+		"original message follows",
+		"----- original message -----",
+		"original message headers",
+		"unsent message below",
+		"------ this is a copy",
+		"return-path:",
+		"received: from",
+	} {
+		if strings.Contains(ll, m) {
+			return true
+		}
+	}
+	return false
+}
+
+// smtpPermanent reports whether a line carries a 5xx SMTP reply or a 5.x.x
+// enhanced status code.
+func smtpPermanent(l string) bool {
+	for i := 0; i+3 <= len(l); i++ {
+		if l[i] != '5' || i > 0 && isDigitOrDot(l[i-1]) {
+			continue
+		}
+		if i+3 <= len(l) && isDigit(l[i+1]) && isDigit(l[i+2]) && (i+3 == len(l) || l[i+3] == ' ' || l[i+3] == '-') {
+			return true
+		}
+		if i+5 <= len(l) && l[i+1] == '.' && isDigit(l[i+2]) {
+			j := i + 2
+			for j < len(l) && isDigit(l[j]) {
+				j++
+			}
+			if j+1 < len(l) && l[j] == '.' && isDigit(l[j+1]) {
+				return true
+			}
+		}
+	}
+	return false
+}
+
+func isDigit(c byte) bool { return c >= '0' && c <= '9' }
+
+func isDigitOrDot(c byte) bool { return isDigit(c) || c == '.' }
+
+// addrsIn returns the addresses written in a line of text.
+func addrsIn(l string) []string {
+	var out []string
+	for _, tok := range strings.FieldsFunc(l, func(r rune) bool {
+		return r == ' ' || r == '\t' || r == ',' || r == '(' || r == ')' || r == '"' || r == '\''
+	}) {
+		if strings.IndexByte(tok, '@') < 0 {
+			continue
+		}
+		if a := cleanAddr(tok); a != "" {
+			out = append(out, a)
+		}
+	}
+	return out
+}
+
+func isDaemonAddr(a string) bool {
+	l := strings.ToLower(a)
+	return strings.HasPrefix(l, "mailer-daemon@") || strings.HasPrefix(l, "postmaster@")
+}
+
+// looksLikeBounce is the parser's own, cheap view of whether a message may
+// be a bounce, to decide whether to look for bounce data in its text. The
+// real classification is routing's.
+func looksLikeBounce(p *kp.Parsed) bool {
+	if p.ContentType == "multipart/report" || len(p.Header["X-Failed-Recipients"]) > 0 {
+		return true
+	}
+	from := strings.ToLower(p.From.Addr)
+	if strings.HasPrefix(from, "mailer-daemon@") || strings.HasPrefix(from, "postmaster@") || from == "mailer-daemon" {
+		return true
+	}
+	if strings.TrimSpace(p.Get("Return-Path")) == "<>" {
+		return true
+	}
+	s := strings.ToLower(p.Subject)
+	for _, k := range []string{"undeliver", "delivery status notification", "delivery failure", "mail delivery failed",
+		"returned mail", "failure notice", "kan ikke leveres", "delivery has failed", "non remis", "unzustellbar",
+		"nondeliverable", "non-delivery", "could not be delivered", "mail system error", "delivery notification"} {
+		if strings.Contains(s, k) {
+			return true
+		}
+	}
+	return false
+}

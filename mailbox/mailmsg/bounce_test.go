@@ -170,3 +170,28 @@ func TestBounceDetailsCorpusCoverage(t *testing.T) {
 		t.Errorf("%d of %d failed recipients with a diagnostic, want at least 85%%", said, rcpts)
 	}
 }
+
+func TestParseXFailedRecipientsAndPlainTextBounce(t *testing.T) {
+	p := mustParse(t, "From: Mail Delivery System <Mailer-Daemon@mx.example>\nTo: integrasjon@uio.no\nSubject: Mail delivery failed: returning message to sender\n"+
+		"X-Failed-Recipients: gone@example.net, also@example.net\n\n"+
+		"This message was created automatically by mail delivery software.\n\n"+
+		"  gone@example.net\n    SMTP error from remote mail server after RCPT TO:<gone@example.net>:\n    550 5.1.1 User unknown\n\n"+
+		"------ This is a copy of the message, including all the headers. ------\n\n"+
+		"Message-ID: <kp.0102030405060708@UIO.NO>\nSubject: [INT#7] svar\n")
+	if !equalStrings(p.BounceRecipients, "gone@example.net", "also@example.net") || !p.BouncePermanent {
+		t.Errorf("recipients %q permanent %v", p.BounceRecipients, p.BouncePermanent)
+	}
+	if !equalStrings(p.EmbeddedIDs, "kp.0102030405060708@uio.no") {
+		t.Errorf("embedded %q", p.EmbeddedIDs)
+	}
+
+	// qmail: no DSN, no X-Failed-Recipients.
+	p = mustParse(t, "From: MAILER-DAEMON@mx.example\nTo: integrasjon@uio.no\nSubject: failure notice\n\n"+
+		"Hi. This is the qmail-send program at mx.example.\nI'm afraid I wasn't able to deliver your message to the following addresses.\n"+
+		"This is a permanent error; I've given up. Sorry it didn't work out.\n\n"+
+		"<nobody@example.net>:\n192.0.2.1 does not like recipient.\nRemote host said: 550 5.1.1 no mailbox here\n\n"+
+		"--- Below this line is a copy of the message.\n\nMessage-Id: <abc@Integrasjon.example.org>\nTo: nobody@example.net\n")
+	if !equalStrings(p.BounceRecipients, "nobody@example.net") || !p.BouncePermanent || !equalStrings(p.EmbeddedIDs, "abc@integrasjon.example.org") {
+		t.Errorf("qmail: recipients %q permanent %v embedded %q", p.BounceRecipients, p.BouncePermanent, p.EmbeddedIDs)
+	}
+}

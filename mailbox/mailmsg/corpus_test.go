@@ -5,13 +5,14 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
-	"kontaktpunkt/internal/testcorpus"
 	"os"
 	"path/filepath"
 	"sort"
 	"strings"
 	"testing"
 	"time"
+
+	"kontaktpunkt/internal/testcorpus"
 
 	kp "kontaktpunkt"
 )
