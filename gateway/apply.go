@@ -38,201 +38,219 @@ func (x *txIndex) Case(id kp.CaseID) (*kp.Case, bool) {
 	return c, true
 }
 
-// role is how the sender of an inbound message stands to its case.
-type role int
-
-const (
-	roleRequester role = iota // the requester or a Cc participant
-	roleStaffSide             // authenticated staff or responsible party
-	roleOutsider              // anyone else writing into a case's thread
-	// roleUnauthenticated: mail from a staff or team address that was not
-	// authenticated while staff.require_authenticated is on. It gains
-	// nothing: a forged From must not speak in the contact point's name.
-	roleUnauthenticated
-)
+// inbound is one message with what is known about it: the facts
+// routing.Decide reads, and what carrying out its decision needs besides.
+type inbound struct {
+	routing.Facts
+	// now is when the message takes effect: its arrival, or for an
+	// archive import the mail's own time.
+	now time.Time
+	// copyOf is the case of the stored copy (Facts.StoredCopy).
+	copyOf kp.CaseID
+	// c is the matched case, loaded (an existing case only).
+	c *kp.Case
+}
 
 // apply stores one parsed message and everything it causes. It reports
-// whether outbound mail was queued.
+// whether outbound mail was queued. What happens is decided by
+// routing.Decide from the facts gather finds; carryOut does it.
 func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
+	in, err := g.gather(tx, pi, g.now())
+	if err != nil {
+		return Result{Source: pi.Source, MessageID: pi.parsed.MessageID, Class: pi.class}, false, err
+	}
+	d := routing.Decide(in.Facts)
+	over := false
+	if d.CheckNewCaseLimit {
+		if over, err = g.overNewCaseLimit(tx, in.Sender, in.At, in.Arrived); err != nil {
+			return Result{Source: pi.Source, MessageID: pi.parsed.MessageID, Class: d.Class}, false, err
+		}
+		if over {
+			in.OverNewCaseLimit = true
+			d = routing.Decide(in.Facts)
+		}
+	}
+	res, queued, err := g.carryOut(tx, pi, in, d)
+	// Staff may have been told of a sender over the limit.
+	return res, queued || over && !g.Quiet, err
+}
+
+// gather finds the facts about pi that routing.Decide reads, each only
+// when it can matter: nothing after a duplicate or an unreadable message,
+// the case's participants for an existing case, the forward on behalf for
+// staff opening one. It only reads the store; of pi it changes the class
+// (threading re-judges it) and, when another stored message has its id,
+// the id (storedCopy).
+func (g *Gateway) gather(tx *store.Tx, pi *parsedItem, arrived time.Time) (*inbound, error) {
 	p := pi.parsed
-	arrived := g.now()
-	now := arrived
+	in := &inbound{now: arrived}
+	f := &in.Facts
+	f.ParsedClass, f.Sender = pi.class, senderOf(p).Addr
+	f.Arrived, f.At = arrived, messageTime(p, arrived)
+	f.Import, f.ImportHorizon = g.Quiet, time.Duration(g.Config.FollowUp.ImportHorizon)
 	if g.Quiet {
 		// An archive import replays history: the case's times are the
 		// mail's own, so reopening, follow-ups and reports see them as
 		// they happened.
-		now = messageTime(p, arrived)
+		in.now = f.At
 	}
-	res := Result{Source: pi.Source, MessageID: p.MessageID, Class: pi.class}
+	if pi.parseErr != nil {
+		f.ParseError = pi.parseErr.Error()
+	}
+	var err error
+	if in.copyOf, f.StoredCopy, err = g.storedCopy(tx, pi); err != nil {
+		return nil, err
+	}
+	if _, settled := routing.Screen(*f); settled {
+		return in, nil
+	}
 
-	// Rule 1: duplicate. Nothing changes; the disposition is that of the original.
-	if id, ok, err := g.storedCopy(tx, pi); err != nil {
-		return res, false, err
-	} else if ok {
-		res.MessageID = p.MessageID // a derived id when that is what it copies
-		res.MatchedBy, res.Status = kp.MatchDuplicate, ResultDuplicate
-		if id != 0 {
+	if pi.class == kp.ClassLoop && !g.isUs(p.Get(kp.LoopHeader)) {
+		// Another gateway's loop header: its mail is not ours coming back.
+		pi.class = classifyIgnoringLoop(p, g.classifyOptions())
+	}
+	// Who wrote it decides before how it looks: staff, a team or its
+	// ticket system here, a participant of the matched case below.
+	from := f.Sender
+	f.Staff = g.Dir.IsStaff(from) || g.Dir.IsResponsible(from)
+	pi.class = routing.ClassifyFor(p, pi.class, f.Staff)
+	var tokenCase kp.CaseID
+	if g.TokenSecret != nil {
+		tokenCase, _ = routing.FindReplyToken(g.TokenSecret, g.Config.Contact.Address, recipients(p))
+	}
+	idx := &txIndex{tx: tx}
+	tin := routing.ThreadInput{
+		Parsed: p, Class: pi.class, TagPrefix: g.Config.Contact.TagPrefix, TokenCase: tokenCase,
+		ReopenWithin: time.Duration(g.Config.Contact.ReopenWithin), Now: in.now,
+		Sender: from, SenderTeams: g.Dir.TeamsOf(from), OwnText: g.taggedOwnText(p.Text),
+	}
+	th := routing.ThreadMessage(tin, idx)
+	pi.class, th = participantAnswer(idx, tin, th)
+	if idx.err != nil {
+		return nil, idx.err
+	}
+	f.Thread, f.Class, f.Subject, f.Text = th, pi.class, p.Subject, p.Text
+
+	switch {
+	case th.Duplicate || th.Unfiled:
+		return in, nil
+	case th.NewCase:
+		f.AnswersLooseMail = g.answersLooseMail(tx, p)
+	case th.Case != 0:
+		if in.c, err = tx.Case(th.Case); err != nil {
+			return nil, fmt.Errorf("loading case %d: %w", th.Case, err)
+		}
+		f.Participant = in.c.HasParticipant(from) || th.AddParticipant && g.mayJoin(from)
+	}
+	if f.Staff {
+		ids := g.Config.Staff.TrustedAuthservIDs
+		f.Authenticated = routing.Authenticated(routing.OwnAuthResults(p.Trace, ids), ids, from)
+		f.RequireAuth = g.Config.RequireAuth()
+		f.TicketSystem = g.fromTicketSystem(p, from)
+		f.AnswersInternalMail = g.answersInternalMail(tx, p)
+		if th.NewCase && f.Class == kp.ClassHuman {
+			f.ForwardOf = g.forwardOf(pi, from)
+		}
+	}
+	return in, nil
+}
+
+// carryOut does what d decided for pi: it stores the message, and for a
+// filed one (file) changes its case and queues the mail and follow-up it
+// causes.
+func (g *Gateway) carryOut(tx *store.Tx, pi *parsedItem, in *inbound, d routing.Decision) (Result, bool, error) {
+	p := pi.parsed
+	res := Result{Source: pi.Source, MessageID: p.MessageID, Class: d.Class, MatchedBy: d.MatchedBy}
+	msg := &kp.Message{
+		ID: p.MessageID, Direction: kp.In, Class: d.Class, MatchedBy: d.MatchedBy, From: p.From, To: p.To, Cc: p.Cc,
+		Subject: p.Subject, Date: p.Date, Received: in.Arrived, Text: p.Text, Attachments: p.Attachments,
+		Defects: p.Defects, Source: pi.Source, Size: p.Size,
+		ContentHash: pi.hash, CollidedID: pi.collided,
+	}
+	switch d.Disposition {
+	case routing.Duplicate:
+		res.Status = ResultDuplicate
+		if !in.StoredCopy {
+			return res, false, nil // threading found it stored
+		}
+		// Nothing changes; the disposition is that of the original.
+		if in.copyOf != 0 {
+			id := in.copyOf
 			res.Case = &id
 		} else if orig, err := tx.Message(p.MessageID); err == nil && orig.Quarantine != "" {
 			res.Error = orig.Quarantine
 		}
 		_ = tx.AddCounter("messages_matched_by:duplicate", 1)
 		return res, false, nil
-	}
-	res.MessageID = p.MessageID
-
-	msg := &kp.Message{
-		ID: p.MessageID, Direction: kp.In, Class: pi.class, From: p.From, To: p.To, Cc: p.Cc,
-		Subject: p.Subject, Date: p.Date, Received: arrived, Text: p.Text, Attachments: p.Attachments,
-		Defects: p.Defects, Source: pi.Source, Size: p.Size,
-		ContentHash: pi.hash, CollidedID: pi.collided,
-	}
-	count := func(r *Result) error {
-		if err := tx.AddCounter("messages_class:"+string(r.Class), 1); err != nil {
-			return err
+	case routing.Quarantined:
+		if pi.parseErr == nil {
+			// Unreadable from now on: a retry of the batch does not try
+			// to apply it again.
+			pi.parseErr = errors.New(d.Reason)
 		}
-		return tx.AddCounter("messages_matched_by:"+string(r.MatchedBy), 1)
-	}
-
-	if pi.parseErr == nil && pi.class == kp.ClassHuman && senderOf(p).IsZero() {
-		pi.parseErr = errors.New("no sender address: nobody to answer")
-	}
-	if pi.parseErr != nil {
-		msg.MatchedBy, msg.Kind, msg.Quarantine = kp.MatchNone, "quarantined", pi.parseErr.Error()
+		msg.Kind, msg.Quarantine = "quarantined", d.Reason
 		if err := tx.PutMessage(msg, pi.Raw); err != nil {
 			return res, false, fmt.Errorf("storing quarantined message: %w", err)
 		}
-		res.MatchedBy, res.Status, res.Error = kp.MatchNone, ResultQuarantined, msg.Quarantine
-		return res, false, count(&res)
-	}
-
-	if pi.class == kp.ClassLoop && !g.isUs(p.Get(kp.LoopHeader)) {
-		// Another gateway's loop header: its mail is not ours coming back.
-		pi.class = classifyIgnoringLoop(p, g.classifyOptions())
-		msg.Class, res.Class = pi.class, pi.class
-	}
-	// Who wrote it decides before how it looks: staff, a team or its
-	// ticket system here, a participant of the matched case below.
-	from := senderOf(p).Addr
-	pi.class = routing.ClassifyFor(p, pi.class, g.Dir.IsStaff(from) || g.Dir.IsResponsible(from))
-	var tokenCase kp.CaseID
-	if g.TokenSecret != nil {
-		tokenCase, _ = routing.FindReplyToken(g.TokenSecret, g.Config.Contact.Address, recipients(p))
-	}
-	idx := &txIndex{tx: tx}
-	in := routing.ThreadInput{
-		Parsed: p, Class: pi.class, TagPrefix: g.Config.Contact.TagPrefix, TokenCase: tokenCase,
-		ReopenWithin: time.Duration(g.Config.Contact.ReopenWithin), Now: now,
-		Sender: from, SenderTeams: g.Dir.TeamsOf(from), OwnText: g.taggedOwnText(p.Text),
-	}
-	th := routing.ThreadMessage(in, idx)
-	pi.class, th = participantAnswer(idx, in, th)
-	msg.Class, res.Class = pi.class, pi.class
-	if idx.err != nil {
-		return res, false, idx.err
-	}
-	msg.MatchedBy = th.MatchedBy
-	res.MatchedBy = th.MatchedBy
-
-	if th.Duplicate {
-		res.Status = ResultDuplicate
-		return res, false, nil
-	}
-	if th.NewCase && g.answersLooseMail(tx, p) {
-		// A reply to the daily digest, which belongs to no case.
-		th.Unfiled, th.NewCase = true, false
-	}
-	if th.Unfiled || (!th.NewCase && th.Case == 0) {
-		msg.MatchedBy, msg.Kind = kp.MatchNone, "unfiled"
+		res.Status, res.Error = ResultQuarantined, d.Reason
+		return res, false, countResult(tx, &res)
+	case routing.Unfiled:
+		msg.Kind = "unfiled"
+		if d.Defect != "" {
+			msg.Defects = append(msg.Defects, d.Defect)
+		}
 		if err := tx.PutMessage(msg, pi.Raw); err != nil {
 			return res, false, fmt.Errorf("storing unfiled message: %w", err)
 		}
-		res.MatchedBy, res.Status = kp.MatchNone, ResultUnfiled
-		return res, false, count(&res)
+		res.Status, res.Error = ResultUnfiled, d.Defect
+		return res, false, countResult(tx, &res)
 	}
+	return g.file(tx, pi, in, d, msg, res)
+}
 
+// countResult counts a stored message by class and matching rule.
+func countResult(tx *store.Tx, r *Result) error {
+	if err := tx.AddCounter("messages_class:"+string(r.Class), 1); err != nil {
+		return err
+	}
+	return tx.AddCounter("messages_matched_by:"+string(r.MatchedBy), 1)
+}
+
+// file stores msg on its case, new or existing, and does what the
+// decision says to the case: the sender's commands, reopening, the mail
+// to staff and requester, the follow-up.
+func (g *Gateway) file(tx *store.Tx, pi *parsedItem, in *inbound, d routing.Decision, msg *kp.Message, res Result) (Result, bool, error) {
+	p := pi.parsed
 	if p.From.IsZero() {
 		p.From = senderOf(p)
 		msg.From = p.From
 	}
 	sender := p.From.Addr
-	staffish := g.Dir.IsStaff(sender) || g.Dir.IsResponsible(sender)
-	if staffish {
-		msg.Authenticated = routing.Authenticated(routing.OwnAuthResults(p.Trace, g.Config.Staff.TrustedAuthservIDs), g.Config.Staff.TrustedAuthservIDs, sender)
-	}
-	staffSide := staffish && (msg.Authenticated || !g.Config.RequireAuth())
-
-	if th.NewCase && !staffSide && pi.class == kp.ClassHuman {
-		over, err := g.overNewCaseLimit(tx, sender, messageTime(p, arrived), arrived)
-		if err != nil {
-			return res, false, err
-		}
-		if over {
-			msg.MatchedBy, msg.Kind = kp.MatchNone, "unfiled"
-			msg.Defects = append(msg.Defects, "sender over the new-case limit")
-			if err := tx.PutMessage(msg, pi.Raw); err != nil {
-				return res, false, fmt.Errorf("storing unfiled message: %w", err)
-			}
-			res.MatchedBy, res.Status, res.Error = kp.MatchNone, ResultUnfiled, "sender over the new-case limit"
-			return res, !g.Quiet, count(&res)
-		}
-	}
-
-	var (
-		cmds    []routing.Command
-		refused []routing.Refused
-		subject = p.Subject
-	)
-	unauthenticated := staffish && !staffSide && pi.class == kp.ClassHuman
-	var unauthTags []string
-	if staffSide && pi.class == kp.ClassHuman && !g.fromTicketSystem(p, sender) {
-		cmds, refused, subject = routing.ParseCommands(p.Subject)
-	} else if unauthenticated {
-		// The tags stay in the subject as text; the sender hears why
-		// they did nothing.
-		cs, rs, _ := routing.ParseCommands(p.Subject)
-		for _, c := range cs {
-			unauthTags = append(unauthTags, c.Raw)
-		}
-		for _, r := range rs {
-			unauthTags = append(unauthTags, r.Raw)
-		}
-	}
-	cmds, repairs := splitRepairs(cmds)
-	var fwd *forwarded
-	if th.NewCase && staffSide && pi.class == kp.ClassHuman {
-		cmds, fwd = g.forwardedOnBehalf(pi, cmds, sender)
-	}
-	msg.Subject = strings.TrimSpace(subject)
-
+	msg.Authenticated = in.Authenticated
+	msg.Subject = d.Subject
+	now := in.now
 	out := &outbox{g: g, tx: tx, now: now, quiet: g.Quiet}
-	if len(p.Attachments) > 0 && !g.Quiet && !pi.class.Machine() {
+	if len(p.Attachments) > 0 && !g.Quiet && !d.Class.Machine() {
 		out.attach, out.omitted = mailmsg.Attachments(pi.Raw, maxRelayAttachments)
 	}
-	var c *kp.Case
-	if th.NewCase {
+	c := in.c
+	before := changeRecord{status: kp.StatusOpen}
+	if d.NewCase {
 		id, err := tx.NextCaseID()
 		if err != nil {
 			return res, false, err
 		}
 		var left []string
 		c, left = g.newCase(id, p, msg.Subject, now)
-		c.PreviousCase = th.Previous
+		c.PreviousCase = d.Previous
 		if len(left) > 0 {
 			out.events = append(out.events, fmt.Sprintf("%d addresses over the limit of %d participants not added and not mailed: %s",
 				len(left), g.Config.Limits.MaxParticipants, joinCapped(left, 50)))
 		}
 	} else {
-		var err error
-		if c, err = tx.Case(th.Case); err != nil {
-			return res, false, fmt.Errorf("loading case %d: %w", th.Case, err)
-		}
+		before = recordOf(c)
 	}
-	before := recordOf(c)
-	if th.NewCase {
-		before = changeRecord{status: kp.StatusOpen}
-	}
-	g.joinThread(c, th, p)
+	g.joinThread(c, in.Thread, p)
 	msg.Case = c.ID
 	id := c.ID
 	res.Case = &id
@@ -241,72 +259,52 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	c.Updated = now
 	prevNext := c.Next
 
-	r := roleOutsider
-	switch {
-	case staffSide:
-		r = roleStaffSide
-	case th.NewCase || c.HasParticipant(sender):
-		r = roleRequester
-	case unauthenticated:
-		r = roleUnauthenticated
-	}
-	if r == roleStaffSide && !fxNoteIn(cmds) && g.answersInternalMail(tx, p) {
-		// A reply to a note or an outsider notice stays internal: the
-		// quoted note must never reach the requester.
-		cmds = append(cmds, routing.Command{Verb: "note", Raw: "(reply to an internal mail)"})
-	}
-	if !pi.class.Machine() && r != roleOutsider && r != roleUnauthenticated {
-		// Outbound mail continues the thread of the conversation, not of
-		// an out-of-office or an outsider.
+	if d.Continues {
 		c.LastMessageID = p.MessageID
 	}
-	if r == roleStaffSide || r == roleRequester {
-		// Not from an outsider or unauthenticated mail in a team's name:
-		// a forged reference would go out in our mail to the team.
-		g.recordCounterpart(c, p, sender, r == roleStaffSide)
+	if d.RecordCounterpart {
+		g.recordCounterpart(c, p, sender, d.Role == routing.SenderStaff)
 	}
-	msg.Kind, msg.Outsider = inboundKind(pi.class, th.NewCase, r, cmds, msg.Text)
+	msg.Kind, msg.Outsider = d.Kind, d.Outsider
 	tx.GivenTextTokens(msg.Text, pi.textTokens)
 	if err := tx.PutMessage(msg, pi.Raw); err != nil {
 		return res, false, fmt.Errorf("storing message: %w", err)
 	}
-	if err := g.indexThread(tx, c, p, th.NewCase); err != nil {
+	if err := g.indexThread(tx, c, p, d.NewCase); err != nil {
 		return res, false, err
 	}
 
 	switch {
-	case pi.class.Machine():
+	case d.Class.Machine():
 		// Machine mail attaches without reopening and triggers no mail,
 		// except that a bounce of our own mail is a delivery failure staff
 		// must hear about (docs/behaviour.md, Outbound mail).
-		if pi.class == kp.ClassBounce {
+		if d.Class == kp.ClassBounce {
 			if err := out.bounce(c, p); err != nil {
 				return res, false, err
 			}
 		}
-	case th.NewCase:
-		g.markForwarded(c, out, fwd)
-		if err := g.openCase(out, c, msg, p, staffSide, cmds, refused); err != nil {
+	case d.NewCase:
+		g.markForwarded(c, out, d.OpenedBy)
+		if err := g.openCase(out, c, msg, p, d.Role == routing.SenderStaff, d.Commands, d.Refused); err != nil {
 			return res, false, err
 		}
 	default:
-		if th.Reopen && r != roleOutsider && r != roleUnauthenticated {
+		if d.Reopen {
 			c.Status, c.ResolvedAt = kp.StatusOpen, time.Time{}
 		}
-		if err := g.reply(out, c, msg, r, cmds, refused); err != nil {
+		if err := g.reply(out, c, msg, d.Role, d.Commands, d.Refused); err != nil {
 			return res, false, err
 		}
 	}
-	if unauthenticated && (len(unauthTags) > 0 || r == roleUnauthenticated) && !g.fromTicketSystem(p, sender) {
-		// (A ticket system gets no receipt: it would open a ticket for
-		// it, and perhaps answer.)
-		out.unauthenticatedReceipt(c, msg.From, unauthTags, r == roleUnauthenticated)
+	if d.UnauthenticatedReceipt {
+		out.unauthenticatedReceipt(c, msg.From, d.UnauthenticatedTags, d.Role == routing.SenderUnauthenticated)
 	}
 
-	if g.Quiet && g.isHistory(now, arrived) {
-		// An archive import is history: its old mail arms no reminder
-		// (and keeps one a newer message armed). followup rearm arms
-		// open cases on purpose.
+	if d.KeepFollowUp {
+		// Old mail from an archive import keeps the follow-up a newer
+		// message armed and arms none; followup rearm arms open cases
+		// on purpose.
 		c.Next = prevNext
 		if c.Status == kp.StatusResolved {
 			c.Next = nil
@@ -320,13 +318,13 @@ func (g *Gateway) apply(tx *store.Tx, pi *parsedItem) (Result, bool, error) {
 	if err := tx.PutCase(c); err != nil {
 		return res, false, fmt.Errorf("storing case %d: %w", c.ID, err)
 	}
-	if err := g.applyRepairs(tx, out, c, msg.From, repairs); err != nil {
+	if err := g.applyRepairs(tx, out, c, msg.From, d.Repairs); err != nil {
 		return res, false, err
 	}
 	if out.err != nil {
 		return res, false, out.err
 	}
-	return res, out.queued > 0 || c.Next != prevNext, count(&res)
+	return res, out.queued > 0 || c.Next != prevNext, countResult(tx, &res)
 }
 
 // newCase makes the case a new request opens.
@@ -402,10 +400,10 @@ func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parse
 }
 
 // reply handles a message on an existing case.
-func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds []routing.Command, refused []routing.Refused) error {
+func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r routing.SenderRole, cmds []routing.Command, refused []routing.Refused) error {
 	data := out.caseData(c, msg)
 	switch r {
-	case roleStaffSide:
+	case routing.SenderStaff:
 		before := *c
 		fx := g.applyCommands(c, cmds, refused, msg.From.Addr, out.now)
 		out.remind = fx.remind
@@ -453,10 +451,10 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r role, cmds [
 		if len(fx.applied) > 0 || len(fx.refused) > 0 {
 			out.receipt(c, msg.From, fx)
 		}
-	case roleUnauthenticated:
+	case routing.SenderUnauthenticated:
 		// Stored on the case for staff to see; nothing is sent on its
 		// behalf. The receipt to the real address follows in apply.
-	case roleRequester:
+	case routing.SenderRequester:
 		if !routing.OwesReply(c) {
 			// The staff side's debt starts with the first unanswered
 			// message: a requester asking "any news?" every day must not
@@ -544,35 +542,6 @@ func senderOf(p *kp.Parsed) kp.Address {
 	return kp.Address{}
 }
 
-// inboundKind says what an inbound message is on its case, and whether it
-// comes from an outsider. It is decided before the message is stored.
-func inboundKind(class kp.Class, newCase bool, r role, cmds []routing.Command, text string) (kind string, outsider bool) {
-	if class.Machine() {
-		return string(class), false
-	}
-	if r == roleStaffSide {
-		for _, c := range cmds {
-			if c.Verb == "note" {
-				return "note", false
-			}
-		}
-	}
-	switch {
-	case newCase:
-		return "request", false
-	case r == roleOutsider:
-		return "reply", true
-	case r == roleUnauthenticated:
-		return KindNotAuthenticated, false
-	case r == roleStaffSide && hasVerb(cmds, "assign", "take") && strings.TrimSpace(text) != "":
-		// The words go to the assignee with the assignment: internal.
-		return "note", false
-	case r == roleStaffSide && strings.TrimSpace(text) == "" && len(cmds) > 0:
-		return "command", false
-	}
-	return "reply", false
-}
-
 // hasVerb reports whether cmds hold one of verbs.
 func hasVerb(cmds []routing.Command, verbs ...string) bool {
 	for _, c := range cmds {
@@ -580,16 +549,6 @@ func hasVerb(cmds []routing.Command, verbs ...string) bool {
 			if c.Verb == v {
 				return true
 			}
-		}
-	}
-	return false
-}
-
-// fxNoteIn reports whether cmds hold a [note].
-func fxNoteIn(cmds []routing.Command) bool {
-	for _, c := range cmds {
-		if c.Verb == "note" {
-			return true
 		}
 	}
 	return false

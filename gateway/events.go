@@ -3,6 +3,7 @@ package gateway
 import (
 	kp "kontaktpunkt"
 	"kontaktpunkt/mailbox/mailmsg"
+	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 	"time"
 )
@@ -15,7 +16,7 @@ const KindEvent = "event"
 // KindNotAuthenticated is the kind of an inbound message from a staff or
 // team address that was not authenticated, on a case where the sender is
 // no participant: stored for staff, never relayed.
-const KindNotAuthenticated = "not-authenticated"
+const KindNotAuthenticated = routing.KindNotAuthenticated
 
 // caseEvent records text as an event on case c, in the caller's
 // transaction.

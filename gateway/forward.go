@@ -1,34 +1,19 @@
 package gateway
 
 import (
-	"net/mail"
-
 	kp "kontaktpunkt"
 	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 )
 
-// forwarded is a new case opened by staff forwarding someone else's mail.
-type forwarded struct {
-	// requester is the original sender; by is the staff member.
-	requester kp.Address
-	by        string
-}
-
-// forwardedOnBehalf recognises staff (already authenticated as for
-// commands) forwarding someone's mail to the contact address as a new
-// case: a forward prefix with a forwarded header block in the text, or a
-// message attached as message/rfc822. It returns cmds with a [requester:]
-// for the original sender, the way staff would write it themselves, so
-// the case opens for that person and the staff member gets a receipt. A
-// [requester:] staff wrote wins; a forward of our own mail or the staff
-// member's own is no forward on someone's behalf.
-func (g *Gateway) forwardedOnBehalf(pi *parsedItem, cmds []routing.Command, sender string) ([]routing.Command, *forwarded) {
-	for _, c := range cmds {
-		if c.Verb == "requester" {
-			return cmds, nil
-		}
-	}
+// forwardOf recognises staff forwarding someone's mail to the contact
+// address as a new case: a forward prefix with a forwarded header block in
+// the text, or a message attached as message/rfc822. It returns the
+// original sender, for whom routing.Decide opens the case the way staff
+// would with [requester:], or the zero address: a forward of our own mail
+// or the staff member's own is no forward on someone's behalf, nor one
+// whose sender a [requester:] could not name.
+func (g *Gateway) forwardOf(pi *parsedItem, sender string) kp.Address {
 	p := pi.parsed
 	prefix := g.Config.Contact.TagPrefix
 	var orig kp.Address
@@ -47,14 +32,12 @@ func (g *Gateway) forwardedOnBehalf(pi *parsedItem, cmds []routing.Command, send
 		}
 	}
 	if !ok || g.isUs(orig.Addr) || kp.SameAddr(orig.Addr, sender) {
-		return cmds, nil
+		return kp.Address{}
 	}
-	arg := (&mail.Address{Name: orig.Name, Address: kp.NormAddr(orig.Addr)}).String()
-	if _, why := g.commandAddress(arg); why != "" {
-		return cmds, nil
+	if _, why := g.commandAddress(routing.RequesterArg(orig)); why != "" {
+		return kp.Address{}
 	}
-	cmds = append(cmds, routing.Command{Verb: "requester", Arg: arg, Raw: "(forwarded mail from " + kp.NormAddr(orig.Addr) + ")"})
-	return cmds, &forwarded{requester: orig, by: kp.NormAddr(sender)}
+	return orig
 }
 
 // hasAttachedMessage reports whether parsing saw a message/rfc822 part.
@@ -68,12 +51,12 @@ func hasAttachedMessage(p *kp.Parsed) bool {
 }
 
 // markForwarded records on a new case who opened it on the requester's
-// behalf, and holds the acknowledgement back when contact.ack_forwarded
-// is off.
-func (g *Gateway) markForwarded(c *kp.Case, out *outbox, fw *forwarded) {
-	if fw == nil {
+// behalf (routing.Decision.OpenedBy), and holds the acknowledgement back
+// when contact.ack_forwarded is off.
+func (g *Gateway) markForwarded(c *kp.Case, out *outbox, openedBy string) {
+	if openedBy == "" {
 		return
 	}
-	c.OpenedBy = fw.by
+	c.OpenedBy = openedBy
 	out.noAck = !g.Config.AckForwarded()
 }

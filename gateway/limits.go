@@ -24,13 +24,6 @@ func messageTime(p *kp.Parsed, arrived time.Time) time.Time {
 	return p.Date
 }
 
-// isHistory reports whether a message of time at, imported at now, is
-// older than followup.import_horizon.
-func (g *Gateway) isHistory(at, now time.Time) bool {
-	h := time.Duration(g.Config.FollowUp.ImportHorizon)
-	return h > 0 && now.Sub(at) > h
-}
-
 // overNewCaseLimit reports whether sender has already opened
 // limits.new_cases_per_sender cases in the hour before at; if not, it
 // counts the case about to be opened. Once over, staff are told once an

@@ -18,24 +18,6 @@ import (
 // cannot be carried out (a case into itself, a case already merged).
 var ErrRepair = errors.New("cannot repair")
 
-// splitRepairs takes [merge:…] and [link:…] out of the commands of a
-// staff mail: they act on two cases and run after the mail's own case is
-// stored. A mail that carries one is internal: it is turned into a note,
-// so its text and quoted history never reach the requester.
-func splitRepairs(cmds []routing.Command) (rest, repairs []routing.Command) {
-	for _, c := range cmds {
-		if c.Verb == "merge" || c.Verb == "link" {
-			repairs = append(repairs, c)
-		} else {
-			rest = append(rest, c)
-		}
-	}
-	if len(repairs) > 0 && !fxNoteIn(rest) {
-		rest = append(rest, routing.Command{Verb: "note", Raw: "(a case repair is internal)"})
-	}
-	return rest, repairs
-}
-
 // applyRepairs carries out the [merge:…] and [link:…] of a staff mail on
 // case c (already stored) and sends the staff member a receipt.
 func (g *Gateway) applyRepairs(tx *store.Tx, out *outbox, c *kp.Case, from kp.Address, repairs []routing.Command) error {

@@ -150,7 +150,7 @@ func (g *Gateway) joinThread(c *kp.Case, th routing.Thread, p *kp.Parsed) {
 		return
 	}
 	add := func(a string) {
-		if a != "" && !g.isUs(a) && !g.Dir.IsStaff(a) && !g.Dir.IsResponsible(a) && !c.HasParticipant(a) {
+		if g.mayJoin(a) && !c.HasParticipant(a) {
 			c.Participants = appendAddr(c.Participants, a)
 		}
 	}
@@ -160,6 +160,12 @@ func (g *Gateway) joinThread(c *kp.Case, th routing.Thread, p *kp.Parsed) {
 			add(a.Addr)
 		}
 	}
+}
+
+// mayJoin reports whether joinThread adds addr to a case: anyone but the
+// contact address, staff and responsible parties.
+func (g *Gateway) mayJoin(addr string) bool {
+	return addr != "" && !g.isUs(addr) && !g.Dir.IsStaff(addr) && !g.Dir.IsResponsible(addr)
 }
 
 // indexThread records what later mail threads by: the ids this message
