@@ -1,7 +1,7 @@
-// Package smtpclient submits mail to the relay over SMTP. Sender keeps one connection to the relay and reuses it
-// for every message; the raw bytes from the outbox go out unchanged (only
-// SMTP's own dot-stuffing is applied), so the Message-ID fixed at queue time
-// is the one that arrives.
+// Package smtpclient submits mail to the relay over SMTP. Sender keeps one
+// connection to the relay and reuses it for every message; the raw bytes
+// from the outbox go out unchanged (only SMTP's own dot-stuffing is
+// applied), so the Message-ID fixed at queue time is the one that arrives.
 //
 // Every error Send returns is classified as temporary or permanent, and the
 // outbox's retry loop looks only at that (IsTemporary):
