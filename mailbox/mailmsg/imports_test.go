@@ -8,13 +8,15 @@ import (
 
 // TestMailLibrariesStayInTheirPackage checks that each third-party mail
 // library is imported by one package of the product only, so that its
-// types cannot leak: go-message by mailmsg, go-imap by imapintake, go-mail
-// by smtpclient, golang.org/x/oauth2 by oauthsasl. The test servers under
-// internal/ are not the product and may use what they need.
+// types cannot leak: go-message by mailmsg, go-imap and go-sasl by
+// imapintake, go-mail by smtpclient, golang.org/x/oauth2 by oauthsasl.
+// The test servers under internal/ are not the product and may use what
+// they need.
 func TestMailLibrariesStayInTheirPackage(t *testing.T) {
 	owner := map[string]string{
 		"github.com/emersion/go-message": "kontaktpunkt/mailbox/mailmsg",
 		"github.com/emersion/go-imap":    "kontaktpunkt/mailbox/imapintake",
+		"github.com/emersion/go-sasl":    "kontaktpunkt/mailbox/imapintake",
 		"github.com/wneessen/go-mail":    "kontaktpunkt/mailbox/smtpclient",
 		"golang.org/x/oauth2":            "kontaktpunkt/mailbox/oauthsasl",
 	}

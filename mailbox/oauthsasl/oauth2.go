@@ -18,7 +18,6 @@ import (
 	"sync"
 	"time"
 
-	"github.com/emersion/go-sasl"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
 )
@@ -220,6 +219,16 @@ func expiresIn(tok *oauth2.Token, start time.Time) int64 {
 	return max(int64(tok.Expiry.Sub(start).Round(time.Second)/time.Second), 0)
 }
 
+// Client is a SASL client with the method set of go-sasl's sasl.Client, so
+// that go-imap takes it as one and the SMTP sender adapts it to go-mail,
+// while this package's API has no third-party type.
+type Client interface {
+	// Start returns the mechanism name and the initial response.
+	Start() (mech string, ir []byte, err error)
+	// Next answers a challenge from the server.
+	Next(challenge []byte) (response []byte, err error)
+}
+
 // xoauth2Client is the SASL XOAUTH2 mechanism (Google, Microsoft):
 // "user=" user ^A "auth=Bearer " token ^A ^A. On failure the server sends a
 // base64 JSON challenge, which is answered with an empty response so that
@@ -230,7 +239,7 @@ type xoauth2Client struct {
 }
 
 // NewXOAuth2Client returns a SASL client for XOAUTH2.
-func NewXOAuth2Client(user, token string) sasl.Client {
+func NewXOAuth2Client(user, token string) Client {
 	return &xoauth2Client{user: user, token: token}
 }
 
@@ -245,7 +254,7 @@ func (c *xoauth2Client) Next(challenge []byte) ([]byte, error) {
 
 // Failure returns the failure detail an XOAUTH2 server sent to c (its JSON
 // challenge), or "" for another client or when there was none.
-func Failure(c sasl.Client) string {
+func Failure(c Client) string {
 	if x, ok := c.(*xoauth2Client); ok {
 		return x.failure
 	}
@@ -261,7 +270,7 @@ type oauthBearerClient struct {
 }
 
 // NewOAuthBearerClient returns a SASL client for OAUTHBEARER.
-func NewOAuthBearerClient(user, token, host string, port int) sasl.Client {
+func NewOAuthBearerClient(user, token, host string, port int) Client {
 	return &oauthBearerClient{user: user, token: token, host: host, port: port}
 }
 

@@ -7,7 +7,6 @@ import (
 	"strconv"
 	"strings"
 
-	"github.com/emersion/go-sasl"
 	"github.com/wneessen/go-mail/smtp"
 
 	"kontaktpunkt/mailbox/oauthsasl"
@@ -16,7 +15,7 @@ import (
 // saslAuth lets go-mail's SMTP client speak one of our SASL clients
 // (XOAUTH2, OAUTHBEARER), so IMAP and SMTP send the same bytes.
 type saslAuth struct {
-	c          sasl.Client
+	c          oauthsasl.Client
 	allowClear bool // loopback relay: no TLS needed
 }
 
@@ -49,7 +48,7 @@ func (s *Sender) authOAuth2(ctx context.Context, offered []string) error {
 	if err != nil {
 		return fmt.Errorf("getting an access token for %s: %w", s.cfg.Username, err)
 	}
-	var c sasl.Client
+	var c oauthsasl.Client
 	if mech == oauthsasl.MechOAuthBearer {
 		port, _ := strconv.Atoi(s.port)
 		c = oauthsasl.NewOAuthBearerClient(s.cfg.Username, token, s.host, port)
