@@ -7,7 +7,7 @@ import (
 	"time"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 	"kontaktpunkt/suggest"
@@ -232,7 +232,7 @@ func (g *Gateway) file(tx *store.Tx, pi *parsedItem, in *inbound, d routing.Deci
 	now := in.now
 	out := &outbox{g: g, tx: tx, now: now, quiet: g.Quiet}
 	if len(p.Attachments) > 0 && !g.Quiet && !d.Class.Machine() {
-		out.attach, out.omitted = mailbox.Attachments(pi.Raw, maxRelayAttachments)
+		out.attach, out.omitted = mailmsg.Attachments(pi.Raw, maxRelayAttachments)
 	}
 	c := in.c
 	before := changeRecord{status: kp.StatusOpen}

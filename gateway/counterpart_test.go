@@ -6,7 +6,7 @@ import (
 
 	kp "kontaktpunkt"
 	"kontaktpunkt/config"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/store"
 )
 
@@ -107,7 +107,7 @@ func teamTicketSystemConversation(t *testing.T, ticketSystem string) {
 	if strings.Count(back[0].Subject, "rt.example") != 1 {
 		t.Errorf("reference repeated: %q", back[0].Subject)
 	}
-	if p, err := mailbox.Parse(back[0].Raw); err != nil || p.Subject != back[0].Subject {
+	if p, err := mailmsg.Parse(back[0].Raw); err != nil || p.Subject != back[0].Subject {
 		t.Errorf("the mail on the wire has subject %q (%v), want %q", p.Subject, err, back[0].Subject)
 	}
 

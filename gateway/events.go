@@ -2,7 +2,7 @@ package gateway
 
 import (
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 	"time"
@@ -22,7 +22,7 @@ const KindNotAuthenticated = routing.KindNotAuthenticated
 // transaction.
 func (g *Gateway) caseEvent(tx *store.Tx, c *kp.Case, text string, now time.Time) error {
 	m := &kp.Message{
-		ID: mailbox.NewMessageID("event.invalid"), Case: c.ID, Direction: kp.Out, Class: kp.ClassHuman,
+		ID: mailmsg.NewMessageID("event.invalid"), Case: c.ID, Direction: kp.Out, Class: kp.ClassHuman,
 		MatchedBy: kp.MatchNone, Kind: KindEvent, From: kp.Address{Name: g.Config.Contact.Name, Addr: g.Config.Contact.Address},
 		Subject: text, Text: text, Date: now, Received: now,
 	}

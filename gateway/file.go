@@ -5,7 +5,7 @@ import (
 	"strings"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/store"
 )
 
@@ -74,7 +74,7 @@ func (g *Gateway) OpenFromMessage(id string, actor kp.Address) (kp.CaseID, error
 // not parse.
 func (g *Gateway) storedParsed(tx *store.Tx, m *kp.Message) *kp.Parsed {
 	if raw, err := tx.Raw(m.ID); err == nil && len(raw) > 0 {
-		if p, err := mailbox.Parse(raw); err == nil && p != nil {
+		if p, err := mailmsg.Parse(raw); err == nil && p != nil {
 			p.MessageID = m.ID
 			return p
 		}

@@ -8,7 +8,7 @@ import (
 	"time"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
@@ -236,7 +236,7 @@ func (g *Gateway) flushFolded(tx *store.Tx, tk *tick, now time.Time) (bool, erro
 	}
 	for _, k := range keys {
 		f := tk.fold[k]
-		if g.isUs(f.to.Addr) || IsNoReply(f.to.Addr) || mailbox.CheckAddress(f.to.Addr) != nil {
+		if g.isUs(f.to.Addr) || IsNoReply(f.to.Addr) || mailmsg.CheckAddress(f.to.Addr) != nil {
 			continue
 		}
 		body, err := g.Templates.Render("followup-digest", &caseData{ContactName: g.contactName(), Cases: f.lines})

@@ -2,7 +2,7 @@ package gateway
 
 import (
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 )
 
@@ -27,7 +27,7 @@ func (g *Gateway) forwardOf(pi *parsedItem, sender string) kp.Address {
 		// is the attached mail's own: staff sending in, say, a phishing
 		// mail as evidence do not open a case for its sender.
 		var subject string
-		if orig, subject, ok = mailbox.AttachedSender(pi.Raw); ok && !forward {
+		if orig, subject, ok = mailmsg.AttachedSender(pi.Raw); ok && !forward {
 			ok = routing.NormalSubject(subject, prefix) != "" && routing.NormalSubject(subject, prefix) == routing.NormalSubject(p.Subject, prefix)
 		}
 	}

@@ -18,7 +18,7 @@ import (
 
 	kp "kontaktpunkt"
 	"kontaktpunkt/config"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 	"kontaktpunkt/suggest"
@@ -300,14 +300,14 @@ func parseOne(it Item, limit int64, o routing.ClassifyOptions, pre prepare) (pi 
 	pi.Item = it
 	defer func() {
 		if r := recover(); r != nil {
-			pi.parsed = &kp.Parsed{MessageID: mailbox.SyntheticID(it.Raw), SyntheticID: true, Size: int64(len(it.Raw))}
+			pi.parsed = &kp.Parsed{MessageID: mailmsg.SyntheticID(it.Raw), SyntheticID: true, Size: int64(len(it.Raw))}
 			pi.parseErr = fmt.Errorf("parser failure: %v", r)
 			pi.class = kp.ClassHuman
 		}
 	}()
-	pi.parsed, pi.parseErr = mailbox.Parse(it.Raw)
+	pi.parsed, pi.parseErr = mailmsg.Parse(it.Raw)
 	if pi.parsed == nil {
-		pi.parsed = &kp.Parsed{MessageID: mailbox.SyntheticID(it.Raw), SyntheticID: true, Size: int64(len(it.Raw))}
+		pi.parsed = &kp.Parsed{MessageID: mailmsg.SyntheticID(it.Raw), SyntheticID: true, Size: int64(len(it.Raw))}
 	}
 	pi.class = routing.ClassifyWith(pi.parsed, o)
 	pi.hash = contentHash(it.Raw)

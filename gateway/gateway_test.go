@@ -11,7 +11,7 @@ import (
 
 	kp "kontaktpunkt"
 	"kontaktpunkt/config"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/store"
 )
 
@@ -465,7 +465,7 @@ func TestOutboundHeaders(t *testing.T) {
 	h := newHarness(t, nil)
 	h.one(request("req1@example.org"))
 	ack := h.mailsTo(ola, "ack")[0]
-	p, err := mailbox.Parse(ack.Raw)
+	p, err := mailmsg.Parse(ack.Raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -507,7 +507,7 @@ func TestReplyTokenThreadsWithoutHeaders(t *testing.T) {
 	h := newHarness(t, cfg)
 	id := caseNo(t, h.one(request("req1@example.org")))
 	ack := h.mailsTo(ola, "ack")[0]
-	p, err := mailbox.Parse(ack.Raw)
+	p, err := mailmsg.Parse(ack.Raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -559,7 +559,7 @@ func TestRefusedTagHoldsMessage(t *testing.T) {
 	if len(receipts) != 3 {
 		t.Fatalf("receipts = %d", len(receipts))
 	}
-	p, _ := mailbox.Parse(receipts[0].Raw)
+	p, _ := mailmsg.Parse(receipts[0].Raw)
 	if !strings.Contains(p.Text, "IKKE videresendt") { // nb, the template language
 		t.Errorf("receipt does not say the message was held:\n%s", p.Text)
 	}
@@ -642,7 +642,7 @@ func TestTemplateOverrideFolder(t *testing.T) {
 	cfg.Templates.Dir = dir
 	h := newHarness(t, cfg)
 	h.one(request("req1@example.org"))
-	p, err := mailbox.Parse(h.mailsTo(ola, "ack")[0].Raw)
+	p, err := mailmsg.Parse(h.mailsTo(ola, "ack")[0].Raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -662,7 +662,7 @@ func TestEnglishTemplates(t *testing.T) {
 	cfg.Templates.Language = "en"
 	h := newHarness(t, cfg)
 	h.one(request("req1@example.org"))
-	p, _ := mailbox.Parse(h.mailsTo(ola, "ack")[0].Raw)
+	p, _ := mailmsg.Parse(h.mailsTo(ola, "ack")[0].Raw)
 	if !strings.Contains(p.Text, "Thank you for contacting") {
 		t.Fatalf("English ack = %q", p.Text)
 	}
@@ -675,7 +675,7 @@ func TestAttachmentsArePassedOn(t *testing.T) {
 		"--b\nContent-Type: text/plain; charset=utf-8\n\nAvtalen er vedlagt.\n--b\nContent-Type: application/pdf\nContent-Disposition: attachment; filename=\"avtale.pdf\"\nContent-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n--b--\n")
 	id := caseNo(t, h.one(req))
 	attachmentsOf := func(o kp.Outbound) []kp.Attachment {
-		p, err := mailbox.Parse(o.Raw)
+		p, err := mailmsg.Parse(o.Raw)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -5,7 +5,7 @@ import (
 	"time"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/store"
 )
 
@@ -37,7 +37,7 @@ func (g *Gateway) recordChanges(tx *store.Tx, c *kp.Case, before changeRecord, a
 
 func (g *Gateway) historyRecord(tx *store.Tx, c *kp.Case, kind, text string, at time.Time) error {
 	m := &kp.Message{
-		ID: mailbox.NewMessageID("event.invalid"), Case: c.ID, Direction: kp.Out, Class: kp.ClassHuman,
+		ID: mailmsg.NewMessageID("event.invalid"), Case: c.ID, Direction: kp.Out, Class: kp.ClassHuman,
 		MatchedBy: kp.MatchNone, Kind: kind, From: kp.Address{Name: g.Config.Contact.Name, Addr: g.Config.Contact.Address},
 		Subject: text, Text: text, Date: at, Received: at,
 	}

@@ -9,14 +9,15 @@ import (
 	"time"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/imapintake"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
 
 // Sink returns the gateway as the IMAP poller's sink: fetched messages
 // and the mailbox cursor are committed in one transaction.
-func (g *Gateway) Sink() mailbox.Sink { return sink{g} }
+func (g *Gateway) Sink() imapintake.Sink { return sink{g} }
 
 type sink struct{ g *Gateway }
 
@@ -33,7 +34,7 @@ func (s sink) Cursor(ctx context.Context, mbox string) (kp.Cursor, bool, error) 
 	return c, ok, err
 }
 
-func (s sink) Deliver(ctx context.Context, cur kp.Cursor, msgs []mailbox.Fetched) ([]mailbox.Disposition, error) {
+func (s sink) Deliver(ctx context.Context, cur kp.Cursor, msgs []imapintake.Fetched) ([]imapintake.Disposition, error) {
 	s.g.intake.begin()
 	defer s.g.intake.end()
 	items := make([]Item, len(msgs))
@@ -44,12 +45,12 @@ func (s sink) Deliver(ctx context.Context, cur kp.Cursor, msgs []mailbox.Fetched
 	if err != nil {
 		return nil, err
 	}
-	out := make([]mailbox.Disposition, len(results))
+	out := make([]imapintake.Disposition, len(results))
 	for i, r := range results {
 		if r.Status == ResultQuarantined || (r.Status == ResultDuplicate && r.Error != "") {
-			out[i] = mailbox.Quarantined
+			out[i] = imapintake.Quarantined
 		} else {
-			out[i] = mailbox.Processed
+			out[i] = imapintake.Processed
 		}
 	}
 	return out, nil
@@ -99,7 +100,7 @@ func (g *Gateway) operate(channel string, id kp.CaseID, actor kp.Address, comman
 		}
 		prevNext := c.Next
 		msg := &kp.Message{
-			ID: mailbox.NewMessageID("operator.invalid"), Case: c.ID, Direction: kp.In, Class: kp.ClassHuman,
+			ID: mailmsg.NewMessageID("operator.invalid"), Case: c.ID, Direction: kp.In, Class: kp.ClassHuman,
 			MatchedBy: kp.MatchNone, Kind: "command", From: actor, Subject: strings.TrimSpace(commands),
 			Date: now, Received: now, Text: text, Authenticated: true, Source: operatorSource(channel),
 		}

@@ -17,7 +17,7 @@ import (
 	"kontaktpunkt/internal/benchmail"
 	"kontaktpunkt/internal/dovecottest"
 	"kontaktpunkt/internal/smtptest"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/imapintake"
 	"kontaktpunkt/store"
 )
 
@@ -168,7 +168,7 @@ func drainServeWith(b *testing.B, srv *dovecottest.Server, cl *imapclient.Client
 		workers.Go(func() { g.RunOutbox(ctx, sender, wake) })
 	}
 	def := config.Default()
-	p := mailbox.NewPoller(mailbox.IMAPConfig{
+	p := imapintake.NewPoller(imapintake.IMAPConfig{
 		Addr: srv.TLSAddr, Security: "tls", Username: srv.Username, Password: srv.Password,
 		TLSConfig: srv.TLSConfig(), BatchSize: def.IMAP.BatchSize, MaxMessageBytes: def.Limits.MaxMessageBytes,
 		MinBackoff: 10 * time.Millisecond, MaxBackoff: 100 * time.Millisecond,

@@ -7,7 +7,7 @@ import (
 	"time"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 )
 
 func TestThousandCcRequestIsCapped(t *testing.T) {
@@ -166,7 +166,7 @@ func TestRelayLimitPerCaseStopsRobotConversation(t *testing.T) {
 // textOf is the text of a queued mail as its recipient reads it.
 func textOf(t *testing.T, o kp.Outbound) string {
 	t.Helper()
-	p, err := mailbox.Parse(o.Raw)
+	p, err := mailmsg.Parse(o.Raw)
 	if err != nil {
 		t.Fatal(err)
 	}

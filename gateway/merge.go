@@ -9,7 +9,7 @@ import (
 	"time"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
@@ -145,7 +145,7 @@ func (g *Gateway) mergeCases(tx *store.Tx, from, into kp.CaseID, actor kp.Addres
 // repaired and by whom, as an operator's command is stored.
 func (g *Gateway) recordRepair(tx *store.Tx, c *kp.Case, actor kp.Address, subject, text string, now time.Time) error {
 	m := &kp.Message{
-		ID: mailbox.NewMessageID("operator.invalid"), Case: c.ID, Direction: kp.In, Class: kp.ClassHuman,
+		ID: mailmsg.NewMessageID("operator.invalid"), Case: c.ID, Direction: kp.In, Class: kp.ClassHuman,
 		MatchedBy: kp.MatchNone, Kind: "command", From: actor, Subject: subject,
 		Date: now, Received: now, Text: text, Authenticated: true, Source: "operator",
 	}

@@ -9,7 +9,7 @@ import (
 	"testing"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 )
 
 // TestDisplayNamesCannotBreakLines: a display name that decodes to CR LF,
@@ -46,7 +46,7 @@ func TestDisplayNamesCannotBreakLines(t *testing.T) {
 
 func parseText(t *testing.T, raw []byte) string {
 	t.Helper()
-	p, err := mailbox.Parse(raw)
+	p, err := mailmsg.Parse(raw)
 	if err != nil {
 		t.Fatal(err)
 	}

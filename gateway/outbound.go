@@ -10,7 +10,7 @@ import (
 	"time"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
@@ -28,7 +28,7 @@ type outbox struct {
 	caseID kp.CaseID // for log lines
 	// attach are the attachments of the message being applied, passed on
 	// by the mail that relays it; omitted names those too large to.
-	attach  []mailbox.Attached
+	attach  []mailmsg.Attached
 	omitted []string
 	// events are lines to record on the case once the mail is queued
 	// (recipients left out, limits reached).
@@ -171,7 +171,7 @@ func (o *outbox) send(c *kp.Case, kind string, to, cc []kp.Address, autoSubmitte
 		o.err = err
 		return
 	}
-	var att []mailbox.Attached
+	var att []mailmsg.Attached
 	if carriesAttachments(kind) {
 		att = o.attach
 		body += omittedNote(o.omitted, o.g.Templates.Lang())
@@ -215,7 +215,7 @@ func (o *outbox) filter(kind string, list []kp.Address) []kp.Address {
 			continue
 		}
 		seen[n] = true
-		if err := mailbox.CheckAddress(n); err != nil {
+		if err := mailmsg.CheckAddress(n); err != nil {
 			// Another person's mail may name an address no mail can be
 			// sent to; it must not stop the mail to everyone else.
 			o.events = append(o.events, fmt.Sprintf("%s: %s left out: %v", kind, n, err))
@@ -264,14 +264,14 @@ func (o *outbox) filter(kind string, list []kp.Address) []kp.Address {
 
 // queueMail composes a mail and puts it in the outbox and on the case's
 // timeline, in the caller's transaction.
-func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.Address, autoSubmitted, body string, att []mailbox.Attached, now time.Time) error {
+func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.Address, autoSubmitted, body string, att []mailmsg.Attached, now time.Time) error {
 	contact := kp.Address{Name: g.Config.Contact.Name, Addr: g.Config.Contact.Address}
 	replyTo := contact
 	if g.TokenSecret != nil {
 		replyTo.Addr = routing.TokenAddress(contact.Addr, routing.ReplyToken(g.TokenSecret, c.ID))
 	}
 	_, domain, _ := strings.Cut(contact.Addr, "@")
-	id := mailbox.NewMessageID(domain)
+	id := mailmsg.NewMessageID(domain)
 	subject := c.ID.Tag(g.Config.Contact.TagPrefix) + " " + c.Subject
 	if kind == "note" || kind == "outsider" {
 		// Internal mail says so in its subject, and a reply to it keeps
@@ -497,7 +497,7 @@ func (g *Gateway) escalationAddrs(c *kp.Case, level int) []kp.Address {
 func (g *Gateway) queueLoose(tx *store.Tx, kind string, to []kp.Address, subject, body string, now time.Time) error {
 	contact := kp.Address{Name: g.Config.Contact.Name, Addr: g.Config.Contact.Address}
 	_, domain, _ := strings.Cut(contact.Addr, "@")
-	id := mailbox.NewMessageID(domain)
+	id := mailmsg.NewMessageID(domain)
 	spec := &kp.OutSpec{
 		From: contact, To: to, ReplyTo: contact, Subject: subject, Text: body, MessageID: id,
 		AutoSubmitted: "auto-generated", Date: now,
@@ -531,7 +531,7 @@ func (o *outbox) assignWith(c *kp.Case, except, author, message string) {
 			o.attach, o.omitted = nil, nil
 			if len(m.Attachments) > 0 {
 				if raw, err := o.tx.Raw(m.ID); err == nil {
-					o.attach, o.omitted = mailbox.Attachments(raw, maxRelayAttachments)
+					o.attach, o.omitted = mailmsg.Attachments(raw, maxRelayAttachments)
 				}
 			}
 		}
@@ -543,25 +543,25 @@ func (o *outbox) assignWith(c *kp.Case, except, author, message string) {
 // render returns the bytes of outbound message o as they go on the wire:
 // its Raw bytes when it was queued with them, else its Spec composed. The
 // same spec gives the same bytes, however often and whenever it is
-// rendered. An error wraps mailbox.ErrCompose: the spec can never become a
+// rendered. An error wraps mailmsg.ErrCompose: the spec can never become a
 // message.
 func render(o *kp.Outbound) ([]byte, error) {
 	if o.Spec == nil {
 		if o.Raw == nil {
-			return nil, fmt.Errorf("outbound %d: nothing to send: %w", o.ID, mailbox.ErrCompose)
+			return nil, fmt.Errorf("outbound %d: nothing to send: %w", o.ID, mailmsg.ErrCompose)
 		}
 		return o.Raw, nil
 	}
 	s := o.Spec
-	m := mailbox.OutMail{
+	m := mailmsg.OutMail{
 		From: s.From, To: s.To, Cc: s.Cc, ReplyTo: s.ReplyTo, Subject: s.Subject, Text: s.Text,
 		MessageID: s.MessageID, InReplyTo: s.InReplyTo, References: s.References,
 		AutoSubmitted: s.AutoSubmitted, Headers: s.Headers, Date: s.Date,
 	}
 	for _, a := range s.Attachments {
-		m.Attachments = append(m.Attachments, mailbox.Attached{Name: a.Name, ContentType: a.ContentType, Data: a.Data})
+		m.Attachments = append(m.Attachments, mailmsg.Attached{Name: a.Name, ContentType: a.ContentType, Data: a.Data})
 	}
-	raw, err := mailbox.Compose(m)
+	raw, err := mailmsg.Compose(m)
 	if err != nil {
 		return nil, fmt.Errorf("composing %s mail %d: %w", o.Kind, o.ID, err)
 	}

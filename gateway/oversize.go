@@ -4,7 +4,7 @@ import (
 	"fmt"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 )
 
@@ -14,18 +14,18 @@ import (
 // its size as the reason. The record's Size is the whole message's.
 func parseOversize(it Item, limit int64, o routing.ClassifyOptions) (pi parsedItem) {
 	size := max(it.Oversize, int64(len(it.Raw)))
-	it.Raw = mailbox.HeaderPart(it.Raw)
+	it.Raw = mailmsg.HeaderPart(it.Raw)
 	it.Oversize = size
 	pi.Item = it
 	pi.parseErr = fmt.Errorf("message too large: %d bytes, limit %d", size, limit)
 	defer func() {
 		if r := recover(); r != nil {
-			pi.parsed = &kp.Parsed{MessageID: mailbox.SyntheticID(it.Raw), SyntheticID: true, Size: size}
+			pi.parsed = &kp.Parsed{MessageID: mailmsg.SyntheticID(it.Raw), SyntheticID: true, Size: size}
 			pi.class = kp.ClassHuman
 		}
 	}()
-	if pi.parsed, _ = mailbox.Parse(it.Raw); pi.parsed == nil {
-		pi.parsed = &kp.Parsed{MessageID: mailbox.SyntheticID(it.Raw), SyntheticID: true}
+	if pi.parsed, _ = mailmsg.Parse(it.Raw); pi.parsed == nil {
+		pi.parsed = &kp.Parsed{MessageID: mailmsg.SyntheticID(it.Raw), SyntheticID: true}
 	}
 	pi.parsed.Size = size
 	pi.class = routing.ClassifyWith(pi.parsed, o)

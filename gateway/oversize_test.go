@@ -7,7 +7,8 @@ import (
 	"testing"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/imapintake"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/store"
 )
 
@@ -52,7 +53,7 @@ func TestOversizeIsQuarantinedWithStub(t *testing.T) {
 			big := sized("big@example.org", 300_000)
 			item := Item{Source: "big.eml", Raw: big}
 			if cut {
-				item = Item{Source: "big.eml", Raw: mailbox.HeaderPart(big), Oversize: int64(len(big))}
+				item = Item{Source: "big.eml", Raw: mailmsg.HeaderPart(big), Oversize: int64(len(big))}
 			}
 			items := []Item{
 				{Source: "a.eml", Raw: request("a@example.org")},
@@ -76,8 +77,8 @@ func TestOversizeIsQuarantinedWithStub(t *testing.T) {
 			if m.Quarantine != want || m.Size != 300_000 || m.Subject != "Tilgang til studentdata fra FS" || m.From.Addr != ola || m.Case != 0 {
 				t.Errorf("stub record = %+v", m)
 			}
-			if string(raw) != string(mailbox.HeaderPart(big)) {
-				t.Errorf("stub raw is %d bytes, want the %d-byte header", len(raw), len(mailbox.HeaderPart(big)))
+			if string(raw) != string(mailmsg.HeaderPart(big)) {
+				t.Errorf("stub raw is %d bytes, want the %d-byte header", len(raw), len(mailmsg.HeaderPart(big)))
 			}
 			if _, raw := h.stored("exact@example.org"); len(raw) != 100_000 {
 				t.Errorf("message at the limit kept %d bytes, want 100000", len(raw))
@@ -103,14 +104,14 @@ func TestOversizeThroughSink(t *testing.T) {
 	h := newHarness(t, cfg)
 	big := sized("big@example.org", 300_000)
 	cur := kp.Cursor{Mailbox: "INBOX", UIDValidity: 7, LastUID: 2}
-	disp, err := h.g.Sink().Deliver(context.Background(), cur, []mailbox.Fetched{
-		{UID: 1, Raw: mailbox.HeaderPart(big), Oversize: int64(len(big))},
+	disp, err := h.g.Sink().Deliver(context.Background(), cur, []imapintake.Fetched{
+		{UID: 1, Raw: mailmsg.HeaderPart(big), Oversize: int64(len(big))},
 		{UID: 2, Raw: request("good@example.org")},
 	})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if len(disp) != 2 || disp[0] != mailbox.Quarantined || disp[1] != mailbox.Processed {
+	if len(disp) != 2 || disp[0] != imapintake.Quarantined || disp[1] != imapintake.Processed {
 		t.Fatalf("dispositions = %v, want [quarantined processed]", disp)
 	}
 	if m, _ := h.stored("big@example.org"); m.Size != 300_000 || !strings.HasPrefix(m.Quarantine, "message too large") || m.Source != "imap:INBOX/7/1" {

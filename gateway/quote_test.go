@@ -6,14 +6,14 @@ import (
 	"testing"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/store"
 )
 
 // bodyOf is the readable text of a queued mail.
 func bodyOf(t *testing.T, o kp.Outbound) string {
 	t.Helper()
-	p, err := mailbox.Parse(o.Raw)
+	p, err := mailmsg.Parse(o.Raw)
 	if err != nil {
 		t.Fatalf("parsing our own %s mail: %v", o.Kind, err)
 	}

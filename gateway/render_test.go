@@ -11,7 +11,7 @@ import (
 
 	kp "kontaktpunkt"
 	"kontaktpunkt/internal/smtptest"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/store"
 )
 
@@ -78,7 +78,7 @@ func TestCrashBetweenCommitAndRenderSendsTheDecidedBytes(t *testing.T) {
 	}
 	attached := 0
 	for _, m := range srv.Messages() {
-		p, err := mailbox.Parse(m.Data)
+		p, err := mailmsg.Parse(m.Data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -132,7 +132,7 @@ func TestRenderIsDeterministic(t *testing.T) {
 		if !bytes.Equal(a[i].Raw, b[i].Raw) {
 			t.Errorf("%s rendered twice differs", a[i].MessageID)
 		}
-		p, err := mailbox.Parse(a[i].Raw)
+		p, err := mailmsg.Parse(a[i].Raw)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -214,7 +214,7 @@ func TestUnrenderableSpecFailsPermanently(t *testing.T) {
 	if err != nil || o.State != kp.OutFailed || !strings.Contains(o.LastError, "compos") {
 		t.Fatalf("bad spec: %+v, %v", o, err)
 	}
-	if !errors.Is(func() error { _, err := render(o); return err }(), mailbox.ErrCompose) {
+	if !errors.Is(func() error { _, err := render(o); return err }(), mailmsg.ErrCompose) {
 		t.Error("render error does not wrap ErrCompose")
 	}
 }

@@ -10,12 +10,13 @@ import (
 	"time"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
+	"kontaktpunkt/mailbox/smtpclient"
 	"kontaktpunkt/store"
 )
 
-// Sender delivers one raw message. mailbox.Sender implements it; the
-// error's temporariness (mailbox.IsTemporary) decides whether to retry.
+// Sender delivers one raw message. smtpclient.Sender implements it; the
+// error's temporariness (smtpclient.IsTemporary) decides whether to retry.
 type Sender interface {
 	Send(ctx context.Context, from string, to []string, raw []byte) error
 }
@@ -318,7 +319,7 @@ func renderAhead(due []kp.Outbound, stop <-chan struct{}) <-chan rendered {
 func renderSafely(o *kp.Outbound) (raw []byte, err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			err = fmt.Errorf("rendering outbound %d: panic: %v: %w", o.ID, v, mailbox.ErrCompose)
+			err = fmt.Errorf("rendering outbound %d: panic: %v: %w", o.ID, v, mailmsg.ErrCompose)
 		}
 	}()
 	return render(o)
@@ -393,7 +394,7 @@ func (g *Gateway) recordSends(results []sendResult) error {
 				sentAt = r.at
 			}
 			o.Attempts++
-			var re *mailbox.RecipientErrors
+			var re *smtpclient.RecipientErrors
 			if errors.As(r.err, &re) && len(re.Accepted) > 0 {
 				// Delivered to some: never again to those. Permanent
 				// refusals are delivery failures; temporary ones stay
@@ -425,7 +426,7 @@ func (g *Gateway) recordSends(results []sendResult) error {
 				if err := tx.AddCounter("outbound_sent", 1); err != nil {
 					return err
 				}
-			case mailbox.IsTemporary(r.err) && now.Sub(o.Queued) < maxRetryAge:
+			case smtpclient.IsTemporary(r.err) && now.Sub(o.Queued) < maxRetryAge:
 				o.LastError = r.err.Error()
 				o.NextTry = now.Add(backoff(o.Attempts))
 				g.Log.Warn("sending failed, will retry", "outbound", o.ID, "case", uint64(o.Case), "attempt", o.Attempts, "err", r.err)
@@ -582,13 +583,13 @@ func (g *Gateway) RetryOutbound(id uint64) error {
 // failedRcpts names the recipients a permanent failure concerns and says
 // whether the relay refused them one by one (RCPT) or the whole message.
 func failedRcpts(o *kp.Outbound, err error) ([]string, bool) {
-	var re *mailbox.RecipientErrors
+	var re *smtpclient.RecipientErrors
 	if errors.As(err, &re) {
 		if p := re.Permanent(); len(p) > 0 {
 			return p, true
 		}
 	}
-	var se *mailbox.SendError
+	var se *smtpclient.SendError
 	if errors.As(err, &se) && se.Rcpt != "" {
 		return []string{se.Rcpt}, true
 	}

@@ -11,13 +11,14 @@ import (
 	kp "kontaktpunkt"
 	"kontaktpunkt/config"
 	"kontaktpunkt/internal/smtptest"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
+	"kontaktpunkt/mailbox/smtpclient"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
 )
 
-func newSender(t testing.TB, srv *smtptest.Server) *mailbox.Sender {
-	s := mailbox.NewSender(mailbox.SMTPConfig{Addr: srv.Addr, Security: "plain", Timeout: 10 * time.Second}, nil)
+func newSender(t testing.TB, srv *smtptest.Server) *smtpclient.Sender {
+	s := smtpclient.NewSender(smtpclient.SMTPConfig{Addr: srv.Addr, Security: "plain", Timeout: 10 * time.Second}, nil)
 	t.Cleanup(func() { s.Close() })
 	return s
 }
@@ -55,7 +56,7 @@ func TestOutboxSendsEachMessageOnce(t *testing.T) {
 	}
 	seen := map[string]bool{}
 	for _, m := range got {
-		p, err := mailbox.Parse(m.Data)
+		p, err := mailmsg.Parse(m.Data)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -110,7 +111,7 @@ func TestOutboxPermanentFailureTellsStaff(t *testing.T) {
 	if len(notices) != 1 {
 		t.Fatalf("delivery-failure notices = %d", len(notices))
 	}
-	if p, err := mailbox.Parse(notices[0].Raw); err != nil || !strings.Contains(p.Text, ola) {
+	if p, err := mailmsg.Parse(notices[0].Raw); err != nil || !strings.Contains(p.Text, ola) {
 		t.Fatalf("notice does not name the address: %v %q", err, p.Text)
 	}
 	if c := h.caseOf(id); c.Messages < 4 {
@@ -363,7 +364,7 @@ func TestOutboxCrashSendsAtMostFourTwice(t *testing.T) {
 			}
 			got := map[string]int{}
 			for _, m := range srv.Messages() {
-				p, err := mailbox.Parse(m.Data)
+				p, err := mailmsg.Parse(m.Data)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -5,7 +5,7 @@ import (
 	"testing"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/store"
 )
 
@@ -17,7 +17,7 @@ func TestReplyTokenInFrom(t *testing.T) {
 	t.Setenv("KP_TEST_TOKEN_SECRET", "0123456789abcdef0123456789abcdef")
 	h := newHarness(t, cfg)
 	id := caseNo(t, h.one(request("req1@example.org")))
-	ack, err := mailbox.Parse(h.mailsTo(ola, "ack")[0].Raw)
+	ack, err := mailmsg.Parse(h.mailsTo(ola, "ack")[0].Raw)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -27,7 +27,7 @@ func TestReplyTokenInFrom(t *testing.T) {
 	if env := h.mailsTo(ola, "ack")[0].From; env != contact {
 		t.Errorf("envelope sender %q, want the contact address", env)
 	}
-	notify, err := mailbox.Parse(h.mailsTo(kari, "notify")[0].Raw)
+	notify, err := mailmsg.Parse(h.mailsTo(kari, "notify")[0].Raw)
 	if err != nil {
 		t.Fatal(err)
 	}

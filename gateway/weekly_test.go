@@ -8,7 +8,7 @@ import (
 
 	kp "kontaktpunkt"
 	"kontaktpunkt/internal/smtptest"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 )
 
 // TestWeeklyReportOnTheConfiguredDay: enabled on Monday, the report goes
@@ -70,7 +70,7 @@ func TestWeeklyReportOnTheConfiguredDay(t *testing.T) {
 	}
 	var got *kp.Parsed
 	for _, m := range srv.Messages() {
-		p, err := mailbox.Parse(m.Data)
+		p, err := mailmsg.Parse(m.Data)
 		if err != nil {
 			t.Fatal(err)
 		}

@@ -11,7 +11,7 @@ import (
 	"testing"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 )
 
 func corpusDir(t testing.TB) string { return testcorpus.Dir(t) }
@@ -22,7 +22,7 @@ func classifyFile(t *testing.T, path string) (kp.Class, *kp.Parsed) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, _ := mailbox.Parse(raw) // an unusable message still classifies
+	p, _ := mailmsg.Parse(raw) // an unusable message still classifies
 	return Classify(p), p
 }
 

@@ -8,7 +8,7 @@ import (
 	"testing"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 )
 
 // msg builds a Parsed from header pairs ("Key", "value", …).
@@ -132,7 +132,7 @@ func TestClassify(t *testing.T) {
 }
 
 // TestClassifyParseFixtures classifies mailbox's golden fixtures as parsed
-// by mailbox.Parse.
+// by mailmsg.Parse.
 func TestClassifyParseFixtures(t *testing.T) {
 	want := map[string]kp.Class{
 		"outlook-reply-in-reply-to.eml":      kp.ClassHuman,
@@ -147,13 +147,13 @@ func TestClassifyParseFixtures(t *testing.T) {
 		// counts, so this is a bounce, not a loop.
 		"dsn-multipart-report.eml": kp.ClassBounce,
 	}
-	dir := filepath.Join("..", "mailbox", "testdata", "parse")
+	dir := filepath.Join("..", "mailbox", "mailmsg", "testdata", "parse")
 	for name, class := range want {
 		raw, err := os.ReadFile(filepath.Join(dir, name))
 		if err != nil {
 			t.Fatal(err)
 		}
-		p, err := mailbox.Parse(raw)
+		p, err := mailmsg.Parse(raw)
 		if err != nil {
 			t.Fatalf("%s: %v", name, err)
 		}
@@ -171,7 +171,7 @@ func TestRoutingDoesNotImportMailbox(t *testing.T) {
 		t.Fatalf("go list: %v", err)
 	}
 	for _, dep := range strings.Fields(string(out)) {
-		if dep == "kontaktpunkt/mailbox" || strings.HasPrefix(dep, "github.com/emersion/") {
+		if strings.HasPrefix(dep, "kontaktpunkt/mailbox") || strings.HasPrefix(dep, "github.com/emersion/") {
 			t.Errorf("routing depends on %s", dep)
 		}
 	}
@@ -179,11 +179,11 @@ func TestRoutingDoesNotImportMailbox(t *testing.T) {
 
 // BenchmarkClassify classifies a parsed Outlook reply.
 func BenchmarkClassify(b *testing.B) {
-	raw, err := os.ReadFile(filepath.Join("..", "mailbox", "testdata", "parse", "outlook-reply-in-reply-to.eml"))
+	raw, err := os.ReadFile(filepath.Join("..", "mailbox", "mailmsg", "testdata", "parse", "outlook-reply-in-reply-to.eml"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	p, err := mailbox.Parse(raw)
+	p, err := mailmsg.Parse(raw)
 	if err != nil {
 		b.Fatal(err)
 	}

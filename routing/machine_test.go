@@ -7,7 +7,7 @@ import (
 	"testing"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 )
 
 // TestClassifyMachineBreadth covers spam verdicts, robot senders, foreign
@@ -222,7 +222,7 @@ func BenchmarkClassifyVaried(b *testing.B) {
 			if err != nil {
 				return err
 			}
-			if p, _ := mailbox.Parse(raw); p != nil {
+			if p, _ := mailmsg.Parse(raw); p != nil {
 				ps = append(ps, p)
 			}
 			return nil

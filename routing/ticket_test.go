@@ -9,7 +9,7 @@ import (
 	kp "kontaktpunkt"
 )
 
-// tmsg is msg with header keys in canonical form, as mailbox.Parse gives them.
+// tmsg is msg with header keys in canonical form, as mailmsg.Parse gives them.
 func tmsg(subject, from string, kv ...string) *kp.Parsed {
 	for i := 0; i < len(kv); i += 2 {
 		kv[i] = textproto.CanonicalMIMEHeaderKey(kv[i])

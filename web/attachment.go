@@ -11,7 +11,7 @@ import (
 	"unicode/utf8"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/store"
 )
 
@@ -108,8 +108,8 @@ func (d *dashboard) attachment(w http.ResponseWriter, r *http.Request) {
 		return
 	}
 	want := m.Attachments[a]
-	list, _ := mailbox.Attachments(raw, 1<<40)
-	var found *mailbox.Attached
+	list, _ := mailmsg.Attachments(raw, 1<<40)
+	var found *mailmsg.Attached
 	if a < len(list) && list[a].Name == want.Name {
 		found = &list[a]
 	} else {

@@ -16,7 +16,7 @@ import (
 	kp "kontaktpunkt"
 	"kontaktpunkt/config"
 	"kontaktpunkt/internal/demoworld"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/store"
 )
 
@@ -192,7 +192,7 @@ func (d *demo) expect(ctx context.Context, what string, match func(shownMail) bo
 			return shownMail{}, fmt.Errorf("waiting for %s: %w", what, err)
 		}
 		d.seen++
-		p, _ := mailbox.Parse(del.Raw)
+		p, _ := mailmsg.Parse(del.Raw)
 		m := shownMail{Kind: p.Get("X-Kontaktpunkt-Kind"), Subject: p.Subject, MessageID: p.MessageID, To: del.To, Parsed: p}
 		if !strings.EqualFold(del.From, demoContact.Addr) {
 			continue // a person's own mail to the contact address

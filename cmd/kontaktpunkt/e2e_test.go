@@ -10,7 +10,7 @@ import (
 	"time"
 
 	kp "kontaktpunkt"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/store"
 )
 
@@ -61,7 +61,7 @@ func TestEndToEnd(t *testing.T) {
 	// Per's answer reached Ola from the contact address, with the tag.
 	relays := 0
 	for _, del := range d.world.Deliveries() {
-		p, err := mailbox.Parse(del.Raw)
+		p, err := mailmsg.Parse(del.Raw)
 		if err != nil || p.Get("X-Kontaktpunkt-Kind") != "relay" || del.To[0] != demoOla.Addr {
 			continue
 		}

@@ -13,7 +13,7 @@ import (
 	"time"
 
 	"kontaktpunkt/config"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/imapintake"
 	"kontaktpunkt/web"
 )
 
@@ -22,14 +22,14 @@ func TestPollerHealth(t *testing.T) {
 	lost := started.Add(time.Hour)
 	tests := []struct {
 		name string
-		st   mailbox.PollerStatus
+		st   imapintake.PollerStatus
 		want web.Health
 	}{
-		{"never connected: down since the start", mailbox.PollerStatus{LastError: "dial tcp: connection refused"},
+		{"never connected: down since the start", imapintake.PollerStatus{LastError: "dial tcp: connection refused"},
 			web.Health{IMAPDownSince: started, IMAPError: "dial tcp: connection refused"}},
-		{"connected", mailbox.PollerStatus{Connected: true, Since: started}, web.Health{IMAPConnected: true}},
-		{"lost: down since then", mailbox.PollerStatus{Since: lost, LastError: "EOF"}, web.Health{IMAPDownSince: lost, IMAPError: "EOF"}},
-		{"credentials refused", mailbox.PollerStatus{AuthError: "NO [AUTHENTICATIONFAILED]", LastError: "login"},
+		{"connected", imapintake.PollerStatus{Connected: true, Since: started}, web.Health{IMAPConnected: true}},
+		{"lost: down since then", imapintake.PollerStatus{Since: lost, LastError: "EOF"}, web.Health{IMAPDownSince: lost, IMAPError: "EOF"}},
+		{"credentials refused", imapintake.PollerStatus{AuthError: "NO [AUTHENTICATIONFAILED]", LastError: "login"},
 			web.Health{IMAPDownSince: started, IMAPError: "NO [AUTHENTICATIONFAILED]", IMAPAuthFailed: true}},
 	}
 	for _, tt := range tests {

@@ -10,7 +10,7 @@ import (
 	"strings"
 
 	"kontaktpunkt/gateway"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailfile"
 )
 
 // Batching of ingest: messages are committed in transactions of up to
@@ -108,7 +108,7 @@ func ingestSources(ctx context.Context, paths []string, stdin io.Reader, stdout 
 		batch, size = nil, 0 // ingest may keep the batch until its results
 		return report(results, err)
 	}
-	err := mailbox.ReadSourcesLimit(paths, stdin, limit, func(s mailbox.Source) error {
+	err := mailfile.ReadSourcesLimit(paths, stdin, limit, func(s mailfile.Source) error {
 		if err := ctx.Err(); err != nil {
 			return err
 		}

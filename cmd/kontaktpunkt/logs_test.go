@@ -11,7 +11,7 @@ import (
 
 	kp "kontaktpunkt"
 	"kontaktpunkt/config"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/imapintake"
 )
 
 // lineWriter collects log output and signals the first complete line.
@@ -37,7 +37,7 @@ type nopSink struct{}
 func (nopSink) Cursor(context.Context, string) (kp.Cursor, bool, error) {
 	return kp.Cursor{}, false, nil
 }
-func (nopSink) Deliver(context.Context, kp.Cursor, []mailbox.Fetched) ([]mailbox.Disposition, error) {
+func (nopSink) Deliver(context.Context, kp.Cursor, []imapintake.Fetched) ([]imapintake.Disposition, error) {
 	return nil, nil
 }
 
@@ -56,7 +56,7 @@ func TestIMAPLogLineComponentOnceAndReadableDelay(t *testing.T) {
 	cfg.Log.Format = "json"
 	w := &lineWriter{first: make(chan struct{})}
 	log := newLogger(cfg, w)
-	p := mailbox.NewPoller(mailbox.IMAPConfig{Addr: addr, Security: mailbox.SecurityPlain, Username: "u", Password: "p",
+	p := imapintake.NewPoller(imapintake.IMAPConfig{Addr: addr, Security: imapintake.SecurityPlain, Username: "u", Password: "p",
 		Mailbox: "INBOX", Processed: "Processed", Quarantine: "Quarantine"}, nopSink{}, log.With("component", "imap"))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)

@@ -23,7 +23,9 @@ import (
 	kp "kontaktpunkt"
 	"kontaktpunkt/config"
 	"kontaktpunkt/gateway"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/imapintake"
+	"kontaktpunkt/mailbox/oauthsasl"
+	"kontaktpunkt/mailbox/smtpclient"
 	"kontaktpunkt/store"
 	"kontaktpunkt/web"
 )
@@ -67,8 +69,8 @@ type Server struct {
 	Log     *slog.Logger
 	Store   *store.Store
 	Gateway *gateway.Gateway
-	Poller  *mailbox.Poller
-	Sender  *mailbox.Sender
+	Poller  *imapintake.Poller
+	Sender  *smtpclient.Sender
 	// Now, if set before Open, is the gateway's clock (the demo speeds it up).
 	Now func() time.Time
 
@@ -139,7 +141,7 @@ func (s *Server) Open() error {
 			s.Close()
 			return configError{err}
 		}
-		s.Poller = mailbox.NewPoller(icfg, damageSink{g.Sink(), s.storeDamaged}, s.Log.With("component", "imap"))
+		s.Poller = imapintake.NewPoller(icfg, damageSink{g.Sink(), s.storeDamaged}, s.Log.With("component", "imap"))
 		if s.Now != nil {
 			s.Poller.Now = s.Now // /healthz compares the poller's times with this clock
 		}
@@ -150,7 +152,7 @@ func (s *Server) Open() error {
 			s.Close()
 			return configError{err}
 		}
-		s.Sender = mailbox.NewSender(scfg, s.Log.With("component", "smtp"))
+		s.Sender = smtpclient.NewSender(scfg, s.Log.With("component", "smtp"))
 	}
 	if cfg.HTTPEnabled() {
 		s.httpLn, err = net.Listen("tcp", cfg.HTTP.Listen)
@@ -323,7 +325,7 @@ func (s *Server) health() web.Health {
 // pollerHealth fills the IMAP part of h from the poller's status. Intake
 // counts as down since the session was lost, or since started when no
 // session has connected yet; a connected session carries no error.
-func pollerHealth(h *web.Health, st mailbox.PollerStatus, started time.Time) {
+func pollerHealth(h *web.Health, st imapintake.PollerStatus, started time.Time) {
 	h.IMAPConnected = st.Connected
 	h.IMAPLastSync = st.LastSync
 	if st.Connected {
@@ -380,13 +382,13 @@ func tlsConfig(host, caFile string, insecure bool) (*tls.Config, error) {
 	return tc, nil
 }
 
-func imapConfig(cfg *config.Config) (mailbox.IMAPConfig, error) {
+func imapConfig(cfg *config.Config) (imapintake.IMAPConfig, error) {
 	c := cfg.IMAP
 	tc, err := tlsConfig(c.Host, c.CAFile, c.InsecureSkipVerify)
 	if err != nil {
-		return mailbox.IMAPConfig{}, fmt.Errorf("imap.%w", err)
+		return imapintake.IMAPConfig{}, fmt.Errorf("imap.%w", err)
 	}
-	ic := mailbox.IMAPConfig{
+	ic := imapintake.IMAPConfig{
 		Addr: net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), Security: c.Security, Username: c.Username,
 		Mailbox: c.Mailbox, Processed: c.Processed, Quarantine: c.Quarantine,
 		PollInterval: time.Duration(c.PollInterval), IdleRestart: time.Duration(c.IdleRestart),
@@ -403,13 +405,13 @@ func imapConfig(cfg *config.Config) (mailbox.IMAPConfig, error) {
 	return ic, nil
 }
 
-func smtpConfig(cfg *config.Config) (mailbox.SMTPConfig, error) {
+func smtpConfig(cfg *config.Config) (smtpclient.SMTPConfig, error) {
 	c := cfg.SMTP
 	tc, err := tlsConfig(c.Host, c.CAFile, c.InsecureSkipVerify)
 	if err != nil {
-		return mailbox.SMTPConfig{}, fmt.Errorf("smtp.%w", err)
+		return smtpclient.SMTPConfig{}, fmt.Errorf("smtp.%w", err)
 	}
-	sc := mailbox.SMTPConfig{
+	sc := smtpclient.SMTPConfig{
 		Addr: net.JoinHostPort(c.Host, strconv.Itoa(c.Port)), Security: c.Security, Username: c.Username,
 		HeloName: c.HeloName, TLSConfig: tc, Timeout: time.Duration(c.Timeout),
 	}
@@ -424,8 +426,8 @@ func smtpConfig(cfg *config.Config) (mailbox.SMTPConfig, error) {
 }
 
 // oauth2Config reads the secrets of an oauth2 section (path names it).
-func oauth2Config(path string, o *config.OAuth2) (*mailbox.OAuth2Config, error) {
-	oc := &mailbox.OAuth2Config{TokenURL: o.TokenURL, ClientID: o.ClientID, Scopes: o.Scopes, Mechanism: o.Mechanism}
+func oauth2Config(path string, o *config.OAuth2) (*oauthsasl.OAuth2Config, error) {
+	oc := &oauthsasl.OAuth2Config{TokenURL: o.TokenURL, ClientID: o.ClientID, Scopes: o.Scopes, Mechanism: o.Mechanism}
 	var err error
 	if oc.ClientSecret, err = secretValue(o.ClientSecret); err != nil {
 		return nil, fmt.Errorf("%s.client_secret: %w", path, err)
@@ -460,7 +462,7 @@ func (s *Server) storeDamaged(err error) {
 // damageSink is the intake sink that tells the server when the store
 // turns out damaged.
 type damageSink struct {
-	mailbox.Sink
+	imapintake.Sink
 	damaged func(error)
 }
 
@@ -472,7 +474,7 @@ func (d damageSink) Cursor(ctx context.Context, mbox string) (kp.Cursor, bool, e
 	return c, ok, err
 }
 
-func (d damageSink) Deliver(ctx context.Context, cur kp.Cursor, msgs []mailbox.Fetched) ([]mailbox.Disposition, error) {
+func (d damageSink) Deliver(ctx context.Context, cur kp.Cursor, msgs []imapintake.Fetched) ([]imapintake.Disposition, error) {
 	disp, err := d.Sink.Deliver(ctx, cur, msgs)
 	if err != nil {
 		d.damaged(err)

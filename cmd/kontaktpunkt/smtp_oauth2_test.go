@@ -12,7 +12,7 @@ import (
 
 	"kontaktpunkt/config"
 	"kontaktpunkt/internal/smtptest"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/smtpclient"
 )
 
 // serve's SMTP settings carry smtp.oauth2 to the sender: a message reaches
@@ -44,7 +44,7 @@ func TestServeSMTPConfigWithOAuth2(t *testing.T) {
 	}
 	sc.TLSConfig = srv.ClientTLSConfig()
 	sc.Timeout = 10 * time.Second
-	s := mailbox.NewSender(sc, nil)
+	s := smtpclient.NewSender(sc, nil)
 	defer s.Close()
 	raw := []byte("From: integrasjon@example.org\r\nTo: ola@example.no\r\nSubject: test\r\nMessage-ID: <m1@example.org>\r\n\r\nHei.\r\n")
 	if err := s.Send(context.Background(), "integrasjon@example.org", []string{"ola@example.no"}, raw); err != nil {

@@ -12,7 +12,7 @@ import (
 	kp "kontaktpunkt"
 	"kontaktpunkt/gateway"
 	"kontaktpunkt/internal/benchmail"
-	"kontaktpunkt/mailbox"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/store"
 )
 
@@ -40,7 +40,7 @@ func TestPrefixKeepsMessageIDsApartAcrossStreams(t *testing.T) {
 	for _, prefix := range []string{"fill", "run"} {
 		g := benchmail.New(benchmail.Options{Seed: 1, Prefix: prefix})
 		for range 3000 {
-			p, _ := mailbox.Parse(g.Next())
+			p, _ := mailmsg.Parse(g.Next())
 			if ids[p.MessageID] {
 				t.Fatalf("Message-ID %s repeats", p.MessageID)
 			}
@@ -87,7 +87,7 @@ func TestDatesAdvanceInWorkingHours(t *testing.T) {
 	g := benchmail.New(benchmail.Options{Seed: 3, Start: benchmail.OldStart})
 	var last time.Time
 	for i := range 2000 {
-		p, err := mailbox.Parse(g.Next())
+		p, err := mailmsg.Parse(g.Next())
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -174,7 +174,7 @@ func TestNorwegianLettersSurviveBothCharsets(t *testing.T) {
 	for _, m := range benchmail.Generate(5, 2000) {
 		s := string(m)
 		isLatin1 := strings.Contains(s, `charset="iso-8859-1"`)
-		p, err := mailbox.Parse(m)
+		p, err := mailmsg.Parse(m)
 		if err != nil {
 			t.Fatal(err)
 		}
