@@ -10,6 +10,7 @@ import (
 	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
+	"kontaktpunkt/suggest"
 )
 
 // txIndex lets routing's pure threading read the store inside a transaction.
@@ -263,7 +264,7 @@ func (g *Gateway) file(tx *store.Tx, pi *parsedItem, in *inbound, d routing.Deci
 		c.LastMessageID = p.MessageID
 	}
 	if d.RecordCounterpart {
-		g.recordCounterpart(c, p, sender, d.Role == routing.SenderStaff)
+		g.recordCounterpart(c, p, pi.ticket, sender, d.Role == routing.SenderStaff)
 	}
 	msg.Kind, msg.Outsider = d.Kind, d.Outsider
 	tx.GivenTextTokens(msg.Text, pi.textTokens)
@@ -286,7 +287,7 @@ func (g *Gateway) file(tx *store.Tx, pi *parsedItem, in *inbound, d routing.Deci
 		}
 	case d.NewCase:
 		g.markForwarded(c, out, d.OpenedBy)
-		if err := g.openCase(out, c, msg, p, d.Role == routing.SenderStaff, d.Commands, d.Refused); err != nil {
+		if err := g.openCase(out, c, msg, p, pi.suggestSubject, pi.suggestText, d.Role == routing.SenderStaff, d.Commands, d.Refused); err != nil {
 			return res, false, err
 		}
 	default:
@@ -360,7 +361,8 @@ func (g *Gateway) noSubject() string {
 
 // openCase handles the first message of a case: routing rules, staff
 // commands, the acknowledgement, the staff notification and the assignment.
-func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parsed, staffSide bool, cmds []routing.Command, refused []routing.Refused) error {
+// subject and text are the request's prepared for suggestions, or nil.
+func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parsed, subject, text *suggest.Prepared, staffSide bool, cmds []routing.Command, refused []routing.Refused) error {
 	if team, assignee, ok := routing.Route(g.Rules, p); ok {
 		c.Team, c.Assignee, c.AssignedAt = team, kp.NormAddr(assignee), out.now
 	}
@@ -377,7 +379,7 @@ func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parse
 			c.Participants = removeAddr(c.Participants, c.Requester.Addr)
 		}
 	}
-	sug, err := g.suggestCase(out, c, msg)
+	sug, err := g.suggestCase(out, c, msg, subject, text)
 	if err != nil {
 		return err
 	}

@@ -47,13 +47,13 @@ func (g *Gateway) fromTicketSystem(p *kp.Parsed, sender string) bool {
 // case, when the sender is one: recognised by its headers, or configured
 // as a team's ticket_system. A staff-side sender's reference holds for its
 // team (the case's own team when it works for several), anyone else's for
-// its address.
-func (g *Gateway) recordCounterpart(c *kp.Case, p *kp.Parsed, sender string, staffSide bool) {
+// its address. mark is the ticket mark found with the parse, or nil.
+func (g *Gateway) recordCounterpart(c *kp.Case, p *kp.Parsed, mark *ticketMark, sender string, staffSide bool) {
 	configured := g.Dir.IsTicketSystem(sender)
 	if !configured && g.Dir.IsStaff(sender) {
 		return // staff answering a ticket system's mail quote its marks
 	}
-	tr, detected := routing.DetectTicket(p)
+	tr, detected := mark.detect(p)
 	if !detected && !configured {
 		return
 	}

@@ -43,7 +43,7 @@ func (g *Gateway) OpenFromMessage(id string, actor kp.Address) (kp.CaseID, error
 		}
 		c.Messages++
 		out := &outbox{g: g, tx: tx, now: now, quiet: g.Quiet}
-		if err := g.openCase(out, c, m, p, false, nil, nil); err != nil {
+		if err := g.openCase(out, c, m, p, nil, nil, false, nil, nil); err != nil {
 			return err
 		}
 		text := fmt.Sprintf("Opened from message <%s> by %s.", id, actor.Addr)

@@ -13,7 +13,7 @@ import (
 	"log/slog"
 	"runtime"
 	"strings"
-	"sync"
+	"sync/atomic"
 	"time"
 
 	kp "kontaktpunkt"
@@ -21,6 +21,7 @@ import (
 	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/routing"
 	"kontaktpunkt/store"
+	"kontaktpunkt/suggest"
 )
 
 // Gateway holds what applying mail needs. It is safe for concurrent use;
@@ -207,37 +208,89 @@ type parsedItem struct {
 	// textTokens are the search index tokens of the text (store.TextTokens),
 	// also found with the parse, so the writer does not tokenise.
 	textTokens []string
+	// packed is Raw packed for storage (store.PackRaw); suggestText the
+	// vocabulary-free suggestion terms of the text of a message that
+	// will likely open a case (suggest.Prepare). Both are found with the
+	// parse; the writer does what they leave.
+	packed      store.PackedRaw
+	suggestText *suggest.Prepared
+	// suggestSubject is the same for the subject the case would get
+	// (routing.CaseSubject) when no staff command changes it.
+	suggestSubject *suggest.Prepared
+	// ticket is what routing.DetectTicket says of the message, nil
+	// when it must be asked in the transaction (no From yet).
+	ticket *ticketMark
 }
 
-// parseAll parses items on all cores; order is kept. Messages over limit
-// bytes (0: no limit) become stubs (parseOversize).
-func parseAll(items []Item, limit int64, o routing.ClassifyOptions) []parsedItem {
-	out := make([]parsedItem, len(items))
-	workers := min(runtime.GOMAXPROCS(0), len(items))
-	if workers <= 1 {
-		for i := range items {
-			out[i] = parseOne(items[i], limit, o)
-		}
-		return out
+// ticketMark is a ticket system's mark found on a message, if any.
+type ticketMark struct {
+	ref      routing.TicketRef
+	detected bool
+}
+
+// detect returns the mark found with the parse, or looks now.
+func (m *ticketMark) detect(p *kp.Parsed) (routing.TicketRef, bool) {
+	if m == nil {
+		return routing.DetectTicket(p)
 	}
-	var wg sync.WaitGroup
-	next := make(chan int)
-	for range workers {
-		wg.Go(func() {
-			for i := range next {
-				out[i] = parseOne(items[i], limit, o)
+	return m.ref, m.detected
+}
+
+// prepare is what the parsers compute for the writer besides the parse.
+type prepare struct {
+	// pack packs raw bytes as the store keeps them; nil packs nothing.
+	pack func(raw []byte) store.PackedRaw
+	// suggest prepares the suggestion terms of likely requests.
+	suggest bool
+	// tagPrefix is the case tag prefix (contact.tag_prefix).
+	tagPrefix string
+}
+
+func (g *Gateway) prepare() prepare {
+	return prepare{pack: g.Store.PackRaw, suggest: indexSuggestions, tagPrefix: g.Config.Contact.TagPrefix}
+}
+
+// parsing is a batch being parsed on all cores, in the background, so
+// the single writer can apply the first messages while the parsers work
+// on the rest.
+type parsing struct {
+	items []parsedItem
+	// done[i] is closed when items[i] is parsed.
+	done []chan struct{}
+}
+
+// startParse starts parsing items on all cores and returns at once.
+// Messages over limit bytes (0: no limit) become stubs (parseOversize).
+// Workers take items in order, so the writer waits at most for the
+// items in hand.
+func startParse(items []Item, limit int64, o routing.ClassifyOptions, pre prepare) *parsing {
+	p := &parsing{items: make([]parsedItem, len(items)), done: make([]chan struct{}, len(items))}
+	for i := range p.done {
+		p.done[i] = make(chan struct{})
+	}
+	var next atomic.Int64
+	for range min(runtime.GOMAXPROCS(0), len(items)) {
+		go func() {
+			for {
+				i := int(next.Add(1) - 1)
+				if i >= len(items) {
+					return
+				}
+				p.items[i] = parseOne(items[i], limit, o, pre)
+				close(p.done[i])
 			}
-		})
+		}()
 	}
-	for i := range items {
-		next <- i
-	}
-	close(next)
-	wg.Wait()
-	return out
+	return p
 }
 
-func parseOne(it Item, limit int64, o routing.ClassifyOptions) (pi parsedItem) {
+// item waits for items[i] to be parsed and returns it.
+func (p *parsing) item(i int) *parsedItem {
+	<-p.done[i]
+	return &p.items[i]
+}
+
+func parseOne(it Item, limit int64, o routing.ClassifyOptions, pre prepare) (pi parsedItem) {
 	if it.Oversize > 0 || limit > 0 && int64(len(it.Raw)) > limit {
 		return parseOversize(it, limit, o)
 	}
@@ -256,6 +309,21 @@ func parseOne(it Item, limit int64, o routing.ClassifyOptions) (pi parsedItem) {
 	pi.class = routing.ClassifyWith(pi.parsed, o)
 	pi.hash = contentHash(it.Raw)
 	pi.textTokens = store.TextTokens(pi.parsed.Text)
+	if pre.pack != nil {
+		pi.packed = pre.pack(it.Raw)
+	}
+	if pre.suggest && pi.parseErr == nil && len(pi.parsed.InReplyTo) == 0 && len(pi.parsed.References) == 0 {
+		// A message that refers to none opens a case, unless a reply
+		// token or the subject's tag threads it; a reply that opens one
+		// has its terms found in the transaction.
+		pi.suggestText = suggest.Prepare(pi.parsed.Text)
+		pi.suggestSubject = suggest.Prepare(routing.CaseSubject(pi.parsed.Subject, pre.tagPrefix))
+	}
+	if pi.parseErr == nil && pi.parsed.From.Addr != "" {
+		// (Apply gives a message without From its sender's address.)
+		ref, ok := routing.DetectTicket(pi.parsed)
+		pi.ticket = &ticketMark{ref, ok}
+	}
 	return pi
 }
 
@@ -284,6 +352,7 @@ func (g *Gateway) applySafe(tx *store.Tx, pi *parsedItem) (res Result, queued bo
 			err = fmt.Errorf("internal error: %v", r)
 		}
 	}()
+	tx.GivenPackedRaw(pi.packed)
 	return g.apply(tx, pi)
 }
 
@@ -298,8 +367,70 @@ func (g *Gateway) ingest(ctx context.Context, items []Item, cursor *kp.Cursor) (
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	parsed := parseAll(items, g.Config.Limits.MaxMessageBytes, g.classifyOptions())
-	results := make([]Result, len(items))
+	return g.applyBatch(ctx, g.parse(items), cursor)
+}
+
+// parse starts parsing items on all cores (startParse).
+func (g *Gateway) parse(items []Item) *parsing {
+	return startParse(items, g.Config.Limits.MaxMessageBytes, g.classifyOptions(), g.prepare())
+}
+
+// Pipeline ingests batches one after another as Ingest does, one
+// transaction each, but parses a batch while the one handed over before
+// it is written and committed: the parsing cores work while the writer
+// applies and the disk syncs. Its methods are not safe for concurrent use.
+type Pipeline struct {
+	g   *Gateway
+	ctx context.Context
+	// next is the batch handed over and not yet applied.
+	next *parsing
+}
+
+// Pipeline returns an empty pipeline that ingests through g.
+func (g *Gateway) Pipeline(ctx context.Context) *Pipeline {
+	return &Pipeline{g: g, ctx: ctx}
+}
+
+// Add hands over a batch, which is parsed from now on, and applies the
+// batch handed over before it. It returns that batch's results (nil
+// for the first call), durable when there is no error; on error
+// nothing of that batch was stored and the pipeline is empty. items
+// must not change until the results of its batch are returned.
+func (p *Pipeline) Add(items []Item) ([]Result, error) {
+	if err := p.ctx.Err(); err != nil {
+		p.next = nil
+		return nil, err
+	}
+	prev := p.next
+	p.next = p.g.parse(items)
+	if prev == nil {
+		return nil, nil
+	}
+	res, err := p.g.applyBatch(p.ctx, prev, nil)
+	if err != nil {
+		p.next = nil
+	}
+	return res, err
+}
+
+// Flush applies the batch handed over last and returns its results (nil
+// when there is none).
+func (p *Pipeline) Flush() ([]Result, error) {
+	prev := p.next
+	p.next = nil
+	if prev == nil {
+		return nil, nil
+	}
+	if err := p.ctx.Err(); err != nil {
+		return nil, err
+	}
+	return p.g.applyBatch(p.ctx, prev, nil)
+}
+
+// applyBatch applies a parsed batch in one store transaction; see Ingest.
+func (g *Gateway) applyBatch(ctx context.Context, parsing *parsing, cursor *kp.Cursor) ([]Result, error) {
+	parsed := parsing.items
+	results := make([]Result, len(parsed))
 	var queued bool
 	// A message that cannot be applied for a reason of its own is
 	// quarantined and the batch applied again without it: one bad message
@@ -310,7 +441,7 @@ func (g *Gateway) ingest(ctx context.Context, items []Item, cursor *kp.Cursor) (
 		err := g.Store.Update(func(tx *store.Tx) error {
 			queued = false
 			for i := range parsed {
-				r, q, err := g.applySafe(tx, &parsed[i])
+				r, q, err := g.applySafe(tx, parsing.item(i))
 				if err != nil {
 					failed = &itemError{i: i, err: err}
 					return fmt.Errorf("applying %s: %w", parsed[i].Source, err)

@@ -34,11 +34,19 @@ var indexSuggestions = true
 // the cases before it. An unassigned case whose top suggestion is
 // confident enough (suggest.auto_assign_above) is assigned to that team.
 // The line for the notification is nil when there is nothing to say.
-func (g *Gateway) suggestCase(out *outbox, c *kp.Case, msg *kp.Message) (*suggestLine, error) {
+// subject and text, when not nil, are a subject and msg.Text prepared on
+// the parsing cores; they are used when they are the case's.
+func (g *Gateway) suggestCase(out *outbox, c *kp.Case, msg *kp.Message, subject, text *suggest.Prepared) (*suggestLine, error) {
 	if !indexSuggestions {
 		return nil, nil
 	}
-	terms := suggest.CaseTerms(c.Subject, msg.Text, suggest.VocabOf(out.tx))
+	if !subject.Of(c.Subject) {
+		subject = suggest.Prepare(c.Subject)
+	}
+	if !text.Of(msg.Text) {
+		text = suggest.Prepare(msg.Text)
+	}
+	terms := suggest.CaseTermsPrepared(subject, text, suggest.VocabOf(out.tx))
 	auto := g.Config.Suggest.AutoAssignAbove
 	unassigned := c.Team == "" && c.Assignee == ""
 	var line *suggestLine

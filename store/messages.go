@@ -8,17 +8,62 @@ import (
 	kp "kontaktpunkt"
 )
 
-// lookupID returns the Message-ID entry of id, if any.
+// lookupID returns the Message-ID entry of id, if any. The entries read
+// and written in a transaction are kept (tx.ids): applying a message
+// asks about its own id and those it refers to more than once.
 func (tx *Tx) lookupID(id string) (idEntry, bool, error) {
+	if c, ok := tx.ids[id]; ok {
+		return c.e, c.ok, nil
+	}
 	v := tx.b(bucketMsgID).Get(msgIDKey(id))
 	if v == nil {
+		tx.keepID(id, idEntry{}, false)
 		return idEntry{}, false, nil
 	}
 	e, err := decodeIDEntry(v)
 	if err != nil {
 		return idEntry{}, false, fmt.Errorf("message id %q: %w", id, err)
 	}
+	tx.keepID(id, e, true)
 	return e, true, nil
+}
+
+// maxKeptIDs bounds tx.ids, so a transaction that walks every message
+// does not keep them all.
+const maxKeptIDs = 4096
+
+// keptID is an entry of tx.ids: the Message-ID entry, or none (ok false).
+type keptID struct {
+	e  idEntry
+	ok bool
+}
+
+func (tx *Tx) keepID(id string, e idEntry, ok bool) {
+	if tx.ids == nil || len(tx.ids) >= maxKeptIDs {
+		tx.ids = make(map[string]keptID)
+	}
+	tx.ids[id] = keptID{e, ok}
+}
+
+// putIDEntry writes the Message-ID entry of id. Every write of
+// bucketMsgID goes through it or deleteIDEntry, which keep tx.ids true.
+func (tx *Tx) putIDEntry(id string, e idEntry) error {
+	if err := tx.b(bucketMsgID).Put(msgIDKey(id), e.encode()); err != nil {
+		delete(tx.ids, id)
+		return err
+	}
+	tx.keepID(id, e, true)
+	return nil
+}
+
+// deleteIDEntry removes the Message-ID entry of id.
+func (tx *Tx) deleteIDEntry(id string) error {
+	if err := tx.b(bucketMsgID).Delete(msgIDKey(id)); err != nil {
+		delete(tx.ids, id)
+		return err
+	}
+	tx.keepID(id, idEntry{}, false)
+	return nil
 }
 
 // LookupID reports whether id is stored, as an inbound or outbound
@@ -54,11 +99,15 @@ func (tx *Tx) PutMessage(m *kp.Message, raw []byte) error {
 		return fmt.Errorf("storing message %q: %w", m.ID, err)
 	}
 	key := u64(seq)
-	if err := msgs.Put(key, tx.codec.pack(encodeMessage(m), true)); err != nil {
+	if err := msgs.Put(key, tx.codec.packRecord(encodeMessage(m))); err != nil {
 		return fmt.Errorf("storing message %q: %w", m.ID, err)
 	}
 	if raw != nil {
-		if e.rawLen, e.rawOff, err = tx.putRaw(seq, tx.codec.pack(raw, true)); err != nil {
+		packed := tx.givenPacked(raw)
+		if packed == nil {
+			packed = tx.codec.pack(raw, true)
+		}
+		if e.rawLen, e.rawOff, err = tx.putRaw(seq, packed); err != nil {
 			return fmt.Errorf("storing raw message %q (%d bytes): %w", m.ID, len(raw), err)
 		}
 	}
@@ -68,7 +117,7 @@ func (tx *Tx) PutMessage(m *kp.Message, raw []byte) error {
 	if m.ContentHash != 0 {
 		e.hash = m.ContentHash
 	}
-	if err := tx.b(bucketMsgID).Put(msgIDKey(m.ID), e.encode()); err != nil {
+	if err := tx.putIDEntry(m.ID, e); err != nil {
 		return fmt.Errorf("indexing message %q: %w", m.ID, err)
 	}
 	if err := tx.b(bucketCaseMsg).Put(caseMsgKey(m.Case, seq), nil); err != nil {
@@ -81,6 +130,35 @@ func (tx *Tx) PutMessage(m *kp.Message, raw []byte) error {
 	}
 	m.Seq = seq
 	return nil
+}
+
+// PackedRaw is the raw bytes of a message packed for storage before the
+// transaction that stores them (Store.PackRaw), so that compressing
+// them is not work of the single writer.
+type PackedRaw struct {
+	raw, packed []byte
+}
+
+// PackRaw packs raw as PutMessage stores it. It is safe for concurrent
+// use; raw must not change until it is stored.
+func (s *Store) PackRaw(raw []byte) PackedRaw {
+	return PackedRaw{raw: raw, packed: s.codec.pack(raw, true)}
+}
+
+// GivenPackedRaw hands the transaction raw bytes packed by PackRaw, used
+// by the next PutMessage of exactly those bytes (the same slice).
+func (tx *Tx) GivenPackedRaw(p PackedRaw) {
+	tx.packedRaw = p
+}
+
+// givenPacked returns the packed form GivenPackedRaw gave for raw, or nil.
+func (tx *Tx) givenPacked(raw []byte) []byte {
+	p := tx.packedRaw
+	if p.packed == nil || len(p.raw) != len(raw) || len(raw) == 0 || &p.raw[0] != &raw[0] {
+		return nil
+	}
+	tx.packedRaw = PackedRaw{}
+	return p.packed
 }
 
 func caseMsgKey(c kp.CaseID, seq uint64) []byte {
@@ -103,7 +181,7 @@ func (tx *Tx) UpdateMessage(m *kp.Message) error {
 		return fmt.Errorf("updating message %q: seq %d, stored as %d: %w", m.ID, m.Seq, e.seq, ErrInvalid)
 	}
 	m.Seq = e.seq
-	if err := tx.b(bucketMsg).Put(u64(e.seq), tx.codec.pack(encodeMessage(m), true)); err != nil {
+	if err := tx.b(bucketMsg).Put(u64(e.seq), tx.codec.packRecord(encodeMessage(m))); err != nil {
 		return fmt.Errorf("updating message %q: %w", m.ID, err)
 	}
 	if e.cas == m.Case {
@@ -117,7 +195,7 @@ func (tx *Tx) UpdateMessage(m *kp.Message) error {
 		return fmt.Errorf("updating message %q: %w", m.ID, err)
 	}
 	e.cas = m.Case
-	if err := tx.b(bucketMsgID).Put(msgIDKey(m.ID), e.encode()); err != nil {
+	if err := tx.putIDEntry(m.ID, e); err != nil {
 		return fmt.Errorf("updating message %q: %w", m.ID, err)
 	}
 	if err := tx.indexSearch(m.Case, messageTokens(m)); err != nil {

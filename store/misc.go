@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"sort"
 	"strings"
 	"time"
 
@@ -149,26 +150,53 @@ func (tx *Tx) PruneSent(before time.Time) (int, error) {
 
 // AddCounter adds delta to the named counter (for metrics: messages by
 // class and matched_by, follow-ups sent …) and creates it at zero first.
+// The sums are written when the transaction's function returns
+// (flushCounters): one write per counter and transaction, not two per
+// message.
 func (tx *Tx) AddCounter(name string, delta int64) error {
 	if name == "" {
 		return fmt.Errorf("counter: empty name: %w", ErrInvalid)
 	}
+	if tx.counters == nil {
+		tx.counters = make(map[string]int64)
+	}
+	tx.counters[name] += delta
+	return nil
+}
+
+// flushCounters adds the sums AddCounter collected to the counters, in
+// key order.
+func (tx *Tx) flushCounters() error {
+	if len(tx.counters) == 0 {
+		return nil
+	}
+	names := make([]string, 0, len(tx.counters))
+	for name := range tx.counters {
+		names = append(names, name)
+	}
+	sort.Strings(names)
 	b := tx.b(bucketCounters)
-	var n int64
-	if v := b.Get([]byte(name)); v != nil {
-		if len(v) != 8 {
-			return fmt.Errorf("counter %q: %w", name, ErrCorrupt)
+	for _, name := range names {
+		var n int64
+		if v := b.Get([]byte(name)); v != nil {
+			if len(v) != 8 {
+				return fmt.Errorf("counter %q: %w", name, ErrCorrupt)
+			}
+			n = int64(binary.BigEndian.Uint64(v))
 		}
-		n = int64(binary.BigEndian.Uint64(v))
+		if err := b.Put([]byte(name), binary.BigEndian.AppendUint64(nil, uint64(n+tx.counters[name]))); err != nil {
+			return fmt.Errorf("counter %q: %w", name, err)
+		}
 	}
-	if err := b.Put([]byte(name), binary.BigEndian.AppendUint64(nil, uint64(n+delta))); err != nil {
-		return fmt.Errorf("counter %q: %w", name, err)
-	}
+	tx.counters = nil
 	return nil
 }
 
 // Counters returns every counter whose name starts with prefix.
 func (tx *Tx) Counters(prefix string) (map[string]int64, error) {
+	if err := tx.flushCounters(); err != nil {
+		return nil, err
+	}
 	out := make(map[string]int64)
 	cur := tx.b(bucketCounters).Cursor()
 	for k, v := cur.Seek([]byte(prefix)); k != nil && strings.HasPrefix(string(k), prefix); k, v = cur.Next() {

@@ -60,7 +60,7 @@ func (tx *Tx) Enqueue(o *kp.Outbound) error {
 	}
 	if o.MessageID != "" {
 		e.outID = id
-		if err := tx.b(bucketMsgID).Put(msgIDKey(o.MessageID), e.encode()); err != nil {
+		if err := tx.putIDEntry(o.MessageID, e); err != nil {
 			return fmt.Errorf("queueing mail %d: %w", id, err)
 		}
 	}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -323,5 +324,158 @@ func TestPurgeLeavesTombstonesAndFreesRaw(t *testing.T) {
 	defer c.Close()
 	if err := c.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestForgetIndexedAtScale forgets on a store of 10,000 mails where the
+// person is also named where only some index leads: by display name in
+// the text of a stranger's case, by address in another's text, as the
+// assignee of a case, and past the indexed part of a long text. The
+// indexed read must find what reading every message finds, and leave no
+// trace after compacting.
+func TestForgetIndexedAtScale(t *testing.T) {
+	s := openTest(t)
+	buildPrivacyStore(t, s, 10000)
+	desk := []kp.Address{{Name: "Kontaktpunkt", Addr: "kontakt@uio.no"}}
+	at := time.Date(2026, 5, 1, 10, 0, 0, 0, time.UTC)
+	long := strings.Repeat("ord ", maxIndexText/4+100) + " hilsen " + forgetName
+	mails := []struct{ id, text string }{
+		{"n1@uio.no", "Jeg snakket med " + forgetName + " i går om saken."},
+		{"n2@uio.no", "Kopi til " + strings.ToLower(forgetAddr) + ", som ba om det."},
+		{"n3@uio.no", long},
+	}
+	update(t, s, func(tx *Tx) error {
+		for i, ml := range mails {
+			id, err := tx.NextCaseID()
+			if err != nil {
+				return err
+			}
+			raw, m := personMail(ml.id, kp.Address{Name: "Kari Fremmed", Addr: fmt.Sprintf("kari%d@uib.no", i)}, desk, "Spørsmål", ml.text, "", at.Add(time.Duration(i)*time.Hour))
+			m.Case = id
+			if err := tx.PutMessage(m, raw); err != nil {
+				return err
+			}
+			if err := tx.PutCase(&kp.Case{ID: id, Subject: m.Subject, Status: kp.StatusOpen, Requester: m.From, Priority: kp.PriorityNormal,
+				Created: m.Received, Updated: m.Received, Messages: 1, ThreadID: m.ID}); err != nil {
+				return err
+			}
+		}
+		id, err := tx.NextCaseID()
+		if err != nil {
+			return err
+		}
+		return tx.PutCase(&kp.Case{ID: id, Subject: "Tildelt", Status: kp.StatusOpen, Requester: kp.Address{Addr: "per@uio.no"},
+			Assignee: strings.ToLower(forgetAddr), Priority: kp.PriorityNormal, Created: at, Updated: at})
+	})
+	thorough, err := s.Forget(forgetAddr, ForgetOptions{DryRun: true, Thorough: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	indexed, err := s.Forget(forgetAddr, ForgetOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !indexed.Indexed || thorough.Indexed || indexed.Messages != thorough.Messages || indexed.Cases != thorough.Cases ||
+		indexed.Outbound != thorough.Outbound || indexed.Names != thorough.Names || indexed.Messages != 6 || indexed.Cases != 2 {
+		t.Errorf("indexed read found %+v, reading every message %+v; want the same, 6 messages and 2 cases", indexed, thorough)
+	}
+	if indexed.Read*10 > thorough.Read {
+		t.Errorf("indexed read %d messages of %d", indexed.Read, thorough.Read)
+	}
+	rep, err := s.Forget(forgetAddr, ForgetOptions{Now: time.Now(), Actor: "operator", Channel: "cli", Budget: time.Microsecond})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Messages != indexed.Messages || rep.Cancelled != 1 || rep.Batches < 4 {
+		t.Errorf("forget: %+v, want %d messages, 1 cancelled, a transaction per step", rep, indexed.Messages)
+	}
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+	view(t, s, func(tx *Tx) error {
+		for _, ml := range mails {
+			m, err := tx.Message(ml.id)
+			if err != nil {
+				return err
+			}
+			if m.Text != ForgottenNote {
+				t.Errorf("message %s keeps its text", ml.id)
+			}
+		}
+		if ids := tx.assignedTo(rep.Pseudonym); len(ids) != 1 {
+			t.Errorf("cases assigned to the pseudonym: %v", ids)
+		}
+		return nil
+	})
+	out := filepath.Join(t.TempDir(), "compact.db")
+	if err := s.CompactTo(out); err != nil {
+		t.Fatal(err)
+	}
+	if found := findPerson(t, out); len(found) > 0 {
+		t.Errorf("the compacted store still names the person:\n%s", strings.Join(found, "\n"))
+	}
+}
+
+// TestUnindexManyKeepsTheOthers takes cases spread over several posting
+// blocks of two tokens out at once and checks that exactly they left.
+func TestUnindexManyKeepsTheOthers(t *testing.T) {
+	s := openTest(t)
+	update(t, s, func(tx *Tx) error {
+		for id := kp.CaseID(1); id <= 400; id++ {
+			if err := tx.indexSearch(id, []string{"ord", "annet"}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	drop := []kp.CaseID{1000, 5, 130, 131, 256, 399, 400, 1}
+	update(t, s, func(tx *Tx) error {
+		u := unindexer{}
+		for _, id := range drop {
+			u.add(id, []string{"ord"})
+		}
+		u.add(128, []string{"annet", "ukjent"})
+		_, err := tx.unindexMany(u)
+		return err
+	})
+	view(t, s, func(tx *Tx) error {
+		for tok, gone := range map[string][]kp.CaseID{"ord": drop, "annet": {128}} {
+			ids, _, err := tx.postings(tok, true)
+			if err != nil {
+				return err
+			}
+			var want []kp.CaseID
+			for id := kp.CaseID(1); id <= 400; id++ {
+				if !slices.Contains(gone, id) {
+					want = append(want, id)
+				}
+			}
+			if !slices.Equal(ids, want) {
+				t.Errorf("%s: %d cases left, want %d: %v", tok, len(ids), len(want), ids)
+			}
+		}
+		return nil
+	})
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestForgetWithoutSearchIndexReadsEverything: a store that keeps no
+// full-text index cannot say which messages name the person, so every
+// message is read.
+func TestForgetWithoutSearchIndexReadsEverything(t *testing.T) {
+	s, err := Open(filepath.Join(t.TempDir(), "kp.db"), Options{NoSearchIndex: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	buildPrivacyStore(t, s, 300)
+	rep, err := s.Forget(forgetAddr, ForgetOptions{DryRun: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if rep.Indexed || rep.Messages != 3 || rep.Read < 300 {
+		t.Errorf("forget on a store without the index: %+v, want every message read and 3 found", rep)
 	}
 }

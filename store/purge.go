@@ -189,9 +189,9 @@ func (tx *Tx) purgeMessage(m *kp.Message) error {
 		if o, err := tx.outbound(e.outID, false); err == nil {
 			e.cas = o.Case
 		}
-		return tx.b(bucketMsgID).Put(msgIDKey(m.ID), e.encode())
+		return tx.putIDEntry(m.ID, e)
 	}
-	return tx.b(bucketMsgID).Delete(msgIDKey(m.ID))
+	return tx.deleteIDEntry(m.ID)
 }
 
 // blankMessage removes the raw bytes, text and attachments of a message
@@ -207,7 +207,7 @@ func (tx *Tx) blankMessage(m *kp.Message, note string) error {
 	if e, err = tx.purgeRaw(e); err != nil {
 		return fmt.Errorf("blanking message %d: %w", m.Seq, err)
 	}
-	if err := tx.b(bucketMsgID).Put(msgIDKey(m.ID), e.encode()); err != nil {
+	if err := tx.putIDEntry(m.ID, e); err != nil {
 		return err
 	}
 	m.Text, m.Attachments, m.Size = note, nil, 0
@@ -243,8 +243,8 @@ func (tx *Tx) deleteOutbound(o *kp.Outbound) error {
 		return err
 	}
 	if e.seq == 0 {
-		return tx.b(bucketMsgID).Delete(msgIDKey(o.MessageID))
+		return tx.deleteIDEntry(o.MessageID)
 	}
 	e.outID = 0
-	return tx.b(bucketMsgID).Put(msgIDKey(o.MessageID), e.encode())
+	return tx.putIDEntry(o.MessageID, e)
 }

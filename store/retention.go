@@ -4,6 +4,8 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"runtime"
+	"slices"
 	"time"
 
 	kp "kontaktpunkt"
@@ -75,6 +77,30 @@ func (p *PurgeCounts) add(q PurgeCounts) {
 // the threading indexes are removed by SweepPurged. Purging a purged case
 // does nothing.
 func (tx *Tx) PurgeCase(id kp.CaseID, now time.Time) (PurgeCounts, error) {
+	u := unindexer{}
+	n, err := tx.purgeCase(id, now, u)
+	if err != nil {
+		return n, err
+	}
+	toks := make([]string, 0, len(u))
+	for t := range u {
+		toks = append(toks, t)
+	}
+	return n, tx.unindexSearch(id, toks)
+}
+
+// unindexer collects, per token, the cases to take out of its postings,
+// so that a batch of purged cases rewrites each posting block once.
+type unindexer map[string][]kp.CaseID
+
+func (u unindexer) add(id kp.CaseID, tokens []string) {
+	for _, t := range tokens {
+		u[t] = append(u[t], id)
+	}
+}
+
+// purgeCase is PurgeCase with the case's tokens left in u for unindexMany.
+func (tx *Tx) purgeCase(id kp.CaseID, now time.Time, u unindexer) (PurgeCounts, error) {
 	var n PurgeCounts
 	if _, done, err := tx.Tombstone(id); err != nil || done {
 		return n, err
@@ -87,9 +113,7 @@ func (tx *Tx) PurgeCase(id kp.CaseID, now time.Time) (PurgeCounts, error) {
 	if err != nil {
 		return n, err
 	}
-	if err := tx.unindexSearch(id, searchTokensOf(c, msgs)); err != nil {
-		return n, err
-	}
+	u.add(id, searchTokensOf(c, msgs))
 	t := Tombstone{Purged: now}
 	for i := range msgs {
 		m := &msgs[i]
@@ -143,6 +167,66 @@ func (tx *Tx) PurgeCase(id kp.CaseID, now time.Time) (PurgeCounts, error) {
 	}
 	n.Cases++
 	return n, nil
+}
+
+// unindexMany takes the cases of u out of the postings of its tokens, in
+// token order, each posting block read and written once however many of
+// its cases go; a block left empty is deleted. It returns how many
+// blocks it changed.
+func (tx *Tx) unindexMany(u unindexer) (int, error) {
+	toks := make([]string, 0, len(u))
+	for t := range u {
+		toks = append(toks, t)
+	}
+	slices.Sort(toks)
+	b := tx.b(bucketSearch)
+	changed := 0
+	var block []kp.CaseID
+	for _, t := range toks {
+		ids := u[t]
+		slices.Sort(ids)
+		ids = slices.Compact(ids)
+		if pending := tx.search[t]; len(pending) > 0 {
+			tx.search[t] = slices.DeleteFunc(pending, func(c kp.CaseID) bool { _, ok := slices.BinarySearch(ids, c); return ok })
+		}
+		prefix := append([]byte(t), 0)
+		cur := b.Cursor()
+		for i := 0; i < len(ids); {
+			key := searchKey(t, ids[i])
+			k, v := cur.Seek(key)
+			if k == nil || !bytes.Equal(k, key) {
+				k, v = cur.Prev()
+			}
+			if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+8 {
+				i++
+				continue
+			}
+			var err error
+			if block, err = decodeBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):])), v, block[:0]); err != nil {
+				return changed, err
+			}
+			last := block[len(block)-1]
+			j := i
+			for j < len(ids) && ids[j] <= last {
+				j++
+			}
+			i = max(j, i+1)
+			kept := slices.DeleteFunc(block, func(c kp.CaseID) bool { _, ok := slices.BinarySearch(ids, c); return ok })
+			if len(kept) == len(block) {
+				continue
+			}
+			if err := b.Delete(bytes.Clone(k)); err != nil {
+				return changed, err
+			}
+			if len(kept) > 0 {
+				if err := b.Put(searchKey(t, kept[0]), encodeBlock(kept)); err != nil {
+					return changed, err
+				}
+			}
+			changed++
+		}
+	}
+	return changed, nil
 }
 
 // ExpiredCases returns up to limit ids, above after and in order, of
@@ -321,11 +405,32 @@ type RetentionPolicy struct {
 	// Budget is how long one write transaction works before it commits
 	// and lets intake in; zero means DefaultPurgeBudget.
 	Budget time.Duration
-	// OnBatch, if set, is told each write transaction's phase ("cases",
-	// "indexes", "unfiled"), how long it held the write lock, and how
-	// much of that was the commit.
-	OnBatch func(phase string, held, commit time.Duration)
+	// OnBatch, if set, is told about each write transaction.
+	OnBatch func(PurgeBatch)
 }
+
+// PurgeBatch describes one write transaction of a purge.
+type PurgeBatch struct {
+	// Phase is "cases", "indexes" or "unfiled".
+	Phase string
+	// Held is how long it held the write lock, Commit how much of that
+	// was the commit, and CPU the CPU time it used meanwhile (zero where
+	// the system does not tell): on a loaded machine Held also counts
+	// waiting for a core.
+	Held, Commit, CPU time.Duration
+}
+
+// purgeBatchCases, purgeBatchMessages and purgeBatchBytes (raw mail)
+// bound what one purge transaction takes, whatever the time: the commit
+// writes every page the batch dirtied, and a case dirties a posting
+// block per word of its mail and the raw log pages of its messages. A
+// case is never split, so one case larger than a budget is a batch of
+// its own.
+const (
+	purgeBatchCases    = 64
+	purgeBatchMessages = 512
+	purgeBatchBytes    = 8 << 20
+)
 
 // DefaultPurgeBudget is the work time of one purge transaction. Its
 // commit adds to it (it writes the freelist, which grows with the pages a
@@ -338,9 +443,11 @@ type PurgeReport struct {
 	// Unfiled counts the deleted messages of no case (also in Messages).
 	Unfiled int `json:"unfiled"`
 	// Batches is the number of write transactions; MaxBatch the longest
-	// time one of them held the write lock, commit included.
-	Batches  int           `json:"batches"`
-	MaxBatch time.Duration `json:"max_batch_ns"`
+	// time one of them held the write lock, commit included, and
+	// MaxBatchCPU the most CPU time one of them used.
+	Batches     int           `json:"batches"`
+	MaxBatch    time.Duration `json:"max_batch_ns"`
+	MaxBatchCPU time.Duration `json:"max_batch_cpu_ns"`
 }
 
 // Purge applies a retention policy in batches of write transactions that
@@ -382,11 +489,16 @@ func (s *Store) Purge(p RetentionPolicy) (PurgeReport, error) {
 		return rep, err
 	}
 	batch := func(phase string, fn func(tx *Tx, deadline time.Time) (bool, error)) error {
+		// The goroutine keeps its thread for the batch so that the
+		// thread's CPU time is the batch's.
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
 		for {
 			var done bool
 			var t0, t1 time.Time
+			var cpu0 time.Duration
 			err := s.Update(func(tx *Tx) error {
-				t0 = time.Now()
+				t0, cpu0 = time.Now(), threadCPU()
 				var err error
 				done, err = fn(tx, t0.Add(budget))
 				t1 = time.Now()
@@ -395,11 +507,12 @@ func (s *Store) Purge(p RetentionPolicy) (PurgeReport, error) {
 			if err != nil {
 				return err
 			}
-			held := time.Since(t0)
+			held, cpu := time.Since(t0), threadCPU()-cpu0
 			rep.Batches++
 			rep.MaxBatch = max(rep.MaxBatch, held)
+			rep.MaxBatchCPU = max(rep.MaxBatchCPU, cpu)
 			if p.OnBatch != nil {
-				p.OnBatch(phase, held, held-t1.Sub(t0))
+				p.OnBatch(PurgeBatch{Phase: phase, Held: held, Commit: held - t1.Sub(t0), CPU: cpu})
 			}
 			if done {
 				return nil
@@ -411,24 +524,32 @@ func (s *Store) Purge(p RetentionPolicy) (PurgeReport, error) {
 		err := batch("cases", func(tx *Tx, deadline time.Time) (bool, error) {
 			var n PurgeCounts
 			defer func() { rep.add(n) }()
-			for time.Now().Before(deadline) {
+			// The cases' postings go in one pass at the end, so the
+			// cases are taken while two thirds of the budget last.
+			stop := deadline.Add(-budget / 3)
+			u := unindexer{}
+			done := false
+			for cases := 0; !done && cases < purgeBatchCases && time.Now().Before(stop); {
 				ids, err := tx.ExpiredCases(p.ResolvedBefore, after, 8)
-				if err != nil || len(ids) == 0 {
-					return true, err
+				if err != nil {
+					return false, err
 				}
+				done = len(ids) == 0
 				for _, id := range ids {
-					c, err := tx.PurgeCase(id, p.Now)
+					c, err := tx.purgeCase(id, p.Now, u)
 					if err != nil {
 						return false, err
 					}
 					n.add(c)
 					after = id
-					if !time.Now().Before(deadline) {
+					if cases++; cases >= purgeBatchCases || n.Messages >= purgeBatchMessages || n.RawBytes >= purgeBatchBytes || !time.Now().Before(stop) {
+						cases = purgeBatchCases // the batch is full
 						break
 					}
 				}
 			}
-			return false, nil
+			_, err := tx.unindexMany(u)
+			return done, err
 		})
 		if err != nil {
 			return rep, err

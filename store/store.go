@@ -239,6 +239,9 @@ func (s *Store) Update(fn func(tx *Tx) error) error {
 		if err := fn(tx); err != nil {
 			return err
 		}
+		if err := tx.flushCounters(); err != nil {
+			return err
+		}
 		return tx.flushSearch()
 	})
 }
@@ -446,6 +449,15 @@ type Tx struct {
 		tokens []string
 	}
 	noSearch bool
+	// packedRaw is the packed raw bytes of one message, packed before
+	// the transaction (GivenPackedRaw).
+	packedRaw PackedRaw
+	// counters are the sums AddCounter collected, written when fn of
+	// Update returns (flushCounters).
+	counters map[string]int64
+	// ids are Message-ID entries read or written in this transaction
+	// (lookupID).
+	ids map[string]keptID
 }
 
 func (s *Store) newTx(btx *bolt.Tx) *Tx {

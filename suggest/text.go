@@ -265,17 +265,37 @@ func splitCompound(w string, known Vocab, depth int) []string {
 	if known == nil || len(w) < minCompound || depth > 2 {
 		return nil
 	}
-	// Longest known left part first: "studentdata" is student + data.
-	for cut := len(w) - 3; cut >= 3; cut-- {
-		if !utf8.RuneStart(w[cut]) {
+	return splitAt(w, compoundCuts(w), known, depth)
+}
+
+// cut is a place a compound may be split, with the stem of its left part.
+type cut struct {
+	at   int
+	left string
+}
+
+// compoundCuts returns the places w may be split, longest left part
+// first: "studentdata" is student + data. Finding them (stemming every
+// left part) needs no vocabulary.
+func compoundCuts(w string) []cut {
+	var cuts []cut
+	for at := len(w) - 3; at >= 3; at-- {
+		if !utf8.RuneStart(w[at]) || !hasVowel(w[:at]) {
 			continue
 		}
-		left := w[:cut]
-		if !hasVowel(left) || !known(Stem(left)) {
+		cuts = append(cuts, cut{at, Stem(w[:at])})
+	}
+	return cuts
+}
+
+// splitAt is splitCompound with w's cuts found.
+func splitAt(w string, cuts []cut, known Vocab, depth int) []string {
+	for _, c := range cuts {
+		if !known(c.left) {
 			continue
 		}
 		for _, link := range []string{"", "s", "e"} {
-			rest := w[cut:]
+			rest := w[c.at:]
 			if link != "" {
 				if !strings.HasPrefix(rest, link) {
 					continue
@@ -287,10 +307,10 @@ func splitCompound(w string, known Vocab, depth int) []string {
 			}
 			right := Stem(rest)
 			if known(right) && utf8.RuneCountInString(right) >= 3 {
-				return []string{Stem(left), right}
+				return []string{c.left, right}
 			}
 			if sub := splitCompound(rest, known, depth+1); sub != nil {
-				return append([]string{Stem(left)}, sub...)
+				return append([]string{c.left}, sub...)
 			}
 		}
 	}
@@ -316,46 +336,109 @@ func CaseTerms(subject, text string, known Vocab) map[string]int {
 }
 
 func addTerms(out map[string]int, text string, known Vocab, weight int) {
-	// A request repeats its words: each distinct token is folded,
-	// stemmed and split once.
-	seen := make(map[string][]string)
-	var ws []word
-	tokens(text, func(tok string) {
-		terms, ok := seen[tok]
-		if !ok {
-			ws = appendToken(ws[:0], tok)
-			for _, w := range ws {
-				if w.acronym {
-					terms = append(terms, w.text)
-				} else {
-					terms = append(terms, wordTerms(w.text, known)...)
-				}
-			}
-			seen[tok] = terms
-		}
-		for _, t := range terms {
-			out[t] += weight
-		}
-	})
+	Prepare(text).add(out, known, weight)
 }
 
-// wordTerms returns the terms of one folded word: its stem and the known
-// parts of a compound; none for a stop word, a number or a single letter.
-func wordTerms(w string, known Vocab) []string {
+// Prepared is the part of a text's terms that needs no vocabulary: its
+// stems and IT names with their counts, and the words long enough to be
+// compounds. Finding it is most of the work, and needs no index, so it
+// can be done before the transaction that splits the compounds into the
+// parts the index knows.
+type Prepared struct {
+	text      string
+	terms     map[string]int
+	compounds []compound
+}
+
+// compound is a word that may be split, with its stem, count and cuts.
+type compound struct {
+	word, stem string
+	n          int
+	cuts       []cut
+}
+
+// Prepare returns the vocabulary-free terms of text.
+func Prepare(text string) *Prepared {
+	p := &Prepared{text: text, terms: make(map[string]int)}
+	// A request repeats its words: each distinct token is folded,
+	// stemmed and split once.
+	seen := make(map[string]int)
+	var order []string
+	tokens(text, func(tok string) {
+		if seen[tok] == 0 {
+			order = append(order, tok)
+		}
+		seen[tok]++
+	})
+	at := make(map[string]int) // compound word -> index in p.compounds
+	var ws []word
+	for _, tok := range order {
+		n := seen[tok]
+		ws = appendToken(ws[:0], tok)
+		for _, w := range ws {
+			if w.acronym {
+				p.terms[w.text] += n
+				continue
+			}
+			st, ok := wordStem(w.text)
+			if !ok {
+				continue
+			}
+			p.terms[st] += n
+			if len(w.text) < minCompound {
+				continue
+			}
+			if i, ok := at[w.text]; ok {
+				p.compounds[i].n += n
+				continue
+			}
+			at[w.text] = len(p.compounds)
+			p.compounds = append(p.compounds, compound{word: w.text, stem: st, n: n, cuts: compoundCuts(w.text)})
+		}
+	}
+	return p
+}
+
+// Of reports whether p was prepared from text.
+func (p *Prepared) Of(text string) bool { return p != nil && p.text == text }
+
+// add adds the terms, with the known parts of compounds, weight times.
+func (p *Prepared) add(out map[string]int, known Vocab, weight int) {
+	for t, n := range p.terms {
+		out[t] += n * weight
+	}
+	if known == nil {
+		return
+	}
+	for _, c := range p.compounds {
+		for _, part := range splitAt(c.word, c.cuts, known, 0) {
+			if part != c.stem && !stopWords[part] {
+				out[part] += c.n * weight
+			}
+		}
+	}
+}
+
+// CaseTermsPrepared is CaseTerms with the subject and text already
+// prepared.
+func CaseTermsPrepared(subject, text *Prepared, known Vocab) map[string]int {
+	out := make(map[string]int)
+	subject.add(out, known, 2)
+	text.add(out, known, 1)
+	return out
+}
+
+// wordStem returns the stem of one folded word, or false for a stop
+// word, a number or a single letter.
+func wordStem(w string) (string, bool) {
 	if len(w) < 2 || stopWords[w] || allDigits(w) {
-		return nil
+		return "", false
 	}
 	st := Stem(w)
 	if len(st) < 2 || stopWords[st] {
-		return nil
+		return "", false
 	}
-	terms := []string{st}
-	for _, p := range splitCompound(w, known, 0) {
-		if p != st && !stopWords[p] {
-			terms = append(terms, p)
-		}
-	}
-	return terms
+	return st, true
 }
 
 func allDigits(s string) bool {

@@ -32,6 +32,7 @@ var nb = map[string]string{
 	"OUTSIDER": "UTENFORSTÅENDE", "authenticated": "autentisert", "not authenticated": "ikke autentisert",
 	"bounce": "retur", "spam": "søppelpost", "requester suppressed": "innmelder sperret",
 	"resolves the case": "løser saken", "escalation level": "eskaleringsnivå",
+	"Export (zip)": "Eksporter (zip)",
 	// Actions.
 	"Actions": "Handlinger", "Take": "Ta saken", "Unassign": "Fjern tildeling", "Close": "Lukk", "Reopen": "Gjenåpne",
 	"Escalate": "Eskaler", "Assign to": "Tildel", "Assign": "Tildel", "Set": "Sett", "Remind": "Påminnelse",

@@ -4,7 +4,8 @@
 //
 // Invariants:
 //
-//   - Pages only read: every GET runs in one read-only View. Changes come
+//   - Pages only read: every GET runs in one read-only View (a case
+//     export also records itself in the audit trail). Changes come
 //     only through Options.Actions, by POST from an authenticated user
 //     (or, without authentication configured, from this machine) with a
 //     CSRF token, and are the same operations as staff commands in mail.
@@ -69,10 +70,14 @@ type Health struct {
 
 // Options configure New.
 type Options struct {
-	// Store is read, never written.
+	// Store is read; the one write is the audit record of a case export
+	// (web/export.go).
 	Store *store.Store
 	// TagPrefix renders case tags ("INT" gives "[INT#42]").
 	TagPrefix string
+	// ContactAddress is the contact point's address, named in case
+	// exports.
+	ContactAddress string
 	// ContactName titles the dashboard.
 	ContactName string
 	// Health reports the program's state; nil means IMAP is not
@@ -239,6 +244,7 @@ func New(o Options) (http.Handler, error) {
 	mux.Handle("GET /stats", s.protect(http.HandlerFunc(d.stats)))
 	mux.Handle("GET /stats.csv", s.protect(http.HandlerFunc(d.statsCSV)))
 	mux.Handle("GET /case/{id}/attachment", s.protect(http.HandlerFunc(d.attachment)))
+	mux.Handle("GET /case/{id}/export", s.protect(http.HandlerFunc(d.caseExport)))
 	mux.Handle("GET /search", s.protect(http.HandlerFunc(d.search)))
 	mux.Handle("GET /unfiled", s.protect(http.HandlerFunc(d.unfiled)))
 	if o.Actions != nil {

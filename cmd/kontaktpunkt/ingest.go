@@ -38,8 +38,8 @@ func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 	if err != nil {
 		return err
 	}
-	run := func(ingest func([]gateway.Item) ([]gateway.Result, error)) error {
-		return ingestSources(ctx, paths, stdin, stdout, *asJSON, cfg.Limits.MaxMessageBytes, ingest)
+	run := func(ingest func([]gateway.Item) ([]gateway.Result, error), finish func() ([]gateway.Result, error)) error {
+		return ingestSources(ctx, paths, stdin, stdout, *asJSON, cfg.Limits.MaxMessageBytes, ingest, finish)
 	}
 	st, err := openStore(cfg)
 	if err != nil {
@@ -47,7 +47,7 @@ func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		if client := adminClientFor(cfg); client != nil && storeDamage(err) == "" {
 			return run(func(items []gateway.Item) ([]gateway.Result, error) {
 				return client.ingest(ctx, items, *quiet)
-			})
+			}, nil)
 		}
 		return err
 	}
@@ -57,28 +57,34 @@ func cmdIngest(ctx context.Context, args []string, stdin io.Reader, stdout, stde
 		return configError{err}
 	}
 	g.Quiet = *quiet
-	return run(func(items []gateway.Item) ([]gateway.Result, error) { return g.Ingest(ctx, items) })
+	// Each batch is parsed while the one before it is written.
+	p := g.Pipeline(ctx)
+	return run(p.Add, p.Flush)
 }
 
 // ingestSources reads every source, ingests in batches and prints results.
 // A message over limit bytes is read only as far as its header and
-// handed on as such (Item.Oversize), to be quarantined.
-func ingestSources(ctx context.Context, paths []string, stdin io.Reader, stdout io.Writer, asJSON bool, limit int64, ingest func([]gateway.Item) ([]gateway.Result, error)) error {
+// handed on as such (Item.Oversize), to be quarantined. ingest may
+// return the results of a batch handed over earlier (gateway.Pipeline);
+// finish, if not nil, returns those of the last.
+func ingestSources(ctx context.Context, paths []string, stdin io.Reader, stdout io.Writer, asJSON bool, limit int64, ingest func([]gateway.Item) ([]gateway.Result, error), finish func() ([]gateway.Result, error)) error {
 	var (
 		batch []gateway.Item
 		size  int
 		tally = map[string]int{}
 		total int
 		enc   = json.NewEncoder(stdout)
+		// firsts are the first sources of the batches handed over whose
+		// results have not come back.
+		firsts []string
 	)
 	enc.SetEscapeHTML(false)
-	flush := func() error {
-		if len(batch) == 0 {
-			return nil
-		}
-		results, err := ingest(batch)
+	report := func(results []gateway.Result, err error) error {
 		if err != nil {
-			return fmt.Errorf("ingesting %s…: %w", batch[0].Source, err)
+			return fmt.Errorf("ingesting %s…: %w", firsts[0], err)
+		}
+		if len(results) > 0 {
+			firsts = firsts[1:]
 		}
 		for _, r := range results {
 			total++
@@ -91,8 +97,16 @@ func ingestSources(ctx context.Context, paths []string, stdin io.Reader, stdout 
 				fmt.Fprintf(stdout, "%s: quarantined: %s\n", r.Source, r.Error)
 			}
 		}
-		batch, size = batch[:0], 0
 		return nil
+	}
+	flush := func() error {
+		if len(batch) == 0 {
+			return nil
+		}
+		firsts = append(firsts, batch[0].Source)
+		results, err := ingest(batch)
+		batch, size = nil, 0 // ingest may keep the batch until its results
+		return report(results, err)
 	}
 	err := mailfile.ReadSourcesLimit(paths, stdin, limit, func(s mailfile.Source) error {
 		if err := ctx.Err(); err != nil {
@@ -107,6 +121,9 @@ func ingestSources(ctx context.Context, paths []string, stdin io.Reader, stdout 
 	})
 	if err == nil {
 		err = flush()
+	}
+	if err == nil && finish != nil {
+		err = report(finish())
 	}
 	if err != nil {
 		if ue := (userError{}); isNotExist(err) {

@@ -68,7 +68,7 @@ const usage = `usage: kontaktpunkt COMMAND [flags] [args]
   backup       [-config FILE] [-db FILE] OUT
   compact      [-config FILE] [-db FILE] OUT     compacted copy of the store; swap it in with serve stopped
   purge        [-config FILE] [-db FILE] [-dry-run] [-json]   apply the retention periods now
-  forget       [-config FILE] [-db FILE] [-dry-run] [-json] ADDRESS   erase a person: pseudonym, mail purged
+  forget       [-config FILE] [-db FILE] [-dry-run] [-thorough] [-json] ADDRESS   erase a person: pseudonym, mail purged
   export-person [-config FILE] [-db FILE] ADDRESS OUT   every case and message of an address (access request)
   case export N OUT  |  case archived N REF   archive export; record the archive's reference
   audit        [-config FILE] [-db FILE] [-json]   staff and operator actions

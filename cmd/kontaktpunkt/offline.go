@@ -98,6 +98,7 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 	asCSV := fs.Bool("csv", false, "report: print CSV")
 	replay := fs.Bool("replay", false, "case suggest: replay the latest assigned cases and print how often the top suggestion was right")
 	reindex := fs.Bool("reindex", false, "case suggest, search: add what was stored before the index existed to it")
+	thorough := fs.Bool("thorough", false, "forget: read every message, not only those the indexes point at")
 	pos, err := parseFlags(fs, args)
 	if err != nil {
 		return err
@@ -213,7 +214,7 @@ func runOffline(ctx context.Context, cmd string, args []string, stdout io.Writer
 			return err
 		}
 	case "compact", "forget", "purge", "audit", "export-person":
-		if run, err = privacyCommand(cmd, pos, *dryRun, *asJSON, stdout); err != nil {
+		if run, err = privacyCommand(cmd, pos, *dryRun, *asJSON, *thorough, stdout); err != nil {
 			return err
 		}
 	case "search":

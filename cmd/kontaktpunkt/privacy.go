@@ -13,7 +13,7 @@ import (
 // privacyCommand builds the runner of compact, forget, purge, export-person
 // and audit.
 // Each works offline and, while serve holds the store, through serve.
-func privacyCommand(cmd string, pos []string, dryRun, asJSON bool, stdout io.Writer) (func(*env) error, error) {
+func privacyCommand(cmd string, pos []string, dryRun, asJSON, thorough bool, stdout io.Writer) (func(*env) error, error) {
 	actor := "operator " + operatorAddr()
 	switch cmd {
 	case "compact":
@@ -39,12 +39,12 @@ func privacyCommand(cmd string, pos []string, dryRun, asJSON bool, stdout io.Wri
 		}, nil
 	case "forget":
 		if len(pos) != 1 {
-			return nil, usageErr("usage: forget [-config FILE] [-db FILE] [-dry-run] ADDRESS")
+			return nil, usageErr("usage: forget [-config FILE] [-db FILE] [-dry-run] [-thorough] ADDRESS")
 		}
 		addr := pos[0]
 		return func(e *env) error {
 			t0 := time.Now()
-			rep, err := e.st.Forget(addr, store.ForgetOptions{DryRun: dryRun, Now: time.Now(), Actor: actor, Channel: "cli"})
+			rep, err := e.st.Forget(addr, store.ForgetOptions{DryRun: dryRun, Thorough: thorough, Now: time.Now(), Actor: actor, Channel: "cli"})
 			if err != nil {
 				return err
 			}

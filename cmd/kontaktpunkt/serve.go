@@ -184,7 +184,7 @@ func (s *Server) Run(ctx context.Context) error {
 			return configError{err}
 		}
 		h, err = web.New(web.Options{
-			Store: s.Store, TagPrefix: s.Config.Contact.TagPrefix, ContactName: s.Config.Contact.Name,
+			Store: s.Store, TagPrefix: s.Config.Contact.TagPrefix, ContactName: s.Config.Contact.Name, ContactAddress: s.Config.Contact.Address,
 			Health: s.health, IMAPReconnects: s.imapReconnects,
 			AuthFile: s.Config.HTTP.AuthFile, TrustedHeader: s.Config.HTTP.TrustedHeader, TrustedProxies: proxies,
 			IMAPGrace:   time.Duration(s.Config.HTTP.IMAPGrace),
