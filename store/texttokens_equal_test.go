@@ -1,0 +1,93 @@
+package store
+
+import (
+	"io/fs"
+	"os"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+
+	"kontaktpunkt/internal/benchmail"
+	"kontaktpunkt/internal/testcorpus"
+	"kontaktpunkt/mailbox/mailmsg"
+)
+
+// addTextTokens is TextTokens as uniqueTokens.addText collects them, the
+// reference TextTokens must match.
+func addTextTokens(text string) []string {
+	if len(text) > maxIndexText {
+		text = text[:maxIndexText]
+	}
+	var u uniqueTokens
+	u.addText(text)
+	return u.list
+}
+
+func checkTextTokens(t *testing.T, name, text string) {
+	t.Helper()
+	if got, want := TextTokens(text), addTextTokens(text); !slices.Equal(got, want) {
+		t.Errorf("%s: TextTokens gives %d tokens %.200q, addText %d %.200q", name, len(got), got, len(want), want)
+	}
+}
+
+func TestTextTokensAsAddTextOnEdgeCases(t *testing.T) {
+	var many strings.Builder
+	for i := range 7000 {
+		many.WriteString(strings.Repeat("x", 1+i%40))
+		many.WriteByte(byte('a' + i%26))
+		many.WriteByte(' ')
+	}
+	for name, text := range map[string]string{
+		"empty":        "",
+		"spaces":       "  \n\t ",
+		"norwegian":    "Bjørn Müller søker om TILGANG til Ærlig Åpen ÆØÅ æøå, bjørn!",
+		"combining":    "a\u030a e\u0301 A\u030a x\u0301\u0301y",
+		"long words":   strings.Repeat("ø", 40) + " " + strings.Repeat("a", 40) + strings.Repeat("é", 5),
+		"invalid utf8": "abc\xff\xfedef \xc3 ghi",
+		"repeats":      "ja ja JA Ja jA nei",
+		"over limit":   many.String(),
+		"over text":    strings.Repeat("ord"+strings.Repeat("x", 9)+" ", maxIndexText/10),
+		"scripts":      "Ⱥ İstanbul ΣΊΣΥΦΟΣ Привет 東京 ß œ þ ǅ",
+	} {
+		checkTextTokens(t, name, text)
+	}
+}
+
+// TestTextTokensAsAddTextOnRealisticMail compares the two on the texts
+// of the benchmark mail stream and of the shared corpus, and on the raw
+// bytes of both (text of any kind).
+func TestTextTokensAsAddTextOnRealisticMail(t *testing.T) {
+	for i, raw := range benchmail.Generate(7, 400) {
+		p, err := mailmsg.Parse(raw)
+		if err != nil {
+			t.Fatal(err)
+		}
+		checkTextTokens(t, "benchmail text", p.Text)
+		if i%10 == 0 {
+			checkTextTokens(t, "benchmail raw", string(raw))
+		}
+	}
+	n := 0
+	err := filepath.WalkDir(testcorpus.Dir(t), func(path string, d fs.DirEntry, err error) error {
+		if err != nil || d.IsDir() {
+			return err
+		}
+		raw, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		n++
+		checkTextTokens(t, path, string(raw))
+		if p, err := mailmsg.Parse(raw); err == nil && p != nil {
+			checkTextTokens(t, path+" text", p.Text)
+		}
+		return nil
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if n == 0 {
+		t.Fatal("no corpus files")
+	}
+}
