@@ -112,17 +112,47 @@ func eachToken(s string, fn func(tok []byte, start int) bool) {
 		if unicode.Is(unicode.Mn, r) {
 			continue
 		}
-		f := Fold(r)
-		if f == "" {
+		// What Fold does, without a string for each letter.
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
 			flush()
 			continue
 		}
-		if len(b)+len(f) > cap(b) {
+		r = unicode.ToLower(r)
+		if f := foldLatin(r); f != "" {
+			if len(b)+len(f) <= cap(b) {
+				b = append(b, f...)
+			}
+			continue
+		}
+		if unicode.Is(unicode.Mn, r) {
+			flush()
+			continue
+		}
+		if len(b)+utf8.RuneLen(r) > cap(b) {
 			continue // past MaxToken anyway
 		}
-		b = append(b, f...)
+		b = utf8.AppendRune(b, r)
 	}
 	flush()
+}
+
+// foldTable is fold indexed by rune from foldFirst: every letter it
+// folds is in Latin-1 Supplement or Latin Extended-A.
+const foldFirst, foldEnd = 0xc0, 0x180
+
+var foldTable = func() (t [foldEnd - foldFirst]string) {
+	for r, f := range fold {
+		t[r-foldFirst] = f
+	}
+	return t
+}()
+
+// foldLatin is fold[r] without a map lookup.
+func foldLatin(r rune) string {
+	if r < foldFirst || r >= foldEnd {
+		return ""
+	}
+	return foldTable[r-foldFirst]
 }
 
 // truncateBytes cuts a token to MaxToken bytes at a character boundary.

@@ -7,9 +7,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
-	"sync"
 	"time"
-	"unsafe"
 
 	bolt "go.etcd.io/bbolt"
 
@@ -132,43 +130,25 @@ func messageTokens(m *kp.Message) []string { return messageTokensWith(m, nil) }
 // tokenise: the text is most of the work.
 //
 // It returns what uniqueTokens.addText collects, with less work per
-// token: the set of seen tokens is reused between calls, and the tokens'
-// bytes share a few allocations instead of one each.
+// token: the set of seen tokens (tokenSet) is reused between calls, and
+// the tokens' bytes share a few allocations instead of one each.
 func TextTokens(text string) []string {
 	if len(text) > maxIndexText {
 		text = text[:maxIndexText]
 	}
-	seen := textTokenSeen.Get().(map[string]struct{})
-	defer func() {
-		clear(seen)
-		textTokenSeen.Put(seen)
-	}()
-	var list []string
-	var arena []byte // append-only: the tokens' strings point into it
+	set := tokenSets.Get().(*tokenSet)
+	set.arenaSize = min(len(text), 16<<10)
+	// Texts have about one distinct word in 12 bytes.
+	set.list = make([]string, 0, min(len(text)/12+16, maxMessageTokens))
 	search.EachToken(text, func(tok []byte) {
-		if len(list) >= maxMessageTokens {
-			return
+		if len(set.list) < maxMessageTokens {
+			set.add(tok)
 		}
-		if _, ok := seen[string(tok)]; ok {
-			return
-		}
-		t := ""
-		if len(tok) > 0 {
-			if len(arena)+len(tok) > cap(arena) {
-				arena = make([]byte, 0, max(len(tok), min(len(text), 16<<10)))
-			}
-			n := len(arena)
-			arena = append(arena, tok...)
-			t = unsafe.String(&arena[n], len(tok))
-		}
-		seen[t] = struct{}{}
-		list = append(list, t)
 	})
+	list := set.list
+	set.release()
 	return list
 }
-
-// textTokenSeen holds TextTokens' sets of seen tokens, empty between uses.
-var textTokenSeen = sync.Pool{New: func() any { return make(map[string]struct{}, 512) }}
 
 // GivenTextTokens tells the transaction the tokens of text (TextTokens),
 // for the next PutMessage of a message with exactly that text.

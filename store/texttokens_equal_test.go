@@ -91,3 +91,28 @@ func TestTextTokensAsAddTextOnRealisticMail(t *testing.T) {
 		t.Fatal("no corpus files")
 	}
 }
+
+// BenchmarkTextTokens finds the tokens of the texts of the benchmark
+// mail stream, as the parsing cores do for each message, with
+// TextTokens and with the reference it must match.
+func BenchmarkTextTokens(b *testing.B) {
+	var texts []string
+	for _, raw := range benchmail.Generate(1, 500) {
+		p, err := mailmsg.Parse(raw)
+		if err != nil {
+			b.Fatal(err)
+		}
+		texts = append(texts, p.Text)
+	}
+	for name, f := range map[string]func(string) []string{"TextTokens": TextTokens, "addText": addTextTokens} {
+		b.Run(name, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				for _, t := range texts {
+					f(t)
+				}
+			}
+			b.ReportMetric(float64(b.Elapsed().Nanoseconds())/float64(b.N*len(texts)), "ns/text")
+		})
+	}
+}
