@@ -94,7 +94,13 @@ func eachToken(s string, fn func(tok []byte, start int) bool) {
 			i++
 			switch {
 			case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
-				b = append(b, c)
+				// The rest of a run of such bytes goes in at once.
+				j := i
+				for j < len(s) && ('a' <= s[j] && s[j] <= 'z' || '0' <= s[j] && s[j] <= '9') {
+					j++
+				}
+				b = append(b, s[i-1:j]...)
+				i = j
 			case 'A' <= c && c <= 'Z':
 				b = append(b, c+'a'-'A')
 			default:
