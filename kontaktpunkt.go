@@ -337,6 +337,9 @@ type Case struct {
 	// Archived is the document archive's reference for the case, set by
 	// staff with [archived:2026/1234] once it is filed there.
 	Archived string `json:"archived,omitempty"`
+	// Rule is the routing rule that matched the case's first message
+	// (routing.Rule.Key), "" when none did. Reports count new cases by it.
+	Rule string `json:"rule,omitempty"`
 }
 
 // CounterpartRef is a counterpart ticket system's own reference for a case.

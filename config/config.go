@@ -28,7 +28,6 @@ import (
 	"net/mail"
 	"os"
 	"path/filepath"
-	"regexp"
 	"strings"
 
 	"gopkg.in/yaml.v3"
@@ -476,7 +475,7 @@ func Parse(data []byte) (*Config, error) {
 	return c, nil
 }
 
-var unknownField = regexp.MustCompile(`^line (\d+): field (.*) not found in type \S+$`)
+var unknownField = lazyRegexp(`^line (\d+): field (.*) not found in type \S+$`)
 
 // decode decodes data into a Config with defaults applied. A nil Config
 // means the YAML could not be read at all; otherwise err holds the
@@ -497,7 +496,7 @@ func decode(data []byte) (*Config, *yaml.Node, error) {
 	case err == nil, errors.Is(err, io.EOF):
 	case errors.As(err, &te):
 		for _, e := range te.Errors {
-			if m := unknownField.FindStringSubmatch(e); m != nil {
+			if m := unknownField().FindStringSubmatch(e); m != nil {
 				e = fmt.Sprintf("line %s: unknown key %q", m[1], m[2])
 			}
 			errs = append(errs, errors.New(describeTypeError(e, &doc)))

@@ -2,7 +2,6 @@ package config
 
 import (
 	"fmt"
-	"regexp"
 	"strconv"
 	"strings"
 	"time"
@@ -39,7 +38,7 @@ func (d Duration) String() string {
 	return time.Duration(d).String()
 }
 
-var dayWeek = regexp.MustCompile(`^(?:(\d+)w)?(?:(\d+)d)?(.*)$`)
+var dayWeek = lazyRegexp(`^(?:(\d+)w)?(?:(\d+)d)?(.*)$`)
 
 // ParseDuration parses the Duration syntax.
 func ParseDuration(s string) (Duration, error) {
@@ -47,7 +46,7 @@ func ParseDuration(s string) (Duration, error) {
 	if s == "" {
 		return 0, fmt.Errorf("empty duration")
 	}
-	m := dayWeek.FindStringSubmatch(s)
+	m := dayWeek().FindStringSubmatch(s)
 	var d Duration
 	for i, unit := range []Duration{Week, Day} {
 		if m[i+1] == "" {

@@ -48,10 +48,10 @@ func (ps *problems) add(path, format string, args ...any) {
 }
 
 var (
-	tagPrefixRE = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9-]*$`)
-	teamNameRE  = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
-	envNameRE   = regexp.MustCompile(`^[A-Za-z_][A-Za-z0-9_]*$`)
-	headerRE    = regexp.MustCompile(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
+	tagPrefixRE = lazyRegexp(`^[A-Za-z][A-Za-z0-9-]*$`)
+	teamNameRE  = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9_-]*$`)
+	envNameRE   = lazyRegexp(`^[A-Za-z_][A-Za-z0-9_]*$`)
+	headerRE    = lazyRegexp(`^[A-Za-z0-9][A-Za-z0-9-]*$`)
 )
 
 // Weekdays are the accepted followup.workdays names, Sunday first as in
@@ -109,7 +109,7 @@ func (c *Config) validateContact(ps *problems) {
 	if hasControl(c.Contact.Name) {
 		ps.add("contact.name", "must not contain control characters or line breaks")
 	}
-	if p := c.Contact.TagPrefix; !tagPrefixRE.MatchString(p) || len(p) > 20 {
+	if p := c.Contact.TagPrefix; !tagPrefixRE().MatchString(p) || len(p) > 20 {
 		ps.add("contact.tag_prefix", "%q must be a letter followed by letters, digits or '-', at most 20", p)
 	}
 	if c.Contact.ReopenWithin < 0 {
@@ -266,7 +266,7 @@ func validateSecret(ps *problems, path string, s Secret) {
 	if s.Credential != "" && !validCredentialName(s.Credential) {
 		ps.add(path+".credential", "%q is not a credential name (a file name as in LoadCredential=NAME:PATH)", s.Credential)
 	}
-	if s.Env != "" && !envNameRE.MatchString(s.Env) {
+	if s.Env != "" && !envNameRE().MatchString(s.Env) {
 		ps.add(path+".env", "%q is not an environment variable name", s.Env)
 	}
 }
@@ -317,7 +317,7 @@ func (c *Config) validateTeams(ps *problems) {
 		switch {
 		case t.Name == "":
 			ps.add(path+".name", "required")
-		case !teamNameRE.MatchString(t.Name):
+		case !teamNameRE().MatchString(t.Name):
 			ps.add(path+".name", "%q must be letters, digits, '_' or '-'", t.Name)
 		default:
 			if j, dup := seen[strings.ToLower(t.Name)]; dup {
@@ -537,7 +537,7 @@ func (c *Config) validateLimits(ps *problems) {
 
 func (c *Config) validateHTTP(ps *problems) {
 	h := &c.HTTP
-	if h.TrustedHeader != "" && !headerRE.MatchString(h.TrustedHeader) {
+	if h.TrustedHeader != "" && !headerRE().MatchString(h.TrustedHeader) {
 		ps.add("http.trusted_header", "%q is not a header name", h.TrustedHeader)
 	}
 	if h.TrustedHeader != "" && len(h.TrustedProxies) == 0 {
@@ -650,12 +650,12 @@ func withLines(err error, doc *yaml.Node) error {
 	return err
 }
 
-var pathSeg = regexp.MustCompile(`[^.\[\]]+|\[\d+\]`)
+var pathSeg = lazyRegexp(`[^.\[\]]+|\[\d+\]`)
 
 // lineOf finds the line of the deepest node along path ("a.b[2].c").
 func lineOf(n *yaml.Node, path string) int {
 	line := 0
-	for _, seg := range pathSeg.FindAllString(path, -1) {
+	for _, seg := range pathSeg().FindAllString(path, -1) {
 		var next *yaml.Node
 		if strings.HasPrefix(seg, "[") {
 			i, _ := strconv.Atoi(seg[1 : len(seg)-1])

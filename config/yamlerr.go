@@ -5,20 +5,21 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
 
 // yamlTypeError matches the decoder's message for a value of the wrong
 // kind: "line 5: cannot unmarshal !!str `x@examp...` into []config.Person".
-var yamlTypeError = regexp.MustCompile("^line (\\d+): cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
+var yamlTypeError = lazyRegexp("^line (\\d+): cannot unmarshal !!(\\w+) `(.*)` into (\\S+)$")
 
 // describeTypeError rewrites the decoder's wrong-kind message in words an
 // operator reads without knowing Go: the key, what it wants and what it
 // found ("line 5: staff.members must be a list, not text "x@examp...""). Other
 // messages are returned unchanged.
 func describeTypeError(msg string, doc *yaml.Node) string {
-	m := yamlTypeError.FindStringSubmatch(msg)
+	m := yamlTypeError().FindStringSubmatch(msg)
 	if m == nil {
 		return msg
 	}
@@ -123,4 +124,10 @@ func keyAtLine(n *yaml.Node, line int) (string, *yaml.Node) {
 	}
 	p := walk(n, "")
 	return p, found
+}
+
+// lazyRegexp compiles pat on first use: a command that never needs the
+// expression does not pay for compiling it at start-up.
+func lazyRegexp(pat string) func() *regexp.Regexp {
+	return sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(pat) })
 }

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"html/template"
 	"strings"
+	"sync"
 	"time"
 
 	kp "kontaktpunkt"
@@ -204,7 +205,7 @@ func WriteCase(tx *store.Tx, id kp.CaseID, o Options, put Put) (*Case, error) {
 	if err := putJSON(put, "case.json", ce); err != nil {
 		return nil, err
 	}
-	return ce, putHTML(put, "timeline.html", caseHTML, ce)
+	return ce, putHTML(put, "timeline.html", caseHTML(), ce)
 }
 
 // Person is summary.json of an access request.
@@ -281,7 +282,7 @@ func WritePerson(tx *store.Tx, a string, o Options, put Put) (*Person, error) {
 	if err := putJSON(put, "summary.json", pe); err != nil {
 		return nil, err
 	}
-	return pe, putHTML(put, "summary.html", personHTML, pe)
+	return pe, putHTML(put, "summary.html", personHTML(), pe)
 }
 
 func putJSON(put Put, name string, v any) error {
@@ -320,7 +321,8 @@ var templateFuncs = template.FuncMap{
 	"join": strings.Join,
 }
 
-var caseHTML = template.Must(template.New("case").Funcs(templateFuncs).Parse(`<!DOCTYPE html>
+var caseHTML = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("case").Funcs(templateFuncs).Parse(`<!DOCTYPE html>
 <html lang="nb"><head><meta charset="utf-8"><title>{{.Tag}} {{.Subject}}</title><style>` + exportStyle + `</style></head>
 <body><h1>{{.Tag}} {{.Subject}}</h1>
 <table class="meta">
@@ -346,8 +348,10 @@ File: {{.File}}{{if .Rebuilt}} (rebuilt from the record){{end}}</p>
 {{range .Audit}}<tr><td>{{date .At}}</td><td>{{.Actor}}</td><td>{{.Channel}}</td><td>{{.Detail}}</td></tr>{{end}}</table>{{end}}
 </body></html>
 `))
+})
 
-var personHTML = template.Must(template.New("person").Funcs(templateFuncs).Parse(`<!DOCTYPE html>
+var personHTML = sync.OnceValue(func() *template.Template {
+	return template.Must(template.New("person").Funcs(templateFuncs).Parse(`<!DOCTYPE html>
 <html lang="nb"><head><meta charset="utf-8"><title>Data about {{.Address}}</title><style>` + exportStyle + `</style></head>
 <body><h1>What {{.Contact}} keeps about {{.Address}}</h1>
 <p>Made {{date .Exported}}. The folder <code>messages</code> holds every message below as received (.eml, opens in a mail program).</p>
@@ -361,3 +365,4 @@ var personHTML = template.Must(template.New("person").Funcs(templateFuncs).Parse
 {{end}}
 </body></html>
 `))
+})

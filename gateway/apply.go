@@ -363,8 +363,8 @@ func (g *Gateway) noSubject() string {
 // commands, the acknowledgement, the staff notification and the assignment.
 // subject and text are the request's prepared for suggestions, or nil.
 func (g *Gateway) openCase(out *outbox, c *kp.Case, msg *kp.Message, p *kp.Parsed, subject, text *suggest.Prepared, staffSide bool, cmds []routing.Command, refused []routing.Refused) error {
-	if team, assignee, ok := routing.Route(g.Rules, p); ok {
-		c.Team, c.Assignee, c.AssignedAt = team, kp.NormAddr(assignee), out.now
+	if r := routing.First(g.Rules, p); r != nil {
+		c.Team, c.Assignee, c.AssignedAt, c.Rule = r.Team, kp.NormAddr(r.Assignee), out.now, r.Key
 	}
 	before := *c
 	var fx commandEffects

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 	"unicode/utf8"
 
 	kp "kontaktpunkt"
@@ -36,8 +37,8 @@ func IsInternalKind(kind string) bool { return internalKinds[kind] }
 const minInternalLine = 20
 
 var (
-	templateAction = regexp.MustCompile(`\{\{.*?\}\}`)
-	spaces         = regexp.MustCompile(`\s+`)
+	templateAction = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{.*?\}\}`) })
+	spaces         = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\s+`) })
 )
 
 // normLine normalises a line for comparison: quote markers and white space
@@ -47,14 +48,14 @@ func normLine(l string) string {
 	for strings.HasPrefix(l, ">") || strings.HasPrefix(l, "|") {
 		l = strings.TrimSpace(l[1:])
 	}
-	return strings.ToLower(spaces.ReplaceAllString(l, " "))
+	return strings.ToLower(spaces().ReplaceAllString(l, " "))
 }
 
 // templateFragments returns the literal text of a template source, cut at
 // its actions and lines, normalised, each at least minInternalLine runes.
 func templateFragments(src string) []string {
 	var out []string
-	for _, piece := range templateAction.Split(src, -1) {
+	for _, piece := range templateAction().Split(src, -1) {
 		for _, l := range strings.Split(piece, "\n") {
 			if n := normLine(l); utf8.RuneCountInString(n) >= minInternalLine {
 				out = append(out, n)

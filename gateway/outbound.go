@@ -6,6 +6,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	kp "kontaktpunkt"
@@ -38,12 +39,14 @@ type outbox struct {
 }
 
 // noReply matches local parts that never read mail.
-var noReply = regexp.MustCompile(`^(no-?reply|do-?not-?reply|donotreply|noreply[-+.].*|mailer-daemon|postmaster|bounces?([-+.].*)?|notifications?)$`)
+var noReply = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`^(no-?reply|do-?not-?reply|donotreply|noreply[-+.].*|mailer-daemon|postmaster|bounces?([-+.].*)?|notifications?)$`)
+})
 
 // IsNoReply reports whether automatic mail to addr would go unread.
 func IsNoReply(addr string) bool {
 	local, _, _ := strings.Cut(kp.NormAddr(addr), "@")
-	return noReply.MatchString(local)
+	return noReply().MatchString(local)
 }
 
 // caseData is the data every template sees.

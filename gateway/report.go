@@ -9,44 +9,36 @@ import (
 	"kontaktpunkt/store"
 )
 
-// ReportInputs reads every case with its messages, and the unfiled,
-// quarantined and spam messages received in [from, to) (zero times leave
-// a side open), in one read transaction.
-func (g *Gateway) ReportInputs(from, to time.Time) (cases []report.Input, unfiled, quarantined, spam int, err error) {
+// ReportInputs reads every case with the messages a report counts into a
+// report.Builder, and counts the unfiled, quarantined and spam messages
+// received in [from, to) (zero times leave a side open), in one read
+// transaction.
+func (g *Gateway) ReportInputs(from, to time.Time) (b *report.Builder, unfiled, quarantined, spam int, err error) {
 	err = g.Store.View(func(tx *store.Tx) error {
 		var err error
-		cases, unfiled, quarantined, spam, err = reportInputs(tx, from, to)
+		b, unfiled, quarantined, spam, err = g.reportInputs(tx, from, to)
 		return err
 	})
-	return cases, unfiled, quarantined, spam, err
+	return b, unfiled, quarantined, spam, err
 }
 
 // reportInputs is ReportInputs in the caller's transaction. It reads the
-// cases, then every message in one sequential pass (faster than a lookup
-// per case), keeping the messages' text out: the report does not need it.
-func reportInputs(tx *store.Tx, from, to time.Time) (cases []report.Input, unfiled, quarantined, spam int, err error) {
-	byStatus, err := tx.CountByStatus()
-	if err != nil {
-		return nil, 0, 0, 0, err
-	}
-	n := 0
-	for _, k := range byStatus {
-		n += k
-	}
-	cases = make([]report.Input, 0, n)
-	index := make(map[kp.CaseID]int, n)
-	err = tx.ForEachCase(func(c *kp.Case) error {
-		index[c.ID] = len(cases)
-		cases = append(cases, report.Input{Case: *c, Messages: make([]kp.Message, 0, c.Messages)})
+// brief of every case, then the brief of every message in one sequential
+// pass (faster than a lookup per case): the report needs neither text
+// nor names, and keeps of a message only what it means to the figures.
+func (g *Gateway) reportInputs(tx *store.Tx, from, to time.Time) (b *report.Builder, unfiled, quarantined, spam int, err error) {
+	b = report.NewBuilder(g.staffSide)
+	err = tx.ForEachCaseBrief(func(c *kp.Case) error {
+		b.AddCase(c)
 		return nil
 	})
 	if err != nil {
 		return nil, 0, 0, 0, err
 	}
-	err = tx.ForEachMessage(true, func(m *kp.Message) error {
+	err = tx.ForEachMessageBrief(func(m *kp.Message) error {
 		if m.Case != 0 {
-			if j, ok := index[m.Case]; ok {
-				cases[j].Messages = append(cases[j].Messages, *m)
+			if report.Counts(m) {
+				b.AddMessage(m)
 			}
 			return nil
 		}
@@ -70,17 +62,17 @@ func reportInputs(tx *store.Tx, from, to time.Time) (cases []report.Input, unfil
 	if err != nil {
 		return nil, 0, 0, 0, err
 	}
-	return cases, unfiled, quarantined, spam, nil
+	return b, unfiled, quarantined, spam, nil
 }
 
 // Report computes the report of [from, to) (zero times leave a side open)
 // for team ("" for all), in business time on the follow-up clock.
 func (g *Gateway) Report(from, to time.Time, team string) (*report.Report, error) {
-	cases, unfiled, quarantined, spam, err := g.ReportInputs(from, to)
+	b, unfiled, quarantined, spam, err := g.ReportInputs(from, to)
 	if err != nil {
 		return nil, fmt.Errorf("report: %w", err)
 	}
-	r := report.Compute(cases, g.ReportOptions(from, to, team))
+	r := b.Report(g.ReportOptions(from, to, team))
 	r.Unfiled, r.Quarantined, r.Spam = unfiled, quarantined, spam
 	return r, nil
 }
@@ -89,7 +81,23 @@ func (g *Gateway) Report(from, to time.Time, team string) (*report.Report, error
 func (g *Gateway) ReportOptions(from, to time.Time, team string) report.Options {
 	return report.Options{
 		From: from, To: to, Team: team, Clock: g.Clock, Now: g.now(),
-		StaffSide:     func(a string) bool { return g.Dir.IsStaff(a) || g.Dir.IsResponsible(a) },
+		StaffSide:     g.staffSide,
 		RespondWithin: g.Policy.RespondWithin,
+		Rules:         g.ruleKeys(),
 	}
+}
+
+// ruleKeys are the keys of the configured routing rules, in order.
+func (g *Gateway) ruleKeys() []string {
+	keys := make([]string, len(g.Rules))
+	for i := range g.Rules {
+		keys[i] = g.Rules[i].Key
+	}
+	return keys
+}
+
+// staffSide reports whether an address speaks for the contact point in
+// the figures: staff, a team member, a responsible party.
+func (g *Gateway) staffSide(addr string) bool {
+	return g.Dir.IsStaff(addr) || g.Dir.IsResponsible(addr)
 }

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"kontaktpunkt/config"
 	"kontaktpunkt/report"
 )
 
@@ -177,4 +178,45 @@ func TestReportPeriodAndTeam(t *testing.T) {
 func js(v any) string {
 	b, _ := json.Marshal(v)
 	return string(b)
+}
+
+// TestReportRuleHitsLiveAndImported: the report counts new cases by the
+// routing rule that matched them, the configured rules in order, and an
+// archive import (quiet) of the same mail gives the same figures as a
+// live run. Replies on a case count no rule.
+func TestReportRuleHitsLiveAndImported(t *testing.T) {
+	cfg := testConfig()
+	cfg.Routing = []config.Rule{
+		{Subject: `\bFS\b`, Team: "fs"},
+		{FromDomain: `^uib\.no$`, Assignee: per},
+		{Subject: `\bnever\b`, Team: "fs"},
+	}
+	mails := [][]byte{
+		msg([]string{"From: a@uio.no", "To: " + contact, "Subject: FS er nede", "Message-ID: <r1@x>"}, "Hei.\n"),
+		msg([]string{"From: b@uio.no", "To: " + contact, "Subject: Tilgang til FS", "Message-ID: <r2@x>"}, "Hei.\n"),
+		msg([]string{"From: c@uib.no", "To: " + contact, "Subject: Canvas", "Message-ID: <r3@x>"}, "Hei.\n"),
+		msg([]string{"From: d@ntnu.no", "To: " + contact, "Subject: Passord", "Message-ID: <r4@x>"}, "Hei.\n"),
+		msg([]string{"From: a@uio.no", "To: " + contact, "Subject: Re: FS er nede", "Message-ID: <r5@x>", "In-Reply-To: <r1@x>"}, "FS igjen.\n"),
+	}
+	var got [2]*report.Report
+	for i, quiet := range []bool{false, true} {
+		h := newHarness(t, cfg)
+		h.g.Quiet = quiet
+		h.ingest(mails...)
+		r, err := h.g.Report(time.Time{}, time.Time{}, "")
+		if err != nil {
+			t.Fatal(err)
+		}
+		got[i] = r
+	}
+	want := []report.RuleHits{
+		{Rule: 1, Key: `team fs; subject ~ \bFS\b`, New: 2},
+		{Rule: 2, Key: "assignee " + per + `; from_domain ~ ^uib\.no$`, New: 1},
+		{Rule: 3, Key: `team fs; subject ~ \bnever\b`, New: 0},
+	}
+	for i, r := range got {
+		if !reflect.DeepEqual(r.Rules, want) || r.NoRule != 1 || r.Totals.New != 4 {
+			t.Errorf("quiet=%v: rules %+v, no rule %d, new %d; want %+v, 1, 4", i == 1, r.Rules, r.NoRule, r.Totals.New, want)
+		}
+	}
 }

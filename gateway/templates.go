@@ -6,8 +6,10 @@ import (
 	"errors"
 	"fmt"
 	"io/fs"
+	"maps"
 	"os"
 	"path/filepath"
+	"slices"
 	"sort"
 	"strings"
 	"sync"
@@ -24,7 +26,10 @@ var builtinTemplates embed.FS
 // them with a file of the same name (DIR/nb/ack.tmpl).
 type Templates struct {
 	lang string
-	set  map[string]*template.Template // "nb/ack" -> template
+	// one parses one template once, on first use: "nb/ack" -> its parser.
+	one map[string]func() (*template.Template, error)
+	// set parses every template (for the quote trimmer).
+	set func() map[string]*template.Template
 	// fragments are the literal lines of internal templates (see
 	// withholdInternal).
 	fragments func() []string
@@ -40,8 +45,12 @@ var templateKinds = []string{
 }
 
 // LoadTemplates loads the built-in templates and, if dir is not empty, the
-// overrides in it. Every template is parsed at once, so a broken override is
-// reported at start, not when the first mail of its kind goes out.
+// overrides in it. With overrides every template is parsed at once, so a
+// broken override is reported at start, not when the first mail of its
+// kind goes out. The built-in ones alone (tested, they parse) are each
+// parsed on first use: a command pays only for the mail it renders (an
+// ingest piped in by an MTA: the acknowledgement and the notification;
+// cases, case show: none).
 func LoadTemplates(lang, dir string) (*Templates, error) {
 	if lang == "" {
 		lang = "nb"
@@ -49,9 +58,10 @@ func LoadTemplates(lang, dir string) (*Templates, error) {
 	if lang != "nb" && lang != "en" {
 		return nil, fmt.Errorf("templates: unknown language %q (nb or en)", lang)
 	}
-	t := &Templates{lang: lang, set: map[string]*template.Template{}}
+	t := &Templates{lang: lang}
 	var errs []error
 	sources := map[string]string{}
+	overridden := false
 	for _, l := range []string{"nb", "en"} {
 		for _, kind := range templateKinds {
 			name := l + "/" + kind
@@ -64,27 +74,50 @@ func LoadTemplates(lang, dir string) (*Templates, error) {
 				override, err := os.ReadFile(filepath.Join(dir, l, kind+".tmpl"))
 				switch {
 				case err == nil:
-					src = override
+					src, overridden = override, true
 				case !errors.Is(err, fs.ErrNotExist):
 					errs = append(errs, fmt.Errorf("template override %s: %w", name, err))
 				}
 			}
 			sources[name] = string(src)
-			tmpl, err := template.New(name).Option("missingkey=zero").Parse(string(src))
-			if err != nil {
-				errs = append(errs, fmt.Errorf("template %s: %w", name, err))
-				continue
-			}
-			t.set[name] = tmpl
 		}
 	}
 	if len(errs) > 0 {
 		return nil, errors.Join(errs...)
 	}
+	t.one = make(map[string]func() (*template.Template, error), len(sources))
+	for name, src := range sources {
+		t.one[name] = sync.OnceValues(func() (*template.Template, error) {
+			tmpl, err := template.New(name).Option("missingkey=zero").Parse(src)
+			if err != nil {
+				return nil, fmt.Errorf("template %s: %w", name, err)
+			}
+			return tmpl, nil
+		})
+	}
+	if overridden {
+		for _, name := range slices.Sorted(maps.Keys(t.one)) {
+			if _, err := t.one[name](); err != nil {
+				errs = append(errs, err)
+			}
+		}
+		if len(errs) > 0 {
+			return nil, errors.Join(errs...)
+		}
+	}
+	t.set = sync.OnceValue(func() map[string]*template.Template {
+		set := make(map[string]*template.Template, len(t.one))
+		for name, parse := range t.one {
+			if tmpl, err := parse(); err == nil {
+				set[name] = tmpl
+			}
+		}
+		return set
+	})
 	// Both are built on first use: a command that sends no mail (cases,
 	// case show) should not pay for them at start-up.
 	t.fragments = sync.OnceValue(func() []string { return internalTemplateFragments(sources) })
-	t.trim = sync.OnceValue(func() *routing.QuoteTrimmer { return trimmerFor(t.set) })
+	t.trim = sync.OnceValue(func() *routing.QuoteTrimmer { return trimmerFor(t.set()) })
 	return t, nil
 }
 
@@ -131,9 +164,13 @@ func (t *Templates) internalFragments() []string {
 
 // Render executes the template of kind in the configured language.
 func (t *Templates) Render(kind string, data any) (string, error) {
-	tmpl := t.set[t.lang+"/"+kind]
-	if tmpl == nil {
+	parse := t.one[t.lang+"/"+kind]
+	if parse == nil {
 		return "", fmt.Errorf("no template %q", kind)
+	}
+	tmpl, err := parse()
+	if err != nil {
+		return "", err
 	}
 	var b bytes.Buffer
 	if err := tmpl.Execute(&b, data); err != nil {

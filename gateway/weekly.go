@@ -2,7 +2,10 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"maps"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -102,12 +105,39 @@ func (g *Gateway) weeklyMail(tx *store.Tx, slot, now time.Time) (body, subject s
 	end := report.WeekStart(slot, loc)
 	start := end.AddDate(0, 0, -7)
 	before := start.AddDate(0, 0, -28)
-	cases, _, _, _, err := reportInputs(tx, before, end)
+	// One walk over the cases and messages feeds the figures, the open
+	// cases and the escalations of the week.
+	b := report.NewBuilder(g.staffSide)
+	var open []*kp.Case
+	err = tx.ForEachCaseBrief(func(c *kp.Case) error {
+		b.AddCase(c)
+		if c.MergedInto == 0 && c.Status != kp.StatusResolved {
+			cc := *c
+			open = append(open, &cc)
+		}
+		return nil
+	})
 	if err != nil {
 		return "", "", err
 	}
-	last := report.Compute(cases, g.ReportOptions(start, end, ""))
-	prior := report.Compute(cases, g.ReportOptions(before, start, ""))
+	levels := map[kp.CaseID]int{}
+	err = tx.ForEachMessageBrief(func(m *kp.Message) error {
+		if m.Case == 0 || !report.Counts(m) {
+			return nil
+		}
+		b.AddMessage(m)
+		if m.Direction == kp.Out && m.Kind == kp.KindEscalation && !m.Received.Before(start) && m.Received.Before(end) {
+			if n, err := strconv.Atoi(strings.TrimPrefix(m.Subject, "level ")); err == nil && n > levels[m.Case] {
+				levels[m.Case] = n
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return "", "", err
+	}
+	last := b.Report(g.ReportOptions(start, end, ""))
+	prior := b.Report(g.ReportOptions(before, start, ""))
 	d := &weeklyData{
 		ContactName: g.contactName(), Week: report.WeekID(start, loc),
 		From: start.Format(time.DateOnly), To: end.AddDate(0, 0, -1).Format(time.DateOnly),
@@ -139,26 +169,16 @@ func (g *Gateway) weeklyMail(tx *store.Tx, slot, now time.Time) (body, subject s
 		return weeklyCase{Tag: c.ID.Tag(prefix), Subject: c.Subject, Created: c.Created.In(loc).Format(time.DateOnly),
 			Assignee: a, Status: c.Status, Level: level}
 	}
-	var open []*kp.Case
-	for i := range cases {
-		c := &cases[i].Case
-		if c.MergedInto != 0 {
+	for _, id := range slices.Sorted(maps.Keys(levels)) {
+		c, err := tx.Case(id)
+		if errors.Is(err, store.ErrNotFound) {
 			continue
 		}
-		if c.Status != kp.StatusResolved {
-			open = append(open, c)
+		if err != nil {
+			return "", "", err
 		}
-		level := 0
-		for _, m := range cases[i].Messages {
-			if m.Direction != kp.Out || m.Kind != kp.KindEscalation || m.Received.Before(start) || !m.Received.Before(end) {
-				continue
-			}
-			if n, err := strconv.Atoi(strings.TrimPrefix(m.Subject, "level ")); err == nil && n > level {
-				level = n
-			}
-		}
-		if level > 0 {
-			d.Escalated = append(d.Escalated, line(c, level))
+		if c.MergedInto == 0 && levels[id] > 0 {
+			d.Escalated = append(d.Escalated, line(c, levels[id]))
 		}
 	}
 	sort.SliceStable(open, func(i, j int) bool { return open[i].Created.Before(open[j].Created) })

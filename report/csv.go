@@ -12,7 +12,10 @@ var CSVHeader = []string{"scope", "name", "start", "new", "resolved", "reopened"
 	"answered", "answered_within_target", "backlog"}
 
 // WriteCSV writes the report as one table: a row for the totals, one per
-// week, team and assignee (scope "total", "week", "team", "assignee"). A
+// week, team and assignee (scope "total", "week", "team", "assignee"),
+// and one per routing rule (scope "rule", the rule's place in the list as
+// start, "" for one configured no more; only new is given) and one for
+// the new cases no rule matched (scope "rule", name "(no rule)"). A
 // percentile with nothing to measure is an empty cell; backlog is only
 // given for weeks.
 func WriteCSV(w io.Writer, r *Report) error {
@@ -34,8 +37,23 @@ func WriteCSV(w io.Writer, r *Report) error {
 	for i := range r.Assignees {
 		row("assignee", r.Assignees[i].Name, "", &r.Assignees[i].Figures, "")
 	}
+	for _, h := range r.Rules {
+		place := ""
+		if h.Rule > 0 {
+			place = itoa(h.Rule)
+		}
+		_ = cw.Write(countRow("rule", h.Key, place, h.New))
+	}
+	_ = cw.Write(countRow("rule", NoRule, "", r.NoRule))
 	cw.Flush()
 	return cw.Error()
+}
+
+// countRow is a row that gives only the count of new cases.
+func countRow(scope, name, start string, n int) []string {
+	row := make([]string, len(CSVHeader))
+	row[0], row[1], row[2], row[3] = scope, name, start, itoa(n)
+	return row
 }
 
 func itoa(n int) string { return strconv.Itoa(n) }

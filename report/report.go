@@ -37,6 +37,7 @@ package report
 
 import (
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -69,6 +70,10 @@ type Options struct {
 	// Now is when the report is made: the backlog of the running week is
 	// counted at Now, and weeks after it are not listed.
 	Now time.Time
+	// Rules are the keys of the configured routing rules in order
+	// (routing.Rule.Key): each gets a line in Report.Rules, even with no
+	// cases.
+	Rules []string
 }
 
 // Figures are the measures of one period, team or assignee.
@@ -125,6 +130,16 @@ type Count struct {
 	Count int    `json:"count"`
 }
 
+// RuleHits is how many new cases of the period one routing rule routed.
+type RuleHits struct {
+	// Rule is the rule's place in the configured routing list (1 for the
+	// first), 0 for a rule that routed cases but is configured no more.
+	Rule int `json:"rule"`
+	// Key names the rule (routing.Rule.Key).
+	Key string `json:"key"`
+	New int    `json:"new"`
+}
+
 // Report is everything Compute finds.
 type Report struct {
 	From      string  `json:"from,omitempty"`
@@ -148,6 +163,12 @@ type Report struct {
 	// HistBuckets are the upper bounds, in business seconds, of the
 	// first-answer histogram buckets of Teams and Assignees.
 	HistBuckets []int64 `json:"hist_buckets_s"`
+	// Rules counts the new cases of the period by the routing rule that
+	// matched their first message, the configured rules first in order;
+	// NoRule counts the new cases no rule matched (and those opened
+	// before the matching rule was recorded with a case).
+	Rules  []RuleHits `json:"rules"`
+	NoRule int        `json:"no_rule"`
 	// Unfiled, Quarantined and Spam count such messages received in the
 	// period (set by the caller, which reads them apart from cases).
 	Unfiled     int `json:"unfiled"`
@@ -158,10 +179,11 @@ type Report struct {
 // FollowUpKinds are the outbound mail kinds counted as follow-ups.
 var FollowUpKinds = []string{"triage", "respond", "escalate", "waiting", "auto-resolve", "snooze"}
 
-// NoTeam and NoAssignee name the groups of cases without one.
+// NoTeam, NoAssignee and NoRule name the groups of cases without one.
 const (
 	NoTeam     = "(no team)"
 	NoAssignee = "(unassigned)"
+	NoRule     = "(no rule)"
 )
 
 // histBounds are the histogram buckets in business hours: up to 1 hour,
@@ -170,7 +192,6 @@ var histBounds = []int64{3600, 4 * 3600, 8 * 3600, 16 * 3600, 40 * 3600, 80 * 36
 
 // timeline is what one case did, read from its messages.
 type timeline struct {
-	c           *kp.Case
 	created     time.Time
 	firstAnswer time.Time
 	lastResolve time.Time // zero unless resolved now
@@ -210,38 +231,174 @@ func (o *Options) inPeriod(t time.Time) bool {
 	return o.To.IsZero() || t.Before(o.To)
 }
 
-// read builds the timeline of one case and counts its follow-ups. The
-// messages may come in any order.
-func read(in *Input, o *Options, followUps map[string]int) timeline {
-	c := &in.Case
-	tl := timeline{c: c, created: c.Created}
+// Builder gathers what a report needs one case and one message at a time
+// and keeps of each message only the event it means to the figures (a
+// status change, an escalation, a follow-up sent, a first answer), so
+// that a report over a large store holds a few words per message rather
+// than the messages. Add every case before its messages. One Builder
+// gives reports of any period and team (Report).
+type Builder struct {
+	staffSide func(addr string) bool
+	cases     []caseFacts
+	index     caseIndex
+	events    []event
+}
+
+// caseIndex finds a case's place in Builder.cases by its id. Case ids are
+// handed out in sequence, so a slice indexed by id is dense and faster
+// than a map; ids far beyond the number of cases go to a map.
+type caseIndex struct {
+	dense  []int32 // place+1 by id; 0 for none
+	sparse map[kp.CaseID]int32
+}
+
+func (x *caseIndex) put(id kp.CaseID, place, n int) {
+	if uint64(id) >= uint64(4*n+1024) {
+		if x.sparse == nil {
+			x.sparse = map[kp.CaseID]int32{}
+		}
+		x.sparse[id] = int32(place)
+		return
+	}
+	if int(id) >= len(x.dense) {
+		x.dense = append(x.dense, make([]int32, int(id)+1-len(x.dense)+len(x.dense)/4)...)
+	}
+	x.dense[id] = int32(place) + 1
+}
+
+func (x *caseIndex) get(id kp.CaseID) (int32, bool) {
+	if uint64(id) < uint64(len(x.dense)) && x.dense[id] > 0 {
+		return x.dense[id] - 1, true
+	}
+	place, ok := x.sparse[id]
+	return place, ok
+}
+
+// caseFacts are the fields of a case the figures use.
+type caseFacts struct {
+	id                              kp.CaseID
+	created, resolvedAt             time.Time
+	resolved, merged                bool
+	team, assignee, requester, rule string
+	// firstAnswer is the earliest staff-side answer seen so far.
+	firstAnswer time.Time
+}
+
+// event is one message that counts, by its case's place in Builder.cases.
+type event struct {
+	at   time.Time
+	c    int32
+	kind uint8
+	// arg is 1 for a change to resolved (0 to open or waiting), the
+	// level of an escalation, the index in FollowUpKinds of a follow-up.
+	arg int32
+}
+
+const (
+	evStatus uint8 = iota
+	evEscalation
+	evFollowUp
+)
+
+// NewBuilder returns an empty Builder. staffSide reports whether an
+// address speaks for the contact point (Options.StaffSide); nil means
+// nobody.
+func NewBuilder(staffSide func(addr string) bool) *Builder {
+	return &Builder{staffSide: staffSide}
+}
+
+// AddCase adds a case; c is not retained.
+func (b *Builder) AddCase(c *kp.Case) {
+	b.index.put(c.ID, len(b.cases), len(b.cases))
+	b.addCase(c)
+}
+
+func (b *Builder) addCase(c *kp.Case) {
+	b.cases = append(b.cases, caseFacts{
+		id: c.ID, created: c.Created, resolvedAt: c.ResolvedAt, resolved: c.Status == kp.StatusResolved,
+		merged: c.MergedInto != 0, team: c.Team, assignee: c.Assignee, requester: c.Requester.Addr, rule: c.Rule,
+	})
+}
+
+// AddMessage adds a message of the case m.Case, which must have been
+// added; a message of another case is ignored. m is not retained. Only
+// the messages Counts accepts matter.
+func (b *Builder) AddMessage(m *kp.Message) {
+	if ci, ok := b.index.get(m.Case); ok {
+		b.add(ci, m)
+	}
+}
+
+// add reads what m means to the case at ci.
+func (b *Builder) add(ci int32, m *kp.Message) {
+	c := &b.cases[ci]
+	t := msgTime(m)
+	switch {
+	case m.Direction == kp.Out && m.Kind == kp.KindStatus:
+		if s, ok := strings.CutPrefix(m.Subject, "status "); ok {
+			arg := int32(0)
+			if kp.Status(s) == kp.StatusResolved {
+				arg = 1
+			}
+			b.events = append(b.events, event{at: t, c: ci, kind: evStatus, arg: arg})
+		}
+	case m.Direction == kp.Out && m.Kind == kp.KindEscalation:
+		if l, ok := strings.CutPrefix(m.Subject, "level "); ok {
+			if n, err := strconv.Atoi(l); err == nil {
+				b.events = append(b.events, event{at: t, c: ci, kind: evEscalation, arg: int32(n)})
+			}
+		}
+	case m.Direction == kp.Out && m.Kind == "relay":
+		if (c.firstAnswer.IsZero() || t.Before(c.firstAnswer)) && sentTo(m, c.requester) {
+			c.firstAnswer = t
+		}
+	case m.Direction == kp.In && m.Kind == "reply" && !m.Outsider && m.Class == kp.ClassHuman:
+		if (c.firstAnswer.IsZero() || t.Before(c.firstAnswer)) && b.staffSide != nil &&
+			!kp.SameAddr(m.From.Addr, c.requester) && b.staffSide(m.From.Addr) {
+			c.firstAnswer = t
+		}
+	case m.Direction == kp.Out:
+		if k := followUpIndex(m.Kind); k >= 0 {
+			b.events = append(b.events, event{at: t, c: ci, kind: evFollowUp, arg: int32(k)})
+		}
+	}
+}
+
+// byCase returns the events grouped by case in case order, each case's
+// in the order they were added, and where each case's start.
+func (b *Builder) byCase() ([]event, []int) {
+	start := make([]int, len(b.cases)+1)
+	for _, e := range b.events {
+		start[e.c+1]++
+	}
+	for i := 1; i < len(start); i++ {
+		start[i] += start[i-1]
+	}
+	out := make([]event, len(b.events))
+	next := append([]int(nil), start[:len(b.cases)]...)
+	for _, e := range b.events {
+		out[next[e.c]] = e
+		next[e.c]++
+	}
+	return out, start
+}
+
+// timelineOf builds the timeline of a case from its events, counting its
+// follow-ups sent in o's period.
+func timelineOf(c *caseFacts, evs []event, o *Options, followUps map[string]int) timeline {
+	tl := timeline{created: c.created, firstAnswer: c.firstAnswer}
 	var buf [8]change
 	statuses := buf[:0]
-	for i := range in.Messages {
-		m := &in.Messages[i]
-		t := msgTime(m)
-		switch {
-		case m.Direction == kp.Out && m.Kind == kp.KindStatus:
-			if s, ok := strings.CutPrefix(m.Subject, "status "); ok {
-				statuses = append(statuses, change{t, kp.Status(s) == kp.StatusResolved})
+	for _, e := range evs {
+		switch e.kind {
+		case evStatus:
+			statuses = append(statuses, change{e.at, e.arg == 1})
+		case evEscalation:
+			tl.escalations = append(tl.escalations, escalation{e.at, int(e.arg)})
+		case evFollowUp:
+			if followUps != nil && o.inPeriod(e.at) {
+				followUps[FollowUpKinds[e.arg]]++
 			}
-		case m.Direction == kp.Out && m.Kind == kp.KindEscalation:
-			if l, ok := strings.CutPrefix(m.Subject, "level "); ok {
-				if n, err := strconv.Atoi(l); err == nil {
-					tl.escalations = append(tl.escalations, escalation{t, n})
-				}
-			}
-		case m.Direction == kp.Out && m.Kind == "relay":
-			if (tl.firstAnswer.IsZero() || t.Before(tl.firstAnswer)) && sentTo(m, c.Requester.Addr) {
-				tl.firstAnswer = t
-			}
-		case m.Direction == kp.In && m.Kind == "reply" && !m.Outsider && m.Class == kp.ClassHuman:
-			if (tl.firstAnswer.IsZero() || t.Before(tl.firstAnswer)) && o.StaffSide != nil &&
-				!kp.SameAddr(m.From.Addr, c.Requester.Addr) && o.StaffSide(m.From.Addr) {
-				tl.firstAnswer = t
-			}
-		case m.Direction == kp.Out && followUps != nil && isFollowUp(m.Kind) && o.inPeriod(t):
-			followUps[m.Kind]++
 		}
 	}
 	// Status records are few per case: an insertion sort puts them in
@@ -263,18 +420,40 @@ func read(in *Input, o *Options, followUps map[string]int) timeline {
 		}
 		prevResolved = st.resolved
 	}
-	if len(statuses) == 0 && c.Status == kp.StatusResolved && !c.ResolvedAt.IsZero() {
-		tl.lastResolve = c.ResolvedAt
-		tl.changes = []change{{c.ResolvedAt, true}}
+	if len(statuses) == 0 && c.resolved && !c.resolvedAt.IsZero() {
+		tl.lastResolve = c.resolvedAt
+		tl.changes = []change{{c.resolvedAt, true}}
 		prevResolved = true
 	}
-	if c.Status != kp.StatusResolved || !prevResolved {
+	if !c.resolved || !prevResolved {
 		tl.lastResolve = time.Time{}
 	}
 	if !tl.firstAnswer.IsZero() && tl.firstAnswer.Before(tl.created) {
 		tl.firstAnswer = tl.created
 	}
 	return tl
+}
+
+// read builds the timeline of one case and counts its follow-ups. The
+// messages may come in any order.
+func read(in *Input, o *Options, followUps map[string]int) timeline {
+	b := NewBuilder(o.StaffSide)
+	b.addCase(&in.Case)
+	for i := range in.Messages {
+		b.add(0, &in.Messages[i])
+	}
+	return timelineOf(&b.cases[0], b.events, o, followUps)
+}
+
+// Counts reports whether a report looks at m at all: status and
+// escalation records, relays, follow-ups and inbound replies. A caller
+// that gathers many messages may leave the others out (acknowledgements,
+// notifications, requests, notes) and gets the same report.
+func Counts(m *kp.Message) bool {
+	if m.Direction == kp.In {
+		return m.Kind == "reply"
+	}
+	return m.Direction == kp.Out && (m.Kind == kp.KindStatus || m.Kind == kp.KindEscalation || m.Kind == "relay" || isFollowUp(m.Kind))
 }
 
 func sentTo(m *kp.Message, addr string) bool {
@@ -291,21 +470,23 @@ func sentTo(m *kp.Message, addr string) bool {
 	return false
 }
 
-func isFollowUp(kind string) bool {
-	for _, k := range FollowUpKinds {
+func isFollowUp(kind string) bool { return followUpIndex(kind) >= 0 }
+
+func followUpIndex(kind string) int {
+	for i, k := range FollowUpKinds {
 		if k == kind {
-			return true
+			return i
 		}
 	}
-	return false
+	return -1
 }
 
 // backlog sets each week's backlog: the cases open or waiting at its end
-// (at now, for the running week). Each case adds one from its creation,
-// and each status change to or from resolved takes it out or puts it
-// back; the changes are placed in the first week that ends after them and
-// summed up week by week.
-func backlog(weeks map[time.Time]*Week, tls []timeline, now time.Time) {
+// (at now, for the running week). marks hold each case's creation (as a
+// change to open) and its status changes: a change to open adds one, to
+// resolved takes one away; they are placed in the first week that ends
+// after them and summed up week by week.
+func backlog(weeks map[time.Time]*Week, marks []change, now time.Time) {
 	ws := make([]*Week, 0, len(weeks))
 	for _, w := range weeks {
 		ws = append(ws, w)
@@ -322,14 +503,11 @@ func backlog(weeks map[time.Time]*Week, tls []timeline, now time.Time) {
 	add := func(t time.Time, d int) {
 		deltas[sort.Search(len(ends), func(i int) bool { return t.Before(ends[i]) })] += d
 	}
-	for i := range tls {
-		add(tls[i].created, 1)
-		for _, ch := range tls[i].changes {
-			if ch.resolved {
-				add(ch.at, -1)
-			} else {
-				add(ch.at, 1)
-			}
+	for _, ch := range marks {
+		if ch.resolved {
+			add(ch.at, -1)
+		} else {
+			add(ch.at, 1)
 		}
 	}
 	n := 0
@@ -377,6 +555,23 @@ func twoDigits(n int) string {
 
 // Compute computes the report of cases over o's period.
 func Compute(cases []Input, o Options) *Report {
+	b := NewBuilder(o.StaffSide)
+	b.cases = make([]caseFacts, 0, len(cases))
+	b.events = make([]event, 0, 2*len(cases))
+	for i := range cases {
+		b.addCase(&cases[i].Case)
+		ci := int32(len(b.cases) - 1)
+		for j := range cases[i].Messages {
+			b.add(ci, &cases[i].Messages[j])
+		}
+	}
+	return b.Report(o)
+}
+
+// Report computes the report of the cases added over o's period
+// (o.StaffSide is the Builder's). It may be called again, for another
+// period or team.
+func (b *Builder) Report(o Options) *Report {
 	loc := time.UTC
 	if o.Clock != nil && o.Clock.Loc != nil {
 		loc = o.Clock.Loc
@@ -395,6 +590,7 @@ func Compute(cases []Input, o Options) *Report {
 	teams := map[string]*Group{}
 	assignees := map[string]*Group{}
 	domains := map[string]int{}
+	ruleHits := map[string]int{}
 	weekOf := func(t time.Time) *Week {
 		s := WeekStart(t, loc)
 		w := weeks[s]
@@ -412,21 +608,22 @@ func Compute(cases []Input, o Options) *Report {
 		}
 		return g
 	}
-	cal, target := calendar(cases, &o)
-	r.Totals.firstAnswers = make([]int64, 0, len(cases))
-	r.Totals.resolutions = make([]int64, 0, len(cases))
-	tls := make([]timeline, 0, len(cases))
-	for i := range cases {
-		c := &cases[i].Case
-		if c.MergedInto != 0 {
+	cal, target := calendar(b.cases, &o)
+	r.Totals.firstAnswers = make([]int64, 0, len(b.cases))
+	r.Totals.resolutions = make([]int64, 0, len(b.cases))
+	marks := make([]change, 0, 2*len(b.cases))
+	evs, start := b.byCase()
+	for i := range b.cases {
+		c := &b.cases[i]
+		if c.merged {
 			continue
 		}
-		if o.Team != "" && !strings.EqualFold(c.Team, o.Team) {
+		if o.Team != "" && !strings.EqualFold(c.team, o.Team) {
 			continue
 		}
-		tl := read(&cases[i], &o, r.FollowUpsSent)
-		tls = append(tls, tl)
-		team, assignee := c.Team, kp.NormAddr(c.Assignee)
+		tl := timelineOf(c, evs[start[i]:start[i+1]], &o, r.FollowUpsSent)
+		marks = append(append(marks, change{tl.created, false}), tl.changes...)
+		team, assignee := c.team, kp.NormAddr(c.assignee)
 		if team == "" {
 			team = NoTeam
 		}
@@ -440,7 +637,12 @@ func Compute(cases []Input, o Options) *Report {
 		with := func(w *Week) []*Figures { all[3] = &w.Figures; return all[:] }
 		if o.inPeriod(tl.created) {
 			w := weekOf(tl.created)
-			domains[domainOf(c.Requester.Addr)]++
+			domains[domainOf(c.requester)]++
+			if c.rule != "" {
+				ruleHits[c.rule]++
+			} else {
+				r.NoRule++
+			}
 			for _, f := range with(w) {
 				f.New++
 			}
@@ -477,7 +679,7 @@ func Compute(cases []Input, o Options) *Report {
 		for _, t := range tl.reopens {
 			if o.inPeriod(t) {
 				for _, f := range with(weekOf(t)) {
-					f.markReopened(c.ID)
+					f.markReopened(c.id)
 				}
 			}
 		}
@@ -485,7 +687,7 @@ func Compute(cases []Input, o Options) *Report {
 			if o.inPeriod(e.at) {
 				r.EscalationsByLevel[strconv.Itoa(e.level)]++
 				for _, f := range with(weekOf(e.at)) {
-					f.markEscalated(c.ID)
+					f.markEscalated(c.id)
 				}
 			}
 		}
@@ -512,7 +714,7 @@ func Compute(cases []Input, o Options) *Report {
 			weekOf(s)
 		}
 	}
-	backlog(weeks, tls, o.Now)
+	backlog(weeks, marks, o.Now)
 	r.Weeks = make([]Week, 0, len(weeks))
 	for _, w := range weeks {
 		w.finish()
@@ -526,6 +728,7 @@ func Compute(cases []Input, o Options) *Report {
 		share = math.Round(share*10000) / 10000
 		r.AnsweredInTargetShare = &share
 	}
+	r.Rules = ruleList(o.Rules, ruleHits)
 	for d, n := range domains {
 		r.RequesterDomains = append(r.RequesterDomains, Count{d, n})
 	}
@@ -540,10 +743,10 @@ func Compute(cases []Input, o Options) *Report {
 // period, and the respond target in business time. Being the same
 // business time, "within the target" is the same as the answer coming no
 // later than Clock.Add(created, RespondWithin).
-func calendar(cases []Input, o *Options) (*routing.Calendar, time.Duration) {
+func calendar(cases []caseFacts, o *Options) (*routing.Calendar, time.Duration) {
 	var first, last time.Time
 	for i := range cases {
-		t := cases[i].Case.Created
+		t := cases[i].created
 		if first.IsZero() || t.Before(first) {
 			first = t
 		}
@@ -594,9 +797,7 @@ func Percentile(vs []int64, p int) *int64 {
 	if len(vs) == 0 {
 		return nil
 	}
-	if !sort.SliceIsSorted(vs, func(i, j int) bool { return vs[i] < vs[j] }) {
-		sort.Slice(vs, func(i, j int) bool { return vs[i] < vs[j] })
-	}
+	slices.Sort(vs)
 	rank := (p*len(vs) + 99) / 100 // ceil(p/100 * n)
 	if rank < 1 {
 		rank = 1
@@ -621,6 +822,28 @@ func groups(m map[string]*Group) []Group {
 		out = append(out, *g)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].Name < out[j].Name })
+	return out
+}
+
+// ruleList lists the configured rules in order with their hits, then
+// the rules no longer configured by most hits.
+func ruleList(keys []string, hits map[string]int) []RuleHits {
+	out := make([]RuleHits, 0, len(keys)+len(hits))
+	listed := map[string]bool{}
+	for i, k := range keys {
+		out = append(out, RuleHits{Rule: i + 1, Key: k, New: hits[k]})
+		listed[k] = true
+	}
+	n := len(out)
+	for k, h := range hits {
+		if !listed[k] {
+			out = append(out, RuleHits{Key: k, New: h})
+		}
+	}
+	gone := out[n:]
+	sort.Slice(gone, func(i, j int) bool {
+		return gone[i].New > gone[j].New || gone[i].New == gone[j].New && gone[i].Key < gone[j].Key
+	})
 	return out
 }
 

@@ -3,6 +3,8 @@ package report
 import (
 	"fmt"
 	"math/rand/v2"
+	"reflect"
+	"strings"
 	"testing"
 	"time"
 
@@ -178,5 +180,65 @@ func TestBacklogAgreesWithOpenAt(t *testing.T) {
 	}
 	if len(r.Weeks) < 40 {
 		t.Errorf("only %d weeks", len(r.Weeks))
+	}
+}
+
+// TestRuleHits: new cases of the period count under the rule they
+// recorded, the configured rules first in order (even with none), a rule
+// configured no more after them, cases without a rule apart; the CSV has
+// a row for each.
+func TestRuleHits(t *testing.T) {
+	clk, _ := routing.NewClock("", "", nil, nil)
+	mon := time.Date(2026, 11, 23, 9, 0, 0, 0, clk.Loc)
+	mk := func(id int, created time.Time, rule string) Input {
+		return Input{Case: kp.Case{ID: kp.CaseID(id), Status: kp.StatusOpen, Created: created, Rule: rule, Requester: kp.Address{Addr: "a@x.org"}}}
+	}
+	cases := []Input{
+		mk(1, mon, "team fs; subject ~ FS"), mk(2, mon, "team fs; subject ~ FS"), mk(3, mon, "team old"),
+		mk(4, mon, ""), mk(5, mon.AddDate(0, 0, -30), "team fs; subject ~ FS"),
+	}
+	r := Compute(cases, Options{Clock: clk, Now: mon.Add(time.Hour), From: mon.AddDate(0, 0, -7),
+		Rules: []string{"assignee ole@uio.no", "team fs; subject ~ FS"}})
+	want := []RuleHits{{1, "assignee ole@uio.no", 0}, {2, "team fs; subject ~ FS", 2}, {0, "team old", 1}}
+	if !reflect.DeepEqual(r.Rules, want) || r.NoRule != 1 {
+		t.Errorf("rules = %+v, no rule %d; want %+v, 1", r.Rules, r.NoRule, want)
+	}
+	var b strings.Builder
+	if err := WriteCSV(&b, r); err != nil {
+		t.Fatal(err)
+	}
+	for _, row := range []string{"rule,assignee ole@uio.no,1,0,", "rule,team fs; subject ~ FS,2,2,", "rule,team old,,1,", "rule,(no rule),,1,"} {
+		if !strings.Contains(b.String(), "\n"+row) {
+			t.Errorf("CSV lacks a row starting %q:\n%s", row, b.String())
+		}
+	}
+}
+
+// TestCountsCoversWhatComputeReads: leaving out the messages Counts
+// rejects gives the same report.
+func TestCountsCoversWhatComputeReads(t *testing.T) {
+	clk, _ := routing.NewClock("", "", nil, nil)
+	cases := synthetic(2000, clk)
+	for i := range cases {
+		c := &cases[i]
+		at := c.Case.Created
+		c.Messages = append(c.Messages,
+			kp.Message{Direction: kp.Out, Kind: "ack", To: []kp.Address{c.Case.Requester}, Date: at, Received: at},
+			kp.Message{Direction: kp.In, Kind: "note", From: kp.Address{Addr: "per@uio.no"}, Class: kp.ClassHuman, Date: at, Received: at})
+	}
+	opts := Options{Clock: clk, StaffSide: staffSide, RespondWithin: routing.BizDuration{Days: 2},
+		Now: time.Date(2027, 1, 10, 0, 0, 0, 0, clk.Loc)}
+	want := Compute(cases, opts)
+	kept := make([]Input, len(cases))
+	for i, c := range cases {
+		kept[i].Case = c.Case
+		for j := range c.Messages {
+			if Counts(&c.Messages[j]) {
+				kept[i].Messages = append(kept[i].Messages, c.Messages[j])
+			}
+		}
+	}
+	if got := Compute(kept, opts); !reflect.DeepEqual(got, want) {
+		t.Errorf("without the messages Counts rejects the report differs:\n%+v\nwant\n%+v", got.Totals, want.Totals)
 	}
 }

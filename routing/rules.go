@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"regexp"
+	"strings"
 
 	kp "kontaktpunkt"
 )
@@ -25,6 +26,12 @@ type Rule struct {
 	// Team and Assignee are where a matching case goes; the caller resolves
 	// them against the Directory.
 	Team, Assignee string
+	// Key names the rule by what it does and what it matches, as in
+	// "team lms; subject ~ \bcanvas\b": a case records the key of the rule
+	// that routed it, so a report counts a rule's cases under the same
+	// name however the rules are reordered, and a changed rule under a
+	// new one.
+	Key string
 }
 
 // ErrRule is returned (wrapped) by CompileRule for a rule that cannot work.
@@ -38,6 +45,12 @@ func CompileRule(from, fromDomain, to, subject, body, team, assignee string) (Ru
 	r := Rule{Team: team, Assignee: assignee}
 	if team == "" && assignee == "" {
 		return Rule{}, fmt.Errorf("%w: neither team nor assignee", ErrRule)
+	}
+	var key strings.Builder
+	if team != "" {
+		key.WriteString("team " + team)
+	} else {
+		key.WriteString("assignee " + assignee)
 	}
 	var errs []error
 	for _, f := range []struct {
@@ -54,6 +67,7 @@ func CompileRule(from, fromDomain, to, subject, body, team, assignee string) (Ru
 		if f.pat == "" {
 			continue
 		}
+		key.WriteString("; " + f.name + " ~ " + f.pat)
 		re, err := regexp.Compile("(?i)" + f.pat)
 		if err != nil {
 			errs = append(errs, fmt.Errorf("%w: %s: %w", ErrRule, f.name, err))
@@ -64,6 +78,7 @@ func CompileRule(from, fromDomain, to, subject, body, team, assignee string) (Ru
 	if len(errs) > 0 {
 		return Rule{}, errors.Join(errs...)
 	}
+	r.Key = key.String()
 	return r, nil
 }
 
@@ -103,10 +118,18 @@ func (r *Rule) Matches(p *kp.Parsed) bool {
 // Route returns the team and assignee of the first rule that matches p;
 // ok is false when none does.
 func Route(rules []Rule, p *kp.Parsed) (team, assignee string, ok bool) {
-	for i := range rules {
-		if rules[i].Matches(p) {
-			return rules[i].Team, rules[i].Assignee, true
-		}
+	if r := First(rules, p); r != nil {
+		return r.Team, r.Assignee, true
 	}
 	return "", "", false
+}
+
+// First returns the first rule that matches p, nil when none does.
+func First(rules []Rule, p *kp.Parsed) *Rule {
+	for i := range rules {
+		if rules[i].Matches(p) {
+			return &rules[i]
+		}
+	}
+	return nil
 }

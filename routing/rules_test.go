@@ -85,3 +85,26 @@ func TestRoute(t *testing.T) {
 		t.Error("Route without rules matched")
 	}
 }
+
+// TestRuleKeyAndFirst: a rule's key names its target and its patterns as
+// configured, and First returns the first matching rule itself.
+func TestRuleKeyAndFirst(t *testing.T) {
+	a := mustRule(t, "", `^(fs\.)?unit\.no$`, "", `\bFS\b`, "", "fs", "")
+	b := mustRule(t, "", "", "", "", "", "", "ole@uio.no")
+	if want := `team fs; from_domain ~ ^(fs\.)?unit\.no$; subject ~ \bFS\b`; a.Key != want {
+		t.Errorf("key = %q, want %q", a.Key, want)
+	}
+	if b.Key != "assignee ole@uio.no" {
+		t.Errorf("key = %q", b.Key)
+	}
+	rules := []Rule{a, b}
+	if r := First(rules, &kp.Parsed{From: kp.Address{Addr: "x@unit.no"}, Subject: "FS-feil"}); r == nil || r.Key != a.Key {
+		t.Errorf("First = %+v, want the first rule", r)
+	}
+	if r := First(rules, &kp.Parsed{From: kp.Address{Addr: "x@uib.no"}, Subject: "Hei"}); r == nil || r.Key != b.Key {
+		t.Errorf("First = %+v, want the catch-all", r)
+	}
+	if r := First(rules[:1], &kp.Parsed{From: kp.Address{Addr: "x@uib.no"}}); r != nil {
+		t.Errorf("First = %+v, want none", r)
+	}
+}

@@ -92,7 +92,7 @@ func (c *codec) pack(p []byte, compress bool) []byte {
 	compress = compress && len(p) >= minCompress
 	if compress && len(p) < zstdFrom {
 		out := make([]byte, 1+s2.MaxEncodedLen(len(p)))
-		enc := mailS2Dict.Encode(out[1:], p)
+		enc := mailS2Dict().Encode(out[1:], p)
 		if len(enc) <= len(p)-len(p)/16 {
 			out[0] = codecS2Dict
 			return out[:1+len(enc)]
@@ -157,7 +157,7 @@ func (c *codec) unpack(v []byte) ([]byte, error) {
 		if v[0] == codecS2 {
 			out, err = s2.Decode(make([]byte, n), v[1:])
 		} else {
-			out, err = mailS2Dict.Decode(make([]byte, n), v[1:])
+			out, err = mailS2Dict().Decode(make([]byte, n), v[1:])
 		}
 		if err != nil {
 			return nil, fmt.Errorf("decompressing: %w (%w)", err, ErrCorrupt)
@@ -165,6 +165,46 @@ func (c *codec) unpack(v []byte) ([]byte, error) {
 		return out, nil
 	default:
 		return nil, fmt.Errorf("unknown codec %d: %w", v[0], ErrCorrupt)
+	}
+}
+
+// unpackBuf is unpack for a walk over many values: a compressed payload
+// is decompressed into buf (grown when too small, and returned for the
+// next value), a plain one is returned in place. The payload is valid
+// until the next call and, in place, only during the transaction.
+func (c *codec) unpackBuf(v, buf []byte) (p, next []byte, err error) {
+	if len(v) == 0 {
+		return nil, buf, fmt.Errorf("empty value: %w", ErrCorrupt)
+	}
+	switch v[0] {
+	case codecPlain:
+		return v[1:], buf, nil
+	case codecZstd:
+		out, err := c.dec.DecodeAll(v[1:], buf[:0])
+		if err != nil {
+			return nil, buf, fmt.Errorf("decompressing: %w (%w)", err, ErrCorrupt)
+		}
+		return out, out, nil
+	case codecS2, codecS2Dict:
+		n, err := s2.DecodedLen(v[1:])
+		if err != nil || n > maxDecoded {
+			return nil, buf, fmt.Errorf("decompressing: length %d: %v (%w)", n, err, ErrCorrupt)
+		}
+		if cap(buf) < n {
+			buf = make([]byte, n, max(n, 2*cap(buf)))
+		}
+		var out []byte
+		if v[0] == codecS2 {
+			out, err = s2.Decode(buf[:n], v[1:])
+		} else {
+			out, err = mailS2Dict().Decode(buf[:n], v[1:])
+		}
+		if err != nil {
+			return nil, buf, fmt.Errorf("decompressing: %w (%w)", err, ErrCorrupt)
+		}
+		return out, buf, nil
+	default:
+		return nil, buf, fmt.Errorf("unknown codec %d: %w", v[0], ErrCorrupt)
 	}
 }
 
@@ -585,6 +625,7 @@ func encodeCase(c *kp.Case) []byte {
 	}
 	e.str(c.OpenedBy)
 	e.str(c.Archived)
+	e.str(c.Rule)
 	return e.b
 }
 
@@ -634,6 +675,9 @@ func decodeCase(b []byte, id kp.CaseID) (*kp.Case, error) {
 	}
 	if d.more() {
 		c.Archived = d.str()
+	}
+	if d.more() {
+		c.Rule = d.str()
 	}
 	if d.err != nil {
 		return nil, fmt.Errorf("case %d: %w", id, d.err)

@@ -32,8 +32,9 @@ func TestCaseCounterpartsRoundTripAndIndex(t *testing.T) {
 	old.Counterparts = nil
 	b := encodeCase(&old)
 	// The zero count is followed by the later fields' zero bytes
-	// (MergedInto, the Links count, an empty OpenedBy, an empty Archived).
-	b = b[:len(b)-5]
+	// (MergedInto, the Links count, an empty OpenedBy, an empty Archived,
+	// an empty Rule).
+	b = b[:len(b)-6]
 	got, err = decodeCase(b, 7)
 	if err != nil || got.Counterparts != nil || got.Subject != "Tilgang" {
 		t.Fatalf("older record: %+v, %v", got, err)

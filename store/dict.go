@@ -1,6 +1,10 @@
 package store
 
-import "github.com/klauspost/compress/s2"
+import (
+	"sync"
+
+	"github.com/klauspost/compress/s2"
+)
 
 // mailDict is the S2 dictionary of codecS2Dict: text that recurs in mail
 // a Norwegian contact point receives and sends (header lines of Exchange
@@ -41,5 +45,7 @@ const mailDict = "" +
 	"-----Original Message-----\r\n________________________________\r\nFra: \r\nSendt: mandag 24. november 2025 10:15\r\nTil: \r\nKopi: \r\nEmne: SV: \r\nFrom: \r\nSent: Monday, November 24, 2025 10:15 AM\r\nTo: \r\nSubject: RE: \r\n> \r\n> On Mon, 24 Nov 2025 at 10:15, wrote:\r\n" +
 	"Hei,\r\n\r\nTakk for henvendelsen. Vi har registrert saken og kommer tilbake til deg s=C3=A5 snart som mulig.\r\n\r\nVi har problemer med integrasjonen mellom og . Kan dere hjelpe oss med =C3=A5 finne ut hva som er feil?\r\n\r\nMed vennlig hilsen\r\n\r\nVennlig hilsen\r\n\r\nMvh\r\n\r\nBest regards\r\n\r\nUniversitetet i Oslo\r\nUSIT, Seksjon for integrasjon og elektroniske tjenester\r\nTelefon: +47 22 85 \r\nE-post: \r\n=C3=A6 =C3=B8 =C3=A5 =C3=86 =C3=98 =C3=85 =\r\n"
 
-// mailS2Dict is mailDict prepared for S2 (hash tables built on first use).
-var mailS2Dict = s2.MakeDict([]byte(mailDict), []byte("Received: from"))
+// mailS2Dict is mailDict prepared for S2 (hash tables built on first
+// use), made on first use so that commands that neither read nor write
+// compressed records do not pay for it at start-up.
+var mailS2Dict = sync.OnceValue(func() *s2.Dict { return s2.MakeDict([]byte(mailDict), []byte("Received: from")) })

@@ -1220,7 +1220,7 @@ func (c *codec) unpackReuse(v, buf []byte, owned bool) ([]byte, error) {
 		if v[0] == codecS2 {
 			buf, err = s2.Decode(buf[:n], v[1:])
 		} else {
-			buf, err = mailS2Dict.Decode(buf[:n], v[1:])
+			buf, err = mailS2Dict().Decode(buf[:n], v[1:])
 		}
 		if err != nil {
 			return nil, fmt.Errorf("decompressing: %w (%w)", err, ErrCorrupt)

@@ -150,7 +150,7 @@ func (tx *Tx) purgeCase(id kp.CaseID, now time.Time, u unindexer) (PurgeCounts, 
 		Escalation: c.Escalation, Created: c.Created, Updated: c.Updated, ResolvedAt: c.ResolvedAt,
 		Messages: c.Messages, PreviousCase: c.PreviousCase, LastInbound: c.LastInbound,
 		LastStaffReply: c.LastStaffReply, AssignedAt: c.AssignedAt, WaitingSince: c.WaitingSince,
-		MergedInto: c.MergedInto, Links: c.Links, Archived: c.Archived,
+		MergedInto: c.MergedInto, Links: c.Links, Archived: c.Archived, Rule: c.Rule,
 	}
 	if err := tx.DeleteCaseTerms(id); err != nil {
 		return n, err

@@ -129,8 +129,9 @@ func TestRecordsWrittenBeforeNewFields(t *testing.T) {
 	c := &kp.Case{ID: 3, Subject: "x", Status: kp.StatusOpen, MergedInto: 9, Links: []kp.CaseID{4, 5}, OpenedBy: "kari@uio.no"}
 	full := encodeCase(c)
 	old := encodeCase(&kp.Case{ID: 3, Subject: "x", Status: kp.StatusOpen})
-	withoutArchived := old[:len(old)-1] // empty Archived is one byte
-	old = old[:len(old)-4]              // and MergedInto 0, no links, empty OpenedBy: one byte each
+	withoutRule := old[:len(old)-1]     // empty Rule is one byte
+	withoutArchived := old[:len(old)-2] // and empty Archived one more
+	old = old[:len(old)-5]              // and MergedInto 0, no links, empty OpenedBy: one byte each
 	got, err := decodeCase(full, 3)
 	if err != nil || got.MergedInto != 9 || !slices.Equal(got.Links, []kp.CaseID{4, 5}) || got.OpenedBy != "kari@uio.no" {
 		t.Fatalf("decodeCase(new) = %+v, %v", got, err)
@@ -141,6 +142,13 @@ func TestRecordsWrittenBeforeNewFields(t *testing.T) {
 	c.Archived = "2026/1234"
 	if got, err := decodeCase(encodeCase(c), 3); err != nil || got.Archived != "2026/1234" || got.OpenedBy != "kari@uio.no" {
 		t.Errorf("decodeCase(with Archived) = %+v, %v", got, err)
+	}
+	if got, err := decodeCase(withoutRule, 3); err != nil || got.Rule != "" || got.Subject != "x" {
+		t.Errorf("decodeCase(without Rule) = %+v, %v", got, err)
+	}
+	c.Rule = "team lms; subject ~ canvas"
+	if got, err := decodeCase(encodeCase(c), 3); err != nil || got.Rule != c.Rule || got.Archived != "2026/1234" {
+		t.Errorf("decodeCase(with Rule) = %+v, %v", got, err)
 	}
 	got, err = decodeCase(old, 3)
 	if err != nil || got.MergedInto != 0 || got.Links != nil || got.OpenedBy != "" || got.Subject != "x" {

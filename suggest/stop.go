@@ -1,9 +1,11 @@
 package suggest
 
+import "sync"
+
 // stopWords are words too common to tell one request from another:
 // bokmål, nynorsk and English function words, and the greetings and
 // courtesies of a mail. They are matched folded and unstemmed.
-var stopWords = func() map[string]bool {
+var stopWords = sync.OnceValue(func() map[string]bool {
 	m := make(map[string]bool)
 	for _, list := range []string{
 		// bokmål
@@ -18,7 +20,7 @@ var stopWords = func() map[string]bool {
 		}
 	}
 	return m
-}()
+})
 
 func splitFields(s string) []string {
 	var out []string

@@ -410,9 +410,10 @@ func (p *Prepared) add(out map[string]int, known Vocab, weight int) {
 	if known == nil {
 		return
 	}
+	stop := stopWords()
 	for _, c := range p.compounds {
 		for _, part := range splitAt(c.word, c.cuts, known, 0) {
-			if part != c.stem && !stopWords[part] {
+			if part != c.stem && !stop[part] {
 				out[part] += c.n * weight
 			}
 		}
@@ -431,11 +432,12 @@ func CaseTermsPrepared(subject, text *Prepared, known Vocab) map[string]int {
 // wordStem returns the stem of one folded word, or false for a stop
 // word, a number or a single letter.
 func wordStem(w string) (string, bool) {
-	if len(w) < 2 || stopWords[w] || allDigits(w) {
+	stop := stopWords()
+	if len(w) < 2 || stop[w] || allDigits(w) {
 		return "", false
 	}
 	st := Stem(w)
-	if len(st) < 2 || stopWords[st] {
+	if len(st) < 2 || stop[st] {
 		return "", false
 	}
 	return st, true

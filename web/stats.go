@@ -29,6 +29,16 @@ type statsPage struct {
 	Charts         statsCharts
 	Buckets        []string
 	Hist           []histRow
+	// Replay is the replay of routing by example, nil without one.
+	Replay *replayView
+}
+
+// replayView is the statistics page's line on routing by example.
+type replayView struct {
+	SuggestReplay
+	Percent string // share of Cases that was right, "75 %"
+	At      string // when it was replayed, "2026-11-30 15:40"
+	Current bool   // no change to the store since
 }
 
 type statsCharts struct {
@@ -237,6 +247,13 @@ func (d *dashboard) stats(w http.ResponseWriter, r *http.Request) {
 	p.Charts.PerWeek = barChart(d.tr(r, "Cases per week"), labels, []string{"new", "resolved"}, []string{"s-new", "s-res"}, news, resolved)
 	p.Charts.Backlog = barChart(d.tr(r, "Backlog at the end of each week"), labels, []string{"open or waiting"}, []string{"s-back"}, backlog)
 	p.Charts.Escalations = barChart(d.tr(r, "Escalated cases per week"), labels, []string{"escalated"}, []string{"s-esc"}, escalated)
+	if rp, at, current, ok := d.s.cachedReplay(); ok {
+		v := &replayView{SuggestReplay: rp, At: at.In(d.s.loc).Format("2006-01-02 15:04"), Current: current, Percent: "–"}
+		if rp.Cases > 0 {
+			v.Percent = strconv.FormatFloat(100*float64(rp.Right)/float64(rp.Cases), 'f', 0, 64) + " %"
+		}
+		p.Replay = v
+	}
 	p.Buckets = bucketNames(rep.HistBuckets)
 	for _, g := range rep.Teams {
 		row := histRow{Name: g.Name, Counts: g.FirstAnswerHist}

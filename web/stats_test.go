@@ -27,6 +27,9 @@ func statsReport(t testing.TB) ReportFunc {
 	req := func(i int) kp.Address { return kp.Address{Addr: fmt.Sprintf("r%d@student.example.no", i)} }
 	mk := func(id int, created time.Time, team string, answer time.Duration, resolved bool, esc bool) report.Input {
 		c := kp.Case{ID: kp.CaseID(id), Created: created, Team: team, Assignee: "per@uio.no", Requester: req(id), Status: kp.StatusOpen}
+		if team != "" {
+			c.Rule = "team " + team + `; subject ~ \bFS\b`
+		}
 		var msgs []kp.Message
 		if answer > 0 {
 			at := created.Add(answer)
@@ -52,7 +55,7 @@ func statsReport(t testing.TB) ReportFunc {
 	}
 	return func(from, to time.Time, team string) (*report.Report, error) {
 		return report.Compute(cases, report.Options{From: from, To: to, Team: team, Clock: clk,
-			RespondWithin: routing.BizDuration{Days: 2}, Now: t0}), nil
+			RespondWithin: routing.BizDuration{Days: 2}, Now: t0, Rules: []string{`team team-fs; subject ~ \bFS\b`}}), nil
 	}
 }
 
@@ -68,7 +71,9 @@ func TestStatsPageAndCSV(t *testing.T) {
 	}
 	for _, want := range []string{"<svg", "Cases per week", "Backlog at the end of each week", "Time to first answer per team",
 		"Escalated cases per week", "2026-W46", "2026-W47", "2026-W48", "team-fs", "team-lms", "student.example.no",
-		`href="/stats.csv?from=2026-11-09&amp;to=2026-11-29"`, "What the figures mean", `href="/stats"`} {
+		`href="/stats.csv?from=2026-11-09&amp;to=2026-11-29"`, "What the figures mean", `href="/stats"`,
+		`<td>1. <code>team team-fs; subject ~ \bFS\b</code></td><td>2</td>`,
+		`<td>(no longer configured) <code>team team-lms; subject ~ \bFS\b</code></td><td>1</td>`, `<td>No rule matched</td><td>1</td>`} {
 		if !strings.Contains(body, want) {
 			t.Errorf("/stats lacks %q", want)
 		}
@@ -84,6 +89,9 @@ func TestStatsPageAndCSV(t *testing.T) {
 	rows, err := csv.NewReader(strings.NewReader(body)).ReadAll()
 	if err != nil || len(rows) < 2 || rows[1][0] != "total" || rows[1][3] != "2" {
 		t.Fatalf("/stats.csv for team-fs = %q (%v)", body, err)
+	}
+	if !strings.Contains(body, "\nrule,team team-fs; subject ~ \\bFS\\b,1,2,") {
+		t.Errorf("/stats.csv lacks the rule row:\n%s", body)
 	}
 
 	if code, _, _ := get(t, h, "/stats?from=9.11.2026"); code != 400 {
@@ -188,5 +196,43 @@ func TestStatsCacheFollowsTheStore(t *testing.T) {
 	get(t, h, "/stats")
 	if calls != 3 {
 		t.Fatalf("after a write: reports computed = %d, want 3", calls)
+	}
+}
+
+// TestStatsSuggestReplay: the page shows the replay of routing by example;
+// it is replayed once while the store is unchanged, shown with its time
+// after a write, and replayed again once it is older than replayEvery.
+func TestStatsSuggestReplay(t *testing.T) {
+	st := openStore(t)
+	clk := &clock{t: t0}
+	calls := 0
+	h := newHandler(t, st, clk, func(o *Options) {
+		o.Report = statsReport(t)
+		o.SuggestReplay = func(n int) (SuggestReplay, error) {
+			calls++
+			if n != replayCases {
+				t.Errorf("replayed %d cases, want %d", n, replayCases)
+			}
+			return SuggestReplay{Cases: 200, Right: 150 + calls, NoSuggestion: 10}, nil
+		}
+	})
+	_, body, _ := get(t, h, "/stats")
+	if !strings.Contains(body, "Routing by example") || !strings.Contains(body, "for 151 (76 %); no suggestion for 10") {
+		t.Fatalf("/stats lacks the replay:\n%s", body)
+	}
+	get(t, h, "/stats")
+	if calls != 1 {
+		t.Fatalf("replays with the store unchanged = %d, want 1", calls)
+	}
+	addCase(t, st, kp.Case{Subject: "Ny", Requester: kp.Address{Addr: "ny@example.org"}, Created: t0, Updated: t0})
+	clk.Add(replayEvery / 2)
+	_, body, _ = get(t, h, "/stats")
+	if calls != 1 || !strings.Contains(body, "for 151 (76 %)") || !strings.Contains(body, "the store has changed since") {
+		t.Fatalf("after a write, within %s: %d replays, page:\n%s", replayEvery, calls, body)
+	}
+	clk.Add(replayEvery)
+	_, body, _ = get(t, h, "/stats")
+	if calls != 2 || !strings.Contains(body, "for 152 (76 %)") || strings.Contains(body, "the store has changed since") {
+		t.Fatalf("after %s: %d replays, page:\n%s", replayEvery, calls, body)
 	}
 }

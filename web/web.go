@@ -130,6 +130,9 @@ type Options struct {
 	// Report computes the figures of the statistics page (/stats);
 	// nil leaves the page out.
 	Report ReportFunc
+	// SuggestReplay replays routing by example on past cases for the
+	// statistics page; nil leaves that part out.
+	SuggestReplay SuggestReplayFunc
 	// Version is the running build's version, for kontaktpunkt_build_info.
 	Version string
 }
@@ -179,6 +182,8 @@ type server struct {
 
 	// reports caches the statistics page's and the histograms' reports.
 	reports reportCache
+	// replay caches the statistics page's replay of suggestions.
+	replay replayCache
 }
 
 // New returns the handler of every route. It fails when the options are

@@ -121,5 +121,14 @@ func printReportTables(w io.Writer, r *report.Report) error {
 		}
 		fmt.Fprintln(w)
 	}
+	fmt.Fprintln(w, "routing rules (new cases):")
+	for _, h := range r.Rules {
+		place := "-"
+		if h.Rule > 0 {
+			place = fmt.Sprint(h.Rule)
+		}
+		fmt.Fprintf(w, "  %s. %s: %d\n", place, h.Key, h.New)
+	}
+	fmt.Fprintf(w, "  %s: %d\n", report.NoRule, r.NoRule)
 	return nil
 }

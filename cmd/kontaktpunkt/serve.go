@@ -192,6 +192,15 @@ func (s *Server) Run(ctx context.Context) error {
 			Quotes:  s.Gateway.Templates.Trimmer(),
 			Version: buildVersion(),
 			Report:  s.Gateway.Report,
+			SuggestReplay: func(n int) (web.SuggestReplay, error) {
+				var r gateway.Replay
+				err := s.Store.View(func(tx *store.Tx) error {
+					var err error
+					r, err = gateway.ReplaySuggestions(tx, n)
+					return err
+				})
+				return web.SuggestReplay{Cases: r.Cases, Right: r.Right, NoSuggestion: r.NoSuggestion}, err
+			},
 			Actions: gateway.WebActions{Gateway: s.Gateway}, IsStaff: s.Gateway.Dir.IsStaff, FollowUpPlan: webPlan(s.Gateway),
 			Language: s.Gateway.Templates.Lang(),
 		})
