@@ -115,7 +115,7 @@ func eachToken(s string, fn func(tok []byte, start int) bool) {
 			b = append(b[:len(b)-1], "å"...)
 			continue
 		}
-		if unicode.Is(unicode.Mn, r) {
+		if r >= firstMn && unicode.Is(unicode.Mn, r) {
 			continue
 		}
 		// What Fold does, without a string for each letter.
@@ -123,14 +123,14 @@ func eachToken(s string, fn func(tok []byte, start int) bool) {
 			flush()
 			continue
 		}
-		r = unicode.ToLower(r)
+		r = toLower(r)
 		if f := foldLatin(r); f != "" {
 			if len(b)+len(f) <= cap(b) {
 				b = append(b, f...)
 			}
 			continue
 		}
-		if unicode.Is(unicode.Mn, r) {
+		if r >= firstMn && unicode.Is(unicode.Mn, r) {
 			flush()
 			continue
 		}
@@ -152,6 +152,21 @@ var foldTable = func() (t [foldEnd - foldFirst]string) {
 	}
 	return t
 }()
+
+// firstMn is the first nonspacing mark (combining grave accent): no rune
+// below it is in unicode.Mn.
+const firstMn = 0x300
+
+// toLower is unicode.ToLower with Latin-1 (æ, ø, å) answered at once.
+func toLower(r rune) rune {
+	if r < 0x100 && r >= 0x80 {
+		if r >= 0xc0 && r <= 0xde && r != 0xd7 {
+			return r + 0x20
+		}
+		return r
+	}
+	return unicode.ToLower(r)
+}
 
 // foldLatin is fold[r] without a map lookup.
 func foldLatin(r rune) string {
