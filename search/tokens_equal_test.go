@@ -148,3 +148,10 @@ func TestToLowerAndFirstMnAsUnicode(t *testing.T) {
 		}
 	}
 }
+
+func FuzzEachTokenAsWithFold(f *testing.F) {
+	for _, s := range []string{"Bjørn Müller", "a\u030as e\u0301", "Straße ŒUVRE İı", "\xff\xfeabc"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) { checkEachToken(t, "fuzz", s) })
+}
