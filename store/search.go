@@ -97,6 +97,24 @@ func (u *uniqueTokens) add(toks ...string) {
 	}
 }
 
+// addDistinct is add(toks...) for tokens distinct among themselves
+// (TextTokens): they are checked against those added before but not
+// added to the set, which stays small.
+func (u *uniqueTokens) addDistinct(toks []string) {
+	u.list = slices.Grow(u.list, min(len(toks), maxMessageTokens-len(u.list)))
+	for _, t := range toks {
+		if len(u.list) >= maxMessageTokens {
+			return
+		}
+		if t == "" || strings.IndexByte(t, 0) >= 0 {
+			continue
+		}
+		if _, ok := u.seen[t]; !ok {
+			u.list = append(u.list, t)
+		}
+	}
+}
+
 // addText adds the tokens of s.
 func (u *uniqueTokens) addText(s string) {
 	if u.seen == nil {
@@ -165,7 +183,7 @@ func (tx *Tx) givenTokens(text string) []string {
 }
 
 // messageTokensWith is messageTokens with the text's tokens given
-// (TextTokens), or found here when textTokens is nil.
+// (TextTokens, so distinct), or found here when textTokens is nil.
 func messageTokensWith(m *kp.Message, textTokens []string) []string {
 	var u uniqueTokens
 	for _, a := range m.To {
@@ -184,7 +202,7 @@ func messageTokensWith(m *kp.Message, textTokens []string) []string {
 		u.addText(a.Name)
 	}
 	if textTokens != nil {
-		u.add(textTokens...)
+		u.addDistinct(textTokens)
 		return u.list
 	}
 	text := m.Text

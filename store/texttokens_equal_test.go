@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	kp "kontaktpunkt"
 	"kontaktpunkt/internal/benchmail"
 	"kontaktpunkt/internal/testcorpus"
 	"kontaktpunkt/mailbox/mailmsg"
@@ -22,6 +23,16 @@ func addTextTokens(text string) []string {
 	var u uniqueTokens
 	u.addText(text)
 	return u.list
+}
+
+// checkMessageTokens compares a parsed message's index tokens found with
+// its text's tokens given (as ingest does) and found by the store.
+func checkMessageTokens(t *testing.T, name string, p *kp.Parsed) {
+	t.Helper()
+	m := &kp.Message{Direction: kp.In, From: p.From, To: p.To, Cc: p.Cc, Subject: p.Subject, Text: p.Text, Attachments: p.Attachments}
+	if got, want := messageTokensWith(m, TextTokens(m.Text)), messageTokens(m); !slices.Equal(got, want) {
+		t.Errorf("%s: with given text tokens %d tokens %.200q, found by the store %d %.200q", name, len(got), got, len(want), want)
+	}
 }
 
 func checkTextTokens(t *testing.T, name, text string) {
@@ -56,7 +67,8 @@ func TestTextTokensAsAddTextOnEdgeCases(t *testing.T) {
 
 // TestTextTokensAsAddTextOnRealisticMail compares the two on the texts
 // of the benchmark mail stream and of the shared corpus, and on the raw
-// bytes of both (text of any kind).
+// bytes of both (text of any kind); and a message's index tokens with
+// its text's tokens given and found.
 func TestTextTokensAsAddTextOnRealisticMail(t *testing.T) {
 	for i, raw := range benchmail.Generate(7, 400) {
 		p, err := mailmsg.Parse(raw)
@@ -64,6 +76,7 @@ func TestTextTokensAsAddTextOnRealisticMail(t *testing.T) {
 			t.Fatal(err)
 		}
 		checkTextTokens(t, "benchmail text", p.Text)
+		checkMessageTokens(t, "benchmail message", p)
 		if i%10 == 0 {
 			checkTextTokens(t, "benchmail raw", string(raw))
 		}
@@ -81,6 +94,7 @@ func TestTextTokensAsAddTextOnRealisticMail(t *testing.T) {
 		checkTextTokens(t, path, string(raw))
 		if p, err := mailmsg.Parse(raw); err == nil && p != nil {
 			checkTextTokens(t, path+" text", p.Text)
+			checkMessageTokens(t, path+" message", p)
 		}
 		return nil
 	})
