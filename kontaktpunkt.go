@@ -417,8 +417,13 @@ const (
 	OutFailed OutState = "failed" // permanent failure; staff were told
 )
 
-// Outbound is one message in the durable outbox. Raw holds the complete
-// message as it goes on the wire, so its Message-ID is fixed at queue time.
+// Outbound is one message in the durable outbox. Spec says what the
+// message is, decided in the transaction that queued it, with its
+// Message-ID and Date fixed there, so the bytes rendered from it outside
+// the transaction are the same every time (after a restart too). Raw holds
+// the complete message as it goes on the wire for mail queued before
+// specs existed; a message has one or the other until it is sent, and
+// neither after.
 type Outbound struct {
 	ID        uint64    `json:"id"`
 	Case      CaseID    `json:"case,omitempty"`
@@ -428,12 +433,36 @@ type Outbound struct {
 	To        []string  `json:"to"`   // envelope recipients
 	Subject   string    `json:"subject"`
 	Raw       []byte    `json:"-"`
+	Spec      *OutSpec  `json:"-"`
 	State     OutState  `json:"state"`
 	Attempts  int       `json:"attempts"`
 	NextTry   time.Time `json:"next_try"`
 	LastError string    `json:"last_error,omitempty"`
 	Queued    time.Time `json:"queued"`
 	Sent      time.Time `json:"sent,omitzero"`
+}
+
+// OutSpec is an outbound message before encoding: everything its bytes
+// are rendered from. It holds no time or random value that is not written
+// in it, so rendering is a pure function of it.
+type OutSpec struct {
+	From, ReplyTo Address
+	To, Cc        []Address
+	Subject, Text string
+	MessageID     string // canonical, without angle brackets
+	InReplyTo     string
+	References    []string
+	AutoSubmitted string
+	// Headers are extra header fields, written in key order.
+	Headers     map[string]string
+	Date        time.Time
+	Attachments []OutAttachment
+}
+
+// OutAttachment is one attachment an outbound message carries.
+type OutAttachment struct {
+	Name, ContentType string
+	Data              []byte
 }
 
 // LoopHeader is carried by every message the gateway sends; inbound mail

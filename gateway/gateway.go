@@ -46,6 +46,9 @@ type Gateway struct {
 	// Wake, if set, is called after a commit that queued outbound mail or
 	// changed follow-ups, so the workers look at once.
 	Wake func()
+
+	journal *sendJournal // the outbox's, opened on first use (sendloop.go); shared by copies
+	intake  *intakeState // IMAP deliveries in progress (intake.go)
 }
 
 // New builds a Gateway from a validated configuration.
@@ -53,7 +56,7 @@ func New(cfg *config.Config, st *store.Store, log *slog.Logger) (*Gateway, error
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	g := &Gateway{Store: st, Config: cfg, Now: time.Now, Log: log}
+	g := &Gateway{Store: st, Config: cfg, Now: time.Now, Log: log, journal: &sendJournal{}, intake: &intakeState{}}
 	var errs []error
 
 	g.Dir = &routing.Directory{Lead: cfg.Staff.Lead, Manager: cfg.Staff.Manager}

@@ -144,6 +144,13 @@ func (h *harness) outbox() []kp.Outbound {
 	}); err != nil {
 		h.t.Fatal(err)
 	}
+	for i := range list { // the bytes as they would be sent
+		raw, err := render(&list[i])
+		if err != nil {
+			h.t.Fatal(err)
+		}
+		list[i].Raw = raw
+	}
 	return list
 }
 

@@ -5,6 +5,8 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"sync"
+	"time"
 
 	kp "kontaktpunkt"
 	"kontaktpunkt/mailbox/imapintake"
@@ -33,6 +35,8 @@ func (s sink) Cursor(ctx context.Context, mbox string) (kp.Cursor, bool, error) 
 }
 
 func (s sink) Deliver(ctx context.Context, cur kp.Cursor, msgs []imapintake.Fetched) ([]imapintake.Disposition, error) {
+	s.g.intake.begin()
+	defer s.g.intake.end()
 	items := make([]Item, len(msgs))
 	for i, m := range msgs {
 		items[i] = Item{Source: fmt.Sprintf("imap:%s/%d/%d", cur.Mailbox, cur.UIDValidity, m.UID), Raw: m.Raw, Oversize: m.Oversize}
@@ -152,4 +156,44 @@ func prefixAll(p string, list []string) []string {
 		out[i] = p + s
 	}
 	return out
+}
+
+// intakeState tells the outbox worker whether IMAP mail is coming in: a
+// delivery is running, or one ended less than intakeQuiet ago (the poller
+// delivers a backlog batch after batch, the next fetched while one is
+// committed).
+type intakeState struct {
+	mu      sync.Mutex
+	running int
+	lastEnd time.Time
+}
+
+// intakeQuiet is how long after a delivery the intake counts as busy.
+const intakeQuiet = 500 * time.Millisecond
+
+func (s *intakeState) begin() {
+	s.mu.Lock()
+	s.running++
+	s.mu.Unlock()
+}
+
+func (s *intakeState) end() {
+	s.mu.Lock()
+	s.running--
+	s.lastEnd = time.Now()
+	s.mu.Unlock()
+}
+
+// busyFor returns how much longer the intake counts as busy at least; 0
+// when it is quiet.
+func (s *intakeState) busyFor() time.Duration {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.running > 0 {
+		return intakeQuiet
+	}
+	if s.lastEnd.IsZero() {
+		return 0
+	}
+	return max(0, intakeQuiet-time.Since(s.lastEnd))
 }

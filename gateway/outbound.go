@@ -296,17 +296,20 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 	// relays too, so two ticket systems cannot talk to each other forever.
 	headers["X-Auto-Response-Suppress"] = "All"
 	from := g.headerFrom(contact, replyTo, to, cc)
-	raw, err := mailmsg.Compose(mailmsg.OutMail{
+	// The mail is decided here and rendered outside the transaction
+	// (render, when it is sent): the spec fixes everything its bytes
+	// depend on.
+	spec := &kp.OutSpec{
 		From: from, To: to, Cc: cc, ReplyTo: replyTo, Subject: subject, Text: body,
 		MessageID: id, InReplyTo: c.LastMessageID, References: refs,
-		AutoSubmitted: autoSubmitted, Headers: headers, Date: now, Attachments: att,
-	})
-	if err != nil {
-		return fmt.Errorf("composing %s mail for case %d: %w", kind, c.ID, err)
+		AutoSubmitted: autoSubmitted, Headers: headers, Date: now,
 	}
 	var listed []kp.Attachment
+	size := int64(len(body))
 	for _, a := range att {
 		listed = append(listed, kp.Attachment{Name: a.Name, ContentType: a.ContentType, Size: int64(len(a.Data))})
+		spec.Attachments = append(spec.Attachments, kp.OutAttachment{Name: a.Name, ContentType: a.ContentType, Data: a.Data})
+		size += int64(len(a.Data))
 	}
 	var rcpts []string
 	for _, a := range append(append([]kp.Address{}, to...), cc...) {
@@ -314,14 +317,16 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 	}
 	ob := &kp.Outbound{
 		Case: c.ID, Kind: kind, MessageID: id, From: kp.NormAddr(contact.Addr), To: rcpts,
-		Subject: subject, Raw: raw, State: kp.OutQueued, NextTry: now, Queued: now,
+		Subject: subject, Spec: spec, State: kp.OutQueued, NextTry: now, Queued: now,
 	}
 	if err := tx.Enqueue(ob); err != nil {
 		return fmt.Errorf("queueing %s mail for case %d: %w", kind, c.ID, err)
 	}
+	// Size is that of the text and attachments: the encoded bytes do not
+	// exist yet.
 	m := &kp.Message{
 		ID: id, Case: c.ID, Direction: kp.Out, Class: kp.ClassHuman, Kind: kind, From: from,
-		To: to, Cc: cc, Subject: subject, Date: now, Received: now, Text: body, Size: int64(len(raw)),
+		To: to, Cc: cc, Subject: subject, Date: now, Received: now, Text: body, Size: size,
 		Attachments: listed,
 	}
 	if err := tx.PutMessage(m, nil); err != nil {
@@ -493,20 +498,17 @@ func (g *Gateway) queueLoose(tx *store.Tx, kind string, to []kp.Address, subject
 	contact := kp.Address{Name: g.Config.Contact.Name, Addr: g.Config.Contact.Address}
 	_, domain, _ := strings.Cut(contact.Addr, "@")
 	id := mailmsg.NewMessageID(domain)
-	raw, err := mailmsg.Compose(mailmsg.OutMail{
+	spec := &kp.OutSpec{
 		From: contact, To: to, ReplyTo: contact, Subject: subject, Text: body, MessageID: id,
 		AutoSubmitted: "auto-generated", Date: now,
 		Headers: map[string]string{kp.LoopHeader: kp.NormAddr(contact.Addr), "X-Auto-Response-Suppress": "All"},
-	})
-	if err != nil {
-		return fmt.Errorf("composing %s mail: %w", kind, err)
 	}
 	var rcpts []string
 	for _, a := range to {
 		rcpts = append(rcpts, a.Addr)
 	}
 	ob := &kp.Outbound{Kind: kind, MessageID: id, From: kp.NormAddr(contact.Addr), To: rcpts, Subject: subject,
-		Raw: raw, State: kp.OutQueued, NextTry: now, Queued: now}
+		Spec: spec, State: kp.OutQueued, NextTry: now, Queued: now}
 	if err := tx.Enqueue(ob); err != nil {
 		return fmt.Errorf("queueing %s mail: %w", kind, err)
 	}
@@ -536,4 +538,32 @@ func (o *outbox) assignWith(c *kp.Case, except, author, message string) {
 	}
 	o.send(c, "assign", o.g.assigneeAddrs(c, except), nil, "auto-generated", d)
 	o.attach, o.omitted = saved, savedOmitted
+}
+
+// render returns the bytes of outbound message o as they go on the wire:
+// its Raw bytes when it was queued with them, else its Spec composed. The
+// same spec gives the same bytes, however often and whenever it is
+// rendered. An error wraps mailmsg.ErrCompose: the spec can never become a
+// message.
+func render(o *kp.Outbound) ([]byte, error) {
+	if o.Spec == nil {
+		if o.Raw == nil {
+			return nil, fmt.Errorf("outbound %d: nothing to send: %w", o.ID, mailmsg.ErrCompose)
+		}
+		return o.Raw, nil
+	}
+	s := o.Spec
+	m := mailmsg.OutMail{
+		From: s.From, To: s.To, Cc: s.Cc, ReplyTo: s.ReplyTo, Subject: s.Subject, Text: s.Text,
+		MessageID: s.MessageID, InReplyTo: s.InReplyTo, References: s.References,
+		AutoSubmitted: s.AutoSubmitted, Headers: s.Headers, Date: s.Date,
+	}
+	for _, a := range s.Attachments {
+		m.Attachments = append(m.Attachments, mailmsg.Attached{Name: a.Name, ContentType: a.ContentType, Data: a.Data})
+	}
+	raw, err := mailmsg.Compose(m)
+	if err != nil {
+		return nil, fmt.Errorf("composing %s mail %d: %w", o.Kind, o.ID, err)
+	}
+	return raw, nil
 }

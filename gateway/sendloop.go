@@ -6,9 +6,11 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"strings"
+	"sync"
 	"time"
 
 	kp "kontaktpunkt"
+	"kontaktpunkt/mailbox/mailmsg"
 	"kontaktpunkt/mailbox/smtpclient"
 	"kontaktpunkt/store"
 )
@@ -48,9 +50,17 @@ func backoff(n int) time.Duration {
 // sendResult is the outcome of one attempt, applied in one transaction
 // after the network work is done.
 type sendResult struct {
-	id   uint64
-	err  error
-	took time.Duration // how long the send took
+	id    uint64
+	msgID string
+	err   error
+	took  time.Duration // how long the send took
+	owed  bool          // its token is given back once it is committed
+	// replayed: a send found in the journal at start, sent at at; idHash
+	// is the hash of its Message-ID. It is recorded only when the
+	// outbound message is still queued and has that Message-ID.
+	replayed bool
+	idHash   uint64
+	at       time.Time
 }
 
 // SendDue sends every outbound message due now and records the outcomes.
@@ -58,6 +68,12 @@ type sendResult struct {
 // messages are ever sent without their outcome on disk, so a crash sends
 // at most that many twice after the restart, and loses none.
 func (g *Gateway) SendDue(ctx context.Context, s Sender) (int, error) {
+	// Sends journaled before a stop are recorded before anything is read
+	// as due.
+	j, err := g.sendJournal()
+	if err != nil {
+		return 0, fmt.Errorf("outbox: %w", err)
+	}
 	sent := 0
 	for {
 		var due []kp.Outbound
@@ -74,7 +90,7 @@ func (g *Gateway) SendDue(ctx context.Context, s Sender) (int, error) {
 		}
 		// Every outcome of this batch is committed before the next read,
 		// which would otherwise see unrecorded messages as still due.
-		n, err := g.sendRecorded(ctx, s, due)
+		n, err := g.sendRecorded(ctx, s, j, due)
 		sent += n
 		if err != nil {
 			return sent, err
@@ -85,44 +101,33 @@ func (g *Gateway) SendDue(ctx context.Context, s Sender) (int, error) {
 	}
 }
 
-// sendRecorded sends due in order while a second goroutine commits the
-// outcomes in groups. A token is taken before each send and given back
-// once its outcome is committed; with maxUnrecorded tokens, no more than
-// that many sends are ever unrecorded. It returns when every outcome of
-// the sends made is committed, or recording failed (then no further
-// message is sent).
-func (g *Gateway) sendRecorded(ctx context.Context, s Sender, due []kp.Outbound) (int, error) {
+// sendRecorded sends due in order while other goroutines record the
+// outcomes. A token is taken before each send and given back once its
+// outcome is durable; with maxUnrecorded tokens, no more than that many
+// sends are ever unrecorded. A successful send is durable once it is in
+// the send journal (one small write and fdatasync, for the sends that
+// finished meanwhile together); the journal's sends are then folded into
+// the store in large groups, off the path of the tokens. A failure is
+// durable once it is committed to the store. It returns when every
+// outcome of the sends made is in the store, or recording failed (then
+// no further message is sent).
+func (g *Gateway) sendRecorded(ctx context.Context, s Sender, j *store.SendJournal, due []kp.Outbound) (int, error) {
 	tokens := make(chan struct{}, maxUnrecorded)
 	results := make(chan sendResult, maxUnrecorded)
-	failed := make(chan struct{}) // closed when recording failed
-	recorded := make(chan error, 1)
-	go func() {
-		var err error
-		var pace recordPace
-		group := make([]sendResult, 0, maxUnrecorded)
-		for {
-			group = gather(results, group[:0], pace.wait)
-			if len(group) == 0 {
-				break // results closed and drained
-			}
-			if err != nil {
-				continue // the sender is stopping; its tokens stay taken
-			}
-			start := time.Now()
-			if err = g.recordSendsSafely(group); err != nil {
-				close(failed)
-				continue
-			}
-			pace.committed(time.Since(start), group)
-			for range group {
-				<-tokens
-			}
-		}
-		recorded <- err
-	}()
+	folds := make(chan sendResult, len(due)) // never blocks: one outcome per message
+	failed := make(chan struct{})            // closed when recording failed
+	var failOnce sync.Once
+	fail := func() { failOnce.Do(func() { close(failed) }) }
+	journaled, folded := make(chan error, 1), make(chan error, 1)
+	go func() { journaled <- g.journalSends(j, results, folds, tokens, fail) }()
+	go func() { folded <- g.foldSends(folds, tokens, fail) }()
 
+	// The bytes are rendered on another goroutine, a few messages ahead
+	// of the connection, so the relay does not wait for the encoding.
+	stop := make(chan struct{})
+	ready := renderAhead(due, stop)
 	sent := 0
-	for _, o := range due {
+	for r := range ready {
 		if ctx.Err() != nil || !acquire(tokens, failed) {
 			break
 		}
@@ -131,21 +136,199 @@ func (g *Gateway) sendRecorded(ctx context.Context, s Sender, due []kp.Outbound)
 		// giving up then would send it twice after a restart. The Sender's
 		// own timeout bounds the wait.
 		start := time.Now()
-		err := s.Send(context.WithoutCancel(ctx), o.From, o.To, o.Raw)
-		results <- sendResult{id: o.ID, err: err, took: time.Since(start)} // never blocks: the tokens bound what is pending
+		err := r.err
+		if err == nil {
+			err = s.Send(context.WithoutCancel(ctx), r.o.From, r.o.To, r.raw)
+		}
+		results <- sendResult{id: r.o.ID, msgID: r.o.MessageID, err: err, took: time.Since(start)} // never blocks: the tokens bound what is pending
 		if err == nil {
 			sent++
 		}
 	}
+	close(stop)
 	close(results)
-	return sent, <-recorded
+	jerr, ferr := <-journaled, <-folded
+	if jerr == nil && ferr == nil && j != nil {
+		// Every journaled send is in the store now.
+		ferr = j.Reset()
+	}
+	return sent, errors.Join(jerr, ferr)
 }
 
-// gather appends to group the outcomes waiting in results, and waits for
-// more while wait says so, up to
-// maxUnrecorded. It returns an empty group only once results is closed
-// and drained.
-func gather(results <-chan sendResult, group []sendResult, wait func(n int) bool) []sendResult {
+// journalSends takes the outcomes from results as they come: successes
+// are written to the journal together and their tokens given back; every
+// outcome then goes on to folds, failures (and, without a journal,
+// successes too) owing their token until they are committed. After an
+// error nothing more is journaled, and the tokens of what follows stay
+// taken, so the sender stops.
+func (g *Gateway) journalSends(j *store.SendJournal, results <-chan sendResult, folds chan<- sendResult, tokens <-chan struct{}, fail func()) error {
+	defer close(folds)
+	var err error
+	group := make([]sendResult, 0, maxUnrecorded)
+	var recs []store.JournaledSend
+	for {
+		group = gather(results, group[:0])
+		if len(group) == 0 {
+			return err
+		}
+		recs = recs[:0]
+		if j != nil && err == nil {
+			now := g.now()
+			for _, r := range group {
+				if r.err == nil {
+					recs = append(recs, store.JournaledSend{ID: r.id, IDHash: store.MessageIDHash(r.msgID), Sent: now})
+				}
+			}
+			if err = j.Append(recs); err != nil {
+				err = fmt.Errorf("recording sends: %w", err)
+				fail()
+			}
+		}
+		for _, r := range group {
+			r.owed = j == nil || err != nil || r.err != nil
+			if !r.owed {
+				<-tokens
+			}
+			folds <- r
+		}
+	}
+}
+
+// foldLimit is the most outcomes committed to the store at once.
+const foldLimit = 256
+
+// foldSends commits the outcomes from folds to the store, up to
+// foldLimit at once, and gives back the tokens they owe. Journaled sends
+// owe nothing and wait for more (one commit per batch of due mail); an
+// outcome that owes its token is committed with what has come as soon as
+// nothing more is waiting. After an error nothing more is committed; owed
+// tokens stay taken, so the sender stops.
+func (g *Gateway) foldSends(folds <-chan sendResult, tokens <-chan struct{}, fail func()) error {
+	var err error
+	group := make([]sendResult, 0, foldLimit)
+	for {
+		group = group[:0]
+		owed := false
+		r, ok := <-folds
+		for ok {
+			group = append(group, r)
+			owed = owed || r.owed
+			if len(group) == foldLimit {
+				break
+			}
+			if owed {
+				select {
+				case r, ok = <-folds:
+					continue
+				default:
+				}
+				break
+			}
+			r, ok = <-folds
+		}
+		if len(group) == 0 {
+			return err
+		}
+		if err != nil {
+			continue
+		}
+		if err = g.recordSendsSafely(group); err != nil {
+			fail()
+			continue
+		}
+		for _, r := range group {
+			if r.owed {
+				<-tokens
+			}
+		}
+	}
+}
+
+// sendJournal is the outbox's journal beside the store file, opened on
+// first use. Sends a crash left in it are folded into the store first. It
+// is nil for a store without a file name; outcomes are then committed one
+// group at a time before their tokens are given back.
+func (g *Gateway) sendJournal() (*store.SendJournal, error) {
+	g.journal.mu.Lock()
+	defer g.journal.mu.Unlock()
+	if g.journal.j == nil {
+		if g.Store.Path() == "" {
+			return nil, nil
+		}
+		j, err := store.OpenSendJournal(g.Store.Path()+".sent", false)
+		if err != nil {
+			return nil, err
+		}
+		g.journal.j = j
+	}
+	j := g.journal.j
+	pending, err := j.Pending()
+	if err != nil || len(pending) == 0 {
+		return j, err
+	}
+	results := make([]sendResult, len(pending))
+	for i, p := range pending {
+		results[i] = sendResult{id: p.ID, idHash: p.IDHash, replayed: true, at: p.Sent}
+	}
+	if err := g.recordSends(results); err != nil {
+		return nil, err
+	}
+	g.Log.Info("outbox: sends journaled before a stop recorded", "count", len(pending))
+	return j, j.Reset()
+}
+
+// sendJournal holds a Gateway's send journal.
+type sendJournal struct {
+	mu sync.Mutex
+	j  *store.SendJournal
+}
+
+// rendered is one due message with its bytes, or why it has none.
+type rendered struct {
+	o   *kp.Outbound
+	raw []byte
+	err error
+}
+
+// renderAheadN is the most messages rendered and not yet sent.
+const renderAheadN = 8
+
+// renderAhead renders due in order on a goroutine of its own, at most
+// renderAheadN messages ahead of the reader, until due is done or stop is
+// closed. A message that cannot be rendered comes with the error, so its
+// failure is recorded like a refusal.
+func renderAhead(due []kp.Outbound, stop <-chan struct{}) <-chan rendered {
+	out := make(chan rendered, renderAheadN)
+	go func() {
+		defer close(out)
+		for i := range due {
+			r := rendered{o: &due[i]}
+			r.raw, r.err = renderSafely(&due[i])
+			select {
+			case out <- r:
+			case <-stop:
+				return
+			}
+		}
+	}()
+	return out
+}
+
+// renderSafely is render with a panic turned into an error, on the render
+// goroutine.
+func renderSafely(o *kp.Outbound) (raw []byte, err error) {
+	defer func() {
+		if v := recover(); v != nil {
+			err = fmt.Errorf("rendering outbound %d: panic: %v: %w", o.ID, v, mailmsg.ErrCompose)
+		}
+	}()
+	return render(o)
+}
+
+// gather appends to group the outcomes waiting in results, at least one
+// and at most maxUnrecorded. It returns an empty group only once results
+// is closed and drained.
+func gather(results <-chan sendResult, group []sendResult) []sendResult {
 	r, ok := <-results
 	for ok {
 		group = append(group, r)
@@ -155,47 +338,10 @@ func gather(results <-chan sendResult, group []sendResult, wait func(n int) bool
 		select {
 		case r, ok = <-results:
 		default:
-			if !wait(len(group)) {
-				return group
-			}
-			r, ok = <-results
+			return group
 		}
 	}
 	return group
-}
-
-// recordPace decides how many outcomes to gather before a commit.
-// Commits run one at a time, and while a group is being committed only
-// maxUnrecorded minus its size can be sent. Groups of half the window let
-// sending and committing alternate without either waiting, which is best
-// unless sending is much faster than a commit: then the disk sets the pace
-// and full groups (four mails per fsync instead of two) are faster.
-type recordPace struct {
-	send, commit time.Duration // moving averages
-}
-
-// wait reports whether to wait for more outcomes with n in hand.
-func (p *recordPace) wait(n int) bool {
-	target := maxUnrecorded / 2
-	if maxUnrecorded*p.send < p.commit {
-		target = maxUnrecorded
-	}
-	return n < target
-}
-
-// committed takes the time one commit of group took into the averages.
-func (p *recordPace) committed(took time.Duration, group []sendResult) {
-	avg := func(a *time.Duration, x time.Duration) {
-		if *a == 0 {
-			*a = x
-		} else {
-			*a += (x - *a) / 4
-		}
-	}
-	avg(&p.commit, took)
-	for _, r := range group {
-		avg(&p.send, r.took)
-	}
 }
 
 // acquire waits for a free token and reports whether sending may go on
@@ -236,8 +382,16 @@ func (g *Gateway) recordSends(results []sendResult) error {
 		queued = false
 		for _, r := range results {
 			o, err := tx.Outbound(r.id)
+			if r.replayed && (errors.Is(err, store.ErrNotFound) || err == nil &&
+				(o.State != kp.OutQueued || store.MessageIDHash(o.MessageID) != r.idHash)) {
+				continue // recorded before the stop, or not this message
+			}
 			if err != nil {
 				return fmt.Errorf("outbound %d: %w", r.id, err)
+			}
+			sentAt := now
+			if r.replayed {
+				sentAt = r.at
 			}
 			o.Attempts++
 			var re *smtpclient.RecipientErrors
@@ -268,7 +422,7 @@ func (g *Gateway) recordSends(results []sendResult) error {
 			}
 			switch {
 			case r.err == nil:
-				o.State, o.Sent, o.LastError = kp.OutSent, now, ""
+				o.State, o.Sent, o.LastError = kp.OutSent, sentAt, ""
 				if err := tx.AddCounter("outbound_sent", 1); err != nil {
 					return err
 				}
@@ -341,10 +495,37 @@ func (g *Gateway) deliveryFailed(tx *store.Tx, o *kp.Outbound, failed []string, 
 	return out.queued > 0, nil
 }
 
-// RunOutbox sends due mail until ctx ends: at once when woken, else when the
-// next retry is due, and at least every minute.
+// maxIntakeYield is the longest the outbox worker waits for the IMAP
+// intake to go quiet before it sends what is due.
+const maxIntakeYield = 30 * time.Second
+
+// yieldToIntake waits while IMAP mail is coming in, at most
+// maxIntakeYield: on two cores, sending while a backlog is taken in
+// halves the intake's speed, and the acknowledgements it queued go out
+// as soon as it is through (or every maxIntakeYield of a long backlog).
+func (g *Gateway) yieldToIntake(ctx context.Context) {
+	deadline := time.Now().Add(maxIntakeYield)
+	for {
+		wait := min(g.intake.busyFor(), time.Until(deadline))
+		if wait <= 0 {
+			return
+		}
+		t := time.NewTimer(wait)
+		select {
+		case <-ctx.Done():
+			t.Stop()
+			return
+		case <-t.C:
+		}
+	}
+}
+
+// RunOutbox sends due mail until ctx ends: at once when woken (once the
+// IMAP intake is quiet, see yieldToIntake), else when the next retry is
+// due, and at least every minute.
 func (g *Gateway) RunOutbox(ctx context.Context, s Sender, wake <-chan struct{}) error {
 	return g.runLoop(ctx, wake, func() error {
+		g.yieldToIntake(ctx)
 		if _, err := g.SendDue(ctx, s); err != nil {
 			g.Log.Error("outbox", "err", err)
 		}

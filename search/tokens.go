@@ -108,6 +108,22 @@ func eachToken(s string, fn func(tok []byte, start int) bool) {
 			}
 			continue
 		}
+		if c >= 0xc2 && c < 0xc6 && i+1 < len(s) && s[i+1]&0xc0 == 0x80 {
+			// U+0080 to U+017F (Latin-1 and Latin Extended-A, where
+			// Norwegian and most European letters are): from the table.
+			r := rune(c&0x1f)<<6 | rune(s[i+1]&0x3f)
+			i += 2
+			f := latinFold[r-0x80]
+			if f == "" {
+				flush()
+				continue
+			}
+			if len(b)+len(f) > cap(b) {
+				continue // past MaxToken anyway
+			}
+			b = append(b, f...)
+			continue
+		}
 		r, n := utf8.DecodeRuneInString(s[i:])
 		i += n
 		if r == '\u030a' && len(b) > 0 && b[len(b)-1] == 'a' {
@@ -123,7 +139,7 @@ func eachToken(s string, fn func(tok []byte, start int) bool) {
 			flush()
 			continue
 		}
-		r = toLower(r)
+		r = unicode.ToLower(r)
 		if f := foldLatin(r); f != "" {
 			if len(b)+len(f) <= cap(b) {
 				b = append(b, f...)
@@ -153,20 +169,17 @@ var foldTable = func() (t [foldEnd - foldFirst]string) {
 	return t
 }()
 
+// latinFold is Fold of U+0080 to U+017F, looked up without a map.
+var latinFold = func() (t [0x100]string) {
+	for r := rune(0x80); r < 0x180; r++ {
+		t[r-0x80] = Fold(r)
+	}
+	return t
+}()
+
 // firstMn is the first nonspacing mark (combining grave accent): no rune
 // below it is in unicode.Mn.
 const firstMn = 0x300
-
-// toLower is unicode.ToLower with Latin-1 (æ, ø, å) answered at once.
-func toLower(r rune) rune {
-	if r < 0x100 && r >= 0x80 {
-		if r >= 0xc0 && r <= 0xde && r != 0xd7 {
-			return r + 0x20
-		}
-		return r
-	}
-	return unicode.ToLower(r)
-}
 
 // foldLatin is fold[r] without a map lookup.
 func foldLatin(r rune) string {

@@ -94,3 +94,18 @@ func FuzzTokens(f *testing.F) {
 		}
 	})
 }
+
+// TestTokensLatinTableAgreesWithFold: the letters of U+0080 to U+017F
+// (looked up in a table) fold in words as Fold says.
+func TestTokensLatinTableAgreesWithFold(t *testing.T) {
+	for r := rune(0x80); r < 0x180; r++ {
+		got := Tokens("x" + string(r) + "y")
+		want := []string{"x", "y"}
+		if f := Fold(r); f != "" {
+			want = []string{"x" + f + "y"}
+		}
+		if !slices.Equal(got, want) {
+			t.Errorf("%U: %q, want %q", r, got, want)
+		}
+	}
+}

@@ -216,7 +216,7 @@ func (tx *Tx) checkIndexes() []error {
 	}
 
 	// Outbox.
-	nOut, nOutID, nQueued, nOutRaw := 0, 0, 0, 0
+	nOut, nOutID, nQueued, nOutRaw, nOutSpec := 0, 0, 0, 0, 0
 	perState := map[kp.OutState]int64{}
 	_ = tx.b(bucketOut).ForEach(func(k, v []byte) error {
 		nOut++
@@ -246,6 +246,18 @@ func (tx *Tx) checkIndexes() []error {
 				c.add("outbound %d: sent but raw bytes kept", id)
 			}
 		}
+		if v := tx.b(bucketOutSpec).Get(k); v != nil {
+			nOutSpec++
+			if o.State == kp.OutSent {
+				c.add("outbound %d: sent but spec kept", id)
+			}
+			if has(bucketOutRaw, k) {
+				c.add("outbound %d: both a spec and raw bytes", id)
+			}
+			if _, err := tx.outSpec(v, id); err != nil {
+				c.add("%w", err)
+			}
+		}
 		if o.MessageID != "" {
 			nOutID++
 			if e, ok, err := tx.lookupID(o.MessageID); err != nil || !ok || e.outID != id {
@@ -265,6 +277,9 @@ func (tx *Tx) checkIndexes() []error {
 	}
 	if n := count(bucketOutRaw); n != nOutRaw {
 		c.add("out_raw: %d entries, %d with a record", n, nOutRaw)
+	}
+	if n := count(bucketOutSpec); n != nOutSpec {
+		c.add("out_spec: %d entries, %d with a record", n, nOutSpec)
 	}
 	for _, s := range []kp.OutState{kp.OutQueued, kp.OutSent, kp.OutFailed} {
 		if n, err := tx.stat(outStatKey(s)); err != nil || n != perState[s] {

@@ -318,6 +318,14 @@ func (s *Store) Forget(addr string, o ForgetOptions) (ForgetReport, error) {
 		f.needles = append(f.needles, local)
 	}
 
+	if !o.DryRun {
+		// The full-text index's log of recent transactions holds tokens
+		// in its values: merged into the posting blocks first, every
+		// token naming the person is a key the plan below can rewrite.
+		if err := s.Update(func(tx *Tx) error { return tx.mergeSearchLog(nil) }); err != nil {
+			return rep, fmt.Errorf("forget: %w", err)
+		}
+	}
 	t0 := time.Now()
 	var plan *forgetPlan
 	err := s.View(func(tx *Tx) error {
@@ -701,6 +709,27 @@ func (tx *Tx) casesWithWords(s string) ([]kp.CaseID, bool, error) {
 	return intersect(lists), true, nil
 }
 
+// intersect returns the ids in every one of lists (each ascending),
+// starting from the shortest.
+func intersect(lists [][]kp.CaseID) []kp.CaseID {
+	slices.SortFunc(lists, func(a, b []kp.CaseID) int { return len(a) - len(b) })
+	out := slices.Clone(lists[0])
+	for _, l := range lists[1:] {
+		n, j := 0, 0
+		for _, id := range out {
+			for j < len(l) && l[j] < id {
+				j++
+			}
+			if j < len(l) && l[j] == id {
+				out[n] = id
+				n++
+			}
+		}
+		out = out[:n]
+	}
+	return out
+}
+
 // assignedTo returns the cases assigned to a normalised address.
 func (tx *Tx) assignedTo(addr string) []kp.CaseID {
 	prefix := appendLstr(nil, addr)
@@ -1010,7 +1039,7 @@ func (s *Store) forgetWrites(f *forgetter, plan *forgetPlan, o ForgetOptions, re
 		if err := tx.indexOutbound(old, &ob, id); err != nil {
 			return err
 		}
-		return tx.b(bucketOutRaw).Delete(u64(id))
+		return tx.dropOutBytes(u64(id))
 	}); err != nil {
 		return err
 	}

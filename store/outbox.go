@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"time"
 
 	kp "kontaktpunkt"
@@ -19,7 +20,8 @@ func outStateKey(s kp.OutState, id uint64) []byte {
 
 func outStatKey(s kp.OutState) []byte { return []byte("out/" + string(s)) }
 
-// Enqueue stores a new outbound message with its Raw bytes and assigns
+// Enqueue stores a new outbound message with its Spec (or Raw bytes),
+// both compressed, and assigns
 // o.ID. An empty State becomes OutQueued. o.MessageID is entered in the
 // Message-ID index with o.Case, so replies to it thread; it fails with
 // ErrDuplicate when another outbound message has the same Message-ID.
@@ -55,6 +57,11 @@ func (tx *Tx) Enqueue(o *kp.Outbound) error {
 	}
 	if o.Raw != nil {
 		if err := tx.b(bucketOutRaw).Put(key, tx.codec.pack(o.Raw, true)); err != nil {
+			return fmt.Errorf("queueing mail %d: %w", id, err)
+		}
+	}
+	if o.Spec != nil {
+		if err := tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(o.Spec), true)); err != nil {
 			return fmt.Errorf("queueing mail %d: %w", id, err)
 		}
 	}
@@ -122,21 +129,109 @@ func (tx *Tx) outbound(id uint64, raw bool) (*kp.Outbound, error) {
 				return nil, fmt.Errorf("outbound %d: raw: %w", id, err)
 			}
 		}
+		if v := tx.b(bucketOutSpec).Get(key); v != nil {
+			if o.Spec, err = tx.outSpec(v, id); err != nil {
+				return nil, err
+			}
+		}
 	}
 	return o, nil
 }
 
-// Outbound returns outbound message id with its Raw bytes (nil once it
-// was sent), or ErrNotFound.
+func (tx *Tx) outSpec(v []byte, id uint64) (*kp.OutSpec, error) {
+	p, err := tx.codec.unpack(v)
+	if err != nil {
+		return nil, fmt.Errorf("outbound %d: spec: %w", id, err)
+	}
+	s, err := decodeOutSpec(p)
+	if err != nil {
+		return nil, fmt.Errorf("outbound %d: %w", id, err)
+	}
+	return s, nil
+}
+
+// encodeOutSpec returns the record of s. New fields go at the end, read
+// with d.more().
+func encodeOutSpec(s *kp.OutSpec) []byte {
+	n := 512 + len(s.Text)
+	for _, a := range s.Attachments {
+		n += len(a.Data) + 64
+	}
+	e := enc{b: make([]byte, 0, n)}
+	e.b = append(e.b, recordFormat)
+	e.addr(s.From)
+	e.addr(s.ReplyTo)
+	e.addrs(s.To)
+	e.addrs(s.Cc)
+	e.str(s.Subject)
+	e.str(s.Text)
+	e.str(s.MessageID)
+	e.str(s.InReplyTo)
+	e.strs(s.References)
+	e.str(s.AutoSubmitted)
+	keys := make([]string, 0, len(s.Headers))
+	for k := range s.Headers {
+		keys = append(keys, k)
+	}
+	slices.Sort(keys)
+	e.uvarint(uint64(len(keys)))
+	for _, k := range keys {
+		e.str(k)
+		e.str(s.Headers[k])
+	}
+	e.time(s.Date)
+	e.uvarint(uint64(len(s.Attachments)))
+	for _, a := range s.Attachments {
+		e.str(a.Name)
+		e.str(a.ContentType)
+		e.str(string(a.Data))
+	}
+	return e.b
+}
+
+func decodeOutSpec(b []byte) (*kp.OutSpec, error) {
+	d := dec{b: b}
+	d.header("outbound spec")
+	s := &kp.OutSpec{}
+	s.From = d.addr()
+	s.ReplyTo = d.addr()
+	s.To = d.addrs()
+	s.Cc = d.addrs()
+	s.Subject = d.str()
+	s.Text = d.str()
+	s.MessageID = d.str()
+	s.InReplyTo = d.str()
+	s.References = d.strs()
+	s.AutoSubmitted = d.str()
+	if n := d.count(); n > 0 {
+		s.Headers = make(map[string]string, n)
+		for range n {
+			k := d.str()
+			s.Headers[k] = d.str()
+		}
+	}
+	s.Date = d.time()
+	for n := d.count(); n > 0 && d.err == nil; n-- {
+		s.Attachments = append(s.Attachments, kp.OutAttachment{Name: d.str(), ContentType: d.str(), Data: []byte(d.str())})
+	}
+	if d.err != nil {
+		return nil, fmt.Errorf("spec: %w", d.err)
+	}
+	return s, nil
+}
+
+// Outbound returns outbound message id with its Spec or Raw bytes (both
+// nil once it was sent), or ErrNotFound.
 func (tx *Tx) Outbound(id uint64) (*kp.Outbound, error) {
 	return tx.outbound(id, true)
 }
 
 // PutOutbound records a change of state, attempts, NextTry, LastError or
 // Sent of an enqueued message. Leaving OutQueued removes it from the due
-// index; reaching OutSent deletes its Raw bytes (the message copy on the
-// case keeps the record), and a sent message cannot go back to another
-// state. Raw is never rewritten; o.Raw is ignored.
+// index; reaching OutSent deletes its Spec or Raw bytes (the message copy
+// on the case keeps the record), and a sent message cannot go back to
+// another state. Spec and Raw are never rewritten; o.Spec and o.Raw are
+// ignored.
 func (tx *Tx) PutOutbound(o *kp.Outbound) error {
 	if !validOutState(o.State) {
 		return fmt.Errorf("updating outbound %d: state %q: %w", o.ID, o.State, ErrInvalid)
@@ -156,7 +251,7 @@ func (tx *Tx) PutOutbound(o *kp.Outbound) error {
 		return fmt.Errorf("updating outbound %d: %w", o.ID, err)
 	}
 	if o.State == kp.OutSent {
-		if err := tx.b(bucketOutRaw).Delete(key); err != nil {
+		if err := tx.dropOutBytes(key); err != nil {
 			return fmt.Errorf("updating outbound %d: %w", o.ID, err)
 		}
 	}
@@ -167,7 +262,7 @@ func (tx *Tx) PutOutbound(o *kp.Outbound) error {
 }
 
 // DueOutbound returns up to limit queued messages whose NextTry is at or
-// before now, earliest first, with Raw. limit <= 0 means all.
+// before now, earliest first, with Spec or Raw. limit <= 0 means all.
 func (tx *Tx) DueOutbound(now time.Time, limit int) ([]kp.Outbound, error) {
 	var out []kp.Outbound
 	end := appendT12(nil, now)
@@ -189,7 +284,7 @@ func (tx *Tx) DueOutbound(now time.Time, limit int) ([]kp.Outbound, error) {
 }
 
 // ListOutbound returns up to limit outbound messages in state (all states
-// when state is ""), newest first, without Raw. limit <= 0 means all.
+// when state is ""), newest first, without Spec or Raw. limit <= 0 means all.
 func (tx *Tx) ListOutbound(state kp.OutState, limit int) ([]kp.Outbound, error) {
 	var out []kp.Outbound
 	if state == "" {
@@ -266,4 +361,15 @@ func (tx *Tx) OutboxStats() (OutboxStats, error) {
 // false when nothing is queued.
 func (tx *Tx) NextOutboundDue() (time.Time, bool, error) {
 	return firstDue(tx.b(bucketOutDue).Cursor(), "outbound")
+}
+
+// dropOutBytes deletes what outbound message key is sent from: its spec
+// or its raw bytes.
+func (tx *Tx) dropOutBytes(key []byte) error {
+	for _, b := range [][]byte{bucketOutRaw, bucketOutSpec} {
+		if err := tx.b(b).Delete(key); err != nil {
+			return err
+		}
+	}
+	return nil
 }

@@ -214,12 +214,12 @@ func (tx *Tx) blankMessage(m *kp.Message, note string) error {
 	return tx.b(bucketMsg).Put(u64(m.Seq), tx.codec.pack(encodeMessage(m), true))
 }
 
-// deleteOutbound deletes outbound message id for good with its raw bytes,
+// deleteOutbound deletes outbound message id for good with its spec or raw bytes,
 // index entries and counter, and its Message-ID entry when no stored
 // message has the id.
 func (tx *Tx) deleteOutbound(o *kp.Outbound) error {
 	key := u64(o.ID)
-	for _, b := range [][]byte{bucketOut, bucketOutRaw} {
+	for _, b := range [][]byte{bucketOut, bucketOutRaw, bucketOutSpec} {
 		if err := tx.b(b).Delete(key); err != nil {
 			return err
 		}

@@ -1,7 +1,6 @@
 package store
 
 import (
-	"bytes"
 	"testing"
 	"time"
 
@@ -37,9 +36,9 @@ func TestPurgeRemovesSearchPostings(t *testing.T) {
 	has := func(token string) bool {
 		found := false
 		if err := s.View(func(tx *Tx) error {
-			k, _ := tx.b(bucketSearch).Cursor().Seek(append([]byte(token), 0))
-			found = k != nil && bytes.HasPrefix(k, append([]byte(token), 0))
-			return nil
+			ids, _, err := tx.postings(token, true)
+			found = len(ids) > 0
+			return err
 		}); err != nil {
 			t.Fatal(err)
 		}

@@ -174,6 +174,9 @@ func (tx *Tx) purgeCase(id kp.CaseID, now time.Time, u unindexer) (PurgeCounts, 
 // its cases go; a block left empty is deleted. It returns how many
 // blocks it changed.
 func (tx *Tx) unindexMany(u unindexer) (int, error) {
+	if err := tx.mergeSearchLog(nil); err != nil { // only blocks from here on
+		return 0, err
+	}
 	toks := make([]string, 0, len(u))
 	for t := range u {
 		toks = append(toks, t)
@@ -189,10 +192,12 @@ func (tx *Tx) unindexMany(u unindexer) (int, error) {
 		if pending := tx.search[t]; len(pending) > 0 {
 			tx.search[t] = slices.DeleteFunc(pending, func(c kp.CaseID) bool { _, ok := slices.BinarySearch(ids, c); return ok })
 		}
-		prefix := append([]byte(t), 0)
 		cur := b.Cursor()
 		for i := 0; i < len(ids); {
-			key := searchKey(t, ids[i])
+			// A token's postings are grouped by epoch of case ids.
+			et := epochToken(caseEpoch(ids[i]), t)
+			prefix := append([]byte(et), 0)
+			key := searchKey(et, ids[i])
 			k, v := cur.Seek(key)
 			if k == nil || !bytes.Equal(k, key) {
 				k, v = cur.Prev()
@@ -219,7 +224,7 @@ func (tx *Tx) unindexMany(u unindexer) (int, error) {
 				return changed, err
 			}
 			if len(kept) > 0 {
-				if err := b.Put(searchKey(t, kept[0]), encodeBlock(kept)); err != nil {
+				if err := b.Put(searchKey(et, kept[0]), encodeBlock(kept)); err != nil {
 					return changed, err
 				}
 			}

@@ -126,13 +126,17 @@ var (
 	// bucketSuggestDF: term -> uvarint number of cases with the term
 	// (document frequency; also the vocabulary compounds are split by).
 	bucketSuggestDF = []byte("suggest_df")
-	// bucketSearch is the full-text index: token | 0x00 | u64 first case
-	// id -> uvarint gaps to the further case ids of the block, ascending
-	// (a posting block of at most blockMax cases). Tokens (package search)
-	// never hold a 0x00 byte, so the blocks of one token sit together, and
-	// those of every token with a prefix sit in one key range. Written with the message (PutMessage,
+	// bucketSearch is the full-text index: epoch (4 bytes 0x01-0x1f, see
+	// store/search.go) | token | 0x00 | u64 first case id -> uvarint gaps
+	// to the further case ids of the block, ascending (a posting block of
+	// at most blockMax cases of one epoch). Tokens (package search) never
+	// hold a 0x00 byte, so the blocks of one token sit together, and those
+	// of every token with a prefix sit in one key range of each epoch.
+	// Keys 0x00 | u64 | 0x00 are the log of recent transactions' postings
+	// (store/search_log.go). Written with the message (PutMessage,
 	// UpdateMessage) and the case (PutCase) in their transaction. Added
-	// without a version change: Open creates missing buckets.
+	// without a version change: Open creates missing buckets, and moves
+	// blocks of the layout before epochs (token | 0x00 | u64) into theirs.
 	bucketSearch = []byte("search")
 
 	// bucketCursor: mailbox name -> 4-byte UIDVALIDITY | 4-byte last UID.
@@ -144,6 +148,12 @@ var (
 	// bucketOutRaw: u64 outbound id -> packed raw message. Written once at
 	// Enqueue, deleted when the message is sent.
 	bucketOutRaw = []byte("out_raw")
+	// bucketOutSpec: u64 outbound id -> packed render spec (kp.OutSpec):
+	// what a message queued since specs exist is rendered from. Written
+	// once at Enqueue, deleted when the message is sent, like out_raw; an
+	// outbound message has an entry in one of the two until then. Added
+	// without a version change: Open creates missing buckets.
+	bucketOutSpec = []byte("out_spec")
 	// bucketOutDue: t12 next try | u64 outbound id -> (empty). Queued
 	// messages only.
 	bucketOutDue = []byte("out_due")
@@ -225,6 +235,7 @@ var buckets = []bucketDef{
 	{bucketCursor, bolt.DefaultFillPercent},
 	{bucketOut, 0.9},
 	{bucketOutRaw, 1.0},
+	{bucketOutSpec, 1.0},
 	{bucketOutDue, bolt.DefaultFillPercent},
 	{bucketOutState, bolt.DefaultFillPercent},
 	{bucketSuppress, bolt.DefaultFillPercent},

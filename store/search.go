@@ -20,9 +20,10 @@ const (
 	maxIndexText = 256 << 10
 	// maxMessageTokens bounds the distinct tokens indexed per message.
 	maxMessageTokens = 5000
-	// maxPostings bounds how many index entries one query word reads;
-	// a word found in more cases is cut there and the search says so.
-	maxPostings = 500000
+	// maxPostings bounds how many index entries one search reads: a
+	// search whose terms are found in more cases considers only the
+	// newest of them (whole windows, see search_query.go) and says so.
+	maxPostings = 2_000_000
 	// filterScan is how many of the newest cases a query of filters only
 	// (no words, no from:) looks at.
 	filterScan = 5000
@@ -38,6 +39,61 @@ const (
 
 // blockMax is the most case ids one posting block holds.
 const blockMax = 128
+
+// epochCases is how many consecutive case ids share an epoch of the
+// index. The keys of an epoch sit together, so a transaction's postings,
+// nearly all of new cases, land in the pages of the newest epoch instead
+// of all over the index; and a search reads the epochs newest first.
+const epochCases = 4096
+
+// epochLen is the length of an epoch's key prefix: four base-31 digits
+// written as the bytes 0x01 to 0x1f, which sort in order, are never 0x00
+// and never part of a token, an address or a name (so Forget's
+// rewriting of keys leaves them be). Keys of the layout before epochs
+// start with a token, at 0x21 or above.
+const epochLen = 4
+
+// caseEpoch is the epoch of case id.
+func caseEpoch(id kp.CaseID) uint64 { return uint64(id) / epochCases }
+
+// appendEpoch appends the key prefix of epoch e.
+func appendEpoch(dst []byte, e uint64) []byte {
+	var p [epochLen]byte
+	for i := epochLen - 1; i >= 0; i-- {
+		p[i] = byte(e%31) + 1
+		e /= 31
+	}
+	return append(dst, p[:]...)
+}
+
+// epochOf reads the epoch of a key prefix.
+func epochOf(p []byte) uint64 {
+	var e uint64
+	for _, c := range p[:epochLen] {
+		e = e*31 + uint64(c-1)
+	}
+	return e
+}
+
+// epochToken is the key token of token in epoch e.
+func epochToken(e uint64, token string) string {
+	return string(append(appendEpoch(make([]byte, 0, epochLen+len(token)), e), token...))
+}
+
+// lastEpoch returns the newest epoch in the index, and false if it is empty.
+func lastEpoch(b *bolt.Bucket) (uint64, bool) {
+	cur := b.Cursor()
+	k, _ := cur.Seek([]byte{0x20})
+	if k == nil {
+		k, _ = cur.Last()
+	} else {
+		k, _ = cur.Prev()
+	}
+	if len(k) < epochLen || k[0] == 0 || k[0] >= 0x20 {
+		return 0, false
+	}
+	return epochOf(k), true
+}
 
 // searchKey is the key of the posting block of token starting at id.
 func searchKey(token string, first kp.CaseID) []byte {
@@ -92,24 +148,6 @@ func (u *uniqueTokens) add(toks ...string) {
 		}
 		if _, ok := u.seen[t]; !ok {
 			u.seen[t] = struct{}{}
-			u.list = append(u.list, t)
-		}
-	}
-}
-
-// addDistinct is add(toks...) for tokens distinct among themselves
-// (TextTokens): they are checked against those added before but not
-// added to the set, which stays small.
-func (u *uniqueTokens) addDistinct(toks []string) {
-	u.list = slices.Grow(u.list, min(len(toks), maxMessageTokens-len(u.list)))
-	for _, t := range toks {
-		if len(u.list) >= maxMessageTokens {
-			return
-		}
-		if t == "" || strings.IndexByte(t, 0) >= 0 {
-			continue
-		}
-		if _, ok := u.seen[t]; !ok {
 			u.list = append(u.list, t)
 		}
 	}
@@ -202,7 +240,15 @@ func messageTokensWith(m *kp.Message, textTokens []string) []string {
 		u.addText(a.Name)
 	}
 	if textTokens != nil {
-		u.addDistinct(textTokens)
+		// Distinct already: only the few tokens above are looked up.
+		for _, t := range textTokens {
+			if len(u.list) >= maxMessageTokens {
+				break
+			}
+			if _, ok := u.seen[t]; !ok {
+				u.list = append(u.list, t)
+			}
+		}
 		return u.list
 	}
 	text := m.Text
@@ -256,7 +302,7 @@ func (tx *Tx) indexSearch(id kp.CaseID, tokens []string) error {
 		return nil
 	}
 	if tx.search == nil {
-		tx.search = make(map[string][]kp.CaseID, 4096)
+		tx.search = make(map[string][]kp.CaseID, 1<<13)
 	}
 	for _, t := range tokens {
 		ids := tx.search[t]
@@ -268,30 +314,56 @@ func (tx *Tx) indexSearch(id kp.CaseID, tokens []string) error {
 	return nil
 }
 
-// flushSearch writes the postings indexSearch collected.
+// flushSearch writes the postings indexSearch collected to the search
+// log (search_log.go).
 func (tx *Tx) flushSearch() error {
 	if len(tx.search) == 0 {
 		return nil
 	}
-	tokens := make([]string, 0, len(tx.search))
-	for t := range tx.search {
-		tokens = append(tokens, t)
+	for t, ids := range tx.search {
+		slices.Sort(ids)
+		tx.search[t] = slices.Compact(ids)
 	}
-	slices.Sort(tokens) // in key order: neighbouring writes share pages
-	b := tx.b(bucketSearch)
-	var block []kp.CaseID
-	for _, t := range tokens {
-		ids := tx.search[t]
+	err := tx.writeSearchLog(tx.search)
+	tx.search = nil
+	return err
+}
+
+// writeSearchPostings writes postings into the posting blocks: one write per
+// token and epoch (two or more only past a block's blockMax ids), in key
+// order.
+func (tx *Tx) writeSearchPostings(postings map[string][]kp.CaseID) error {
+	type entry struct {
+		key string // epoch | token
+		ids []kp.CaseID
+	}
+	entries := make([]entry, 0, len(postings))
+	for t, ids := range postings {
 		slices.Sort(ids)
 		ids = slices.Compact(ids)
 		for len(ids) > 0 {
+			e := caseEpoch(ids[0])
+			n := len(ids)
+			if caseEpoch(ids[n-1]) != e {
+				n, _ = slices.BinarySearch(ids, kp.CaseID((e+1)*epochCases))
+			}
+			entries = append(entries, entry{epochToken(e, t), ids[:n]})
+			ids = ids[n:]
+		}
+	}
+	// In key order: neighbouring writes share pages.
+	slices.SortFunc(entries, func(a, b entry) int { return strings.Compare(a.key, b.key) })
+	b := tx.b(bucketSearch)
+	var block []kp.CaseID
+	for _, en := range entries {
+		ids := en.ids
+		for len(ids) > 0 {
 			var err error
-			if block, ids, err = addPostings(b, t, ids, block[:0]); err != nil {
+			if block, ids, err = addPostings(b, en.key, ids, block[:0]); err != nil {
 				return err
 			}
 		}
 	}
-	tx.search = nil
 	return nil
 }
 
@@ -396,50 +468,46 @@ type SearchResult struct {
 }
 
 // postings returns the cases, ascending, with a token that word is a
-// prefix of (or, exact, the token word), and whether maxPostings cut the
-// scan.
+// prefix of (or, exact, the token word) in any epoch, and whether
+// maxPostings cut the scan.
 func (tx *Tx) postings(word string, exact bool) ([]kp.CaseID, bool, error) {
-	prefix := []byte(word)
+	b := tx.b(bucketSearch)
+	top, _ := lastEpoch(b)
+	var out []kp.CaseID
+	blocks := 0
+	cur := b.Cursor()
+	for e := uint64(0); e <= top; e++ {
+		prefix := append(appendEpoch(nil, e), word...)
+		if exact {
+			prefix = append(prefix, 0)
+		}
+		for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
+			if len(k) < epochLen+9 {
+				continue
+			}
+			var err error
+			if out, err = decodeBlock(blockFirst(k), v, out); err != nil {
+				return nil, false, err
+			}
+			blocks++
+			if len(out) > maxPostings {
+				return sortedUnique(out, blocks), true, nil
+			}
+		}
+	}
+	segs, err := searchLog(b)
+	if err != nil {
+		return nil, false, err
+	}
+	hi := ""
 	if exact {
-		prefix = append(prefix, 0)
+		hi = word + "\x00"
 	}
-	var out []kp.CaseID
-	blocks := 0
-	cur := tx.b(bucketSearch).Cursor()
-	for k, v := cur.Seek(prefix); k != nil && bytes.HasPrefix(k, prefix); k, v = cur.Next() {
-		if len(k) < 9 {
-			continue
-		}
-		var err error
-		if out, err = decodeBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(k)-8:])), v, out); err != nil {
+	for _, sg := range segs {
+		if _, err := sg.each(word, hi, nil, func(_ []byte, ids []kp.CaseID) { out = append(out, ids...) }); err != nil {
 			return nil, false, err
 		}
-		blocks++
-		if len(out) > maxPostings {
-			return sortedUnique(out, blocks), true, nil
-		}
-	}
-	return sortedUnique(out, blocks), false, nil
-}
-
-// postingsRange returns the cases, ascending, of every token from lo
-// (included) to hi (excluded).
-func (tx *Tx) postingsRange(lo, hi string) ([]kp.CaseID, bool, error) {
-	var out []kp.CaseID
-	blocks := 0
-	cur := tx.b(bucketSearch).Cursor()
-	for k, v := cur.Seek([]byte(lo)); k != nil && bytes.Compare(k, []byte(hi)) < 0; k, v = cur.Next() {
-		if len(k) < 9 {
-			continue
-		}
-		var err error
-		if out, err = decodeBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(k)-8:])), v, out); err != nil {
-			return nil, false, err
-		}
-		blocks++
-		if len(out) > maxPostings {
-			return sortedUnique(out, blocks), true, nil
-		}
+		blocks += 2
 	}
 	return sortedUnique(out, blocks), false, nil
 }
@@ -451,26 +519,6 @@ func sortedUnique(ids []kp.CaseID, blocks int) []kp.CaseID {
 		slices.Sort(ids)
 	}
 	return slices.Compact(ids)
-}
-
-// intersect returns the ids in every one of the ascending lists.
-func intersect(lists [][]kp.CaseID) []kp.CaseID {
-	slices.SortFunc(lists, func(a, b []kp.CaseID) int { return len(a) - len(b) })
-	out := slices.Clone(lists[0])
-	for _, l := range lists[1:] {
-		n, j := 0, 0
-		for _, id := range out {
-			for j < len(l) && l[j] < id {
-				j++
-			}
-			if j < len(l) && l[j] == id {
-				out[n] = id
-				n++
-			}
-		}
-		out = out[:n]
-	}
-	return out
 }
 
 // Search finds the cases matching q, newest first, at most limit of them.
@@ -490,23 +538,16 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 	if !q.Before.IsZero() {
 		before = time.Date(q.Before.Year(), q.Before.Month(), q.Before.Day(), 0, 0, 0, 0, loc)
 	}
-	var sets [][]kp.CaseID
+	// Each term is a range of tokens: from lo, up to hi or, when hi is
+	// "", every token lo is a prefix of.
+	type termSpec struct{ lo, hi string }
+	var specs []termSpec
+	term := func(lo, hi string) { specs = append(specs, termSpec{lo, hi}) }
 	for _, f := range q.From {
-		s, cut, err := tx.postings(f, true)
-		if err != nil {
-			return res, err
-		}
-		if cut {
-			res.Partial = "a filter matched too many cases; only some were considered"
-		}
-		sets = append(sets, s)
+		term(f+"\x00", "")
 	}
 	if q.Team != "" {
-		s, _, err := tx.postings("team:"+strings.ToLower(q.Team), true)
-		if err != nil {
-			return res, err
-		}
-		sets = append(sets, s)
+		term("team:"+strings.ToLower(q.Team)+"\x00", "")
 	}
 	if !after.IsZero() || !before.IsZero() {
 		// The UTC days around the range; the exact bounds are checked
@@ -518,28 +559,17 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 		if !before.IsZero() {
 			hi = openedToken(before.AddDate(0, 0, 1)) + "\x01"
 		}
-		s, cut, err := tx.postingsRange(lo, hi)
-		if err != nil {
-			return res, err
-		}
-		if cut {
-			res.Partial = "the dates matched too many cases; only some were considered"
-		}
-		sets = append(sets, s)
+		term(lo, hi)
 	}
 	for _, w := range q.Words {
 		// A word of one character matches only itself: as a prefix it
 		// would read a large part of the index.
-		s, cut, err := tx.postings(w, len([]rune(w)) < 2)
-		if err != nil {
-			return res, err
+		if len([]rune(w)) < 2 {
+			w += "\x00"
 		}
-		if cut {
-			res.Partial = fmt.Sprintf("%q matched too many cases; only some were considered", w)
-		}
-		sets = append(sets, s)
+		term(w, "")
 	}
-	if len(sets) == 0 {
+	if len(specs) == 0 {
 		// Filters only: walk the newest cases (of the status or
 		// assignee index) a page at a time, up to filterScan.
 		for off := 0; off < filterScan; off += 500 {
@@ -565,31 +595,107 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 		res.Partial = fmt.Sprintf("only the newest %d cases were looked at; add words to search all", filterScan)
 		return res, nil
 	}
-	budget := snippetBudget
-	ids := intersect(sets)
-	slices.Reverse(ids) // newest first
-	for _, id := range ids {
-		c, err := tx.Case(id)
-		if err != nil {
-			if errors.Is(err, ErrNotFound) {
-				continue
-			}
-			return res, err
+	b := tx.b(bucketSearch)
+	// The newest epoch: of the posting blocks, or of the cases, whose
+	// newest may still be only in the log.
+	top, _ := lastEpoch(b)
+	top = max(top, caseEpoch(kp.CaseID(tx.b(bucketCase).Sequence())))
+	// The cases of each term in the search log, read once.
+	segs, err := searchLog(b)
+	if err != nil {
+		return res, err
+	}
+	logged := make([][]kp.CaseID, len(specs))
+	var ids []kp.CaseID
+	for i, sp := range specs {
+		slo, shi := sp.lo, sp.hi
+		if t, ok := strings.CutSuffix(slo, "\x00"); ok && shi == "" {
+			slo, shi = t, slo // exactly the token
 		}
-		if !matchFilters(c, q, after, before) {
+		for _, sg := range segs {
+			if ids, err = sg.each(slo, shi, ids, func(_ []byte, ids []kp.CaseID) {
+				logged[i] = append(logged[i], ids...)
+			}); err != nil {
+				return res, err
+			}
+		}
+		slices.Sort(logged[i])
+		logged[i] = slices.Compact(logged[i])
+	}
+	budget := snippetBudget
+	acc, w := newWindow(0, epochCases), newWindow(0, epochCases)
+	cur := b.Cursor()
+	read := 0
+	for e := int64(top); e >= 0 && err == nil; e-- {
+		// The epoch's cases of the first term, narrowed by each other
+		// term's; an epoch where one term finds nothing is done.
+		lo := kp.CaseID(e) * epochCases
+		found := true
+		for i, sp := range specs {
+			ep := appendEpoch(nil, uint64(e))
+			var hi []byte
+			if sp.hi != "" {
+				hi = append(bytes.Clone(ep), sp.hi...)
+			}
+			into := acc
+			if i > 0 {
+				into = w
+			}
+			into.reset(lo)
+			n, any, err := fillTerm(cur, append(ep, sp.lo...), hi, into)
+			if err != nil {
+				return res, fmt.Errorf("search index: %w", err)
+			}
+			read += n
+			l := logged[i]
+			from, _ := slices.BinarySearch(l, into.lo)
+			to, _ := slices.BinarySearch(l, into.hi)
+			for _, id := range l[from:to] {
+				into.set(id)
+			}
+			if !any && from == to {
+				found = false
+				break
+			}
+			if i > 0 {
+				acc.and(w)
+			}
+		}
+		if !found {
 			continue
 		}
-		if limit > 0 && len(res.Hits) == limit {
-			res.More = true
+		done := !acc.eachDown(func(id kp.CaseID) bool {
+			var c *kp.Case
+			if c, err = tx.Case(id); err != nil {
+				if errors.Is(err, ErrNotFound) {
+					err = nil
+					return true
+				}
+				return false
+			}
+			if !matchFilters(c, q, after, before) {
+				return true
+			}
+			if limit > 0 && len(res.Hits) == limit {
+				res.More = true
+				return false
+			}
+			hit := SearchHit{Case: *c}
+			if hit.Snippet, err = tx.snippet(id, q.Words, &budget); err != nil {
+				return false
+			}
+			res.Hits = append(res.Hits, hit)
+			return true
+		})
+		if done || err != nil {
 			break
 		}
-		hit := SearchHit{Case: *c}
-		if hit.Snippet, err = tx.snippet(id, q.Words, &budget); err != nil {
-			return res, err
+		if read > maxPostings && e > 0 {
+			res.Partial = fmt.Sprintf("the search matched too many cases; only those from case %d on were considered", lo)
+			break
 		}
-		res.Hits = append(res.Hits, hit)
 	}
-	return res, nil
+	return res, err
 }
 
 // matchFilters reports whether c passes the filters of q.
@@ -693,16 +799,20 @@ func (s *Store) ReindexSearch(batch int) (int, error) {
 // the words of purged mail leave the index (and, once compacted, the
 // file) with the mail.
 func (tx *Tx) unindexSearch(id kp.CaseID, tokens []string) error {
+	if err := tx.mergeSearchLog(nil); err != nil {
+		return err
+	}
 	b := tx.b(bucketSearch)
 	var block []kp.CaseID
 	for _, t := range tokens {
 		if pending := tx.search[t]; len(pending) > 0 {
 			tx.search[t] = slices.DeleteFunc(pending, func(c kp.CaseID) bool { return c == id })
 		}
-		prefix := append([]byte(t), 0)
+		et := epochToken(caseEpoch(id), t)
+		prefix := append([]byte(et), 0)
 		cur := b.Cursor()
-		k, v := cur.Seek(searchKey(t, id))
-		if k == nil || !bytes.Equal(k, searchKey(t, id)) {
+		k, v := cur.Seek(searchKey(et, id))
+		if k == nil || !bytes.Equal(k, searchKey(et, id)) {
 			k, v = cur.Prev()
 		}
 		if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+8 {
@@ -722,7 +832,7 @@ func (tx *Tx) unindexSearch(id kp.CaseID, tokens []string) error {
 			return err
 		}
 		if len(block) > 0 {
-			if err := b.Put(searchKey(t, block[0]), encodeBlock(block)); err != nil {
+			if err := b.Put(searchKey(et, block[0]), encodeBlock(block)); err != nil {
 				return err
 			}
 		}
@@ -739,3 +849,57 @@ func searchTokensOf(c *kp.Case, msgs []kp.Message) []string {
 	}
 	return u.list
 }
+
+// upgradeSearch moves the posting blocks of the layout before epochs
+// (token | 0x00 | first case, without an epoch) into their epochs, in
+// transactions of upgradeBlocks blocks, so that a store written before
+// keeps finding what it found. Open runs it; on a current store it is one
+// seek.
+func (s *Store) upgradeSearch() error {
+	old := func(tx *Tx) bool {
+		k, _ := tx.b(bucketSearch).Cursor().Seek([]byte{0x20})
+		return k != nil
+	}
+	for {
+		more := false
+		if err := s.View(func(tx *Tx) error { more = old(tx); return nil }); err != nil || !more {
+			return err
+		}
+		err := s.Update(func(tx *Tx) error {
+			b := tx.b(bucketSearch)
+			cur := b.Cursor()
+			var dels [][]byte
+			postings := make(map[string][]kp.CaseID)
+			for k, v := cur.Seek([]byte{0x20}); k != nil && len(dels) < upgradeBlocks; k, v = cur.Next() {
+				dels = append(dels, bytes.Clone(k))
+				i := bytes.IndexByte(k, 0)
+				if i <= 0 || len(k) != i+9 {
+					continue // malformed: dropped
+				}
+				ids, err := decodeBlock(blockFirst(k), v, nil)
+				if err != nil {
+					return fmt.Errorf("upgrading the search index: %w", err)
+				}
+				t := string(k[:i])
+				postings[t] = append(postings[t], ids...)
+			}
+			// Into the blocks of their epochs directly, not through
+			// the log: these are many.
+			if err := tx.writeSearchPostings(postings); err != nil {
+				return err
+			}
+			for _, k := range dels {
+				if err := b.Delete(k); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			return err
+		}
+	}
+}
+
+// upgradeBlocks is how many blocks one transaction of upgradeSearch moves.
+const upgradeBlocks = 50000

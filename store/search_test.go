@@ -1,6 +1,7 @@
 package store
 
 import (
+	"fmt"
 	"path/filepath"
 	"slices"
 	"strings"
@@ -194,5 +195,161 @@ func TestReindexSearch(t *testing.T) {
 	}
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestSearchWindowsFindNewestFirst searches more cases than one window
+// holds: prefixes that match several tokens, words on both ends of the
+// range of ids, and a page limit, against the answer worked out by hand.
+func TestSearchWindowsFindNewestFirst(t *testing.T) {
+	s := openTest(t)
+	const n = 3*epochCases + 500
+	tokens := func(id int) []string {
+		var ts []string
+		if id%7 == 0 {
+			ts = append(ts, "alpha")
+		}
+		if id%11 == 0 {
+			ts = append(ts, "alpine")
+		}
+		if id%13 == 0 {
+			ts = append(ts, "beta")
+		}
+		if id == 5 || id == n-1 {
+			ts = append(ts, "sjelden")
+		}
+		return ts
+	}
+	update(t, s, func(tx *Tx) error {
+		for i := 1; i <= n; i++ {
+			id, err := tx.NextCaseID()
+			if err != nil || id != kp.CaseID(i) {
+				return fmt.Errorf("case id %d, want %d: %v", id, i, err)
+			}
+			c := &kp.Case{ID: id, Subject: "x", Status: kp.StatusOpen, Priority: kp.PriorityNormal}
+			if err := tx.PutCase(c); err != nil {
+				return err
+			}
+			if err := tx.indexSearch(c.ID, tokens(i)); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	want := func(match func(id int) bool) []kp.CaseID {
+		var out []kp.CaseID
+		for i := n; i >= 1; i-- {
+			if match(i) {
+				out = append(out, kp.CaseID(i))
+			}
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		q    string
+		want []kp.CaseID
+	}{
+		{"alp", want(func(i int) bool { return i%7 == 0 || i%11 == 0 })},
+		{"alpha", want(func(i int) bool { return i%7 == 0 })},
+		{"alp beta", want(func(i int) bool { return (i%7 == 0 || i%11 == 0) && i%13 == 0 })},
+		{"alpine beta", want(func(i int) bool { return i%11 == 0 && i%13 == 0 })},
+		{"sjelden", []kp.CaseID{n - 1, 5}},
+		{"sjelden alpha", nil},
+	} {
+		if got := searchIDs(t, s, tc.q); !slices.Equal(got, tc.want) {
+			t.Errorf("search %q: %d cases, want %d (first %v, want %v)", tc.q, len(got), len(tc.want), got[:min(3, len(got))], tc.want[:min(3, len(tc.want))])
+		}
+	}
+	view(t, s, func(tx *Tx) error {
+		res, err := tx.Search(search.ParseQuery("alpine"), time.UTC, 50)
+		if err != nil {
+			return err
+		}
+		all := want(func(i int) bool { return i%11 == 0 })
+		var got []kp.CaseID
+		for _, h := range res.Hits {
+			got = append(got, h.Case.ID)
+		}
+		if !slices.Equal(got, all[:50]) || !res.More {
+			t.Errorf("a page of 50: %v (more %v), want %v", got, res.More, all[:50])
+		}
+		return nil
+	})
+}
+
+// TestSearchUpgradesIndexWithoutEpochs: posting blocks of the layout
+// before epochs (token | 0x00 | first case) are moved into their epochs
+// when the store is opened for writing, a block spanning epochs split.
+func TestSearchUpgradesIndexWithoutEpochs(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kp.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ids := []kp.CaseID{1, 7, epochCases + 3, 2*epochCases + 9}
+	update(t, s, func(tx *Tx) error {
+		b := tx.b(bucketSearch)
+		if err := b.Put(searchKey("felles", ids[0]), encodeBlock(ids)); err != nil {
+			return err
+		}
+		return b.Put(searchKey("from:ola@uib.no", 7), nil)
+	})
+	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	s, err = Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	view(t, s, func(tx *Tx) error {
+		if k, _ := tx.b(bucketSearch).Cursor().Seek([]byte{0x20}); k != nil {
+			t.Errorf("a key of the old layout is left: %q", k)
+		}
+		got, _, err := tx.postings("fel", false)
+		if err != nil || !slices.Equal(got, ids) {
+			t.Errorf("felles: %v %v, want %v", got, err, ids)
+		}
+		got, _, err = tx.postings("from:ola@uib.no", true)
+		if err != nil || !slices.Equal(got, []kp.CaseID{7}) {
+			t.Errorf("from: %v %v", got, err)
+		}
+		return nil
+	})
+}
+
+// TestSearchLogMergesIntoBlocks: postings go to the search log a
+// transaction at a time and into the posting blocks every searchLogMax
+// transactions; a search finds them in both.
+func TestSearchLogMergesIntoBlocks(t *testing.T) {
+	s := openTest(t)
+	const n = 2*searchLogMax + 3
+	for i := 1; i <= n; i++ {
+		update(t, s, func(tx *Tx) error {
+			id, err := tx.NextCaseID()
+			if err != nil {
+				return err
+			}
+			c := &kp.Case{ID: id, Subject: fmt.Sprintf("felles sak%dz", i), Status: kp.StatusOpen, Priority: kp.PriorityNormal}
+			return tx.PutCase(c)
+		})
+	}
+	view(t, s, func(tx *Tx) error {
+		segs, err := searchLog(tx.b(bucketSearch))
+		if err != nil || len(segs) >= searchLogMax || len(segs) == 0 {
+			t.Errorf("%d segments in the log (%v), want 1 to %d", len(segs), err, searchLogMax-1)
+		}
+		if _, ok := lastEpoch(tx.b(bucketSearch)); !ok {
+			t.Error("nothing was merged into the posting blocks")
+		}
+		return nil
+	})
+	if got := searchIDs(t, s, "felles"); len(got) != n || got[0] != n || got[n-1] != 1 {
+		t.Errorf("felles: %v", got)
+	}
+	for _, i := range []int{1, searchLogMax, n} {
+		if got := searchIDs(t, s, fmt.Sprintf("sak%dz", i)); !slices.Equal(got, []kp.CaseID{kp.CaseID(i)}) {
+			t.Errorf("sak%d: %v", i, got)
+		}
 	}
 }

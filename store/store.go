@@ -185,6 +185,12 @@ func Open(path string, opts Options) (*Store, error) {
 		s.Close()
 		return nil, fmt.Errorf("opening %s: %w", path, err)
 	}
+	if !s.readOnly {
+		if err := s.upgradeSearch(); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("opening %s: %w", path, err)
+		}
+	}
 	return s, nil
 }
 
