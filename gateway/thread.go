@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"slices"
 	"strings"
+	"sync"
 
 	kp "kontaktpunkt"
 	"kontaktpunkt/routing"
@@ -62,7 +63,11 @@ func contentHash(raw []byte) uint64 {
 			break
 		}
 	}
+	// The normalised lines are gathered in a buffer and hashed a block
+	// at a time: two hash writes a line cost more than the hashing.
 	h := sha256.New()
+	bp := hashBuffers.Get().(*[]byte)
+	buf := (*bp)[:0]
 	for len(body) > 0 {
 		line := body
 		if i := bytes.IndexByte(body, '\n'); i >= 0 {
@@ -70,8 +75,17 @@ func contentHash(raw []byte) uint64 {
 		} else {
 			body = nil
 		}
-		h.Write(bytes.TrimRight(line, " \t\r"))
-		h.Write([]byte{'\n'})
+		buf = append(buf, bytes.TrimRight(line, " \t\r")...)
+		buf = append(buf, '\n')
+		if len(buf) >= hashBlock {
+			h.Write(buf)
+			buf = buf[:0]
+		}
+	}
+	h.Write(buf)
+	if cap(buf) <= 4*hashBlock {
+		*bp = buf
+		hashBuffers.Put(bp)
 	}
 	var sum [sha256.Size]byte
 	v := binary.BigEndian.Uint64(h.Sum(sum[:0]))
@@ -80,6 +94,13 @@ func contentHash(raw []byte) uint64 {
 	}
 	return v
 }
+
+// hashBlock is how many bytes of normalised body contentHash gathers
+// before it hashes them.
+const hashBlock = 32 << 10
+
+// hashBuffers holds contentHash's buffers.
+var hashBuffers = sync.Pool{New: func() any { b := make([]byte, 0, 2*hashBlock); return &b }}
 
 // maxDerived bounds the derived ids tried for one reused Message-ID.
 const maxDerived = 8

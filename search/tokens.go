@@ -94,7 +94,13 @@ func eachToken(s string, fn func(tok []byte, start int) bool) {
 			i++
 			switch {
 			case 'a' <= c && c <= 'z' || '0' <= c && c <= '9':
-				b = append(b, c)
+				// The rest of a run of such bytes goes in at once.
+				j := i
+				for j < len(s) && ('a' <= s[j] && s[j] <= 'z' || '0' <= s[j] && s[j] <= '9') {
+					j++
+				}
+				b = append(b, s[i-1:j]...)
+				i = j
 			case 'A' <= c && c <= 'Z':
 				b = append(b, c+'a'-'A')
 			default:
@@ -125,21 +131,43 @@ func eachToken(s string, fn func(tok []byte, start int) bool) {
 			b = append(b[:len(b)-1], "å"...)
 			continue
 		}
-		if unicode.Is(unicode.Mn, r) {
+		if r >= firstMn && unicode.Is(unicode.Mn, r) {
 			continue
 		}
-		f := Fold(r)
-		if f == "" {
+		// What Fold does, without a string for each letter.
+		if !unicode.IsLetter(r) && !unicode.IsDigit(r) {
 			flush()
 			continue
 		}
-		if len(b)+len(f) > cap(b) {
+		r = unicode.ToLower(r)
+		if f := foldLatin(r); f != "" {
+			if len(b)+len(f) <= cap(b) {
+				b = append(b, f...)
+			}
+			continue
+		}
+		if r >= firstMn && unicode.Is(unicode.Mn, r) {
+			flush()
+			continue
+		}
+		if len(b)+utf8.RuneLen(r) > cap(b) {
 			continue // past MaxToken anyway
 		}
-		b = append(b, f...)
+		b = utf8.AppendRune(b, r)
 	}
 	flush()
 }
+
+// foldTable is fold indexed by rune from foldFirst: every letter it
+// folds is in Latin-1 Supplement or Latin Extended-A.
+const foldFirst, foldEnd = 0xc0, 0x180
+
+var foldTable = func() (t [foldEnd - foldFirst]string) {
+	for r, f := range fold {
+		t[r-foldFirst] = f
+	}
+	return t
+}()
 
 // latinFold is Fold of U+0080 to U+017F, looked up without a map.
 var latinFold = func() (t [0x100]string) {
@@ -148,6 +176,18 @@ var latinFold = func() (t [0x100]string) {
 	}
 	return t
 }()
+
+// firstMn is the first nonspacing mark (combining grave accent): no rune
+// below it is in unicode.Mn.
+const firstMn = 0x300
+
+// foldLatin is fold[r] without a map lookup.
+func foldLatin(r rune) string {
+	if r < foldFirst || r >= foldEnd {
+		return ""
+	}
+	return foldTable[r-foldFirst]
+}
 
 // truncateBytes cuts a token to MaxToken bytes at a character boundary.
 func truncateBytes(t []byte) []byte {

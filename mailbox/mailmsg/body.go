@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"io"
 	"strings"
+	"sync"
 
 	"github.com/emersion/go-message"
 	"github.com/emersion/go-message/textproto"
@@ -127,11 +128,27 @@ func crlfToLF(b []byte) []byte {
 // held nothing but white space.
 func (w *walker) measure(cte string, body io.Reader) (size int64, blank bool) {
 	c := &counter{blank: true}
-	_, err := io.Copy(c, decoded(cte, body))
+	err := copyPooled(c, decoded(cte, body))
 	w.bodyError(err)
 	// A body that does not decode is not empty.
 	return c.n, c.blank && err == nil
 }
+
+// copyPooled is io.Copy with its 32 KB buffer taken from copyBuffers
+// rather than allocated: the same reads and writes, in the same sizes.
+func copyPooled(dst io.Writer, src io.Reader) error {
+	bp := copyBuffers.Get().(*[]byte)
+	defer copyBuffers.Put(bp)
+	buf := *bp
+	if l, ok := src.(*io.LimitedReader); ok && int64(len(buf)) > l.N {
+		buf = buf[:max(l.N, 1)]
+	}
+	_, err := io.CopyBuffer(dst, src, buf)
+	return err
+}
+
+// copyBuffers holds io.Copy-sized buffers for copyPooled.
+var copyBuffers = sync.Pool{New: func() any { b := make([]byte, 32<<10); return &b }}
 
 // counter is an io.Writer that counts bytes and notices any that are not
 // white space.
