@@ -528,6 +528,11 @@ func (tx *Tx) Search(q search.Query, loc *time.Location, limit int) (SearchResul
 	if q.Empty() {
 		return res, nil
 	}
+	if k, _ := tx.b(bucketSearch).Cursor().Seek([]byte{0x20}); k != nil {
+		// Blocks of the layout before epochs: a read-only open cannot
+		// upgrade them, and searching past them would find nothing.
+		return res, fmt.Errorf("the search index is in an older layout: open the store once for writing (serve or ingest) to upgrade it: %w", ErrSchema)
+	}
 	if loc == nil {
 		loc = time.Local
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"errors"
 	"fmt"
 	"path/filepath"
 	"slices"
@@ -295,6 +296,21 @@ func TestSearchUpgradesIndexWithoutEpochs(t *testing.T) {
 		return b.Put(searchKey("from:ola@uib.no", 7), nil)
 	})
 	if err := s.Close(); err != nil {
+		t.Fatal(err)
+	}
+	// Read-only, the old layout stays, and a search says so instead of
+	// finding nothing.
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	view(t, ro, func(tx *Tx) error {
+		if _, err := tx.Search(search.ParseQuery("felles"), time.UTC, 10); !errors.Is(err, ErrSchema) {
+			t.Errorf("read-only search of the old layout: %v, want ErrSchema", err)
+		}
+		return nil
+	})
+	if err := ro.Close(); err != nil {
 		t.Fatal(err)
 	}
 	s, err = Open(path, Options{})
