@@ -47,6 +47,13 @@ func eachReportMessage(tx *store.Tx, facts bool, fn func(m *kp.Message) error) e
 // message briefs.
 func (g *Gateway) reportInputsFrom(tx *store.Tx, from, to time.Time, facts bool) (b *report.Builder, unfiled, quarantined, spam int, err error) {
 	b = report.NewBuilder(g.staffSide)
+	if n, err := tx.CountByStatus(); err == nil {
+		total := 0
+		for _, k := range n {
+			total += k
+		}
+		b.Grow(total)
+	}
 	err = tx.ForEachCaseBrief(func(c *kp.Case) error {
 		b.AddCase(c)
 		return nil

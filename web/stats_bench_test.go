@@ -127,6 +127,13 @@ func BenchmarkStatsPageStore100k(b *testing.B) {
 			o.Report = func(from, to time.Time, team string) (*report.Report, error) {
 				bl := report.NewBuilder(nil)
 				err := st.View(func(tx *store.Tx) error {
+					if n, err := tx.CountByStatus(); err == nil {
+						total := 0
+						for _, k := range n {
+							total += k
+						}
+						bl.Grow(total)
+					}
 					if err := tx.ForEachCaseBrief(func(c *kp.Case) error { bl.AddCase(c); return nil }); err != nil {
 						return err
 					}
