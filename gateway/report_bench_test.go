@@ -109,9 +109,10 @@ func readHead(st *store.Store) (n int, err error) {
 
 // BenchmarkReportFromStore100k is `report` over a year of 100,000 cases
 // (about 650,000 messages, most with 1 KB of text or more):
-// "read" is reading the cases and messages from the store, "report"
+// "read" is reading the cases and message facts from the store, "report"
 // reading and computing, as the command does; "read-head" is the
-// baseline, reading each message's head in full.
+// baseline, reading each message's head in full, and "read-brief" reading
+// the brief of every message record instead of the facts.
 //
 // With KP_BENCH_CACHE=DIR the store is kept as DIR/report-year-100k.db and
 // reused by the next run (and by `kontaktpunkt report -db` to time the
@@ -139,6 +140,16 @@ func BenchmarkReportFromStore100k(b *testing.B) {
 	b.Run("read-head", func(b *testing.B) {
 		reportCPU(b, func() {
 			if _, err := readHead(st); err != nil {
+				b.Fatal(err)
+			}
+		})
+	})
+	b.Run("read-brief", func(b *testing.B) {
+		reportCPU(b, func() {
+			if err := st.View(func(tx *store.Tx) error {
+				_, _, _, _, err := g.reportInputsFrom(tx, from, to, false)
+				return err
+			}); err != nil {
 				b.Fatal(err)
 			}
 		})

@@ -121,7 +121,7 @@ func (g *Gateway) weeklyMail(tx *store.Tx, slot, now time.Time) (body, subject s
 		return "", "", err
 	}
 	levels := map[kp.CaseID]int{}
-	err = tx.ForEachMessageBrief(func(m *kp.Message) error {
+	err = eachReportMessage(tx, true, func(m *kp.Message) error {
 		if m.Case == 0 || !report.Counts(m) {
 			return nil
 		}

@@ -307,6 +307,19 @@ func NewBuilder(staffSide func(addr string) bool) *Builder {
 	return &Builder{staffSide: staffSide}
 }
 
+// Grow makes room for n more cases and their events, so that adding
+// them does not copy what was added before over and over.
+func (b *Builder) Grow(n int) {
+	if n <= 0 {
+		return
+	}
+	b.cases = slices.Grow(b.cases, n)
+	b.events = slices.Grow(b.events, 2*n)
+	if want := len(b.cases) + n + 1; len(b.index.dense) < want {
+		b.index.dense = append(b.index.dense, make([]int32, want-len(b.index.dense))...)
+	}
+}
+
 // AddCase adds a case; c is not retained.
 func (b *Builder) AddCase(c *kp.Case) {
 	b.index.put(c.ID, len(b.cases), len(b.cases))

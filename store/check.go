@@ -33,6 +33,7 @@ func (tx *Tx) checkIndexes() []error {
 	// Messages.
 	nMsg := 0
 	var maxSeq uint64
+	facts := tx.factChecker(&c)
 	_ = tx.b(bucketMsg).ForEach(func(k, v []byte) error {
 		nMsg++
 		if len(k) != 8 {
@@ -61,8 +62,10 @@ func (tx *Tx) checkIndexes() []error {
 		if !has(bucketCaseMsg, caseMsgKey(m.Case, seq)) {
 			c.add("msg %d (%q): missing from case %d's list", seq, m.ID, m.Case)
 		}
+		facts.message(m)
 		return nil
 	})
+	facts.done()
 	if seq := tx.b(bucketMsg).Sequence(); seq < maxSeq {
 		c.add("msg: sequence %d below highest seq %d", seq, maxSeq)
 	}

@@ -128,6 +128,9 @@ func (tx *Tx) PutMessage(m *kp.Message, raw []byte) error {
 			return fmt.Errorf("indexing message %q: %w", m.ID, err)
 		}
 	}
+	if err := tx.putFact(seq, m); err != nil {
+		return fmt.Errorf("storing message %q: %w", m.ID, err)
+	}
 	m.Seq = seq
 	return nil
 }
@@ -182,6 +185,9 @@ func (tx *Tx) UpdateMessage(m *kp.Message) error {
 	}
 	m.Seq = e.seq
 	if err := tx.b(bucketMsg).Put(u64(e.seq), tx.codec.packRecord(encodeMessage(m))); err != nil {
+		return fmt.Errorf("updating message %q: %w", m.ID, err)
+	}
+	if err := tx.putFact(e.seq, m); err != nil {
 		return fmt.Errorf("updating message %q: %w", m.ID, err)
 	}
 	if e.cas == m.Case {

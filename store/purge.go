@@ -181,6 +181,9 @@ func (tx *Tx) purgeMessage(m *kp.Message) error {
 	if err := tx.b(bucketMsg).Delete(u64(m.Seq)); err != nil {
 		return err
 	}
+	if err := tx.deleteFact(m.Seq); err != nil {
+		return err
+	}
 	if err := tx.b(bucketCaseMsg).Delete(caseMsgKey(m.Case, m.Seq)); err != nil {
 		return err
 	}
@@ -211,6 +214,9 @@ func (tx *Tx) blankMessage(m *kp.Message, note string) error {
 		return err
 	}
 	m.Text, m.Attachments, m.Size = note, nil, 0
+	if err := tx.putFact(m.Seq, m); err != nil { // forget rewrote its addresses
+		return err
+	}
 	return tx.b(bucketMsg).Put(u64(m.Seq), tx.codec.pack(encodeMessage(m), true))
 }
 

@@ -171,6 +171,10 @@ var (
 	// bucketCounters: counter name -> 8-byte big-endian int64. Counters
 	// kept for metrics by other packages (AddCounter).
 	bucketCounters = []byte("counters")
+	// bucketMsgFact (msgfact.go) is kept apart from this list, so that a
+	// store from before it opens read-only: u64 seq -> the fact record of
+	// a message the figures may count.
+
 	// bucketStats: internal counter name -> 8-byte big-endian int64.
 	// "case/<status>" counts cases per status, "out/<state>" outbound
 	// messages per state, "suggest/docs" and "suggest/terms" the cases in

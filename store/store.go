@@ -190,6 +190,10 @@ func Open(path string, opts Options) (*Store, error) {
 			s.Close()
 			return nil, fmt.Errorf("opening %s: %w", path, err)
 		}
+		if err := s.buildFacts(); err != nil {
+			s.Close()
+			return nil, fmt.Errorf("opening %s: %w", path, err)
+		}
 	}
 	return s, nil
 }

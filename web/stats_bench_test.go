@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -86,4 +90,132 @@ func BenchmarkStatsPage100k(b *testing.B) {
 			request()
 		}
 	})
+}
+
+// BenchmarkStatsPageStore100k is the statistics page cold (a write to
+// the store before each request) over a store of the year of 100,000
+// cases of yearOfCases, each message with about 1 KB of text: the report
+// is read from the store as the gateway reads it, from the message facts
+// ("facts") or from the brief of every message record ("briefs", the
+// read before facts, as baseline). With KP_BENCH_CACHE=DIR the store is
+// kept as DIR/stats-year-100k.db for later runs.
+func BenchmarkStatsPageStore100k(b *testing.B) {
+	clk, err := routing.NewClock("UTC", "", nil, nil)
+	if err != nil {
+		b.Fatal(err)
+	}
+	path, seeded := filepath.Join(b.TempDir(), "kp.db"), false
+	if dir := os.Getenv("KP_BENCH_CACHE"); dir != "" {
+		path = filepath.Join(dir, "stats-year-100k.db")
+		_, err := os.Stat(path)
+		seeded = err == nil
+	}
+	st, err := store.Open(path, store.Options{NoSync: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer st.Close()
+	if !seeded {
+		seedCases(b, st, yearOfCases(100_000))
+	}
+	for _, facts := range []bool{false, true} {
+		name := "briefs"
+		if facts {
+			name = "facts"
+		}
+		h := newHandler(b, st, &clock{t: t0}, func(o *Options) {
+			o.Report = func(from, to time.Time, team string) (*report.Report, error) {
+				bl := report.NewBuilder(nil)
+				err := st.View(func(tx *store.Tx) error {
+					if n, err := tx.CountByStatus(); err == nil {
+						total := 0
+						for _, k := range n {
+							total += k
+						}
+						bl.Grow(total)
+					}
+					if err := tx.ForEachCaseBrief(func(c *kp.Case) error { bl.AddCase(c); return nil }); err != nil {
+						return err
+					}
+					add := func(m *kp.Message) error {
+						if m.Case != 0 && report.Counts(m) {
+							bl.AddMessage(m)
+						}
+						return nil
+					}
+					if facts {
+						if ok, err := tx.ForEachMessageFact(add); ok || err != nil {
+							return err
+						}
+						b.Fatal("the store has no message facts")
+					}
+					return tx.ForEachMessageBrief(add)
+				})
+				if err != nil {
+					return nil, err
+				}
+				return bl.Report(report.Options{From: from, To: to, Team: team, Clock: clk,
+					RespondWithin: routing.BizDuration{Days: 2}, Now: t0}), nil
+			}
+		})
+		b.Run(name, func(b *testing.B) {
+			var cpu time.Duration
+			for b.Loop() {
+				b.StopTimer()
+				if err := st.Update(func(tx *store.Tx) error { return tx.AddCounter("bench", 1) }); err != nil {
+					b.Fatal(err)
+				}
+				b.StartTimer()
+				start := cpuTime()
+				w := httptest.NewRecorder()
+				h.ServeHTTP(w, httptest.NewRequest(http.MethodGet, "/stats?from=2025-12-01&to=2026-11-30", nil))
+				cpu += cpuTime() - start
+				if w.Code != 200 {
+					b.Fatalf("/stats: %d", w.Code)
+				}
+			}
+			b.ReportMetric(float64(cpu)/float64(b.N), "cpu-ns/op")
+		})
+	}
+}
+
+// seedCases stores the cases and their messages, with about 1 KB of
+// text each, in batches of transactions.
+func seedCases(b *testing.B, st *store.Store, cases []report.Input) {
+	words := strings.Fields("Hei jeg trenger tilgang til FS for et prosjekt om opptak og vurdering ved instituttet Kan dere hjelpe meg med dette Mvh Ola Nordmann semester emne")
+	const batch = 5000
+	for done := 0; done < len(cases); done += batch {
+		err := st.Update(func(tx *store.Tx) error {
+			for i := done; i < min(len(cases), done+batch); i++ {
+				in := cases[i]
+				c := in.Case
+				if _, err := tx.NextCaseID(); err != nil {
+					return err
+				}
+				for j := range in.Messages {
+					m := in.Messages[j]
+					var sb strings.Builder
+					for k := 0; sb.Len() < 1000; k++ {
+						sb.WriteString(words[(i*7+j*13+k*k+k/3)%len(words)])
+						if k%11 == 10 {
+							sb.WriteString(strconv.Itoa(i*31 + k))
+						}
+						sb.WriteByte(' ')
+					}
+					m.ID, m.Case, m.Text = fmt.Sprintf("m%d.%d@bench.example", i, j), c.ID, sb.String()
+					if err := tx.PutMessage(&m, nil); err != nil {
+						return err
+					}
+				}
+				c.Messages = len(in.Messages)
+				if err := tx.PutCase(&c); err != nil {
+					return err
+				}
+			}
+			return nil
+		})
+		if err != nil {
+			b.Fatal(err)
+		}
+	}
 }
