@@ -15,6 +15,7 @@ import (
 	"errors"
 	"fmt"
 	"html/template"
+	"mime"
 	"strings"
 	"sync"
 	"time"
@@ -62,7 +63,7 @@ func rebuildEML(m *kp.Message) []byte {
 	hdr("From", m.From.String())
 	hdr("To", strings.Join(addrList(m.To), ", "))
 	hdr("Cc", strings.Join(addrList(m.Cc), ", "))
-	hdr("Subject", mimeWord(m.Subject))
+	hdr("Subject", mime.QEncoding.Encode("utf-8", m.Subject))
 	date := m.Date
 	if date.IsZero() {
 		date = m.Received
@@ -74,34 +75,6 @@ func rebuildEML(m *kp.Message) []byte {
 	b.WriteString(strings.ReplaceAll(strings.ReplaceAll(m.Text, "\r\n", "\n"), "\n", "\r\n"))
 	b.WriteString("\r\n")
 	return []byte(b.String())
-}
-
-// mimeWord encodes a header value with letters beyond ASCII as one
-// RFC 2047 Q-encoded word.
-func mimeWord(s string) string {
-	for _, r := range s {
-		if r > 127 {
-			return mimeQ(s)
-		}
-	}
-	return s
-}
-
-func mimeQ(s string) string {
-	var b strings.Builder
-	b.WriteString("=?utf-8?q?")
-	for _, c := range []byte(s) {
-		switch {
-		case c == ' ':
-			b.WriteByte('_')
-		case c < 128 && c != '=' && c != '?' && c != '_' && c > ' ':
-			b.WriteByte(c)
-		default:
-			fmt.Fprintf(&b, "=%02X", c)
-		}
-	}
-	b.WriteString("?=")
-	return b.String()
 }
 
 // messages puts msgs as messages/NNN-direction.eml and returns their

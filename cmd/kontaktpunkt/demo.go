@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"mime"
 	"os"
 	"path/filepath"
 	"strings"
@@ -138,40 +139,13 @@ func (d *demo) write(from demoworld.Person, auth bool, subject, body string, hea
 	id := fmt.Sprintf("demo-%d-%d@%s", d.seq, time.Now().UnixNano(), from.Addr[strings.LastIndex(from.Addr, "@")+1:])
 	var b strings.Builder
 	fmt.Fprintf(&b, "From: %s <%s>\r\nTo: %s <%s>\r\nSubject: %s\r\nMessage-ID: <%s>\r\nDate: %s\r\n",
-		from.Name, from.Addr, demoContact.Name, demoContact.Addr, mimeWord(subject), id, d.clock.Now().Format(time.RFC1123Z))
+		from.Name, from.Addr, demoContact.Name, demoContact.Addr, mime.QEncoding.Encode("utf-8", subject), id, d.clock.Now().Format(time.RFC1123Z))
 	for _, h := range headers {
 		b.WriteString(h + "\r\n")
 	}
 	b.WriteString("MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Transfer-Encoding: 8bit\r\n\r\n")
 	b.WriteString(strings.ReplaceAll(body, "\n", "\r\n"))
 	return id, d.world.Submit(from, auth, []string{demoContact.Addr}, []byte(b.String()))
-}
-
-// mimeWord encodes a subject with non-ASCII letters as an RFC 2047 word.
-func mimeWord(s string) string {
-	for _, r := range s {
-		if r > 127 {
-			return mimeQ(s)
-		}
-	}
-	return s
-}
-
-func mimeQ(s string) string {
-	var b strings.Builder
-	b.WriteString("=?utf-8?q?")
-	for _, c := range []byte(s) {
-		switch {
-		case c == ' ':
-			b.WriteByte('_')
-		case c < 128 && c != '=' && c != '?' && c != '_' && c > ' ':
-			b.WriteByte(c)
-		default:
-			fmt.Fprintf(&b, "=%02X", c)
-		}
-	}
-	b.WriteString("?=")
-	return b.String()
 }
 
 // shownMail is one mail the gateway sent, as the transcript shows it.
