@@ -61,7 +61,17 @@ func (tx *Tx) Enqueue(o *kp.Outbound) error {
 		}
 	}
 	if o.Spec != nil {
-		if err := tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(o.Spec), true)); err != nil {
+		ref := false
+		if e.seq != 0 {
+			// The copy on the case holds the text, addresses and date:
+			// the spec refers to it rather than holding them twice.
+			m, err := tx.messageBySeq(e.seq)
+			if err != nil {
+				return fmt.Errorf("queueing mail %d: %w", id, err)
+			}
+			ref = specMatches(o.Spec, m)
+		}
+		if err := tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(o.Spec, ref), true)); err != nil {
 			return fmt.Errorf("queueing mail %d: %w", id, err)
 		}
 	}
@@ -138,27 +148,109 @@ func (tx *Tx) outbound(id uint64, raw bool) (*kp.Outbound, error) {
 	return o, nil
 }
 
+// outSpec decodes the packed spec v of outbound message id, with the
+// fields it takes from the message copy on the case filled in.
 func (tx *Tx) outSpec(v []byte, id uint64) (*kp.OutSpec, error) {
-	p, err := tx.codec.unpack(v)
+	s, ref, err := tx.outSpecOwn(v, id)
+	if err != nil || !ref {
+		return s, err
+	}
+	e, ok, err := tx.lookupID(s.MessageID)
 	if err != nil {
 		return nil, fmt.Errorf("outbound %d: spec: %w", id, err)
 	}
-	s, err := decodeOutSpec(p)
-	if err != nil {
-		return nil, fmt.Errorf("outbound %d: %w", id, err)
+	if !ok || e.seq == 0 {
+		return nil, fmt.Errorf("outbound %d: spec refers to message %q, which is not stored: %w", id, s.MessageID, ErrCorrupt)
 	}
+	m, err := tx.messageBySeq(e.seq)
+	if err != nil {
+		return nil, fmt.Errorf("outbound %d: spec: %w", id, err)
+	}
+	fillSpec(s, m)
 	return s, nil
 }
 
+// outSpecOwn decodes the packed spec v as it is stored; ref says it
+// takes fields from the message copy on the case (specMatches).
+func (tx *Tx) outSpecOwn(v []byte, id uint64) (*kp.OutSpec, bool, error) {
+	p, err := tx.codec.unpack(v)
+	if err != nil {
+		return nil, false, fmt.Errorf("outbound %d: spec: %w", id, err)
+	}
+	s, ref, err := decodeOutSpec(p)
+	if err != nil {
+		return nil, false, fmt.Errorf("outbound %d: %w", id, err)
+	}
+	return s, ref, nil
+}
+
+// specMatches reports whether the spec's sender, recipients, subject,
+// text and date are those of message m, so the spec can refer to m for
+// them.
+func specMatches(s *kp.OutSpec, m *kp.Message) bool {
+	return m.ID == s.MessageID && m.Direction == kp.Out && s.From == m.From &&
+		slices.Equal(s.To, m.To) && slices.Equal(s.Cc, m.Cc) &&
+		s.Subject == m.Subject && s.Text == m.Text && bytes.Equal(encTime(s.Date), encTime(m.Date))
+}
+
+// encTime is t as records store it: equal forms decode to equal times.
+func encTime(t time.Time) []byte {
+	e := enc{}
+	e.time(t)
+	return e.b
+}
+
+// fillSpec sets the fields a referring spec takes from message m.
+func fillSpec(s *kp.OutSpec, m *kp.Message) {
+	s.From, s.To, s.Cc, s.Subject, s.Text, s.Date = m.From, m.To, m.Cc, m.Subject, m.Text, m.Date
+}
+
+// keepSpecFields writes the fields the queued spec of the message with
+// id entry e takes from that message into the spec itself, unless next
+// (the message's new record; nil when it is purged) still has them. So a
+// queued mail renders the same after retention purges its copy on the
+// case or the copy is changed.
+func (tx *Tx) keepSpecFields(e idEntry, next *kp.Message) error {
+	if e.outID == 0 || e.seq == 0 {
+		return nil
+	}
+	key := u64(e.outID)
+	v := tx.b(bucketOutSpec).Get(key)
+	if v == nil {
+		return nil
+	}
+	s, ref, err := tx.outSpecOwn(v, e.outID)
+	if err != nil || !ref {
+		return err
+	}
+	m, err := tx.messageBySeq(e.seq)
+	if err != nil {
+		return err
+	}
+	fillSpec(s, m)
+	if next != nil && specMatches(s, next) {
+		return nil
+	}
+	return tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(s, false), true))
+}
+
 // encodeOutSpec returns the record of s. New fields go at the end, read
-// with d.more().
-func encodeOutSpec(s *kp.OutSpec) []byte {
+// with d.more(). With ref, the fields fillSpec sets are left empty and
+// taken from the message copy on the case when decoded.
+func encodeOutSpec(s *kp.OutSpec, ref bool) []byte {
 	n := 512 + len(s.Text)
 	for _, a := range s.Attachments {
 		n += len(a.Data) + 64
 	}
 	e := enc{b: make([]byte, 0, n)}
 	e.b = append(e.b, recordFormat)
+	own := s
+	if ref {
+		c := *s
+		c.From, c.To, c.Cc, c.Subject, c.Text, c.Date = kp.Address{}, nil, nil, "", "", time.Time{}
+		own = &c
+	}
+	s = own
 	e.addr(s.From)
 	e.addr(s.ReplyTo)
 	e.addrs(s.To)
@@ -186,10 +278,21 @@ func encodeOutSpec(s *kp.OutSpec) []byte {
 		e.str(a.ContentType)
 		e.str(string(a.Data))
 	}
+	// Added: flags; 1 = From, To, Cc, Subject, Text and Date are those of
+	// the message copy on the case.
+	var flags uint64
+	if ref {
+		flags |= specRefMessage
+	}
+	e.uvarint(flags)
 	return e.b
 }
 
-func decodeOutSpec(b []byte) (*kp.OutSpec, error) {
+// specRefMessage flags a spec that takes its sender, recipients, subject,
+// text and date from the message copy on the case.
+const specRefMessage = 1
+
+func decodeOutSpec(b []byte) (*kp.OutSpec, bool, error) {
 	d := dec{b: b}
 	d.header("outbound spec")
 	s := &kp.OutSpec{}
@@ -214,10 +317,14 @@ func decodeOutSpec(b []byte) (*kp.OutSpec, error) {
 	for n := d.count(); n > 0 && d.err == nil; n-- {
 		s.Attachments = append(s.Attachments, kp.OutAttachment{Name: d.str(), ContentType: d.str(), Data: []byte(d.str())})
 	}
-	if d.err != nil {
-		return nil, fmt.Errorf("spec: %w", d.err)
+	var flags uint64
+	if d.more() {
+		flags = d.uvarint()
 	}
-	return s, nil
+	if d.err != nil {
+		return nil, false, fmt.Errorf("spec: %w", d.err)
+	}
+	return s, flags&specRefMessage != 0, nil
 }
 
 // Outbound returns outbound message id with its Spec or Raw bytes (both

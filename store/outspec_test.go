@@ -84,7 +84,7 @@ func TestCheckFindsSpecKeptAfterSending(t *testing.T) {
 		if err := tx.PutOutbound(o); err != nil {
 			return err
 		}
-		return tx.b(bucketOutSpec).Put(u64(o.ID), tx.codec.pack(encodeOutSpec(o.Spec), true))
+		return tx.b(bucketOutSpec).Put(u64(o.ID), tx.codec.pack(encodeOutSpec(o.Spec, false), true))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -94,5 +94,98 @@ func TestCheckFindsSpecKeptAfterSending(t *testing.T) {
 	}
 	if err := s.Update(func(tx *Tx) error { return tx.b(bucketOutSpec).Delete(u64(o.ID)) }); err != nil {
 		t.Fatal(err) // mended, for the check at cleanup
+	}
+}
+
+// TestOutSpecRefersToCaseCopy: a spec queued after its copy on the case
+// holds none of the copy's text, reads back whole, and still reads back
+// whole after the copy is changed or purged.
+func TestOutSpecRefersToCaseCopy(t *testing.T) {
+	s := openTest(t)
+	now := time.Date(2026, 11, 23, 9, 0, 0, 123, time.FixedZone("", 3600))
+	text := strings.Repeat("Ola skrev i sak INT#1: tilgang til FS. ", 40)
+	spec := &kp.OutSpec{
+		From: kp.Address{Name: "Integrasjon", Addr: "integrasjon@uio.no"}, ReplyTo: kp.Address{Addr: "integrasjon+t@uio.no"},
+		To: []kp.Address{{Name: "Per", Addr: "per@uio.no"}}, Subject: "[INT#1] Tilgang", Text: text, MessageID: "r1@uio.no",
+		Headers: map[string]string{"X-A": "1"}, Date: now,
+	}
+	var ids [2]uint64
+	for i, id := range []string{"r1@uio.no", "r2@uio.no"} {
+		sp := *spec
+		sp.MessageID = id
+		m := &kp.Message{ID: id, Case: 1, Direction: kp.Out, Class: kp.ClassHuman, Kind: "relay", From: sp.From,
+			To: sp.To, Subject: sp.Subject, Date: now, Received: now, Text: text}
+		o := &kp.Outbound{Case: 1, Kind: "relay", MessageID: id, Spec: &sp, NextTry: now, Queued: now}
+		if err := s.Update(func(tx *Tx) error {
+			if err := tx.PutMessage(m, nil); err != nil {
+				return err
+			}
+			return tx.Enqueue(o)
+		}); err != nil {
+			t.Fatal(err)
+		}
+		ids[i] = o.ID
+	}
+	check := func(when string, id uint64, want string) {
+		t.Helper()
+		if err := s.View(func(tx *Tx) error {
+			got, err := tx.Outbound(id)
+			if err != nil {
+				return err
+			}
+			w := *spec
+			w.MessageID, w.Text = got.Spec.MessageID, want
+			g := *got.Spec
+			if g.Date.Format(time.RFC3339Nano) != w.Date.Format(time.RFC3339Nano) {
+				t.Errorf("%s: date %v, want %v", when, g.Date, w.Date)
+			}
+			g.Date, w.Date = time.Time{}, time.Time{}
+			if !reflect.DeepEqual(g, w) {
+				t.Errorf("%s: spec read back:\n%+v\nwant\n%+v", when, g, w)
+			}
+			return nil
+		}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := s.View(func(tx *Tx) error {
+		v := tx.b(bucketOutSpec).Get(u64(ids[0]))
+		own, ref, err := tx.outSpecOwn(v, ids[0])
+		if err != nil {
+			return err
+		}
+		if !ref || own.Text != "" || len(own.To) != 0 {
+			t.Errorf("stored spec refers %v, holds text %d bytes and %d recipients", ref, len(own.Text), len(own.To))
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("queued", ids[0], text)
+	// The copy changes: the spec keeps what it was queued with.
+	if err := s.Update(func(tx *Tx) error {
+		m, err := tx.Message("r1@uio.no")
+		if err != nil {
+			return err
+		}
+		m.Text = "changed"
+		return tx.UpdateMessage(m)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("copy changed", ids[0], text)
+	// The copy is purged: likewise.
+	if err := s.Update(func(tx *Tx) error {
+		m, err := tx.Message("r2@uio.no")
+		if err != nil {
+			return err
+		}
+		return tx.purgeMessage(m)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("copy purged", ids[1], text)
+	if err := s.Check(); err != nil {
+		t.Fatal(err)
 	}
 }
