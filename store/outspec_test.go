@@ -1,6 +1,7 @@
 package store
 
 import (
+	"path/filepath"
 	"reflect"
 	"strings"
 	"testing"
@@ -187,5 +188,67 @@ func TestOutSpecRefersToCaseCopy(t *testing.T) {
 	check("copy purged", ids[1], text)
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
+	}
+}
+
+// TestForgetReachesQueuedSpecThroughCaseCopy: a queued relay whose spec
+// refers to its copy on the case names a forgotten person nowhere after
+// forget and compact, and still reads back.
+func TestForgetReachesQueuedSpecThroughCaseCopy(t *testing.T) {
+	s := openTest(t)
+	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
+	person := kp.Address{Name: forgetName, Addr: forgetAddr}
+	desk := kp.Address{Addr: "kontakt@uio.no"}
+	staff := []kp.Address{{Name: "Per", Addr: "per@uio.no"}}
+	var outID uint64
+	update(t, s, func(tx *Tx) error {
+		id, err := tx.NextCaseID()
+		if err != nil {
+			return err
+		}
+		raw, m := personMail("f1@example.org", person, []kp.Address{desk}, "Eksamen", "Hei, jeg heter "+forgetName+".", "", at)
+		m.Case = id
+		if err := tx.PutMessage(m, raw); err != nil {
+			return err
+		}
+		c := &kp.Case{ID: id, Subject: m.Subject, Status: kp.StatusOpen, Requester: person, Priority: kp.PriorityNormal,
+			Created: at, Updated: at, Messages: 2, ThreadID: m.ID}
+		if err := tx.PutCase(c); err != nil {
+			return err
+		}
+		text := forgetName + " skrev i sak INT#1:\n\nHei, jeg heter " + forgetName + "."
+		cp := &kp.Message{ID: "relay1@uio.no", Case: id, Direction: kp.Out, Class: kp.ClassHuman, Kind: "relay", From: desk,
+			To: staff, Subject: "[INT#1] Eksamen", Date: at, Received: at, Text: text}
+		if err := tx.PutMessage(cp, nil); err != nil {
+			return err
+		}
+		o := &kp.Outbound{Case: id, Kind: "relay", MessageID: cp.ID, From: desk.Addr, To: []string{"per@uio.no"},
+			Subject: cp.Subject, NextTry: at, Queued: at, Spec: &kp.OutSpec{From: desk, To: staff, Subject: cp.Subject,
+				Text: text, MessageID: cp.ID, Date: at}}
+		if err := tx.Enqueue(o); err != nil {
+			return err
+		}
+		outID = o.ID
+		return nil
+	})
+	if _, err := s.Forget(forgetAddr, ForgetOptions{Now: at.Add(time.Hour), Actor: "operator", Channel: "cli"}); err != nil {
+		t.Fatal(err)
+	}
+	view(t, s, func(tx *Tx) error {
+		o, err := tx.Outbound(outID)
+		if err != nil {
+			return err
+		}
+		if o.State == kp.OutQueued && (o.Spec == nil || strings.Contains(o.Spec.Text, forgetName)) {
+			t.Errorf("queued relay after forget: %+v", o.Spec)
+		}
+		return nil
+	})
+	out := filepath.Join(t.TempDir(), "compact.db")
+	if err := s.CompactTo(out); err != nil {
+		t.Fatal(err)
+	}
+	if found := findPerson(t, out); len(found) > 0 {
+		t.Errorf("the compacted store still names the person:\n%s", strings.Join(found, "\n"))
 	}
 }
