@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	kp "kontaktpunkt"
@@ -71,7 +72,7 @@ func (tx *Tx) Enqueue(o *kp.Outbound) error {
 			}
 			ref = specMatches(o.Spec, m)
 		}
-		if err := tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(o.Spec, ref), true)); err != nil {
+		if err := tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(o.Spec, ref, o), true)); err != nil {
 			return fmt.Errorf("queueing mail %d: %w", id, err)
 		}
 	}
@@ -140,7 +141,7 @@ func (tx *Tx) outbound(id uint64, raw bool) (*kp.Outbound, error) {
 			}
 		}
 		if v := tx.b(bucketOutSpec).Get(key); v != nil {
-			if o.Spec, err = tx.outSpec(v, id); err != nil {
+			if o.Spec, err = tx.outSpec(v, o); err != nil {
 				return nil, err
 			}
 		}
@@ -148,10 +149,11 @@ func (tx *Tx) outbound(id uint64, raw bool) (*kp.Outbound, error) {
 	return o, nil
 }
 
-// outSpec decodes the packed spec v of outbound message id, with the
+// outSpec decodes the packed spec v of outbound message o, with the
 // fields it takes from the message copy on the case filled in.
-func (tx *Tx) outSpec(v []byte, id uint64) (*kp.OutSpec, error) {
-	s, ref, err := tx.outSpecOwn(v, id)
+func (tx *Tx) outSpec(v []byte, o *kp.Outbound) (*kp.OutSpec, error) {
+	id := o.ID
+	s, ref, err := tx.outSpecOwn(v, o)
 	if err != nil || !ref {
 		return s, err
 	}
@@ -170,16 +172,17 @@ func (tx *Tx) outSpec(v []byte, id uint64) (*kp.OutSpec, error) {
 	return s, nil
 }
 
-// outSpecOwn decodes the packed spec v as it is stored; ref says it
-// takes fields from the message copy on the case (specMatches).
-func (tx *Tx) outSpecOwn(v []byte, id uint64) (*kp.OutSpec, bool, error) {
+// outSpecOwn decodes the packed spec v of outbound message o as it is
+// stored; ref says it takes fields from the message copy on the case
+// (specMatches).
+func (tx *Tx) outSpecOwn(v []byte, o *kp.Outbound) (*kp.OutSpec, bool, error) {
 	p, err := tx.codec.unpack(v)
 	if err != nil {
-		return nil, false, fmt.Errorf("outbound %d: spec: %w", id, err)
+		return nil, false, fmt.Errorf("outbound %d: spec: %w", o.ID, err)
 	}
-	s, ref, err := decodeOutSpec(p)
+	s, ref, err := decodeOutSpec(p, o)
 	if err != nil {
-		return nil, false, fmt.Errorf("outbound %d: %w", id, err)
+		return nil, false, fmt.Errorf("outbound %d: %w", o.ID, err)
 	}
 	return s, ref, nil
 }
@@ -219,7 +222,11 @@ func (tx *Tx) keepSpecFields(e idEntry, next *kp.Message) error {
 	if v == nil {
 		return nil
 	}
-	s, ref, err := tx.outSpecOwn(v, e.outID)
+	o, err := tx.outbound(e.outID, false)
+	if err != nil {
+		return err
+	}
+	s, ref, err := tx.outSpecOwn(v, o)
 	if err != nil || !ref {
 		return err
 	}
@@ -231,26 +238,41 @@ func (tx *Tx) keepSpecFields(e idEntry, next *kp.Message) error {
 	if next != nil && specMatches(s, next) {
 		return nil
 	}
-	return tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(s, false), true))
+	return tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(s, false, o), true))
 }
 
-// encodeOutSpec returns the record of s. New fields go at the end, read
-// with d.more(). With ref, the fields fillSpec sets are left empty and
-// taken from the message copy on the case when decoded.
-func encodeOutSpec(s *kp.OutSpec, ref bool) []byte {
+// encodeOutSpec returns the record of s, the spec of outbound message o
+// (nil: none). New fields go at the end, read with d.more(). With ref,
+// the fields fillSpec sets are left empty and taken from the message copy
+// on the case when decoded. The Message-ID and the standard header fields
+// (specHeaders), when they are o's, are left out likewise.
+func encodeOutSpec(s *kp.OutSpec, ref bool, o *kp.Outbound) []byte {
 	n := 512 + len(s.Text)
 	for _, a := range s.Attachments {
 		n += len(a.Data) + 64
 	}
 	e := enc{b: make([]byte, 0, n)}
 	e.b = append(e.b, recordFormat)
-	own := s
+	var flags uint64
+	c := *s
 	if ref {
-		c := *s
+		flags |= specRefMessage
 		c.From, c.To, c.Cc, c.Subject, c.Text, c.Date = kp.Address{}, nil, nil, "", "", time.Time{}
-		own = &c
 	}
-	s = own
+	if o != nil && s.MessageID != "" && s.MessageID == o.MessageID {
+		flags |= specOwnMessageID
+		c.MessageID = ""
+	}
+	if std := specHeaders(o); std != nil && hasHeaders(s.Headers, std) {
+		flags |= specStdHeaders
+		c.Headers = make(map[string]string, len(s.Headers))
+		for k, v := range s.Headers {
+			if _, ok := std[k]; !ok {
+				c.Headers[k] = v
+			}
+		}
+	}
+	s = &c
 	e.addr(s.From)
 	e.addr(s.ReplyTo)
 	e.addrs(s.To)
@@ -278,21 +300,49 @@ func encodeOutSpec(s *kp.OutSpec, ref bool) []byte {
 		e.str(a.ContentType)
 		e.str(string(a.Data))
 	}
-	// Added: flags; 1 = From, To, Cc, Subject, Text and Date are those of
-	// the message copy on the case.
-	var flags uint64
-	if ref {
-		flags |= specRefMessage
-	}
+	// Added: flags (specRefMessage etc.).
 	e.uvarint(flags)
 	return e.b
 }
 
-// specRefMessage flags a spec that takes its sender, recipients, subject,
-// text and date from the message copy on the case.
-const specRefMessage = 1
+// Flags of a spec record: what it takes from elsewhere.
+const (
+	// specRefMessage: sender, recipients, subject, text and date are
+	// those of the message copy on the case.
+	specRefMessage = 1 << iota
+	// specOwnMessageID: the Message-ID is the outbound record's.
+	specOwnMessageID
+	// specStdHeaders: the header fields specHeaders gives for the
+	// outbound record are among its headers.
+	specStdHeaders
+)
 
-func decodeOutSpec(b []byte) (*kp.OutSpec, bool, error) {
+// specHeaders returns the header fields every mail of a case carries,
+// with the values they have for outbound message o; nil without o or
+// case.
+func specHeaders(o *kp.Outbound) map[string]string {
+	if o == nil || o.Case == 0 {
+		return nil
+	}
+	return map[string]string{
+		kp.LoopHeader:              o.From,
+		"X-Kontaktpunkt-Case":      strconv.FormatUint(uint64(o.Case), 10),
+		"X-Kontaktpunkt-Kind":      o.Kind,
+		"X-Auto-Response-Suppress": "All",
+	}
+}
+
+// hasHeaders reports whether h has every field of std with its value.
+func hasHeaders(h, std map[string]string) bool {
+	for k, v := range std {
+		if x, ok := h[k]; !ok || x != v {
+			return false
+		}
+	}
+	return true
+}
+
+func decodeOutSpec(b []byte, o *kp.Outbound) (*kp.OutSpec, bool, error) {
 	d := dec{b: b}
 	d.header("outbound spec")
 	s := &kp.OutSpec{}
@@ -324,6 +374,24 @@ func decodeOutSpec(b []byte) (*kp.OutSpec, bool, error) {
 	if d.err != nil {
 		return nil, false, fmt.Errorf("spec: %w", d.err)
 	}
+	if flags&(specOwnMessageID|specStdHeaders) != 0 && o == nil {
+		return nil, false, fmt.Errorf("spec: refers to its outbound record: %w", ErrCorrupt)
+	}
+	if flags&specOwnMessageID != 0 {
+		s.MessageID = o.MessageID
+	}
+	if flags&specStdHeaders != 0 {
+		std := specHeaders(o)
+		if std == nil {
+			return nil, false, fmt.Errorf("spec: standard headers of an outbound record without case: %w", ErrCorrupt)
+		}
+		if s.Headers == nil {
+			s.Headers = make(map[string]string, len(std))
+		}
+		for k, v := range std {
+			s.Headers[k] = v
+		}
+	}
 	return s, flags&specRefMessage != 0, nil
 }
 
@@ -354,6 +422,18 @@ func (tx *Tx) PutOutbound(o *kp.Outbound) error {
 		return fmt.Errorf("updating outbound %d: message id changed from %q to %q: %w", o.ID, old.MessageID, o.MessageID, ErrInvalid)
 	}
 	key := u64(o.ID)
+	if v := tx.b(bucketOutSpec).Get(key); v != nil && o.State != kp.OutSent &&
+		(old.Case != o.Case || old.Kind != o.Kind || old.From != o.From) {
+		// The spec may take header fields from the record: it keeps the
+		// values it was queued with.
+		s, ref, err := tx.outSpecOwn(v, old)
+		if err != nil {
+			return fmt.Errorf("updating outbound %d: %w", o.ID, err)
+		}
+		if err := tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(s, ref, o), true)); err != nil {
+			return fmt.Errorf("updating outbound %d: %w", o.ID, err)
+		}
+	}
 	if err := tx.b(bucketOut).Put(key, tx.codec.pack(encodeOutbound(o), false)); err != nil {
 		return fmt.Errorf("updating outbound %d: %w", o.ID, err)
 	}

@@ -1,6 +1,7 @@
 package store
 
 import (
+	"bytes"
 	"path/filepath"
 	"reflect"
 	"strings"
@@ -85,7 +86,7 @@ func TestCheckFindsSpecKeptAfterSending(t *testing.T) {
 		if err := tx.PutOutbound(o); err != nil {
 			return err
 		}
-		return tx.b(bucketOutSpec).Put(u64(o.ID), tx.codec.pack(encodeOutSpec(o.Spec, false), true))
+		return tx.b(bucketOutSpec).Put(u64(o.ID), tx.codec.pack(encodeOutSpec(o.Spec, false, nil), true))
 	}); err != nil {
 		t.Fatal(err)
 	}
@@ -108,7 +109,8 @@ func TestOutSpecRefersToCaseCopy(t *testing.T) {
 	spec := &kp.OutSpec{
 		From: kp.Address{Name: "Integrasjon", Addr: "integrasjon@uio.no"}, ReplyTo: kp.Address{Addr: "integrasjon+t@uio.no"},
 		To: []kp.Address{{Name: "Per", Addr: "per@uio.no"}}, Subject: "[INT#1] Tilgang", Text: text, MessageID: "r1@uio.no",
-		Headers: map[string]string{"X-A": "1"}, Date: now,
+		Headers: map[string]string{"X-A": "1", kp.LoopHeader: "integrasjon@uio.no", "X-Kontaktpunkt-Case": "1",
+			"X-Kontaktpunkt-Kind": "relay", "X-Auto-Response-Suppress": "All"}, Date: now,
 	}
 	var ids [2]uint64
 	for i, id := range []string{"r1@uio.no", "r2@uio.no"} {
@@ -116,7 +118,7 @@ func TestOutSpecRefersToCaseCopy(t *testing.T) {
 		sp.MessageID = id
 		m := &kp.Message{ID: id, Case: 1, Direction: kp.Out, Class: kp.ClassHuman, Kind: "relay", From: sp.From,
 			To: sp.To, Subject: sp.Subject, Date: now, Received: now, Text: text}
-		o := &kp.Outbound{Case: 1, Kind: "relay", MessageID: id, Spec: &sp, NextTry: now, Queued: now}
+		o := &kp.Outbound{Case: 1, Kind: "relay", MessageID: id, From: "integrasjon@uio.no", Spec: &sp, NextTry: now, Queued: now}
 		if err := s.Update(func(tx *Tx) error {
 			if err := tx.PutMessage(m, nil); err != nil {
 				return err
@@ -151,12 +153,23 @@ func TestOutSpecRefersToCaseCopy(t *testing.T) {
 	}
 	if err := s.View(func(tx *Tx) error {
 		v := tx.b(bucketOutSpec).Get(u64(ids[0]))
-		own, ref, err := tx.outSpecOwn(v, ids[0])
+		o, err := tx.outbound(ids[0], false)
+		if err != nil {
+			return err
+		}
+		own, ref, err := tx.outSpecOwn(v, o)
 		if err != nil {
 			return err
 		}
 		if !ref || own.Text != "" || len(own.To) != 0 {
 			t.Errorf("stored spec refers %v, holds text %d bytes and %d recipients", ref, len(own.Text), len(own.To))
+		}
+		p, err := tx.codec.unpack(v)
+		if err != nil {
+			return err
+		}
+		if bytes.Contains(p, []byte("X-Kontaktpunkt-Case")) || bytes.Contains(p, []byte("r1@uio.no")) {
+			t.Errorf("stored spec holds the standard header fields or the Message-ID: %q", p)
 		}
 		return nil
 	}); err != nil {
@@ -186,6 +199,19 @@ func TestOutSpecRefersToCaseCopy(t *testing.T) {
 		t.Fatal(err)
 	}
 	check("copy purged", ids[1], text)
+	// The outbound record changes its kind: the header fields stay
+	// those the mail was queued with.
+	if err := s.Update(func(tx *Tx) error {
+		o, err := tx.outbound(ids[1], false)
+		if err != nil {
+			return err
+		}
+		o.Kind, o.Attempts = "note", 1
+		return tx.PutOutbound(o)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	check("record changed", ids[1], text)
 	if err := s.Check(); err != nil {
 		t.Fatal(err)
 	}
