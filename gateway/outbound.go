@@ -319,11 +319,10 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 		Case: c.ID, Kind: kind, MessageID: id, From: kp.NormAddr(contact.Addr), To: rcpts,
 		Subject: subject, Spec: spec, State: kp.OutQueued, NextTry: now, Queued: now,
 	}
-	if err := tx.Enqueue(ob); err != nil {
-		return fmt.Errorf("queueing %s mail for case %d: %w", kind, c.ID, err)
-	}
 	// Size is that of the text and attachments: the encoded bytes do not
-	// exist yet.
+	// exist yet. The copy on the case is stored first: the queued spec
+	// then refers to it for the text and addresses instead of holding
+	// them twice.
 	m := &kp.Message{
 		ID: id, Case: c.ID, Direction: kp.Out, Class: kp.ClassHuman, Kind: kind, From: from,
 		To: to, Cc: cc, Subject: subject, Date: now, Received: now, Text: body, Size: size,
@@ -331,6 +330,9 @@ func (g *Gateway) queueMail(tx *store.Tx, c *kp.Case, kind string, to, cc []kp.A
 	}
 	if err := tx.PutMessage(m, nil); err != nil {
 		return fmt.Errorf("recording %s mail for case %d: %w", kind, c.ID, err)
+	}
+	if err := tx.Enqueue(ob); err != nil {
+		return fmt.Errorf("queueing %s mail for case %d: %w", kind, c.ID, err)
 	}
 	c.Messages++
 	return tx.AddCounter("outbound_queued:"+kind, 1)

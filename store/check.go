@@ -257,7 +257,7 @@ func (tx *Tx) checkIndexes() []error {
 			if has(bucketOutRaw, k) {
 				c.add("outbound %d: both a spec and raw bytes", id)
 			}
-			if _, err := tx.outSpec(v, id); err != nil {
+			if _, err := tx.outSpec(v, o); err != nil {
 				c.add("%w", err)
 			}
 		}

@@ -43,7 +43,7 @@ const compactReleaseSize = 8 << 20
 // reuse (bbolt never shrinks a file, and freed pages still hold the bytes
 // of deleted records until they are reused), message records packed
 // again with zstd and the mail dictionary (repack.go), as are queued
-// outbound mail and the raw messages, whose log is written anew without
+// outbound mail (raw bytes and render specs) and the raw messages, whose log is written anew without
 // the ranges purged messages left. It reads one consistent
 // snapshot, so it runs while others write; writes made after it started
 // are not in the copy. The copy is written to path+".tmp" and renamed, so
@@ -203,7 +203,7 @@ func (s *Store) copyPacked(dst *bolt.DB, repack *repacker) error {
 					return copyBucket(append(append([][]byte(nil), path...), k), sub)
 				}
 				switch top {
-				case string(bucketMsg), string(bucketOutRaw):
+				case string(bucketMsg), string(bucketOutRaw), string(bucketOutSpec):
 					v = repack.value(v)
 				case string(bucketMsgID):
 					var err error

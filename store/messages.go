@@ -184,6 +184,9 @@ func (tx *Tx) UpdateMessage(m *kp.Message) error {
 		return fmt.Errorf("updating message %q: seq %d, stored as %d: %w", m.ID, m.Seq, e.seq, ErrInvalid)
 	}
 	m.Seq = e.seq
+	if err := tx.keepSpecFields(e, m); err != nil {
+		return fmt.Errorf("updating message %q: %w", m.ID, err)
+	}
 	if err := tx.b(bucketMsg).Put(u64(e.seq), tx.codec.packRecord(encodeMessage(m))); err != nil {
 		return fmt.Errorf("updating message %q: %w", m.ID, err)
 	}

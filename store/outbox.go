@@ -5,6 +5,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"slices"
+	"strconv"
 	"time"
 
 	kp "kontaktpunkt"
@@ -61,7 +62,17 @@ func (tx *Tx) Enqueue(o *kp.Outbound) error {
 		}
 	}
 	if o.Spec != nil {
-		if err := tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(o.Spec), true)); err != nil {
+		ref := false
+		if e.seq != 0 {
+			// The copy on the case holds the text, addresses and date:
+			// the spec refers to it rather than holding them twice.
+			m, err := tx.messageBySeq(e.seq)
+			if err != nil {
+				return fmt.Errorf("queueing mail %d: %w", id, err)
+			}
+			ref = specMatches(o.Spec, m)
+		}
+		if err := tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(o.Spec, ref, o), true)); err != nil {
 			return fmt.Errorf("queueing mail %d: %w", id, err)
 		}
 	}
@@ -130,7 +141,7 @@ func (tx *Tx) outbound(id uint64, raw bool) (*kp.Outbound, error) {
 			}
 		}
 		if v := tx.b(bucketOutSpec).Get(key); v != nil {
-			if o.Spec, err = tx.outSpec(v, id); err != nil {
+			if o.Spec, err = tx.outSpec(v, o); err != nil {
 				return nil, err
 			}
 		}
@@ -138,27 +149,130 @@ func (tx *Tx) outbound(id uint64, raw bool) (*kp.Outbound, error) {
 	return o, nil
 }
 
-func (tx *Tx) outSpec(v []byte, id uint64) (*kp.OutSpec, error) {
-	p, err := tx.codec.unpack(v)
+// outSpec decodes the packed spec v of outbound message o, with the
+// fields it takes from the message copy on the case filled in.
+func (tx *Tx) outSpec(v []byte, o *kp.Outbound) (*kp.OutSpec, error) {
+	id := o.ID
+	s, ref, err := tx.outSpecOwn(v, o)
+	if err != nil || !ref {
+		return s, err
+	}
+	e, ok, err := tx.lookupID(s.MessageID)
 	if err != nil {
 		return nil, fmt.Errorf("outbound %d: spec: %w", id, err)
 	}
-	s, err := decodeOutSpec(p)
-	if err != nil {
-		return nil, fmt.Errorf("outbound %d: %w", id, err)
+	if !ok || e.seq == 0 {
+		return nil, fmt.Errorf("outbound %d: spec refers to message %q, which is not stored: %w", id, s.MessageID, ErrCorrupt)
 	}
+	m, err := tx.messageBySeq(e.seq)
+	if err != nil {
+		return nil, fmt.Errorf("outbound %d: spec: %w", id, err)
+	}
+	fillSpec(s, m)
 	return s, nil
 }
 
-// encodeOutSpec returns the record of s. New fields go at the end, read
-// with d.more().
-func encodeOutSpec(s *kp.OutSpec) []byte {
+// outSpecOwn decodes the packed spec v of outbound message o as it is
+// stored; ref says it takes fields from the message copy on the case
+// (specMatches).
+func (tx *Tx) outSpecOwn(v []byte, o *kp.Outbound) (*kp.OutSpec, bool, error) {
+	p, err := tx.codec.unpack(v)
+	if err != nil {
+		return nil, false, fmt.Errorf("outbound %d: spec: %w", o.ID, err)
+	}
+	s, ref, err := decodeOutSpec(p, o)
+	if err != nil {
+		return nil, false, fmt.Errorf("outbound %d: %w", o.ID, err)
+	}
+	return s, ref, nil
+}
+
+// specMatches reports whether the spec's sender, recipients, subject,
+// text and date are those of message m, so the spec can refer to m for
+// them.
+func specMatches(s *kp.OutSpec, m *kp.Message) bool {
+	return m.ID == s.MessageID && m.Direction == kp.Out && s.From == m.From &&
+		slices.Equal(s.To, m.To) && slices.Equal(s.Cc, m.Cc) &&
+		s.Subject == m.Subject && s.Text == m.Text && bytes.Equal(encTime(s.Date), encTime(m.Date))
+}
+
+// encTime is t as records store it: equal forms decode to equal times.
+func encTime(t time.Time) []byte {
+	e := enc{}
+	e.time(t)
+	return e.b
+}
+
+// fillSpec sets the fields a referring spec takes from message m.
+func fillSpec(s *kp.OutSpec, m *kp.Message) {
+	s.From, s.To, s.Cc, s.Subject, s.Text, s.Date = m.From, m.To, m.Cc, m.Subject, m.Text, m.Date
+}
+
+// keepSpecFields writes the fields the queued spec of the message with
+// id entry e takes from that message into the spec itself, unless next
+// (the message's new record; nil when it is purged) still has them. So a
+// queued mail renders the same after retention purges its copy on the
+// case or the copy is changed.
+func (tx *Tx) keepSpecFields(e idEntry, next *kp.Message) error {
+	if e.outID == 0 || e.seq == 0 {
+		return nil
+	}
+	key := u64(e.outID)
+	v := tx.b(bucketOutSpec).Get(key)
+	if v == nil {
+		return nil
+	}
+	o, err := tx.outbound(e.outID, false)
+	if err != nil {
+		return err
+	}
+	s, ref, err := tx.outSpecOwn(v, o)
+	if err != nil || !ref {
+		return err
+	}
+	m, err := tx.messageBySeq(e.seq)
+	if err != nil {
+		return err
+	}
+	fillSpec(s, m)
+	if next != nil && specMatches(s, next) {
+		return nil
+	}
+	return tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(s, false, o), true))
+}
+
+// encodeOutSpec returns the record of s, the spec of outbound message o
+// (nil: none). New fields go at the end, read with d.more(). With ref,
+// the fields fillSpec sets are left empty and taken from the message copy
+// on the case when decoded. The Message-ID and the standard header fields
+// (specHeaders), when they are o's, are left out likewise.
+func encodeOutSpec(s *kp.OutSpec, ref bool, o *kp.Outbound) []byte {
 	n := 512 + len(s.Text)
 	for _, a := range s.Attachments {
 		n += len(a.Data) + 64
 	}
 	e := enc{b: make([]byte, 0, n)}
 	e.b = append(e.b, recordFormat)
+	var flags uint64
+	c := *s
+	if ref {
+		flags |= specRefMessage
+		c.From, c.To, c.Cc, c.Subject, c.Text, c.Date = kp.Address{}, nil, nil, "", "", time.Time{}
+	}
+	if o != nil && s.MessageID != "" && s.MessageID == o.MessageID {
+		flags |= specOwnMessageID
+		c.MessageID = ""
+	}
+	if std := specHeaders(o); std != nil && hasHeaders(s.Headers, std) {
+		flags |= specStdHeaders
+		c.Headers = make(map[string]string, len(s.Headers))
+		for k, v := range s.Headers {
+			if _, ok := std[k]; !ok {
+				c.Headers[k] = v
+			}
+		}
+	}
+	s = &c
 	e.addr(s.From)
 	e.addr(s.ReplyTo)
 	e.addrs(s.To)
@@ -186,10 +300,49 @@ func encodeOutSpec(s *kp.OutSpec) []byte {
 		e.str(a.ContentType)
 		e.str(string(a.Data))
 	}
+	// Added: flags (specRefMessage etc.).
+	e.uvarint(flags)
 	return e.b
 }
 
-func decodeOutSpec(b []byte) (*kp.OutSpec, error) {
+// Flags of a spec record: what it takes from elsewhere.
+const (
+	// specRefMessage: sender, recipients, subject, text and date are
+	// those of the message copy on the case.
+	specRefMessage = 1 << iota
+	// specOwnMessageID: the Message-ID is the outbound record's.
+	specOwnMessageID
+	// specStdHeaders: the header fields specHeaders gives for the
+	// outbound record are among its headers.
+	specStdHeaders
+)
+
+// specHeaders returns the header fields every mail of a case carries,
+// with the values they have for outbound message o; nil without o or
+// case.
+func specHeaders(o *kp.Outbound) map[string]string {
+	if o == nil || o.Case == 0 {
+		return nil
+	}
+	return map[string]string{
+		kp.LoopHeader:              o.From,
+		"X-Kontaktpunkt-Case":      strconv.FormatUint(uint64(o.Case), 10),
+		"X-Kontaktpunkt-Kind":      o.Kind,
+		"X-Auto-Response-Suppress": "All",
+	}
+}
+
+// hasHeaders reports whether h has every field of std with its value.
+func hasHeaders(h, std map[string]string) bool {
+	for k, v := range std {
+		if x, ok := h[k]; !ok || x != v {
+			return false
+		}
+	}
+	return true
+}
+
+func decodeOutSpec(b []byte, o *kp.Outbound) (*kp.OutSpec, bool, error) {
 	d := dec{b: b}
 	d.header("outbound spec")
 	s := &kp.OutSpec{}
@@ -214,10 +367,32 @@ func decodeOutSpec(b []byte) (*kp.OutSpec, error) {
 	for n := d.count(); n > 0 && d.err == nil; n-- {
 		s.Attachments = append(s.Attachments, kp.OutAttachment{Name: d.str(), ContentType: d.str(), Data: []byte(d.str())})
 	}
-	if d.err != nil {
-		return nil, fmt.Errorf("spec: %w", d.err)
+	var flags uint64
+	if d.more() {
+		flags = d.uvarint()
 	}
-	return s, nil
+	if d.err != nil {
+		return nil, false, fmt.Errorf("spec: %w", d.err)
+	}
+	if flags&(specOwnMessageID|specStdHeaders) != 0 && o == nil {
+		return nil, false, fmt.Errorf("spec: refers to its outbound record: %w", ErrCorrupt)
+	}
+	if flags&specOwnMessageID != 0 {
+		s.MessageID = o.MessageID
+	}
+	if flags&specStdHeaders != 0 {
+		std := specHeaders(o)
+		if std == nil {
+			return nil, false, fmt.Errorf("spec: standard headers of an outbound record without case: %w", ErrCorrupt)
+		}
+		if s.Headers == nil {
+			s.Headers = make(map[string]string, len(std))
+		}
+		for k, v := range std {
+			s.Headers[k] = v
+		}
+	}
+	return s, flags&specRefMessage != 0, nil
 }
 
 // Outbound returns outbound message id with its Spec or Raw bytes (both
@@ -247,6 +422,18 @@ func (tx *Tx) PutOutbound(o *kp.Outbound) error {
 		return fmt.Errorf("updating outbound %d: message id changed from %q to %q: %w", o.ID, old.MessageID, o.MessageID, ErrInvalid)
 	}
 	key := u64(o.ID)
+	if v := tx.b(bucketOutSpec).Get(key); v != nil && o.State != kp.OutSent &&
+		(old.Case != o.Case || old.Kind != o.Kind || old.From != o.From) {
+		// The spec may take header fields from the record: it keeps the
+		// values it was queued with.
+		s, ref, err := tx.outSpecOwn(v, old)
+		if err != nil {
+			return fmt.Errorf("updating outbound %d: %w", o.ID, err)
+		}
+		if err := tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(s, ref, o), true)); err != nil {
+			return fmt.Errorf("updating outbound %d: %w", o.ID, err)
+		}
+	}
 	if err := tx.b(bucketOut).Put(key, tx.codec.pack(encodeOutbound(o), false)); err != nil {
 		return fmt.Errorf("updating outbound %d: %w", o.ID, err)
 	}

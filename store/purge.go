@@ -175,6 +175,9 @@ func (tx *Tx) purgeMessage(m *kp.Message) error {
 	if !ok || e.seq != m.Seq {
 		return fmt.Errorf("purging message %d (%q): id index says %+v: %w", m.Seq, m.ID, e, ErrCorrupt)
 	}
+	if err := tx.keepSpecFields(e, nil); err != nil {
+		return fmt.Errorf("purging message %d: %w", m.Seq, err)
+	}
 	if e, err = tx.purgeRaw(e); err != nil {
 		return fmt.Errorf("purging message %d: %w", m.Seq, err)
 	}

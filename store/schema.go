@@ -153,7 +153,10 @@ var (
 	// what a message queued since specs exist is rendered from. Written
 	// once at Enqueue, deleted when the message is sent, like out_raw; an
 	// outbound message has an entry in one of the two until then. Added
-	// without a version change: Open creates missing buckets.
+	// without a version change: Open creates missing buckets. A spec
+	// queued after its copy on the case refers to that copy (msg) for
+	// sender, recipients, subject, text and date (specRefMessage);
+	// purging or changing the copy writes them back into the spec first.
 	bucketOutSpec = []byte("out_spec")
 	// bucketOutDue: t12 next try | u64 outbound id -> (empty). Queued
 	// messages only.
