@@ -38,7 +38,6 @@ const minInternalLine = 20
 
 var (
 	templateAction = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\{\{.*?\}\}`) })
-	spaces         = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`\s+`) })
 )
 
 // normLine normalises a line for comparison: quote markers and white space
@@ -48,7 +47,42 @@ func normLine(l string) string {
 	for strings.HasPrefix(l, ">") || strings.HasPrefix(l, "|") {
 		l = strings.TrimSpace(l[1:])
 	}
-	return strings.ToLower(spaces().ReplaceAllString(l, " "))
+	return strings.ToLower(squeezeSpace(l))
+}
+
+// isSpaceByte is the regexp class \s: ASCII tab, newline, form feed,
+// carriage return and space.
+func isSpaceByte(c byte) bool {
+	return c == ' ' || c == '\t' || c == '\n' || c == '\f' || c == '\r'
+}
+
+// squeezeSpace makes each run of \s in l one space; l itself when it has
+// no run to change.
+func squeezeSpace(l string) string {
+	i := 0
+	for ; i < len(l); i++ {
+		if c := l[i]; isSpaceByte(c) && (c != ' ' || i+1 < len(l) && isSpaceByte(l[i+1])) {
+			break
+		}
+	}
+	if i == len(l) {
+		return l
+	}
+	var b strings.Builder
+	b.Grow(len(l))
+	b.WriteString(l[:i])
+	for i < len(l) {
+		if !isSpaceByte(l[i]) {
+			b.WriteByte(l[i])
+			i++
+			continue
+		}
+		b.WriteByte(' ')
+		for i < len(l) && isSpaceByte(l[i]) {
+			i++
+		}
+	}
+	return b.String()
 }
 
 // templateFragments returns the literal text of a template source, cut at
@@ -75,29 +109,41 @@ func (o *outbox) internalLines(c *kp.Case) (map[string]bool, error) {
 		return nil, err
 	}
 	internal := map[string]bool{}
-	public := map[string]bool{}
-	add := func(set map[string]bool, text string) {
-		for _, l := range strings.Split(text, "\n") {
+	add := func(text string) {
+		for l := range strings.Lines(text) {
 			if n := normLine(l); utf8.RuneCountInString(n) >= minInternalLine {
-				set[n] = true
+				internal[n] = true
 			}
 		}
 	}
-	for _, m := range msgs {
+	public := func(m *kp.Message) bool {
 		switch {
-		case m.Direction == kp.Out && internalKinds[m.Kind]:
-			add(internal, m.Text)
-		case m.Direction == kp.Out && m.Kind == KindEvent:
 		case m.Direction == kp.Out:
-			add(public, m.Text)
+			return !internalKinds[m.Kind] && m.Kind != KindEvent
 		case m.Kind == "note" || m.Kind == KindNotAuthenticated:
-			add(internal, m.Text)
-		case !o.g.Dir.IsStaff(m.From.Addr) && !o.g.Dir.IsResponsible(m.From.Addr):
-			add(public, m.Text)
+			return false
+		}
+		return !o.g.Dir.IsStaff(m.From.Addr) && !o.g.Dir.IsResponsible(m.From.Addr)
+	}
+	for i := range msgs {
+		if m := &msgs[i]; m.Direction == kp.Out && internalKinds[m.Kind] || m.Direction != kp.Out && (m.Kind == "note" || m.Kind == KindNotAuthenticated) {
+			add(m.Text)
 		}
 	}
-	for l := range public {
-		delete(internal, l)
+	if len(internal) == 0 {
+		return internal, nil
+	}
+	// Lines the requester side wrote or was sent are not internal.
+	for i := range msgs {
+		m := &msgs[i]
+		if !public(m) {
+			continue
+		}
+		for l := range strings.Lines(m.Text) {
+			if n := normLine(l); internal[n] {
+				delete(internal, n)
+			}
+		}
 	}
 	return internal, nil
 }

@@ -1,6 +1,7 @@
 package gateway
 
 import (
+	"regexp"
 	"strings"
 	"testing"
 	"unicode/utf8"
@@ -167,4 +168,24 @@ func TestQuotedInternalMailNeverReachesTheRequester(t *testing.T) {
 	if ev := strings.Join(h.events(id), "\n"); !strings.Contains(ev, "internal text withheld") {
 		t.Errorf("no event records the withheld lines: %q", ev)
 	}
+}
+
+// TestSqueezeSpaceIsRegexp: squeezeSpace makes each run of \s one space,
+// as regexp `\s+` replaced with " " does, white space outside ASCII kept.
+func TestSqueezeSpaceIsRegexp(t *testing.T) {
+	re := regexp.MustCompile(`\s+`)
+	parts := []string{"", " ", "  ", "\t", "\r\n", "\f", "\v", "\u00a0", "\u2003", "a", "Hei", "ø", "> ", "x y"}
+	var check func(prefix string, depth int)
+	check = func(prefix string, depth int) {
+		if got, want := squeezeSpace(prefix), re.ReplaceAllString(prefix, " "); got != want {
+			t.Fatalf("squeezeSpace(%q) = %q, want %q", prefix, got, want)
+		}
+		if depth == 0 {
+			return
+		}
+		for _, p := range parts {
+			check(prefix+p, depth-1)
+		}
+	}
+	check("", 4)
 }

@@ -45,7 +45,7 @@ func (s *session) deliverAll(ctx context.Context, uids []imap.UID) error {
 			s.p.log.Warn("size fetch refused; fetching without sizes", "err", err)
 		}
 	}
-	batches := batchUIDs(uids, sizes, s.p.cfg.BatchSize, s.p.cfg.BatchBytes, s.p.cfg.MaxMessageBytes)
+	batches := batchUIDs(uids, sizes, batchSize(s.p.cfg, len(uids), sizes != nil), s.p.cfg.BatchBytes, s.p.cfg.MaxMessageBytes)
 
 	var pending []pendingMove
 	var acc moveSets // committed, not yet moved
@@ -97,6 +97,16 @@ func (s *session) deliverAll(ctx context.Context, uids []imap.UID) error {
 		}
 	}
 	return waitPending()
+}
+
+// batchSize is the number of UIDs per batch of a pass that found n:
+// BacklogBatchSize when the sizes are known (BatchBytes then bounds what a
+// batch holds) and n is at least twice that, else BatchSize.
+func batchSize(cfg IMAPConfig, n int, sized bool) int {
+	if sized && cfg.BatchBytes > 0 && n >= 2*cfg.BacklogBatchSize {
+		return cfg.BacklogBatchSize
+	}
+	return cfg.BatchSize
 }
 
 // commit hands msgs to the Sink and issues the moves for their dispositions.

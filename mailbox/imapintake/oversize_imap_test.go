@@ -220,3 +220,31 @@ func TestBatchUIDs(t *testing.T) {
 		}
 	}
 }
+
+// TestBatchSizeGrowsForABacklog: a pass that finds at least two backlog
+// batches' worth fetches and delivers BacklogBatchSize at a time, when the
+// sizes are known; otherwise BatchSize.
+func TestBatchSizeGrowsForABacklog(t *testing.T) {
+	cfg := NewPoller(IMAPConfig{BatchSize: 100}, nil, nil).cfg
+	if cfg.BacklogBatchSize != 400 {
+		t.Fatalf("default BacklogBatchSize %d, want 400", cfg.BacklogBatchSize)
+	}
+	for _, tc := range []struct {
+		n     int
+		sized bool
+		want  int
+	}{
+		{n: 1, sized: true, want: 100},
+		{n: 799, sized: true, want: 100},
+		{n: 800, sized: true, want: 400},
+		{n: 10000, sized: true, want: 400},
+		{n: 10000, sized: false, want: 100}, // no sizes: nothing bounds a batch's bytes
+	} {
+		if got := batchSize(cfg, tc.n, tc.sized); got != tc.want {
+			t.Errorf("batchSize(n=%d, sized=%v) = %d, want %d", tc.n, tc.sized, got, tc.want)
+		}
+	}
+	if got := NewPoller(IMAPConfig{BatchSize: 100, BacklogBatchSize: 50}, nil, nil).cfg.BacklogBatchSize; got != 100 {
+		t.Errorf("BacklogBatchSize below BatchSize: %d, want 100", got)
+	}
+}
