@@ -167,7 +167,7 @@ func (g *Gateway) journalSends(j *store.SendJournal, results <-chan sendResult, 
 	group := make([]sendResult, 0, maxUnrecorded)
 	var recs []store.JournaledSend
 	for {
-		group = gather(results, group[:0])
+		group = gather(results, group[:0], journalGroup)
 		if len(group) == 0 {
 			return err
 		}
@@ -325,15 +325,31 @@ func renderSafely(o *kp.Outbound) (raw []byte, err error) {
 	return render(o)
 }
 
-// gather appends to group the outcomes waiting in results, at least one
-// and at most maxUnrecorded. It returns an empty group only once results
-// is closed and drained.
-func gather(results <-chan sendResult, group []sendResult) []sendResult {
+// journalGroup is the fewest outcomes written to the journal together
+// while more are coming: each write is a synchronous disk write, and one
+// for every other send instead of every send halves their cost, while
+// the other half of the maxUnrecorded tokens keeps the relay connection
+// busy during the write.
+const journalGroup = maxUnrecorded / 2
+
+// gather appends to group the outcomes waiting in results: at least
+// atLeast (fewer only once results is closed) and at most maxUnrecorded.
+// It returns an empty group only once results is closed and drained.
+//
+// Waiting for atLeast cannot stall the sender: the sender waits only when
+// all maxUnrecorded tokens are taken, and atLeast < maxUnrecorded, so
+// some of them belong to outcomes on their way here, being journaled, or
+// owed by failures that foldSends commits without waiting.
+func gather(results <-chan sendResult, group []sendResult, atLeast int) []sendResult {
 	r, ok := <-results
 	for ok {
 		group = append(group, r)
 		if len(group) == maxUnrecorded {
 			break
+		}
+		if len(group) < atLeast {
+			r, ok = <-results
+			continue
 		}
 		select {
 		case r, ok = <-results:
