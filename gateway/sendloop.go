@@ -114,8 +114,8 @@ func (g *Gateway) SendDue(ctx context.Context, s Sender) (int, error) {
 func (g *Gateway) sendRecorded(ctx context.Context, s Sender, j *store.SendJournal, due []kp.Outbound) (int, error) {
 	tokens := make(chan struct{}, maxUnrecorded)
 	results := make(chan sendResult, maxUnrecorded)
-	folds := make(chan sendResult, len(due)) // never blocks: one outcome per message
-	failed := make(chan struct{})            // closed when recording failed
+	folds := make(chan []sendResult, len(due)) // never blocks: at least one outcome per group
+	failed := make(chan struct{})              // closed when recording failed
 	var failOnce sync.Once
 	fail := func() { failOnce.Do(func() { close(failed) }) }
 	journaled, folded := make(chan error, 1), make(chan error, 1)
@@ -161,7 +161,7 @@ func (g *Gateway) sendRecorded(ctx context.Context, s Sender, j *store.SendJourn
 // successes too) owing their token until they are committed. After an
 // error nothing more is journaled, and the tokens of what follows stay
 // taken, so the sender stops.
-func (g *Gateway) journalSends(j *store.SendJournal, results <-chan sendResult, folds chan<- sendResult, tokens <-chan struct{}, fail func()) error {
+func (g *Gateway) journalSends(j *store.SendJournal, results <-chan sendResult, folds chan<- []sendResult, tokens <-chan struct{}, fail func()) error {
 	defer close(folds)
 	var err error
 	group := make([]sendResult, 0, maxUnrecorded)
@@ -184,47 +184,54 @@ func (g *Gateway) journalSends(j *store.SendJournal, results <-chan sendResult, 
 				fail()
 			}
 		}
-		for _, r := range group {
+		// The group goes on as one (a slice of its own), so that
+		// foldSends wakes once per group rather than once per send.
+		out := make([]sendResult, len(group))
+		for i, r := range group {
 			r.owed = j == nil || err != nil || r.err != nil
 			if !r.owed {
 				<-tokens
 			}
-			folds <- r
+			out[i] = r
 		}
+		folds <- out
 	}
 }
 
-// foldLimit is the most outcomes committed to the store at once.
+// foldLimit is about the most outcomes committed to the store at once
+// (a group from journalSends is not split).
 const foldLimit = 256
 
-// foldSends commits the outcomes from folds to the store, up to
-// foldLimit at once, and gives back the tokens they owe. Journaled sends
+// foldSends commits the groups of outcomes from folds to the store,
+// about foldLimit at once, and gives back the tokens they owe. Journaled sends
 // owe nothing and wait for more (one commit per batch of due mail); an
 // outcome that owes its token is committed with what has come as soon as
 // nothing more is waiting. After an error nothing more is committed; owed
 // tokens stay taken, so the sender stops.
-func (g *Gateway) foldSends(folds <-chan sendResult, tokens <-chan struct{}, fail func()) error {
+func (g *Gateway) foldSends(folds <-chan []sendResult, tokens <-chan struct{}, fail func()) error {
 	var err error
-	group := make([]sendResult, 0, foldLimit)
+	group := make([]sendResult, 0, foldLimit+maxUnrecorded)
 	for {
 		group = group[:0]
 		owed := false
-		r, ok := <-folds
+		rs, ok := <-folds
 		for ok {
-			group = append(group, r)
-			owed = owed || r.owed
-			if len(group) == foldLimit {
+			group = append(group, rs...)
+			for _, r := range rs {
+				owed = owed || r.owed
+			}
+			if len(group) >= foldLimit {
 				break
 			}
 			if owed {
 				select {
-				case r, ok = <-folds:
+				case rs, ok = <-folds:
 					continue
 				default:
 				}
 				break
 			}
-			r, ok = <-folds
+			rs, ok = <-folds
 		}
 		if len(group) == 0 {
 			return err
@@ -397,7 +404,7 @@ func (g *Gateway) recordSends(results []sendResult) error {
 	err := g.Store.Update(func(tx *store.Tx) error {
 		queued = false
 		for _, r := range results {
-			o, err := tx.Outbound(r.id)
+			o, err := tx.OutboundState(r.id)
 			if r.replayed && (errors.Is(err, store.ErrNotFound) || err == nil &&
 				(o.State != kp.OutQueued || store.MessageIDHash(o.MessageID) != r.idHash)) {
 				continue // recorded before the stop, or not this message
