@@ -127,7 +127,16 @@ func (g *Gateway) sendRecorded(ctx context.Context, s Sender, j *store.SendJourn
 	stop := make(chan struct{})
 	ready := renderAhead(due, stop)
 	sent := 0
-	for r := range ready {
+	var batch []rendered
+	for {
+		if len(batch) == 0 {
+			var ok bool
+			if batch, ok = <-ready; !ok {
+				break
+			}
+		}
+		r := batch[0]
+		batch = batch[1:]
 		if ctx.Err() != nil || !acquire(tokens, failed) {
 			break
 		}
@@ -297,22 +306,30 @@ type rendered struct {
 	err error
 }
 
-// renderAheadN is the most messages rendered and not yet sent.
-const renderAheadN = 8
+// renderBatch is how many rendered messages are handed over at once, so
+// that the two goroutines wake each other once per batch rather than once
+// per message. At most two batches are rendered and not yet sent: the one
+// being sent and the one waiting to be taken.
+const renderBatch = 4
 
 // renderAhead renders due in order on a goroutine of its own, at most
-// renderAheadN messages ahead of the reader, until due is done or stop is
-// closed. A message that cannot be rendered comes with the error, so its
-// failure is recorded like a refusal.
-func renderAhead(due []kp.Outbound, stop <-chan struct{}) <-chan rendered {
-	out := make(chan rendered, renderAheadN)
+// 2*renderBatch messages ahead of the reader, until due is done or stop
+// is closed, and hands them over in batches in order. A message that cannot
+// be rendered comes with the error, so its failure is recorded like a
+// refusal.
+func renderAhead(due []kp.Outbound, stop <-chan struct{}) <-chan []rendered {
+	out := make(chan []rendered)
 	go func() {
 		defer close(out)
-		for i := range due {
-			r := rendered{o: &due[i]}
-			r.raw, r.err = renderSafely(&due[i])
+		for i := 0; i < len(due); i += renderBatch {
+			batch := make([]rendered, 0, renderBatch)
+			for k := i; k < min(i+renderBatch, len(due)); k++ {
+				r := rendered{o: &due[k]}
+				r.raw, r.err = renderSafely(&due[k])
+				batch = append(batch, r)
+			}
 			select {
-			case out <- r:
+			case out <- batch:
 			case <-stop:
 				return
 			}
