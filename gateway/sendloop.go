@@ -114,8 +114,8 @@ func (g *Gateway) SendDue(ctx context.Context, s Sender) (int, error) {
 func (g *Gateway) sendRecorded(ctx context.Context, s Sender, j *store.SendJournal, due []kp.Outbound) (int, error) {
 	tokens := make(chan struct{}, maxUnrecorded)
 	results := make(chan sendResult, maxUnrecorded)
-	folds := make(chan sendResult, len(due)) // never blocks: one outcome per message
-	failed := make(chan struct{})            // closed when recording failed
+	folds := make(chan []sendResult, len(due)) // never blocks: at least one outcome per group
+	failed := make(chan struct{})              // closed when recording failed
 	var failOnce sync.Once
 	fail := func() { failOnce.Do(func() { close(failed) }) }
 	journaled, folded := make(chan error, 1), make(chan error, 1)
@@ -127,7 +127,16 @@ func (g *Gateway) sendRecorded(ctx context.Context, s Sender, j *store.SendJourn
 	stop := make(chan struct{})
 	ready := renderAhead(due, stop)
 	sent := 0
-	for r := range ready {
+	var batch []rendered
+	for {
+		if len(batch) == 0 {
+			var ok bool
+			if batch, ok = <-ready; !ok {
+				break
+			}
+		}
+		r := batch[0]
+		batch = batch[1:]
 		if ctx.Err() != nil || !acquire(tokens, failed) {
 			break
 		}
@@ -161,13 +170,13 @@ func (g *Gateway) sendRecorded(ctx context.Context, s Sender, j *store.SendJourn
 // successes too) owing their token until they are committed. After an
 // error nothing more is journaled, and the tokens of what follows stay
 // taken, so the sender stops.
-func (g *Gateway) journalSends(j *store.SendJournal, results <-chan sendResult, folds chan<- sendResult, tokens <-chan struct{}, fail func()) error {
+func (g *Gateway) journalSends(j *store.SendJournal, results <-chan sendResult, folds chan<- []sendResult, tokens <-chan struct{}, fail func()) error {
 	defer close(folds)
 	var err error
 	group := make([]sendResult, 0, maxUnrecorded)
 	var recs []store.JournaledSend
 	for {
-		group = gather(results, group[:0])
+		group = gather(results, group[:0], journalGroup)
 		if len(group) == 0 {
 			return err
 		}
@@ -184,47 +193,54 @@ func (g *Gateway) journalSends(j *store.SendJournal, results <-chan sendResult, 
 				fail()
 			}
 		}
-		for _, r := range group {
+		// The group goes on as one (a slice of its own), so that
+		// foldSends wakes once per group rather than once per send.
+		out := make([]sendResult, len(group))
+		for i, r := range group {
 			r.owed = j == nil || err != nil || r.err != nil
 			if !r.owed {
 				<-tokens
 			}
-			folds <- r
+			out[i] = r
 		}
+		folds <- out
 	}
 }
 
-// foldLimit is the most outcomes committed to the store at once.
+// foldLimit is about the most outcomes committed to the store at once
+// (a group from journalSends is not split).
 const foldLimit = 256
 
-// foldSends commits the outcomes from folds to the store, up to
-// foldLimit at once, and gives back the tokens they owe. Journaled sends
+// foldSends commits the groups of outcomes from folds to the store,
+// about foldLimit at once, and gives back the tokens they owe. Journaled sends
 // owe nothing and wait for more (one commit per batch of due mail); an
 // outcome that owes its token is committed with what has come as soon as
 // nothing more is waiting. After an error nothing more is committed; owed
 // tokens stay taken, so the sender stops.
-func (g *Gateway) foldSends(folds <-chan sendResult, tokens <-chan struct{}, fail func()) error {
+func (g *Gateway) foldSends(folds <-chan []sendResult, tokens <-chan struct{}, fail func()) error {
 	var err error
-	group := make([]sendResult, 0, foldLimit)
+	group := make([]sendResult, 0, foldLimit+maxUnrecorded)
 	for {
 		group = group[:0]
 		owed := false
-		r, ok := <-folds
+		rs, ok := <-folds
 		for ok {
-			group = append(group, r)
-			owed = owed || r.owed
-			if len(group) == foldLimit {
+			group = append(group, rs...)
+			for _, r := range rs {
+				owed = owed || r.owed
+			}
+			if len(group) >= foldLimit {
 				break
 			}
 			if owed {
 				select {
-				case r, ok = <-folds:
+				case rs, ok = <-folds:
 					continue
 				default:
 				}
 				break
 			}
-			r, ok = <-folds
+			rs, ok = <-folds
 		}
 		if len(group) == 0 {
 			return err
@@ -290,22 +306,30 @@ type rendered struct {
 	err error
 }
 
-// renderAheadN is the most messages rendered and not yet sent.
-const renderAheadN = 8
+// renderBatch is how many rendered messages are handed over at once, so
+// that the two goroutines wake each other once per batch rather than once
+// per message. At most two batches are rendered and not yet sent: the one
+// being sent and the one waiting to be taken.
+const renderBatch = 4
 
 // renderAhead renders due in order on a goroutine of its own, at most
-// renderAheadN messages ahead of the reader, until due is done or stop is
-// closed. A message that cannot be rendered comes with the error, so its
-// failure is recorded like a refusal.
-func renderAhead(due []kp.Outbound, stop <-chan struct{}) <-chan rendered {
-	out := make(chan rendered, renderAheadN)
+// 2*renderBatch messages ahead of the reader, until due is done or stop
+// is closed, and hands them over in batches in order. A message that cannot
+// be rendered comes with the error, so its failure is recorded like a
+// refusal.
+func renderAhead(due []kp.Outbound, stop <-chan struct{}) <-chan []rendered {
+	out := make(chan []rendered)
 	go func() {
 		defer close(out)
-		for i := range due {
-			r := rendered{o: &due[i]}
-			r.raw, r.err = renderSafely(&due[i])
+		for i := 0; i < len(due); i += renderBatch {
+			batch := make([]rendered, 0, renderBatch)
+			for k := i; k < min(i+renderBatch, len(due)); k++ {
+				r := rendered{o: &due[k]}
+				r.raw, r.err = renderSafely(&due[k])
+				batch = append(batch, r)
+			}
 			select {
-			case out <- r:
+			case out <- batch:
 			case <-stop:
 				return
 			}
@@ -325,15 +349,31 @@ func renderSafely(o *kp.Outbound) (raw []byte, err error) {
 	return render(o)
 }
 
-// gather appends to group the outcomes waiting in results, at least one
-// and at most maxUnrecorded. It returns an empty group only once results
-// is closed and drained.
-func gather(results <-chan sendResult, group []sendResult) []sendResult {
+// journalGroup is the fewest outcomes written to the journal together
+// while more are coming: each write is a synchronous disk write, and one
+// for every other send instead of every send halves their cost, while
+// the other half of the maxUnrecorded tokens keeps the relay connection
+// busy during the write.
+const journalGroup = maxUnrecorded / 2
+
+// gather appends to group the outcomes waiting in results: at least
+// atLeast (fewer only once results is closed) and at most maxUnrecorded.
+// It returns an empty group only once results is closed and drained.
+//
+// Waiting for atLeast cannot stall the sender: the sender waits only when
+// all maxUnrecorded tokens are taken, and atLeast < maxUnrecorded, so
+// some of them belong to outcomes on their way here, being journaled, or
+// owed by failures that foldSends commits without waiting.
+func gather(results <-chan sendResult, group []sendResult, atLeast int) []sendResult {
 	r, ok := <-results
 	for ok {
 		group = append(group, r)
 		if len(group) == maxUnrecorded {
 			break
+		}
+		if len(group) < atLeast {
+			r, ok = <-results
+			continue
 		}
 		select {
 		case r, ok = <-results:
@@ -381,7 +421,7 @@ func (g *Gateway) recordSends(results []sendResult) error {
 	err := g.Store.Update(func(tx *store.Tx) error {
 		queued = false
 		for _, r := range results {
-			o, err := tx.Outbound(r.id)
+			o, err := tx.OutboundState(r.id)
 			if r.replayed && (errors.Is(err, store.ErrNotFound) || err == nil &&
 				(o.State != kp.OutQueued || store.MessageIDHash(o.MessageID) != r.idHash)) {
 				continue // recorded before the stop, or not this message

@@ -10,6 +10,8 @@ import (
 	"os"
 	"sync"
 	"time"
+
+	kp "kontaktpunkt"
 )
 
 // A SendJournal records that outbound messages were sent, each record
@@ -228,4 +230,11 @@ func (j *SendJournal) Close() error {
 	err := j.f.Close()
 	j.f = nil
 	return err
+}
+
+// OutboundState returns outbound message id without its Spec or Raw
+// bytes: what recording a send's outcome reads and PutOutbound writes,
+// without decoding the message it does not need.
+func (tx *Tx) OutboundState(id uint64) (*kp.Outbound, error) {
+	return tx.outbound(id, false)
 }

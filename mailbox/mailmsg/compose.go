@@ -213,7 +213,10 @@ func writeBody(buf *bytes.Buffer, h gomail.Header, m OutMail) error {
 	if len(m.Attachments) > 0 {
 		return writeMixed(buf, h, m)
 	}
-	w, err := gomail.CreateSingleInlineWriter(buf, h)
+	// gomail.CreateSingleInlineWriter would copy h only to set a
+	// Content-Transfer-Encoding that h already has; CreateWriter copies
+	// it once and writes the same bytes.
+	w, err := message.CreateWriter(buf, h.Header)
 	if err != nil {
 		return fmt.Errorf("writing header: %w", err)
 	}
@@ -227,10 +230,12 @@ func writeText(w io.WriteCloser, m OutMail) error {
 	// a CRLF in the input does not become an encoded =0D.
 	text = strings.ReplaceAll(text, "\r\n", "\n")
 	text = strings.ReplaceAll(text, "\r", "\n")
+	b := make([]byte, len(text), len(text)+1)
+	copy(b, text)
 	if text != "" && !strings.HasSuffix(text, "\n") {
-		text += "\n"
+		b = append(b, '\n')
 	}
-	if _, err := w.Write([]byte(text)); err != nil {
+	if _, err := w.Write(b); err != nil {
 		return fmt.Errorf("writing body: %w", err)
 	}
 	if err := w.Close(); err != nil {

@@ -368,3 +368,16 @@ func TestComposeTruncatesHugeSubjectAndNames(t *testing.T) {
 		t.Errorf("truncate = %q", got)
 	}
 }
+
+// BenchmarkCompose measures composing a typical acknowledgement, a text
+// of about 1.5 KB.
+func BenchmarkCompose(b *testing.B) {
+	m := sampleOutMail()
+	m.Text = strings.Repeat(m.Text+"\n", 12)
+	b.ReportAllocs()
+	for range b.N {
+		if _, err := Compose(m); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
