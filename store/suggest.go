@@ -54,6 +54,10 @@ type pendingTerms struct {
 	// in this transaction (the vocabulary is asked about the same words
 	// again and again); writing postings clears it.
 	folded map[string]int
+	// buf and in are reused by CaseBrief: ranking reads a few dozen
+	// cases per query.
+	buf []byte
+	in  *interner
 }
 
 func (p *pendingTerms) add(id kp.CaseID, terms map[string]int) {
@@ -483,6 +487,30 @@ func (tx *Tx) TermPostings(term string, fn func(id kp.CaseID, freq, length int) 
 		}
 	}
 	return nil
+}
+
+// CaseBrief reads the brief of case id into c, as ForEachCaseBrief does:
+// subject, status, team, assignee, merged-into and the like, without
+// the rest of the record. It is what ranking by example reads of each
+// similar case; decompression and decoding reuse buffers kept for the
+// transaction.
+func (tx *Tx) CaseBrief(id kp.CaseID, c *kp.Case) error {
+	v := tx.b(bucketCase).Get(u64(uint64(id)))
+	if v == nil {
+		return fmt.Errorf("case %d: %w", id, ErrNotFound)
+	}
+	p, err := tx.pendingIndex()
+	if err != nil {
+		return err
+	}
+	if p.in == nil {
+		p.in = newInterner()
+	}
+	var rec []byte
+	if rec, p.buf, err = tx.codec.unpackBuf(v, p.buf); err != nil {
+		return fmt.Errorf("case %d: %w", id, err)
+	}
+	return decodeCaseBrief(rec, id, c, p.in)
 }
 
 // TermStats returns the number of cases in the suggestion index and the

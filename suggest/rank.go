@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"unicode/utf8"
 
 	kp "kontaktpunkt"
@@ -24,6 +25,15 @@ type Index interface {
 	TermStats() (cases, terms int64, err error)
 	// Case returns a case.
 	Case(id kp.CaseID) (*kp.Case, error)
+}
+
+// BriefIndex is an Index that reads the part of a case ranking needs
+// (subject, status, team, assignee, merged-into) more cheaply than the
+// whole case. Rank uses it when the index has it.
+type BriefIndex interface {
+	Index
+	// CaseBrief reads at least those fields of case id into c.
+	CaseBrief(id kp.CaseID, c *kp.Case) error
 }
 
 // VocabOf returns the vocabulary of an index: the terms it knows.
@@ -172,9 +182,12 @@ func Rank(ix Index, terms map[string]int, o Options) (*Result, error) {
 		self += q.weight * q.idf * f * (k1 + 1) / (f + k1*(1-b+b*float64(qlen)/avgdl))
 	}
 	// Scores accumulate in a slice indexed by case id (ids are dense):
-	// a map costs more than the postings it sums over.
-	var scores []float32
-	var touched []kp.CaseID
+	// a map costs more than the postings it sums over. The slice is
+	// reused from query to query, zeroed where it was touched.
+	sc := scratchPool.Get().(*scratch)
+	defer sc.release()
+	scores, touched := sc.scores, sc.touched[:0]
+	defer func() { sc.scores, sc.touched = scores, touched }()
 	for _, q := range qs {
 		err := ix.TermPostings(q.term, func(id kp.CaseID, f, l int) bool {
 			if id == o.Exclude || (o.Before != 0 && id >= o.Before) {
@@ -201,6 +214,11 @@ func Rank(ix Index, terms map[string]int, o Options) (*Result, error) {
 	cands := make([]cand, 0, len(touched))
 	for _, id := range touched {
 		cands = append(cands, cand{id, float64(scores[id])})
+	}
+	brief, _ := ix.(BriefIndex)
+	var cs *kp.Case
+	if brief != nil {
+		cs = new(kp.Case)
 	}
 	// Only the best few are read; a partial order suffices for the rest.
 	budget := readBudget
@@ -233,7 +251,12 @@ func Rank(ix Index, terms map[string]int, o Options) (*Result, error) {
 		if res.Voters >= o.Neighbours && (o.VotesOnly || len(res.Answered) >= listed) {
 			break
 		}
-		cs, err := ix.Case(c.id)
+		var err error
+		if brief != nil {
+			err = brief.CaseBrief(c.id, cs)
+		} else {
+			cs, err = ix.Case(c.id)
+		}
 		if err != nil {
 			continue // a case the index names but the store lost: no vote
 		}
@@ -273,6 +296,23 @@ func Rank(ix Index, terms map[string]int, o Options) (*Result, error) {
 			cmp.Compare(a.Assignee, b.Assignee), cmp.Compare(a.Team, b.Team))
 	})
 	return res, nil
+}
+
+// scratch is the per-query working memory of Rank, pooled.
+type scratch struct {
+	scores  []float32
+	touched []kp.CaseID
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// release zeroes the scores touched and returns sc to the pool.
+func (sc *scratch) release() {
+	for _, id := range sc.touched {
+		sc.scores[id] = 0
+	}
+	sc.touched = sc.touched[:0]
+	scratchPool.Put(sc)
 }
 
 // topN returns the n best elements of s by cmp, sorted; s is reordered.
