@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -327,29 +328,38 @@ func encodeSuggestBlock(list []posting) []byte {
 	return out
 }
 
-// eachInBlock calls fn for each posting of a block until it returns false.
-func eachInBlock(first kp.CaseID, v []byte, fn func(posting) bool) error {
+// eachInBlock calls fn for each posting of a block until it returns
+// false, and reports whether fn saw them all. Most numbers in a block are below 128, one byte each: those are read
+// without a call.
+func eachInBlock(first kp.CaseID, v []byte, fn func(id kp.CaseID, freq, length int) bool) (bool, error) {
 	id := first
 	for len(v) > 0 {
 		var x [3]uint64
 		for i := range x {
+			if len(v) > 0 && v[0] < 0x80 {
+				x[i], v = uint64(v[0]), v[1:]
+				continue
+			}
 			n, k := binary.Uvarint(v)
 			if k <= 0 {
-				return ErrCorrupt
+				return false, ErrCorrupt
 			}
 			x[i], v = n, v[k:]
 		}
 		id += kp.CaseID(x[0])
-		if !fn(posting{id, int(x[1]), int(x[2])}) {
-			return nil
+		if !fn(id, int(x[1]), int(x[2])) {
+			return false, nil
 		}
 	}
-	return nil
+	return true, nil
 }
 
 func decodeSuggestBlock(first kp.CaseID, v []byte) ([]posting, error) {
 	var out []posting
-	err := eachInBlock(first, v, func(p posting) bool { out = append(out, p); return true })
+	_, err := eachInBlock(first, v, func(id kp.CaseID, freq, length int) bool {
+		out = append(out, posting{id, freq, length})
+		return true
+	})
 	return out, err
 }
 
@@ -464,10 +474,8 @@ func (tx *Tx) TermPostings(term string, fn func(id kp.CaseID, freq, length int) 
 		if len(k) != len(prefix)+8 {
 			return fmt.Errorf("term %q: key %x: %w", term, k, ErrCorrupt)
 		}
-		err := eachInBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):])), v, func(p posting) bool {
-			more = fn(p.id, p.freq, p.length)
-			return more
-		})
+		var err error
+		more, err = eachInBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):])), v, fn)
 		if err != nil {
 			return fmt.Errorf("term %q: block %x: %w", term, k, err)
 		}
@@ -480,7 +488,10 @@ func (tx *Tx) TermPostings(term string, fn func(id kp.CaseID, freq, length int) 
 		return err
 	}
 	list := p.post[term]
-	sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
+	byID := func(a, b posting) int { return cmp.Compare(a.id, b.id) }
+	if !slices.IsSortedFunc(list, byID) {
+		slices.SortFunc(list, byID)
+	}
 	for _, e := range list {
 		if !fn(e.id, e.freq, e.length) {
 			return nil

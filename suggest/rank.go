@@ -207,11 +207,8 @@ func Rank(ix Index, terms map[string]int, o Options) (*Result, error) {
 			return nil, fmt.Errorf("suggestion index: %w", err)
 		}
 	}
-	type cand struct {
-		id    kp.CaseID
-		score float64
-	}
-	cands := make([]cand, 0, len(touched))
+	cands := sc.cands[:0]
+	defer func() { sc.cands = cands }()
 	for _, id := range touched {
 		cands = append(cands, cand{id, float64(scores[id])})
 	}
@@ -302,6 +299,13 @@ func Rank(ix Index, terms map[string]int, o Options) (*Result, error) {
 type scratch struct {
 	scores  []float32
 	touched []kp.CaseID
+	cands   []cand
+}
+
+// cand is a case sharing terms with the query, and its score.
+type cand struct {
+	id    kp.CaseID
+	score float64
 }
 
 var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
