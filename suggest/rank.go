@@ -222,7 +222,7 @@ func Rank(ix Index, terms map[string]int, o Options) (*Result, error) {
 	if o.VotesOnly {
 		budget = 2 * o.Neighbours
 	}
-	top := topN(cands, budget, func(a, b cand) int { return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(b.id, a.id)) })
+	top := topCands(cands, budget, &sc.top)
 	if len(top) == 0 {
 		return res, nil
 	}
@@ -300,6 +300,7 @@ type scratch struct {
 	scores  []float32
 	touched []kp.CaseID
 	cands   []cand
+	top     []cand
 }
 
 // cand is a case sharing terms with the query, and its score.
@@ -319,25 +320,40 @@ func (sc *scratch) release() {
 	scratchPool.Put(sc)
 }
 
-// topN returns the n best elements of s by cmp, sorted; s is reordered.
-func topN[T any](s []T, n int, less func(a, b T) int) []T {
-	if len(s) > 4*n {
-		// A bounded insertion keeps the best n without sorting them all.
-		out := make([]T, 0, n+1)
-		for _, x := range s {
-			if len(out) == n && less(x, out[n-1]) >= 0 {
-				continue
-			}
-			i, _ := slices.BinarySearchFunc(out, x, less)
-			out = slices.Insert(out, i, x)
-			if len(out) > n {
-				out = out[:n]
-			}
-		}
-		return out
+// better orders candidates: higher score first, then higher id.
+func (a cand) better(b cand) bool {
+	return a.score > b.score || (a.score == b.score && a.id > b.id)
+}
+
+func compareCands(a, b cand) int {
+	return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(b.id, a.id))
+}
+
+// topCands returns the n best candidates of s, best first; s is
+// reordered, and *buf holds the result when s is much longer than n.
+func topCands(s []cand, n int, buf *[]cand) []cand {
+	if len(s) <= 4*n {
+		slices.SortFunc(s, compareCands)
+		return s[:min(n, len(s))]
 	}
-	slices.SortFunc(s, less)
-	return s[:min(n, len(s))]
+	// A bounded insertion keeps the best n without sorting them all.
+	out := (*buf)[:0]
+	defer func() { *buf = out }()
+	for _, x := range s {
+		if len(out) == n && !x.better(out[n-1]) {
+			continue
+		}
+		i := len(out)
+		for i > 0 && x.better(out[i-1]) {
+			i--
+		}
+		if len(out) < n {
+			out = append(out, cand{})
+		}
+		copy(out[i+1:], out[i:len(out)-1])
+		out[i] = x
+	}
+	return out
 }
 
 // letters are the letters tried when respelling a term.
