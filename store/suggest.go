@@ -2,6 +2,7 @@ package store
 
 import (
 	"bytes"
+	"cmp"
 	"encoding/binary"
 	"fmt"
 	"slices"
@@ -54,6 +55,10 @@ type pendingTerms struct {
 	// in this transaction (the vocabulary is asked about the same words
 	// again and again); writing postings clears it.
 	folded map[string]int
+	// buf and in are reused by CaseBrief: ranking reads a few dozen
+	// cases per query.
+	buf []byte
+	in  *interner
 }
 
 func (p *pendingTerms) add(id kp.CaseID, terms map[string]int) {
@@ -323,29 +328,38 @@ func encodeSuggestBlock(list []posting) []byte {
 	return out
 }
 
-// eachInBlock calls fn for each posting of a block until it returns false.
-func eachInBlock(first kp.CaseID, v []byte, fn func(posting) bool) error {
+// eachInBlock calls fn for each posting of a block until it returns
+// false, and reports whether fn saw them all. Most numbers in a block are below 128, one byte each: those are read
+// without a call.
+func eachInBlock(first kp.CaseID, v []byte, fn func(id kp.CaseID, freq, length int) bool) (bool, error) {
 	id := first
 	for len(v) > 0 {
 		var x [3]uint64
 		for i := range x {
+			if len(v) > 0 && v[0] < 0x80 {
+				x[i], v = uint64(v[0]), v[1:]
+				continue
+			}
 			n, k := binary.Uvarint(v)
 			if k <= 0 {
-				return ErrCorrupt
+				return false, ErrCorrupt
 			}
 			x[i], v = n, v[k:]
 		}
 		id += kp.CaseID(x[0])
-		if !fn(posting{id, int(x[1]), int(x[2])}) {
-			return nil
+		if !fn(id, int(x[1]), int(x[2])) {
+			return false, nil
 		}
 	}
-	return nil
+	return true, nil
 }
 
 func decodeSuggestBlock(first kp.CaseID, v []byte) ([]posting, error) {
 	var out []posting
-	err := eachInBlock(first, v, func(p posting) bool { out = append(out, p); return true })
+	_, err := eachInBlock(first, v, func(id kp.CaseID, freq, length int) bool {
+		out = append(out, posting{id, freq, length})
+		return true
+	})
 	return out, err
 }
 
@@ -460,10 +474,8 @@ func (tx *Tx) TermPostings(term string, fn func(id kp.CaseID, freq, length int) 
 		if len(k) != len(prefix)+8 {
 			return fmt.Errorf("term %q: key %x: %w", term, k, ErrCorrupt)
 		}
-		err := eachInBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):])), v, func(p posting) bool {
-			more = fn(p.id, p.freq, p.length)
-			return more
-		})
+		var err error
+		more, err = eachInBlock(kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):])), v, fn)
 		if err != nil {
 			return fmt.Errorf("term %q: block %x: %w", term, k, err)
 		}
@@ -476,13 +488,40 @@ func (tx *Tx) TermPostings(term string, fn func(id kp.CaseID, freq, length int) 
 		return err
 	}
 	list := p.post[term]
-	sort.Slice(list, func(i, j int) bool { return list[i].id < list[j].id })
+	byID := func(a, b posting) int { return cmp.Compare(a.id, b.id) }
+	if !slices.IsSortedFunc(list, byID) {
+		slices.SortFunc(list, byID)
+	}
 	for _, e := range list {
 		if !fn(e.id, e.freq, e.length) {
 			return nil
 		}
 	}
 	return nil
+}
+
+// CaseBrief reads the brief of case id into c, as ForEachCaseBrief does:
+// subject, status, team, assignee, merged-into and the like, without
+// the rest of the record. It is what ranking by example reads of each
+// similar case; decompression and decoding reuse buffers kept for the
+// transaction.
+func (tx *Tx) CaseBrief(id kp.CaseID, c *kp.Case) error {
+	v := tx.b(bucketCase).Get(u64(uint64(id)))
+	if v == nil {
+		return fmt.Errorf("case %d: %w", id, ErrNotFound)
+	}
+	p, err := tx.pendingIndex()
+	if err != nil {
+		return err
+	}
+	if p.in == nil {
+		p.in = newInterner()
+	}
+	var rec []byte
+	if rec, p.buf, err = tx.codec.unpackBuf(v, p.buf); err != nil {
+		return fmt.Errorf("case %d: %w", id, err)
+	}
+	return decodeCaseBrief(rec, id, c, p.in)
 }
 
 // TermStats returns the number of cases in the suggestion index and the

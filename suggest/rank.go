@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"slices"
+	"sync"
 	"unicode/utf8"
 
 	kp "kontaktpunkt"
@@ -24,6 +25,15 @@ type Index interface {
 	TermStats() (cases, terms int64, err error)
 	// Case returns a case.
 	Case(id kp.CaseID) (*kp.Case, error)
+}
+
+// BriefIndex is an Index that reads the part of a case ranking needs
+// (subject, status, team, assignee, merged-into) more cheaply than the
+// whole case. Rank uses it when the index has it.
+type BriefIndex interface {
+	Index
+	// CaseBrief reads at least those fields of case id into c.
+	CaseBrief(id kp.CaseID, c *kp.Case) error
 }
 
 // VocabOf returns the vocabulary of an index: the terms it knows.
@@ -172,9 +182,12 @@ func Rank(ix Index, terms map[string]int, o Options) (*Result, error) {
 		self += q.weight * q.idf * f * (k1 + 1) / (f + k1*(1-b+b*float64(qlen)/avgdl))
 	}
 	// Scores accumulate in a slice indexed by case id (ids are dense):
-	// a map costs more than the postings it sums over.
-	var scores []float32
-	var touched []kp.CaseID
+	// a map costs more than the postings it sums over. The slice is
+	// reused from query to query, zeroed where it was touched.
+	sc := scratchPool.Get().(*scratch)
+	defer sc.release()
+	scores, touched := sc.scores, sc.touched[:0]
+	defer func() { sc.scores, sc.touched = scores, touched }()
 	for _, q := range qs {
 		err := ix.TermPostings(q.term, func(id kp.CaseID, f, l int) bool {
 			if id == o.Exclude || (o.Before != 0 && id >= o.Before) {
@@ -194,20 +207,22 @@ func Rank(ix Index, terms map[string]int, o Options) (*Result, error) {
 			return nil, fmt.Errorf("suggestion index: %w", err)
 		}
 	}
-	type cand struct {
-		id    kp.CaseID
-		score float64
-	}
-	cands := make([]cand, 0, len(touched))
+	cands := sc.cands[:0]
+	defer func() { sc.cands = cands }()
 	for _, id := range touched {
 		cands = append(cands, cand{id, float64(scores[id])})
+	}
+	brief, _ := ix.(BriefIndex)
+	var cs *kp.Case
+	if brief != nil {
+		cs = new(kp.Case)
 	}
 	// Only the best few are read; a partial order suffices for the rest.
 	budget := readBudget
 	if o.VotesOnly {
 		budget = 2 * o.Neighbours
 	}
-	top := topN(cands, budget, func(a, b cand) int { return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(b.id, a.id)) })
+	top := topCands(cands, budget, &sc.top)
 	if len(top) == 0 {
 		return res, nil
 	}
@@ -233,7 +248,12 @@ func Rank(ix Index, terms map[string]int, o Options) (*Result, error) {
 		if res.Voters >= o.Neighbours && (o.VotesOnly || len(res.Answered) >= listed) {
 			break
 		}
-		cs, err := ix.Case(c.id)
+		var err error
+		if brief != nil {
+			err = brief.CaseBrief(c.id, cs)
+		} else {
+			cs, err = ix.Case(c.id)
+		}
 		if err != nil {
 			continue // a case the index names but the store lost: no vote
 		}
@@ -275,25 +295,65 @@ func Rank(ix Index, terms map[string]int, o Options) (*Result, error) {
 	return res, nil
 }
 
-// topN returns the n best elements of s by cmp, sorted; s is reordered.
-func topN[T any](s []T, n int, less func(a, b T) int) []T {
-	if len(s) > 4*n {
-		// A bounded insertion keeps the best n without sorting them all.
-		out := make([]T, 0, n+1)
-		for _, x := range s {
-			if len(out) == n && less(x, out[n-1]) >= 0 {
-				continue
-			}
-			i, _ := slices.BinarySearchFunc(out, x, less)
-			out = slices.Insert(out, i, x)
-			if len(out) > n {
-				out = out[:n]
-			}
-		}
-		return out
+// scratch is the per-query working memory of Rank, pooled.
+type scratch struct {
+	scores  []float32
+	touched []kp.CaseID
+	cands   []cand
+	top     []cand
+}
+
+// cand is a case sharing terms with the query, and its score.
+type cand struct {
+	id    kp.CaseID
+	score float64
+}
+
+var scratchPool = sync.Pool{New: func() any { return new(scratch) }}
+
+// release zeroes the scores touched and returns sc to the pool.
+func (sc *scratch) release() {
+	for _, id := range sc.touched {
+		sc.scores[id] = 0
 	}
-	slices.SortFunc(s, less)
-	return s[:min(n, len(s))]
+	sc.touched = sc.touched[:0]
+	scratchPool.Put(sc)
+}
+
+// better orders candidates: higher score first, then higher id.
+func (a cand) better(b cand) bool {
+	return a.score > b.score || (a.score == b.score && a.id > b.id)
+}
+
+func compareCands(a, b cand) int {
+	return cmp.Or(cmp.Compare(b.score, a.score), cmp.Compare(b.id, a.id))
+}
+
+// topCands returns the n best candidates of s, best first; s is
+// reordered, and *buf holds the result when s is much longer than n.
+func topCands(s []cand, n int, buf *[]cand) []cand {
+	if len(s) <= 4*n {
+		slices.SortFunc(s, compareCands)
+		return s[:min(n, len(s))]
+	}
+	// A bounded insertion keeps the best n without sorting them all.
+	out := (*buf)[:0]
+	defer func() { *buf = out }()
+	for _, x := range s {
+		if len(out) == n && !x.better(out[n-1]) {
+			continue
+		}
+		i := len(out)
+		for i > 0 && x.better(out[i-1]) {
+			i--
+		}
+		if len(out) < n {
+			out = append(out, cand{})
+		}
+		copy(out[i+1:], out[i:len(out)-1])
+		out[i] = x
+	}
+	return out
 }
 
 // letters are the letters tried when respelling a term.
