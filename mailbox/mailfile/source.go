@@ -106,10 +106,13 @@ type sourceError struct {
 func (e *sourceError) Error() string { return "reading " + e.name + ": " + e.err.Error() }
 func (e *sourceError) Unwrap() error { return e.err }
 
-// sourceReader carries the size limit and the callback through a walk.
+// sourceReader carries the size limit and the callback through a walk,
+// and one read buffer for all its files: a Maildir of small messages
+// would otherwise allocate (and zero) 64 KiB for each.
 type sourceReader struct {
 	limit int64
 	fn    func(Source) error
+	br    *bufio.Reader
 }
 
 // remaining returns how many bytes are left to read in r when it is a
@@ -136,7 +139,14 @@ func (sr *sourceReader) readFile(path string) error {
 		return fmt.Errorf("reading mail: %w", err)
 	}
 	defer f.Close()
-	return sr.readStream(bufio.NewReaderSize(f, 64<<10), path, remaining(f))
+	// readStream copies what it keeps, so the buffer is free again when
+	// it returns.
+	if sr.br == nil {
+		sr.br = bufio.NewReaderSize(f, 64<<10)
+	} else {
+		sr.br.Reset(f)
+	}
+	return sr.readStream(sr.br, path, remaining(f))
 }
 
 // readStream reads one message or an mbox from r; size is the length of
