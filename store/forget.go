@@ -826,15 +826,10 @@ func (tx *Tx) scanSeqs(seqs []uint64, fn func(m *kp.Message, raw []byte)) error 
 			if err != nil {
 				return err
 			}
-			switch {
-			case !ok || e.seq != seq || e.rawLen == 0:
-			case e.rawLen >= bigRaw:
-				j.packed = tx.b(bucketRawBig).Get(u64(seq))
-			default:
-				if j.packed, err = tx.readRawLog(e.rawOff, e.rawLen); err != nil {
+			if ok && e.seq == seq && e.rawLen > 0 {
+				if j.packed, j.packedOwns, err = tx.rawPacked(e); err != nil {
 					return err
 				}
-				j.packedOwns = true
 			}
 			jobs <- j
 		}
@@ -1185,15 +1180,10 @@ func (tx *Tx) scanMessages(fn func(m *kp.Message, raw []byte) bool, raw bool) er
 				err = fmt.Errorf("message %d of id %q: %w", e.seq, k, ErrCorrupt)
 				return err
 			}
-			switch {
-			case e.rawLen == 0:
-			case e.rawLen >= bigRaw:
-				j.packed = tx.b(bucketRawBig).Get(u64(e.seq))
-			default:
-				if j.packed, err = tx.readRawLog(e.rawOff, e.rawLen); err != nil {
+			if e.rawLen > 0 {
+				if j.packed, j.packedOwns, err = tx.rawPacked(e); err != nil {
 					return err
 				}
-				j.packedOwns = true
 			}
 			jobs <- j
 			return nil

@@ -60,19 +60,29 @@ func (tx *Tx) appendRawLog(p []byte) (uint64, error) {
 
 // raw returns the unpacked raw message described by e (e.rawLen > 0).
 func (tx *Tx) raw(e idEntry) ([]byte, error) {
-	var packed []byte
-	if e.rawLen >= bigRaw {
-		v := tx.b(bucketRawBig).Get(u64(e.seq))
-		if v == nil || uint64(len(v)) != e.rawLen {
-			return nil, fmt.Errorf("big raw message %d: %w", e.seq, ErrCorrupt)
-		}
-		return tx.codec.unpack(v)
-	}
-	packed, err := tx.readRawLog(e.rawOff, e.rawLen)
+	packed, owned, err := tx.rawPacked(e)
 	if err != nil {
 		return nil, err
 	}
-	return tx.codec.unpackOwned(packed)
+	if owned {
+		return tx.codec.unpackOwned(packed)
+	}
+	return tx.codec.unpack(packed)
+}
+
+// rawPacked returns the packed raw bytes described by e (e.rawLen > 0),
+// and whether they are a copy of the caller's (a message in the raw log)
+// rather than the store's mapped value (a big one).
+func (tx *Tx) rawPacked(e idEntry) (packed []byte, owned bool, err error) {
+	if e.rawLen >= bigRaw {
+		v := tx.b(bucketRawBig).Get(u64(e.seq))
+		if v == nil || uint64(len(v)) != e.rawLen {
+			return nil, false, fmt.Errorf("big raw message %d: %w", e.seq, ErrCorrupt)
+		}
+		return v, false, nil
+	}
+	packed, err = tx.readRawLog(e.rawOff, e.rawLen)
+	return packed, err == nil, err
 }
 
 // readRawLog copies length bytes at offset off out of the raw log.
