@@ -79,17 +79,26 @@ func (s *server) csrfOK(user, token string, now time.Time) bool {
 	return !at.After(now.Add(time.Minute)) && now.Sub(at) < csrfTTL
 }
 
-// canAct reports whether r may change anything: actions are configured,
-// and the user authenticated (protect ran) or, with no authentication
-// configured, the request comes from this machine.
+// canAct reports whether r may change anything: actions are configured
+// and r is trusted.
 func (s *server) canAct(r *http.Request) bool {
-	if s.o.Actions == nil {
-		return false
-	}
+	return s.o.Actions != nil && s.trusted(r)
+}
+
+// trusted reports whether r comes from staff: the user authenticated
+// (protect ran) or, with no authentication configured, the request comes
+// from this machine.
+func (s *server) trusted(r *http.Request) bool {
 	if s.auth != nil {
 		return userOf(r.Context()) != ""
 	}
 	return clientAddr(r).IsLoopback()
+}
+
+// crossSite reports whether the browser says another site started r.
+func crossSite(r *http.Request) bool {
+	site := r.Header.Get("Sec-Fetch-Site")
+	return site != "" && site != "same-origin" && site != "none"
 }
 
 // actor is the address an action is recorded under: the user's own when
@@ -131,7 +140,7 @@ func (s *server) guard(w http.ResponseWriter, r *http.Request) bool {
 		http.Error(w, "not allowed to act", http.StatusForbidden)
 		return false
 	}
-	if site := r.Header.Get("Sec-Fetch-Site"); site != "" && site != "same-origin" && site != "none" {
+	if crossSite(r) {
 		http.Error(w, "cross-site request refused", http.StatusForbidden)
 		return false
 	}
