@@ -238,6 +238,23 @@ func (f *forgetter) outbound(o *kp.Outbound) bool {
 	return ch
 }
 
+// spec reports whether a render spec names the person in its
+// addresses, subject, text or attachment names.
+func (f *forgetter) spec(s *kp.OutSpec) bool {
+	addrs := append([]kp.Address{s.From, s.ReplyTo}, s.To...)
+	for _, a := range append(addrs, s.Cc...) {
+		if f.matches(a.Name) || f.matches(a.Addr) {
+			return true
+		}
+	}
+	for _, a := range s.Attachments {
+		if f.matches(a.Name) {
+			return true
+		}
+	}
+	return f.matches(s.Subject) || f.matches(s.Text)
+}
+
 // keyIndexes are the buckets whose keys may hold an address, a name or a
 // subject, with how their keys are laid out; Forget rewrites matching
 // keys with the pseudonym in place of the person. A new index whose keys
@@ -486,15 +503,29 @@ func (tx *Tx) planForget(f *forgetter, thorough bool) (*forgetPlan, error) {
 	}); err != nil {
 		return nil, err
 	}
+	specs := tx.b(bucketOutSpec)
 	if err := tx.b(bucketOut).ForEach(func(k, v []byte) error {
-		if len(v) > 0 && v[0] == codecPlain && !f.mayName(v) {
+		if len(v) > 0 && v[0] == codecPlain && !f.mayName(v) && specs.Get(k) == nil {
 			return nil
 		}
 		ob, err := tx.outbound(binary.BigEndian.Uint64(k), false)
-		if err == nil && f.outbound(ob) {
+		if err != nil {
+			return err
+		}
+		names := f.outbound(ob)
+		if sv := specs.Get(k); !names && sv != nil {
+			// A spec that keeps its own copy of the text and addresses
+			// (one that refers to the copy on the case reads it blanked).
+			sp, ref, err := tx.outSpecOwn(sv, ob)
+			if err != nil {
+				return err
+			}
+			names = !ref && f.spec(sp)
+		}
+		if names {
 			plan.outs = append(plan.outs, ob.ID)
 		}
-		return err
+		return nil
 	}); err != nil {
 		return nil, err
 	}

@@ -220,7 +220,19 @@ func TestOutSpecRefersToCaseCopy(t *testing.T) {
 // TestForgetReachesQueuedSpecThroughCaseCopy: a queued relay whose spec
 // refers to its copy on the case names a forgotten person nowhere after
 // forget and compact, and still reads back.
-func TestForgetReachesQueuedSpecThroughCaseCopy(t *testing.T) {
+func TestForgetReachesQueuedSpecThroughCaseCopy(t *testing.T) { forgetQueuedRelay(t, "") }
+
+// TestForgetCancelsQueuedSpecWithItsOwnText: a spec whose text differs
+// from the copy on the case keeps its own, which names the person; forget
+// cancels the mail and drops the spec.
+func TestForgetCancelsQueuedSpecWithItsOwnText(t *testing.T) {
+	forgetQueuedRelay(t, "\n-- \nKontaktpunktet")
+}
+
+// forgetQueuedRelay queues a relay quoting the person, its spec's text
+// the copy on the case plus extra, then forgets the person: the mail
+// must not go out naming them, and no byte of the compacted store may.
+func forgetQueuedRelay(t *testing.T, extra string) {
 	s := openTest(t)
 	at := time.Date(2026, 3, 1, 10, 0, 0, 0, time.UTC)
 	person := kp.Address{Name: forgetName, Addr: forgetAddr}
@@ -250,7 +262,7 @@ func TestForgetReachesQueuedSpecThroughCaseCopy(t *testing.T) {
 		}
 		o := &kp.Outbound{Case: id, Kind: "relay", MessageID: cp.ID, From: desk.Addr, To: []string{"per@uio.no"},
 			Subject: cp.Subject, NextTry: at, Queued: at, Spec: &kp.OutSpec{From: desk, To: staff, Subject: cp.Subject,
-				Text: text, MessageID: cp.ID, Date: at}}
+				Text: text + extra, MessageID: cp.ID, Date: at}}
 		if err := tx.Enqueue(o); err != nil {
 			return err
 		}
