@@ -84,7 +84,8 @@ func (s *session) deliverAll(ctx context.Context, uids []imap.UID) error {
 		}
 		acc.add(sets)
 		last := i+1 == len(batches) || ctx.Err() != nil
-		if last || acc.len() >= s.p.cfg.MoveBatchSize {
+		// Moved before the next batch would take a MOVE past its limit.
+		if last || acc.len()+len(batches[i+1]) > s.p.cfg.MoveBatchSize {
 			moves := s.issue(acc)
 			acc = moveSets{}
 			if err := waitPending(); err != nil {
