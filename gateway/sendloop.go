@@ -53,11 +53,11 @@ type sendResult struct {
 	id    uint64
 	msgID string
 	err   error
-	took  time.Duration // how long the send took
-	owed  bool          // its token is given back once it is committed
-	// replayed: a send found in the journal at start, sent at at; idHash
-	// is the hash of its Message-ID. It is recorded only when the
-	// outbound message is still queued and has that Message-ID.
+	owed  bool // its token is given back once it is committed
+	// at is when the send finished. replayed: a send found in the
+	// journal at start; idHash is the hash of its Message-ID. It is
+	// recorded only when the outbound message is still queued and has
+	// that Message-ID.
 	replayed bool
 	idHash   uint64
 	at       time.Time
@@ -144,12 +144,11 @@ func (g *Gateway) sendRecorded(ctx context.Context, s Sender, j *store.SendJourn
 		// relay that already has the message may be about to say OK, and
 		// giving up then would send it twice after a restart. The Sender's
 		// own timeout bounds the wait.
-		start := time.Now()
 		err := r.err
 		if err == nil {
 			err = s.Send(context.WithoutCancel(ctx), r.o.From, r.o.To, r.raw)
 		}
-		results <- sendResult{id: r.o.ID, msgID: r.o.MessageID, err: err, took: time.Since(start)} // never blocks: the tokens bound what is pending
+		results <- sendResult{id: r.o.ID, msgID: r.o.MessageID, err: err, at: g.now()} // never blocks: the tokens bound what is pending
 		if err == nil {
 			sent++
 		}
@@ -422,15 +421,19 @@ func (g *Gateway) recordSends(results []sendResult) error {
 		queued = false
 		for _, r := range results {
 			o, err := tx.OutboundState(r.id)
-			if r.replayed && (errors.Is(err, store.ErrNotFound) || err == nil &&
-				(o.State != kp.OutQueued || store.MessageIDHash(o.MessageID) != r.idHash)) {
+			if errors.Is(err, store.ErrNotFound) {
+				// Gone meanwhile (retention purged its case): nothing to
+				// record, and the rest of the group still is.
+				continue
+			}
+			if r.replayed && err == nil && (o.State != kp.OutQueued || store.MessageIDHash(o.MessageID) != r.idHash) {
 				continue // recorded before the stop, or not this message
 			}
 			if err != nil {
 				return fmt.Errorf("outbound %d: %w", r.id, err)
 			}
-			sentAt := now
-			if r.replayed {
+			sentAt := now // when the send, not its recording, happened
+			if !r.at.IsZero() {
 				sentAt = r.at
 			}
 			o.Attempts++
