@@ -419,33 +419,38 @@ func TestForgetIndexedAtScale(t *testing.T) {
 // TestUnindexManyKeepsTheOthers takes cases spread over several posting
 // blocks of two tokens out at once and checks that exactly they left.
 func TestUnindexManyKeepsTheOthers(t *testing.T) {
+	// The 400 cases straddle two epochs of the index.
+	base := kp.CaseID(epochCases - 200)
 	s := openTest(t)
 	update(t, s, func(tx *Tx) error {
-		for id := kp.CaseID(1); id <= 400; id++ {
+		for id := base + 1; id <= base+400; id++ {
 			if err := tx.indexSearch(id, []string{"ord", "annet"}); err != nil {
 				return err
 			}
 		}
 		return nil
 	})
-	drop := []kp.CaseID{1000, 5, 130, 131, 256, 399, 400, 1}
+	var drop []kp.CaseID
+	for _, n := range []kp.CaseID{1000, 5, 130, 131, 199, 200, 201, 256, 399, 400, 1} {
+		drop = append(drop, base+n)
+	}
 	update(t, s, func(tx *Tx) error {
 		u := unindexer{}
 		for _, id := range drop {
 			u.add(id, []string{"ord"})
 		}
-		u.add(128, []string{"annet", "ukjent"})
+		u.add(base+128, []string{"annet", "ukjent"})
 		_, err := tx.unindexMany(u)
 		return err
 	})
 	view(t, s, func(tx *Tx) error {
-		for tok, gone := range map[string][]kp.CaseID{"ord": drop, "annet": {128}} {
+		for tok, gone := range map[string][]kp.CaseID{"ord": drop, "annet": {base + 128}} {
 			ids, _, err := tx.postings(tok, true)
 			if err != nil {
 				return err
 			}
 			var want []kp.CaseID
-			for id := kp.CaseID(1); id <= 400; id++ {
+			for id := base + 1; id <= base+400; id++ {
 				if !slices.Contains(gone, id) {
 					want = append(want, id)
 				}

@@ -82,11 +82,8 @@ func (tx *Tx) PurgeCase(id kp.CaseID, now time.Time) (PurgeCounts, error) {
 	if err != nil {
 		return n, err
 	}
-	toks := make([]string, 0, len(u))
-	for t := range u {
-		toks = append(toks, t)
-	}
-	return n, tx.unindexSearch(id, toks)
+	_, err = tx.unindexMany(u)
+	return n, err
 }
 
 // unindexer collects, per token, the cases to take out of its postings,

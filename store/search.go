@@ -799,52 +799,6 @@ func (s *Store) ReindexSearch(batch int) (int, error) {
 	return total, nil
 }
 
-// unindexSearch removes case id from the postings of tokens, deleting a
-// block it leaves empty. Retention calls it for a purged case, so that
-// the words of purged mail leave the index (and, once compacted, the
-// file) with the mail.
-func (tx *Tx) unindexSearch(id kp.CaseID, tokens []string) error {
-	if err := tx.mergeSearchLog(nil); err != nil {
-		return err
-	}
-	b := tx.b(bucketSearch)
-	var block []kp.CaseID
-	for _, t := range tokens {
-		if pending := tx.search[t]; len(pending) > 0 {
-			tx.search[t] = slices.DeleteFunc(pending, func(c kp.CaseID) bool { return c == id })
-		}
-		et := epochToken(caseEpoch(id), t)
-		prefix := append([]byte(et), 0)
-		cur := b.Cursor()
-		k, v := cur.Seek(searchKey(et, id))
-		if k == nil || !bytes.Equal(k, searchKey(et, id)) {
-			k, v = cur.Prev()
-		}
-		if k == nil || !bytes.HasPrefix(k, prefix) || len(k) != len(prefix)+8 {
-			continue
-		}
-		start := kp.CaseID(binary.BigEndian.Uint64(k[len(prefix):]))
-		var err error
-		if block, err = decodeBlock(start, v, block[:0]); err != nil {
-			return err
-		}
-		i := slices.Index(block, id)
-		if i < 0 {
-			continue
-		}
-		block = slices.Delete(block, i, i+1)
-		if err := b.Delete(bytes.Clone(k)); err != nil {
-			return err
-		}
-		if len(block) > 0 {
-			if err := b.Put(searchKey(et, block[0]), encodeBlock(block)); err != nil {
-				return err
-			}
-		}
-	}
-	return nil
-}
-
 // searchTokensOf are every token case c and its messages put in the index.
 func searchTokensOf(c *kp.Case, msgs []kp.Message) []string {
 	var u uniqueTokens
