@@ -85,10 +85,12 @@ func run(o options, out, progress io.Writer) (err error) {
 	defer e.close()
 	start := time.Now()
 	var results []result
+	failed := 0
 	for _, name := range selected {
 		e.logf("row %s", name)
 		rs, err := e.row(name)
 		if err != nil {
+			failed++
 			results = append(results, result{row: name, measure: "FAILED: " + err.Error()})
 			fmt.Fprintf(progress, "bench: row %s: %v\n", name, err)
 			continue
@@ -99,6 +101,9 @@ func run(o options, out, progress io.Writer) (err error) {
 	fmt.Fprintf(out, "\n%d messages per batch, seed %d, %s in all; CPU is user+system of the measured process(es).\n", o.n, o.seed, time.Since(start).Round(time.Second))
 	if o.keep {
 		fmt.Fprintf(out, "work folder kept: %s\n", e.dir)
+	}
+	if failed > 0 {
+		return fmt.Errorf("%d of %d rows failed", failed, len(selected))
 	}
 	return nil
 }

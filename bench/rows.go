@@ -119,7 +119,10 @@ func (e *env) rowSize() ([]result, error) {
 		if err != nil {
 			return nil, err
 		}
-		live, _ := os.Stat(db)
+		live, err := os.Stat(db)
+		if err != nil {
+			return nil, err
+		}
 		r := result{
 			row:     "size",
 			measure: fmt.Sprintf("`compact` copy / raw bytes, %d msgs, %d outbound queued (store file / raw %.2f)", e.o.n, queued, float64(live.Size())/float64(raw)),

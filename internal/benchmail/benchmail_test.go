@@ -98,6 +98,10 @@ func TestDatesAdvanceInWorkingHours(t *testing.T) {
 		if d.Year() > 2022 {
 			t.Fatalf("message %d dated %v: an old stream should stay in the past", i, d)
 		}
+		if l := d.In(benchmail.OldStart.Location()); l.Hour() < 7 || l.Hour() >= 17 ||
+			l.Weekday() == time.Saturday || l.Weekday() == time.Sunday {
+			t.Fatalf("message %d dated %v: outside working hours", i, l)
+		}
 		last = d
 	}
 }
