@@ -148,9 +148,12 @@ func (g *Gateway) gather(tx *store.Tx, pi *parsedItem, arrived time.Time) (*inbo
 		f.Authenticated = routing.Authenticated(routing.OwnAuthResults(p.Trace, ids), ids, from)
 		f.RequireAuth = g.Config.RequireAuth()
 		f.TicketSystem = g.fromTicketSystem(p, from)
-		f.AnswersInternalMail = g.answersInternalMail(tx, p)
-		if th.NewCase && f.Class == kp.ClassHuman {
-			f.ForwardOf = g.forwardOf(pi, from)
+		if f.Authenticated || !f.RequireAuth {
+			// Read by the decision for staff-side mail only.
+			f.AnswersInternalMail = g.answersInternalMail(tx, p)
+			if th.NewCase && f.Class == kp.ClassHuman {
+				f.ForwardOf = g.forwardOf(pi, from)
+			}
 		}
 	}
 	return in, nil
