@@ -176,14 +176,14 @@ func (tx *Tx) writeSearchLog(postings map[string][]kp.CaseID) error {
 // posting blocks and empties the log.
 func (tx *Tx) mergeSearchLog(postings map[string][]kp.CaseID) error {
 	b := tx.b(bucketSearch)
-	if postings == nil {
-		postings = make(map[string][]kp.CaseID, 1<<14)
-	}
 	var keys [][]byte
 	cur := b.Cursor()
 	for k, v := cur.Seek([]byte{0}); k != nil && k[0] == 0; k, v = cur.Next() {
 		if !isSegmentKey(k) {
 			continue
+		}
+		if postings == nil {
+			postings = make(map[string][]kp.CaseID, 1<<12)
 		}
 		keys = append(keys, bytes.Clone(k))
 		s, err := readSegment(v)
@@ -199,6 +199,9 @@ func (tx *Tx) mergeSearchLog(postings map[string][]kp.CaseID) error {
 		}); err != nil {
 			return err
 		}
+	}
+	if len(keys) == 0 && len(postings) == 0 {
+		return nil // an empty log (purge, forget): nothing to write
 	}
 	// The blocks first: a cursor of bolt can loop on a bucket whose
 	// keys were all deleted in the transaction.
