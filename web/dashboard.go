@@ -450,6 +450,8 @@ type casePage struct {
 	// Failed are the case's outbound messages that failed for good,
 	// each with a retry button.
 	Failed []failedOut
+	// CanExport shows the export button to those mayExport lets through.
+	CanExport bool
 }
 
 // planRow is one step of the follow-up plan, formatted.
@@ -561,6 +563,7 @@ func (d *dashboard) caseView(w http.ResponseWriter, r *http.Request) {
 		ResolvedAt:   d.fmtTime(c.ResolvedAt),
 		LastInbound:  d.fmtTime(c.LastInbound),
 		LastStaff:    d.fmtTime(c.LastStaffReply),
+		CanExport:    d.s.mayExport(r),
 	}
 	if c.PreviousCase != 0 {
 		p.Previous = c.PreviousCase.Tag(d.s.o.TagPrefix)
