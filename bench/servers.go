@@ -2,6 +2,8 @@ package main
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"net/smtp"
 	"path/filepath"
@@ -74,6 +76,12 @@ func (e *env) rowIMAP() ([]result, error) {
 	sp := p.stop()
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w\n%s", err, p.logTail())
+	}
+	if moved := count(probe, "Processed") + count(probe, "Quarantine") - before; moved != e.o.n {
+		return nil, fmt.Errorf("serve moved %d messages out of INBOX, want exactly %d", moved, e.o.n)
+	}
+	if err := e.sameCases(cfg, msgs); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
 	}
 	if err := baseline("BaselineOut2"); err != nil {
 		return nil, err
@@ -198,6 +206,9 @@ func (e *env) rowOutbox() ([]result, error) {
 	if err != nil {
 		return nil, fmt.Errorf("serve: %w\n%s", err, p.logTail())
 	}
+	if err := exactlyOnce(sink.Messages(), queued); err != nil {
+		return nil, fmt.Errorf("serve: %w", err)
+	}
 	got = got[:queued]
 
 	e.logf("outbox: baseline")
@@ -245,4 +256,78 @@ func smtpBaseline(addr string, msgs []smtptest.Message) error {
 		}
 	}
 	return c.Quit()
+}
+
+// exactlyOnce checks that the sink received want mails, each Message-ID
+// once: the outbox sent every queued mail and none twice.
+func exactlyOnce(got []smtptest.Message, want int) error {
+	seen := make(map[string]bool, len(got))
+	for _, m := range got {
+		id := string(messageID(m.Data))
+		if id == "" {
+			return errors.New("a mail without a Message-ID reached the sink")
+		}
+		if seen[id] {
+			return fmt.Errorf("mail %s reached the sink twice", id)
+		}
+		seen[id] = true
+	}
+	if len(got) != want {
+		return fmt.Errorf("the sink received %d mails, want exactly %d", len(got), want)
+	}
+	return nil
+}
+
+// sameCases checks that the store of cfg files msgs into the same cases,
+// with the same requesters and subjects, as `ingest -quiet` of the same
+// messages into an empty store does.
+func (e *env) sameCases(cfg string, msgs [][]byte) error {
+	dir := e.fresh("check")
+	if _, err := writeMaildir(filepath.Join(dir, "Maildir"), msgs); err != nil {
+		return err
+	}
+	refCfg, _, err := e.kpStore("check-ref", servers{})
+	if err != nil {
+		return err
+	}
+	if _, err := e.kp("ingest", "-quiet", "-config", refCfg, filepath.Join(dir, "Maildir")); err != nil {
+		return err
+	}
+	if _, err := e.kp("check-store", "-config", cfg); err != nil {
+		return err
+	}
+	want, err := e.caseKeys(refCfg)
+	if err != nil {
+		return err
+	}
+	got, err := e.caseKeys(cfg)
+	if err != nil {
+		return err
+	}
+	if len(got) != len(want) {
+		return fmt.Errorf("%d cases, `ingest -quiet` of the same mail makes %d", len(got), len(want))
+	}
+	for k, n := range want {
+		if got[k] != n {
+			return fmt.Errorf("%d cases of %q, `ingest -quiet` of the same mail makes %d", got[k], k, n)
+		}
+	}
+	return nil
+}
+
+// caseKeys counts the cases of the store of cfg by requester and subject.
+func (e *env) caseKeys(cfg string) (map[string]int, error) {
+	p, err := e.kp("cases", "-json", "-config", cfg)
+	if err != nil {
+		return nil, err
+	}
+	var cases []struct{ Requester, Subject string }
+	if err := json.Unmarshal([]byte(p.stdout), &cases); err != nil {
+		return nil, fmt.Errorf("reading `cases -json`: %w", err)
+	}
+	keys := make(map[string]int, len(cases))
+	for _, c := range cases {
+		keys[c.Requester+"\x00"+c.Subject]++
+	}
+	return keys, nil
 }
