@@ -146,10 +146,6 @@ func eachToken(s string, fn func(tok []byte, start int) bool) {
 			}
 			continue
 		}
-		if r >= firstMn && unicode.Is(unicode.Mn, r) {
-			flush()
-			continue
-		}
 		if len(b)+utf8.RuneLen(r) > cap(b) {
 			continue // past MaxToken anyway
 		}
