@@ -166,9 +166,18 @@ var (
 
 	// bucketSuppress: normalised address -> t12 until.
 	bucketSuppress = []byte("suppress")
+	// bucketSentHour is the send log (store/misc.go): u64 hour (whole
+	// hours since the Unix epoch, rounded down, sign bit flipped) | lstr
+	// normalised address or limit key | t12 sent | u64 seq -> (empty). The
+	// seq (bucket sequence) keeps two sends in the same nanosecond apart.
+	// Keyed by the hour first, so the entries of one commit go to a few
+	// pages. Added without a version change: Open creates missing
+	// buckets, and the older entries stay in bucketSentLog.
+	bucketSentHour = []byte("sent_hour")
 	// bucketSentLog: lstr normalised address | t12 sent | u64 seq ->
-	// (empty). The seq (bucket sequence) keeps two sends in the same
-	// nanosecond apart.
+	// (empty). The send log as written before bucketSentHour: counted
+	// and pruned like it, never written, empty once its entries are a day
+	// old and pruned.
 	bucketSentLog = []byte("sent_log")
 
 	// bucketCounters: counter name -> 8-byte big-endian int64. Counters
@@ -248,6 +257,7 @@ var buckets = []bucketDef{
 	{bucketOutState, bolt.DefaultFillPercent},
 	{bucketSuppress, bolt.DefaultFillPercent},
 	{bucketSentLog, bolt.DefaultFillPercent},
+	{bucketSentHour, bolt.DefaultFillPercent},
 	{bucketCounters, bolt.DefaultFillPercent},
 	{bucketStats, bolt.DefaultFillPercent},
 }
