@@ -1100,6 +1100,9 @@ func (tx *Tx) forgetKeyMoves(f *forgetter) ([]keyMove, error) {
 	}
 	for _, ix := range keyIndexes {
 		isSearch := bytes.Equal(ix.name, bucketSearch)
+		if isLate(ix.name) && tx.late(ix.name) == nil {
+			continue // a store opened read-only from before the bucket
+		}
 		err := tx.b(ix.name).ForEach(func(k, v []byte) error {
 			text, tail := k, []byte(nil)
 			if i := bytes.IndexByte(k, 0); ix.nul && i >= 0 {

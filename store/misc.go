@@ -142,7 +142,11 @@ func (tx *Tx) countSent(key string, from time.Time, to *time.Time) (int, error) 
 	// holds entries from the hour of from on (up to the hour of to) is
 	// sought once for the key; an entry of a later hour than from's is
 	// later than from, so seeking key | from finds its first entry.
-	cur = tx.b(bucketSentHour).Cursor()
+	b := tx.late(bucketSentHour)
+	if b == nil {
+		return n, nil
+	}
+	cur = b.Cursor()
 	var last []byte
 	if to != nil {
 		last = sentHour(*to)

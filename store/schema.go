@@ -226,6 +226,12 @@ type bucketDef struct {
 	fill float64
 }
 
+// lateBuckets are buckets added after stores were in use that a store
+// opened read-only may lack: their readers take a missing bucket for an
+// empty one (Tx.late), so such a store opens read-only without first
+// being opened for writing, which creates them.
+var lateBuckets = [][]byte{bucketSentHour}
+
 // buckets lists every bucket of the current schema.
 var buckets = []bucketDef{
 	{bucketMeta, bolt.DefaultFillPercent},
@@ -270,6 +276,16 @@ func fillPercent(name []byte) float64 {
 		}
 	}
 	return bolt.DefaultFillPercent
+}
+
+// isLate reports whether name is one of lateBuckets.
+func isLate(name []byte) bool {
+	for _, b := range lateBuckets {
+		if string(b) == string(name) {
+			return true
+		}
+	}
+	return false
 }
 
 // migration brings a store from version to-1 to version to.
@@ -370,8 +386,9 @@ func migrate(tx *bolt.Tx) error {
 }
 
 // upToDate reports whether the file needs no migration: the current
-// version is stored and every bucket exists.
-func upToDate(tx *bolt.Tx) (bool, error) {
+// version is stored and every bucket exists (but lateBuckets, if
+// forReading).
+func upToDate(tx *bolt.Tx, forReading bool) (bool, error) {
 	v, err := readVersion(tx)
 	if err != nil {
 		return false, err
@@ -383,7 +400,7 @@ func upToDate(tx *bolt.Tx) (bool, error) {
 		return false, nil
 	}
 	for _, b := range buckets {
-		if tx.Bucket(b.name) == nil {
+		if tx.Bucket(b.name) == nil && !(forReading && isLate(b.name)) {
 			return false, nil
 		}
 	}

@@ -127,7 +127,7 @@ func TestOpenMigratesOlderFile(t *testing.T) {
 	db.Close()
 	s := reopen(t, path)
 	view(t, s, func(tx *Tx) error {
-		ok, err := upToDate(tx.tx)
+		ok, err := upToDate(tx.tx, false)
 		if !ok {
 			t.Error("not up to date after Open")
 		}
@@ -999,6 +999,51 @@ func TestSentLogCountsBothLayoutsByTheHour(t *testing.T) {
 	if got := count("old@example.no", time.Time{}, time.Time{}); got != 3 {
 		t.Errorf("after prune: %d older entries, want 3", got)
 	}
+}
+
+// TestOpenReadOnlyBeforeSentHour: a store written before the send log
+// was kept by the hour opens read-only as it is and counts its older
+// entries; the first open for writing adds the bucket.
+func TestOpenReadOnlyBeforeSentHour(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kp.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketSentHour); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketSentLog).Put(appendU64(appendT12(appendLstr(nil, "kari@example.no"), t0), 1), nil)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only open of a store without %s: %v", bucketSentHour, err)
+	}
+	view(t, ro, func(tx *Tx) error {
+		if n, err := tx.CountSent("kari@example.no", t0); err != nil || n != 1 {
+			t.Errorf("CountSent = %d, %v; want 1", n, err)
+		}
+		if moves, err := tx.forgetKeyMoves(&forgetter{addr: "kari@example.no", needles: []string{"kari@example.no"}, pseudo: "forgotten-1@invalid"}); err != nil || len(moves) != 1 {
+			t.Errorf("forget's key moves: %d, %v; want 1", len(moves), err)
+		}
+		return nil
+	})
+	ro.Close()
+	s = reopen(t, path)
+	update(t, s, func(tx *Tx) error { return tx.RecordSent("kari@example.no", t0) })
+	view(t, s, func(tx *Tx) error {
+		if ok, err := upToDate(tx.tx, false); !ok || err != nil {
+			t.Errorf("not up to date after an open for writing: %v", err)
+		}
+		if n, err := tx.CountSent("kari@example.no", t0); err != nil || n != 2 {
+			t.Errorf("CountSent = %d, %v; want 2", n, err)
+		}
+		return nil
+	})
 }
 
 func TestCounters(t *testing.T) {
