@@ -155,7 +155,7 @@ func (tx *Tx) countSent(key string, from time.Time, to *time.Time) (int, error) 
 		if len(k) < 8 {
 			return n, fmt.Errorf("send log: key %x: %w", k, ErrCorrupt)
 		}
-		hour := k[:8]
+		hour := bytes.Clone(k[:8])
 		if last != nil && bytes.Compare(hour, last) > 0 {
 			break
 		}
