@@ -264,9 +264,12 @@ var keyIndexes = []struct {
 	name []byte
 	lstr bool // an lstr then a fixed tail (else the whole key is the text)
 	nul  bool // the text ends at a 0x00 byte, a fixed tail follows
+	// head is the length of a fixed part before the lstr, kept as it is
+	head int
 }{
 	{name: bucketSuppress},
 	{name: bucketSentLog, lstr: true},
+	{name: bucketSentHour, lstr: true, head: 8}, // u64 hour | lstr | tail
 	{name: bucketCaseSubject, lstr: true},
 	{name: bucketRefBy, lstr: true},
 	{name: bucketCounters},
@@ -1097,6 +1100,9 @@ func (tx *Tx) forgetKeyMoves(f *forgetter) ([]keyMove, error) {
 	}
 	for _, ix := range keyIndexes {
 		isSearch := bytes.Equal(ix.name, bucketSearch)
+		if isLate(ix.name) && tx.late(ix.name) == nil {
+			continue // a store opened read-only from before the bucket
+		}
 		err := tx.b(ix.name).ForEach(func(k, v []byte) error {
 			text, tail := k, []byte(nil)
 			if i := bytes.IndexByte(k, 0); ix.nul && i >= 0 {
@@ -1117,11 +1123,14 @@ func (tx *Tx) forgetKeyMoves(f *forgetter) ([]keyMove, error) {
 				return nil
 			}
 			if ix.lstr {
-				l, w := binary.Uvarint(k)
-				if w <= 0 || uint64(len(k)-w) < l {
+				if len(k) < ix.head {
 					return nil
 				}
-				text, tail = k[w:w+int(l)], k[w+int(l):]
+				l, w := binary.Uvarint(k[ix.head:])
+				if w <= 0 || uint64(len(k)-ix.head-w) < l {
+					return nil
+				}
+				text, tail = k[ix.head+w:ix.head+w+int(l)], k[ix.head+w+int(l):]
 			}
 			s := string(text)
 			if !f.str(&s) {
@@ -1132,7 +1141,7 @@ func (tx *Tx) forgetKeyMoves(f *forgetter) ([]keyMove, error) {
 				nk = append(nk, tail...)
 			}
 			if ix.lstr {
-				nk = append(appendLstr(nil, s), tail...)
+				nk = append(appendLstr(bytes.Clone(k[:ix.head]), s), tail...)
 			}
 			moves = append(moves, keyMove{bucket: ix.name, old: bytes.Clone(k), nk: nk})
 			return nil

@@ -100,6 +100,10 @@ func buildPrivacyStore(t testing.TB, s *Store, n int) {
 		if err := tx.RecordSent("new-case:"+forgetAddr, at); err != nil {
 			return err
 		}
+		// an entry of the send log as written before it was kept by the hour
+		if err := tx.b(bucketSentLog).Put(appendU64(appendT12(appendLstr(nil, "relay-told:"+strings.ToLower(forgetAddr)), at), 1), nil); err != nil {
+			return err
+		}
 		return tx.AddAudit(&AuditEntry{At: at, Actor: forgetAddr, Channel: "mail", Action: "close", Case: id})
 	})
 }

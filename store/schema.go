@@ -166,9 +166,18 @@ var (
 
 	// bucketSuppress: normalised address -> t12 until.
 	bucketSuppress = []byte("suppress")
+	// bucketSentHour is the send log (store/misc.go): u64 hour (whole
+	// hours since the Unix epoch, rounded down, sign bit flipped) | lstr
+	// normalised address or limit key | t12 sent | u64 seq -> (empty). The
+	// seq (bucket sequence) keeps two sends in the same nanosecond apart.
+	// Keyed by the hour first, so the entries of one commit go to a few
+	// pages. Added without a version change: Open creates missing
+	// buckets, and the older entries stay in bucketSentLog.
+	bucketSentHour = []byte("sent_hour")
 	// bucketSentLog: lstr normalised address | t12 sent | u64 seq ->
-	// (empty). The seq (bucket sequence) keeps two sends in the same
-	// nanosecond apart.
+	// (empty). The send log as written before bucketSentHour: counted
+	// and pruned like it, never written, empty once its entries are a day
+	// old and pruned.
 	bucketSentLog = []byte("sent_log")
 
 	// bucketCounters: counter name -> 8-byte big-endian int64. Counters
@@ -217,6 +226,12 @@ type bucketDef struct {
 	fill float64
 }
 
+// lateBuckets are buckets added after stores were in use that a store
+// opened read-only may lack: their readers take a missing bucket for an
+// empty one (Tx.late), so such a store opens read-only without first
+// being opened for writing, which creates them.
+var lateBuckets = [][]byte{bucketSentHour}
+
 // buckets lists every bucket of the current schema.
 var buckets = []bucketDef{
 	{bucketMeta, bolt.DefaultFillPercent},
@@ -248,6 +263,7 @@ var buckets = []bucketDef{
 	{bucketOutState, bolt.DefaultFillPercent},
 	{bucketSuppress, bolt.DefaultFillPercent},
 	{bucketSentLog, bolt.DefaultFillPercent},
+	{bucketSentHour, bolt.DefaultFillPercent},
 	{bucketCounters, bolt.DefaultFillPercent},
 	{bucketStats, bolt.DefaultFillPercent},
 }
@@ -260,6 +276,16 @@ func fillPercent(name []byte) float64 {
 		}
 	}
 	return bolt.DefaultFillPercent
+}
+
+// isLate reports whether name is one of lateBuckets.
+func isLate(name []byte) bool {
+	for _, b := range lateBuckets {
+		if string(b) == string(name) {
+			return true
+		}
+	}
+	return false
 }
 
 // migration brings a store from version to-1 to version to.
@@ -360,8 +386,9 @@ func migrate(tx *bolt.Tx) error {
 }
 
 // upToDate reports whether the file needs no migration: the current
-// version is stored and every bucket exists.
-func upToDate(tx *bolt.Tx) (bool, error) {
+// version is stored and every bucket exists (but lateBuckets, if
+// forReading).
+func upToDate(tx *bolt.Tx, forReading bool) (bool, error) {
 	v, err := readVersion(tx)
 	if err != nil {
 		return false, err
@@ -373,7 +400,7 @@ func upToDate(tx *bolt.Tx) (bool, error) {
 		return false, nil
 	}
 	for _, b := range buckets {
-		if tx.Bucket(b.name) == nil {
+		if tx.Bucket(b.name) == nil && !(forReading && isLate(b.name)) {
 			return false, nil
 		}
 	}

@@ -204,7 +204,7 @@ func (s *Store) init() error {
 	var ok bool
 	if err := s.view(func(tx *bolt.Tx) error {
 		var err error
-		if ok, err = upToDate(tx); ok && err == nil {
+		if ok, err = upToDate(tx, s.readOnly); ok && err == nil {
 			s.rawBlock, err = readRawBlock(tx)
 		}
 		return err
@@ -472,6 +472,15 @@ type Tx struct {
 
 func (s *Store) newTx(btx *bolt.Tx) *Tx {
 	return &Tx{tx: btx, codec: s.codec, rawBlock: s.rawBlock, noSearch: s.noSearch}
+}
+
+// late returns a bucket of lateBuckets (schema.go), or nil when the
+// store, opened read-only, predates it: read it as empty.
+func (tx *Tx) late(name []byte) *bolt.Bucket {
+	if tx.tx.Bucket(name) == nil {
+		return nil
+	}
+	return tx.b(name)
 }
 
 // b returns a bucket with its schema FillPercent set (bolt does not

@@ -2,11 +2,13 @@ package store
 
 import (
 	"bytes"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"os"
 	"path/filepath"
 	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -125,7 +127,7 @@ func TestOpenMigratesOlderFile(t *testing.T) {
 	db.Close()
 	s := reopen(t, path)
 	view(t, s, func(tx *Tx) error {
-		ok, err := upToDate(tx.tx)
+		ok, err := upToDate(tx.tx, false)
 		if !ok {
 			t.Error("not up to date after Open")
 		}
@@ -903,6 +905,145 @@ func TestSentLog(t *testing.T) {
 	if got := count("kari@example.no", time.Time{}); got != 3 {
 		t.Errorf("after prune: %d entries for kari, want 3", got)
 	}
+}
+
+// TestSentLogCountsBothLayoutsByTheHour: entries of the older layout
+// (address first) are counted and pruned with those kept by the hour;
+// counts are right across hour boundaries, before 1970 too, and the
+// entries of one hour lie together, whatever their address.
+func TestSentLogCountsBothLayoutsByTheHour(t *testing.T) {
+	s := openTest(t)
+	h0 := t0.Truncate(time.Hour)
+	times := []time.Time{h0.Add(-time.Nanosecond), h0, h0.Add(59 * time.Minute), h0.Add(time.Hour), h0.Add(3 * time.Hour)}
+	update(t, s, func(tx *Tx) error {
+		for i, at := range times {
+			if err := tx.b(bucketSentLog).Put(appendU64(appendT12(appendLstr(nil, "old@example.no"), at), uint64(i+1)), nil); err != nil {
+				return err
+			}
+			for _, a := range []string{"kari@example.no", "ola@example.no", "new-case:kari@example.no"} {
+				if err := tx.RecordSent(a, at); err != nil {
+					return err
+				}
+			}
+		}
+		for _, at := range []time.Time{time.Unix(-3601, 0), time.Unix(-1, 0), time.Unix(0, 0)} {
+			if err := tx.RecordSent("epoch@example.no", at); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	count := func(key string, from, to time.Time) int {
+		var n int
+		view(t, s, func(tx *Tx) error {
+			var err error
+			if to.IsZero() {
+				n, err = tx.CountSent(key, from)
+			} else {
+				n, err = tx.CountSentIn(key, from, to)
+			}
+			return err
+		})
+		return n
+	}
+	for _, tc := range []struct {
+		key      string
+		from, to time.Time
+		want     int
+	}{
+		{"kari@example.no", time.Time{}, time.Time{}, 5},
+		{"kari@example.no", h0, time.Time{}, 4},
+		{"kari@example.no", h0.Add(-time.Nanosecond), h0, 2},
+		{"kari@example.no", h0.Add(-time.Hour), h0.Add(time.Hour), 4},
+		{"kari@example.no", h0.Add(time.Minute), h0.Add(2 * time.Hour), 2},
+		{"KARI@example.no", h0.Add(59 * time.Minute), h0.Add(59 * time.Minute), 1},
+		{"new-case:kari@example.no", h0.Add(-time.Hour), h0.Add(-time.Nanosecond), 1},
+		{"new-case:kari@example.no", h0.Add(-time.Hour), h0.Add(-2 * time.Nanosecond), 0},
+		{"kari@example.no", h0.Add(4 * time.Hour), time.Time{}, 0},
+		{"old@example.no", time.Time{}, time.Time{}, 5},
+		{"old@example.no", h0, h0.Add(time.Hour), 3},
+		{"epoch@example.no", time.Unix(-3601, 0), time.Unix(-1, 0), 2},
+		{"epoch@example.no", time.Unix(-1, 0), time.Unix(0, 0), 2},
+		{"epoch@example.no", time.Unix(-3600, 0), time.Unix(0, 0), 2},
+		{"nobody@example.no", time.Time{}, time.Time{}, 0},
+	} {
+		if got := count(tc.key, tc.from, tc.to); got != tc.want {
+			t.Errorf("count of %q from %v to %v = %d, want %d", tc.key, tc.from, tc.to, got, tc.want)
+		}
+	}
+	// every entry of the hour h0 before every entry of later hours
+	view(t, s, func(tx *Tx) error {
+		var hours []uint64
+		_ = tx.b(bucketSentHour).ForEach(func(k, _ []byte) error {
+			hours = append(hours, binary.BigEndian.Uint64(k))
+			return nil
+		})
+		if len(hours) != 18 || !slices.IsSorted(hours) {
+			t.Errorf("hours of the keys: %v", hours)
+		}
+		return nil
+	})
+	var pruned int
+	update(t, s, func(tx *Tx) error {
+		var err error
+		pruned, err = tx.PruneSent(h0.Add(59 * time.Minute))
+		return err
+	})
+	// before h0+59m: 2 of each of the four keys, and 3 of epoch@
+	if pruned != 11 {
+		t.Errorf("PruneSent removed %d, want 11", pruned)
+	}
+	if got := count("kari@example.no", time.Time{}, time.Time{}); got != 3 {
+		t.Errorf("after prune: %d entries for kari, want 3", got)
+	}
+	if got := count("old@example.no", time.Time{}, time.Time{}); got != 3 {
+		t.Errorf("after prune: %d older entries, want 3", got)
+	}
+}
+
+// TestOpenReadOnlyBeforeSentHour: a store written before the send log
+// was kept by the hour opens read-only as it is and counts its older
+// entries; the first open for writing adds the bucket.
+func TestOpenReadOnlyBeforeSentHour(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "kp.db")
+	s, err := Open(path, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.db.Update(func(tx *bolt.Tx) error {
+		if err := tx.DeleteBucket(bucketSentHour); err != nil {
+			return err
+		}
+		return tx.Bucket(bucketSentLog).Put(appendU64(appendT12(appendLstr(nil, "kari@example.no"), t0), 1), nil)
+	}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	ro, err := Open(path, Options{ReadOnly: true})
+	if err != nil {
+		t.Fatalf("read-only open of a store without %s: %v", bucketSentHour, err)
+	}
+	view(t, ro, func(tx *Tx) error {
+		if n, err := tx.CountSent("kari@example.no", t0); err != nil || n != 1 {
+			t.Errorf("CountSent = %d, %v; want 1", n, err)
+		}
+		if moves, err := tx.forgetKeyMoves(&forgetter{addr: "kari@example.no", needles: []string{"kari@example.no"}, pseudo: "forgotten-1@invalid"}); err != nil || len(moves) != 1 {
+			t.Errorf("forget's key moves: %d, %v; want 1", len(moves), err)
+		}
+		return nil
+	})
+	ro.Close()
+	s = reopen(t, path)
+	update(t, s, func(tx *Tx) error { return tx.RecordSent("kari@example.no", t0) })
+	view(t, s, func(tx *Tx) error {
+		if ok, err := upToDate(tx.tx, false); !ok || err != nil {
+			t.Errorf("not up to date after an open for writing: %v", err)
+		}
+		if n, err := tx.CountSent("kari@example.no", t0); err != nil || n != 2 {
+			t.Errorf("CountSent = %d, %v; want 2", n, err)
+		}
+		return nil
+	})
 }
 
 func TestCounters(t *testing.T) {

@@ -244,12 +244,24 @@ func writeText(w io.WriteCloser, m OutMail) error {
 	return nil
 }
 
-// NewMessageID returns a fresh canonical Message-ID on domain: 128 random
-// bits from crypto/rand in lower-case base32, so it is unguessable and safe
-// in every header. An empty domain gives "localhost".
+// NewMessageID returns a fresh canonical Message-ID on domain: the
+// current time in milliseconds (48 bits) and 96 random bits from
+// crypto/rand, in lower-case base32 whose alphabet sorts like the bits,
+// so it is unguessable and safe in every header, and the ids made later
+// sort after those made earlier. The order keeps the store's Message-ID
+// index cheap to write: the entries of the mail and records the gateway
+// makes go to the end of one key range, a few pages per commit, instead
+// of to a random page each, which in a large store is a page written per
+// id. An empty domain gives "localhost".
 func NewMessageID(domain string) string {
-	var b [16]byte
-	_, _ = rand.Read(b[:]) // never fails; see crypto/rand.Read
+	return newMessageID(domain, time.Now())
+}
+
+func newMessageID(domain string, now time.Time) string {
+	var b [18]byte
+	ms := uint64(now.UnixMilli())
+	b[0], b[1], b[2], b[3], b[4], b[5] = byte(ms>>40), byte(ms>>32), byte(ms>>24), byte(ms>>16), byte(ms>>8), byte(ms)
+	_, _ = rand.Read(b[6:]) // never fails; see crypto/rand.Read
 	domain = strings.ToLower(strings.Trim(strings.TrimSpace(domain), "<>@"))
 	if domain == "" {
 		domain = "localhost"
@@ -257,7 +269,9 @@ func NewMessageID(domain string) string {
 	return idEncoding.EncodeToString(b[:]) + "@" + domain
 }
 
-var idEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+// idEncoding is base32 with its alphabet in ASCII order, so that the
+// encoded ids sort as their bytes do.
+var idEncoding = base32.NewEncoding("234567abcdefghijklmnopqrstuvwxyz").WithPadding(base32.NoPadding)
 
 // toMailAddress checks a and converts it for go-message.
 func toMailAddress(a kp.Address) (*gomail.Address, error) {

@@ -292,7 +292,7 @@ func TestComposeFlattensControlCharactersInSubjectAndNames(t *testing.T) {
 	}
 }
 
-var messageIDPattern = regexp.MustCompile(`^[a-z2-7]{26}@uio\.no$`)
+var messageIDPattern = regexp.MustCompile(`^[a-z2-7]{29}@uio\.no$`)
 
 func TestNewMessageIDIsRandomBase32OnDomain(t *testing.T) {
 	seen := map[string]bool{}
@@ -311,6 +311,28 @@ func TestNewMessageIDIsRandomBase32OnDomain(t *testing.T) {
 	}
 	if id := NewMessageID(""); !strings.HasSuffix(id, "@localhost") {
 		t.Errorf("empty domain gave %q", id)
+	}
+}
+
+// TestNewMessageIDSortsByTime: an id made later sorts after one made
+// earlier, whatever its random part, also across a carry in the
+// encoded time; ids of the same millisecond differ.
+func TestNewMessageIDSortsByTime(t *testing.T) {
+	base := time.Date(2026, 12, 2, 18, 0, 0, 0, time.UTC)
+	var prev string
+	for i := range 5000 {
+		now := base.Add(time.Duration(i*i) * time.Millisecond)
+		id := newMessageID("uio.no", now)
+		if !messageIDPattern.MatchString(id) {
+			t.Fatalf("id %q does not match %s", id, messageIDPattern)
+		}
+		if i > 0 && id <= prev {
+			t.Fatalf("id %q made at %v sorts before %q made earlier", id, now, prev)
+		}
+		if same := newMessageID("uio.no", now); same == id {
+			t.Fatalf("two ids made in one millisecond are both %q", id)
+		}
+		prev = id
 	}
 }
 
