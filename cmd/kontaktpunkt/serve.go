@@ -485,3 +485,29 @@ func (d damageSink) Deliver(ctx context.Context, cur kp.Cursor, msgs []imapintak
 	}
 	return disp, err
 }
+
+// Prepare passes a fetched batch on to be prepared when the sink
+// prepares batches (imapintake.Preparer); its delivery reports damage too.
+func (d damageSink) Prepare(mailbox string, uidValidity uint32, msgs []imapintake.Fetched) imapintake.Prepared {
+	pr, ok := d.Sink.(imapintake.Preparer)
+	if !ok {
+		return damagePrepared{deliver: func(ctx context.Context, cur kp.Cursor) ([]imapintake.Disposition, error) {
+			return d.Sink.Deliver(ctx, cur, msgs)
+		}, damaged: d.damaged}
+	}
+	return damagePrepared{deliver: pr.Prepare(mailbox, uidValidity, msgs).Deliver, damaged: d.damaged}
+}
+
+// damagePrepared is a prepared batch whose delivery reports damage.
+type damagePrepared struct {
+	deliver func(ctx context.Context, cur kp.Cursor) ([]imapintake.Disposition, error)
+	damaged func(error)
+}
+
+func (d damagePrepared) Deliver(ctx context.Context, cur kp.Cursor) ([]imapintake.Disposition, error) {
+	disp, err := d.deliver(ctx, cur)
+	if err != nil {
+		d.damaged(err)
+	}
+	return disp, err
+}
