@@ -223,6 +223,25 @@ type parsedItem struct {
 	// ticket is what routing.DetectTicket says of the message, nil
 	// when it must be asked in the transaction (no From yet).
 	ticket *ticketMark
+	// own is the writer's own text of a reply (the templates' quote
+	// trimmer's Own), found with the parse; the writer finds it for
+	// other messages when it needs it.
+	own ownText
+}
+
+// ownText is the Own of a quote trimmer's Split of text, when ok;
+// builtin says the trimmer was builtinTrimmer.
+type ownText struct {
+	text, own   string
+	ok, builtin bool
+}
+
+// of returns the own text of text when it is the one found.
+func (o ownText) of(text string) (string, bool) {
+	if !o.ok || o.text != text {
+		return "", false
+	}
+	return o.own, true
 }
 
 // ticketMark is a ticket system's mark found on a message, if any.
@@ -247,10 +266,17 @@ type prepare struct {
 	suggest bool
 	// tagPrefix is the case tag prefix (contact.tag_prefix).
 	tagPrefix string
+	// trim finds the own text of replies; nil finds none.
+	trim *routing.QuoteTrimmer
 }
 
 func (g *Gateway) prepare() prepare {
-	return prepare{pack: g.Store.PackRaw, suggest: indexSuggestions, tagPrefix: g.Config.Contact.TagPrefix}
+	pre := prepare{pack: g.Store.PackRaw, suggest: indexSuggestions, tagPrefix: g.Config.Contact.TagPrefix}
+	if !g.Quiet {
+		// Only mail about a reply carries its own text (mailText).
+		pre.trim = g.Templates.Trimmer()
+	}
+	return pre
 }
 
 // parsing is a batch being parsed on all cores, in the background, so
@@ -321,6 +347,10 @@ func parseOne(it Item, limit int64, o routing.ClassifyOptions, pre prepare) (pi 
 		// has its terms found in the transaction.
 		pi.suggestText = suggest.Prepare(pi.parsed.Text)
 		pi.suggestSubject = suggest.Prepare(routing.CaseSubject(pi.parsed.Subject, pre.tagPrefix))
+	}
+	if pre.trim != nil && pi.parseErr == nil && (len(pi.parsed.InReplyTo) > 0 || len(pi.parsed.References) > 0) {
+		// A reply: the mail about it carries the writer's own text.
+		pi.own = ownText{text: pi.parsed.Text, own: pre.trim.Split(pi.parsed.Text).Own, ok: true, builtin: pre.trim == builtinTrimmer()}
 	}
 	if pi.parseErr == nil && pi.parsed.From.Addr != "" {
 		// (Apply gives a message without From its sender's address.)
