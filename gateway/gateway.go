@@ -288,17 +288,21 @@ type parsing struct {
 	done []chan struct{}
 }
 
-// startParse starts parsing items on all cores and returns at once.
+// startParse starts parsing items on workers goroutines (all cores when
+// workers is 0) and returns at once.
 // Messages over limit bytes (0: no limit) become stubs (parseOversize).
 // Workers take items in order, so the writer waits at most for the
 // items in hand.
-func startParse(items []Item, limit int64, o routing.ClassifyOptions, pre prepare) *parsing {
+func startParse(items []Item, limit int64, o routing.ClassifyOptions, pre prepare, workers int) *parsing {
 	p := &parsing{items: make([]parsedItem, len(items)), done: make([]chan struct{}, len(items))}
 	for i := range p.done {
 		p.done[i] = make(chan struct{})
 	}
 	var next atomic.Int64
-	for range min(runtime.GOMAXPROCS(0), len(items)) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	for range min(workers, len(items)) {
 		go func() {
 			for {
 				i := int(next.Add(1) - 1)
@@ -405,7 +409,15 @@ func (g *Gateway) ingest(ctx context.Context, items []Item, cursor *kp.Cursor) (
 
 // parse starts parsing items on all cores (startParse).
 func (g *Gateway) parse(items []Item) *parsing {
-	return startParse(items, g.Config.Limits.MaxMessageBytes, g.classifyOptions(), g.prepare())
+	return startParse(items, g.Config.Limits.MaxMessageBytes, g.classifyOptions(), g.prepare(), 0)
+}
+
+// parseAhead starts parsing a batch that will be applied after the one
+// being applied now, on all cores but one: the single writer, which
+// sets the pace, keeps a core while the batch parses, and the batch
+// still parses faster than the writer applies one.
+func (g *Gateway) parseAhead(items []Item) *parsing {
+	return startParse(items, g.Config.Limits.MaxMessageBytes, g.classifyOptions(), g.prepare(), max(1, runtime.GOMAXPROCS(0)-1))
 }
 
 // Pipeline ingests batches one after another as Ingest does, one

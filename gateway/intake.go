@@ -44,11 +44,11 @@ func (s sink) Deliver(ctx context.Context, cur kp.Cursor, msgs []imapintake.Fetc
 	return dispositions(results), nil
 }
 
-// Prepare starts parsing a fetched batch on all cores at once (as
-// ingest's Pipeline does), so that it parses while the poller's batch
-// before it is applied, committed and moved.
+// Prepare starts parsing a fetched batch at once (parseAhead), so that
+// it parses while the poller's batch before it is applied, committed
+// and moved.
 func (s sink) Prepare(mailbox string, uidValidity uint32, msgs []imapintake.Fetched) imapintake.Prepared {
-	return &preparedBatch{g: s.g, mailbox: mailbox, uidValidity: uidValidity, parsing: s.g.parse(imapItems(mailbox, uidValidity, msgs))}
+	return &preparedBatch{g: s.g, mailbox: mailbox, uidValidity: uidValidity, parsing: s.g.parseAhead(imapItems(mailbox, uidValidity, msgs))}
 }
 
 // preparedBatch is a fetched batch being parsed, delivered later.
