@@ -123,7 +123,7 @@ func (g *Gateway) gather(tx *store.Tx, pi *parsedItem, arrived time.Time) (*inbo
 	tin := routing.ThreadInput{
 		Parsed: p, Class: pi.class, TagPrefix: g.Config.Contact.TagPrefix, TokenCase: tokenCase,
 		ReopenWithin: time.Duration(g.Config.Contact.ReopenWithin), Now: in.now,
-		Sender: from, SenderTeams: g.Dir.TeamsOf(from), OwnText: g.taggedOwnText(p.Text),
+		Sender: from, SenderTeams: g.Dir.TeamsOf(from), OwnText: g.taggedOwnText(p.Text, pi.own),
 	}
 	th := routing.ThreadMessage(tin, idx)
 	pi.class, th = participantAnswer(idx, tin, th)
@@ -233,7 +233,7 @@ func (g *Gateway) file(tx *store.Tx, pi *parsedItem, in *inbound, d routing.Deci
 	msg.Authenticated = in.Authenticated
 	msg.Subject = d.Subject
 	now := in.now
-	out := &outbox{g: g, tx: tx, now: now, quiet: g.Quiet}
+	out := &outbox{g: g, tx: tx, now: now, quiet: g.Quiet, own: pi.own}
 	if len(p.Attachments) > 0 && !g.Quiet && !d.Class.Machine() {
 		out.attach, out.omitted = mailmsg.Attachments(pi.Raw, maxRelayAttachments)
 	}
@@ -415,7 +415,7 @@ func (g *Gateway) reply(out *outbox, c *kp.Case, msg *kp.Message, r routing.Send
 		if err := g.recordAudit(out.tx, out.now, msg.From.Addr, ChannelMail, c.ID, fx); err != nil {
 			return err
 		}
-		own := g.Templates.Trimmer().Split(msg.Text).Own
+		own := out.ownText(msg.Text)
 		hasText := own != ""
 		assignedWithText := false
 		switch {

@@ -223,6 +223,25 @@ type parsedItem struct {
 	// ticket is what routing.DetectTicket says of the message, nil
 	// when it must be asked in the transaction (no From yet).
 	ticket *ticketMark
+	// own is the writer's own text of a reply (the templates' quote
+	// trimmer's Own), found with the parse; the writer finds it for
+	// other messages when it needs it.
+	own ownText
+}
+
+// ownText is the Own of a quote trimmer's Split of text, when ok;
+// builtin says the trimmer was builtinTrimmer.
+type ownText struct {
+	text, own   string
+	ok, builtin bool
+}
+
+// of returns the own text of text when it is the one found.
+func (o ownText) of(text string) (string, bool) {
+	if !o.ok || o.text != text {
+		return "", false
+	}
+	return o.own, true
 }
 
 // ticketMark is a ticket system's mark found on a message, if any.
@@ -247,10 +266,17 @@ type prepare struct {
 	suggest bool
 	// tagPrefix is the case tag prefix (contact.tag_prefix).
 	tagPrefix string
+	// trim finds the own text of replies; nil finds none.
+	trim *routing.QuoteTrimmer
 }
 
 func (g *Gateway) prepare() prepare {
-	return prepare{pack: g.Store.PackRaw, suggest: indexSuggestions, tagPrefix: g.Config.Contact.TagPrefix}
+	pre := prepare{pack: g.Store.PackRaw, suggest: indexSuggestions, tagPrefix: g.Config.Contact.TagPrefix}
+	if !g.Quiet {
+		// Only mail about a reply carries its own text (mailText).
+		pre.trim = g.Templates.Trimmer()
+	}
+	return pre
 }
 
 // parsing is a batch being parsed on all cores, in the background, so
@@ -262,17 +288,21 @@ type parsing struct {
 	done []chan struct{}
 }
 
-// startParse starts parsing items on all cores and returns at once.
+// startParse starts parsing items on workers goroutines (all cores when
+// workers is 0) and returns at once.
 // Messages over limit bytes (0: no limit) become stubs (parseOversize).
 // Workers take items in order, so the writer waits at most for the
 // items in hand.
-func startParse(items []Item, limit int64, o routing.ClassifyOptions, pre prepare) *parsing {
+func startParse(items []Item, limit int64, o routing.ClassifyOptions, pre prepare, workers int) *parsing {
 	p := &parsing{items: make([]parsedItem, len(items)), done: make([]chan struct{}, len(items))}
 	for i := range p.done {
 		p.done[i] = make(chan struct{})
 	}
 	var next atomic.Int64
-	for range min(runtime.GOMAXPROCS(0), len(items)) {
+	if workers <= 0 {
+		workers = runtime.GOMAXPROCS(0)
+	}
+	for range min(workers, len(items)) {
 		go func() {
 			for {
 				i := int(next.Add(1) - 1)
@@ -321,6 +351,10 @@ func parseOne(it Item, limit int64, o routing.ClassifyOptions, pre prepare) (pi 
 		// has its terms found in the transaction.
 		pi.suggestText = suggest.Prepare(pi.parsed.Text)
 		pi.suggestSubject = suggest.Prepare(routing.CaseSubject(pi.parsed.Subject, pre.tagPrefix))
+	}
+	if pre.trim != nil && pi.parseErr == nil && (len(pi.parsed.InReplyTo) > 0 || len(pi.parsed.References) > 0) {
+		// A reply: the mail about it carries the writer's own text.
+		pi.own = ownText{text: pi.parsed.Text, own: pre.trim.Split(pi.parsed.Text).Own, ok: true, builtin: pre.trim == builtinTrimmer()}
 	}
 	if pi.parseErr == nil && pi.parsed.From.Addr != "" {
 		// (Apply gives a message without From its sender's address.)
@@ -375,7 +409,15 @@ func (g *Gateway) ingest(ctx context.Context, items []Item, cursor *kp.Cursor) (
 
 // parse starts parsing items on all cores (startParse).
 func (g *Gateway) parse(items []Item) *parsing {
-	return startParse(items, g.Config.Limits.MaxMessageBytes, g.classifyOptions(), g.prepare())
+	return startParse(items, g.Config.Limits.MaxMessageBytes, g.classifyOptions(), g.prepare(), 0)
+}
+
+// parseAhead starts parsing a batch that will be applied after the one
+// being applied now, on all cores but one: the single writer, which
+// sets the pace, keeps a core while the batch parses, and the batch
+// still parses faster than the writer applies one.
+func (g *Gateway) parseAhead(items []Item) *parsing {
+	return startParse(items, g.Config.Limits.MaxMessageBytes, g.classifyOptions(), g.prepare(), max(1, runtime.GOMAXPROCS(0)-1))
 }
 
 // Pipeline ingests batches one after another as Ingest does, one

@@ -37,14 +37,57 @@ func (s sink) Cursor(ctx context.Context, mbox string) (kp.Cursor, bool, error) 
 func (s sink) Deliver(ctx context.Context, cur kp.Cursor, msgs []imapintake.Fetched) ([]imapintake.Disposition, error) {
 	s.g.intake.begin()
 	defer s.g.intake.end()
-	items := make([]Item, len(msgs))
-	for i, m := range msgs {
-		items[i] = Item{Source: fmt.Sprintf("imap:%s/%d/%d", cur.Mailbox, cur.UIDValidity, m.UID), Raw: m.Raw, Oversize: m.Oversize}
-	}
-	results, err := s.g.ingest(ctx, items, &cur)
+	results, err := s.g.ingest(ctx, imapItems(cur.Mailbox, cur.UIDValidity, msgs), &cur)
 	if err != nil {
 		return nil, err
 	}
+	return dispositions(results), nil
+}
+
+// Prepare starts parsing a fetched batch at once (parseAhead), so that
+// it parses while the poller's batch before it is applied, committed
+// and moved.
+func (s sink) Prepare(mailbox string, uidValidity uint32, msgs []imapintake.Fetched) imapintake.Prepared {
+	return &preparedBatch{g: s.g, mailbox: mailbox, uidValidity: uidValidity, parsing: s.g.parseAhead(imapItems(mailbox, uidValidity, msgs))}
+}
+
+// preparedBatch is a fetched batch being parsed, delivered later.
+type preparedBatch struct {
+	g           *Gateway
+	mailbox     string
+	uidValidity uint32
+	parsing     *parsing
+}
+
+// Deliver applies the batch with the cursor in one transaction, as
+// sink.Deliver does.
+func (b *preparedBatch) Deliver(ctx context.Context, cur kp.Cursor) ([]imapintake.Disposition, error) {
+	if cur.Mailbox != b.mailbox || cur.UIDValidity != b.uidValidity {
+		return nil, fmt.Errorf("delivering a batch of %s/%d under the cursor of %s/%d", b.mailbox, b.uidValidity, cur.Mailbox, cur.UIDValidity)
+	}
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	b.g.intake.begin()
+	defer b.g.intake.end()
+	results, err := b.g.applyBatch(ctx, b.parsing, &cur)
+	if err != nil {
+		return nil, err
+	}
+	return dispositions(results), nil
+}
+
+// imapItems are fetched messages as items, named by where they came from.
+func imapItems(mailbox string, uidValidity uint32, msgs []imapintake.Fetched) []Item {
+	items := make([]Item, len(msgs))
+	for i, m := range msgs {
+		items[i] = Item{Source: fmt.Sprintf("imap:%s/%d/%d", mailbox, uidValidity, m.UID), Raw: m.Raw, Oversize: m.Oversize}
+	}
+	return items
+}
+
+// dispositions says what the poller does with each message of a batch.
+func dispositions(results []Result) []imapintake.Disposition {
 	out := make([]imapintake.Disposition, len(results))
 	for i, r := range results {
 		if r.Status == ResultQuarantined || (r.Status == ResultDuplicate && r.Error != "") {
@@ -53,7 +96,7 @@ func (s sink) Deliver(ctx context.Context, cur kp.Cursor, msgs []imapintake.Fetc
 			out[i] = imapintake.Processed
 		}
 	}
-	return out, nil
+	return out
 }
 
 // ErrNothingApplied is returned by Operate when every command was refused.

@@ -36,6 +36,9 @@ type outbox struct {
 	// noAck holds back the acknowledgement of a case staff opened by
 	// forwarding (contact.ack_forwarded: false).
 	noAck bool
+	// own is the own text of the message being applied, when found
+	// with its parse.
+	own ownText
 }
 
 // noReply matches local parts that never read mail.
@@ -85,10 +88,33 @@ func (o *outbox) caseData(c *kp.Case, msg *kp.Message) *caseData {
 	if o.quiet {
 		return &caseData{Case: c}
 	}
-	return o.g.caseData(c, msg)
+	text := msg.Text
+	if routing.FoldsQuotes(msg) {
+		text = o.ownText(msg.Text)
+	}
+	return o.g.caseDataText(c, msg, text)
+}
+
+// ownText is the templates' quote trimmer's own text of text, as found
+// with the parse when it was.
+func (o *outbox) ownText(text string) string {
+	if own, ok := o.own.of(text); ok {
+		return own
+	}
+	return o.g.Templates.Trimmer().Split(text).Own
 }
 
 func (g *Gateway) caseData(c *kp.Case, msg *kp.Message) *caseData {
+	var text string
+	if msg != nil {
+		text = g.mailText(msg)
+	}
+	return g.caseDataText(c, msg, text)
+}
+
+// caseDataText is caseData with the text mail about msg carries
+// (mailText), when msg is not nil.
+func (g *Gateway) caseDataText(c *kp.Case, msg *kp.Message, text string) *caseData {
 	d := &caseData{
 		Tag: c.ID.Tag(g.Config.Contact.TagPrefix), Subject: c.Subject, ContactName: g.contactName(),
 		Case: c, Requester: kp.Address{Name: kp.CleanName(c.Requester.Name), Addr: c.Requester.Addr}, Team: c.Team, Assignee: c.Assignee,
@@ -97,7 +123,7 @@ func (g *Gateway) caseData(c *kp.Case, msg *kp.Message) *caseData {
 	}
 	if msg != nil {
 		d.Author = msg.From.String() // String cleans the display name
-		d.Text = g.mailText(msg)
+		d.Text = text
 		d.Quote = quote(d.Text)
 	}
 	return d

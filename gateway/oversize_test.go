@@ -2,6 +2,7 @@ package gateway
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -119,6 +120,44 @@ func TestOversizeThroughSink(t *testing.T) {
 	}
 	got, ok, err := h.g.Sink().Cursor(context.Background(), "INBOX")
 	if err != nil || !ok || got != cur {
+		t.Errorf("cursor = %+v %v %v, want %+v", got, ok, err, cur)
+	}
+}
+
+// TestPreparedBatchThroughSink: a batch the sink prepared (parsed ahead)
+// commits with the cursor and gets the same dispositions as Deliver; one
+// delivered under another mailbox's cursor is refused, nothing stored.
+func TestPreparedBatchThroughSink(t *testing.T) {
+	cfg := testConfig()
+	cfg.Limits.MaxMessageBytes = 100_000
+	h := newHarness(t, cfg)
+	big := sized("big2@example.org", 300_000)
+	msgs := []imapintake.Fetched{
+		{UID: 3, Raw: mailmsg.HeaderPart(big), Oversize: int64(len(big))},
+		{UID: 4, Raw: request("prepared@example.org")},
+	}
+	pr, ok := h.g.Sink().(imapintake.Preparer)
+	if !ok {
+		t.Fatal("the gateway's sink does not prepare batches")
+	}
+	if _, err := pr.Prepare("INBOX", 7, msgs).Deliver(context.Background(), kp.Cursor{Mailbox: "Other", UIDValidity: 7, LastUID: 4}); err == nil {
+		t.Error("a batch delivered under another mailbox's cursor was taken")
+	}
+	if err := h.st.View(func(tx *store.Tx) error { _, err := tx.Message("prepared@example.org"); return err }); !errors.Is(err, store.ErrNotFound) {
+		t.Fatalf("after the refused batch: %v, want the message not stored", err)
+	}
+	cur := kp.Cursor{Mailbox: "INBOX", UIDValidity: 7, LastUID: 4}
+	disp, err := pr.Prepare("INBOX", 7, msgs).Deliver(context.Background(), cur)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(disp) != 2 || disp[0] != imapintake.Quarantined || disp[1] != imapintake.Processed {
+		t.Fatalf("dispositions = %v, want [quarantined processed]", disp)
+	}
+	if m, _ := h.stored("prepared@example.org"); m.Source != "imap:INBOX/7/4" || m.Case == 0 {
+		t.Errorf("stored %+v, want a filed message from imap:INBOX/7/4", m)
+	}
+	if got, ok, err := h.g.Sink().Cursor(context.Background(), "INBOX"); err != nil || !ok || got != cur {
 		t.Errorf("cursor = %+v %v %v, want %+v", got, ok, err, cur)
 	}
 }

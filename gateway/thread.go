@@ -225,10 +225,14 @@ func (g *Gateway) indexThread(tx *store.Tx, c *kp.Case, p *kp.Parsed, newCase bo
 
 // taggedOwnText is the writer's own text (OwnText) for the body-tag rule,
 // or "" when the text holds no '#' at all and so no case tag: most mail,
-// which then skips the line-by-line scan.
-func (g *Gateway) taggedOwnText(text string) string {
+// which then skips the line-by-line scan. found is the own text found
+// with the parse, used when the built-in trimmer found it.
+func (g *Gateway) taggedOwnText(text string, found ownText) string {
 	if !strings.Contains(text, "#") {
 		return ""
+	}
+	if own, ok := found.of(text); ok && found.builtin {
+		return own
 	}
 	return OwnText(text)
 }

@@ -72,6 +72,7 @@ func (tx *Tx) PutCase(c *kp.Case) error {
 			return fmt.Errorf("storing case %d: reading previous version: %w", c.ID, err)
 		}
 	}
+	tx.forgetBrief(c.ID)
 	if err := cases.Put(key, tx.codec.pack(encodeCase(c), false)); err != nil {
 		return fmt.Errorf("storing case %d: %w", c.ID, err)
 	}

@@ -59,6 +59,10 @@ type pendingTerms struct {
 	// cases per query.
 	buf []byte
 	in  *interner
+	// briefs are the case briefs CaseBrief read in this transaction:
+	// the queries of a batch of similar requests read the same cases
+	// again and again. PutCase forgets the case it writes.
+	briefs map[kp.CaseID]kp.Case
 }
 
 func (p *pendingTerms) add(id kp.CaseID, terms map[string]int) {
@@ -506,13 +510,17 @@ func (tx *Tx) TermPostings(term string, fn func(id kp.CaseID, freq, length int) 
 // similar case; decompression and decoding reuse buffers kept for the
 // transaction.
 func (tx *Tx) CaseBrief(id kp.CaseID, c *kp.Case) error {
-	v := tx.b(bucketCase).Get(u64(uint64(id)))
-	if v == nil {
-		return fmt.Errorf("case %d: %w", id, ErrNotFound)
-	}
 	p, err := tx.pendingIndex()
 	if err != nil {
 		return err
+	}
+	if b, ok := p.briefs[id]; ok {
+		*c = b
+		return nil
+	}
+	v := tx.b(bucketCase).Get(u64(uint64(id)))
+	if v == nil {
+		return fmt.Errorf("case %d: %w", id, ErrNotFound)
 	}
 	if p.in == nil {
 		p.in = newInterner()
@@ -521,7 +529,21 @@ func (tx *Tx) CaseBrief(id kp.CaseID, c *kp.Case) error {
 	if rec, p.buf, err = tx.codec.unpackBuf(v, p.buf); err != nil {
 		return fmt.Errorf("case %d: %w", id, err)
 	}
-	return decodeCaseBrief(rec, id, c, p.in)
+	if err := decodeCaseBrief(rec, id, c, p.in); err != nil {
+		return err
+	}
+	if p.briefs == nil {
+		p.briefs = make(map[kp.CaseID]kp.Case)
+	}
+	p.briefs[id] = *c
+	return nil
+}
+
+// forgetBrief drops case id's brief read in this transaction.
+func (tx *Tx) forgetBrief(id kp.CaseID) {
+	if tx.pending != nil {
+		delete(tx.pending.briefs, id)
+	}
 }
 
 // TermStats returns the number of cases in the suggestion index and the

@@ -2,6 +2,7 @@ package store
 
 import (
 	"testing"
+	"time"
 
 	kp "kontaktpunkt"
 )
@@ -162,6 +163,43 @@ func TestCaseTermsSameTransaction(t *testing.T) {
 		}
 		if n != 2 || tx.TermCases("eksam") != 2 {
 			t.Errorf("%d postings, %d cases; want 2 and 2", n, tx.TermCases("eksam"))
+		}
+		return nil
+	})
+}
+
+// A case brief read again in the transaction that changed the case
+// shows the change: ranking sees the assignments made before it.
+func TestCaseBriefSeesChangesInTheSameTransaction(t *testing.T) {
+	s := openTest(t)
+	now := time.Date(2026, 11, 23, 9, 0, 0, 0, time.UTC)
+	update(t, s, func(tx *Tx) error {
+		id, err := tx.NextCaseID()
+		if err != nil {
+			return err
+		}
+		c := &kp.Case{ID: id, Subject: "Eksamen", Status: kp.StatusOpen, Priority: kp.PriorityNormal, Created: now, Updated: now}
+		if err := tx.PutCase(c); err != nil {
+			return err
+		}
+		var b kp.Case
+		for range 2 { // the second read is the transaction's kept brief
+			if err := tx.CaseBrief(id, &b); err != nil {
+				return err
+			}
+			if b.Team != "" || b.Subject != "Eksamen" {
+				t.Fatalf("brief %+v, want unassigned case Eksamen", b)
+			}
+		}
+		c.Team, c.Status = "fs", kp.StatusResolved
+		if err := tx.PutCase(c); err != nil {
+			return err
+		}
+		if err := tx.CaseBrief(id, &b); err != nil {
+			return err
+		}
+		if b.Team != "fs" || b.Status != kp.StatusResolved {
+			t.Errorf("brief after the change %+v, want team fs, resolved", b)
 		}
 		return nil
 	})

@@ -423,7 +423,8 @@ func (p *Prepared) add(out map[string]int, known Vocab, weight int) {
 // CaseTermsPrepared is CaseTerms with the subject and text already
 // prepared.
 func CaseTermsPrepared(subject, text *Prepared, known Vocab) map[string]int {
-	out := make(map[string]int)
+	// Sized for the terms and compound parts: no growing on the writer.
+	out := make(map[string]int, len(subject.terms)+len(text.terms)+2*(len(subject.compounds)+len(text.compounds)))
 	subject.add(out, known, 2)
 	text.add(out, known, 1)
 	return out

@@ -14,6 +14,7 @@ import (
 	"net/netip"
 	"os"
 	"runtime"
+	"runtime/debug"
 	"strconv"
 	"sync"
 	"time"
@@ -42,6 +43,9 @@ func cmdServe(ctx context.Context, args []string, stdout, stderr io.Writer) erro
 	}
 	if *path == "" {
 		return usageErr("serve needs -config FILE (see config.example.yaml)")
+	}
+	if os.Getenv("GOGC") == "" {
+		debug.SetGCPercent(serveGCPercent)
 	}
 	cfg, err := loadConfig(*path)
 	if err != nil {
@@ -476,6 +480,32 @@ func (d damageSink) Cursor(ctx context.Context, mbox string) (kp.Cursor, bool, e
 
 func (d damageSink) Deliver(ctx context.Context, cur kp.Cursor, msgs []imapintake.Fetched) ([]imapintake.Disposition, error) {
 	disp, err := d.Sink.Deliver(ctx, cur, msgs)
+	if err != nil {
+		d.damaged(err)
+	}
+	return disp, err
+}
+
+// Prepare passes a fetched batch on to be prepared when the sink
+// prepares batches (imapintake.Preparer); its delivery reports damage too.
+func (d damageSink) Prepare(mailbox string, uidValidity uint32, msgs []imapintake.Fetched) imapintake.Prepared {
+	pr, ok := d.Sink.(imapintake.Preparer)
+	if !ok {
+		return damagePrepared{deliver: func(ctx context.Context, cur kp.Cursor) ([]imapintake.Disposition, error) {
+			return d.Sink.Deliver(ctx, cur, msgs)
+		}, damaged: d.damaged}
+	}
+	return damagePrepared{deliver: pr.Prepare(mailbox, uidValidity, msgs).Deliver, damaged: d.damaged}
+}
+
+// damagePrepared is a prepared batch whose delivery reports damage.
+type damagePrepared struct {
+	deliver func(ctx context.Context, cur kp.Cursor) ([]imapintake.Disposition, error)
+	damaged func(error)
+}
+
+func (d damagePrepared) Deliver(ctx context.Context, cur kp.Cursor) ([]imapintake.Disposition, error) {
+	disp, err := d.deliver(ctx, cur)
 	if err != nil {
 		d.damaged(err)
 	}

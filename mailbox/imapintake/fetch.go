@@ -76,6 +76,8 @@ func (s *session) passOnce(ctx context.Context, full bool) (int, error) {
 type fetchResult struct {
 	msgs []Fetched
 	err  error
+	// prep is the Sink's work begun on msgs (a Preparer's), or nil.
+	prep Prepared
 }
 
 var (
@@ -123,6 +125,10 @@ func (s *session) startFetch(uids []imap.UID, sizes map[imap.UID]int64) <-chan f
 			res.msgs = append(res.msgs, h.msgs...)
 			res.err = h.err
 			slices.SortFunc(res.msgs, func(a, b Fetched) int { return cmp.Compare(a.UID, b.UID) })
+		}
+		if pr, ok := s.p.sink.(Preparer); ok && res.err == nil && len(res.msgs) > 0 {
+			// The batch parses while the one before it is committed.
+			res.prep = pr.Prepare(s.p.cfg.Mailbox, s.uidValidity, res.msgs)
 		}
 	}()
 	return ch

@@ -162,6 +162,24 @@ type Sink interface {
 	Deliver(ctx context.Context, cur kp.Cursor, msgs []Fetched) ([]Disposition, error)
 }
 
+// Preparer is a Sink that can begin the work on a fetched batch that
+// needs no transaction (parsing, say) as soon as the batch is in, so that
+// it overlaps the commit of the batch before it. The poller calls Prepare
+// from the goroutine that fetched the batch and later delivers the whole
+// batch through the returned Prepared instead of Sink.Deliver; when it
+// delivers the messages one by one instead (after the batch failed), it
+// uses Sink.Deliver. A Prepared that is never delivered is dropped.
+type Preparer interface {
+	Prepare(mailbox string, uidValidity uint32, msgs []Fetched) Prepared
+}
+
+// Prepared is a batch a Preparer has begun on. Deliver is Sink.Deliver
+// of that batch; cur names the same mailbox and UIDVALIDITY as Prepare
+// was given.
+type Prepared interface {
+	Deliver(ctx context.Context, cur kp.Cursor) ([]Disposition, error)
+}
+
 // PollerStatus is a snapshot of the poller's health.
 type PollerStatus struct {
 	// Connected is true while a session is logged in and has its mailbox selected.

@@ -73,10 +73,10 @@ func (s *session) deliverAll(ctx context.Context, uids []imap.UID) error {
 			// The server refused part of the batch (e.g. a message it cannot
 			// read): fetch one by one so the rest still goes through.
 			s.p.log.Warn("batch fetch refused; fetching one by one", "err", res.err)
-			res.msgs = s.fetchSingly(batch, sizes)
+			res.msgs, res.prep = s.fetchSingly(batch, sizes), nil
 		}
 		s.p.log.Debug("imap batch fetched", "uids", len(batch), "fetched", len(res.msgs))
-		sets, err := s.commit(ctx, res.msgs)
+		sets, err := s.commit(ctx, res.msgs, res.prep)
 		if err != nil {
 			// Still move what earlier batches committed.
 			pending = append(pending, s.issue(acc)...)
@@ -110,16 +110,17 @@ func batchSize(cfg IMAPConfig, n int, sized bool) int {
 	return cfg.BatchSize
 }
 
-// commit hands msgs to the Sink and issues the moves for their dispositions.
+// commit hands msgs to the Sink (through prep, the Sink's work begun on
+// them, when not nil) and issues the moves for their dispositions.
 // When the batch as a whole fails, each message is delivered alone so that
 // one message the Sink cannot take does not hold back the others; if none
 // can be delivered the error is returned and the session restarts.
-func (s *session) commit(ctx context.Context, msgs []Fetched) (moveSets, error) {
+func (s *session) commit(ctx context.Context, msgs []Fetched, prep Prepared) (moveSets, error) {
 	if len(msgs) == 0 {
 		return moveSets{}, nil
 	}
 	dctx := context.WithoutCancel(ctx) // the batch in hand is finished even on shutdown
-	disp, err := s.deliver(dctx, msgs)
+	disp, err := s.deliverWith(dctx, msgs, prep)
 	if err != nil && len(msgs) > 1 {
 		s.p.log.Warn("batch delivery failed; delivering one by one", "count", len(msgs), "err", err)
 		var ok []Fetched
@@ -193,12 +194,24 @@ func (s *session) issue(m moveSets) []pendingMove {
 }
 
 func (s *session) deliver(ctx context.Context, msgs []Fetched) ([]Disposition, error) {
+	return s.deliverWith(ctx, msgs, nil)
+}
+
+// deliverWith delivers msgs through prep when it is not nil, else
+// through the Sink.
+func (s *session) deliverWith(ctx context.Context, msgs []Fetched, prep Prepared) ([]Disposition, error) {
 	last := s.lastUID
 	for _, m := range msgs {
 		last = max(last, m.UID)
 	}
 	cur := kp.Cursor{Mailbox: s.p.cfg.Mailbox, UIDValidity: s.uidValidity, LastUID: last}
-	disp, err := s.p.sink.Deliver(ctx, cur, msgs)
+	var disp []Disposition
+	var err error
+	if prep != nil {
+		disp, err = prep.Deliver(ctx, cur)
+	} else {
+		disp, err = s.p.sink.Deliver(ctx, cur, msgs)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("delivering uids %d-%d: %w", msgs[0].UID, msgs[len(msgs)-1].UID, err)
 	}
