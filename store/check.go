@@ -47,7 +47,7 @@ func (tx *Tx) checkIndexes() []error {
 			c.add("msg %d: %w", seq, err)
 			return nil
 		}
-		m, err := decodeMessage(p, seq)
+		m, err := tx.decodeMessageTx(p, seq)
 		if err != nil {
 			c.add("%w", err)
 			return nil

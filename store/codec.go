@@ -562,9 +562,22 @@ func (d *dec) messageHead(seq uint64) *kp.Message {
 	return m
 }
 
+// decodeMessage decodes a message record that holds its text itself; a
+// record whose text refers to another message's (textref.go) is read
+// through the transaction, tx.decodeMessageTx.
 func decodeMessage(b []byte, seq uint64) (*kp.Message, error) {
-	d := dec{b: b}
-	m := d.messageHead(seq)
+	m, r, err := decodeMessageRef(b, seq)
+	if err != nil {
+		return nil, err
+	}
+	if r != nil {
+		return nil, fmt.Errorf("message %d: its text refers to message %d: %w", seq, r.seq, ErrInvalid)
+	}
+	return m, nil
+}
+
+// messageTail reads the fields of a message record after Received.
+func (d *dec) messageTail(m *kp.Message) {
 	m.Text = d.str()
 	if n := d.count(); n > 0 {
 		m.Attachments = make([]kp.Attachment, 0, n)
@@ -581,10 +594,6 @@ func decodeMessage(b []byte, seq uint64) (*kp.Message, error) {
 	if d.more() {
 		m.CollidedID = d.str()
 	}
-	if d.err != nil {
-		return nil, fmt.Errorf("message %d: %w", seq, d.err)
-	}
-	return m, nil
 }
 
 // encodeCase returns the record of c (without ID, which is the key).

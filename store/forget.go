@@ -1155,10 +1155,16 @@ func (tx *Tx) scanMessages(fn func(m *kp.Message, raw []byte) bool, raw bool) er
 		packedOwns bool
 	}
 	jobs := make(chan job, 256)
+	type deferred struct {
+		m   *kp.Message
+		ref *textRef
+		raw []byte
+	}
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		ferr error
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		ferr  error
+		later []deferred
 	)
 	workers := min(runtime.GOMAXPROCS(0), 4)
 	for range workers {
@@ -1169,8 +1175,9 @@ func (tx *Tx) scanMessages(fn func(m *kp.Message, raw []byte) bool, raw bool) er
 			for j := range jobs {
 				p, err := tx.codec.unpack(j.rec)
 				var m *kp.Message
+				var ref *textRef
 				if err == nil {
-					m, err = decodeMessage(p, j.seq)
+					m, ref, err = decodeMessageRef(p, j.seq)
 				}
 				var r []byte
 				if err == nil && j.packed != nil {
@@ -1181,6 +1188,14 @@ func (tx *Tx) scanMessages(fn func(m *kp.Message, raw []byte) bool, raw bool) er
 				if err != nil {
 					mu.Lock()
 					ferr = err
+					mu.Unlock()
+					continue
+				}
+				if ref != nil {
+					// Its text is resolved on this goroutine, which
+					// alone reads the transaction, once the walk ends.
+					mu.Lock()
+					later = append(later, deferred{m, ref, bytes.Clone(r)})
 					mu.Unlock()
 					continue
 				}
@@ -1225,7 +1240,16 @@ func (tx *Tx) scanMessages(fn func(m *kp.Message, raw []byte) bool, raw bool) er
 	if err != nil {
 		return err
 	}
-	return ferr
+	if ferr != nil {
+		return ferr
+	}
+	for _, d := range later {
+		if err := tx.resolveText(d.m, d.ref); err != nil {
+			return err
+		}
+		fn(d.m, d.raw)
+	}
+	return nil
 }
 
 // lowerASCII lower-cases the ASCII letters of b in place and returns it

@@ -26,7 +26,7 @@ import (
 
 // schemaVersion is the version this code writes. Open refuses a file with
 // a newer version and runs the missing migrations on an older one.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // Bucket names. Each is a top-level bucket.
 var (
@@ -34,7 +34,14 @@ var (
 	bucketMeta = []byte("meta")
 
 	// bucketMsg: u64 seq -> packed message record. Append-only
-	// by seq; UpdateMessage rewrites a record in place.
+	// by seq; UpdateMessage rewrites a record in place. The record of a
+	// copy of outbound mail that repeats or quotes an earlier message of
+	// its case holds its text as a reference to that message's text
+	// (store/textref.go: source seq, literal prefix, byte range, line
+	// prefix, literal suffix, after the last field group); the source is
+	// written with the whole text of its referrers before its text
+	// changes or it goes. Added without a version change: older records
+	// end before it.
 	bucketMsg = []byte("msg")
 	// bucketRaw is the raw log: u64 block number -> the next rawBlock
 	// bytes of one long byte stream, the packed raw messages (zstd when
@@ -280,6 +287,11 @@ var migrations = []migration{
 	// facts are built by Open after the migrations (upgradeSearch,
 	// buildFacts); the new buckets come here.
 	{to: 2, name: "render specs, search epochs, message facts", apply: createBuckets},
+	// Copies of outbound mail whose text refers to the message they
+	// repeat (textref.go): a program of version 2 would read their text
+	// as empty, and send queued mail that refers to them empty. Nothing
+	// is rewritten; new copies are written so from now on.
+	{to: 3, name: "text references", apply: createBuckets},
 }
 
 // createBuckets creates every bucket of the current schema that is missing.
