@@ -1277,7 +1277,7 @@ func (c *codec) unpackReuse(v, buf []byte, owned bool) ([]byte, error) {
 			return v[1:], nil
 		}
 		return append(buf[:0], v[1:]...), nil
-	case codecZstd:
+	case codecZstd, codecZstdDict, codecZstdRecDict:
 		out, err := c.dec.DecodeAll(v[1:], buf[:0])
 		if err != nil {
 			return nil, fmt.Errorf("decompressing: %w (%w)", err, ErrCorrupt)

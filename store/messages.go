@@ -191,6 +191,9 @@ func (tx *Tx) UpdateMessage(m *kp.Message) error {
 	if err := tx.keepSpecFields(e, m); err != nil {
 		return fmt.Errorf("updating message %q: %w", m.ID, err)
 	}
+	if err := tx.keepOutFields(e, m); err != nil {
+		return fmt.Errorf("updating message %q: %w", m.ID, err)
+	}
 	rec, err := tx.updatedRecord(e, m)
 	if err != nil {
 		return fmt.Errorf("updating message %q: %w", m.ID, err)

@@ -53,7 +53,9 @@ func (tx *Tx) Enqueue(o *kp.Outbound) error {
 		return fmt.Errorf("queueing mail: %w", err)
 	}
 	key := u64(id)
-	if err := out.Put(key, tx.codec.pack(encodeOutbound(o), false)); err != nil {
+	o.ID = id
+	if err := tx.putOut(o, o.Spec != nil); err != nil {
+		o.ID = 0
 		return fmt.Errorf("queueing mail %d: %w", id, err)
 	}
 	if o.Raw != nil {
@@ -130,8 +132,11 @@ func (tx *Tx) outbound(id uint64, raw bool) (*kp.Outbound, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbound %d: %w", id, err)
 	}
-	o, err := decodeOutbound(p, id)
+	o, r, err := decodeOutbound(p, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := tx.fillOut(o, r); err != nil {
 		return nil, err
 	}
 	if raw {
@@ -434,7 +439,7 @@ func (tx *Tx) PutOutbound(o *kp.Outbound) error {
 			return fmt.Errorf("updating outbound %d: %w", o.ID, err)
 		}
 	}
-	if err := tx.b(bucketOut).Put(key, tx.codec.pack(encodeOutbound(o), false)); err != nil {
+	if err := tx.putOut(o, tx.b(bucketOutSpec).Get(key) != nil); err != nil {
 		return fmt.Errorf("updating outbound %d: %w", o.ID, err)
 	}
 	if o.State == kp.OutSent {

@@ -178,6 +178,9 @@ func (tx *Tx) purgeMessage(m *kp.Message) error {
 	if err := tx.keepSpecFields(e, nil); err != nil {
 		return fmt.Errorf("purging message %d: %w", m.Seq, err)
 	}
+	if err := tx.keepOutFields(e, nil); err != nil {
+		return fmt.Errorf("purging message %d: %w", m.Seq, err)
+	}
 	if err := tx.materialize(m.Seq, e.cas); err != nil {
 		return fmt.Errorf("purging message %d: %w", m.Seq, err)
 	}
@@ -214,6 +217,9 @@ func (tx *Tx) blankMessage(m *kp.Message, note string) error {
 		return fmt.Errorf("blanking message %d (%q): id index says %+v: %w", m.Seq, m.ID, e, ErrCorrupt)
 	}
 	if err := tx.materialize(m.Seq, e.cas); err != nil {
+		return fmt.Errorf("blanking message %d: %w", m.Seq, err)
+	}
+	if err := tx.keepOutFields(e, m); err != nil {
 		return fmt.Errorf("blanking message %d: %w", m.Seq, err)
 	}
 	if e, err = tx.purgeRaw(e); err != nil {

@@ -19,8 +19,8 @@ import (
 //	         flipped, then 4-byte big-endian nanoseconds: sorts by instant
 //	lstr     uvarint length, then the bytes: a variable-length key part
 //	         that can hold any byte without breaking prefix scans
-//	packed   one codec byte (codecPlain, codecZstd, codecS2, codecS2Dict or
-//	         codecZstdDict), then the payload;
+//	packed   one codec byte (codecPlain, codecZstd, codecS2, codecS2Dict,
+//	         codecZstdDict or codecZstdRecDict), then the payload;
 //	         the payload of a record is its binary encoding (codec.go)
 //	(empty)  index entries carry everything in the key; the value is empty
 

@@ -2,6 +2,7 @@ package store
 
 import (
 	"path/filepath"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -288,4 +289,124 @@ func TestCheckFindsABrokenTextRef(t *testing.T) {
 	update(t, s, func(tx *Tx) error {
 		return tx.b(bucketMsg).Put(u64(seq), saved)
 	})
+}
+
+// outRecords returns the queued outbound records of ids as read, and
+// the seqs of the copies their stored records refer to.
+func outRecords(t *testing.T, s *Store, ids []string) ([]kp.Outbound, []uint64) {
+	t.Helper()
+	var out []kp.Outbound
+	var refs []uint64
+	view(t, s, func(tx *Tx) error {
+		for _, id := range ids {
+			e, _, err := tx.lookupID(id)
+			if err != nil {
+				return err
+			}
+			o, err := tx.Outbound(e.outID)
+			if err != nil {
+				return err
+			}
+			o.Spec = nil
+			out = append(out, *o)
+			p, err := tx.codec.unpack(tx.b(bucketOut).Get(u64(e.outID)))
+			if err != nil {
+				return err
+			}
+			_, r, err := decodeOutbound(p, e.outID)
+			if err != nil {
+				return err
+			}
+			refs = append(refs, r.seq)
+		}
+		return nil
+	})
+	return out, refs
+}
+
+func TestOutboundRecordReadsItsCopy(t *testing.T) {
+	for _, change := range []string{"none", "subject", "purge", "blank", "sent"} {
+		t.Run(change, func(t *testing.T) {
+			s := openTest(t)
+			_, _, ids := refCase(t, s)
+			before, refs := outRecords(t, s, ids)
+			for i, o := range before {
+				if refs[i] == 0 || o.MessageID != ids[i] || o.Subject != "[INT#1] Innlogging" || len(o.To) != 1 || !o.NextTry.Equal(o.Queued) {
+					t.Fatalf("outbound %d: %+v, refers to %d", i, o, refs[i])
+				}
+			}
+			update(t, s, func(tx *Tx) error {
+				m, err := tx.Message(ids[0])
+				if err != nil {
+					return err
+				}
+				switch change {
+				case "subject":
+					m.Subject = "Endret"
+					return tx.UpdateMessage(m)
+				case "purge":
+					return tx.purgeMessage(m)
+				case "blank":
+					return tx.blankMessage(m, ForgottenNote)
+				case "sent":
+					e, _, err := tx.lookupID(ids[0])
+					if err != nil {
+						return err
+					}
+					o, err := tx.Outbound(e.outID)
+					if err != nil {
+						return err
+					}
+					o.State, o.Sent = kp.OutSent, o.Queued.Add(time.Minute)
+					if err := tx.PutOutbound(o); err != nil {
+						return err
+					}
+					before[0].State, before[0].Sent = o.State, o.Sent
+				}
+				return nil
+			})
+			after, refs := outRecords(t, s, ids)
+			for i := range after {
+				if !reflect.DeepEqual(after[i], before[i]) {
+					t.Errorf("outbound %d after %s:\n%+v\nwant\n%+v", i, change, after[i], before[i])
+				}
+			}
+			if change != "none" && change != "blank" && refs[0] != 0 {
+				t.Errorf("after %s the record still refers to message %d", change, refs[0])
+			}
+		})
+	}
+}
+
+func TestCompactPacksCopiesWithTheRecordDictionary(t *testing.T) {
+	s := openTest(t)
+	_, _, ids := refCase(t, s)
+	before := texts(t, s, ids)
+	out := filepath.Join(t.TempDir(), "compact.db")
+	if err := s.CompactTo(out); err != nil {
+		t.Fatal(err)
+	}
+	c, err := Open(out, Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	n := 0
+	view(t, c, func(tx *Tx) error {
+		return tx.b(bucketMsg).ForEach(func(k, v []byte) error {
+			if v[0] == codecZstdRecDict {
+				n++
+			}
+			return nil
+		})
+	})
+	if n == 0 {
+		t.Error("no record of the copy packed with the record dictionary")
+	}
+	if got := texts(t, c, ids); strings.Join(got, "|") != strings.Join(before, "|") {
+		t.Errorf("texts in the copy %q, want %q", got, before)
+	}
+	if err := c.Check(); err != nil {
+		t.Fatal(err)
+	}
 }
