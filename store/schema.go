@@ -165,6 +165,11 @@ var (
 	// sender, recipients, subject, text and date (specRefMessage);
 	// purging or changing the copy writes them back into the spec first.
 	bucketOutSpec = []byte("out_spec")
+	// bucketAttRef: u64 message seq | u64 outbound id -> (empty). The
+	// specs whose attachments are read from the raw bytes of that message
+	// (specRefAttachments, store/attref.go); they get the attachments
+	// written back before the raw bytes are purged. Added in version 3.
+	bucketAttRef = []byte("att_ref")
 	// bucketOutDue: t12 next try | u64 outbound id -> (empty). Queued
 	// messages only.
 	bucketOutDue = []byte("out_due")
@@ -251,6 +256,7 @@ var buckets = []bucketDef{
 	{bucketOut, 0.9},
 	{bucketOutRaw, 1.0},
 	{bucketOutSpec, 1.0},
+	{bucketAttRef, bolt.DefaultFillPercent},
 	{bucketOutDue, bolt.DefaultFillPercent},
 	{bucketOutState, bolt.DefaultFillPercent},
 	{bucketSuppress, bolt.DefaultFillPercent},
@@ -288,10 +294,12 @@ var migrations = []migration{
 	// buildFacts); the new buckets come here.
 	{to: 2, name: "render specs, search epochs, message facts", apply: createBuckets},
 	// Copies of outbound mail whose text refers to the message they
-	// repeat (textref.go): a program of version 2 would read their text
-	// as empty, and send queued mail that refers to them empty. Nothing
-	// is rewritten; new copies are written so from now on.
-	{to: 3, name: "text references", apply: createBuckets},
+	// repeat (textref.go), outbox records that refer to their copy
+	// (outref.go), specs that read their attachments from raw bytes
+	// (attref.go), codec 5: a program of version 2 would read empty
+	// texts and send queued mail without them. Nothing is rewritten; new
+	// records are written so from now on.
+	{to: 3, name: "text, copy and attachment references", apply: createBuckets},
 }
 
 // createBuckets creates every bucket of the current schema that is missing.

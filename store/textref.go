@@ -185,9 +185,10 @@ const maxRecentTexts = 8
 
 // noteRecent remembers message m (stored under seq, its text its own) as
 // a source for the copies of outbound mail written next in the
-// transaction: the mail a message causes repeats it.
+// transaction: the mail a message causes repeats its text and passes on
+// its attachments.
 func (tx *Tx) noteRecent(m *kp.Message) {
-	if m.Case == 0 || len(m.Text) < minTextRef {
+	if m.Case == 0 {
 		return
 	}
 	for i, r := range tx.recent {
