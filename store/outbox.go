@@ -53,8 +53,15 @@ func (tx *Tx) Enqueue(o *kp.Outbound) error {
 		return fmt.Errorf("queueing mail: %w", err)
 	}
 	key := u64(id)
+	// The copy on the case, which the record and the spec may refer to.
+	var cp *kp.Message
+	if e.seq != 0 {
+		if cp, err = tx.messageBySeq(e.seq); err != nil {
+			return fmt.Errorf("queueing mail %d: %w", id, err)
+		}
+	}
 	o.ID = id
-	if err := tx.putOut(o, o.Spec != nil); err != nil {
+	if err := tx.putOutCopy(o, o.Spec != nil, e.seq, cp); err != nil {
 		o.ID = 0
 		return fmt.Errorf("queueing mail %d: %w", id, err)
 	}
@@ -64,16 +71,9 @@ func (tx *Tx) Enqueue(o *kp.Outbound) error {
 		}
 	}
 	if o.Spec != nil {
-		ref := false
-		if e.seq != 0 {
-			// The copy on the case holds the text, addresses and date:
-			// the spec refers to it rather than holding them twice.
-			m, err := tx.messageBySeq(e.seq)
-			if err != nil {
-				return fmt.Errorf("queueing mail %d: %w", id, err)
-			}
-			ref = specMatches(o.Spec, m)
-		}
+		// The copy on the case holds the text, addresses and date:
+		// the spec refers to it rather than holding them twice.
+		ref := cp != nil && specMatches(o.Spec, cp)
 		// The attachments it passes on, when a message of the case
 		// holds them in its raw bytes, are read from there.
 		att, err := tx.findAttRef(o.Case, o.Spec.Attachments)

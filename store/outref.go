@@ -102,9 +102,16 @@ func (tx *Tx) fillOut(o *kp.Outbound, r outRef) error {
 // on the case when it can: only while it is sent from a render spec
 // (hasSpec), whose presence makes forget read the record whole.
 func (tx *Tx) putOut(o *kp.Outbound, hasSpec bool) error {
-	var seq uint64
-	var m *kp.Message
-	if hasSpec && o.MessageID != "" && o.State != kp.OutSent {
+	return tx.putOutCopy(o, hasSpec, 0, nil)
+}
+
+// putOutCopy is putOut given the copy (seq, m) when the caller has read
+// it already.
+func (tx *Tx) putOutCopy(o *kp.Outbound, hasSpec bool, seq uint64, m *kp.Message) error {
+	if !hasSpec {
+		seq, m = 0, nil
+	}
+	if hasSpec && m == nil && o.MessageID != "" && o.State != kp.OutSent {
 		e, ok, err := tx.lookupID(o.MessageID)
 		if err != nil {
 			return err

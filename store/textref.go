@@ -228,14 +228,11 @@ func (tx *Tx) encodeNewMessage(m *kp.Message, seq uint64, sources []recentText) 
 				best = &r
 			}
 		}
-		// The source as stored, not as remembered, is what the
-		// reference will resolve against.
+		// tx.recent holds the texts as stored: every write of a message
+		// record drops its entry (forgetRecent), and findTextRef checked
+		// that the reference resolves to m.Text.
 		if best != nil {
-			if src, err := tx.sourceText(best, seq, m.Case); err == nil {
-				if t, ok := best.resolve(src); ok && t == m.Text {
-					return encodeMessageRef(m, best)
-				}
-			}
+			return encodeMessageRef(m, best)
 		}
 	}
 	return encodeMessage(m)
