@@ -212,6 +212,22 @@ func (o *outbox) send(c *kp.Case, kind string, to, cc []kp.Address, autoSubmitte
 // larger ones stay in the store and the mail names them.
 const maxRelayAttachments = 20 << 20
 
+// The store may keep the attachments a queued mail passes on as a
+// reference to the raw bytes of the message they came from: it reads
+// them again as the mail was given them.
+func init() { store.SetAttachmentReader(relayAttachments) }
+
+// relayAttachments returns the attachments a mail passes on from the
+// message raw.
+func relayAttachments(raw []byte) []kp.OutAttachment {
+	list, _ := mailmsg.Attachments(raw, maxRelayAttachments)
+	out := make([]kp.OutAttachment, 0, len(list))
+	for _, a := range list {
+		out = append(out, kp.OutAttachment{Name: a.Name, ContentType: a.ContentType, Data: a.Data})
+	}
+	return out
+}
+
 // carriesAttachments says which mail passes on the attachments of the
 // message that caused it: the words of participants and staff, not an
 // outsider's (untrusted, and not a participant's to share).

@@ -47,7 +47,7 @@ func (tx *Tx) checkIndexes() []error {
 			c.add("msg %d: %w", seq, err)
 			return nil
 		}
-		m, err := decodeMessage(p, seq)
+		m, err := tx.decodeMessageTx(p, seq)
 		if err != nil {
 			c.add("%w", err)
 			return nil
@@ -219,7 +219,7 @@ func (tx *Tx) checkIndexes() []error {
 	}
 
 	// Outbox.
-	nOut, nOutID, nQueued, nOutRaw, nOutSpec := 0, 0, 0, 0, 0
+	nOut, nOutID, nQueued, nOutRaw, nOutSpec, nAttRef := 0, 0, 0, 0, 0, 0
 	perState := map[kp.OutState]int64{}
 	_ = tx.b(bucketOut).ForEach(func(k, v []byte) error {
 		nOut++
@@ -260,6 +260,12 @@ func (tx *Tx) checkIndexes() []error {
 			if _, err := tx.outSpec(v, o); err != nil {
 				c.add("%w", err)
 			}
+			if _, _, att, err := tx.outSpecStored(v, o); err == nil && att.seq != 0 {
+				nAttRef++
+				if !has(bucketAttRef, attRefKey(att.seq, id)) {
+					c.add("outbound %d: reads its attachments from message %d, missing from att_ref", id, att.seq)
+				}
+			}
 		}
 		if o.MessageID != "" {
 			nOutID++
@@ -283,6 +289,9 @@ func (tx *Tx) checkIndexes() []error {
 	}
 	if n := count(bucketOutSpec); n != nOutSpec {
 		c.add("out_spec: %d entries, %d with a record", n, nOutSpec)
+	}
+	if n := count(bucketAttRef); n != nAttRef {
+		c.add("att_ref: %d entries for %d specs that read their attachments from a message", n, nAttRef)
 	}
 	for _, s := range []kp.OutState{kp.OutQueued, kp.OutSent, kp.OutFailed} {
 		if n, err := tx.stat(outStatKey(s)); err != nil || n != perState[s] {

@@ -23,7 +23,14 @@ const (
 	// codecZstdDict: a zstd frame with mailDict as its raw dictionary
 	// (zstdDictID). compact packs message records so (repack.go).
 	codecZstdDict byte = 4
+	// codecZstdRecDict: a zstd frame with recordDict as its raw
+	// dictionary (zstdRecDictID). compact packs the copies and specs of
+	// mail we send so when that is smaller than codecZstdDict.
+	codecZstdRecDict byte = 5
 )
+
+// zstdRecDictID names recordDict in the zstd frames of codecZstdRecDict.
+const zstdRecDictID = 2
 
 // zstdDictID names mailDict in the zstd frames of codecZstdDict.
 const zstdDictID = 1
@@ -80,6 +87,7 @@ func newCodec() (*codec, error) {
 		zstd.WithDecoderLowmem(true),
 		zstd.WithDecoderMaxMemory(maxDecoded),
 		zstd.WithDecoderDictRaw(zstdDictID, []byte(mailDict)),
+		zstd.WithDecoderDictRaw(zstdRecDictID, recordDict()),
 	)
 	if err != nil {
 		enc.Close()
@@ -149,7 +157,7 @@ func (c *codec) unpack(v []byte) ([]byte, error) {
 	switch v[0] {
 	case codecPlain:
 		return append([]byte(nil), v[1:]...), nil
-	case codecZstd, codecZstdDict:
+	case codecZstd, codecZstdDict, codecZstdRecDict:
 		out, err := c.dec.DecodeAll(v[1:], nil)
 		if err != nil {
 			return nil, fmt.Errorf("decompressing: %w (%w)", err, ErrCorrupt)
@@ -186,7 +194,7 @@ func (c *codec) unpackBuf(v, buf []byte) (p, next []byte, err error) {
 	switch v[0] {
 	case codecPlain:
 		return v[1:], buf, nil
-	case codecZstd:
+	case codecZstd, codecZstdDict, codecZstdRecDict:
 		out, err := c.dec.DecodeAll(v[1:], buf[:0])
 		if err != nil {
 			return nil, buf, fmt.Errorf("decompressing: %w (%w)", err, ErrCorrupt)
@@ -562,9 +570,22 @@ func (d *dec) messageHead(seq uint64) *kp.Message {
 	return m
 }
 
+// decodeMessage decodes a message record that holds its text itself; a
+// record whose text refers to another message's (textref.go) is read
+// through the transaction, tx.decodeMessageTx.
 func decodeMessage(b []byte, seq uint64) (*kp.Message, error) {
-	d := dec{b: b}
-	m := d.messageHead(seq)
+	m, r, err := decodeMessageRef(b, seq)
+	if err != nil {
+		return nil, err
+	}
+	if r != nil {
+		return nil, fmt.Errorf("message %d: its text refers to message %d: %w", seq, r.seq, ErrInvalid)
+	}
+	return m, nil
+}
+
+// messageTail reads the fields of a message record after Received.
+func (d *dec) messageTail(m *kp.Message) {
 	m.Text = d.str()
 	if n := d.count(); n > 0 {
 		m.Attachments = make([]kp.Attachment, 0, n)
@@ -581,10 +602,6 @@ func decodeMessage(b []byte, seq uint64) (*kp.Message, error) {
 	if d.more() {
 		m.CollidedID = d.str()
 	}
-	if d.err != nil {
-		return nil, fmt.Errorf("message %d: %w", seq, d.err)
-	}
-	return m, nil
 }
 
 // encodeCase returns the record of c (without ID, which is the key).
@@ -712,7 +729,9 @@ func encodeOutbound(o *kp.Outbound) []byte {
 	return e.b
 }
 
-func decodeOutbound(b []byte, id uint64) (*kp.Outbound, error) {
+// decodeOutbound decodes an outbound record, and the seq of the message
+// copy it takes fields from (0: none; outref.go).
+func decodeOutbound(b []byte, id uint64) (*kp.Outbound, outRef, error) {
 	d := dec{b: b}
 	d.header("outbound")
 	o := &kp.Outbound{ID: id}
@@ -728,8 +747,16 @@ func decodeOutbound(b []byte, id uint64) (*kp.Outbound, error) {
 	o.LastError = d.str()
 	o.Queued = d.time()
 	o.Sent = d.time()
-	if d.err != nil {
-		return nil, fmt.Errorf("outbound %d: %w", id, d.err)
+	var r outRef
+	if d.more() {
+		r.seq = d.uvarint()
+		r.flags = d.uvarint()
 	}
-	return o, nil
+	if d.err != nil {
+		return nil, r, fmt.Errorf("outbound %d: %w", id, d.err)
+	}
+	if r.flags&outNextTryQueued != 0 {
+		o.NextTry = o.Queued
+	}
+	return o, r, nil
 }

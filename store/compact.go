@@ -164,7 +164,7 @@ func (s *Store) copyPacked(dst *bolt.DB, repack *repacker) error {
 			if err != nil {
 				return nil, fmt.Errorf("msgid %q: %w", k, err)
 			}
-			packed = repack.value(packed)
+			packed = repack.rawValue(packed)
 			size += int64(len(packed))
 			e.rawLen = uint64(len(packed))
 			if e.rawOff, err = s.newTx(tx).appendRawLog(packed); err != nil {

@@ -1164,10 +1164,16 @@ func (tx *Tx) scanMessages(fn func(m *kp.Message, raw []byte) bool, raw bool) er
 		packedOwns bool
 	}
 	jobs := make(chan job, 256)
+	type deferred struct {
+		m   *kp.Message
+		ref *textRef
+		raw []byte
+	}
 	var (
-		wg   sync.WaitGroup
-		mu   sync.Mutex
-		ferr error
+		wg    sync.WaitGroup
+		mu    sync.Mutex
+		ferr  error
+		later []deferred
 	)
 	workers := min(runtime.GOMAXPROCS(0), 4)
 	for range workers {
@@ -1178,8 +1184,9 @@ func (tx *Tx) scanMessages(fn func(m *kp.Message, raw []byte) bool, raw bool) er
 			for j := range jobs {
 				p, err := tx.codec.unpack(j.rec)
 				var m *kp.Message
+				var ref *textRef
 				if err == nil {
-					m, err = decodeMessage(p, j.seq)
+					m, ref, err = decodeMessageRef(p, j.seq)
 				}
 				var r []byte
 				if err == nil && j.packed != nil {
@@ -1190,6 +1197,14 @@ func (tx *Tx) scanMessages(fn func(m *kp.Message, raw []byte) bool, raw bool) er
 				if err != nil {
 					mu.Lock()
 					ferr = err
+					mu.Unlock()
+					continue
+				}
+				if ref != nil {
+					// Its text is resolved on this goroutine, which
+					// alone reads the transaction, once the walk ends.
+					mu.Lock()
+					later = append(later, deferred{m, ref, bytes.Clone(r)})
 					mu.Unlock()
 					continue
 				}
@@ -1234,7 +1249,16 @@ func (tx *Tx) scanMessages(fn func(m *kp.Message, raw []byte) bool, raw bool) er
 	if err != nil {
 		return err
 	}
-	return ferr
+	if ferr != nil {
+		return ferr
+	}
+	for _, d := range later {
+		if err := tx.resolveText(d.m, d.ref); err != nil {
+			return err
+		}
+		fn(d.m, d.raw)
+	}
+	return nil
 }
 
 // lowerASCII lower-cases the ASCII letters of b in place and returns it
@@ -1262,7 +1286,7 @@ func (c *codec) unpackReuse(v, buf []byte, owned bool) ([]byte, error) {
 			return v[1:], nil
 		}
 		return append(buf[:0], v[1:]...), nil
-	case codecZstd:
+	case codecZstd, codecZstdDict, codecZstdRecDict:
 		out, err := c.dec.DecodeAll(v[1:], buf[:0])
 		if err != nil {
 			return nil, fmt.Errorf("decompressing: %w (%w)", err, ErrCorrupt)

@@ -99,7 +99,8 @@ func (tx *Tx) PutMessage(m *kp.Message, raw []byte) error {
 		return fmt.Errorf("storing message %q: %w", m.ID, err)
 	}
 	key := u64(seq)
-	if err := msgs.Put(key, tx.codec.packRecord(encodeMessage(m))); err != nil {
+	rec := tx.encodeNewMessage(m, seq, tx.recent)
+	if err := msgs.Put(key, tx.codec.packRecord(rec)); err != nil {
 		return fmt.Errorf("storing message %q: %w", m.ID, err)
 	}
 	if raw != nil {
@@ -132,6 +133,9 @@ func (tx *Tx) PutMessage(m *kp.Message, raw []byte) error {
 		return fmt.Errorf("storing message %q: %w", m.ID, err)
 	}
 	m.Seq = seq
+	if m.Direction == kp.In {
+		tx.noteRecent(m)
+	}
 	return nil
 }
 
@@ -187,7 +191,14 @@ func (tx *Tx) UpdateMessage(m *kp.Message) error {
 	if err := tx.keepSpecFields(e, m); err != nil {
 		return fmt.Errorf("updating message %q: %w", m.ID, err)
 	}
-	if err := tx.b(bucketMsg).Put(u64(e.seq), tx.codec.packRecord(encodeMessage(m))); err != nil {
+	if err := tx.keepOutFields(e, m); err != nil {
+		return fmt.Errorf("updating message %q: %w", m.ID, err)
+	}
+	rec, err := tx.updatedRecord(e, m)
+	if err != nil {
+		return fmt.Errorf("updating message %q: %w", m.ID, err)
+	}
+	if err := tx.b(bucketMsg).Put(u64(e.seq), tx.codec.packRecord(rec)); err != nil {
 		return fmt.Errorf("updating message %q: %w", m.ID, err)
 	}
 	if err := tx.putFact(e.seq, m); err != nil {
@@ -223,7 +234,15 @@ func (tx *Tx) messageBySeq(seq uint64) (*kp.Message, error) {
 	if err != nil {
 		return nil, fmt.Errorf("message %d: %w", seq, err)
 	}
-	return decodeMessage(p, seq)
+	m, r, err := decodeMessageRef(p, seq)
+	if err != nil {
+		return nil, err
+	}
+	if r != nil {
+		return m, tx.resolveText(m, r)
+	}
+	tx.noteRecent(m)
+	return m, nil
 }
 
 // Message returns the stored message with Message-ID id, or ErrNotFound.

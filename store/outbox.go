@@ -53,7 +53,16 @@ func (tx *Tx) Enqueue(o *kp.Outbound) error {
 		return fmt.Errorf("queueing mail: %w", err)
 	}
 	key := u64(id)
-	if err := out.Put(key, tx.codec.pack(encodeOutbound(o), false)); err != nil {
+	// The copy on the case, which the record and the spec may refer to.
+	var cp *kp.Message
+	if e.seq != 0 {
+		if cp, err = tx.messageBySeq(e.seq); err != nil {
+			return fmt.Errorf("queueing mail %d: %w", id, err)
+		}
+	}
+	o.ID = id
+	if err := tx.putOutCopy(o, o.Spec != nil, e.seq, cp); err != nil {
+		o.ID = 0
 		return fmt.Errorf("queueing mail %d: %w", id, err)
 	}
 	if o.Raw != nil {
@@ -62,18 +71,22 @@ func (tx *Tx) Enqueue(o *kp.Outbound) error {
 		}
 	}
 	if o.Spec != nil {
-		ref := false
-		if e.seq != 0 {
-			// The copy on the case holds the text, addresses and date:
-			// the spec refers to it rather than holding them twice.
-			m, err := tx.messageBySeq(e.seq)
-			if err != nil {
+		// The copy on the case holds the text, addresses and date:
+		// the spec refers to it rather than holding them twice.
+		ref := cp != nil && specMatches(o.Spec, cp)
+		// The attachments it passes on, when a message of the case
+		// holds them in its raw bytes, are read from there.
+		att, err := tx.findAttRef(o.Case, o.Spec.Attachments)
+		if err != nil {
+			return fmt.Errorf("queueing mail %d: %w", id, err)
+		}
+		if err := tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(o.Spec, ref, o, att), true)); err != nil {
+			return fmt.Errorf("queueing mail %d: %w", id, err)
+		}
+		if att.seq != 0 {
+			if err := tx.b(bucketAttRef).Put(attRefKey(att.seq, id), nil); err != nil {
 				return fmt.Errorf("queueing mail %d: %w", id, err)
 			}
-			ref = specMatches(o.Spec, m)
-		}
-		if err := tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(o.Spec, ref, o), true)); err != nil {
-			return fmt.Errorf("queueing mail %d: %w", id, err)
 		}
 	}
 	if o.MessageID != "" {
@@ -130,8 +143,11 @@ func (tx *Tx) outbound(id uint64, raw bool) (*kp.Outbound, error) {
 	if err != nil {
 		return nil, fmt.Errorf("outbound %d: %w", id, err)
 	}
-	o, err := decodeOutbound(p, id)
+	o, r, err := decodeOutbound(p, id)
 	if err != nil {
+		return nil, err
+	}
+	if err := tx.fillOut(o, r); err != nil {
 		return nil, err
 	}
 	if raw {
@@ -153,9 +169,17 @@ func (tx *Tx) outbound(id uint64, raw bool) (*kp.Outbound, error) {
 // fields it takes from the message copy on the case filled in.
 func (tx *Tx) outSpec(v []byte, o *kp.Outbound) (*kp.OutSpec, error) {
 	id := o.ID
-	s, ref, err := tx.outSpecOwn(v, o)
-	if err != nil || !ref {
-		return s, err
+	s, ref, att, err := tx.outSpecStored(v, o)
+	if err != nil {
+		return nil, err
+	}
+	if att.seq != 0 {
+		if s.Attachments, err = tx.resolveAttachments(att, id); err != nil {
+			return nil, err
+		}
+	}
+	if !ref {
+		return s, nil
 	}
 	e, ok, err := tx.lookupID(s.MessageID)
 	if err != nil {
@@ -176,15 +200,23 @@ func (tx *Tx) outSpec(v []byte, o *kp.Outbound) (*kp.OutSpec, error) {
 // stored; ref says it takes fields from the message copy on the case
 // (specMatches).
 func (tx *Tx) outSpecOwn(v []byte, o *kp.Outbound) (*kp.OutSpec, bool, error) {
+	s, ref, _, err := tx.outSpecStored(v, o)
+	return s, ref, err
+}
+
+// outSpecStored is outSpecOwn that also returns the reference to the
+// raw bytes the attachments are read from (attref.go); the spec's
+// Attachments are then empty.
+func (tx *Tx) outSpecStored(v []byte, o *kp.Outbound) (*kp.OutSpec, bool, attRef, error) {
 	p, err := tx.codec.unpack(v)
 	if err != nil {
-		return nil, false, fmt.Errorf("outbound %d: spec: %w", o.ID, err)
+		return nil, false, attRef{}, fmt.Errorf("outbound %d: spec: %w", o.ID, err)
 	}
-	s, ref, err := decodeOutSpec(p, o)
+	s, ref, att, err := decodeOutSpec(p, o)
 	if err != nil {
-		return nil, false, fmt.Errorf("outbound %d: %w", o.ID, err)
+		return nil, false, attRef{}, fmt.Errorf("outbound %d: %w", o.ID, err)
 	}
-	return s, ref, nil
+	return s, ref, att, nil
 }
 
 // specMatches reports whether the spec's sender, recipients, subject,
@@ -226,7 +258,7 @@ func (tx *Tx) keepSpecFields(e idEntry, next *kp.Message) error {
 	if err != nil {
 		return err
 	}
-	s, ref, err := tx.outSpecOwn(v, o)
+	s, ref, att, err := tx.outSpecStored(v, o)
 	if err != nil || !ref {
 		return err
 	}
@@ -238,7 +270,7 @@ func (tx *Tx) keepSpecFields(e idEntry, next *kp.Message) error {
 	if next != nil && specMatches(s, next) {
 		return nil
 	}
-	return tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(s, false, o), true))
+	return tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(s, false, o, att), true))
 }
 
 // encodeOutSpec returns the record of s, the spec of outbound message o
@@ -246,7 +278,7 @@ func (tx *Tx) keepSpecFields(e idEntry, next *kp.Message) error {
 // the fields fillSpec sets are left empty and taken from the message copy
 // on the case when decoded. The Message-ID and the standard header fields
 // (specHeaders), when they are o's, are left out likewise.
-func encodeOutSpec(s *kp.OutSpec, ref bool, o *kp.Outbound) []byte {
+func encodeOutSpec(s *kp.OutSpec, ref bool, o *kp.Outbound, att attRef) []byte {
 	n := 512 + len(s.Text)
 	for _, a := range s.Attachments {
 		n += len(a.Data) + 64
@@ -271,6 +303,10 @@ func encodeOutSpec(s *kp.OutSpec, ref bool, o *kp.Outbound) []byte {
 				c.Headers[k] = v
 			}
 		}
+	}
+	if att.seq != 0 {
+		flags |= specRefAttachments
+		c.Attachments = nil
 	}
 	s = &c
 	e.addr(s.From)
@@ -302,6 +338,12 @@ func encodeOutSpec(s *kp.OutSpec, ref bool, o *kp.Outbound) []byte {
 	}
 	// Added: flags (specRefMessage etc.).
 	e.uvarint(flags)
+	if att.seq != 0 {
+		// Added: the attachments' reference.
+		e.uvarint(att.seq)
+		e.uvarint(uint64(att.n))
+		e.uvarint(uint64(att.bytes))
+	}
 	return e.b
 }
 
@@ -315,6 +357,10 @@ const (
 	// specStdHeaders: the header fields specHeaders gives for the
 	// outbound record are among its headers.
 	specStdHeaders
+	// specRefAttachments: the attachments are read from the raw bytes
+	// of a stored message (attref.go); its seq, their number and bytes
+	// follow the flags.
+	specRefAttachments
 )
 
 // specHeaders returns the header fields every mail of a case carries,
@@ -342,7 +388,9 @@ func hasHeaders(h, std map[string]string) bool {
 	return true
 }
 
-func decodeOutSpec(b []byte, o *kp.Outbound) (*kp.OutSpec, bool, error) {
+// decodeSpecFields decodes a spec record as it is stored: without what
+// its flags say it takes from elsewhere.
+func decodeSpecFields(b []byte) (*kp.OutSpec, uint64, attRef, error) {
 	d := dec{b: b}
 	d.header("outbound spec")
 	s := &kp.OutSpec{}
@@ -371,11 +419,34 @@ func decodeOutSpec(b []byte, o *kp.Outbound) (*kp.OutSpec, bool, error) {
 	if d.more() {
 		flags = d.uvarint()
 	}
+	var att attRef
+	if flags&specRefAttachments != 0 {
+		att.seq = d.uvarint()
+		n, total := d.uvarint(), d.uvarint()
+		if att.seq == 0 || n == 0 || n > maxDecoded || total > maxDecoded {
+			d.fail("attachment reference")
+		}
+		att.n, att.bytes = int(n), int64(total)
+	}
 	if d.err != nil {
-		return nil, false, fmt.Errorf("spec: %w", d.err)
+		return nil, 0, attRef{}, fmt.Errorf("spec: %w", d.err)
+	}
+	return s, flags, att, nil
+}
+
+// specAttRef returns the attachment reference of a spec record.
+func specAttRef(b []byte) (attRef, error) {
+	_, _, att, err := decodeSpecFields(b)
+	return att, err
+}
+
+func decodeOutSpec(b []byte, o *kp.Outbound) (*kp.OutSpec, bool, attRef, error) {
+	s, flags, att, err := decodeSpecFields(b)
+	if err != nil {
+		return nil, false, att, err
 	}
 	if flags&(specOwnMessageID|specStdHeaders) != 0 && o == nil {
-		return nil, false, fmt.Errorf("spec: refers to its outbound record: %w", ErrCorrupt)
+		return nil, false, att, fmt.Errorf("spec: refers to its outbound record: %w", ErrCorrupt)
 	}
 	if flags&specOwnMessageID != 0 {
 		s.MessageID = o.MessageID
@@ -383,7 +454,7 @@ func decodeOutSpec(b []byte, o *kp.Outbound) (*kp.OutSpec, bool, error) {
 	if flags&specStdHeaders != 0 {
 		std := specHeaders(o)
 		if std == nil {
-			return nil, false, fmt.Errorf("spec: standard headers of an outbound record without case: %w", ErrCorrupt)
+			return nil, false, att, fmt.Errorf("spec: standard headers of an outbound record without case: %w", ErrCorrupt)
 		}
 		if s.Headers == nil {
 			s.Headers = make(map[string]string, len(std))
@@ -392,7 +463,7 @@ func decodeOutSpec(b []byte, o *kp.Outbound) (*kp.OutSpec, bool, error) {
 			s.Headers[k] = v
 		}
 	}
-	return s, flags&specRefMessage != 0, nil
+	return s, flags&specRefMessage != 0, att, nil
 }
 
 // Outbound returns outbound message id with its Spec or Raw bytes (both
@@ -426,15 +497,15 @@ func (tx *Tx) PutOutbound(o *kp.Outbound) error {
 		(old.Case != o.Case || old.Kind != o.Kind || old.From != o.From) {
 		// The spec may take header fields from the record: it keeps the
 		// values it was queued with.
-		s, ref, err := tx.outSpecOwn(v, old)
+		s, ref, att, err := tx.outSpecStored(v, old)
 		if err != nil {
 			return fmt.Errorf("updating outbound %d: %w", o.ID, err)
 		}
-		if err := tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(s, ref, o), true)); err != nil {
+		if err := tx.b(bucketOutSpec).Put(key, tx.codec.pack(encodeOutSpec(s, ref, o, att), true)); err != nil {
 			return fmt.Errorf("updating outbound %d: %w", o.ID, err)
 		}
 	}
-	if err := tx.b(bucketOut).Put(key, tx.codec.pack(encodeOutbound(o), false)); err != nil {
+	if err := tx.putOut(o, tx.b(bucketOutSpec).Get(key) != nil); err != nil {
 		return fmt.Errorf("updating outbound %d: %w", o.ID, err)
 	}
 	if o.State == kp.OutSent {
@@ -553,6 +624,9 @@ func (tx *Tx) NextOutboundDue() (time.Time, bool, error) {
 // dropOutBytes deletes what outbound message key is sent from: its spec
 // or its raw bytes.
 func (tx *Tx) dropOutBytes(key []byte) error {
+	if err := tx.dropAttRef(binary.BigEndian.Uint64(key), tx.b(bucketOutSpec).Get(key)); err != nil {
+		return err
+	}
 	for _, b := range [][]byte{bucketOutRaw, bucketOutSpec} {
 		if err := tx.b(b).Delete(key); err != nil {
 			return err

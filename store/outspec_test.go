@@ -86,7 +86,7 @@ func TestCheckFindsSpecKeptAfterSending(t *testing.T) {
 		if err := tx.PutOutbound(o); err != nil {
 			return err
 		}
-		return tx.b(bucketOutSpec).Put(u64(o.ID), tx.codec.pack(encodeOutSpec(o.Spec, false, nil), true))
+		return tx.b(bucketOutSpec).Put(u64(o.ID), tx.codec.pack(encodeOutSpec(o.Spec, false, nil, attRef{}), true))
 	}); err != nil {
 		t.Fatal(err)
 	}

@@ -20,6 +20,11 @@ import (
 // log blocks left wholly free are deleted. It returns e without raw
 // bytes; the caller writes it back (or deletes it).
 func (tx *Tx) purgeRaw(e idEntry) (idEntry, error) {
+	if e.rawLen != 0 {
+		if err := tx.keepAttachments(e.seq); err != nil {
+			return e, err
+		}
+	}
 	switch {
 	case e.rawLen == 0:
 	case e.rawLen >= bigRaw:
@@ -178,6 +183,12 @@ func (tx *Tx) purgeMessage(m *kp.Message) error {
 	if err := tx.keepSpecFields(e, nil); err != nil {
 		return fmt.Errorf("purging message %d: %w", m.Seq, err)
 	}
+	if err := tx.keepOutFields(e, nil); err != nil {
+		return fmt.Errorf("purging message %d: %w", m.Seq, err)
+	}
+	if err := tx.materialize(m.Seq, e.cas); err != nil {
+		return fmt.Errorf("purging message %d: %w", m.Seq, err)
+	}
 	if e, err = tx.purgeRaw(e); err != nil {
 		return fmt.Errorf("purging message %d: %w", m.Seq, err)
 	}
@@ -210,6 +221,12 @@ func (tx *Tx) blankMessage(m *kp.Message, note string) error {
 	if !ok || e.seq != m.Seq {
 		return fmt.Errorf("blanking message %d (%q): id index says %+v: %w", m.Seq, m.ID, e, ErrCorrupt)
 	}
+	if err := tx.materialize(m.Seq, e.cas); err != nil {
+		return fmt.Errorf("blanking message %d: %w", m.Seq, err)
+	}
+	if err := tx.keepOutFields(e, m); err != nil {
+		return fmt.Errorf("blanking message %d: %w", m.Seq, err)
+	}
 	if e, err = tx.purgeRaw(e); err != nil {
 		return fmt.Errorf("blanking message %d: %w", m.Seq, err)
 	}
@@ -228,6 +245,9 @@ func (tx *Tx) blankMessage(m *kp.Message, note string) error {
 // message has the id.
 func (tx *Tx) deleteOutbound(o *kp.Outbound) error {
 	key := u64(o.ID)
+	if err := tx.dropAttRef(o.ID, tx.b(bucketOutSpec).Get(key)); err != nil {
+		return err
+	}
 	for _, b := range [][]byte{bucketOut, bucketOutRaw, bucketOutSpec} {
 		if err := tx.b(b).Delete(key); err != nil {
 			return err

@@ -31,7 +31,7 @@ func (tx *Tx) ForEachMessage(head bool, fn func(m *kp.Message) error) error {
 		if head {
 			m, err = decodeMessageHead(p, seq)
 		} else {
-			m, err = decodeMessage(p, seq)
+			m, err = tx.decodeMessageTx(p, seq)
 		}
 		if err != nil {
 			return err

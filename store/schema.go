@@ -19,14 +19,14 @@ import (
 //	         flipped, then 4-byte big-endian nanoseconds: sorts by instant
 //	lstr     uvarint length, then the bytes: a variable-length key part
 //	         that can hold any byte without breaking prefix scans
-//	packed   one codec byte (codecPlain, codecZstd, codecS2, codecS2Dict or
-//	         codecZstdDict), then the payload;
+//	packed   one codec byte (codecPlain, codecZstd, codecS2, codecS2Dict,
+//	         codecZstdDict or codecZstdRecDict), then the payload;
 //	         the payload of a record is its binary encoding (codec.go)
 //	(empty)  index entries carry everything in the key; the value is empty
 
 // schemaVersion is the version this code writes. Open refuses a file with
 // a newer version and runs the missing migrations on an older one.
-const schemaVersion = 2
+const schemaVersion = 3
 
 // Bucket names. Each is a top-level bucket.
 var (
@@ -34,7 +34,14 @@ var (
 	bucketMeta = []byte("meta")
 
 	// bucketMsg: u64 seq -> packed message record. Append-only
-	// by seq; UpdateMessage rewrites a record in place.
+	// by seq; UpdateMessage rewrites a record in place. The record of a
+	// copy of outbound mail that repeats or quotes an earlier message of
+	// its case holds its text as a reference to that message's text
+	// (store/textref.go: source seq, literal prefix, byte range, line
+	// prefix, literal suffix, after the last field group); the source is
+	// written with the whole text of its referrers before its text
+	// changes or it goes. Added without a version change: older records
+	// end before it.
 	bucketMsg = []byte("msg")
 	// bucketRaw is the raw log: u64 block number -> the next rawBlock
 	// bytes of one long byte stream, the packed raw messages (zstd when
@@ -158,6 +165,11 @@ var (
 	// sender, recipients, subject, text and date (specRefMessage);
 	// purging or changing the copy writes them back into the spec first.
 	bucketOutSpec = []byte("out_spec")
+	// bucketAttRef: u64 message seq | u64 outbound id -> (empty). The
+	// specs whose attachments are read from the raw bytes of that message
+	// (specRefAttachments, store/attref.go); they get the attachments
+	// written back before the raw bytes are purged. Added in version 3.
+	bucketAttRef = []byte("att_ref")
 	// bucketOutDue: t12 next try | u64 outbound id -> (empty). Queued
 	// messages only.
 	bucketOutDue = []byte("out_due")
@@ -259,6 +271,7 @@ var buckets = []bucketDef{
 	{bucketOut, 0.9},
 	{bucketOutRaw, 1.0},
 	{bucketOutSpec, 1.0},
+	{bucketAttRef, bolt.DefaultFillPercent},
 	{bucketOutDue, bolt.DefaultFillPercent},
 	{bucketOutState, bolt.DefaultFillPercent},
 	{bucketSuppress, bolt.DefaultFillPercent},
@@ -306,6 +319,13 @@ var migrations = []migration{
 	// facts are built by Open after the migrations (upgradeSearch,
 	// buildFacts); the new buckets come here.
 	{to: 2, name: "render specs, search epochs, message facts", apply: createBuckets},
+	// Copies of outbound mail whose text refers to the message they
+	// repeat (textref.go), outbox records that refer to their copy
+	// (outref.go), specs that read their attachments from raw bytes
+	// (attref.go), codec 5: a program of version 2 would read empty
+	// texts and send queued mail without them. Nothing is rewritten; new
+	// records are written so from now on.
+	{to: 3, name: "text, copy and attachment references", apply: createBuckets},
 }
 
 // createBuckets creates every bucket of the current schema that is missing.

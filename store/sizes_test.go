@@ -75,7 +75,7 @@ func TestCompactCopyEndsAtLastPage(t *testing.T) {
 	view(t, c, func(tx *Tx) error {
 		repacked := 0
 		tx.b(bucketMsg).ForEach(func(k, v []byte) error {
-			if v[0] == codecZstdDict {
+			if v[0] == codecZstdDict || v[0] == codecZstdRecDict {
 				repacked++
 			}
 			return nil

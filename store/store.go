@@ -468,6 +468,9 @@ type Tx struct {
 	// ids are Message-ID entries read or written in this transaction
 	// (lookupID).
 	ids map[string]keptID
+	// recent are messages written or read in this transaction whose
+	// text a copy of outbound mail written next may refer to (textref.go).
+	recent []recentText
 }
 
 func (s *Store) newTx(btx *bolt.Tx) *Tx {
