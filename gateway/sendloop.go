@@ -309,45 +309,66 @@ func forRcpts(to []string, f func(string)) {
 // journalSends takes the outcomes from results as they come: successes
 // are written to the journal together and their tokens given back; every
 // outcome then goes on to folds, failures (and, without a journal,
-// successes too) owing their token until they are committed. After an
-// error nothing more is journaled, and the tokens of what follows stay
-// taken, so the sender stops.
+// successes too) owing their token until they are committed. Up to
+// journalWriters groups are written at once, each its own synchronous
+// write: a slow disk then takes the outcomes of several connections in
+// one wait. After an error nothing more is journaled, and the tokens of
+// what follows stay taken, so the sender stops.
 func (g *Gateway) journalSends(j *store.SendJournal, results <-chan sendResult, folds chan<- []sendResult, tokens <-chan struct{}, fail func()) error {
-	defer close(folds)
-	var err error
-	group := make([]sendResult, 0, maxUnrecorded)
-	var recs []store.JournaledSend
+	var (
+		mu  sync.Mutex
+		err error
+		wg  sync.WaitGroup
+	)
+	writers := make(chan struct{}, journalWriters)
 	for {
-		group = gather(results, group[:0], journalGroup)
+		writers <- struct{}{}
+		group := gather(results, make([]sendResult, 0, maxUnrecorded), journalGroup)
 		if len(group) == 0 {
-			return err
+			break
 		}
-		recs = recs[:0]
-		if j != nil && err == nil {
-			now := g.now()
-			for _, r := range group {
-				if r.err == nil {
-					recs = append(recs, store.JournaledSend{ID: r.id, IDHash: store.MessageIDHash(r.msgID), Sent: now})
+		wg.Add(1)
+		go func() {
+			defer func() { <-writers; wg.Done() }()
+			mu.Lock()
+			ok := j != nil && err == nil
+			mu.Unlock()
+			if ok {
+				now := g.now()
+				recs := make([]store.JournaledSend, 0, len(group))
+				for _, r := range group {
+					if r.err == nil {
+						recs = append(recs, store.JournaledSend{ID: r.id, IDHash: store.MessageIDHash(r.msgID), Sent: now})
+					}
+				}
+				if werr := j.Append(recs); werr != nil {
+					mu.Lock()
+					if err == nil {
+						err = fmt.Errorf("recording sends: %w", werr)
+					}
+					mu.Unlock()
+					ok = false
+					fail()
 				}
 			}
-			if err = j.Append(recs); err != nil {
-				err = fmt.Errorf("recording sends: %w", err)
-				fail()
+			// The group goes on as one, so that foldSends wakes once per
+			// group rather than once per send.
+			for i := range group {
+				group[i].owed = !ok || group[i].err != nil
+				if !group[i].owed {
+					<-tokens
+				}
 			}
-		}
-		// The group goes on as one (a slice of its own), so that
-		// foldSends wakes once per group rather than once per send.
-		out := make([]sendResult, len(group))
-		for i, r := range group {
-			r.owed = j == nil || err != nil || r.err != nil
-			if !r.owed {
-				<-tokens
-			}
-			out[i] = r
-		}
-		folds <- out
+			folds <- group
+		}()
 	}
+	wg.Wait()
+	close(folds)
+	return err
 }
+
+// journalWriters is how many journal writes may be under way at once.
+const journalWriters = 2
 
 // foldLimit is about the most outcomes committed to the store at once
 // (a group from journalSends is not split).
