@@ -146,7 +146,7 @@ func (g *Gateway) sendRecorded(ctx context.Context, senders []Sender, j *store.S
 // dispatchWindow is how many rendered messages the dispatcher looks at
 // for one that may go out now, when the first is held back because an
 // earlier message to one of its recipients is still being sent.
-const dispatchWindow = 2 * renderBatch
+const dispatchWindow = 8 * renderBatch
 
 // finished is a send a connection has done.
 type finished struct {
@@ -190,13 +190,14 @@ func (g *Gateway) dispatch(ctx context.Context, senders []Sender, ready <-chan [
 		idle = append(idle, i)
 	}
 	busy := map[string]int{} // recipients of the sends under way
+	waiting := map[string]bool{}
 	var window []*rendered
 	inFlight, sent := 0, 0
 	stopping := false
 	for {
 		pick := -1
 		if !stopping {
-			pick = pickSendable(window, busy)
+			pick = pickSendable(window, busy, waiting)
 		}
 		var take chan<- struct{} // a token, when a message may go now
 		if pick >= 0 && (window[pick].err != nil || len(idle) > 0) {
@@ -269,31 +270,19 @@ func (g *Gateway) dispatch(ctx context.Context, senders []Sender, ready <-chan [
 // be sent now, or -1: one none of whose recipients is in busy (being
 // sent) or among the recipients of an earlier message in window (waiting
 // its turn). A message that was not rendered is sent nowhere and may
-// always go.
-func pickSendable(window []*rendered, busy map[string]int) int {
+// always go. waiting is scratch space for the recipients passed over.
+func pickSendable(window []*rendered, busy map[string]int, waiting map[string]bool) int {
+	clear(waiting)
 	for i, r := range window {
 		if r.err != nil {
 			return i
 		}
 		free := true
-		forRcpts(r.o.To, func(a string) {
-			if !free {
-				return
-			}
-			if busy[a] > 0 {
-				free = false
-				return
-			}
-			for _, e := range window[:i] {
-				if e.err == nil && slices.ContainsFunc(e.o.To, func(b string) bool { return strings.EqualFold(a, b) }) {
-					free = false
-					return
-				}
-			}
-		})
+		forRcpts(r.o.To, func(a string) { free = free && busy[a] == 0 && !waiting[a] })
 		if free {
 			return i
 		}
+		forRcpts(r.o.To, func(a string) { waiting[a] = true })
 	}
 	return -1
 }
