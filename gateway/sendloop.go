@@ -460,12 +460,12 @@ type rendered struct {
 
 // renderBatch is how many rendered messages are handed over at once, so
 // that the two goroutines wake each other once per batch rather than once
-// per message. At most two batches are rendered and not yet sent: the one
-// being sent and the one waiting to be taken.
+// per message. Rendered and not yet sent are at most the dispatcher's
+// window (dispatchWindow) and the batch waiting to be taken.
 const renderBatch = 4
 
 // renderAhead renders due in order on a goroutine of its own, at most
-// 2*renderBatch messages ahead of the reader, until due is done or stop
+// 2*renderBatch messages ahead of what the reader took, until due is done or stop
 // is closed, and hands them over in batches in order. A message that cannot
 // be rendered comes with the error, so its failure is recorded like a
 // refusal.
