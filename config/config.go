@@ -190,6 +190,9 @@ type SMTP struct {
 	InsecureSkipVerify bool `yaml:"insecure_skip_verify"`
 	// Timeout bounds one delivery attempt. Default 30s.
 	Timeout Duration `yaml:"timeout"`
+	// Connections is how many connections to the relay the outbox sends
+	// over at once, 1 to 4. Default 2.
+	Connections int `yaml:"connections"`
 }
 
 // Staff are the contact point's own people (docs/behaviour.md, Staff commands).
@@ -573,6 +576,9 @@ func (c *Config) applyDefaults() {
 		}
 	}
 	setDur(&s.Timeout, Duration(30e9))
+	if s.Connections == 0 {
+		s.Connections = 2
+	}
 
 	if c.Staff.RequireAuthenticated == nil {
 		t := true

@@ -230,6 +230,11 @@ func (c *Config) validateSMTP(ps *problems) {
 	if s.Timeout <= 0 {
 		ps.add("smtp.timeout", "must be positive")
 	}
+	if s.Connections < 1 || s.Connections > 4 {
+		// No more than 4 sends are ever unrecorded, over all connections
+		// together: a fifth connection would have nothing to send.
+		ps.add("smtp.connections", "must be 1 to 4, not %d", s.Connections)
+	}
 	if s.Host == "" {
 		return
 	}

@@ -165,7 +165,7 @@ func drainServeWith(b *testing.B, srv *dovecottest.Server, cl *imapclient.Client
 			}
 		}
 		sender := newSender(b, smtptest.Start(b))
-		workers.Go(func() { g.RunOutbox(ctx, sender, wake) })
+		workers.Go(func() { g.RunOutbox(ctx, []Sender{sender}, wake) })
 	}
 	def := config.Default()
 	p := imapintake.NewPoller(imapintake.IMAPConfig{

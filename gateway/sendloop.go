@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"math/rand/v2"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -63,11 +64,16 @@ type sendResult struct {
 	at       time.Time
 }
 
-// SendDue sends every outbound message due now and records the outcomes.
-// It returns how many were sent successfully. At most maxUnrecorded
-// messages are ever sent without their outcome on disk, so a crash sends
+// SendDue sends every outbound message due now and records the outcomes,
+// over as many relay connections at once as it is given senders (each
+// Sender is used by one goroutine only). It returns how many were sent
+// successfully. At most maxUnrecorded messages are ever sent without
+// their outcome on disk, over all connections together, so a crash sends
 // at most that many twice after the restart, and loses none.
-func (g *Gateway) SendDue(ctx context.Context, s Sender) (int, error) {
+func (g *Gateway) SendDue(ctx context.Context, senders ...Sender) (int, error) {
+	if len(senders) == 0 {
+		return 0, errors.New("outbox: no sender")
+	}
 	// Sends journaled before a stop are recorded before anything is read
 	// as due.
 	j, err := g.sendJournal()
@@ -90,7 +96,7 @@ func (g *Gateway) SendDue(ctx context.Context, s Sender) (int, error) {
 		}
 		// Every outcome of this batch is committed before the next read,
 		// which would otherwise see unrecorded messages as still due.
-		n, err := g.sendRecorded(ctx, s, j, due)
+		n, err := g.sendRecorded(ctx, senders, j, due)
 		sent += n
 		if err != nil {
 			return sent, err
@@ -101,17 +107,17 @@ func (g *Gateway) SendDue(ctx context.Context, s Sender) (int, error) {
 	}
 }
 
-// sendRecorded sends due in order while other goroutines record the
-// outcomes. A token is taken before each send and given back once its
-// outcome is durable; with maxUnrecorded tokens, no more than that many
-// sends are ever unrecorded. A successful send is durable once it is in
-// the send journal (one small write and fdatasync, for the sends that
-// finished meanwhile together); the journal's sends are then folded into
-// the store in large groups, off the path of the tokens. A failure is
-// durable once it is committed to the store. It returns when every
-// outcome of the sends made is in the store, or recording failed (then
-// no further message is sent).
-func (g *Gateway) sendRecorded(ctx context.Context, s Sender, j *store.SendJournal, due []kp.Outbound) (int, error) {
+// sendRecorded sends due over the senders while other goroutines record
+// the outcomes. A token is taken before each send and given back once its
+// outcome is durable; with maxUnrecorded tokens, shared by all
+// connections, no more than that many sends are ever unrecorded. A
+// successful send is durable once it is in the send journal (one small
+// write and fdatasync, for the sends that finished meanwhile together);
+// the journal's sends are then folded into the store in large groups, off
+// the path of the tokens. A failure is durable once it is committed to the
+// store. It returns when every outcome of the sends made is in the store,
+// or recording failed (then no further message is sent).
+func (g *Gateway) sendRecorded(ctx context.Context, senders []Sender, j *store.SendJournal, due []kp.Outbound) (int, error) {
 	tokens := make(chan struct{}, maxUnrecorded)
 	results := make(chan sendResult, maxUnrecorded)
 	folds := make(chan []sendResult, len(due)) // never blocks: at least one outcome per group
@@ -123,36 +129,10 @@ func (g *Gateway) sendRecorded(ctx context.Context, s Sender, j *store.SendJourn
 	go func() { folded <- g.foldSends(folds, tokens, fail) }()
 
 	// The bytes are rendered on another goroutine, a few messages ahead
-	// of the connection, so the relay does not wait for the encoding.
+	// of the connections, so the relay does not wait for the encoding.
 	stop := make(chan struct{})
 	ready := renderAhead(due, stop)
-	sent := 0
-	var batch []rendered
-	for {
-		if len(batch) == 0 {
-			var ok bool
-			if batch, ok = <-ready; !ok {
-				break
-			}
-		}
-		r := batch[0]
-		batch = batch[1:]
-		if ctx.Err() != nil || !acquire(tokens, failed) {
-			break
-		}
-		// A send in hand is finished even when we are told to stop: a
-		// relay that already has the message may be about to say OK, and
-		// giving up then would send it twice after a restart. The Sender's
-		// own timeout bounds the wait.
-		err := r.err
-		if err == nil {
-			err = s.Send(context.WithoutCancel(ctx), r.o.From, r.o.To, r.raw)
-		}
-		results <- sendResult{id: r.o.ID, msgID: r.o.MessageID, err: err, at: g.now()} // never blocks: the tokens bound what is pending
-		if err == nil {
-			sent++
-		}
-	}
+	sent := g.dispatch(ctx, senders, ready, tokens, failed, results)
 	close(stop)
 	close(results)
 	jerr, ferr := <-journaled, <-folded
@@ -163,48 +143,221 @@ func (g *Gateway) sendRecorded(ctx context.Context, s Sender, j *store.SendJourn
 	return sent, errors.Join(jerr, ferr)
 }
 
+// dispatchWindow is how many rendered messages the dispatcher looks at
+// for one that may go out now, when the first is held back because an
+// earlier message to one of its recipients is still being sent.
+const dispatchWindow = 8 * renderBatch
+
+// finished is a send a connection has done.
+type finished struct {
+	conn int
+	r    *rendered
+	ok   bool
+}
+
+// dispatch hands the rendered messages from ready to one goroutine per
+// sender, each owning its connection, and sends every outcome to results.
+// A message starts only with a token (see sendRecorded) and only when no
+// earlier message sharing one of its recipients is still being sent or
+// waiting (pickSendable), so no mail overtakes an earlier one to the same
+// recipient. It stops taking new messages once ctx ends or recording
+// failed, returns when the sends under way are done, and reports how many
+// succeeded.
+func (g *Gateway) dispatch(ctx context.Context, senders []Sender, ready <-chan []rendered, tokens chan<- struct{}, failed <-chan struct{}, results chan<- sendResult) int {
+	done := make(chan finished, len(senders)) // never blocks: one send per connection
+	jobs := make([]chan *rendered, len(senders))
+	var wg sync.WaitGroup
+	for i, s := range senders {
+		jobs[i] = make(chan *rendered, 1)
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for r := range jobs[i] {
+				// A send in hand is finished even when we are told to
+				// stop: a relay that already has the message may be
+				// about to say OK, and giving up then would send it twice
+				// after a restart. The Sender's own timeout bounds the
+				// wait.
+				err := s.Send(context.WithoutCancel(ctx), r.o.From, r.o.To, r.raw)
+				results <- sendResult{id: r.o.ID, msgID: r.o.MessageID, err: err, at: g.now()} // never blocks: the tokens bound what is pending
+				done <- finished{conn: i, r: r, ok: err == nil}
+			}
+		}()
+	}
+	// idle connections, the first last: a small batch uses one connection.
+	idle := make([]int, 0, len(senders))
+	for i := len(senders) - 1; i >= 0; i-- {
+		idle = append(idle, i)
+	}
+	busy := map[string]int{} // recipients of the sends under way
+	waiting := map[string]bool{}
+	var window []*rendered
+	inFlight, sent := 0, 0
+	stopping := false
+	for {
+		pick := -1
+		if !stopping {
+			pick = pickSendable(window, busy, waiting)
+		}
+		var take chan<- struct{} // a token, when a message may go now
+		if pick >= 0 && (window[pick].err != nil || len(idle) > 0) {
+			take = tokens
+		}
+		var in <-chan []rendered // more messages, while there is room
+		if !stopping && len(window) < dispatchWindow {
+			in = ready
+		}
+		if take == nil && in == nil && inFlight == 0 {
+			break
+		}
+		select {
+		case batch, ok := <-in:
+			if !ok {
+				ready = nil
+				continue
+			}
+			for k := range batch {
+				window = append(window, &batch[k])
+			}
+		case f := <-done:
+			idle = append(idle, f.conn)
+			forRcpts(f.r.o.To, func(a string) {
+				if busy[a]--; busy[a] == 0 {
+					delete(busy, a)
+				}
+			})
+			inFlight--
+			if f.ok {
+				sent++
+			}
+		case take <- struct{}{}:
+			select {
+			case <-failed:
+				stopping = true
+				continue
+			default:
+			}
+			if ctx.Err() != nil {
+				stopping = true
+				continue
+			}
+			r := window[pick]
+			window = slices.Delete(window, pick, pick+1)
+			if r.err != nil {
+				// Not rendered: recorded like a refusal, nothing sent.
+				results <- sendResult{id: r.o.ID, msgID: r.o.MessageID, err: r.err, at: g.now()}
+				continue
+			}
+			forRcpts(r.o.To, func(a string) { busy[a]++ })
+			c := idle[len(idle)-1]
+			idle = idle[:len(idle)-1]
+			inFlight++
+			jobs[c] <- r // never blocks: the connection is idle
+		case <-failed:
+			stopping = true
+		case <-ctx.Done():
+			stopping = true
+		}
+	}
+	for _, c := range jobs {
+		close(c)
+	}
+	wg.Wait()
+	return sent
+}
+
+// pickSendable returns the index of the first message in window that may
+// be sent now, or -1: one none of whose recipients is in busy (being
+// sent) or among the recipients of an earlier message in window (waiting
+// its turn). A message that was not rendered is sent nowhere and may
+// always go. waiting is scratch space for the recipients passed over.
+func pickSendable(window []*rendered, busy map[string]int, waiting map[string]bool) int {
+	clear(waiting)
+	for i, r := range window {
+		if r.err != nil {
+			return i
+		}
+		free := true
+		forRcpts(r.o.To, func(a string) { free = free && busy[a] == 0 && !waiting[a] })
+		if free {
+			return i
+		}
+		forRcpts(r.o.To, func(a string) { waiting[a] = true })
+	}
+	return -1
+}
+
+// forRcpts calls f with each envelope recipient of a message in the form
+// that compares them: addresses differing only in case are one.
+func forRcpts(to []string, f func(string)) {
+	for _, a := range to {
+		f(strings.ToLower(a))
+	}
+}
+
 // journalSends takes the outcomes from results as they come: successes
 // are written to the journal together and their tokens given back; every
 // outcome then goes on to folds, failures (and, without a journal,
-// successes too) owing their token until they are committed. After an
-// error nothing more is journaled, and the tokens of what follows stay
-// taken, so the sender stops.
+// successes too) owing their token until they are committed. Up to
+// journalWriters groups are written at once, each its own synchronous
+// write: a slow disk then takes the outcomes of several connections in
+// one wait. After an error nothing more is journaled, and the tokens of
+// what follows stay taken, so the sender stops.
 func (g *Gateway) journalSends(j *store.SendJournal, results <-chan sendResult, folds chan<- []sendResult, tokens <-chan struct{}, fail func()) error {
-	defer close(folds)
-	var err error
-	group := make([]sendResult, 0, maxUnrecorded)
-	var recs []store.JournaledSend
+	var (
+		mu  sync.Mutex
+		err error
+		wg  sync.WaitGroup
+	)
+	writers := make(chan struct{}, journalWriters)
 	for {
-		group = gather(results, group[:0], journalGroup)
+		writers <- struct{}{}
+		group := gather(results, make([]sendResult, 0, maxUnrecorded), journalGroup)
 		if len(group) == 0 {
-			return err
+			break
 		}
-		recs = recs[:0]
-		if j != nil && err == nil {
-			now := g.now()
-			for _, r := range group {
-				if r.err == nil {
-					recs = append(recs, store.JournaledSend{ID: r.id, IDHash: store.MessageIDHash(r.msgID), Sent: now})
+		wg.Add(1)
+		go func() {
+			defer func() { <-writers; wg.Done() }()
+			mu.Lock()
+			ok := j != nil && err == nil
+			mu.Unlock()
+			if ok {
+				now := g.now()
+				recs := make([]store.JournaledSend, 0, len(group))
+				for _, r := range group {
+					if r.err == nil {
+						recs = append(recs, store.JournaledSend{ID: r.id, IDHash: store.MessageIDHash(r.msgID), Sent: now})
+					}
+				}
+				if werr := j.Append(recs); werr != nil {
+					mu.Lock()
+					if err == nil {
+						err = fmt.Errorf("recording sends: %w", werr)
+					}
+					mu.Unlock()
+					ok = false
+					fail()
 				}
 			}
-			if err = j.Append(recs); err != nil {
-				err = fmt.Errorf("recording sends: %w", err)
-				fail()
+			// The group goes on as one, so that foldSends wakes once per
+			// group rather than once per send.
+			for i := range group {
+				group[i].owed = !ok || group[i].err != nil
+				if !group[i].owed {
+					<-tokens
+				}
 			}
-		}
-		// The group goes on as one (a slice of its own), so that
-		// foldSends wakes once per group rather than once per send.
-		out := make([]sendResult, len(group))
-		for i, r := range group {
-			r.owed = j == nil || err != nil || r.err != nil
-			if !r.owed {
-				<-tokens
-			}
-			out[i] = r
-		}
-		folds <- out
+			folds <- group
+		}()
 	}
+	wg.Wait()
+	close(folds)
+	return err
 }
+
+// journalWriters is how many journal writes may be under way at once.
+const journalWriters = 2
 
 // foldLimit is about the most outcomes committed to the store at once
 // (a group from journalSends is not split).
@@ -307,12 +460,12 @@ type rendered struct {
 
 // renderBatch is how many rendered messages are handed over at once, so
 // that the two goroutines wake each other once per batch rather than once
-// per message. At most two batches are rendered and not yet sent: the one
-// being sent and the one waiting to be taken.
+// per message. Rendered and not yet sent are at most the dispatcher's
+// window (dispatchWindow) and the batch waiting to be taken.
 const renderBatch = 4
 
 // renderAhead renders due in order on a goroutine of its own, at most
-// 2*renderBatch messages ahead of the reader, until due is done or stop
+// 2*renderBatch messages ahead of what the reader took, until due is done or stop
 // is closed, and hands them over in batches in order. A message that cannot
 // be rendered comes with the error, so its failure is recorded like a
 // refusal.
@@ -381,22 +534,6 @@ func gather(results <-chan sendResult, group []sendResult, atLeast int) []sendRe
 		}
 	}
 	return group
-}
-
-// acquire waits for a free token and reports whether sending may go on
-// (false once recording failed).
-func acquire(tokens chan<- struct{}, failed <-chan struct{}) bool {
-	select {
-	case tokens <- struct{}{}:
-	case <-failed:
-		return false
-	}
-	select {
-	case <-failed:
-		return false
-	default:
-		return true
-	}
 }
 
 // recordSendsSafely is recordSends on a goroutine of its own: a panic
@@ -563,13 +700,14 @@ func (g *Gateway) yieldToIntake(ctx context.Context) {
 	}
 }
 
-// RunOutbox sends due mail until ctx ends: at once when woken (once the
-// IMAP intake is quiet, see yieldToIntake), else when the next retry is
-// due, and at least every minute.
-func (g *Gateway) RunOutbox(ctx context.Context, s Sender, wake <-chan struct{}) error {
+// RunOutbox sends due mail over the senders' connections until ctx
+// ends: at once when woken (once the IMAP intake is quiet, see
+// yieldToIntake), else when the next retry is due, and at least every
+// minute.
+func (g *Gateway) RunOutbox(ctx context.Context, senders []Sender, wake <-chan struct{}) error {
 	return g.runLoop(ctx, wake, func() error {
 		g.yieldToIntake(ctx)
-		if _, err := g.SendDue(ctx, s); err != nil {
+		if _, err := g.SendDue(ctx, senders...); err != nil {
 			g.Log.Error("outbox", "err", err)
 		}
 		return nil

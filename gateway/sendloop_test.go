@@ -23,6 +23,15 @@ func newSender(t testing.TB, srv *smtptest.Server) *smtpclient.Sender {
 	return s
 }
 
+// newSenders returns n senders to srv, for n connections at once.
+func newSenders(t testing.TB, srv *smtptest.Server, n int) []Sender {
+	out := make([]Sender, n)
+	for i := range out {
+		out[i] = newSender(t, srv)
+	}
+	return out
+}
+
 func (h *harness) states() map[kp.OutState]int {
 	h.t.Helper()
 	out := map[kp.OutState]int{}
@@ -76,19 +85,19 @@ func TestOutboxRetriesTemporaryFailures(t *testing.T) {
 	h.one(request("req1@example.org"))
 	queued := len(h.outbox())
 	srv.FailTemp(100)
-	if n, err := h.g.SendDue(context.Background(), newSender(t, srv)); err != nil || n != 0 {
+	if n, err := h.g.SendDue(context.Background(), newSenders(t, srv, 2)...); err != nil || n != 0 {
 		t.Fatalf("SendDue while failing = %d, %v", n, err)
 	}
 	if s := h.states(); s[kp.OutQueued] != queued {
 		t.Fatalf("after temporary failure: %v", s)
 	}
 	// Not due again until the backoff has passed.
-	if n, _ := h.g.SendDue(context.Background(), newSender(t, srv)); n != 0 {
+	if n, _ := h.g.SendDue(context.Background(), newSenders(t, srv, 2)...); n != 0 {
 		t.Fatalf("retried before its time: %d", n)
 	}
 	srv.ClearFailures()
 	h.clock.Advance(time.Hour)
-	if n, err := h.g.SendDue(context.Background(), newSender(t, srv)); err != nil || n != queued {
+	if n, err := h.g.SendDue(context.Background(), newSenders(t, srv, 2)...); err != nil || n != queued {
 		t.Fatalf("SendDue after recovery = %d, %v", n, err)
 	}
 	if len(srv.Messages()) != queued {
@@ -155,7 +164,7 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	if n, err := g.SendDue(context.Background(), newSender(t, srv)); err != nil || n != 0 {
+	if n, err := g.SendDue(context.Background(), newSenders(t, srv, 2)...); err != nil || n != 0 {
 		t.Fatalf("sent while down: %d %v", n, err)
 	}
 	st.Close()
@@ -164,7 +173,7 @@ func TestOutboxSurvivesRestart(t *testing.T) {
 	st, g = open()
 	defer st.Close()
 	g.Now = func() time.Time { return time.Now().Add(2 * time.Hour) }
-	n, err := g.SendDue(context.Background(), newSender(t, srv))
+	n, err := g.SendDue(context.Background(), newSenders(t, srv, 2)...)
 	if err != nil || n != 6 {
 		t.Fatalf("after restart sent %d, %v; want 6 (3 acks, 3 notifications)", n, err)
 	}
@@ -307,6 +316,14 @@ func enqueueN(t testing.TB, st *store.Store, n int, now time.Time) []string {
 // every message at least once, and at most maxUnrecorded (4) of them
 // twice.
 func TestOutboxCrashSendsAtMostFourTwice(t *testing.T) {
+	for _, conns := range []int{1, 2} {
+		t.Run(fmt.Sprint("connections", conns), func(t *testing.T) { crashWhileSending(t, conns) })
+	}
+}
+
+// crashWhileSending is TestOutboxCrashSendsAtMostFourTwice over conns
+// connections at once.
+func crashWhileSending(t *testing.T, conns int) {
 	const n = 40
 	for _, crashAfter := range []int{1, 3, 6, 11, 17, 26, 33} {
 		t.Run(fmt.Sprint("after", crashAfter), func(t *testing.T) {
@@ -341,7 +358,7 @@ func TestOutboxCrashSendsAtMostFourTwice(t *testing.T) {
 				}
 				crashed <- err
 			}()
-			if _, err := g.SendDue(ctx, newSender(t, srv)); err == nil {
+			if _, err := g.SendDue(ctx, newSenders(t, srv, conns)...); err == nil {
 				t.Logf("the loop finished before the crash")
 			}
 			if err := <-crashed; err != nil {
@@ -359,7 +376,7 @@ func TestOutboxCrashSendsAtMostFourTwice(t *testing.T) {
 				t.Fatal(err)
 			}
 			g.Now = func() time.Time { return now.Add(time.Minute) }
-			if _, err := g.SendDue(context.Background(), newSender(t, srv)); err != nil {
+			if _, err := g.SendDue(context.Background(), newSenders(t, srv, conns)...); err != nil {
 				t.Fatal(err)
 			}
 			got := map[string]int{}
@@ -391,8 +408,9 @@ func TestOutboxCrashSendsAtMostFourTwice(t *testing.T) {
 // of 10,000 realistic mails (acknowledgements, staff notices, relays) to a
 // local go-smtp server, bookkeeping included. "raw-smtp" is the baseline in
 // the same run: the same mails, their bytes in hand, sent one after the
-// other over one connection with nothing recorded. Runs alternate baseline
-// and outbox. Reports msgs/s and the process's CPU time per mail (the
+// other over one connection with nothing recorded; the outbox sends over
+// two connections, serve's default (smtp.connections). Runs alternate
+// baseline and outbox. Reports msgs/s and the process's CPU time per mail (the
 // in-process SMTP server's included, in both).
 func BenchmarkOutboxQueued(b *testing.B) {
 	const n = 10000
@@ -450,7 +468,7 @@ func outboxRun(b *testing.B, mails [][]byte, raw bool) {
 				}
 			}
 		} else {
-			sent, err := g.SendDue(context.Background(), sender)
+			sent, err := g.SendDue(context.Background(), sender, newSender(b, srv))
 			if err != nil || sent != len(due) {
 				b.Fatalf("sent %d of %d: %v", sent, len(due), err)
 			}
@@ -461,5 +479,91 @@ func outboxRun(b *testing.B, mails [][]byte, raw bool) {
 		b.ReportMetric(float64(len(due))/elapsed.Seconds(), "msgs/s")
 		b.ReportMetric(float64(cpu.Microseconds())/float64(len(due)), "cpu-µs/msg")
 		b.StartTimer()
+	}
+}
+
+// TestOutboxKeepsOrderPerRecipient sends over two connections to a real
+// SMTP server that holds the first mail to a@ at the end of DATA: the
+// mail to b@ behind it goes out on the other connection meanwhile, and no
+// mail overtakes an earlier queued one sharing a recipient (the second
+// mail, to c@ and a@, waits for the first; the fourth, to c@, waits for
+// the second).
+func TestOutboxKeepsOrderPerRecipient(t *testing.T) {
+	st, err := store.Open(filepath.Join(t.TempDir(), "kp.db"), store.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer st.Close()
+	g, err := New(testConfig(), st, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now()
+	g.Now = func() time.Time { return now.Add(time.Second) }
+	rcpts := [][]string{{"a@example.org"}, {"c@example.org", "A@example.org"}, {"b@example.org"}, {"c@example.org"}}
+	ids := make([]string, len(rcpts))
+	if err := st.Update(func(tx *store.Tx) error {
+		for i, to := range rcpts {
+			ids[i] = fmt.Sprintf("order-%d@uio.no", i)
+			raw := []byte("From: " + contact + "\r\nTo: " + strings.Join(to, ", ") + "\r\nSubject: test\r\nMessage-ID: <" + ids[i] + ">\r\n\r\ntekst\r\n")
+			o := &kp.Outbound{Kind: "relay", MessageID: ids[i], From: contact, To: to, Raw: raw, State: kp.OutQueued, NextTry: now, Queued: now}
+			if err := tx.Enqueue(o); err != nil {
+				return err
+			}
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	srv := smtptest.Start(t)
+	release := srv.Hold("a@example.org")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	type outcome struct {
+		n   int
+		err error
+	}
+	done := make(chan outcome, 1)
+	go func() {
+		n, err := g.SendDue(ctx, newSenders(t, srv, 2)...)
+		done <- outcome{n, err}
+	}()
+	msgID := func(m smtptest.Message) string {
+		p, err := mailmsg.Parse(m.Data)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return p.MessageID
+	}
+	// While the first mail is held, the only one that may arrive is the
+	// third: the second and fourth share a recipient with an earlier mail.
+	got, err := srv.WaitFor(ctx, 1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if id := msgID(got[0]); id != ids[2] {
+		t.Fatalf("first received while a@ is held: %s, want %s", id, ids[2])
+	}
+	release()
+	res := <-done
+	if res.err != nil || res.n != len(rcpts) {
+		t.Fatalf("SendDue = %d, %v; want %d", res.n, res.err, len(rcpts))
+	}
+	pos := map[string]int{}
+	for i, m := range srv.Messages() {
+		id := msgID(m)
+		if _, dup := pos[id]; dup {
+			t.Fatalf("%s received twice", id)
+		}
+		pos[id] = i
+	}
+	if len(pos) != len(rcpts) {
+		t.Fatalf("received %d distinct mails, want %d", len(pos), len(rcpts))
+	}
+	if !(pos[ids[0]] < pos[ids[1]] && pos[ids[1]] < pos[ids[3]]) {
+		t.Fatalf("order received: %v; want %s before %s before %s", pos, ids[0], ids[1], ids[3])
+	}
+	if srv.Connections() != 2 {
+		t.Fatalf("connections = %d, want 2", srv.Connections())
 	}
 }

@@ -86,6 +86,10 @@ func startDemo(ctx context.Context, dir string, out io.Writer, log *slog.Logger)
 	cfg.IMAP.Password = config.Secret{File: pwFile}
 	shost, sport := splitHostPort(world.SMTPAddr)
 	cfg.SMTP.Host, cfg.SMTP.Port, cfg.SMTP.Security = shost, sport, "plain"
+	// One connection: the transcript shows the mails in the order they
+	// were queued (over two, mail to different people may arrive in
+	// either order).
+	cfg.SMTP.Connections = 1
 	cfg.Staff.Members = []config.Person{{Name: demoKari.Name, Address: demoKari.Addr}}
 	cfg.Staff.Lead, cfg.Staff.Manager = demoKari.Addr, demoLeder.Addr
 	cfg.Staff.TrustedAuthservIDs = []string{demoworld.AuthServID}

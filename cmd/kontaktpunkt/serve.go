@@ -74,7 +74,7 @@ type Server struct {
 	Store   *store.Store
 	Gateway *gateway.Gateway
 	Poller  *imapintake.Poller
-	Sender  *smtpclient.Sender
+	Senders []*smtpclient.Sender
 	// Now, if set before Open, is the gateway's clock (the demo speeds it up).
 	Now func() time.Time
 
@@ -156,7 +156,7 @@ func (s *Server) Open() error {
 			s.Close()
 			return configError{err}
 		}
-		s.Sender = smtpclient.NewSender(scfg, s.Log.With("component", "smtp"))
+		s.Senders = smtpclient.NewSenders(scfg, cfg.SMTP.Connections, s.Log.With("component", "smtp"))
 	}
 	if cfg.HTTPEnabled() {
 		s.httpLn, err = net.Listen("tcp", cfg.HTTP.Listen)
@@ -217,9 +217,13 @@ func (s *Server) Run(ctx context.Context) error {
 	if s.Poller != nil {
 		grp.Go(func() error { return recovered(log, "imap", func() error { return s.Poller.Run(gctx) }) })
 	}
-	if s.Sender != nil {
+	if len(s.Senders) > 0 {
+		senders := make([]gateway.Sender, len(s.Senders))
+		for i, sd := range s.Senders {
+			senders[i] = sd
+		}
 		grp.Go(func() error {
-			return recovered(log, "outbox", func() error { return s.Gateway.RunOutbox(gctx, s.Sender, s.wakeOut) })
+			return recovered(log, "outbox", func() error { return s.Gateway.RunOutbox(gctx, senders, s.wakeOut) })
 		})
 	}
 	if s.Config.FollowUpEnabled() {
@@ -259,7 +263,7 @@ func (s *Server) Run(ctx context.Context) error {
 		}
 	})
 	log.Info("serving", "contact", s.Config.Contact.Address, "store", s.Config.Store.Path,
-		"imap", s.Poller != nil, "smtp", s.Sender != nil)
+		"imap", s.Poller != nil, "smtp", len(s.Senders) > 0, "smtp_connections", len(s.Senders))
 	close(s.ready)
 	err := grp.Wait()
 	if errors.Is(err, context.Canceled) {
@@ -273,8 +277,8 @@ func (s *Server) Run(ctx context.Context) error {
 func (s *Server) Close() error {
 	var err error
 	s.once.Do(func() {
-		if s.Sender != nil {
-			s.Sender.Close()
+		for _, sd := range s.Senders {
+			sd.Close()
 		}
 		if s.httpLn != nil {
 			s.httpLn.Close()

@@ -102,6 +102,7 @@ type Server struct {
 	changed  chan struct{} // closed and replaced whenever msgs grows
 	failTemp int
 	permFail map[string]bool
+	held     map[string]chan struct{} // DATA to these recipients waits for the channel's close
 	conns    int
 	open     map[net.Conn]struct{} // accepted and not yet closed
 	finished bool                  // the test is over: no more t.Logf
@@ -110,7 +111,7 @@ type Server struct {
 // Start starts a server on 127.0.0.1:0 and stops it when the test ends.
 func Start(t testing.TB, opts ...Option) *Server {
 	t.Helper()
-	s := &Server{t: t, changed: make(chan struct{}), permFail: map[string]bool{}, open: map[net.Conn]struct{}{}}
+	s := &Server{t: t, changed: make(chan struct{}), permFail: map[string]bool{}, held: map[string]chan struct{}{}, open: map[net.Conn]struct{}{}}
 	for _, o := range opts {
 		o(&s.cfg)
 	}
@@ -222,6 +223,40 @@ func (s *Server) FailPermFor(rcpt string) {
 	s.mu.Lock()
 	s.permFail[strings.ToLower(rcpt)] = true
 	s.mu.Unlock()
+}
+
+// Hold makes a message with rcpt (case-insensitive) among its recipients
+// wait at the end of DATA, before it is recorded and answered, until
+// release is called (at the latest when the test ends). Other
+// connections go on meanwhile.
+func (s *Server) Hold(rcpt string) (release func()) {
+	ch := make(chan struct{})
+	s.mu.Lock()
+	s.held[strings.ToLower(rcpt)] = ch
+	s.mu.Unlock()
+	var once sync.Once
+	release = func() {
+		once.Do(func() {
+			s.mu.Lock()
+			delete(s.held, strings.ToLower(rcpt))
+			s.mu.Unlock()
+			close(ch)
+		})
+	}
+	s.t.Cleanup(release)
+	return release
+}
+
+// holdFor returns the channel a message to rcpts waits for, or nil.
+func (s *Server) holdFor(rcpts []string) chan struct{} {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for _, r := range rcpts {
+		if ch := s.held[strings.ToLower(r)]; ch != nil {
+			return ch
+		}
+	}
+	return nil
 }
 
 // ClearFailures removes every injected failure.
@@ -399,6 +434,9 @@ func (s *session) Data(r io.Reader) error {
 	data, err := io.ReadAll(r)
 	if err != nil {
 		return fmt.Errorf("reading data: %w", err)
+	}
+	if ch := s.s.holdFor(s.to); ch != nil {
+		<-ch
 	}
 	_, isTLS := s.conn.TLSConnectionState()
 	s.s.record(Message{From: s.from, To: append([]string(nil), s.to...), Data: data, TLS: isTLS, User: s.user})

@@ -215,6 +215,21 @@ func NewSender(cfg SMTPConfig, log *slog.Logger) *Sender {
 	return s
 }
 
+// NewSenders returns n Senders (at least one) to the same relay, for
+// sending over n connections at once, each Sender from a goroutine of its
+// own. With OAuth2 they share one token source, so an access token is
+// fetched once for all of them.
+func NewSenders(cfg SMTPConfig, n int, log *slog.Logger) []*Sender {
+	out := make([]*Sender, max(n, 1))
+	for i := range out {
+		out[i] = NewSender(cfg, log)
+		if i > 0 {
+			out[i].tokens = out[0].tokens
+		}
+	}
+	return out
+}
+
 // Send delivers raw from the envelope sender from ("" for the null sender
 // of bounces) to the envelope recipients to. raw goes out as it is in DATA;
 // it should use CRLF line endings (Compose does). The error is nil, a
